@@ -1,0 +1,69 @@
+import type { Core, Ctx, NodeId } from '../runtime/core.js';
+import type { Config, FlushState, HydraMsg } from './messages.js';
+import { AGGREGATOR, CONFIG_SERVICE, type HydraTopology, allReceivers } from './topology.js';
+
+export interface AggregatorObserver {
+  forwarded(flushes: number): void;
+  absorbed(): void;
+}
+
+/**
+ * The top-of-rack flush aggregator (seed-systems.md §2.4): it keeps the latest flush of every
+ * active sequencer and forwards one combined flush to the receivers only when the minimum
+ * (clock, id) over all of them advanced — the only event that can let a receiver deliver more.
+ * Flushes that receivers solicited are forwarded at once: a receiver waiting on a sequencer
+ * may know the others' clocks from their messages, which the aggregator never sees.
+ */
+export class Aggregator implements Core<HydraMsg> {
+  private config: Config;
+  private readonly latest = new Map<number, FlushState>();
+  private lastMin = { clock: -1, sequencer: -1 };
+  private readonly receivers: NodeId[];
+
+  constructor(topology: HydraTopology, private readonly obs: AggregatorObserver) {
+    this.config = topology.initial;
+    this.receivers = allReceivers(topology);
+  }
+
+  start(): void {}
+
+  timer(): void {}
+
+  receive(ctx: Ctx<HydraMsg>, m: HydraMsg): void {
+    if (m.type === 'flush') {
+      const entry = this.config.active.find((a) => a.sequencer === m.sequencer);
+      if (!entry || m.config < entry.joined) return;
+      const prev = this.latest.get(m.sequencer);
+      if (!prev || prev.config < entry.joined || m.clock > prev.clock) {
+        this.latest.set(m.sequencer, { sequencer: m.sequencer, config: m.config, clock: m.clock, seqs: m.seqs });
+      }
+      this.maybeForward(ctx, m.solicited);
+    } else if (m.type === 'config') {
+      ctx.send(CONFIG_SERVICE, { type: 'configack', member: AGGREGATOR, config: m.config });
+      if (m.config <= this.config.config) return;
+      this.config = m;
+      for (const k of [...this.latest.keys()]) if (!m.active.some((a) => a.sequencer === k)) this.latest.delete(k);
+      this.maybeForward(ctx, false);
+    }
+  }
+
+  private maybeForward(ctx: Ctx<HydraMsg>, force: boolean): void {
+    let min = { clock: Infinity, sequencer: Infinity };
+    const flushes: FlushState[] = [];
+    for (const a of this.config.active) {
+      const f = this.latest.get(a.sequencer);
+      const clock = f && f.config >= a.joined ? f.clock : a.start;
+      if (f) flushes.push(f);
+      if (clock < min.clock || (clock === min.clock && a.sequencer < min.sequencer)) min = { clock, sequencer: a.sequencer };
+    }
+    const advanced = min.clock > this.lastMin.clock || (min.clock === this.lastMin.clock && min.sequencer > this.lastMin.sequencer);
+    if (!advanced && !force) {
+      this.obs.absorbed();
+      return;
+    }
+    if (advanced) this.lastMin = min;
+    if (flushes.length === 0) return;
+    ctx.multicast(this.receivers, { type: 'aggflush', flushes });
+    this.obs.forwarded(flushes.length);
+  }
+}

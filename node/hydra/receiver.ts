@@ -1,0 +1,400 @@
+import { Heap } from 'heap-js';
+import type { Core, Ctx, NodeId } from '../runtime/core.js';
+import type { Config, FlushState, Groupcast, HydraMsg, Prepare } from './messages.js';
+import { CONFIG_SERVICE, type HydraTopology, sequencerNode } from './topology.js';
+
+export interface ReceiverParams {
+  /** This receiver's member id. */
+  id: NodeId;
+  group: number;
+  topology: HydraTopology;
+  /** `immediate`: ask a lagging sequencer for a flush as soon as a message waits on it; `batched`: once per interval. */
+  solicit: 'immediate' | 'batched';
+  /** Batch period, and the retry period of an unanswered immediate solicitation. */
+  solicitIntervalUs: number;
+  /** Silence from an active sequencer longer than this makes us suspect it. */
+  failureTimeoutUs: number;
+  /** Whether sequencers flush on their own; without, silence is suspicious only while we wait on it. */
+  periodicFlushes: boolean;
+}
+
+/** `epoch` is the configuration the sequencer's incarnation joined in: (sequencer, epoch, seq) names a slot. */
+export type Delivery =
+  | { kind: 'message'; msg: Groupcast; epoch: number; seq: number; arrivedAt: number }
+  | { kind: 'drop'; sequencer: number; epoch: number; seq: number };
+
+export type ReceiverRejection =
+  | 'unknown-sequencer'
+  | 'stale-incarnation'
+  | 'removed-sequencer'
+  | 'not-addressed'
+  | 'duplicate'
+  | 'late'
+  | 'beyond-final';
+
+export interface ReceiverObserver {
+  delivered(d: Delivery, now: number): void;
+  rejected(reason: ReceiverRejection): void;
+  solicited(sequencer: number): void;
+  suspected(sequencer: number): void;
+  configured(config: number): void;
+  pending(count: number): void;
+}
+
+/** Per-sequencer state (seed-systems.md §2.3): c[i], the delivery cursor, and what we saw of it. */
+interface SeqView {
+  id: number;
+  joined: number;
+  /** c[i]: the highest clock known from this sequencer (messages and flushes). */
+  clock: number;
+  /** Next sequence number of our group to deliver or drop-notify. */
+  next: number;
+  /** Highest sequence number already covered by a buffered message or flush marker. */
+  covered: number;
+  pendingSeqs: Set<number>;
+  lastHeard: number;
+  suspectedAt: number;
+  solicitedAt: number;
+  /** Removal in progress: its input is ignored until the final flush arrives. */
+  frozen: boolean;
+  /** Highest counters seen from it for every group (reported when it is removed). */
+  observedSeqs: number[];
+  observedClock: number;
+  /** Set when it is removed: its numbers past this were never part of any configuration. */
+  finalSeq: number;
+}
+
+/** A buffered message, or a flush marker that drop-notifies everything up to `seq` not yet seen. */
+interface Entry {
+  clock: number;
+  view: SeqView;
+  seq: number;
+  msg: Groupcast | null;
+  arrivedAt: number;
+  final: boolean;
+}
+
+interface Key {
+  clock: number;
+  sequencer: number;
+}
+
+const before = (a: Key, b: Key) => a.clock < b.clock || (a.clock === b.clock && a.sequencer < b.sequencer);
+
+/**
+ * A Hydra receiver: buffers stamped messages and delivers them in (clock, sequencer id) order,
+ * but only up to the minimum over all active sequencers of (c[i], i), so that no message can
+ * still arrive ahead of what was delivered. A message whose predecessors from the same
+ * sequencer never arrived is preceded by DROP-NOTIFICATIONs for them; a flush marker does the
+ * same for a tail that a flush revealed. Gaps are judged at delivery time, not on arrival, so a
+ * reordered message that shows up before the frontier passes it is still delivered.
+ *
+ * Drop notifications carry no clock (the message's clock is unknown), so each is delivered at
+ * the first point where the receiver knows the message is lost: always before the next message
+ * of that sequencer, and after everything already delivered. The order of messages is the same
+ * at every receiver of every group; the position of a drop notification relative to other
+ * sequencers' messages is this receiver's own.
+ */
+export class Receiver implements Core<HydraMsg> {
+  private config: number;
+  private readonly views = new Map<number, SeqView>();
+  /** Removed sequencers whose final marker is still buffered; they bound the frontier until then. */
+  private readonly retiring = new Set<SeqView>();
+  private readonly heap = new Heap<Entry>((a, b) =>
+    a.clock - b.clock || a.view.id - b.view.id || a.seq - b.seq || Number(a.msg === null) - Number(b.msg === null));
+  private lastDelivered: Key = { clock: -1, sequencer: -1 };
+  /** Messages stamped in a configuration we have not installed yet. */
+  private early: Groupcast[] = [];
+  private adding: { sequencer: number; newConfig: number; reported: number | null } | null = null;
+
+  constructor(private readonly p: ReceiverParams, private readonly obs: ReceiverObserver) {
+    this.config = 0;
+  }
+
+  start(ctx: Ctx<HydraMsg>): void {
+    this.install(ctx, this.p.topology.initial);
+    ctx.setTimer('fd', this.p.failureTimeoutUs / 4);
+    if (this.p.solicit === 'batched') ctx.setTimer('solicit', this.p.solicitIntervalUs);
+  }
+
+  receive(ctx: Ctx<HydraMsg>, m: HydraMsg): void {
+    switch (m.type) {
+      case 'groupcast':
+        this.onGroupcast(ctx, m);
+        break;
+      case 'flush':
+        this.onFlush(ctx, m);
+        break;
+      case 'aggflush':
+        for (const f of m.flushes) this.onFlush(ctx, f);
+        break;
+      case 'prepare':
+        this.onPrepare(ctx, m);
+        return;
+      case 'config':
+        this.onConfig(ctx, m);
+        break;
+      default:
+        return;
+    }
+    this.deliver(ctx);
+  }
+
+  timer(ctx: Ctx<HydraMsg>, name: string): void {
+    if (name === 'fd') {
+      this.detectFailures(ctx);
+      ctx.setTimer('fd', this.p.failureTimeoutUs / 4);
+    } else if (name === 'solicit') {
+      this.solicit(ctx, true);
+      if (this.p.solicit === 'batched') ctx.setTimer('solicit', this.p.solicitIntervalUs);
+    }
+  }
+
+  private onGroupcast(ctx: Ctx<HydraMsg>, m: Groupcast): void {
+    const v = this.views.get(m.sequencer);
+    if (!v || m.config < v.joined) {
+      if (m.config > this.config) {
+        // Stamped by a sequencer admitted in a configuration we have not heard of yet.
+        if (this.early.length < 65536) this.early.push(m);
+      } else {
+        this.obs.rejected(v ? 'stale-incarnation' : 'unknown-sequencer');
+      }
+      return;
+    }
+    if (v.frozen || this.retiring.has(v)) {
+      this.obs.rejected('removed-sequencer');
+      return;
+    }
+    const bit = 1 << this.p.group;
+    if ((m.groups & bit) === 0) {
+      this.obs.rejected('not-addressed');
+      return;
+    }
+    v.lastHeard = ctx.now;
+    let i = 0;
+    let s = 0;
+    for (let g = 0; g < 32 && i < m.stamps.length; g++) {
+      if (!(m.groups & (1 << g))) continue;
+      const stamp = m.stamps[i++]!;
+      if (g === this.p.group) s = stamp;
+      if (stamp > (v.observedSeqs[g] ?? 0)) v.observedSeqs[g] = stamp;
+    }
+    if (m.clock > v.observedClock) v.observedClock = m.clock;
+    if (m.clock > v.clock) v.clock = m.clock;
+    if (s < v.next || v.pendingSeqs.has(s)) {
+      this.obs.rejected('duplicate');
+      return;
+    }
+    if (before({ clock: m.clock, sequencer: m.sequencer }, this.lastDelivered)) {
+      // Overtaken: the frontier already passed it. It is drop-notified by a later message or flush.
+      this.obs.rejected('late');
+      return;
+    }
+    this.heap.push({ clock: m.clock, view: v, seq: s, msg: m, arrivedAt: ctx.now, final: false });
+    v.pendingSeqs.add(s);
+    if (s > v.covered) v.covered = s;
+  }
+
+  private onFlush(ctx: Ctx<HydraMsg>, f: FlushState): void {
+    const v = this.views.get(f.sequencer);
+    if (!v || f.config < v.joined) {
+      this.noteJoiningFlush(ctx, f);
+      return;
+    }
+    if (v.frozen || this.retiring.has(v)) return;
+    v.lastHeard = ctx.now;
+    v.solicitedAt = -Infinity;
+    f.seqs.forEach((s, g) => {
+      if (s > (v.observedSeqs[g] ?? 0)) v.observedSeqs[g] = s;
+    });
+    if (f.clock > v.observedClock) v.observedClock = f.clock;
+    if (f.clock > v.clock) v.clock = f.clock;
+    const s = f.seqs[this.p.group] ?? 0;
+    if (s > v.covered) {
+      this.heap.push({ clock: f.clock, view: v, seq: s, msg: null, arrivedAt: ctx.now, final: false });
+      v.covered = s;
+    }
+  }
+
+  /** The minimum over active (and retiring) sequencers of (c[i], i); paused while a sequencer joins. */
+  private frontier(): Key {
+    if (this.adding) return this.lastDelivered;
+    let min: Key = { clock: Infinity, sequencer: Infinity };
+    for (const v of this.views.values()) {
+      if (before({ clock: v.clock, sequencer: v.id }, min)) min = { clock: v.clock, sequencer: v.id };
+    }
+    for (const v of this.retiring) {
+      if (before({ clock: v.clock, sequencer: v.id }, min)) min = { clock: v.clock, sequencer: v.id };
+    }
+    return min;
+  }
+
+  private deliver(ctx: Ctx<HydraMsg>): void {
+    let frontier = this.frontier();
+    for (;;) {
+      const e = this.heap.peek();
+      if (!e || before(frontier, { clock: e.clock, sequencer: e.view.id })) break;
+      this.heap.pop();
+      const v = e.view;
+      if (e.msg) {
+        v.pendingSeqs.delete(e.seq);
+        if (e.seq < v.next) continue;
+        if (e.seq > v.finalSeq) {
+          this.obs.rejected('beyond-final');
+          continue;
+        }
+        this.dropUpTo(ctx, v, e.seq - 1);
+        v.next = e.seq + 1;
+        this.obs.delivered({ kind: 'message', msg: e.msg, epoch: v.joined, seq: e.seq, arrivedAt: e.arrivedAt }, ctx.now);
+      } else {
+        this.dropUpTo(ctx, v, e.seq);
+        if (e.seq >= v.next) v.next = e.seq + 1;
+        if (e.final) {
+          this.retiring.delete(v);
+          this.discardBeyondFinal(v);
+          frontier = this.frontier();
+        }
+      }
+      this.lastDelivered = { clock: e.clock, sequencer: v.id };
+    }
+    this.obs.pending(this.heap.length);
+    if (this.heap.length > 0 && this.p.solicit === 'immediate') this.solicit(ctx, false);
+  }
+
+  private dropUpTo(ctx: Ctx<HydraMsg>, v: SeqView, last: number): void {
+    for (let s = v.next; s <= last; s++) this.obs.delivered({ kind: 'drop', sequencer: v.id, epoch: v.joined, seq: s }, ctx.now);
+  }
+
+  /** Messages of a removed sequencer numbered past its final flush were never part of any configuration. */
+  private discardBeyondFinal(v: SeqView): void {
+    if (v.pendingSeqs.size === 0) return;
+    const keep = this.heap.toArray().filter((e) => e.view !== v);
+    for (let n = v.pendingSeqs.size; n > 0; n--) this.obs.rejected('beyond-final');
+    v.pendingSeqs.clear();
+    this.heap.clear();
+    this.heap.init(keep);
+  }
+
+  /** Asks every sequencer that holds back the head of the buffer for a flush. */
+  private solicit(ctx: Ctx<HydraMsg>, force: boolean): void {
+    const head = this.heap.peek();
+    const targets: SeqView[] = [];
+    if (head) {
+      const key = { clock: head.clock, sequencer: head.view.id };
+      for (const v of this.views.values()) {
+        if (!v.frozen && before({ clock: v.clock, sequencer: v.id }, key)) targets.push(v);
+      }
+    }
+    let waiting = false;
+    for (const v of targets) {
+      if (force || ctx.now - v.solicitedAt >= this.p.solicitIntervalUs) {
+        v.solicitedAt = ctx.now;
+        ctx.send(sequencerNode(v.id), { type: 'flushreq', receiver: this.p.id, config: this.config });
+        this.obs.solicited(v.id);
+      }
+      waiting = true;
+    }
+    if (this.adding && this.adding.reported === null) {
+      ctx.send(sequencerNode(this.adding.sequencer), { type: 'flushreq', receiver: this.p.id, config: this.config });
+      waiting = true;
+    }
+    if (waiting && this.p.solicit === 'immediate') ctx.setTimer('solicit', this.p.solicitIntervalUs);
+  }
+
+  private detectFailures(ctx: Ctx<HydraMsg>): void {
+    const head = this.heap.peek();
+    for (const v of this.views.values()) {
+      if (v.frozen || ctx.now - v.lastHeard <= this.p.failureTimeoutUs) continue;
+      const holdsUsBack = head !== undefined && before({ clock: v.clock, sequencer: v.id }, { clock: head.clock, sequencer: head.view.id });
+      if (!this.p.periodicFlushes && !holdsUsBack) continue;
+      if (ctx.now - v.suspectedAt < this.p.failureTimeoutUs / 2) continue;
+      v.suspectedAt = ctx.now;
+      ctx.send(CONFIG_SERVICE, { type: 'suspect', receiver: this.p.id, config: this.config, sequencer: v.id });
+      this.obs.suspected(v.id);
+    }
+  }
+
+  private onPrepare(ctx: Ctx<HydraMsg>, m: Prepare): void {
+    if (m.newConfig <= this.config) return;
+    if (m.change === 'remove') {
+      // Stop taking input from it and report the highest counters we saw from it.
+      const v = this.views.get(m.sequencer);
+      if (v) v.frozen = true;
+      ctx.send(CONFIG_SERVICE, {
+        type: 'removereport', newConfig: m.newConfig, reporter: this.p.id, sequencer: m.sequencer,
+        clock: v?.observedClock ?? 0,
+        seqs: Array.from({ length: this.p.topology.groups }, (_, g) => v?.observedSeqs[g] ?? 0),
+      });
+      return;
+    }
+    if (!this.adding || this.adding.newConfig !== m.newConfig) {
+      // Pause delivery until the joiner has flushed past everything we delivered.
+      this.adding = { sequencer: m.sequencer, newConfig: m.newConfig, reported: null };
+      this.solicit(ctx, true);
+    } else if (this.adding.reported !== null) {
+      this.sendAddReport(ctx);
+    } else {
+      this.solicit(ctx, true);
+    }
+  }
+
+  private noteJoiningFlush(ctx: Ctx<HydraMsg>, f: FlushState): void {
+    const a = this.adding;
+    if (!a || a.sequencer !== f.sequencer || a.reported !== null) return;
+    if (f.clock <= this.lastDelivered.clock) return;
+    a.reported = f.clock;
+    this.sendAddReport(ctx);
+  }
+
+  private sendAddReport(ctx: Ctx<HydraMsg>): void {
+    const a = this.adding!;
+    ctx.send(CONFIG_SERVICE, {
+      type: 'addreport', newConfig: a.newConfig, receiver: this.p.id, sequencer: a.sequencer, clock: a.reported!,
+    });
+  }
+
+  private onConfig(ctx: Ctx<HydraMsg>, m: Config): void {
+    ctx.send(CONFIG_SERVICE, { type: 'configack', member: this.p.id, config: m.config });
+    if (m.config <= this.config) return;
+    this.install(ctx, m);
+    const early = this.early;
+    this.early = [];
+    for (const g of early) this.onGroupcast(ctx, g);
+  }
+
+  private install(ctx: Ctx<HydraMsg>, m: Config): void {
+    const next = new Map(m.active.map((a) => [a.sequencer, a]));
+    for (const v of [...this.views.values()]) {
+      const still = next.get(v.id);
+      if (still && still.joined === v.joined) continue;
+      this.views.delete(v.id);
+      this.retire(v, m.finals.find((f) => f.sequencer === v.id && f.config > v.joined));
+    }
+    for (const a of m.active) {
+      if (this.views.has(a.sequencer)) continue;
+      this.views.set(a.sequencer, {
+        id: a.sequencer, joined: a.joined, clock: a.start, next: 1, covered: 0, pendingSeqs: new Set(),
+        lastHeard: ctx.now, suspectedAt: -Infinity, solicitedAt: -Infinity, frozen: false,
+        observedSeqs: [], observedClock: a.start, finalSeq: Infinity,
+      });
+    }
+    this.config = m.config;
+    this.adding = null;
+    this.obs.configured(m.config);
+  }
+
+  /**
+   * A removed sequencer's final flush acts as its last flush: everything up to its final
+   * counter that we don't hold becomes a drop notification at (final clock, id), the same
+   * position at every receiver; then it no longer holds back the frontier.
+   */
+  private retire(v: SeqView, final: FlushState | undefined): void {
+    const clock = final ? final.clock : v.clock;
+    const seq = final ? (final.seqs[this.p.group] ?? 0) : v.covered;
+    v.frozen = false;
+    v.finalSeq = seq;
+    v.clock = Math.max(clock, this.lastDelivered.clock);
+    this.retiring.add(v);
+    this.heap.push({ clock: v.clock, view: v, seq, msg: null, arrivedAt: 0, final: true });
+  }
+}

@@ -1,0 +1,227 @@
+import { Heap } from 'heap-js';
+import type { NodeId } from '../runtime/core.js';
+import { SeededRandom } from '../runtime/random.js';
+import type { Clock, Scheduler, Transport } from './transport.js';
+
+/**
+ * A deterministic simulated network in virtual time (the spirit of TigerBeetle's VOPR and
+ * FoundationDB's simulator). Every source of nondeterminism — packet loss, duplication,
+ * reordering, delay and jitter, partitions, per-node clock skew and drift, crashes and
+ * restarts — is drawn from one seeded generator, and events at equal times run in the order
+ * they were scheduled, so a seed replays exactly.
+ */
+
+export interface LinkFaults {
+  /** Probability that a datagram is lost. */
+  loss: number;
+  /** Probability that a datagram is delivered twice. */
+  duplicate: number;
+  /** Probability that a datagram is held back by up to `reorderWindowUs`, overtaking later ones. */
+  reorder: number;
+  delayUs: number;
+  jitterUs: number;
+  reorderWindowUs: number;
+}
+
+export const perfectLinks: LinkFaults = {
+  loss: 0,
+  duplicate: 0,
+  reorder: 0,
+  delayUs: 20,
+  jitterUs: 0,
+  reorderWindowUs: 0,
+};
+
+export interface SimNodeClock {
+  /** Offset of this node's clock from true (virtual) time, in µs. */
+  skewUs: number;
+  /** Rate error: the node's clock advances (1 + drift) µs per true µs. */
+  drift: number;
+}
+
+/** What a simulated node is built from; called again on every restart (state is lost). */
+export type SimBoot = (env: { transport: Transport; clock: Clock; scheduler: Scheduler }) => {
+  start(): void;
+  stop(): void;
+};
+
+interface SimEvent {
+  at: number;
+  order: number;
+  run: () => void;
+}
+
+interface SimNode {
+  id: NodeId;
+  clock: SimNodeClock;
+  boot: SimBoot;
+  up: boolean;
+  incarnation: number;
+  handler: ((bytes: Uint8Array) => void) | null;
+  instance: { start(): void; stop(): void } | null;
+}
+
+export interface SimStats {
+  sent: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  reordered: number;
+  blocked: number;
+}
+
+export class SimNetwork {
+  readonly rng: SeededRandom;
+  private time = 0;
+  private order = 0;
+  private readonly queue = new Heap<SimEvent>((a, b) => a.at - b.at || a.order - b.order);
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly cut = new Set<string>();
+  faults: LinkFaults;
+  readonly stats: SimStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, blocked: 0 };
+
+  constructor(readonly seed: number, faults: Partial<LinkFaults> = {}) {
+    this.rng = new SeededRandom(seed);
+    this.faults = { ...perfectLinks, ...faults };
+  }
+
+  /** True (virtual) time in µs. */
+  get now(): number {
+    return this.time;
+  }
+
+  addNode(id: NodeId, boot: SimBoot, clock: SimNodeClock = { skewUs: 0, drift: 0 }): void {
+    if (this.nodes.has(id)) throw new Error(`simulated node ${id} already exists`);
+    const node: SimNode = { id, clock, boot, up: false, incarnation: 0, handler: null, instance: null };
+    this.nodes.set(id, node);
+    this.bootNode(node);
+  }
+
+  /** Stops a node: its timers never fire and datagrams to it are lost until `restart`. */
+  crash(id: NodeId): void {
+    const node = this.node(id);
+    if (!node.up) return;
+    node.up = false;
+    node.instance?.stop();
+    node.instance = null;
+    node.handler = null;
+  }
+
+  /** Boots a crashed node afresh: its protocol state starts empty, as after a process restart. */
+  restart(id: NodeId): void {
+    const node = this.node(id);
+    if (node.up) return;
+    this.bootNode(node);
+  }
+
+  isUp(id: NodeId): boolean {
+    return this.node(id).up;
+  }
+
+  /** Cuts both directions between every member of `a` and every member of `b`. */
+  partition(a: readonly NodeId[], b: readonly NodeId[]): void {
+    for (const x of a) for (const y of b) {
+      this.cut.add(`${x}>${y}`);
+      this.cut.add(`${y}>${x}`);
+    }
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  /** Runs `fn` at absolute virtual time `at` (µs). */
+  at(at: number, fn: () => void): void {
+    this.queue.push({ at: Math.max(at, this.time), order: this.order++, run: fn });
+  }
+
+  /** Processes events until virtual time `until` (µs) or the queue empties. */
+  runUntil(until: number): void {
+    for (;;) {
+      const next = this.queue.peek();
+      if (!next || next.at > until) break;
+      this.queue.pop();
+      this.time = next.at;
+      next.run();
+    }
+    this.time = Math.max(this.time, until);
+  }
+
+  runFor(us: number): void {
+    this.runUntil(this.time + us);
+  }
+
+  private node(id: NodeId): SimNode {
+    const node = this.nodes.get(id);
+    if (!node) throw new Error(`no simulated node ${id}`);
+    return node;
+  }
+
+  /** Whole microseconds, as a real node's clock reads (and as clocks travel on the wire). */
+  private localNow(node: SimNode): number {
+    return Math.floor(node.clock.skewUs + this.time * (1 + node.clock.drift));
+  }
+
+  private bootNode(node: SimNode): void {
+    node.up = true;
+    const incarnation = ++node.incarnation;
+    const alive = () => node.up && node.incarnation === incarnation;
+    const transport: Transport = {
+      send: (to, bytes) => {
+        if (alive()) this.transmit(node.id, to, bytes);
+      },
+      onReceive: (handler) => {
+        if (alive()) node.handler = handler;
+      },
+      close: () => {},
+    };
+    const clock: Clock = { now: () => this.localNow(node) };
+    const scheduler: Scheduler = {
+      schedule: (afterUs, fn) => {
+        const event = { cancelled: false };
+        this.at(this.time + afterUs / (1 + node.clock.drift), () => {
+          if (!event.cancelled && alive()) fn();
+        });
+        return event;
+      },
+      cancel: (handle) => {
+        (handle as { cancelled: boolean }).cancelled = true;
+      },
+    };
+    node.instance = node.boot({ transport, clock, scheduler });
+    node.instance.start();
+  }
+
+  private transmit(from: NodeId, to: NodeId, bytes: Uint8Array): void {
+    this.stats.sent++;
+    if (this.cut.has(`${from}>${to}`)) {
+      this.stats.blocked++;
+      return;
+    }
+    const f = this.faults;
+    if (this.rng.chance(f.loss)) {
+      this.stats.lost++;
+      return;
+    }
+    const copies = this.rng.chance(f.duplicate) ? 2 : 1;
+    if (copies === 2) this.stats.duplicated++;
+    for (let i = 0; i < copies; i++) {
+      let delay = f.delayUs + this.rng.next() * f.jitterUs;
+      if (this.rng.chance(f.reorder)) {
+        delay += this.rng.next() * f.reorderWindowUs;
+        this.stats.reordered++;
+      }
+      // The receiver gets its own copy, as from a real socket.
+      const copy = bytes.slice();
+      this.at(this.time + delay, () => {
+        const node = this.nodes.get(to);
+        if (!node || !node.up || !node.handler) {
+          this.stats.lost++;
+          return;
+        }
+        this.stats.delivered++;
+        node.handler(copy);
+      });
+    }
+  }
+}
