@@ -43,6 +43,8 @@ export class Aggregator implements Core<HydraMsg> {
       if (m.config <= this.config.config) return;
       this.config = m;
       for (const k of [...this.latest.keys()]) if (!m.active.some((a) => a.sequencer === k)) this.latest.delete(k);
+      // A new membership has a new minimum (a joiner may start below the old one): forward afresh.
+      this.lastMin = { clock: -1, sequencer: -1 };
       this.maybeForward(ctx, false);
     }
   }
@@ -61,8 +63,8 @@ export class Aggregator implements Core<HydraMsg> {
       this.obs.absorbed();
       return;
     }
-    if (advanced) this.lastMin = min;
     if (flushes.length === 0) return;
+    if (advanced) this.lastMin = min;
     ctx.multicast(this.receivers, { type: 'aggflush', flushes });
     this.obs.forwarded(flushes.length);
   }

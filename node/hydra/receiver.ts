@@ -53,6 +53,8 @@ interface SeqView {
   covered: number;
   pendingSeqs: Set<number>;
   lastHeard: number;
+  /** Whether anything arrived from it yet; a member still booting gets a longer grace. */
+  heard: boolean;
   suspectedAt: number;
   solicitedAt: number;
   /** Removal in progress: its input is ignored until the final flush arrives. */
@@ -78,6 +80,9 @@ interface Key {
   clock: number;
   sequencer: number;
 }
+
+/** A sequencer never heard from is suspected only after this many failure timeouts (processes boot). */
+const STARTUP_GRACE = 10;
 
 const before = (a: Key, b: Key) => a.clock < b.clock || (a.clock === b.clock && a.sequencer < b.sequencer);
 
@@ -171,6 +176,7 @@ export class Receiver implements Core<HydraMsg> {
       return;
     }
     v.lastHeard = ctx.now;
+    v.heard = true;
     let i = 0;
     let s = 0;
     for (let g = 0; g < 32 && i < m.stamps.length; g++) {
@@ -203,6 +209,7 @@ export class Receiver implements Core<HydraMsg> {
     }
     if (v.frozen || this.retiring.has(v)) return;
     v.lastHeard = ctx.now;
+    v.heard = true;
     v.solicitedAt = -Infinity;
     f.seqs.forEach((s, g) => {
       if (s > (v.observedSeqs[g] ?? 0)) v.observedSeqs[g] = s;
@@ -304,7 +311,8 @@ export class Receiver implements Core<HydraMsg> {
   private detectFailures(ctx: Ctx<HydraMsg>): void {
     const head = this.heap.peek();
     for (const v of this.views.values()) {
-      if (v.frozen || ctx.now - v.lastHeard <= this.p.failureTimeoutUs) continue;
+      const timeout = v.heard ? this.p.failureTimeoutUs : STARTUP_GRACE * this.p.failureTimeoutUs;
+      if (v.frozen || ctx.now - v.lastHeard <= timeout) continue;
       const holdsUsBack = head !== undefined && before({ clock: v.clock, sequencer: v.id }, { clock: head.clock, sequencer: head.view.id });
       if (!this.p.periodicFlushes && !holdsUsBack) continue;
       if (ctx.now - v.suspectedAt < this.p.failureTimeoutUs / 2) continue;
@@ -374,7 +382,7 @@ export class Receiver implements Core<HydraMsg> {
       if (this.views.has(a.sequencer)) continue;
       this.views.set(a.sequencer, {
         id: a.sequencer, joined: a.joined, clock: a.start, next: 1, covered: 0, pendingSeqs: new Set(),
-        lastHeard: ctx.now, suspectedAt: -Infinity, solicitedAt: -Infinity, frozen: false,
+        lastHeard: ctx.now, heard: false, suspectedAt: -Infinity, solicitedAt: -Infinity, frozen: false,
         observedSeqs: [], observedClock: a.start, finalSeq: Infinity,
       });
     }

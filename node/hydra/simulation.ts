@@ -31,6 +31,8 @@ export interface HydraSimOptions {
   maxSkewUs: number;
   maxDrift: number;
   failureTimeoutUs: number;
+  /** Sequencer processes boot this late (as when processes start in phases). */
+  sequencerBootDelayUs: number;
 }
 
 export const defaultSimOptions: HydraSimOptions = {
@@ -49,6 +51,7 @@ export const defaultSimOptions: HydraSimOptions = {
   maxSkewUs: 0,
   maxDrift: 0,
   failureTimeoutUs: 20_000,
+  sequencerBootDelayUs: 0,
 };
 
 export interface ReceiverLog {
@@ -94,7 +97,10 @@ export class HydraSim {
     // The configuration service keeps its state across the run (it is not crashed in tests).
     this.add(CONFIG_SERVICE, () => cs);
     if (o.aggregator) this.add(AGGREGATOR, () => new Aggregator(topology, { forwarded() {}, absorbed() {} }));
-    for (let k = 0; k < o.sequencers; k++) this.addSequencer(k);
+    for (let k = 0; k < o.sequencers; k++) {
+      if (o.sequencerBootDelayUs > 0) this.net.at(o.sequencerBootDelayUs, () => this.addSequencer(k));
+      else this.addSequencer(k);
+    }
     for (let g = 0; g < o.groups; g++) {
       for (let r = 0; r < o.receiversPerGroup; r++) {
         const node = receiverNode(g, r);

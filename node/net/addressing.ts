@@ -9,12 +9,12 @@ export interface Endpoint {
 
 /**
  * Where a member listens. Locally every member is on loopback at `basePort + id`; in a cluster
- * it is a pod of a headless Service, `<member name>.<domain>`, on a fixed port, and names are
+ * it is a pod of a headless Service, `<prefix>-<member name>.<domain>`, on a fixed port, and names are
  * resolved off the hot path and refreshed so that a restarted pod's new address is picked up.
  */
 export type Addressing =
   | { kind: 'loopback'; host: string; basePort: number }
-  | { kind: 'dns'; domain: string; port: number };
+  | { kind: 'dns'; prefix: string; domain: string; port: number };
 
 export interface AddressBook {
   /** The member's endpoint, or undefined while its name has not resolved yet. */
@@ -37,7 +37,7 @@ export function addressBook(addressing: Addressing, nameOf: (id: NodeId) => stri
       close() {},
     };
   }
-  return new DnsAddressBook(addressing.domain, addressing.port, nameOf);
+  return new DnsAddressBook(addressing.domain, addressing.port, (id) => `${addressing.prefix}-${nameOf(id)}`);
 }
 
 class DnsAddressBook implements AddressBook {

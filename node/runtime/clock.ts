@@ -7,16 +7,19 @@ export function wallMicros(): number {
 }
 
 /**
- * The machine's clock, optionally skewed and drifting to emulate loosely synchronized switch
- * clocks. The emulated clock never runs backwards (drift > -1 is enforced by the schema);
- * protocol cores that need strict monotonicity (a Hydra sequencer) enforce it themselves.
+ * The machine's clock, skewed and drifting to emulate loosely synchronized switch clocks. As
+ * under NTP or PTP, drift does not accumulate forever: every `syncPeriodUs` the clock is
+ * stepped back to its fixed offset, so its error stays within skew ± drift·period. The step
+ * can move the clock backwards; cores that need strict monotonicity (a Hydra sequencer)
+ * enforce it themselves, which these steps exercise.
  */
 export class EmulatedClock implements Clock {
   private readonly origin = wallMicros();
-  constructor(private readonly skewUs = 0, private readonly drift = 0) {}
+  constructor(private readonly skewUs = 0, private readonly drift = 0, private readonly syncPeriodUs = 1_000_000) {}
   now(): number {
     const real = wallMicros();
-    return Math.floor(this.origin + this.skewUs + (real - this.origin) * (1 + this.drift));
+    const sinceSync = (real - this.origin) % this.syncPeriodUs;
+    return Math.floor(real + this.skewUs + sinceSync * this.drift);
   }
 }
 

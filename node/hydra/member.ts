@@ -1,0 +1,115 @@
+import type { NodeDocument } from '../config.js';
+import { EmulatedClock, wallMicros } from '../runtime/clock.js';
+import type { NodeId } from '../runtime/core.js';
+import { newRegistry } from '../runtime/metrics.js';
+import { type MemberIdentity, memberLogger, runMember } from '../runtime/process.js';
+import { SeededRandom } from '../runtime/random.js';
+import { Aggregator } from './aggregator.js';
+import { Client } from './client.js';
+import { hydraCodec } from './codec.js';
+import { ConfigService } from './config-service.js';
+import { hydraMetrics } from './metrics.js';
+import type { HydraParams } from './params.js';
+import { Receiver, type ReceiverObserver } from './receiver.js';
+import type { Logger } from 'pino';
+import { Sequencer } from './sequencer.js';
+import {
+  AGGREGATOR, CONFIG_SERVICE, type HydraTopology, MAX_CLIENTS, MAX_RECEIVERS_PER_GROUP, MAX_SEQUENCERS,
+  clientNode, hydraMemberName, initialConfig, receiverNode, sequencerNode,
+} from './topology.js';
+
+/** Parses a member name (`sequencer-2`, `receiver-g1-0`, …) back to its id, checking it exists in this testbed. */
+export function hydraMemberId(name: string, p: HydraParams): NodeId {
+  let m: RegExpMatchArray | null;
+  if (name === 'config') return CONFIG_SERVICE;
+  if (name === 'aggregator') {
+    if (!p.aggregator) throw new Error('this testbed has no flush aggregator (spec.flush.aggregation is false)');
+    return AGGREGATOR;
+  }
+  if ((m = name.match(/^sequencer-(\d+)$/))) {
+    const k = Number(m[1]);
+    if (k >= MAX_SEQUENCERS) throw new Error(`sequencer ${k} is out of range (max ${MAX_SEQUENCERS - 1})`);
+    return sequencerNode(k);
+  }
+  if ((m = name.match(/^receiver-g(\d+)-(\d+)$/))) {
+    const g = Number(m[1]);
+    const r = Number(m[2]);
+    if (g >= p.groups || r >= p.receiversPerGroup || r >= MAX_RECEIVERS_PER_GROUP) {
+      throw new Error(`receiver ${r} of group ${g} does not exist (${p.groups} groups of ${p.receiversPerGroup})`);
+    }
+    return receiverNode(g, r);
+  }
+  if ((m = name.match(/^client-(\d+)$/))) {
+    const c = Number(m[1]);
+    if (c >= p.clients || c >= MAX_CLIENTS) throw new Error(`client ${c} does not exist (${p.clients} clients)`);
+    return clientNode(c);
+  }
+  throw new Error(`unknown Hydra member "${name}" (expected config, aggregator, sequencer-K, receiver-gG-R or client-C)`);
+}
+
+export function hydraTopology(p: HydraParams): HydraTopology {
+  return {
+    groups: p.groups,
+    receiversPerGroup: p.receiversPerGroup,
+    clients: p.clients,
+    aggregator: p.aggregator,
+    initial: initialConfig(p.sequencers),
+  };
+}
+
+function withSuspicionLog(o: ReceiverObserver, logger: Logger): ReceiverObserver {
+  return {
+    ...o,
+    suspected: (sequencer) => {
+      o.suspected(sequencer);
+      logger.warn({ sequencer }, `sequencer ${sequencer} silent past the failure timeout; reported to the configuration service`);
+    },
+  };
+}
+
+/** Starts the Hydra member named `name` from the testbed's node document. */
+export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, name: string): Promise<void> {
+  const p = doc.hydra;
+  const id = hydraMemberId(name, p);
+  const role = name.replace(/-.*$/, '');
+  const me: MemberIdentity = { id, name, role };
+  const registry = newRegistry({ testbed: doc.name, member: name, role });
+  const logger = memberLogger(doc, me);
+  const metrics = hydraMetrics(registry, wallMicros);
+  const topology = hydraTopology(p);
+  let clock = new EmulatedClock();
+  let core;
+  if (id === CONFIG_SERVICE) {
+    const observe = metrics.configService();
+    core = new ConfigService({
+      topology, desired: Array.from({ length: p.sequencers }, (_, k) => k), tickUs: p.configTickMicros,
+      reportGraceUs: p.reportGraceMicros, addTimeoutUs: p.addTimeoutMicros,
+    }, {
+      reconfigured: (kind, sequencer, config, active) => {
+        observe.reconfigured(kind, sequencer, config, active);
+        logger.info({ kind, sequencer, config, active }, `configuration ${config}: ${kind} sequencer ${sequencer}`);
+      },
+    });
+  } else if (id === AGGREGATOR) {
+    core = new Aggregator(topology, metrics.aggregator());
+  } else if (role === 'sequencer') {
+    const k = id - sequencerNode(0);
+    const c = p.sequencerClocks[k] ?? { skewMicros: 0, drift: 0 };
+    clock = new EmulatedClock(c.skewMicros, c.drift);
+    core = new Sequencer({
+      id: k, incarnation: wallMicros(), topology, flushIntervalUs: p.flushIntervalMicros, minFlushGapUs: p.minFlushGapMicros,
+      loadIntervalUs: p.loadIntervalMicros, joinRetryUs: p.joinRetryMicros,
+    }, metrics.sequencer(k));
+  } else if (role === 'receiver') {
+    core = new Receiver({
+      id, group: Math.floor((id - receiverNode(0, 0)) / MAX_RECEIVERS_PER_GROUP), topology, solicit: p.solicitation,
+      solicitIntervalUs: p.solicitIntervalMicros, failureTimeoutUs: p.failureTimeoutMicros, periodicFlushes: p.flushIntervalMicros > 0,
+    }, withSuspicionLog(metrics.receiver(), logger));
+  } else {
+    core = new Client({
+      index: id - clientNode(0), topology, rate: p.ratePerClient, payloadBytes: p.payloadBytes, multiGroupShare: p.multiGroupShare,
+      routing: p.routing, tickUs: p.clientTickMicros,
+    }, new SeededRandom(doc.seed * 7919 + id), metrics.client());
+  }
+  await runMember(doc, me, registry, logger, { core, codec: hydraCodec, clock, nameOf: hydraMemberName });
+}

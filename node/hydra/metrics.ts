@@ -1,0 +1,115 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS } from '../runtime/metrics.js';
+import type { AggregatorObserver } from './aggregator.js';
+import type { ClientObserver } from './client.js';
+import type { ConfigServiceObserver } from './config-service.js';
+import type { ReceiverObserver } from './receiver.js';
+import type { SequencerObserver } from './sequencer.js';
+
+/** Binds each Hydra role's observer to the metric names of the dashboards' contract (DESIGN.md). */
+export function hydraMetrics(registry: Registry, wallNow: () => number) {
+  const r = [registry];
+  const configuration = new Gauge({ name: 'switchyard_hydra_configuration', help: 'Configuration number this member has installed.', registers: r });
+  configuration.set(1);
+  const rejected = new Counter({
+    name: 'switchyard_hydra_rejected_total', help: 'Hydra messages refused by a member, by reason.', labelNames: ['reason'], registers: r,
+  });
+
+  function sequencer(id: number): SequencerObserver {
+    const stamped = new Counter({ name: 'switchyard_hydra_stamped_total', help: 'Messages stamped.', labelNames: ['sequencer'], registers: r });
+    const flushes = new Counter({ name: 'switchyard_hydra_flushes_total', help: 'Flushes sent or forwarded, by kind.', labelNames: ['kind'], registers: r });
+    const active = new Gauge({ name: 'switchyard_hydra_sequencer_active', help: '1 while this sequencer may stamp.', registers: r });
+    const label = String(id);
+    const stampedChild = stamped.labels(label);
+    return {
+      stamped: () => stampedChild.inc(),
+      flushed: (kind) => flushes.labels(kind).inc(),
+      rejected: (reason) => rejected.labels(reason).inc(),
+      configured: (config, isActive) => {
+        configuration.set(config);
+        active.set(isActive ? 1 : 0);
+      },
+    };
+  }
+
+  function receiver(): ReceiverObserver {
+    const delivered = new Counter({ name: 'switchyard_hydra_delivered_total', help: 'Messages delivered in order.', registers: r });
+    const drops = new Counter({ name: 'switchyard_hydra_drop_notifications_total', help: 'DROP-NOTIFICATIONs delivered.', registers: r });
+    const delay = new Histogram({
+      name: 'switchyard_hydra_delivery_delay_seconds', help: 'Arrival at the receiver to in-order delivery.', buckets: LATENCY_BUCKETS, registers: r,
+    });
+    const endToEnd = new Histogram({
+      name: 'switchyard_hydra_end_to_end_seconds', help: 'Sender send to in-order delivery (clocks of one machine or NTP-synced).',
+      buckets: LATENCY_BUCKETS, registers: r,
+    });
+    const solicitations = new Counter({ name: 'switchyard_hydra_flush_solicitations_total', help: 'Flush solicitations sent.', registers: r });
+    const suspicions = new Counter({ name: 'switchyard_hydra_suspicions_total', help: 'Sequencers reported as silent.', registers: r });
+    const pending = new Gauge({ name: 'switchyard_hydra_pending_messages', help: 'Messages buffered awaiting the frontier.', registers: r });
+    const violations = new Counter({
+      name: 'switchyard_hydra_order_violations_total',
+      help: 'Messages delivered out of (clock, sequencer) order: an online self-check, always 0 when Hydra is correct.',
+      registers: r,
+    });
+    violations.inc(0);
+    let lastClock = -1;
+    let lastSequencer = -1;
+    return {
+      delivered: (d, now) => {
+        if (d.kind === 'drop') {
+          drops.inc();
+          return;
+        }
+        const m = d.msg;
+        if (m.clock < lastClock || (m.clock === lastClock && m.sequencer <= lastSequencer)) violations.inc();
+        lastClock = m.clock;
+        lastSequencer = m.sequencer;
+        delivered.inc();
+        delay.observe(Math.max(0, now - d.arrivedAt) / 1e6);
+        endToEnd.observe(Math.max(0, wallNow() - d.msg.sentAt) / 1e6);
+      },
+      rejected: (reason) => rejected.labels(reason).inc(),
+      solicited: () => solicitations.inc(),
+      suspected: () => suspicions.inc(),
+      configured: (config) => configuration.set(config),
+      pending: (n) => pending.set(n),
+    };
+  }
+
+  function aggregator(): AggregatorObserver {
+    const flushes = new Counter({ name: 'switchyard_hydra_flushes_total', help: 'Flushes sent or forwarded, by kind.', labelNames: ['kind'], registers: r });
+    return {
+      forwarded: () => flushes.labels('aggregated').inc(),
+      absorbed: () => flushes.labels('absorbed').inc(),
+    };
+  }
+
+  function configService(): ConfigServiceObserver {
+    const changes = new Counter({
+      name: 'switchyard_hydra_reconfigurations_total', help: 'Configuration changes, by kind.', labelNames: ['kind'], registers: r,
+    });
+    const active = new Gauge({ name: 'switchyard_hydra_active_sequencers', help: 'Sequencers in the current configuration.', registers: r });
+    return {
+      reconfigured: (kind, _sequencer, config, count) => {
+        changes.labels(kind).inc();
+        configuration.set(config);
+        active.set(count);
+      },
+    };
+  }
+
+  function client(): ClientObserver {
+    const requests = new Counter({
+      name: 'switchyard_client_requests_total', help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r,
+    });
+    const routed = new Counter({ name: 'switchyard_hydra_routed_total', help: 'Messages sent, by chosen sequencer.', labelNames: ['sequencer'], registers: r });
+    const sent = requests.labels('hydra', 'sent');
+    return {
+      sent: (_m, sequencer) => {
+        sent.inc();
+        routed.labels(String(sequencer)).inc();
+      },
+    };
+  }
+
+  return { sequencer, receiver, aggregator, configService, client, configuration };
+}

@@ -1,0 +1,28 @@
+import { hostname } from 'node:os';
+import { loadNodeDocument } from './config.js';
+import { startHydraMember } from './hydra/member.js';
+
+/**
+ * `switchyard node --config FILE --role ROLE`: runs one member of a testbed. ROLE is a member
+ * name (`sequencer-2`, `receiver-g0-1`, …) or, in a StatefulSet pod, a role prefix
+ * (`sequencer`, `receiver-g0`) completed by the pod's ordinal from its hostname.
+ */
+export async function nodeMain(config: string, role: string): Promise<void> {
+  const doc = loadNodeDocument(config);
+  const name = memberName(role, doc.name);
+  switch (doc.system) {
+    case 'hydra':
+      return startHydraMember(doc, name);
+  }
+}
+
+function memberName(role: string, testbed: string): string {
+  if (/-\d+$/.test(role) || role === 'config' || role === 'aggregator') return role;
+  const host = process.env.HOSTNAME ?? hostname();
+  const m = host.match(/-(\d+)$/);
+  if (!m) throw new Error(`--role ${role} needs an ordinal: give a member name like ${role}-0, or run in a StatefulSet pod (hostname ${host} has none)`);
+  if (!host.startsWith(`${testbed}-${role}-`)) {
+    throw new Error(`hostname ${host} is not a pod of ${testbed}-${role}; give the member name explicitly`);
+  }
+  return `${role}-${m[1]}`;
+}

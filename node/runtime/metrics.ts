@@ -1,0 +1,33 @@
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Latency buckets from 1 µs to 1 s (1-2-5 steps), shared by every latency histogram. */
+export const LATENCY_BUCKETS = [1, 2, 5]
+  .flatMap((m) => [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1].map((d) => Number((m * d).toPrecision(1))))
+  .concat([1])
+  .sort((a, b) => a - b);
+
+/** Each process has its own Registry (no global state), with the standard process metrics. */
+export function newRegistry(labels: Record<string, string>): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels(labels);
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** Datagram counters every member exports, bound to the driver's observer. */
+export function transportMetrics(registry: Registry) {
+  const rx = new Counter({ name: 'switchyard_rx_datagrams_total', help: 'Datagrams received.', registers: [registry] });
+  const tx = new Counter({ name: 'switchyard_tx_datagrams_total', help: 'Datagrams sent (one per destination).', registers: [registry] });
+  const rejected = new Counter({
+    name: 'switchyard_rx_rejected_total',
+    help: 'Datagrams that could not be decoded, by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const unresolved = new Counter({
+    name: 'switchyard_tx_unresolved_total',
+    help: 'Datagrams not sent because the destination member has no address yet.',
+    registers: [registry],
+  });
+  return { rx, tx, rejected, unresolved };
+}

@@ -1,0 +1,74 @@
+import type { Snapshot } from './scrape.js';
+
+/** What `switchyard up` shows for one system: a live progress line and the end-of-run summary. */
+export interface SystemReport {
+  progress(now: Snapshot, prev: Snapshot): string;
+  /** Rows for the summary table and the system's own fields for `--json`. */
+  summary(final: Snapshot, base: Snapshot, seconds: number): { rows: [string, string][]; json: Record<string, unknown> };
+}
+
+export const fmtSeconds = (s: number | null) =>
+  s === null ? '—' : s < 1e-3 ? `${(s * 1e6).toFixed(0)}µs` : s < 1 ? `${(s * 1e3).toFixed(2)}ms` : `${s.toFixed(2)}s`;
+
+export const fmtCount = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
+
+const rate = (now: Snapshot, prev: Snapshot, name: string) => {
+  const dt = (now.at - prev.at) / 1000;
+  return dt > 0 ? (now.sum(name) - prev.sum(name)) / dt : 0;
+};
+
+export const hydraReport: SystemReport = {
+  progress(now, prev) {
+    const delay = now.histogram('switchyard_hydra_delivery_delay_seconds').since(prev.histogram('switchyard_hydra_delivery_delay_seconds'));
+    return [
+      `ordered ${fmtCount(rate(now, prev, 'switchyard_hydra_stamped_total'))}/s`,
+      `delay p50 ${fmtSeconds(delay.quantile(0.5))} p99 ${fmtSeconds(delay.quantile(0.99))}`,
+      `drops ${fmtCount(now.sum('switchyard_hydra_drop_notifications_total'))}`,
+      `flushes ${fmtCount(now.sum('switchyard_hydra_flushes_total', { kind: 'periodic' }) + now.sum('switchyard_hydra_flushes_total', { kind: 'solicited' }))}`,
+      `config ${now.max('switchyard_hydra_configuration', 'config')}`,
+    ].join(' · ');
+  },
+
+  summary(final, base, seconds) {
+    const delay = final.histogram('switchyard_hydra_delivery_delay_seconds').since(base.histogram('switchyard_hydra_delivery_delay_seconds'));
+    const e2e = final.histogram('switchyard_hydra_end_to_end_seconds').since(base.histogram('switchyard_hydra_end_to_end_seconds'));
+    const stamped = final.sum('switchyard_hydra_stamped_total') - base.sum('switchyard_hydra_stamped_total');
+    const delivered = final.sum('switchyard_hydra_delivered_total');
+    const drops = final.sum('switchyard_hydra_drop_notifications_total');
+    const flushes = Object.fromEntries(final.byLabel('switchyard_hydra_flushes_total', 'kind'));
+    const rejected = Object.fromEntries(final.byLabel('switchyard_hydra_rejected_total', 'reason'));
+    const perSequencer = Object.fromEntries(final.byLabel('switchyard_hydra_stamped_total', 'sequencer'));
+    const configuration = final.max('switchyard_hydra_configuration', 'config');
+    const activeSequencers = final.max('switchyard_hydra_active_sequencers', 'config') || final.sum('switchyard_hydra_sequencer_active');
+    const opsPerS = seconds > 0 ? stamped / seconds : 0;
+    const p = (h: typeof delay) => ({ p50: h.quantile(0.5), p99: h.quantile(0.99) });
+    return {
+      rows: [
+        ['messages ordered', `${fmtCount(final.sum('switchyard_hydra_stamped_total'))} (${fmtCount(opsPerS)}/s)`],
+        ['per sequencer', Object.entries(perSequencer).map(([k, v]) => `#${k} ${fmtCount(v)}`).join(', ') || '—'],
+        ['deliveries', fmtCount(delivered)],
+        ['ordering delay', `p50 ${fmtSeconds(delay.quantile(0.5))}  p99 ${fmtSeconds(delay.quantile(0.99))}`],
+        ['send → delivery', `p50 ${fmtSeconds(e2e.quantile(0.5))}  p99 ${fmtSeconds(e2e.quantile(0.99))}`],
+        ['drop notifications', fmtCount(drops)],
+        ['flushes', Object.entries(flushes).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || '—'],
+        ['configuration', `${configuration} (${activeSequencers} active sequencers)`],
+        ['order self-check', `${final.sum('switchyard_hydra_order_violations_total')} violations`],
+        ['rejected', Object.entries(rejected).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
+      ],
+      json: {
+        ops_per_s: opsPerS,
+        latency_s: p(delay),
+        end_to_end_s: p(e2e),
+        stamped: final.sum('switchyard_hydra_stamped_total'),
+        stamped_per_sequencer: perSequencer,
+        delivered,
+        drop_notifications: drops,
+        flushes,
+        configuration,
+        active_sequencers: activeSequencers,
+        rejected,
+        order_violations: final.sum('switchyard_hydra_order_violations_total'),
+      },
+    };
+  },
+};

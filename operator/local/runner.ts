@@ -1,0 +1,186 @@
+import { mkdtempSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import type { NodeDocument } from '../../node/config.js';
+import { plan as planResource } from '../plan/plan.js';
+import type { Plan } from '../plan/types.js';
+import { loadResourceFile } from '../schema/resources.js';
+import { MemberProcess } from './members.js';
+import { findBasePorts } from './ports.js';
+import { type SystemReport, hydraReport } from './report.js';
+import { type Snapshot, scrape } from './scrape.js';
+
+export interface UpOptions {
+  file: string;
+  /** Overrides the spec's workload duration. */
+  durationSeconds?: number;
+  json: boolean;
+  /** Where progress and the summary table go (stderr when --json keeps stdout for the result). */
+  out: NodeJS.WritableStream;
+}
+
+const reports: Record<string, SystemReport> = { SequencerGroup: hydraReport };
+const READY_TIMEOUT_MS = 20_000;
+const METRICS_GAP = 2500;
+
+function withoutLive(doc: unknown, live: string[]): unknown {
+  const copy = structuredClone(doc) as Record<string, Record<string, unknown>>;
+  for (const path of live) {
+    const [a, b] = path.split('.') as [string, string];
+    if (copy[a]) delete copy[a][b];
+  }
+  return copy;
+}
+
+/**
+ * `switchyard up FILE`: plans the resource and runs every member as a local process on
+ * loopback; shows live progress; applies live edits of the file's scalable fields through the
+ * protocol; prints a summary (and `--json` a result object) at the end.
+ */
+export async function up(opts: UpOptions): Promise<number> {
+  const out = opts.out;
+  const resource = loadResourceFile(opts.file);
+  let current = planResource(resource);
+  const report = reports[current.kind]!;
+  const duration = opts.durationSeconds ?? current.durationSeconds;
+
+  // Member ids are the port offsets; every member the spec may scale to keeps its ports free.
+  const ports = await findBasePorts(current.reservedIds, METRICS_GAP);
+  const doc: NodeDocument = {
+    ...current.document,
+    addressing: { kind: 'loopback', host: '127.0.0.1', basePort: ports.udp },
+    metrics: { kind: 'offset', host: '127.0.0.1', basePort: ports.metrics },
+  } as NodeDocument;
+  const runDir = mkdtempSync(join(tmpdir(), `switchyard-${current.name}-`));
+  const docPath = join(runDir, 'node-config.json');
+  writeFileSync(docPath, JSON.stringify(doc, null, 2));
+  out.write(`switchyard: ${current.kind} ${current.name}: ${current.members.length} members on 127.0.0.1 (UDP ${ports.udp}+id, metrics ${ports.metrics}+id); logs in ${runDir}\n`);
+
+  const procs = new Map<string, MemberProcess>();
+  const failures: string[] = [];
+  let stopping = false;
+  let failed: (() => void) | null = null;
+  const failedPromise = new Promise<void>((resolve) => (failed = resolve));
+
+  const onExit = (p: MemberProcess) => {
+    if (p.stopping || stopping) return;
+    const how = p.exited!.signal ? `killed by ${p.exited!.signal}` : `exited with code ${p.exited!.code}`;
+    if (p.member.expendable && (p.exited!.signal || p.exited!.code === 0)) {
+      out.write(`\nswitchyard: ${p.member.name} ${how}; the protocol reconfigures around it\n`);
+      return;
+    }
+    failures.push(`${p.member.name} ${how}`);
+    out.write(`\nswitchyard: ${p.member.name} ${how} unexpectedly; its last log lines:\n${p.tail.map((l) => `  ${l}`).join('\n')}\n`);
+    failed?.();
+  };
+  const metricsUrl = (name: string) => `http://127.0.0.1:${ports.metrics + current.idOf(name)}`;
+  const launch = (m: Plan['members'][number]) => {
+    const p = new MemberProcess(m, metricsUrl(m.name), docPath, runDir, onExit);
+    procs.set(m.name, p);
+    return p;
+  };
+  const endpoints = () => new Map([...procs.values()].filter((p) => p.running).map((p) => [p.member.name, p.metricsUrl]));
+
+  const stopAll = async () => {
+    stopping = true;
+    unwatchFile(opts.file);
+    await Promise.all([...procs.values()].map((p) => p.stop()));
+  };
+  const interrupted = new Promise<'interrupted'>((resolve) => process.once('SIGINT', () => resolve('interrupted')));
+
+  // Start phase by phase: each waits for the previous phase to be ready.
+  let ready = 0;
+  const phases = [...new Set(current.members.map((m) => m.phase))].sort((a, b) => a - b);
+  for (const phase of phases) {
+    const started = current.members.filter((m) => m.phase === phase).map(launch);
+    const ok = await Promise.all(started.map((p) => p.ready(READY_TIMEOUT_MS)));
+    ready += ok.filter(Boolean).length;
+    const notReady = started.filter((_, i) => !ok[i]);
+    if (notReady.length > 0) {
+      for (const p of notReady) {
+        if (!failures.some((f) => f.startsWith(p.member.name))) failures.push(`${p.member.name} not ready after ${READY_TIMEOUT_MS / 1000}s`);
+        out.write(`switchyard: ${p.member.name} did not become ready; its last log lines:\n${p.tail.map((l) => `  ${l}`).join('\n')}\n`);
+      }
+      break;
+    }
+  }
+  const expected = current.members.length;
+
+  const memory = new Map();
+  let base = await scrape(endpoints(), memory);
+  const started = Date.now();
+  let outcome: 'done' | 'interrupted' | 'failed' = failures.length > 0 ? 'failed' : 'done';
+
+  if (outcome === 'done') {
+    // Live edits of the file: scalable fields go through the protocol, others are refused.
+    watchFile(opts.file, { interval: 500 }, () => {
+      applyEdit().catch((err) => out.write(`\nswitchyard: ${(err as Error).message}\n`));
+    });
+    const applyEdit = async () => {
+      const next = planResource(loadResourceFile(opts.file));
+      if (!isDeepStrictEqual(withoutLive(next.document, next.liveFields), withoutLive(current.document, current.liveFields))) {
+        out.write(`\nswitchyard: only ${next.liveFields.join(', ')} can change on a running testbed; other edits need a restart\n`);
+        return;
+      }
+      const wanted = new Set(next.members.map((m) => m.name));
+      for (const m of next.members) if (!procs.get(m.name)?.running) {
+        const p = launch(m);
+        await p.ready(READY_TIMEOUT_MS);
+      }
+      const target = procs.get(next.reconfigure.member)!;
+      const res = await fetch(`${target.metricsUrl}/admin`, { method: 'POST', body: JSON.stringify(next.reconfigure.command) });
+      if (!res.ok) throw new Error(`reconfiguration refused: ${await res.text()}`);
+      out.write(`\nswitchyard: applied ${JSON.stringify(next.reconfigure.command)}\n`);
+      current = next;
+      // Members no longer wanted leave through the protocol first, then their processes stop.
+      setTimeout(() => {
+        for (const p of procs.values()) if (!wanted.has(p.member.name) && p.running) void p.stop();
+      }, 2000);
+    };
+
+    let prev = base;
+    const tty = 'isTTY' in out && (out as NodeJS.WriteStream).isTTY;
+    const ticker = (async () => {
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 1000));
+        if (stopping) return;
+        const now = await scrape(endpoints(), memory);
+        const t = ((Date.now() - started) / 1000).toFixed(0).padStart(3);
+        const up = `up ${now.answering}/${[...procs.values()].filter((p) => !p.stopping).length}`;
+        const line = `[${t}s] ${report.progress(now, prev)} · ${up}`;
+        out.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+        prev = now;
+      }
+    })();
+    const timer = new Promise<'done'>((resolve) => setTimeout(() => resolve('done'), duration * 1000));
+    outcome = await Promise.race([timer, interrupted, failedPromise.then(() => 'failed' as const)]);
+    if (tty) out.write('\n');
+    // Drain: stop the load first so in-flight messages are delivered before the final scrape.
+    for (const p of procs.values()) if (p.member.load) await p.stop();
+    await new Promise((r) => setTimeout(r, 500));
+    void ticker;
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const final: Snapshot = await scrape(endpoints(), memory);
+  if (base.answering === 0) base = final;
+  await stopAll();
+
+  const { rows, json } = report.summary(final, base, seconds);
+  const ok = outcome !== 'failed' && failures.length === 0 && ready === expected;
+  const table: [string, string][] = [
+    ['testbed', `${current.kind}/${current.name}`],
+    ['result', ok ? (outcome === 'interrupted' ? 'ok (interrupted)' : 'ok') : `FAILED: ${failures.join('; ')}`],
+    ['members ready', `${ready}/${expected}`],
+    ['duration', `${seconds.toFixed(1)}s`],
+    ...rows,
+  ];
+  const width = Math.max(...table.map(([k]) => k.length));
+  out.write(`\n${table.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n')}\n`);
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({
+      ok, kind: current.kind, name: current.name, members: { expected, ready }, duration_s: seconds, failures, ...json,
+    })}\n`);
+  }
+  return ok ? (outcome === 'interrupted' ? 130 : 0) : 1;
+}

@@ -1,0 +1,116 @@
+import type { Registry } from 'prom-client';
+
+type MetricJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>[number];
+
+/** Metrics of every member at one instant, as served on `/metrics.json` by prom-client. */
+export class Snapshot {
+  /** `answering`: how many members answered this scrape (the rest are remembered values). */
+  constructor(readonly at: number, private readonly byMember: Map<string, MetricJson[]>, readonly answering = byMember.size) {}
+
+  /** Sum of a counter or gauge over members (optionally only those matching `memberPrefix`) and label filter. */
+  sum(name: string, labels: Record<string, string> = {}, memberPrefix = ''): number {
+    let total = 0;
+    for (const [member, metrics] of this.byMember) {
+      if (!member.startsWith(memberPrefix)) continue;
+      const m = metrics.find((x) => x.name === name);
+      if (!m) continue;
+      for (const v of m.values) {
+        if (Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)) total += v.value;
+      }
+    }
+    return total;
+  }
+
+  /** Max of a gauge over members. */
+  max(name: string, memberPrefix = ''): number {
+    let best = 0;
+    for (const [member, metrics] of this.byMember) {
+      if (!member.startsWith(memberPrefix)) continue;
+      const m = metrics.find((x) => x.name === name);
+      for (const v of m?.values ?? []) best = Math.max(best, v.value);
+    }
+    return best;
+  }
+
+  /** Values of a counter summed per value of one label. */
+  byLabel(name: string, label: string): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const metrics of this.byMember.values()) {
+      const m = metrics.find((x) => x.name === name);
+      for (const v of m?.values ?? []) {
+        const key = String(v.labels[label]);
+        out.set(key, (out.get(key) ?? 0) + v.value);
+      }
+    }
+    return out;
+  }
+
+  /** A histogram merged over members: cumulative counts per upper bound. */
+  histogram(name: string): Histogram {
+    const buckets = new Map<number, number>();
+    for (const metrics of this.byMember.values()) {
+      const m = metrics.find((x) => x.name === name);
+      for (const v of m?.values ?? []) {
+        if ((v as { metricName?: string }).metricName !== `${name}_bucket`) continue;
+        const le = v.labels.le === '+Inf' ? Infinity : Number(v.labels.le);
+        buckets.set(le, (buckets.get(le) ?? 0) + v.value);
+      }
+    }
+    return new Histogram([...buckets.entries()].sort((a, b) => a[0] - b[0]));
+  }
+}
+
+export class Histogram {
+  constructor(readonly cumulative: [number, number][]) {}
+
+  get count(): number {
+    return this.cumulative.at(-1)?.[1] ?? 0;
+  }
+
+  /** Counts observed since `earlier` (a snapshot of the same histogram). */
+  since(earlier: Histogram): Histogram {
+    const before = new Map(earlier.cumulative);
+    return new Histogram(this.cumulative.map(([le, n]) => [le, n - (before.get(le) ?? 0)]));
+  }
+
+  /** Prometheus' histogram_quantile: linear interpolation inside the bucket holding the rank. */
+  quantile(q: number): number | null {
+    const total = this.count;
+    if (total === 0) return null;
+    const rank = q * total;
+    let prevLe = 0;
+    let prevCount = 0;
+    for (const [le, n] of this.cumulative) {
+      if (n >= rank) {
+        if (le === Infinity) return prevLe;
+        const inBucket = n - prevCount;
+        return inBucket === 0 ? le : prevLe + ((le - prevLe) * (rank - prevCount)) / inBucket;
+      }
+      prevLe = le;
+      prevCount = n;
+    }
+    return prevLe;
+  }
+}
+
+/**
+ * Fetches `/metrics.json` from every member. With `memory`, a member that no longer answers
+ * (stopped, killed) keeps its last values, so run totals never go backwards.
+ */
+export async function scrape(endpoints: Map<string, string>, memory?: Map<string, MetricJson[]>, timeoutMs = 800): Promise<Snapshot> {
+  const results = await Promise.all(
+    [...endpoints].map(async ([member, url]) => {
+      try {
+        const res = await fetch(`${url}/metrics.json`, { signal: AbortSignal.timeout(timeoutMs) });
+        if (!res.ok) return null;
+        return [member, (await res.json()) as MetricJson[]] as const;
+      } catch {
+        return null;
+      }
+    }),
+  );
+  const fresh = new Map(results.filter((r) => r !== null));
+  if (!memory) return new Snapshot(Date.now(), fresh);
+  for (const [member, metrics] of fresh) memory.set(member, metrics);
+  return new Snapshot(Date.now(), new Map(memory), fresh.size);
+}

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { hydraMemberId } from '../../node/hydra/member.js';
+import type { HydraParams } from '../../node/hydra/params.js';
+import { MAX_SEQUENCERS_IN_SPEC } from '../schema/sequencergroup.js';
+import type { SequencerGroup } from '../schema/sequencergroup.js';
+import type { Plan, PlannedMember, Workload } from './types.js';
+
+/** A stable 31-bit seed from the resource's name, so a testbed's randomness is reproducible. */
+export function seedOf(name: string): number {
+  return createHash('sha256').update(name).digest().readUInt32BE(0) >>> 1;
+}
+
+/** Each sequencer's emulated clock error, drawn deterministically within the spec's bounds. */
+function clockOf(name: string, k: number, maxSkew: number, maxDrift: number) {
+  const h = createHash('sha256').update(`${name}/sequencer-${k}`).digest();
+  const u = (i: number) => h.readUInt32BE(i) / 0x1_0000_0000;
+  return { skewMicros: Math.round((u(0) * 2 - 1) * maxSkew), drift: (u(4) * 2 - 1) * maxDrift };
+}
+
+/**
+ * Turns a SequencerGroup into roles, members and protocol parameters. Timing choices derived
+ * from the spec (documented here, used by both the operator and the local runner):
+ * - the configuration service ticks at a tenth of the failure timeout (≥ 5 ms) and waits half
+ *   a timeout for stragglers once a quorum of every group has reported;
+ * - an addition is abandoned after ten failure timeouts;
+ * - at most one solicited flush per 100 µs per sequencer; load feedback every 10 ms.
+ * Room is left for every sequencer the spec allows, so that scaling up needs no new addresses.
+ */
+export function planSequencerGroup(sg: SequencerGroup): Plan {
+  const s = sg.spec;
+  const name = sg.metadata.name;
+  const failure = s.failureTimeoutMillis * 1000;
+  const hydra: HydraParams = {
+    groups: s.groups,
+    receiversPerGroup: s.receiversPerGroup,
+    clients: s.workload.clients,
+    aggregator: s.flush.aggregation,
+    sequencers: s.sequencers,
+    sequencerClocks: Array.from({ length: MAX_SEQUENCERS_IN_SPEC }, (_, k) => clockOf(name, k, s.clocks.maxSkewMicros, s.clocks.maxDrift)),
+    flushIntervalMicros: s.flush.intervalMicros,
+    minFlushGapMicros: 100,
+    loadIntervalMicros: 10_000,
+    joinRetryMicros: 50_000,
+    solicitation: s.flush.solicitation,
+    solicitIntervalMicros: s.flush.solicitIntervalMicros,
+    failureTimeoutMicros: failure,
+    configTickMicros: Math.max(5000, Math.round(failure / 10)),
+    reportGraceMicros: Math.round(failure / 2),
+    addTimeoutMicros: Math.min(60_000_000, 10 * failure),
+    routing: s.routing,
+    ratePerClient: s.workload.ratePerClient,
+    payloadBytes: s.workload.payloadBytes,
+    multiGroupShare: s.workload.multiGroupShare,
+    clientTickMicros: 1000,
+  };
+  const members: PlannedMember[] = [
+    { name: 'config', workload: 'config', phase: 0, expendable: false, load: false },
+  ];
+  if (s.flush.aggregation) members.push({ name: 'aggregator', workload: 'aggregator', phase: 0, expendable: false, load: false });
+  for (let g = 0; g < s.groups; g++) {
+    for (let r = 0; r < s.receiversPerGroup; r++) {
+      members.push({ name: `receiver-g${g}-${r}`, workload: `receiver-g${g}`, phase: 1, expendable: false, load: false });
+    }
+  }
+  for (let k = 0; k < s.sequencers; k++) {
+    members.push({ name: `sequencer-${k}`, workload: 'sequencer', phase: 2, expendable: true, load: false });
+  }
+  for (let c = 0; c < s.workload.clients; c++) {
+    members.push({ name: `client-${c}`, workload: 'client', phase: 3, expendable: false, load: true });
+  }
+  const workloads: Workload[] = [
+    { name: 'config', kind: 'StatefulSet', replicas: 1 },
+    ...(s.flush.aggregation ? [{ name: 'aggregator', kind: 'StatefulSet' as const, replicas: 1 }] : []),
+    ...Array.from({ length: s.groups }, (_, g) => ({ name: `receiver-g${g}`, kind: 'StatefulSet' as const, replicas: s.receiversPerGroup })),
+    { name: 'sequencer', kind: 'StatefulSet', replicas: s.sequencers },
+    { name: 'client', kind: 'StatefulSet', replicas: s.workload.clients },
+  ];
+  return {
+    kind: 'SequencerGroup',
+    name,
+    idOf: (member) => hydraMemberId(member, hydra),
+    reservedIds: [
+      ...members.map((m) => hydraMemberId(m.name, hydra)),
+      ...Array.from({ length: MAX_SEQUENCERS_IN_SPEC }, (_, k) => hydraMemberId(`sequencer-${k}`, hydra)),
+    ],
+    document: { system: 'hydra', name, seed: seedOf(name), logLevel: 'info', network: s.network, hydra },
+    members,
+    workloads,
+    durationSeconds: s.workload.durationSeconds,
+    liveFields: ['hydra.sequencers'],
+    reconfigure: { member: 'config', command: { sequencers: Array.from({ length: s.sequencers }, (_, k) => k) } },
+  };
+}

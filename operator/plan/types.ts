@@ -1,0 +1,42 @@
+import type { NodeDocument } from '../../node/config.js';
+
+/** A node document before it is materialized: where members listen is the materializer's choice. */
+export type PlannedDocument = Omit<NodeDocument, 'addressing' | 'metrics'>;
+
+/** One process (pod) of the testbed. */
+export interface PlannedMember {
+  /** Member name, e.g. `sequencer-2`; the pod is `<resource>-<name>`. */
+  name: string;
+  /** Workload it belongs to, e.g. `sequencer` or `receiver-g0` (a StatefulSet in a cluster). */
+  workload: string;
+  /** Start order: lower first; members of a later phase start once the earlier ones are ready. */
+  phase: number;
+  /** The protocol tolerates this member dying (e.g. a Hydra sequencer is removed by reconfiguration). */
+  expendable: boolean;
+  /** Drives the workload; stopped first at the end of a run so that in-flight messages drain. */
+  load: boolean;
+}
+
+export interface Workload {
+  name: string;
+  kind: 'StatefulSet' | 'Deployment';
+  replicas: number;
+}
+
+/** The planner's output: everything both materializations (operator, local runner) need. */
+export interface Plan {
+  kind: string;
+  name: string;
+  /** Member name → member id (the port offset locally). */
+  idOf: (name: string) => number;
+  /** Ids to keep addresses for: every member the spec may scale to without a restart. */
+  reservedIds: number[];
+  document: PlannedDocument;
+  members: PlannedMember[];
+  workloads: Workload[];
+  durationSeconds: number;
+  /** Document fields that may change on a running testbed (others need a restart). */
+  liveFields: string[];
+  /** The command that tells the running protocol its new membership, and which member takes it. */
+  reconfigure: { member: string; command: unknown };
+}

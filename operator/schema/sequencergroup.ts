@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { API_GROUP, API_VERSION, metadata, networkSpec } from './common.js';
+
+export const MAX_SEQUENCERS_IN_SPEC = 16;
+
+/** The SequencerGroup custom resource: one Hydra testbed (seed-systems.md §2). */
+export const sequencerGroupSpec = z.strictObject({
+  sequencers: z.number().int().min(1).max(MAX_SEQUENCERS_IN_SPEC).default(3)
+    .describe('Number of active sequencers; changing it live goes through Hydra\'s add/remove protocol.'),
+  groups: z.number().int().min(1).max(8).default(2).describe('Number of receiver groups.'),
+  receiversPerGroup: z.number().int().min(1).max(9).default(3).describe('Receivers in every group.'),
+  flush: z.strictObject({
+    intervalMicros: z.number().int().min(0).max(1_000_000).default(1000)
+      .describe('Period of unsolicited sequencer flushes in microseconds; 0 means flushes are only solicited.'),
+    solicitation: z.enum(['immediate', 'batched']).default('immediate')
+      .describe('Receivers ask lagging sequencers for a flush at once, or once per solicitIntervalMicros.'),
+    solicitIntervalMicros: z.number().int().min(50).max(1_000_000).default(500)
+      .describe('Batching period, and retry period of an unanswered solicitation.'),
+    aggregation: z.boolean().default(true)
+      .describe('Run a flush aggregator that forwards flushes only when the minimum clock advanced.'),
+  }).prefault({}),
+  routing: z.enum(['random', 'load-aware']).default('random')
+    .describe('How senders pick a sequencer per message.'),
+  failureTimeoutMillis: z.number().int().min(5).max(60_000).default(250)
+    .describe('Silence after which receivers suspect a sequencer and ask for its removal.'),
+  clocks: z.strictObject({
+    maxSkewMicros: z.number().int().min(0).max(1_000_000).default(0)
+      .describe('Each sequencer\'s clock is offset by a fixed amount up to this, either way.'),
+    maxDrift: z.number().min(0).max(0.01).default(0)
+      .describe('Each sequencer\'s clock runs fast or slow by up to this fraction.'),
+  }).prefault({}),
+  network: networkSpec.prefault({}),
+  workload: z.strictObject({
+    clients: z.number().int().min(0).max(64).default(4).describe('Number of sender processes.'),
+    ratePerClient: z.number().int().min(0).max(200_000).default(2000).describe('Messages per second per client.'),
+    payloadBytes: z.number().int().min(0).max(1200).default(64).describe('Payload size of each message.'),
+    multiGroupShare: z.number().min(0).max(1).default(0.2).describe('Share of messages sent to two groups.'),
+    durationSeconds: z.number().int().min(1).max(86_400).default(20)
+      .describe('How long `switchyard up` runs before printing its summary.'),
+  }).prefault({}),
+});
+
+export const sequencerGroup = z.strictObject({
+  apiVersion: z.literal(`${API_GROUP}/${API_VERSION}`),
+  kind: z.literal('SequencerGroup'),
+  metadata,
+  spec: sequencerGroupSpec.prefault({}),
+  status: z.unknown().optional(),
+});
+
+export type SequencerGroupSpec = z.output<typeof sequencerGroupSpec>;
+export type SequencerGroup = z.output<typeof sequencerGroup>;
