@@ -5,7 +5,9 @@ const USAGE = `usage:
   switchyard up FILE [--duration SECONDS] [--json]
       Runs the custom resource in FILE as local processes on loopback.
   switchyard node --config FILE --role ROLE
-      Runs one member of a testbed (what each pod runs).`;
+      Runs one member of a testbed (what each pod runs).
+  switchyard bench hydra [--json] [--out DIR] [--seconds N]
+      Measures (not a test); prints a table, writes DIR/hydra.json and DIR/hydra.md.`;
 
 function fail(message: string): never {
   process.stderr.write(`switchyard: ${message}\n\n${USAGE}\n`);
@@ -27,7 +29,9 @@ async function main(argv: string[]): Promise<number> {
         if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) fail(`--duration must be a positive number of seconds, not "${values.duration}"`);
       }
       const { up } = await import('../operator/local/runner.js');
-      return up({ file: positionals[0]!, durationSeconds, json: values.json!, out: values.json ? process.stderr : process.stdout });
+      const { exitCode, result } = await up({ file: positionals[0]!, durationSeconds, out: values.json ? process.stderr : process.stdout });
+      if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      return exitCode;
     }
     case 'node': {
       const { values } = parseArgs({
@@ -38,6 +42,14 @@ async function main(argv: string[]): Promise<number> {
       const { nodeMain } = await import('../node/main.js');
       await nodeMain(values.config, values.role);
       return -1;
+    }
+    case 'bench': {
+      const { values, positionals } = parseArgs({
+        args: rest, allowPositionals: true, strict: true,
+        options: { json: { type: 'boolean', default: false }, out: { type: 'string' }, seconds: { type: 'string' } },
+      });
+      const { bench } = await import('../bench/bench.js');
+      return bench(positionals, { json: values.json!, out: values.out, seconds: values.seconds === undefined ? undefined : Number(values.seconds) });
     }
     case undefined:
     case '--help':

@@ -8,12 +8,22 @@ import { startHydraMember } from './hydra/member.js';
  * (`sequencer`, `receiver-g0`) completed by the pod's ordinal from its hostname.
  */
 export async function nodeMain(config: string, role: string): Promise<void> {
+  watchParent();
   const doc = loadNodeDocument(config);
   const name = memberName(role, doc.name);
   switch (doc.system) {
     case 'hydra':
       return startHydraMember(doc, name);
   }
+}
+
+/** Started by `switchyard up`: exit with the runner, even if it was killed without cleaning up. */
+function watchParent(): void {
+  const parent = Number(process.env.SWITCHYARD_PARENT_PID);
+  if (!parent) return;
+  setInterval(() => {
+    if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM');
+  }, 1000).unref();
 }
 
 function memberName(role: string, testbed: string): string {

@@ -282,14 +282,16 @@ export class Receiver implements Core<HydraMsg> {
     this.heap.init(keep);
   }
 
-  /** Asks every sequencer that holds back the head of the buffer for a flush. */
+  /** Asks every quiet sequencer that holds back the head of the buffer for a flush. */
   private solicit(ctx: Ctx<HydraMsg>, force: boolean): void {
     const head = this.heap.peek();
     const targets: SeqView[] = [];
     if (head) {
       const key = { clock: head.clock, sequencer: head.view.id };
+      // A sequencer that keeps sending advances its clock by itself: only a quiet one is asked.
+      const quiet = this.p.solicitIntervalUs / 4;
       for (const v of this.views.values()) {
-        if (!v.frozen && before({ clock: v.clock, sequencer: v.id }, key)) targets.push(v);
+        if (!v.frozen && before({ clock: v.clock, sequencer: v.id }, key) && ctx.now - v.lastHeard >= quiet) targets.push(v);
       }
     }
     let waiting = false;

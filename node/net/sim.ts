@@ -51,8 +51,17 @@ interface SimEvent {
   run: () => void;
 }
 
+/** A node that takes `serviceUs` of processing per received datagram, with a bounded backlog. */
+export interface SimCapacity {
+  serviceUs: number;
+  /** Datagrams waiting beyond this are dropped (tail drop), as from a full receive buffer. */
+  queueLimit: number;
+}
+
 interface SimNode {
   id: NodeId;
+  capacity: SimCapacity | null;
+  busyUntil: number;
   clock: SimNodeClock;
   boot: SimBoot;
   up: boolean;
@@ -68,6 +77,8 @@ export interface SimStats {
   duplicated: number;
   reordered: number;
   blocked: number;
+  /** Dropped at a node whose processing backlog was full. */
+  overflowed: number;
 }
 
 export class SimNetwork {
@@ -78,7 +89,7 @@ export class SimNetwork {
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly cut = new Set<string>();
   faults: LinkFaults;
-  readonly stats: SimStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, blocked: 0 };
+  readonly stats: SimStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, blocked: 0, overflowed: 0 };
 
   constructor(readonly seed: number, faults: Partial<LinkFaults> = {}) {
     this.rng = new SeededRandom(seed);
@@ -92,7 +103,7 @@ export class SimNetwork {
 
   addNode(id: NodeId, boot: SimBoot, clock: SimNodeClock = { skewUs: 0, drift: 0 }): void {
     if (this.nodes.has(id)) throw new Error(`simulated node ${id} already exists`);
-    const node: SimNode = { id, clock, boot, up: false, incarnation: 0, handler: null, instance: null };
+    const node: SimNode = { id, clock, boot, up: false, incarnation: 0, handler: null, instance: null, capacity: null, busyUntil: 0 };
     this.nodes.set(id, node);
     this.bootNode(node);
   }
@@ -112,6 +123,11 @@ export class SimNetwork {
     const node = this.node(id);
     if (node.up) return;
     this.bootNode(node);
+  }
+
+  /** Gives a node a processing budget (the simulated-capacity mode); null removes it. */
+  setCapacity(id: NodeId, capacity: SimCapacity | null): void {
+    this.node(id).capacity = capacity;
   }
 
   isUp(id: NodeId): boolean {
@@ -192,6 +208,34 @@ export class SimNetwork {
     node.instance.start();
   }
 
+  private arrive(to: NodeId, bytes: Uint8Array): void {
+    const node = this.nodes.get(to);
+    if (!node || !node.up || !node.handler) {
+      this.stats.lost++;
+      return;
+    }
+    const cap = node.capacity;
+    if (!cap) {
+      this.stats.delivered++;
+      node.handler(bytes);
+      return;
+    }
+    // A budgeted node handles datagrams one after another, serviceUs each.
+    const start = Math.max(this.time, node.busyUntil);
+    if ((start - this.time) / cap.serviceUs >= cap.queueLimit) {
+      this.stats.overflowed++;
+      return;
+    }
+    node.busyUntil = start + cap.serviceUs;
+    const handler = node.handler;
+    const incarnation = node.incarnation;
+    this.at(node.busyUntil, () => {
+      if (!node.up || node.incarnation !== incarnation) return;
+      this.stats.delivered++;
+      handler(bytes);
+    });
+  }
+
   private transmit(from: NodeId, to: NodeId, bytes: Uint8Array): void {
     this.stats.sent++;
     if (this.cut.has(`${from}>${to}`)) {
@@ -213,15 +257,7 @@ export class SimNetwork {
       }
       // The receiver gets its own copy, as from a real socket.
       const copy = bytes.slice();
-      this.at(this.time + delay, () => {
-        const node = this.nodes.get(to);
-        if (!node || !node.up || !node.handler) {
-          this.stats.lost++;
-          return;
-        }
-        this.stats.delivered++;
-        node.handler(copy);
-      });
+      this.at(this.time + delay, () => this.arrive(to, copy));
     }
   }
 }

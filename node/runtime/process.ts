@@ -87,7 +87,9 @@ export async function runMember<M>(
     setImmediate(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // Under `switchyard up`, Ctrl-C is the runner's to handle: it takes a last scrape, then stops us.
+  if (process.env.SWITCHYARD_PARENT_PID) process.on('SIGINT', () => {});
+  else process.once('SIGINT', () => stop('SIGINT'));
 }
 
 async function serveHttp(host: string, port: number, registry: Registry, driver: Driver<unknown>, logger: Logger): Promise<Server> {

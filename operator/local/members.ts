@@ -19,6 +19,7 @@ export class MemberProcess {
     this.log = createWriteStream(join(runDir, `${member.name}.log`));
     this.child = spawn(process.execPath, [CLI, 'node', '--config', docPath, '--role', member.name], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SWITCHYARD_PARENT_PID: String(process.pid) },
     });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       let partial = '';

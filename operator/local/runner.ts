@@ -15,7 +15,6 @@ export interface UpOptions {
   file: string;
   /** Overrides the spec's workload duration. */
   durationSeconds?: number;
-  json: boolean;
   /** Where progress and the summary table go (stderr when --json keeps stdout for the result). */
   out: NodeJS.WritableStream;
 }
@@ -38,7 +37,13 @@ function withoutLive(doc: unknown, live: string[]): unknown {
  * loopback; shows live progress; applies live edits of the file's scalable fields through the
  * protocol; prints a summary (and `--json` a result object) at the end.
  */
-export async function up(opts: UpOptions): Promise<number> {
+export interface UpResult {
+  exitCode: number;
+  /** The machine-readable result (`--json`). */
+  result: Record<string, unknown> & { ok: boolean };
+}
+
+export async function up(opts: UpOptions): Promise<UpResult> {
   const out = opts.out;
   const resource = loadResourceFile(opts.file);
   let current = planResource(resource);
@@ -60,6 +65,7 @@ export async function up(opts: UpOptions): Promise<number> {
   const procs = new Map<string, MemberProcess>();
   const failures: string[] = [];
   let stopping = false;
+  let finished = false;
   let failed: (() => void) | null = null;
   const failedPromise = new Promise<void>((resolve) => (failed = resolve));
 
@@ -87,6 +93,8 @@ export async function up(opts: UpOptions): Promise<number> {
     unwatchFile(opts.file);
     await Promise.all([...procs.values()].map((p) => p.stop()));
   };
+  // Ctrl-C reaches the members too (same process group); they leave it to us, so the summary
+  // still gets a last scrape before every member is stopped.
   const interrupted = new Promise<'interrupted'>((resolve) => process.once('SIGINT', () => resolve('interrupted')));
 
   // Start phase by phase: each waits for the previous phase to be ready.
@@ -144,7 +152,7 @@ export async function up(opts: UpOptions): Promise<number> {
     const ticker = (async () => {
       for (;;) {
         await new Promise((r) => setTimeout(r, 1000));
-        if (stopping) return;
+        if (stopping || finished) return;
         const now = await scrape(endpoints(), memory);
         const t = ((Date.now() - started) / 1000).toFixed(0).padStart(3);
         const up = `up ${now.answering}/${[...procs.values()].filter((p) => !p.stopping).length}`;
@@ -155,6 +163,7 @@ export async function up(opts: UpOptions): Promise<number> {
     })();
     const timer = new Promise<'done'>((resolve) => setTimeout(() => resolve('done'), duration * 1000));
     outcome = await Promise.race([timer, interrupted, failedPromise.then(() => 'failed' as const)]);
+    finished = true;
     if (tty) out.write('\n');
     // Drain: stop the load first so in-flight messages are delivered before the final scrape.
     for (const p of procs.values()) if (p.member.load) await p.stop();
@@ -177,10 +186,8 @@ export async function up(opts: UpOptions): Promise<number> {
   ];
   const width = Math.max(...table.map(([k]) => k.length));
   out.write(`\n${table.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n')}\n`);
-  if (opts.json) {
-    process.stdout.write(`${JSON.stringify({
-      ok, kind: current.kind, name: current.name, members: { expected, ready }, duration_s: seconds, failures, ...json,
-    })}\n`);
-  }
-  return ok ? (outcome === 'interrupted' ? 130 : 0) : 1;
+  return {
+    exitCode: ok ? (outcome === 'interrupted' ? 130 : 0) : 1,
+    result: { ok, kind: current.kind, name: current.name, members: { expected, ready }, duration_s: seconds, failures, ...json },
+  };
 }

@@ -1,0 +1,48 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { benchHydra } from './hydra/index.js';
+
+export interface BenchOptions {
+  json: boolean;
+  out?: string;
+  seconds?: number;
+}
+
+export interface BenchResult {
+  name: string;
+  json: Record<string, unknown>;
+  /** Titled tables: [title, header, rows]. */
+  tables: [string, string[], string[][]][];
+}
+
+const benches: Record<string, (o: BenchOptions, log: (l: string) => void) => Promise<BenchResult>> = { hydra: benchHydra };
+
+function markdown(r: BenchResult, when: string): string {
+  const parts = [`# switchyard bench ${r.name}`, '', `Measured ${when} on this machine (${process.platform}, Node ${process.version}).`, ''];
+  for (const [title, header, rows] of r.tables) {
+    parts.push(`## ${title}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`), '');
+  }
+  return parts.join('\n');
+}
+
+/** `switchyard bench NAME`: measures, prints a table, writes `NAME.json` and `NAME.md` to the output directory. */
+export async function bench(targets: string[], opts: BenchOptions): Promise<number> {
+  if (targets.length !== 1 || !benches[targets[0]!]) {
+    throw new Error(`bench takes one of: ${Object.keys(benches).join(', ')}`);
+  }
+  if (opts.seconds !== undefined && !(opts.seconds > 0)) throw new Error('--seconds must be a positive number');
+  const name = targets[0]!;
+  const log = (l: string) => process.stderr.write(`${l}\n`);
+  const result = await benches[name]!(opts, log);
+  const when = new Date().toISOString();
+  const out = opts.out ?? 'bench-results';
+  mkdirSync(out, { recursive: true });
+  const json = { bench: name, measured_at: when, ...result.json };
+  writeFileSync(join(out, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
+  const report = markdown(result, when);
+  writeFileSync(join(out, `${name}.md`), report);
+  if (opts.json) process.stdout.write(`${JSON.stringify(json)}\n`);
+  else process.stdout.write(`${report}\n`);
+  process.stderr.write(`wrote ${join(out, `${name}.json`)} and ${join(out, `${name}.md`)}\n`);
+  return 0;
+}

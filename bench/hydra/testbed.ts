@@ -1,0 +1,45 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { stringify } from 'yaml';
+import { up } from '../../operator/local/runner.js';
+
+export interface TestbedPoint {
+  sequencers: number;
+  offered_per_s: number;
+  ordered_per_s: number;
+  delay_p50_s: number | null;
+  delay_p99_s: number | null;
+  end_to_end_p50_s: number | null;
+}
+
+const quiet = new Writable({ write: (_c, _e, cb) => cb() });
+
+/** Runs a whole SequencerGroup testbed on loopback (every member a process) at one offered load. */
+export async function runTestbed(sequencers: number, offeredPerS: number, seconds: number): Promise<TestbedPoint> {
+  const clients = 2;
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
+  const file = join(dir, 'sg.yaml');
+  writeFileSync(file, stringify({
+    apiVersion: 'switchyard.dev/v1alpha1',
+    kind: 'SequencerGroup',
+    metadata: { name: `bench-${sequencers}` },
+    spec: {
+      sequencers, groups: 1, receiversPerGroup: 3, failureTimeoutMillis: 1000,
+      flush: { intervalMicros: 1000, aggregation: true },
+      workload: { clients, ratePerClient: Math.ceil(offeredPerS / clients), payloadBytes: 64, multiGroupShare: 0, durationSeconds: seconds },
+    },
+  }));
+  const { result } = await up({ file, out: quiet });
+  if (!result.ok) throw new Error(`benchmark testbed failed: ${JSON.stringify(result.failures)}`);
+  const latency = result.latency_s as { p50: number | null; p99: number | null };
+  return {
+    sequencers,
+    offered_per_s: offeredPerS,
+    ordered_per_s: result.ops_per_s as number,
+    delay_p50_s: latency.p50,
+    delay_p99_s: latency.p99,
+    end_to_end_p50_s: (result.end_to_end_s as { p50: number | null }).p50,
+  };
+}
