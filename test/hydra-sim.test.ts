@@ -7,8 +7,8 @@ import { receiverNode } from '../node/hydra/topology.js';
 const MS = 1000;
 
 /** Fault profiles rotated across seeds; every seed also varies routing, aggregation and solicitation. */
-function scenario(seed: number): { options: HydraSimOptions; crash: boolean; restart: boolean; name: string } {
-  const profile = seed % 6;
+function scenario(seed: number): { options: HydraSimOptions; crash: boolean; restart: boolean; partition: boolean; name: string } {
+  const profile = seed % 7;
   const base: HydraSimOptions = {
     ...defaultSimOptions,
     seed,
@@ -24,13 +24,16 @@ function scenario(seed: number): { options: HydraSimOptions; crash: boolean; res
     3: { loss: 0.01 },
     4: { loss: 0.005 },
     5: { loss: 0.005, duplicate: 0.02 },
+    6: { loss: 0.002 },
   }[profile]!;
   const skew = profile === 3 ? { maxSkewUs: 2000, maxDrift: 1e-4 } : {};
-  const names = ['loss', 'dup+reorder', 'heavy reorder', 'skew+drift+loss', 'sequencer crash', 'sequencer crash+restart'];
+  const names = ['loss', 'dup+reorder', 'heavy reorder', 'skew+drift+loss', 'sequencer crash', 'sequencer crash+restart',
+    'sequencer partitioned from receivers'];
   return {
     options: { ...base, ...skew, faults: { ...base.faults, ...faults } },
     crash: profile >= 4,
     restart: profile === 5,
+    partition: profile === 6,
     name: names[profile]!,
   };
 }
@@ -59,8 +62,13 @@ function undelivered(sim: HydraSim, from: number, to: number): string[] {
 }
 
 function runSeed(seed: number): { sim: HydraSim; name: string } {
-  const { options, crash, restart, name } = scenario(seed);
+  const { options, crash, restart, partition, name } = scenario(seed);
   const sim = new HydraSim(options);
+  if (partition) {
+    // Falsely suspected: removed while cut off, admitted again once the partition heals.
+    sim.net.at(60 * MS, () => sim.net.partition([100 + (seed % options.sequencers)], [...sim.logs.keys()]));
+    sim.net.at(130 * MS, () => sim.net.heal());
+  }
   if (crash) sim.net.at(60 * MS, () => sim.net.crash(100 + (seed % options.sequencers)));
   if (restart) sim.net.at(110 * MS, () => sim.net.restart(100 + (seed % options.sequencers)));
   sim.net.runUntil(200 * MS);

@@ -114,3 +114,22 @@ test('a bad flag is refused with usage', () => {
   assert.throws(() => execFileSync(process.execPath, [CLI, 'up', 'x.yaml', '--durration', '3'], { stdio: 'pipe' }),
     (e: { status: number; stderr: Buffer }) => e.status === 2 && /Unknown option '--durration'/.test(e.stderr.toString()));
 });
+
+test('Ctrl-C stops every member and still prints the summary', async () => {
+  const child = spawn(process.execPath, [CLI, 'up', 'examples/sequencergroup.yaml', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  await running(() => stderr);
+  const logDir = stderr.match(/logs in (\S+)/)![1]!;
+  // A terminal's Ctrl-C signals the whole foreground process group.
+  process.kill(-child.pid!, 'SIGINT');
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  assert.equal(code, 130);
+  const result = JSON.parse(stdout.trim());
+  assert.equal(result.ok, true);
+  assert.ok(result.delivered > 0);
+  assert.match(stderr, /ok \(interrupted\)/);
+  assert.throws(() => execFileSync('pgrep', ['-f', `${logDir}/node-config.json`]), 'no member process is left');
+});

@@ -54,7 +54,7 @@ interface SimEvent {
 /** A node that takes `serviceUs` of processing per received datagram, with a bounded backlog. */
 export interface SimCapacity {
   serviceUs: number;
-  /** Datagrams waiting beyond this are dropped (tail drop), as from a full receive buffer. */
+  /** At most this many datagrams are held (in service or waiting); more are dropped, as from a full receive buffer. */
   queueLimit: number;
 }
 

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseNodeDocument } from '../node/config.js';
+import { plan } from '../operator/plan/plan.js';
+import { loadResourceFile } from '../operator/schema/resources.js';
+
+const example = () => plan(loadResourceFile('examples/sequencergroup.yaml'));
+
+test('the planner turns the example into the members, workloads and parameters of the issue', () => {
+  const p = example();
+  const names = p.members.map((m) => m.name);
+  assert.equal(names.filter((n) => n.startsWith('sequencer-')).length, 3);
+  assert.equal(names.filter((n) => n.startsWith('receiver-g')).length, 6);
+  assert.equal(names.filter((n) => n.startsWith('client-')).length, 4);
+  assert.ok(names.includes('config') && names.includes('aggregator'));
+  assert.equal(new Set(p.members.map((m) => p.idOf(m.name))).size, p.members.length, 'member ids are unique');
+  assert.equal(p.document.hydra.failureTimeoutMicros, 250_000);
+  assert.deepEqual(p.reconfigure, { member: 'config', command: { sequencers: [0, 1, 2] } });
+  // Clock errors stay inside the spec's bounds and are the same on every planning.
+  for (const c of p.document.hydra.sequencerClocks) assert.ok(Math.abs(c.skewMicros) <= 200 && Math.abs(c.drift) <= 1e-4);
+  assert.deepEqual(example().document, p.document);
+});
+
+test('a node document is validated and errors name the field', () => {
+  const doc = {
+    ...example().document,
+    addressing: { kind: 'loopback', basePort: 30000 },
+    metrics: { kind: 'offset', basePort: 33000 },
+  };
+  assert.equal(parseNodeDocument(doc, 'x').system, 'hydra');
+  const bad = structuredClone(doc) as Record<string, any>;
+  bad.hydra.groups = 0;
+  bad.hydra.solicitation = 'sometimes';
+  delete bad.addressing.basePort;
+  assert.throws(() => parseNodeDocument(bad, 'cm.json'), (e: Error) =>
+    /invalid node configuration cm\.json/.test(e.message) && /hydra\.groups: Too small/.test(e.message)
+    && /hydra\.solicitation: Invalid option/.test(e.message) && /addressing\.basePort/.test(e.message));
+});
+
+test('switchyard node exits with a clear message on a bad configuration or role', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-node-'));
+  const file = join(dir, 'bad.json');
+  writeFileSync(file, '{"system":"hydra","name":"x"}');
+  const run = (args: string[]) => {
+    try {
+      execFileSync(process.execPath, ['dist/cli/switchyard.js', 'node', ...args], { stdio: 'pipe' });
+      return '';
+    } catch (e) {
+      return (e as { stderr: Buffer }).stderr.toString();
+    }
+  };
+  assert.match(run(['--config', file, '--role', 'config']), /addressing: Invalid input/);
+  const good = join(dir, 'good.json');
+  writeFileSync(good, JSON.stringify({ ...example().document, addressing: { kind: 'loopback', basePort: 30000 }, metrics: { kind: 'offset', basePort: 33000 } }));
+  assert.match(run(['--config', good, '--role', 'receiver-g5-0']), /receiver 0 of group 5 does not exist/);
+  assert.match(run(['--config', good, '--role', 'sequencer']), /needs an ordinal/);
+  assert.match(run(['--config', join(dir, 'missing.json'), '--role', 'config']), /cannot read node configuration/);
+});

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { hydraCodec } from '../node/hydra/codec.js';
+import type { HydraMsg } from '../node/hydra/messages.js';
+import { WireError } from '../node/runtime/core.js';
+import { Driver } from '../node/runtime/driver.js';
+
+const payload = new Uint8Array([1, 2, 3, 250]);
+const big = 2 ** 52 + 12345;
+const samples: HydraMsg[] = [
+  { type: 'client', client: 7, msgId: 4_000_000_000, groups: 0b101, sentAt: big, payload },
+  { type: 'groupcast', config: 9, sequencer: 3, clock: big, groups: 0b110, stamps: [5, big], client: 1, msgId: 2, sentAt: 3, payload },
+  { type: 'flush', solicited: true, config: 2, sequencer: 1, clock: 77, seqs: [1, 2, 3] },
+  { type: 'aggflush', flushes: [{ config: 2, sequencer: 1, clock: 77, seqs: [1] }, { config: 3, sequencer: 2, clock: 78, seqs: [0] }] },
+  { type: 'flushreq', receiver: 250, config: 4 },
+  { type: 'suspect', receiver: 251, config: 4, sequencer: 2 },
+  { type: 'prepare', newConfig: 5, change: 'add', sequencer: 3 },
+  { type: 'prepare', newConfig: 6, change: 'remove', sequencer: 0 },
+  { type: 'removereport', newConfig: 6, reporter: 100, sequencer: 0, clock: big, seqs: [10, 0] },
+  { type: 'addreport', newConfig: 5, receiver: 200, sequencer: 3, clock: 99 },
+  {
+    type: 'config', config: 6, active: [{ sequencer: 1, joined: 1, start: 0, incarnation: big }],
+    finals: [{ sequencer: 0, config: 6, clock: big, seqs: [10, 0] }],
+  },
+  { type: 'configack', member: 2001, config: 6 },
+  { type: 'load', sequencer: 2, rate: 1234.5 },
+  { type: 'join', sequencer: 2, incarnation: big },
+];
+
+test('every Hydra message survives an encode/decode round trip', () => {
+  for (const m of samples) assert.deepEqual(hydraCodec.decode(hydraCodec.encode(m)), m, m.type);
+});
+
+test('malformed datagrams are rejected with a specific reason', () => {
+  const groupcast = hydraCodec.encode(samples[1]!);
+  const emptyBitmap = hydraCodec.encode(samples[0]!);
+  emptyBitmap.set([0, 0, 0, 0], 8);
+  const cases: [string, Uint8Array][] = [
+    ['truncated', groupcast.subarray(0, groupcast.length - 1)],
+    ['truncated', new Uint8Array()],
+    ['bad-magic', new Uint8Array([0x47, 2])],
+    ['unknown-type', new Uint8Array([0x48, 99])],
+    ['trailing-bytes', new Uint8Array([...hydraCodec.encode(samples[4]!), 0])],
+    ['bad-field', emptyBitmap],
+    ['bad-field', new Uint8Array([0x48, 7, 0, 0, 0, 1, 5, 0, 1])],
+    ['out-of-range', (() => {
+      const b = hydraCodec.encode(samples[2]!);
+      b[9] = 0xff; // the clock's top byte
+      return b;
+    })()],
+  ];
+  for (const [reason, bytes] of cases) {
+    assert.throws(() => hydraCodec.decode(bytes), (e) => e instanceof WireError && e.reason === reason, reason);
+  }
+});
+
+test('the driver counts a malformed datagram and never hands it to the core', () => {
+  let handler: (b: Uint8Array) => void = () => {};
+  const received: HydraMsg[] = [];
+  const rejections: string[] = [];
+  const driver = new Driver<HydraMsg>(
+    { start() {}, timer() {}, receive: (_c, m) => received.push(m) },
+    hydraCodec,
+    { send() {}, onReceive: (h) => (handler = h), close() {} },
+    { now: () => 0 },
+    { schedule: () => 0, cancel() {} },
+    { received() {}, sent() {}, rejected: (reason) => rejections.push(reason) },
+  );
+  driver.start();
+  handler(new Uint8Array([1, 2, 3]));
+  handler(hydraCodec.encode(samples[4]!));
+  assert.deepEqual(rejections, ['bad-magic']);
+  assert.equal(received.length, 1);
+});
