@@ -22,6 +22,9 @@ export interface AddressBook {
   close(): void;
 }
 
+/** A member's pod name suffix: StatefulSet pods carry an ordinal, so a singleton `config` is pod `config-0`. */
+export const podName = (member: string) => (/-\d+$/.test(member) ? member : `${member}-0`);
+
 export function addressBook(addressing: Addressing, nameOf: (id: NodeId) => string): AddressBook {
   if (addressing.kind === 'loopback') {
     const cache = new Map<NodeId, Endpoint>();
@@ -37,7 +40,7 @@ export function addressBook(addressing: Addressing, nameOf: (id: NodeId) => stri
       close() {},
     };
   }
-  return new DnsAddressBook(addressing.domain, addressing.port, (id) => `${addressing.prefix}-${nameOf(id)}`);
+  return new DnsAddressBook(addressing.domain, addressing.port, (id) => `${addressing.prefix}-${podName(nameOf(id))}`);
 }
 
 class DnsAddressBook implements AddressBook {

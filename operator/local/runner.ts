@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { NodeDocument } from '../../node/config.js';
 import { plan as planResource } from '../plan/plan.js';
+import { withoutLive } from '../plan/live.js';
 import type { Plan } from '../plan/types.js';
 import { loadResourceFile } from '../schema/resources.js';
 import { MemberProcess } from './members.js';
@@ -22,15 +23,6 @@ export interface UpOptions {
 const reports: Record<string, SystemReport> = { SequencerGroup: hydraReport };
 const READY_TIMEOUT_MS = 20_000;
 const METRICS_GAP = 2500;
-
-function withoutLive(doc: unknown, live: string[]): unknown {
-  const copy = structuredClone(doc) as Record<string, Record<string, unknown>>;
-  for (const path of live) {
-    const [a, b] = path.split('.') as [string, string];
-    if (copy[a]) delete copy[a][b];
-  }
-  return copy;
-}
 
 /**
  * `switchyard up FILE`: plans the resource and runs every member as a local process on

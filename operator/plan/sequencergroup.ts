@@ -87,6 +87,7 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
     members,
     workloads,
     durationSeconds: s.workload.durationSeconds,
+    resources: s.resources,
     liveFields: ['hydra.sequencers'],
     reconfigure: { member: 'config', command: { sequencers: Array.from({ length: s.sequencers }, (_, k) => k) } },
   };

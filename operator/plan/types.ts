@@ -35,6 +35,8 @@ export interface Plan {
   members: PlannedMember[];
   workloads: Workload[];
   durationSeconds: number;
+  /** Compute resources of every member pod. */
+  resources: { requests: Record<string, string>; limits: Record<string, string | undefined> };
   /** Document fields that may change on a running testbed (others need a restart). */
   liveFields: string[];
   /** The command that tells the running protocol its new membership, and which member takes it. */

@@ -39,3 +39,11 @@ export function parseOrExplain<T extends z.ZodType>(schema: T, input: unknown, w
   if (!r.success) throw new Error(`invalid ${what}:\n${formatIssues(r.error, root)}`);
   return r.data;
 }
+
+const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi)?$/, 'must be a Kubernetes quantity such as 100m, 1, 256Mi');
+
+/** Compute resources of every member pod (the operator's pods; the local runner ignores them). */
+export const podResources = z.strictObject({
+  requests: z.strictObject({ cpu: quantity.default('50m'), memory: quantity.default('64Mi') }).prefault({}),
+  limits: z.strictObject({ cpu: quantity.optional(), memory: quantity.default('256Mi') }).prefault({}),
+}).describe('Requests and limits of every member pod.');

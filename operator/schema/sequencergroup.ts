@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { API_GROUP, API_VERSION, metadata, networkSpec } from './common.js';
+import { API_GROUP, API_VERSION, metadata, networkSpec, podResources } from './common.js';
+import { commonStatus, immutable } from './status.js';
 
 export const MAX_SEQUENCERS_IN_SPEC = 16;
 
@@ -7,8 +8,9 @@ export const MAX_SEQUENCERS_IN_SPEC = 16;
 export const sequencerGroupSpec = z.strictObject({
   sequencers: z.number().int().min(1).max(MAX_SEQUENCERS_IN_SPEC).default(3)
     .describe('Number of active sequencers; changing it live goes through Hydra\'s add/remove protocol.'),
-  groups: z.number().int().min(1).max(8).default(2).describe('Number of receiver groups.'),
-  receiversPerGroup: z.number().int().min(1).max(9).default(3).describe('Receivers in every group.'),
+  groups: z.number().int().min(1).max(8).default(2).describe('Number of receiver groups.').meta(immutable('spec.groups')),
+  receiversPerGroup: z.number().int().min(1).max(9).default(3).describe('Receivers in every group.')
+    .meta(immutable('spec.receiversPerGroup')),
   flush: z.strictObject({
     intervalMicros: z.number().int().min(0).max(1_000_000).default(1000)
       .describe('Period of unsolicited sequencer flushes in microseconds; 0 means flushes are only solicited.'),
@@ -38,6 +40,13 @@ export const sequencerGroupSpec = z.strictObject({
     durationSeconds: z.number().int().min(1).max(86_400).default(20)
       .describe('How long `switchyard up` runs before printing its summary.'),
   }).prefault({}),
+  resources: podResources.prefault({}),
+});
+
+export const sequencerGroupStatus = z.strictObject({
+  ...commonStatus,
+  configuration: z.number().int().min(0).optional().describe('Hydra configuration number installed by the configuration service.'),
+  activeSequencers: z.number().int().min(0).optional().describe('Sequencers in the current configuration.'),
 });
 
 export const sequencerGroup = z.strictObject({
@@ -45,7 +54,7 @@ export const sequencerGroup = z.strictObject({
   kind: z.literal('SequencerGroup'),
   metadata,
   spec: sequencerGroupSpec.prefault({}),
-  status: z.unknown().optional(),
+  status: sequencerGroupStatus.optional(),
 });
 
 export type SequencerGroupSpec = z.output<typeof sequencerGroupSpec>;

@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { NodeDocument } from '../../node/config.js';
+import type { Plan } from '../plan/types.js';
+import { withoutLive } from '../plan/live.js';
+import { API_GROUP, API_VERSION } from '../schema/common.js';
+
+export const UDP_PORT = 7000;
+export const METRICS_PORT = 9464;
+export const FIELD_MANAGER = 'switchyard-operator';
+export const MANAGED_BY = 'switchyard-operator';
+
+export interface RenderOptions {
+  image: string;
+  imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  clusterDomain: string;
+  /** Render a PodMonitor (only when the Prometheus Operator's CRD is installed). */
+  podMonitor: boolean;
+}
+
+export interface Owner {
+  kind: string;
+  name: string;
+  namespace: string;
+  uid: string;
+}
+
+export const testbedLabels = (owner: Owner) => ({
+  'app.kubernetes.io/name': 'switchyard',
+  'app.kubernetes.io/instance': owner.name,
+  'app.kubernetes.io/managed-by': MANAGED_BY,
+  'switchyard.dev/testbed': owner.name,
+  'switchyard.dev/kind': owner.kind,
+});
+
+/** The node document as a cluster materializes it: members find each other by pod DNS name. */
+export function clusterDocument(plan: Plan, owner: Owner, clusterDomain: string): NodeDocument {
+  return {
+    ...plan.document,
+    addressing: { kind: 'dns', prefix: owner.name, domain: `${owner.name}.${owner.namespace}.svc.${clusterDomain}`, port: UDP_PORT },
+    metrics: { kind: 'fixed', host: '0.0.0.0', port: METRICS_PORT },
+  } as NodeDocument;
+}
+
+/**
+ * Renders a plan into the Kubernetes objects of one testbed: topology ConfigMap, headless
+ * Service, one StatefulSet per workload, a NetworkPolicy keeping its traffic inside it, and a
+ * PodMonitor when asked. Every object is owned by the custom resource, so deleting it deletes
+ * them. Pods are non-root with a read-only root filesystem, no capabilities and the runtime's
+ * default seccomp profile. The pod template carries a checksum of the document without its
+ * live fields: a live change (e.g. more sequencers) goes through the protocol, not a restart.
+ */
+export function render(plan: Plan, owner: Owner, opts: RenderOptions): KubernetesObject[] {
+  const labels = testbedLabels(owner);
+  const ownerReferences = [{
+    apiVersion: `${API_GROUP}/${API_VERSION}`, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true,
+  }];
+  const meta = (name: string, extra: Record<string, string> = {}) => ({
+    name, namespace: owner.namespace, labels: { ...labels, ...extra }, ownerReferences,
+  });
+  const doc = clusterDocument(plan, owner, opts.clusterDomain);
+  const checksum = createHash('sha256').update(JSON.stringify(withoutLive(doc, plan.liveFields))).digest('hex').slice(0, 16);
+  const topology = `${owner.name}-topology`;
+  const objects: KubernetesObject[] = [
+    {
+      apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(topology),
+      data: { 'node-config.json': `${JSON.stringify(doc, null, 2)}\n` },
+    } as KubernetesObject,
+    {
+      apiVersion: 'v1', kind: 'Service', metadata: meta(owner.name),
+      spec: {
+        clusterIP: 'None',
+        // Members resolve each other before they are ready (the protocol needs them to talk first).
+        publishNotReadyAddresses: true,
+        selector: { 'switchyard.dev/testbed': owner.name },
+        ports: [
+          { name: 'protocol', port: UDP_PORT, protocol: 'UDP', targetPort: UDP_PORT },
+          { name: 'metrics', port: METRICS_PORT, protocol: 'TCP', targetPort: METRICS_PORT },
+        ],
+      },
+    } as KubernetesObject,
+  ];
+  for (const w of plan.workloads) {
+    const podLabels = { ...labels, 'switchyard.dev/workload': w.name };
+    objects.push({
+      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: meta(`${owner.name}-${w.name}`, { 'switchyard.dev/workload': w.name }),
+      spec: {
+        replicas: w.replicas,
+        serviceName: owner.name,
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: { 'switchyard.dev/testbed': owner.name, 'switchyard.dev/workload': w.name } },
+        template: {
+          metadata: { labels: podLabels, annotations: { 'switchyard.dev/topology-checksum': checksum } },
+          spec: {
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds: 10,
+            securityContext: {
+              runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [{
+              name: 'member',
+              image: opts.image,
+              imagePullPolicy: opts.imagePullPolicy,
+              args: ['node', '--config', '/etc/switchyard/node-config.json', '--role', w.name],
+              ports: [
+                { name: 'protocol', containerPort: UDP_PORT, protocol: 'UDP' },
+                { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+              ],
+              readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 2, failureThreshold: 3 },
+              livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10, failureThreshold: 3 },
+              resources: plan.resources,
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              volumeMounts: [{ name: 'topology', mountPath: '/etc/switchyard', readOnly: true }],
+            }],
+            volumes: [{ name: 'topology', configMap: { name: topology } }],
+          },
+        },
+      },
+    } as KubernetesObject);
+  }
+  const same = { podSelector: { matchLabels: { 'switchyard.dev/testbed': owner.name } } };
+  objects.push({
+    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta(`${owner.name}-isolation`),
+    spec: {
+      podSelector: { matchLabels: { 'switchyard.dev/testbed': owner.name } },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [
+        { from: [same] },
+        // Prometheus and the operator read metrics and send admin commands from outside the testbed.
+        { ports: [{ protocol: 'TCP', port: METRICS_PORT }] },
+      ],
+      egress: [
+        { to: [same] },
+        { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+      ],
+    },
+  } as KubernetesObject);
+  if (opts.podMonitor) {
+    objects.push({
+      apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: meta(owner.name),
+      spec: {
+        selector: { matchLabels: { 'switchyard.dev/testbed': owner.name } },
+        podMetricsEndpoints: [{ port: 'metrics', path: '/metrics', interval: '5s' }],
+      },
+    } as KubernetesObject);
+  }
+  return objects;
+}

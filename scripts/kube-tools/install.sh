@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the real Kubernetes parts the operator tests run against, cached outside the repo:
+#   kube-apiserver  built from k8s.io/kubernetes (pinned in go.mod here)
+#   helm            built from helm.sh/helm/v3 (pinned below)
+#   etcd            Debian's etcd-server (the tests turn off the feature that wants etcd ≥ 3.4.31)
+# Prints the cache directory on its last line. Only the first run builds (minutes on 2 cores).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cache="${SWITCHYARD_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/switchyard-tools}"
+kube_version="v1.33.13"
+helm_version="v3.21.4"
+mkdir -p "$cache"
+
+if [ ! -x "$cache/kube-apiserver-$kube_version" ]; then
+  echo "building kube-apiserver $kube_version (first run only)..." >&2
+  minor="${kube_version#v1.}"; minor="${minor%%.*}"
+  (cd "$here" && go build -trimpath -o "$cache/kube-apiserver-$kube_version.tmp" \
+    -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$kube_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean" \
+    k8s.io/kubernetes/cmd/kube-apiserver)
+  mv "$cache/kube-apiserver-$kube_version.tmp" "$cache/kube-apiserver-$kube_version"
+fi
+
+if [ ! -x "$cache/helm-$helm_version" ]; then
+  echo "building helm $helm_version (first run only)..." >&2
+  tmp="$(mktemp -d)"
+  GOBIN="$tmp" GOFLAGS=-buildvcs=false go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version" "helm.sh/helm/v3/cmd/helm@$helm_version"
+  mv "$tmp/helm" "$cache/helm-$helm_version"
+  rmdir "$tmp"
+fi
+
+if ! command -v etcd >/dev/null 2>&1 && [ ! -x /usr/bin/etcd ]; then
+  echo "installing etcd-server from Debian..." >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends etcd-server >&2
+  # The package starts a system etcd on the default ports; the tests run their own.
+  (service etcd stop || pkill -x etcd || true) >/dev/null 2>&1
+fi
+
+ln -sf "kube-apiserver-$kube_version" "$cache/kube-apiserver"
+ln -sf "helm-$helm_version" "$cache/helm"
+echo "$cache"
