@@ -6,6 +6,8 @@ const USAGE = `usage:
       Runs the custom resource in FILE as local processes on loopback.
   switchyard node --config FILE --role ROLE
       Runs one member of a testbed (what each pod runs).
+  switchyard operator --image IMAGE [--namespaces a,b] [--port 8080] [--pod-monitor] ...
+      Runs the Kubernetes operator (in-cluster, or with KUBECONFIG).
   switchyard bench hydra [--json] [--out DIR] [--seconds N]
       Measures (not a test); prints a table, writes DIR/hydra.json and DIR/hydra.md.`;
 
@@ -41,6 +43,47 @@ async function main(argv: string[]): Promise<number> {
       if (!values.role) fail('node needs --role ROLE');
       const { nodeMain } = await import('../node/main.js');
       await nodeMain(values.config, values.role);
+      return -1;
+    }
+    case 'operator': {
+      const { values } = parseArgs({
+        args: rest, strict: true,
+        options: {
+          namespaces: { type: 'string' }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string', default: 'switchyard-operator' },
+          'lease-duration': { type: 'string', default: '15' }, 'renew-deadline': { type: 'string', default: '10' }, 'retry-period': { type: 'string', default: '2' },
+          port: { type: 'string', default: '8080' }, workers: { type: 'string', default: '4' }, resync: { type: 'string', default: '300' },
+          image: { type: 'string' }, 'image-pull-policy': { type: 'string', default: 'IfNotPresent' },
+          'cluster-domain': { type: 'string', default: 'cluster.local' }, 'pod-monitor': { type: 'boolean', default: false },
+          'member-url': { type: 'string', default: 'http://{pod}.{service}.{namespace}.svc.{domain}:9464' },
+          'log-level': { type: 'string', default: 'info' },
+        },
+      });
+      const seconds = (flag: string) => {
+        const v = Number(values[flag as keyof typeof values]);
+        if (!(v > 0)) fail(`--${flag} must be a positive number of seconds`);
+        return v * 1000;
+      };
+      const int = (flag: string) => {
+        const v = Number(values[flag as keyof typeof values]);
+        if (!Number.isInteger(v) || v < 0) fail(`--${flag} must be a whole number`);
+        return v;
+      };
+      const image = values.image ?? process.env.SWITCHYARD_IMAGE;
+      if (!image) fail('operator needs --image (or SWITCHYARD_IMAGE): the image its testbed pods run');
+      const policy = values['image-pull-policy'];
+      if (policy !== 'Always' && policy !== 'IfNotPresent' && policy !== 'Never') fail('--image-pull-policy must be Always, IfNotPresent or Never');
+      const namespaces = values.namespaces ?? process.env.WATCH_NAMESPACES;
+      const { runOperator } = await import('../operator/controller/main.js');
+      await runOperator({
+        namespaces: namespaces ? namespaces.split(',').map((n) => n.trim()).filter(Boolean) : null,
+        leaseNamespace: values['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'default',
+        leaseName: values['lease-name']!,
+        leaseDurationMs: seconds('lease-duration'), renewDeadlineMs: seconds('renew-deadline'), retryPeriodMs: seconds('retry-period'),
+        httpPort: int('port'), workers: Math.max(1, int('workers')), resyncMs: seconds('resync'),
+        render: { image: image!, imagePullPolicy: policy, clusterDomain: values['cluster-domain']!, podMonitor: values['pod-monitor']! },
+        memberUrl: values['member-url']!,
+        logLevel: values['log-level']!,
+      });
       return -1;
     }
     case 'bench': {

@@ -80,7 +80,7 @@ export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, 
   let clock = new EmulatedClock();
   let core;
   if (id === CONFIG_SERVICE) {
-    const observe = metrics.configService();
+    const observe = metrics.configService(p.sequencers);
     core = new ConfigService({
       topology, desired: Array.from({ length: p.sequencers }, (_, k) => k), tickUs: p.configTickMicros,
       reportGraceUs: p.reportGraceMicros, addTimeoutUs: p.addTimeoutMicros,

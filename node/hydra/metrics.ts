@@ -83,11 +83,12 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
     };
   }
 
-  function configService(): ConfigServiceObserver {
+  function configService(initialActive: number): ConfigServiceObserver {
     const changes = new Counter({
       name: 'switchyard_hydra_reconfigurations_total', help: 'Configuration changes, by kind.', labelNames: ['kind'], registers: r,
     });
     const active = new Gauge({ name: 'switchyard_hydra_active_sequencers', help: 'Sequencers in the current configuration.', registers: r });
+    active.set(initialActive);
     return {
       reconfigured: (kind, _sequencer, config, count) => {
         changes.labels(kind).inc();

@@ -89,6 +89,11 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
     durationSeconds: s.workload.durationSeconds,
     resources: s.resources,
     liveFields: ['hydra.sequencers'],
-    reconfigure: { member: 'config', command: { sequencers: Array.from({ length: s.sequencers }, (_, k) => k) } },
+    reconfigure: {
+      member: 'config',
+      command: { sequencers: Array.from({ length: s.sequencers }, (_, k) => k) },
+      converged: { field: 'activeSequencers', value: s.sequencers },
+    },
+    statusMetrics: { configuration: 'switchyard_hydra_configuration', activeSequencers: 'switchyard_hydra_active_sequencers' },
   };
 }

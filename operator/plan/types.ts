@@ -40,5 +40,12 @@ export interface Plan {
   /** Document fields that may change on a running testbed (others need a restart). */
   liveFields: string[];
   /** The command that tells the running protocol its new membership, and which member takes it. */
-  reconfigure: { member: string; command: unknown };
+  reconfigure: {
+    member: string;
+    command: unknown;
+    /** The status field (read from that member's metrics) that shows the change took effect, and its target. */
+    converged: { field: string; value: number };
+  };
+  /** Status fields read from the reconfiguring member's metrics: field → metric name. */
+  statusMetrics: Record<string, string>;
 }

@@ -1,0 +1,144 @@
+import { createServer } from 'node:http';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import pino from 'pino';
+import { newRegistry } from '../../node/runtime/metrics.js';
+import type { RenderOptions } from '../render/render.js';
+import { KINDS } from '../schema/crd.js';
+import { CHILD_KINDS, InformerSet, crdWatchable } from './informers.js';
+import { Kube } from './kube.js';
+import { LeaderElector } from './leader.js';
+import { operatorMetrics } from './metrics.js';
+import { WorkQueue } from './queue.js';
+import { Reconciler } from './reconciler.js';
+
+export interface OperatorOptions {
+  /** Namespaces to watch; null for all. */
+  namespaces: string[] | null;
+  /** Namespace of the operator's own leader Lease. */
+  leaseNamespace: string;
+  leaseName: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  httpPort: number;
+  workers: number;
+  resyncMs: number;
+  render: RenderOptions;
+  memberUrl: string;
+  logLevel: string;
+}
+
+/**
+ * `switchyard operator`: leader election on a Lease, informers on the three kinds and every
+ * child kind, a work queue with per-object serialization and rate-limited retries, periodic
+ * resync, `/healthz`, `/readyz`, `/metrics`, and a graceful stop on SIGTERM (the lease is
+ * released so a standby takes over at once).
+ */
+export async function runOperator(o: OperatorOptions): Promise<void> {
+  const log = pino({ level: o.logLevel, base: { component: 'switchyard-operator' } });
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  const kube = new Kube(kc);
+  const registry = newRegistry({ component: 'operator' });
+  const m = operatorMetrics(registry);
+  const informers = new InformerSet(kube, o.namespaces, log);
+  const queue = new WorkQueue();
+  const reconciler = new Reconciler(kube, informers, { render: o.render, memberUrl: o.memberUrl }, log);
+  const byKind = new Map(KINDS.map((k) => [k.kind, k]));
+  let synced = false;
+
+  const enqueueObject = (kind: string) => (obj: KubernetesObject) => {
+    const md = obj.metadata;
+    if (md?.namespace && md.name) queue.add(`${kind}/${md.namespace}/${md.name}`);
+  };
+  const enqueueOwner = (obj: KubernetesObject) => {
+    const l = obj.metadata?.labels ?? {};
+    const kind = l['switchyard.dev/kind'];
+    const testbed = l['switchyard.dev/testbed'];
+    if (kind && testbed && obj.metadata?.namespace) queue.add(`${kind}/${obj.metadata.namespace}/${testbed}`);
+  };
+
+  const handle = async (key: string) => {
+    const [kind, namespace, name] = key.split('/') as [string, string, string];
+    const k = byKind.get(kind)!;
+    const end = m.seconds.startTimer({ kind });
+    try {
+      const outcome = await reconciler.reconcile(k, namespace, name);
+      m.reconciles.labels(kind, outcome.result).inc();
+      queue.forget(key);
+      if (outcome.result === 'requeue') queue.addAfter(key, outcome.afterMs);
+    } catch (err) {
+      m.reconciles.labels(kind, 'error').inc();
+      const delay = queue.retry(key);
+      log.warn({ key, err: (err as Error).message, retryInMs: delay }, 'reconcile failed');
+    } finally {
+      end();
+      m.queue.set(queue.length);
+    }
+  };
+
+  let resync: NodeJS.Timeout | null = null;
+  const startControllers = async () => {
+    m.leader.set(1);
+    for (const k of KINDS) await informers.watch(crdWatchable(k.plural), enqueueObject(k.kind));
+    for (const c of CHILD_KINDS) await informers.watch(c, enqueueOwner);
+    synced = true;
+    resync = setInterval(() => {
+      for (const k of KINDS) for (const obj of informers.list(k.plural)) enqueueObject(k.kind)(obj);
+    }, o.resyncMs);
+    log.info({ namespaces: o.namespaces ?? 'all' }, 'controllers started');
+    await queue.run(o.workers, handle);
+  };
+
+  const elector = new LeaderElector(
+    kube.coordination,
+    {
+      namespace: o.leaseNamespace, name: o.leaseName, identity: `${hostname()}-${randomBytes(4).toString('hex')}`,
+      leaseDurationMs: o.leaseDurationMs, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs,
+    },
+    log,
+    () => {
+      startControllers().catch((err) => {
+        log.fatal({ err: (err as Error).message }, 'controllers failed to start');
+        process.exit(1);
+      });
+    },
+    () => {
+      // Another replica may act now: stop at once; the pod restarts as a standby.
+      m.leader.set(0);
+      process.exit(1);
+    },
+  );
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      if (req.url === '/healthz') res.writeHead(200).end('ok\n');
+      else if (req.url === '/readyz') {
+        // A standby is ready (it can take over); a leader once its caches have synced.
+        const ready = !elector.isLeader || synced;
+        res.writeHead(ready ? 200 : 503).end(ready ? 'ok\n' : 'caches not synced\n');
+      } else if (req.url === '/metrics') res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+      else res.writeHead(404).end('not found\n');
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`cannot serve on port ${o.httpPort}: ${err.message}`)));
+    server.listen(o.httpPort, resolve);
+  });
+  log.info({ port: o.httpPort }, 'operator serving /healthz, /readyz and /metrics');
+  elector.start();
+
+  const shutdown = async (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    queue.stop();
+    if (resync) clearInterval(resync);
+    await elector.release();
+    await informers.stop();
+    server.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
