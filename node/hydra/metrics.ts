@@ -15,15 +15,19 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
     name: 'switchyard_hydra_rejected_total', help: 'Hydra messages refused by a member, by reason.', labelNames: ['reason'], registers: r,
   });
 
+  // Sequencers send flushes and the aggregator forwards them: one metric, told apart by `kind`.
+  let flushCounter: Counter | undefined;
+  const flushes = () =>
+    (flushCounter ??= new Counter({ name: 'switchyard_hydra_flushes_total', help: 'Flushes sent or forwarded, by kind.', labelNames: ['kind'], registers: r }));
+
   function sequencer(id: number): SequencerObserver {
     const stamped = new Counter({ name: 'switchyard_hydra_stamped_total', help: 'Messages stamped.', labelNames: ['sequencer'], registers: r });
-    const flushes = new Counter({ name: 'switchyard_hydra_flushes_total', help: 'Flushes sent or forwarded, by kind.', labelNames: ['kind'], registers: r });
     const active = new Gauge({ name: 'switchyard_hydra_sequencer_active', help: '1 while this sequencer may stamp.', registers: r });
-    const label = String(id);
-    const stampedChild = stamped.labels(label);
+    const flushed = flushes();
+    const stampedChild = stamped.labels(String(id));
     return {
       stamped: () => stampedChild.inc(),
-      flushed: (kind) => flushes.labels(kind).inc(),
+      flushed: (kind) => flushed.labels(kind).inc(),
       rejected: (reason) => rejected.labels(reason).inc(),
       configured: (config, isActive) => {
         configuration.set(config);
@@ -76,10 +80,10 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
   }
 
   function aggregator(): AggregatorObserver {
-    const flushes = new Counter({ name: 'switchyard_hydra_flushes_total', help: 'Flushes sent or forwarded, by kind.', labelNames: ['kind'], registers: r });
+    const flushed = flushes();
     return {
-      forwarded: () => flushes.labels('aggregated').inc(),
-      absorbed: () => flushes.labels('absorbed').inc(),
+      forwarded: () => flushed.labels('aggregated').inc(),
+      absorbed: () => flushed.labels('absorbed').inc(),
     };
   }
 

@@ -9,6 +9,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cache="${SWITCHYARD_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/switchyard-tools}"
 kube_version="v1.33.13"
 helm_version="v3.21.4"
+# helm's default Kubernetes version for `helm template` and lint comes from its k8s.io modules,
+# set by its Makefile through ldflags; `go install` must set them too (else it assumes 1.20).
+helm_k8s_minor="36"
+helm_build="$helm_version-k8s1.$helm_k8s_minor"
 mkdir -p "$cache"
 
 if [ ! -x "$cache/kube-apiserver-$kube_version" ]; then
@@ -20,12 +24,15 @@ if [ ! -x "$cache/kube-apiserver-$kube_version" ]; then
   mv "$cache/kube-apiserver-$kube_version.tmp" "$cache/kube-apiserver-$kube_version"
 fi
 
-if [ ! -x "$cache/helm-$helm_version" ]; then
+if [ ! -x "$cache/helm-$helm_build" ]; then
   echo "building helm $helm_version (first run only)..." >&2
   tmp="$(mktemp -d)"
   GOBIN="$tmp" GOFLAGS=-buildvcs=false go install -trimpath \
-    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version" "helm.sh/helm/v3/cmd/helm@$helm_version"
-  mv "$tmp/helm" "$cache/helm-$helm_version"
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version \
+      -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$helm_k8s_minor \
+      -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$helm_k8s_minor" \
+    "helm.sh/helm/v3/cmd/helm@$helm_version"
+  mv "$tmp/helm" "$cache/helm-$helm_build"
   rmdir "$tmp"
 fi
 
@@ -39,5 +46,5 @@ if ! command -v etcd >/dev/null 2>&1 && [ ! -x /usr/bin/etcd ]; then
 fi
 
 ln -sf "kube-apiserver-$kube_version" "$cache/kube-apiserver"
-ln -sf "helm-$helm_version" "$cache/helm"
+ln -sf "helm-$helm_build" "$cache/helm"
 echo "$cache"
