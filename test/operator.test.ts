@@ -42,10 +42,10 @@ function freePort(): Promise<number> {
 }
 
 /** An operator process against the test API server; its admin/metrics calls go to the local testbed's config service. */
-async function startOperator(memberUrl: string): Promise<{ proc: ChildProcess; port: number; log: () => string }> {
+async function startOperator(memberUrl: string, extra: string[] = []): Promise<{ proc: ChildProcess; port: number; log: () => string }> {
   const port = await freePort();
   const proc = spawn(process.execPath, [CLI, 'operator', '--image', 'switchyard:test', '--port', String(port),
-    '--lease-duration', '3', '--renew-deadline', '2', '--retry-period', '0.5', '--member-url', memberUrl, '--resync', '5'], {
+    '--lease-duration', '3', '--renew-deadline', '2', '--retry-period', '0.5', '--member-url', memberUrl, '--resync', '5', ...extra], {
     env: { ...process.env, KUBECONFIG: cp.kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -181,4 +181,22 @@ test('two operator replicas elect one leader, and the standby takes over when it
   // (Same membership as demo: both resources are served by the one local configuration service.)
   cp.kubectl(['apply', '-f', '-'], readFileSync('examples/sequencergroup.yaml', 'utf8').replace('name: demo', 'name: after').replace('sequencers: 3', 'sequencers: 2'));
   await eventually('children of the new resource', () => getJson(['configmap', 'after-topology']));
+});
+
+test('with the Prometheus Operator installed, a testbed gets a PodMonitor', async () => {
+  cp.kubectl(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'podmonitors.monitoring.coreos.com' },
+    spec: {
+      group: 'monitoring.coreos.com', scope: 'Namespaced', names: { kind: 'PodMonitor', plural: 'podmonitors', singular: 'podmonitor', listKind: 'PodMonitorList' },
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+    },
+  }));
+  cp.kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/podmonitors.monitoring.coreos.com']);
+  cp.kubectl(['create', 'namespace', 'monitored']);
+  // A second operator install, scoped to one namespace, with its own lease.
+  await startOperator(configUrl, ['--namespaces', 'monitored', '--lease-name', 'monitored-operator', '--pod-monitor']);
+  cp.kubectl(['apply', '-n', 'monitored', '-f', '-'], readFileSync('examples/sequencergroup.yaml', 'utf8').replace('sequencers: 3', 'sequencers: 2'));
+  const pm = await eventually('a PodMonitor', () => getJson(['podmonitor', 'demo', '-n', 'monitored']));
+  assert.deepEqual(pm.spec.selector.matchLabels, { 'switchyard.dev/testbed': 'demo' });
+  assert.equal(pm.metadata.ownerReferences[0].kind, 'SequencerGroup');
 });

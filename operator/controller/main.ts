@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { ApisApi, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import pino from 'pino';
 import { newRegistry } from '../../node/runtime/metrics.js';
 import type { RenderOptions } from '../render/render.js';
@@ -45,7 +45,8 @@ export async function runOperator(o: OperatorOptions): Promise<void> {
   const m = operatorMetrics(registry);
   const informers = new InformerSet(kube, o.namespaces, log);
   const queue = new WorkQueue();
-  const reconciler = new Reconciler(kube, informers, { render: o.render, memberUrl: o.memberUrl }, log);
+  const render = { ...o.render, podMonitor: o.render.podMonitor && (await prometheusOperatorInstalled(kc, log)) };
+  const reconciler = new Reconciler(kube, informers, { render, memberUrl: o.memberUrl }, log);
   const byKind = new Map(KINDS.map((k) => [k.kind, k]));
   let synced = false;
 
@@ -141,4 +142,16 @@ export async function runOperator(o: OperatorOptions): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** PodMonitors only when the Prometheus Operator's API is served (API discovery needs no extra RBAC). */
+async function prometheusOperatorInstalled(kc: KubeConfig, log: pino.Logger): Promise<boolean> {
+  try {
+    const groups = await kc.makeApiClient(ApisApi).getAPIVersions();
+    if (groups.groups.some((g) => g.name === 'monitoring.coreos.com')) return true;
+    log.warn('PodMonitors asked for, but the Prometheus Operator\'s CRDs are not installed: testbeds get none');
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'API discovery failed: testbeds get no PodMonitor');
+  }
+  return false;
 }
