@@ -183,6 +183,12 @@ test('two operator replicas elect one leader, and the standby takes over when it
   await eventually('children of the new resource', () => getJson(['configmap', 'after-topology']));
 });
 
+test('deleting a resource deletes everything it owns', async () => {
+  cp.kubectl(['delete', 'sg', 'after', '--wait=true']);
+  const left = () => JSON.parse(cp.kubectl(['get', 'statefulsets,configmaps,services,networkpolicies', '-l', 'switchyard.dev/testbed=after', '-o', 'json'])).items;
+  await eventually('the garbage collector to remove the children', () => left().length === 0, 60_000);
+});
+
 test('with the Prometheus Operator installed, a testbed gets a PodMonitor', async () => {
   cp.kubectl(['apply', '-f', '-'], JSON.stringify({
     apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'podmonitors.monitoring.coreos.com' },

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real Kubernetes parts the operator tests run against, cached outside the repo:
-#   kube-apiserver  built from k8s.io/kubernetes (pinned in go.mod here)
+#   kube-apiserver, kube-controller-manager  built from k8s.io/kubernetes (pinned in go.mod here)
 #   helm            built from helm.sh/helm/v3 (pinned below)
 #   etcd            Debian's etcd-server (the tests turn off the feature that wants etcd ≥ 3.4.31)
 # Prints the cache directory on its last line. Only the first run builds (minutes on 2 cores).
@@ -15,14 +15,17 @@ helm_k8s_minor="36"
 helm_build="$helm_version-k8s1.$helm_k8s_minor"
 mkdir -p "$cache"
 
-if [ ! -x "$cache/kube-apiserver-$kube_version" ]; then
-  echo "building kube-apiserver $kube_version (first run only)..." >&2
-  minor="${kube_version#v1.}"; minor="${minor%%.*}"
-  (cd "$here" && go build -trimpath -o "$cache/kube-apiserver-$kube_version.tmp" \
-    -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$kube_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean" \
-    k8s.io/kubernetes/cmd/kube-apiserver)
-  mv "$cache/kube-apiserver-$kube_version.tmp" "$cache/kube-apiserver-$kube_version"
-fi
+minor="${kube_version#v1.}"; minor="${minor%%.*}"
+for component in kube-apiserver kube-controller-manager; do
+  if [ ! -x "$cache/$component-$kube_version" ]; then
+    echo "building $component $kube_version (first run only)..." >&2
+    (cd "$here" && go build -trimpath -o "$cache/$component-$kube_version.tmp" \
+      -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$kube_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean" \
+      "k8s.io/kubernetes/cmd/$component")
+    mv "$cache/$component-$kube_version.tmp" "$cache/$component-$kube_version"
+  fi
+  ln -sf "$component-$kube_version" "$cache/$component"
+done
 
 if [ ! -x "$cache/helm-$helm_build" ]; then
   echo "building helm $helm_version (first run only)..." >&2
@@ -45,6 +48,5 @@ if ! command -v etcd >/dev/null 2>&1 && [ ! -x /usr/bin/etcd ]; then
   (service etcd stop || pkill -x etcd || true) >/dev/null 2>&1
 fi
 
-ln -sf "kube-apiserver-$kube_version" "$cache/kube-apiserver"
 ln -sf "helm-$helm_build" "$cache/helm"
 echo "$cache"

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 /**
  * A real control plane for tests, the way controller-runtime's envtest does it: etcd and
  * kube-apiserver on loopback with random ports, an admin token, RBAC on, and a kubeconfig for
- * kubectl, helm and @kubernetes/client-node. There is no controller manager: nothing creates
- * pods or collects garbage, so tests check owner references and set child status themselves.
+ * kubectl, helm and @kubernetes/client-node; plus kube-controller-manager running only the
+ * garbage collector, so deleting an owner really deletes its children. Nothing creates pods
+ * (no StatefulSet controller, no kubelet): tests set StatefulSet status themselves.
  */
 export interface ControlPlane {
   kubeconfig: string;
@@ -88,8 +89,9 @@ export async function startControlPlane(): Promise<ControlPlane> {
     '--allow-privileged=false', '--v=0',
   ], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const server = `https://127.0.0.1:${apiPort}`;
+  const procs = [apiserver, etcd];
   const stop = async () => {
-    for (const p of [apiserver, etcd]) {
+    for (const p of procs) {
       if (p.exitCode !== null) continue;
       const gone = new Promise((r) => p.once('exit', r));
       p.kill('SIGTERM');
@@ -98,7 +100,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitReady(server, token, [etcd, apiserver], () => output);
+    await waitReady(server, token, procs, () => output);
   } catch (err) {
     await stop();
     throw err;
@@ -110,6 +112,10 @@ export async function startControlPlane(): Promise<ControlPlane> {
     users: [{ name: 'admin', user: { token } }],
     contexts: [{ name: 'envtest', context: { cluster: 'envtest', user: 'admin', namespace: 'default' } }],
   }));
+  const controllers = keep(spawn(join(tools, 'kube-controller-manager'), [
+    `--kubeconfig=${kubeconfig}`, '--controllers=garbagecollector', '--leader-elect=false', '--secure-port=0', '--v=0',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  procs.unshift(controllers);
   const run = (bin: string) => (args: string[], input?: string) =>
     execFileSync(bin, args, { input, env: { ...process.env, KUBECONFIG: kubeconfig, HELM_CACHE_HOME: join(dir, 'helm') }, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
   return { kubeconfig, server, dir, tools, kubectl: run('kubectl'), helm: run(join(tools, 'helm')), stop };
