@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchCrypto } from './crypto/index.js';
 import { benchHydra } from './hydra/index.js';
 
 export interface BenchOptions {
@@ -15,7 +16,7 @@ export interface BenchResult {
   tables: [string, string[], string[][]][];
 }
 
-const benches: Record<string, (o: BenchOptions, log: (l: string) => void) => Promise<BenchResult>> = { hydra: benchHydra };
+const benches: Record<string, (o: BenchOptions, log: (l: string) => void) => Promise<BenchResult>> = { hydra: benchHydra, crypto: benchCrypto };
 
 function markdown(r: BenchResult, when: string): string {
   const parts = [`# switchyard bench ${r.name}`, '', `Measured ${when} on this machine (${process.platform}, Node ${process.version}).`, ''];

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+// Benchmarks are not tests: these only check that the commands run and report what they promise.
+const bench = (name: string, seconds: string) => {
+  const out = mkdtempSync(join(tmpdir(), 'sy-bench-'));
+  const stdout = execFileSync(process.execPath, ['dist/cli/switchyard.js', 'bench', name, '--json', '--seconds', seconds, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  const result = JSON.parse(stdout);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, `${name}.json`), 'utf8')), result);
+  assert.match(readFileSync(join(out, `${name}.md`), 'utf8'), new RegExp(`# switchyard bench ${name}`));
+  return result;
+};
+
+test('switchyard bench crypto reports its ratios, every backend and the C baseline', () => {
+  const r = bench('crypto', '0.2');
+  assert.ok(r.ratio_halfsiphash_ts_to_c > 0 && r.ratio_verify_hotpath_to_libsecp256k1 > 0);
+  assert.deepEqual(Object.keys(r.signatures).sort(), ['libsecp256k1-native', 'libsecp256k1-wasm', 'noble']);
+  assert.ok(r.halfsiphash_32b.c_gcc_O2_macs_per_s > 0 && r.mac_vectors_16_per_s > 0);
+});
+
+test('switchyard bench hydra reports the forwarder ratio, half-load delay, testbeds and simulations', () => {
+  const r = bench('hydra', '1');
+  assert.ok(r.ratio_sequencer_to_forwarder > 0);
+  assert.ok(r.delay_p50_s_at_half_load >= 0);
+  assert.deepEqual(r.testbeds.map((t: { sequencers: number }) => t.sequencers), [1, 2, 4]);
+  assert.deepEqual(r.simulated.scaling.map((s: { sequencers: number }) => s.sequencers), [1, 2, 4, 8]);
+  assert.deepEqual(r.simulated.failover.map((f: { design: string }) => f.design), ['single-sequencer', 'hydra']);
+});
