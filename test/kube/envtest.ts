@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,16 +40,24 @@ export function kubeTools(): string {
   return out.split('\n').at(-1)!;
 }
 
+/** GET /readyz over TLS with the admin token (the serving certificate is self-signed). */
+function readyz(server: string, token: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsGet(`${server}/readyz`, { headers: { Authorization: `Bearer ${token}` }, rejectUnauthorized: false, timeout: 3000 }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve(res.statusCode === 200 && body.trim() === 'ok'));
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
 async function waitReady(server: string, token: string, procs: ChildProcess[], logs: () => string): Promise<void> {
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
     if (procs.some((p) => p.exitCode !== null)) throw new Error(`control plane exited:\n${logs()}`);
-    try {
-      const out = execFileSync('curl', ['-sk', '-H', `Authorization: Bearer ${token}`, `${server}/readyz`], { timeout: 3000 }).toString();
-      if (out.trim() === 'ok') return;
-    } catch {
-      // not up yet
-    }
+    if (await readyz(server, token)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`kube-apiserver not ready after 90 s:\n${logs()}`);
