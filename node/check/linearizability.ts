@@ -1,0 +1,152 @@
+/**
+ * A linearizability checker for recorded client histories, in the manner of Wing & Gong's
+ * search with Lowe's memoization as Porcupine implements it: walk the history in time order,
+ * tentatively linearize any operation whose call precedes the earliest pending return, apply it
+ * to the sequential model, and backtrack on failure; a (set of linearized operations, model
+ * state) pair already explored is never explored again. Histories are split first by the
+ * model's partition function (per key for a key-value store), which keeps 10,000-operation
+ * histories fast. Operations that never returned (a client crashed or gave up) may take effect
+ * at any point after their call, or not at all.
+ */
+
+export interface Operation<I, O> {
+  client: number;
+  input: I;
+  /** Undefined when the operation never returned. */
+  output: O | undefined;
+  /** Call and return instants (any monotonic unit); `ret` is Infinity for an operation that never returned. */
+  call: number;
+  ret: number;
+}
+
+export interface Model<S, I, O> {
+  init(): S;
+  /** Whether `input` answered with `output` is legal in `state`, and the state after it. `output` undefined: any answer. */
+  step(state: S, input: I, output: O | undefined): { ok: boolean; next: S };
+  /** A key that tells states apart for memoization. */
+  key(state: S): string;
+  /** Independent sub-histories (e.g. one per key); defaults to the whole history. */
+  partition?(ops: Operation<I, O>[]): Operation<I, O>[][];
+  describe?(op: Operation<I, O>): string;
+}
+
+export interface CheckResult {
+  linearizable: boolean;
+  /** Whether the search finished within its budget (if not, `linearizable` is unknown and false). */
+  complete: boolean;
+  operations: number;
+  /** For a violation: the operations of the partition that could not be linearized, in call order. */
+  counterexample?: string[];
+}
+
+interface Entry {
+  call: boolean;
+  id: number;
+  time: number;
+  prev: Entry | null;
+  next: Entry | null;
+  /** The matching return entry of a call (null for an operation that never returned). */
+  match: Entry | null;
+}
+
+function buildList(ops: Operation<unknown, unknown>[]): Entry {
+  const events: Entry[] = [];
+  ops.forEach((op, id) => {
+    const call: Entry = { call: true, id, time: op.call, prev: null, next: null, match: null };
+    events.push(call);
+    if (Number.isFinite(op.ret)) {
+      const ret: Entry = { call: false, id, time: op.ret, prev: null, next: null, match: null };
+      call.match = ret;
+      events.push(ret);
+    }
+  });
+  // Calls before returns at equal times: concurrent operations may be ordered either way.
+  events.sort((a, b) => a.time - b.time || Number(b.call) - Number(a.call) || a.id - b.id);
+  const head: Entry = { call: false, id: -1, time: -Infinity, prev: null, next: null, match: null };
+  let last = head;
+  for (const e of events) {
+    last.next = e;
+    e.prev = last;
+    last = e;
+  }
+  return head;
+}
+
+function lift(e: Entry): void {
+  e.prev!.next = e.next;
+  if (e.next) e.next.prev = e.prev;
+  const m = e.match;
+  if (m) {
+    m.prev!.next = m.next;
+    if (m.next) m.next.prev = m.prev;
+  }
+}
+
+function unlift(e: Entry): void {
+  const m = e.match;
+  if (m) {
+    m.prev!.next = m;
+    if (m.next) m.next.prev = m;
+  }
+  e.prev!.next = e;
+  if (e.next) e.next.prev = e;
+}
+
+function checkPartition<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], budget: { steps: number }): boolean | null {
+  const head = buildList(ops as Operation<unknown, unknown>[]);
+  const linearized = new Uint32Array((ops.length + 31) >>> 5);
+  const seen = new Set<string>();
+  const stack: { entry: Entry; state: S }[] = [];
+  let state = model.init();
+  let entry = head.next;
+  // Finished when every operation that returned is linearized; calls that never returned may remain.
+  let returnsLeft = ops.filter((op) => Number.isFinite(op.ret)).length;
+  for (;;) {
+    if (returnsLeft === 0) return true;
+    if (--budget.steps < 0) return null;
+    if (entry && entry.call) {
+      const op = ops[entry.id]!;
+      const { ok, next } = model.step(state, op.input, op.output);
+      if (ok) {
+        linearized[entry.id >>> 5]! |= 1 << (entry.id & 31);
+        const memo = `${linearized.join(',')}|${model.key(next)}`;
+        if (!seen.has(memo)) {
+          seen.add(memo);
+          stack.push({ entry, state });
+          state = next;
+          lift(entry);
+          if (entry.match) returnsLeft--;
+          entry = head.next;
+          continue;
+        }
+        linearized[entry.id >>> 5]! &= ~(1 << (entry.id & 31));
+      }
+      entry = entry.next;
+      continue;
+    }
+    // A return (or the end) reached with its operation not linearized: backtrack.
+    const top = stack.pop();
+    if (!top) return false;
+    unlift(top.entry);
+    if (top.entry.match) returnsLeft++;
+    linearized[top.entry.id >>> 5]! &= ~(1 << (top.entry.id & 31));
+    state = top.state;
+    entry = top.entry.next;
+  }
+}
+
+/** Checks a whole history; `maxSteps` bounds the search (reported as incomplete when hit). */
+export function checkLinearizable<S, I, O>(model: Model<S, I, O>, history: Operation<I, O>[], maxSteps = 50_000_000): CheckResult {
+  const parts = model.partition ? model.partition(history) : [history];
+  const budget = { steps: maxSteps };
+  for (const part of parts) {
+    const r = checkPartition(model, part, budget);
+    if (r === null) return { linearizable: false, complete: false, operations: history.length };
+    if (!r) {
+      const describe = model.describe ?? ((op: Operation<I, O>) => JSON.stringify(op));
+      const sorted = [...part].sort((a, b) => a.call - b.call);
+      return { linearizable: false, complete: true, operations: history.length, counterexample: sorted.slice(0, 50).map(describe) };
+    }
+  }
+  return { linearizable: true, complete: true, operations: history.length };
+}
