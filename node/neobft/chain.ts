@@ -1,0 +1,19 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import { AUTH_BYTES, type AomHeader, authBytes } from './aom-messages.js';
+
+/** h(seq) = SHA-256(h(seq-1) ‖ authenticated bytes of seq); the chain starts from 32 zero bytes in every epoch. */
+export function chainLink(previous: Uint8Array, header: AomHeader): Uint8Array {
+  const buf = new Uint8Array(32 + AUTH_BYTES);
+  buf.set(previous, 0);
+  authBytes(header, buf.subarray(32));
+  return sha256(buf);
+}
+
+export const CHAIN_START = new Uint8Array(32);
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
