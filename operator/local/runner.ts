@@ -107,7 +107,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   }
   const expected = current.members.length;
 
-  const memory = new Map();
+  const memory: Parameters<typeof scrape>[1] = new Map();
   let base = await scrape(endpoints(), memory);
   const started = Date.now();
   let outcome: 'done' | 'interrupted' | 'failed' = failures.length > 0 ? 'failed' : 'done';
@@ -141,7 +141,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
 
     let prev = base;
     const tty = 'isTTY' in out && (out as NodeJS.WriteStream).isTTY;
-    const ticker = (async () => {
+    void (async () => {
       for (;;) {
         await new Promise((r) => setTimeout(r, 1000));
         if (stopping || finished) return;
@@ -160,7 +160,6 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     // Drain: stop the load first so in-flight messages are delivered before the final scrape.
     for (const p of procs.values()) if (p.member.load) await p.stop();
     await new Promise((r) => setTimeout(r, 500));
-    void ticker;
   }
   const seconds = (Date.now() - started) / 1000;
   const final: Snapshot = await scrape(endpoints(), memory);
