@@ -1,0 +1,123 @@
+import { WireError } from '../runtime/core.js';
+import { Reader, Writer } from '../runtime/wire.js';
+import type { KvInput, KvOutput } from '../check/kv-model.js';
+
+/**
+ * The replicated application: a key-value store with get, put and compare-and-set, executed
+ * exactly once per (client, request id) — a retried request gets the recorded answer instead of
+ * running again. Every execution leaves an undo record, so speculative execution can be rolled
+ * back (NeoBFT replaces a slot with a no-op after a gap agreement).
+ */
+export interface KvRequest {
+  client: number;
+  requestId: number;
+  op: KvInput;
+}
+
+interface Undo {
+  key: string | null;
+  previous: string | undefined;
+  client: number;
+  lastBefore: { requestId: number; result: KvOutput } | undefined;
+}
+
+export class KvStore {
+  private readonly data = new Map<string, string>();
+  private readonly last = new Map<number, { requestId: number; result: KvOutput }>();
+
+  /**
+   * Executes (or answers a retry from the exactly-once table) and returns the result and how to
+   * undo it. A request older than the client's latest has been superseded: result null, no reply.
+   */
+  execute(r: KvRequest): { result: KvOutput | null; undo: Undo } {
+    const seen = this.last.get(r.client);
+    const undo: Undo = { key: null, previous: undefined, client: r.client, lastBefore: seen };
+    if (seen && seen.requestId >= r.requestId) return { result: seen.requestId === r.requestId ? seen.result : null, undo };
+    const op = r.op;
+    let result: KvOutput;
+    if (op.op === 'get') result = { value: this.data.get(op.key) ?? null };
+    else {
+      undo.key = op.key;
+      undo.previous = this.data.get(op.key);
+      if (op.op === 'put') {
+        this.data.set(op.key, op.value);
+        result = {};
+      } else {
+        const ok = (this.data.get(op.key) ?? null) === op.expected;
+        if (ok) this.data.set(op.key, op.value);
+        result = { ok };
+      }
+    }
+    this.last.set(r.client, { requestId: r.requestId, result });
+    return { result, undo };
+  }
+
+  undo(u: Undo): void {
+    if (u.key !== null) {
+      if (u.previous === undefined) this.data.delete(u.key);
+      else this.data.set(u.key, u.previous);
+    }
+    if (u.lastBefore) this.last.set(u.client, u.lastBefore);
+    else this.last.delete(u.client);
+  }
+
+  get size(): number {
+    return this.data.size;
+  }
+}
+
+const OPS = { get: 0, put: 1, cas: 2 } as const;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function str(w: Writer, s: string | null): void {
+  if (s === null) {
+    w.u16(0xffff);
+    return;
+  }
+  const b = enc.encode(s);
+  w.u16(b.length).raw(b);
+}
+
+const strSize = (s: string | null) => 2 + (s === null ? 0 : enc.encode(s).length);
+
+function readStr(r: Reader, what: string): string | null {
+  const n = r.u16(`${what} length`);
+  return n === 0xffff ? null : dec.decode(r.bytesOf(n, what));
+}
+
+/** A request's wire form (the payload of an AOM request). */
+export function encodeKvRequest(q: KvRequest): Uint8Array {
+  const o = q.op;
+  const size = 2 + 4 + 1 + strSize(o.key) + (o.op === 'put' ? strSize(o.value) : o.op === 'cas' ? strSize(o.expected) + strSize(o.value) : 0);
+  const w = new Writer(size).u16(q.client).u32(q.requestId).u8(OPS[o.op]);
+  str(w, o.key);
+  if (o.op === 'put') str(w, o.value);
+  if (o.op === 'cas') {
+    str(w, o.expected);
+    str(w, o.value);
+  }
+  return w.done();
+}
+
+export function decodeKvRequest(bytes: Uint8Array): KvRequest {
+  const r = new Reader(bytes);
+  const client = r.u16('client');
+  const requestId = r.u32('request id');
+  const kind = r.u8('operation');
+  const key = readStr(r, 'key');
+  if (key === null) throw new WireError('bad-field', 'a key is required');
+  let op: KvInput;
+  if (kind === OPS.get) op = { op: 'get', key };
+  else if (kind === OPS.put) op = { op: 'put', key, value: readStr(r, 'value') ?? '' };
+  else if (kind === OPS.cas) {
+    const expected = readStr(r, 'expected value');
+    op = { op: 'cas', key, expected, value: readStr(r, 'value') ?? '' };
+  } else throw new WireError('bad-field', `unknown operation ${kind}`);
+  r.end('request');
+  return { client, requestId, op };
+}
+
+/** Results travel as JSON inside replies (small, and only compared byte for byte). */
+export const encodeResult = (r: KvOutput) => enc.encode(JSON.stringify(r));
+export const decodeResult = (b: Uint8Array): KvOutput => JSON.parse(dec.decode(b)) as KvOutput;
