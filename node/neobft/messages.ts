@@ -1,4 +1,5 @@
 import type { AomMsg } from './aom-messages.js';
+import type { ProtocolMsg } from './protocol-messages.js';
 
-/** Every datagram of a BFTCluster testbed (NeoBFT's own messages join the AOM ones). */
-export type NeoMsg = AomMsg;
+/** Every datagram of a BFTCluster testbed: the AOM layer's and NeoBFT's own. */
+export type NeoMsg = AomMsg | ProtocolMsg;

@@ -1,0 +1,418 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import { type KvRequest, KvStore, decodeKvRequest, encodeResult } from '../apps/kv.js';
+import type { Core, Ctx, NodeId } from '../runtime/core.js';
+import { WireError } from '../runtime/core.js';
+import type { OrderedMulticast } from './aom-messages.js';
+import { type AomDelivery, AomReceiver, type AomReceiverAuth, type AomReceiverObserver } from './aom-receiver.js';
+import { type ReplicaKeys, replyMac, sign, verifyRelayedOc, verifySigned } from './auth.js';
+import { equalBytes } from './chain.js';
+import type { NeoMsg } from './messages.js';
+import { type GapDecision, type GapDrop, type GapVote, NOOP_DIGEST, type Reply, type View } from './protocol-messages.js';
+
+export interface ReplicaParams {
+  index: number;
+  f: number;
+  /** Member ids of the replicas, by index. */
+  replicas: NodeId[];
+  group: number;
+  epoch: number;
+  aom: AomReceiverAuth;
+  keys: ReplicaKeys;
+  /** The HMAC key this replica shares with a client, and where the client is. */
+  clientKey(client: number): Uint8Array;
+  clientNode(client: number): NodeId;
+  gapTimeoutUs: number;
+  retryUs: number;
+}
+
+export interface ReplicaObserver extends Pick<AomReceiverObserver, 'rejected' | 'verified'> {
+  executed(slot: number, noop: boolean): void;
+  gapAgreement(slot: number, outcome: 'message' | 'no-op'): void;
+  rolledBack(slots: number): void;
+  invalid(reason: string): void;
+}
+
+interface Slot {
+  oc: OrderedMulticast | null;
+  request: KvRequest | null;
+  undo?: ReturnType<KvStore['execute']>['undo'];
+}
+
+interface Gap {
+  finds: Map<number, GapDrop>;
+  decision: GapDecision | null;
+  prepares: Map<number, GapVote>;
+  commits: Map<number, GapVote>;
+  votedDrop: boolean;
+  done: boolean;
+}
+
+const digestOf = (oc: OrderedMulticast | null) => (oc ? oc.header.digest : NOOP_DIGEST);
+
+/**
+ * A NeoBFT replica (seed-systems.md §3.4) in the normal case: it takes slots from AOM in
+ * sequence order, executes speculatively and replies to the client with (view, slot, log hash,
+ * result) under an HMAC. A dropped slot is fetched from the leader (QUERY/QUERY-REPLY; the
+ * certificate verifies itself); if the leader missed it too, gap agreement decides between the
+ * message and a no-op (GAP-FIND → GAP-RECV/GAP-DROP → GAP-DECISION → GAP-PREPARE → GAP-COMMIT,
+ * 2f+1 of each), rolling back speculative execution when the slot becomes a no-op.
+ *
+ * Not yet here: view change and epoch change (a failed leader or sequencer stalls the group),
+ * SYNC, and Byzantine-network CONFIRMs.
+ */
+export class Replica implements Core<NeoMsg> {
+  private readonly view: View;
+  private readonly aom: AomReceiver;
+  private readonly log: (Slot | undefined)[] = [];
+  /** Slots AOM reported dropped and not yet resolved. */
+  private readonly missing = new Set<number>();
+  private readonly gaps = new Map<number, Gap>();
+  private readonly hashes: Uint8Array[] = [new Uint8Array(32)];
+  private executed = 0;
+  private readonly store = new KvStore();
+
+  constructor(private readonly p: ReplicaParams, private readonly obs: ReplicaObserver) {
+    this.view = { epoch: p.epoch, leader: 0 };
+    this.aom = new AomReceiver(
+      { group: p.group, epoch: p.epoch, index: p.index, auth: p.aom, gapTimeoutUs: p.gapTimeoutUs, maxBuffered: 10_000 },
+      { delivered: (d) => this.onDelivery(d), rejected: (r) => obs.rejected(r), verified: (s, ok) => obs.verified(s, ok) },
+    );
+  }
+
+  private get isLeader(): boolean {
+    return this.view.leader === this.p.index;
+  }
+
+  private get quorum(): number {
+    return 2 * this.p.f + 1;
+  }
+
+  /** Log hash after `slot` (for tests and status). */
+  logHash(slot: number): Uint8Array | undefined {
+    return this.hashes[slot];
+  }
+
+  get executedSlots(): number {
+    return this.executed;
+  }
+
+  /** The digest held at a slot (NOOP_DIGEST for a no-op), for cross-replica checks. */
+  slotDigest(slot: number): Uint8Array | undefined {
+    const s = this.log[slot];
+    return s ? digestOf(s.oc) : undefined;
+  }
+
+  private ctx!: Ctx<NeoMsg>;
+
+  start(ctx: Ctx<NeoMsg>): void {
+    this.ctx = ctx;
+    ctx.setTimer('retry', this.p.retryUs);
+  }
+
+  receive(ctx: Ctx<NeoMsg>, m: NeoMsg): void {
+    this.ctx = ctx;
+    switch (m.type) {
+      case 'aom':
+      case 'aom-sign':
+        this.aom.receive(ctx, m);
+        return;
+      case 'query':
+        return this.onQuery(ctx, m.replica, m.slot, m.view);
+      case 'query-reply':
+        if (this.sameView(m.view) && this.missing.has(m.slot) && !this.gaps.get(m.slot)?.votedDrop) this.fill(m.slot, m.oc);
+        return;
+      case 'gap-find':
+        return this.onGapFind(ctx, m);
+      case 'gap-recv':
+      case 'gap-drop':
+        return this.onGapReport(ctx, m);
+      case 'gap-decision':
+        return this.onDecision(ctx, m);
+      case 'gap-prepare':
+      case 'gap-commit':
+        return this.onVote(ctx, m);
+      default:
+        return;
+    }
+  }
+
+  timer(ctx: Ctx<NeoMsg>, name: string): void {
+    this.ctx = ctx;
+    if (this.aom.timer(ctx, name)) return;
+    if (name !== 'retry') return;
+    // Retransmit whatever is still unresolved: the network may lose any of it.
+    for (const slot of this.missing) {
+      const gap = this.gaps.get(slot);
+      if (!gap) {
+        if (this.isLeader) this.startGap(ctx, slot);
+        else this.query(ctx, slot);
+      } else this.resendGap(ctx, slot, gap);
+    }
+    ctx.setTimer('retry', this.p.retryUs);
+  }
+
+  private sameView(v: View): boolean {
+    return v.epoch === this.view.epoch && v.leader === this.view.leader;
+  }
+
+  private others(): NodeId[] {
+    return this.p.replicas.filter((_, i) => i !== this.p.index);
+  }
+
+  private onDelivery(d: AomDelivery): void {
+    if (d.kind === 'message') {
+      this.fill(d.msg.header.seq, d.msg);
+      return;
+    }
+    this.missing.add(d.seq);
+    if (this.isLeader) this.startGap(this.ctx, d.seq);
+    else this.query(this.ctx, d.seq);
+  }
+
+  private fill(slot: number, oc: OrderedMulticast): void {
+    if (this.log[slot]) return;
+    if (oc.header.seq !== slot || oc.header.epoch !== this.view.epoch) {
+      this.obs.invalid('certificate-for-another-slot');
+      return;
+    }
+    if (this.missing.has(slot)) {
+      const next = this.log[slot + 1]?.oc;
+      const linked = next && next.auth.scheme === 'pk' ? next.auth.linked : null;
+      if (!verifyRelayedOc(oc, this.p.index, this.p.aom, linked)) {
+        this.obs.invalid('forged-certificate');
+        return;
+      }
+      this.missing.delete(slot);
+    }
+    let request: KvRequest | null = null;
+    try {
+      request = decodeKvRequest(oc.payload);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      this.obs.invalid('malformed-request'); // a Byzantine client's garbage still takes its slot
+    }
+    this.log[slot] = { oc, request };
+    this.execute();
+  }
+
+  /** Executes every slot in order up to the first one still unknown. */
+  private execute(): void {
+    for (let slot = this.executed + 1; this.log[slot]; slot++) {
+      const s = this.log[slot]!;
+      this.hashes[slot] = sha256(Buffer.concat([this.hashes[slot - 1]!, digestOf(s.oc)]));
+      this.executed = slot;
+      if (s.request) {
+        const { result, undo } = this.store.execute(s.request);
+        s.undo = undo;
+        if (result !== null) this.reply(slot, s.request, encodeResult(result));
+      }
+      this.obs.executed(slot, s.oc === null);
+    }
+  }
+
+  private reply(slot: number, request: KvRequest, result: Uint8Array): void {
+    const reply: Reply = {
+      type: 'reply', view: this.view, replica: this.p.index, slot, logHash: this.hashes[slot]!, client: request.client,
+      requestId: request.requestId, result, mac: new Uint8Array(32),
+    };
+    reply.mac = replyMac(reply, this.p.clientKey(request.client));
+    this.ctx.send(this.p.clientNode(request.client), reply);
+  }
+
+  /** Undoes speculative execution back to just before `slot`. */
+  private rollback(slot: number): void {
+    let n = 0;
+    for (let s = this.executed; s >= slot; s--) {
+      const u = this.log[s]?.undo;
+      if (u) this.store.undo(u);
+      this.hashes.length = s;
+      n++;
+    }
+    this.executed = slot - 1;
+    this.obs.rolledBack(n);
+  }
+
+  private query(ctx: Ctx<NeoMsg>, slot: number): void {
+    ctx.send(this.p.replicas[this.view.leader]!, { type: 'query', view: this.view, replica: this.p.index, slot });
+  }
+
+  private onQuery(ctx: Ctx<NeoMsg>, replica: number, slot: number, view: View): void {
+    if (!this.isLeader || !this.sameView(view) || replica >= this.p.replicas.length) return;
+    const g = this.gaps.get(slot);
+    if (g?.done) return this.catchUp(ctx, replica, g);
+    const oc = this.log[slot]?.oc;
+    if (oc) ctx.send(this.p.replicas[replica]!, { type: 'query-reply', view: this.view, slot, oc });
+  }
+
+  /** A replica still working on a slot we settled gets the decision and our commit (which it may have lost). */
+  private catchUp(ctx: Ctx<NeoMsg>, replica: number, g: Gap): void {
+    const to = this.p.replicas[replica]!;
+    if (g.decision) ctx.send(to, g.decision);
+    const mine = g.commits.get(this.p.index);
+    if (mine) ctx.send(to, mine);
+  }
+
+  private gap(slot: number): Gap {
+    let g = this.gaps.get(slot);
+    if (!g) {
+      g = { finds: new Map(), decision: null, prepares: new Map(), commits: new Map(), votedDrop: false, done: false };
+      this.gaps.set(slot, g);
+    }
+    return g;
+  }
+
+  private startGap(ctx: Ctx<NeoMsg>, slot: number): void {
+    const g = this.gap(slot);
+    const drop = sign({ type: 'gap-drop', view: this.view, replica: this.p.index, slot, sig: new Uint8Array(64) }, this.p.keys);
+    g.finds.set(this.p.index, drop);
+    g.votedDrop = true;
+    ctx.multicast(this.others(), sign({ type: 'gap-find', view: this.view, replica: this.p.index, slot, sig: new Uint8Array(64) }, this.p.keys));
+  }
+
+  private resendGap(ctx: Ctx<NeoMsg>, slot: number, g: Gap): void {
+    if (!g.decision) {
+      // The leader keeps looking; anyone else asks it (a settled leader answers with its decision).
+      if (this.isLeader) {
+        ctx.multicast(this.others(), sign({ type: 'gap-find', view: this.view, replica: this.p.index, slot, sig: new Uint8Array(64) }, this.p.keys));
+      } else this.query(ctx, slot);
+      return;
+    }
+    if (this.isLeader) ctx.multicast(this.others(), g.decision);
+    // Our prepare also tells replicas that already settled the slot to send us their commits.
+    for (const vote of [g.prepares.get(this.p.index), g.commits.get(this.p.index)]) if (vote) ctx.multicast(this.others(), vote);
+  }
+
+  private onGapFind(ctx: Ctx<NeoMsg>, m: { view: View; replica: number; slot: number } & Parameters<typeof verifySigned>[0]): void {
+    if (!this.sameView(m.view) || m.replica !== this.view.leader || !verifySigned(m, this.p.keys)) {
+      this.obs.invalid('bad-gap-find');
+      return;
+    }
+    const leader = this.p.replicas[this.view.leader]!;
+    const oc = this.log[m.slot]?.oc;
+    if (oc && !this.gaps.get(m.slot)?.votedDrop) {
+      ctx.send(leader, { type: 'gap-recv', view: this.view, replica: this.p.index, slot: m.slot, oc });
+      return;
+    }
+    if (this.log[m.slot] === undefined || this.missing.has(m.slot)) {
+      // We missed it too: vote drop, and from now on ignore query replies for it.
+      this.missing.add(m.slot);
+      const g = this.gap(m.slot);
+      g.votedDrop = true;
+      ctx.send(leader, sign({ type: 'gap-drop', view: this.view, replica: this.p.index, slot: m.slot, sig: new Uint8Array(64) }, this.p.keys));
+    }
+  }
+
+  private onGapReport(ctx: Ctx<NeoMsg>, m: NeoMsg & { type: 'gap-recv' | 'gap-drop' }): void {
+    if (!this.isLeader || !this.sameView(m.view)) return;
+    const g = this.gaps.get(m.slot);
+    if (!g || g.decision) return;
+    let decision: GapDecision | null = null;
+    if (m.type === 'gap-recv') {
+      const next = this.log[m.slot + 1]?.oc;
+      const linked = next && next.auth.scheme === 'pk' ? next.auth.linked : null;
+      if (m.oc.header.seq !== m.slot || !verifyRelayedOc(m.oc, this.p.index, this.p.aom, linked)) {
+        this.obs.invalid('forged-certificate');
+        return;
+      }
+      decision = { type: 'gap-decision', view: this.view, replica: this.p.index, slot: m.slot, recv: m.oc, drops: [], sig: new Uint8Array(64) };
+    } else {
+      if (!verifySigned(m, this.p.keys)) {
+        this.obs.invalid('bad-gap-drop');
+        return;
+      }
+      g.finds.set(m.replica, m);
+      if (g.finds.size >= this.quorum) {
+        decision = { type: 'gap-decision', view: this.view, replica: this.p.index, slot: m.slot, recv: null, drops: [...g.finds.values()].slice(0, this.quorum), sig: new Uint8Array(64) };
+      }
+    }
+    if (!decision) return;
+    g.decision = sign(decision, this.p.keys);
+    ctx.multicast(this.others(), g.decision);
+    this.prepare(ctx, m.slot, g);
+  }
+
+  private validDecision(d: GapDecision): boolean {
+    if (!this.sameView(d.view) || d.replica !== this.view.leader || !verifySigned(d, this.p.keys)) return false;
+    if (d.recv) {
+      if (d.recv.header.seq !== d.slot) return false;
+      const next = this.log[d.slot + 1]?.oc;
+      const linked = next && next.auth.scheme === 'pk' ? next.auth.linked : null;
+      return verifyRelayedOc(d.recv, this.p.index, this.p.aom, linked) || !!(this.log[d.slot]?.oc && equalBytes(this.log[d.slot]!.oc!.header.digest, d.recv.header.digest));
+    }
+    const signers = new Set(d.drops.filter((x) => x.slot === d.slot && this.sameView(x.view) && verifySigned(x, this.p.keys)).map((x) => x.replica));
+    return signers.size >= this.quorum;
+  }
+
+  private onDecision(ctx: Ctx<NeoMsg>, d: GapDecision): void {
+    const g = this.gap(d.slot);
+    if (g.decision) return;
+    if (g.done) return;
+    if (!this.validDecision(d)) {
+      this.obs.invalid('bad-gap-decision');
+      return;
+    }
+    g.decision = d;
+    this.missing.add(d.slot);
+    this.prepare(ctx, d.slot, g);
+  }
+
+  private prepare(ctx: Ctx<NeoMsg>, slot: number, g: Gap): void {
+    const vote = sign({ type: 'gap-prepare', view: this.view, replica: this.p.index, slot, digest: digestOf(g.decision!.recv), sig: new Uint8Array(64) }, this.p.keys);
+    g.prepares.set(this.p.index, vote);
+    ctx.multicast(this.others(), vote);
+    this.progressGap(ctx, slot, g);
+  }
+
+  private onVote(ctx: Ctx<NeoMsg>, v: GapVote): void {
+    if (!this.sameView(v.view) || v.replica >= this.p.replicas.length || !verifySigned(v, this.p.keys)) {
+      this.obs.invalid('bad-gap-vote');
+      return;
+    }
+    const g = this.gap(v.slot);
+    if (g.done) {
+      // Its prepare says it is still working on the slot; answering commits would echo forever.
+      if (v.type === 'gap-prepare' && v.replica !== this.p.index) this.catchUp(ctx, v.replica, g);
+      return;
+    }
+    (v.type === 'gap-prepare' ? g.prepares : g.commits).set(v.replica, v);
+    this.progressGap(ctx, v.slot, g);
+  }
+
+  private matching(votes: Map<number, GapVote>, digest: Uint8Array): number {
+    let n = 0;
+    for (const v of votes.values()) if (equalBytes(v.digest, digest)) n++;
+    return n;
+  }
+
+  private progressGap(ctx: Ctx<NeoMsg>, slot: number, g: Gap): void {
+    if (!g.decision || g.done) return;
+    const digest = digestOf(g.decision.recv);
+    if (!g.commits.has(this.p.index) && this.matching(g.prepares, digest) >= this.quorum) {
+      const commit = sign({ type: 'gap-commit', view: this.view, replica: this.p.index, slot, digest, sig: new Uint8Array(64) }, this.p.keys);
+      g.commits.set(this.p.index, commit);
+      ctx.multicast(this.others(), commit);
+    }
+    if (this.matching(g.commits, digest) < this.quorum) return;
+    // 2f+1 commits: the gap certificate. Keep the message, or make the slot a no-op.
+    g.done = true;
+    this.missing.delete(slot);
+    const held = this.log[slot];
+    if (g.decision.recv) {
+      if (!held) this.log[slot] = { oc: g.decision.recv, request: safeDecode(g.decision.recv.payload) };
+    } else if (held?.oc || !held) {
+      if (held && slot <= this.executed) this.rollback(slot);
+      this.log[slot] = { oc: null, request: null };
+    }
+    this.obs.gapAgreement(slot, g.decision.recv ? 'message' : 'no-op');
+    this.execute();
+  }
+}
+
+function safeDecode(payload: Uint8Array): KvRequest | null {
+  try {
+    return decodeKvRequest(payload);
+  } catch (err) {
+    if (err instanceof WireError) return null;
+    throw err;
+  }
+}

@@ -1,0 +1,101 @@
+import { halfSipKey } from '../crypto/halfsiphash.js';
+import { MacVectorKeys } from '../crypto/macvector.js';
+import { hotPathBackend } from '../crypto/signature.js';
+import type { KvInput, KvOutput } from '../check/kv-model.js';
+import type { Operation } from '../check/linearizability.js';
+import { type LinkFaults, SimNetwork } from '../net/sim.js';
+import type { Core, NodeId } from '../runtime/core.js';
+import { Driver } from '../runtime/driver.js';
+import { SeededRandom } from '../runtime/random.js';
+import { AomSequencer } from './aom-sequencer.js';
+import type { AomReceiverAuth } from './aom-receiver.js';
+import { NeoClient } from './client.js';
+import { neoCodec } from './codec.js';
+import type { NeoMsg } from './messages.js';
+import { Replica } from './replica.js';
+import { SigningController } from './sign-controller.js';
+
+export interface NeoSimOptions {
+  seed: number;
+  f: number;
+  scheme: 'hm' | 'pk';
+  clients: number;
+  requestsPerClient: number;
+  faults: Partial<LinkFaults>;
+}
+
+export const SEQUENCER: NodeId = 1;
+export const replicaNode = (i: number): NodeId => 10 + i;
+export const neoClientNode = (c: number): NodeId => 100 + c;
+
+/** A BFTCluster testbed in the simulated network, with every client's history recorded. */
+export class NeoSim {
+  readonly net: SimNetwork;
+  readonly replicas: Replica[] = [];
+  readonly clients: NeoClient[] = [];
+  readonly history: Operation<KvInput, KvOutput>[] = [];
+  readonly counters = { gapAgreements: 0, noops: 0, rollbacks: 0, retries: 0, invalid: 0 };
+
+  constructor(readonly o: NeoSimOptions) {
+    this.net = new SimNetwork(o.seed, o.faults);
+    const rng = new SeededRandom(o.seed ^ 0x4e30);
+    const bytes = (n: number) => Uint8Array.from({ length: n }, () => rng.int(256));
+    const n = 3 * o.f + 1;
+    const hmKeys = Array.from({ length: n }, () => halfSipKey(bytes(8)));
+    const sequencerSecret = bytes(32);
+    const replicaSecrets = Array.from({ length: n }, () => bytes(32));
+    const publicKeys = replicaSecrets.map((s) => hotPathBackend.publicKey(s));
+    const clientKeys = Array.from({ length: o.clients }, () => Array.from({ length: n }, () => bytes(32)));
+    const replicaIds = Array.from({ length: n }, (_, i) => replicaNode(i));
+    const boot = (id: NodeId, make: () => Core<NeoMsg>) =>
+      this.net.addNode(id, ({ transport, clock, scheduler }) => new Driver(make(), neoCodec, transport, clock, scheduler));
+    boot(SEQUENCER, () => new AomSequencer({
+      group: 0, epoch: 1, receivers: replicaIds,
+      auth: o.scheme === 'hm'
+        ? { scheme: 'hm', keys: new MacVectorKeys(hmKeys) }
+        : { scheme: 'pk', secret: sequencerSecret, backend: hotPathBackend, controller: new SigningController(5000, 16), idleSignUs: 300 },
+    }, { authenticated() {} }));
+    for (let i = 0; i < n; i++) {
+      const aom: AomReceiverAuth = o.scheme === 'hm'
+        ? { scheme: 'hm', key: hmKeys[i]! }
+        : { scheme: 'pk', publicKey: hotPathBackend.publicKey(sequencerSecret), backend: hotPathBackend };
+      boot(replicaNode(i), () => {
+        const r = new Replica({
+          index: i, f: o.f, replicas: replicaIds, group: 0, epoch: 1, aom,
+          keys: { secret: replicaSecrets[i]!, publicKeys, backend: hotPathBackend },
+          clientKey: (c) => clientKeys[c]![i]!, clientNode: neoClientNode, gapTimeoutUs: 1000, retryUs: 2000,
+        }, {
+          executed() {}, rejected() {}, verified() {},
+          gapAgreement: (_s, outcome) => {
+            this.counters.gapAgreements++;
+            if (outcome === 'no-op') this.counters.noops++;
+          },
+          rolledBack: (k) => (this.counters.rollbacks += k),
+          invalid: () => this.counters.invalid++,
+        });
+        this.replicas[i] = r;
+        return r;
+      });
+    }
+    for (let c = 0; c < o.clients; c++) {
+      const crng = new SeededRandom(o.seed * 31 + c);
+      boot(neoClientNode(c), () => {
+        const client = new NeoClient({
+          client: c, f: o.f, replicas: replicaIds, sequencer: SEQUENCER, group: 0, keys: clientKeys[c]!, keySpace: 4,
+          requests: o.requestsPerClient, retryUs: 5000,
+        }, crng, {
+          completed: (op) => this.history.push(op),
+          retried: () => this.counters.retries++,
+          rejectedReply() {},
+        });
+        this.clients[c] = client;
+        return client;
+      });
+    }
+  }
+
+  /** The completed operations plus every client's unanswered one. */
+  fullHistory(): Operation<KvInput, KvOutput>[] {
+    return [...this.history, ...this.clients.flatMap((c) => (c.pending ? [c.pending] : []))];
+  }
+}
