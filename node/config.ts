@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { networkImpairments } from './net/impair.js';
 import { hydraParams } from './hydra/params.js';
+import { neobftParams } from './neobft/params.js';
 
 /**
  * The node configuration: one JSON document per testbed (a ConfigMap in a cluster, a file
@@ -34,10 +35,13 @@ const common = {
   addressing,
   metrics,
   network: networkImpairments.prefault({}),
+  /** Where the testbed's key material is mounted (systems that have keys). */
+  keys: z.string().min(1).optional(),
 };
 
 export const nodeDocument = z.discriminatedUnion('system', [
   z.strictObject({ system: z.literal('hydra'), ...common, hydra: hydraParams }),
+  z.strictObject({ system: z.literal('neobft'), ...common, neobft: neobftParams }),
 ]);
 
 export type NodeDocument = z.output<typeof nodeDocument>;

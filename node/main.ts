@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
-import { loadNodeDocument } from './config.js';
+import { type NodeDocument, loadNodeDocument } from './config.js';
 import { startHydraMember } from './hydra/member.js';
+import { startNeoMember } from './neobft/member.js';
 
 /**
  * `switchyard node --config FILE --role ROLE`: runs one member of a testbed. ROLE is a member
@@ -10,10 +11,12 @@ import { startHydraMember } from './hydra/member.js';
 export async function nodeMain(config: string, role: string): Promise<void> {
   watchParent();
   const doc = loadNodeDocument(config);
-  const name = memberName(role, doc.name);
+  const name = memberName(role, doc);
   switch (doc.system) {
     case 'hydra':
       return startHydraMember(doc, name);
+    case 'neobft':
+      return startNeoMember(doc, name);
   }
 }
 
@@ -26,8 +29,9 @@ function watchParent(): void {
   }, 1000).unref();
 }
 
-function memberName(role: string, testbed: string): string {
-  if (/-\d+$/.test(role) || role === 'config' || role === 'aggregator') return role;
+function memberName(role: string, doc: NodeDocument): string {
+  const testbed = doc.name;
+  if (/-\d+$/.test(role) || role === 'config' || role === 'aggregator' || role === 'sequencer' && doc.system === 'neobft') return role;
   const host = process.env.HOSTNAME ?? hostname();
   const m = host.match(/-(\d+)$/);
   if (!m) throw new Error(`--role ${role} needs an ordinal: give a member name like ${role}-0, or run in a StatefulSet pod (hostname ${host} has none)`);

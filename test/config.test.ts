@@ -9,6 +9,10 @@ import { plan } from '../operator/plan/plan.js';
 import { loadResourceFile } from '../operator/schema/resources.js';
 
 const example = () => plan(loadResourceFile('examples/sequencergroup.yaml'));
+const hydraOf = (p: ReturnType<typeof example>) => {
+  if (p.document.system !== 'hydra') throw new Error('not a Hydra plan');
+  return p.document.hydra;
+};
 
 test('the planner turns the example into the members, workloads and parameters of the issue', () => {
   const p = example();
@@ -18,12 +22,12 @@ test('the planner turns the example into the members, workloads and parameters o
   assert.equal(names.filter((n) => n.startsWith('client-')).length, 4);
   assert.ok(names.includes('config') && names.includes('aggregator'));
   assert.equal(new Set(p.members.map((m) => p.idOf(m.name))).size, p.members.length, 'member ids are unique');
-  assert.equal(p.document.hydra.failureTimeoutMicros, 250_000);
+  assert.equal(hydraOf(p).failureTimeoutMicros, 250_000);
   assert.deepEqual(p.reconfigure, {
     member: 'config', command: { sequencers: [0, 1, 2] }, converged: { field: 'activeSequencers', value: 3 },
   });
   // Clock errors stay inside the spec's bounds and are the same on every planning.
-  for (const c of p.document.hydra.sequencerClocks) assert.ok(Math.abs(c.skewMicros) <= 200 && Math.abs(c.drift) <= 1e-4);
+  for (const c of hydraOf(p).sequencerClocks) assert.ok(Math.abs(c.skewMicros) <= 200 && Math.abs(c.drift) <= 1e-4);
   assert.deepEqual(example().document, p.document);
 });
 

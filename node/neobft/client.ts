@@ -44,6 +44,7 @@ export class NeoClient implements Core<NeoMsg> {
   private nextId = 0;
   private current: Outstanding | null = null;
   private issued = 0;
+  private stopped = false;
 
   constructor(private readonly p: ClientParams, private readonly rng: Random, private readonly obs: ClientObserver) {}
 
@@ -85,8 +86,14 @@ export class NeoClient implements Core<NeoMsg> {
     ctx.setTimer('retry', this.p.retryUs);
   }
 
+  /** `{ "stop": true }`: issue nothing more (the outstanding request still completes), so a history can be read whole. */
+  command(_ctx: Ctx<NeoMsg>, command: unknown): void {
+    if ((command as { stop?: unknown }).stop !== true) throw new Error('clients take {"stop": true}');
+    this.stopped = true;
+  }
+
   private issue(ctx: Ctx<NeoMsg>): void {
-    if (this.issued >= this.p.requests) return;
+    if (this.stopped || this.issued >= this.p.requests) return;
     this.issued++;
     const id = ++this.nextId;
     const key = `k${Math.floor(this.rng.next() * this.p.keySpace)}`;

@@ -14,6 +14,7 @@ import { neoCodec } from './codec.js';
 import type { NeoMsg } from './messages.js';
 import { Replica } from './replica.js';
 import { SigningController } from './sign-controller.js';
+import { SEQUENCER, neoClientNode, replicaNode } from './topology.js';
 
 export interface NeoSimOptions {
   seed: number;
@@ -24,9 +25,6 @@ export interface NeoSimOptions {
   faults: Partial<LinkFaults>;
 }
 
-export const SEQUENCER: NodeId = 1;
-export const replicaNode = (i: number): NodeId => 10 + i;
-export const neoClientNode = (c: number): NodeId => 100 + c;
 
 /** A BFTCluster testbed in the simulated network, with every client's history recorded. */
 export class NeoSim {

@@ -23,6 +23,8 @@ export interface MemberParts<M> {
   codec: Codec<M>;
   clock: Clock;
   nameOf: (id: NodeId) => string;
+  /** Extra read-only JSON endpoints (e.g. a client's recorded history at `/history.json`). */
+  routes?: Record<string, () => unknown>;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -77,7 +79,7 @@ export async function runMember<M>(
     },
   });
   driver.start();
-  const server = await serveHttp(metrics.host, metrics.port, registry, driver, logger);
+  const server = await serveHttp(metrics.host, metrics.port, registry, driver, logger, parts.routes ?? {});
   logger.info({ udp, metrics }, `${me.name} ready`);
 
   const stop = (signal: string) => {
@@ -92,9 +94,9 @@ export async function runMember<M>(
   else process.once('SIGINT', () => stop('SIGINT'));
 }
 
-async function serveHttp(host: string, port: number, registry: Registry, driver: Driver<unknown>, logger: Logger): Promise<Server> {
+async function serveHttp(host: string, port: number, registry: Registry, driver: Driver<unknown>, logger: Logger, routes: Record<string, () => unknown>): Promise<Server> {
   const server = createServer((req, res) => {
-    handle(req, res, registry, driver).catch((err) => {
+    handle(req, res, registry, driver, routes).catch((err) => {
       logger.error({ err: (err as Error).message }, 'HTTP handler failed');
       if (!res.headersSent) res.writeHead(500).end();
     });
@@ -106,9 +108,12 @@ async function serveHttp(host: string, port: number, registry: Registry, driver:
   return server;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, registry: Registry, driver: Driver<unknown>): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, registry: Registry, driver: Driver<unknown>, routes: Record<string, () => unknown>): Promise<void> {
   const url = req.url ?? '/';
-  if (req.method === 'GET' && url === '/metrics') {
+  const route = req.method === 'GET' ? routes[url] : undefined;
+  if (route) {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(route()));
+  } else if (req.method === 'GET' && url === '/metrics') {
     res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
   } else if (req.method === 'GET' && url === '/metrics.json') {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(await registry.getMetricsAsJSON()));

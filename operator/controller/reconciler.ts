@@ -86,7 +86,7 @@ export class Reconciler {
     await this.prune(children, namespace, name);
     if (fresh) await this.kube.event(owner, 'Normal', 'Created', `created ${children.length} children: ${children.map((c) => `${c.kind}/${c.metadata!.name}`).join(', ')}`);
 
-    const reading = await this.reconfigure(plan, owner, obj.status ?? {});
+    const reading = plan.reconfigure ? await this.reconfigure(plan, plan.reconfigure, owner, obj.status ?? {}) : null;
     const counts = this.memberCounts(plan, namespace, name);
     const members = counts.members as { expected: number; ready: number };
     const rolling = this.rollingOut(plan, namespace, name);
@@ -99,17 +99,20 @@ export class Reconciler {
     conditions = setCondition(conditions, rolling.length > 0
       ? { type: 'Progressing', status: 'True', reason: 'RollingOut', message: `updating ${rolling.join(', ')}`, observedGeneration: generation }
       : { type: 'Progressing', status: 'False', reason: 'Stable', message: 'every workload is at its desired state', observedGeneration: generation }, now);
-    const target = plan.reconfigure.converged;
-    const converged = reading.values[target.field] === target.value;
-    conditions = setCondition(conditions, !reading.reachable
-      ? { type: 'Reconfiguring', status: 'Unknown', reason: 'ProtocolUnreachable', message: `the ${plan.reconfigure.member} member does not answer yet`, observedGeneration: generation }
-      : converged
-        ? { type: 'Reconfiguring', status: 'False', reason: 'Converged', message: `${target.field} is ${target.value}`, observedGeneration: generation }
-        : { type: 'Reconfiguring', status: 'True', reason: 'InProgress', message: `${target.field} is ${reading.values[target.field]}, going to ${target.value}`, observedGeneration: generation }, now);
+    let converged = true;
+    if (plan.reconfigure && reading) {
+      const target = plan.reconfigure.converged;
+      converged = reading.values[target.field] === target.value;
+      conditions = setCondition(conditions, !reading.reachable
+        ? { type: 'Reconfiguring', status: 'Unknown', reason: 'ProtocolUnreachable', message: `the ${plan.reconfigure.member} member does not answer yet`, observedGeneration: generation }
+        : converged
+          ? { type: 'Reconfiguring', status: 'False', reason: 'Converged', message: `${target.field} is ${target.value}`, observedGeneration: generation }
+          : { type: 'Reconfiguring', status: 'True', reason: 'InProgress', message: `${target.field} is ${reading.values[target.field]}, going to ${target.value}`, observedGeneration: generation }, now);
+    }
     // While the protocol member doesn't answer, its last readings stay in the status.
     const previous = Object.fromEntries(Object.keys(plan.statusMetrics).filter((f) => obj.status?.[f] !== undefined).map((f) => [f, obj.status![f]]));
-    await writeStatus({ ...counts, ...(reading.reachable ? reading.values : previous) });
-    if (!allReady || !reading.reachable || !converged) return { result: 'requeue', afterMs: 5000 };
+    await writeStatus({ ...counts, ...(reading?.reachable ? reading.values : previous) });
+    if (!allReady || (reading && (!reading.reachable || !converged))) return { result: 'requeue', afterMs: 5000 };
     return { result: 'ok' };
   }
 
@@ -149,9 +152,9 @@ export class Reconciler {
     }
   }
 
-  private memberBase(plan: Plan, owner: Owner): string {
+  private memberBase(member: string, owner: Owner): string {
     return this.o.memberUrl
-      .replaceAll('{pod}', `${owner.name}-${podName(plan.reconfigure.member)}`)
+      .replaceAll('{pod}', `${owner.name}-${podName(member)}`)
       .replaceAll('{service}', owner.name)
       .replaceAll('{namespace}', owner.namespace)
       .replaceAll('{domain}', this.o.render.clusterDomain);
@@ -161,17 +164,17 @@ export class Reconciler {
    * Tells the protocol its membership (the Hydra configuration service adds or removes
    * sequencers through its own protocol) and reads back the protocol's status numbers.
    */
-  private async reconfigure(plan: Plan, owner: Owner, status: Status): Promise<ProtocolReading> {
-    const base = this.memberBase(plan, owner);
+  private async reconfigure(plan: Plan, rc: NonNullable<Plan['reconfigure']>, owner: Owner, status: Status): Promise<ProtocolReading> {
+    const base = this.memberBase(rc.member, owner);
     const key = `${owner.namespace}/${owner.name}`;
-    const command = JSON.stringify(plan.reconfigure.command);
+    const command = JSON.stringify(rc.command);
     try {
-      if (this.sent.get(key) !== command || status[plan.reconfigure.converged.field] !== plan.reconfigure.converged.value) {
+      if (this.sent.get(key) !== command || status[rc.converged.field] !== rc.converged.value) {
         const res = await fetch(`${base}/admin`, { method: 'POST', body: command, signal: AbortSignal.timeout(3000) });
         if (!res.ok) throw new Error(`admin endpoint answered ${res.status}: ${await res.text()}`);
         if (this.sent.get(key) !== command) {
           this.sent.set(key, command);
-          await this.kube.event(owner, 'Normal', 'Reconfiguring', `asked the ${plan.reconfigure.member} member for ${command}`);
+          await this.kube.event(owner, 'Normal', 'Reconfiguring', `asked the ${rc.member} member for ${command}`);
         }
       }
       const res = await fetch(`${base}/metrics.json`, { signal: AbortSignal.timeout(3000) });

@@ -72,3 +72,45 @@ export const hydraReport: SystemReport = {
     };
   },
 };
+
+export const bftReport: SystemReport = {
+  progress(now, prev) {
+    const latency = now.histogram('switchyard_client_request_seconds').since(prev.histogram('switchyard_client_request_seconds'));
+    const dt = (now.at - prev.at) / 1000;
+    const committed = dt > 0 ? latency.count / dt : 0;
+    return [
+      `committed ${fmtCount(committed)}/s`,
+      `latency p50 ${fmtSeconds(latency.quantile(0.5))} p99 ${fmtSeconds(latency.quantile(0.99))}`,
+      `authenticated ${fmtCount(rate(now, prev, 'switchyard_aom_authenticated_total'))}/s`,
+      `gap agreements ${fmtCount(now.sum('switchyard_neobft_gap_agreements_total'))}`,
+      'view ⟨1, 0⟩',
+    ].join(' · ');
+  },
+
+  summary(final, base, seconds) {
+    const latency = final.histogram('switchyard_client_request_seconds').since(base.histogram('switchyard_client_request_seconds'));
+    const rejected = Object.fromEntries(final.byLabel('switchyard_aom_rejected_total', 'reason'));
+    const gaps = final.sum('switchyard_neobft_gap_agreements_total');
+    const authenticated = final.sum('switchyard_aom_authenticated_total') - base.sum('switchyard_aom_authenticated_total');
+    const opsPerS = seconds > 0 ? latency.count / seconds : 0;
+    return {
+      rows: [
+        ['committed operations', `${fmtCount(latency.count)} (${fmtCount(opsPerS)}/s)`],
+        ['client latency', `p50 ${fmtSeconds(latency.quantile(0.5))}  p99 ${fmtSeconds(latency.quantile(0.99))}`],
+        ['authenticated', `${fmtCount(authenticated)} (${fmtCount(seconds > 0 ? authenticated / seconds : 0)}/s)`],
+        ['gap agreements', `${fmtCount(gaps)} (${fmtCount(final.sum('switchyard_neobft_gap_agreements_total', { outcome: 'no-op' }))} no-ops)`],
+        ['view / epoch', '⟨1, 0⟩ / 1'],
+        ['rejected', Object.entries(rejected).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
+      ],
+      json: {
+        ops_per_s: opsPerS,
+        latency_s: { p50: latency.quantile(0.5), p99: latency.quantile(0.99) },
+        authenticated,
+        gap_agreements: gaps,
+        view: 0,
+        epoch: 1,
+        rejected,
+      },
+    };
+  },
+};

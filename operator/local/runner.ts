@@ -9,7 +9,9 @@ import type { Plan } from '../plan/types.js';
 import { loadResourceFile } from '../schema/resources.js';
 import { MemberProcess } from './members.js';
 import { findBasePorts } from './ports.js';
-import { type SystemReport, hydraReport } from './report.js';
+import { type SystemReport, bftReport, hydraReport } from './report.js';
+import { type KvInput, type KvOutput, kvModel } from '../../node/check/kv-model.js';
+import { type Operation, checkLinearizable } from '../../node/check/linearizability.js';
 import { type Snapshot, scrape } from './scrape.js';
 
 export interface UpOptions {
@@ -20,7 +22,32 @@ export interface UpOptions {
   out: NodeJS.WritableStream;
 }
 
-const reports: Record<string, SystemReport> = { SequencerGroup: hydraReport };
+const reports: Record<string, SystemReport> = { SequencerGroup: hydraReport, BFTCluster: bftReport };
+
+interface HistoryCheck {
+  linearizable: boolean;
+  committed: number;
+  counterexample: string[];
+}
+
+/**
+ * Asks every client to stop issuing (its outstanding request may still finish), then reads
+ * their recorded histories and checks them together: a history is only complete once no
+ * client adds to it.
+ */
+async function collectHistories(clients: MemberProcess[]): Promise<HistoryCheck> {
+  await Promise.all(clients.map((c) => fetch(`${c.metricsUrl}/admin`, { method: 'POST', body: '{"stop":true}' }).catch(() => null)));
+  await new Promise((r) => setTimeout(r, 1000));
+  const ops: Operation<KvInput, KvOutput>[] = [];
+  for (const c of clients) {
+    const h = (await (await fetch(`${c.metricsUrl}/history.json`)).json()) as { completed: Operation<KvInput, KvOutput>[]; pending: Operation<KvInput, KvOutput> | null };
+    ops.push(...h.completed);
+    // JSON has no Infinity: an operation still waiting is one that never returned.
+    if (h.pending) ops.push({ ...h.pending, ret: Infinity, output: undefined });
+  }
+  const r = checkLinearizable(kvModel, ops);
+  return { linearizable: r.linearizable, committed: ops.filter((o) => o.output !== undefined).length, counterexample: r.counterexample ?? (r.complete ? [] : ['search budget exhausted']) };
+}
 const READY_TIMEOUT_MS = 20_000;
 const METRICS_GAP = 2500;
 
@@ -50,6 +77,11 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     metrics: { kind: 'offset', host: '127.0.0.1', basePort: ports.metrics },
   } as NodeDocument;
   const runDir = mkdtempSync(join(tmpdir(), `switchyard-${current.name}-`));
+  if (current.keys) {
+    // Fresh key material for this run, readable by this user only, never printed.
+    doc.keys = join(runDir, 'keys.json');
+    writeFileSync(doc.keys, JSON.stringify(current.keys()), { mode: 0o600 });
+  }
   const docPath = join(runDir, 'node-config.json');
   writeFileSync(docPath, JSON.stringify(doc, null, 2));
   out.write(`switchyard: ${current.kind} ${current.name}: ${current.members.length} members on 127.0.0.1 (UDP ${ports.udp}+id, metrics ${ports.metrics}+id); logs in ${runDir}\n`);
@@ -111,6 +143,9 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   let base = await scrape(endpoints(), memory);
   const started = Date.now();
   let outcome: 'done' | 'interrupted' | 'failed' = failures.length > 0 ? 'failed' : 'done';
+  let histories: HistoryCheck | null = null;
+  let final: Snapshot | null = null;
+  let seconds = 0;
 
   if (outcome === 'done') {
     // Live edits of the file: scalable fields go through the protocol, others are refused.
@@ -128,6 +163,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         const p = launch(m);
         await p.ready(READY_TIMEOUT_MS);
       }
+      if (!next.reconfigure) return;
       const target = procs.get(next.reconfigure.member)!;
       const res = await fetch(`${target.metricsUrl}/admin`, { method: 'POST', body: JSON.stringify(next.reconfigure.command) });
       if (!res.ok) throw new Error(`reconfiguration refused: ${await res.text()}`);
@@ -156,18 +192,28 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const timer = new Promise<'done'>((resolve) => setTimeout(() => resolve('done'), duration * 1000));
     outcome = await Promise.race([timer, interrupted, failedPromise.then(() => 'failed' as const)]);
     finished = true;
+    // The measurement window ends here; what follows (history collection, drain) is bookkeeping.
+    final = await scrape(endpoints(), memory);
+    seconds = (Date.now() - started) / 1000;
     if (tty) out.write('\n');
+    if (current.histories) histories = await collectHistories([...procs.values()].filter((p) => p.member.load && p.running));
     // Drain: stop the load first so in-flight messages are delivered before the final scrape.
     for (const p of procs.values()) if (p.member.load) await p.stop();
     await new Promise((r) => setTimeout(r, 500));
   }
-  const seconds = (Date.now() - started) / 1000;
-  const final: Snapshot = await scrape(endpoints(), memory);
+  if (!final) {
+    final = await scrape(endpoints(), memory);
+    seconds = (Date.now() - started) / 1000;
+  }
   if (base.answering === 0) base = final;
   await stopAll();
 
   const { rows, json } = report.summary(final, base, seconds);
-  const ok = outcome !== 'failed' && failures.length === 0 && ready === expected;
+  if (histories) {
+    rows.push(['linearizable', histories.linearizable ? `yes (${histories.committed} operations checked)` : `NO: ${histories.counterexample.slice(0, 3).join(' | ')}`]);
+    Object.assign(json, { linearizable: histories.linearizable, committed: histories.committed });
+  }
+  const ok = outcome !== 'failed' && failures.length === 0 && ready === expected && (histories?.linearizable ?? true);
   const table: [string, string][] = [
     ['testbed', `${current.kind}/${current.name}`],
     ['result', ok ? (outcome === 'interrupted' ? 'ok (interrupted)' : 'ok') : `FAILED: ${failures.join('; ')}`],

@@ -1,4 +1,5 @@
 import type { Resource } from '../schema/resources.js';
+import { planBftCluster } from './bftcluster.js';
 import { planSequencerGroup } from './sequencergroup.js';
 import type { Plan } from './types.js';
 
@@ -7,5 +8,7 @@ export function plan(resource: Resource): Plan {
   switch (resource.kind) {
     case 'SequencerGroup':
       return planSequencerGroup(resource);
+    case 'BFTCluster':
+      return planBftCluster(resource);
   }
 }

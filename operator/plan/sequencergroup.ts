@@ -95,5 +95,7 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
       converged: { field: 'activeSequencers', value: s.sequencers },
     },
     statusMetrics: { configuration: 'switchyard_hydra_configuration', activeSequencers: 'switchyard_hydra_active_sequencers' },
+    keys: null,
+    histories: false,
   };
 }

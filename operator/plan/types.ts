@@ -1,7 +1,9 @@
 import type { NodeDocument } from '../../node/config.js';
 
-/** A node document before it is materialized: where members listen is the materializer's choice. */
-export type PlannedDocument = Omit<NodeDocument, 'addressing' | 'metrics'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A node document before it is materialized: where members listen and where keys live are the materializer's choice. */
+export type PlannedDocument = DistributiveOmit<NodeDocument, 'addressing' | 'metrics' | 'keys'>;
 
 /** One process (pod) of the testbed. */
 export interface PlannedMember {
@@ -39,13 +41,17 @@ export interface Plan {
   resources: { requests: Record<string, string>; limits: Record<string, string | undefined> };
   /** Document fields that may change on a running testbed (others need a restart). */
   liveFields: string[];
-  /** The command that tells the running protocol its new membership, and which member takes it. */
+  /** The command that tells the running protocol its new membership, and which member takes it (null: fixed membership). */
   reconfigure: {
     member: string;
     command: unknown;
     /** The status field (read from that member's metrics) that shows the change took effect, and its target. */
     converged: { field: string; value: number };
-  };
+  } | null;
   /** Status fields read from the reconfiguring member's metrics: field → metric name. */
   statusMetrics: Record<string, string>;
+  /** Fresh key material for a new testbed (the materializer stores it: a 0600 file, a Secret), or null. */
+  keys: (() => unknown) | null;
+  /** Whether the load members record key-value histories at /history.json for the linearizability checker. */
+  histories: boolean;
 }

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { formatIssues } from './common.js';
+import { type BftCluster, bftCluster } from './bftcluster.js';
 import { type SequencerGroup, sequencerGroup } from './sequencergroup.js';
 
-export type Resource = SequencerGroup;
+export type Resource = SequencerGroup | BftCluster;
 
-const schemas = { SequencerGroup: sequencerGroup } as const;
+const schemas = { SequencerGroup: sequencerGroup, BFTCluster: bftCluster } as const;
 
 /** Validates one custom resource; errors name every offending field by its path. */
 export function parseResource(input: unknown, source = 'resource'): Resource {

@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { hotPathBackend, newSecretKey } from '../crypto/signature.js';
+
+const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `must be ${bytes} bytes of lower-case hex`);
+
+/**
+ * A BFTCluster's key material, generated once per testbed (by the local runner into a 0600
+ * file, by the operator into the `X-keys` Secret) and never logged: the sequencer's signing key,
+ * each replica's HalfSipHash key (shared with the sequencer) and signing key, and the HMAC key
+ * each client shares with each replica. Replicas' public keys are derived, not stored.
+ */
+export const neoKeys = z.strictObject({
+  sequencer: hex(32),
+  hm: z.array(hex(8)).min(1).max(64),
+  replicas: z.array(hex(32)).min(1).max(64),
+  /** clients[c][r]: the key client c shares with replica r. */
+  clients: z.array(z.array(hex(32))),
+});
+
+export type NeoKeys = z.output<typeof neoKeys>;
+
+export function generateNeoKeys(replicas: number, clients: number): NeoKeys {
+  const h = (n: number) => randomBytes(n).toString('hex');
+  return {
+    sequencer: Buffer.from(newSecretKey()).toString('hex'),
+    hm: Array.from({ length: replicas }, () => h(8)),
+    replicas: Array.from({ length: replicas }, () => Buffer.from(newSecretKey()).toString('hex')),
+    clients: Array.from({ length: clients }, () => Array.from({ length: replicas }, () => h(32))),
+  };
+}
+
+export function loadNeoKeys(path: string): NeoKeys {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read the key file ${path}: ${(err as Error).message}`);
+  }
+  const r = neoKeys.safeParse(json);
+  // Name the field, never echo the value: it is secret.
+  if (!r.success) throw new Error(`invalid key file ${path}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+export const bytes = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
+export const publicKeyOf = (secretHex: string) => hotPathBackend.publicKey(bytes(secretHex));

@@ -1,0 +1,49 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS } from '../runtime/metrics.js';
+import type { AomSequencerObserver } from './aom-sequencer.js';
+import type { ClientObserver } from './client.js';
+import type { ReplicaObserver } from './replica.js';
+
+/** Binds the BFTCluster roles' observers to the metric names of the dashboards' contract (DESIGN.md). */
+export function neobftMetrics(registry: Registry) {
+  const r = [registry];
+  const authenticated = () => new Counter({ name: 'switchyard_aom_authenticated_total', help: 'Messages authenticated by the sequencer (signatures: signed ones).', labelNames: ['scheme', 'signed'], registers: r });
+
+  function sequencer(): AomSequencerObserver {
+    const c = authenticated();
+    return { authenticated: (scheme, signed) => c.labels(scheme, String(signed)).inc() };
+  }
+
+  function replica(): ReplicaObserver {
+    const verified = new Counter({ name: 'switchyard_aom_verified_total', help: 'Authenticator checks at receivers.', labelNames: ['scheme', 'result'], registers: r });
+    const rejected = new Counter({ name: 'switchyard_aom_rejected_total', help: 'AOM messages refused, by reason.', labelNames: ['reason'], registers: r });
+    const executed = new Counter({ name: 'switchyard_neobft_executed_total', help: 'Log slots executed (speculatively), by kind.', labelNames: ['kind'], registers: r });
+    const gaps = new Counter({ name: 'switchyard_neobft_gap_agreements_total', help: 'Gap agreements completed, by outcome.', labelNames: ['outcome'], registers: r });
+    const rollbacks = new Counter({ name: 'switchyard_neobft_rollbacks_total', help: 'Slots rolled back after a gap became a no-op.', registers: r });
+    const invalid = new Counter({ name: 'switchyard_neobft_invalid_total', help: 'Protocol messages refused, by reason.', labelNames: ['reason'], registers: r });
+    return {
+      verified: (scheme, ok) => verified.labels(scheme, ok ? 'ok' : 'failed').inc(),
+      rejected: (reason) => rejected.labels(reason).inc(),
+      executed: (_slot, noop) => executed.labels(noop ? 'no-op' : 'request').inc(),
+      gapAgreement: (_slot, outcome) => gaps.labels(outcome).inc(),
+      rolledBack: (n) => rollbacks.inc(n),
+      invalid: (reason) => invalid.labels(reason).inc(),
+    };
+  }
+
+  function client(): ClientObserver {
+    const seconds = new Histogram({ name: 'switchyard_client_request_seconds', help: 'Client request latency, by system.', labelNames: ['system'], buckets: LATENCY_BUCKETS, registers: r });
+    const requests = new Counter({ name: 'switchyard_client_requests_total', help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r });
+    const latency = seconds.labels('neobft');
+    return {
+      completed: (_op, us) => {
+        latency.observe(us / 1e6);
+        requests.labels('neobft', 'committed').inc();
+      },
+      retried: () => requests.labels('neobft', 'retried').inc(),
+      rejectedReply: (reason) => requests.labels('neobft', `reply-${reason}`).inc(),
+    };
+  }
+
+  return { sequencer, replica, client };
+}

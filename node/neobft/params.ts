@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+const micros = z.number().int().min(1).max(60_000_000);
+
+/** Everything a BFTCluster member needs beyond addressing and keys; produced by the planner. */
+export const neobftParams = z.strictObject({
+  scheme: z.enum(['hm', 'pk']),
+  f: z.number().int().min(1).max(21),
+  replicas: z.number().int().min(4).max(64),
+  clients: z.number().int().min(0).max(1000),
+  signBudgetPerSecond: z.number().int().min(0),
+  maxUnsigned: z.number().int().min(0),
+  idleSignMicros: micros,
+  gapMicros: micros,
+  retryMicros: micros,
+  clientRetryMicros: micros,
+  keySpace: z.number().int().min(1),
+});
+
+export type NeobftParams = z.output<typeof neobftParams>;

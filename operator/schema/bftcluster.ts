@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { API_GROUP, API_VERSION, metadata, networkSpec, podResources } from './common.js';
+import { commonStatus, immutable } from './status.js';
+
+/** The BFTCluster custom resource: one NeoBFT testbed over authenticated ordered multicast (seed-systems.md §3). */
+export const bftClusterSpec = z.strictObject({
+  protocol: z.enum(['neobft-hm', 'neobft-pk']).default('neobft-hm')
+    .describe('NeoBFT over AOM with HalfSipHash MAC vectors (hm) or secp256k1 signatures on a hash chain (pk).')
+    .meta(immutable('spec.protocol')),
+  f: z.number().int().min(1).max(5).default(1).describe('Faulty replicas tolerated.').meta(immutable('spec.f')),
+  replicas: z.number().int().min(4).max(16).default(4).describe('Replicas; must be 3f+1.').meta(immutable('spec.replicas')),
+  signing: z.strictObject({
+    budgetPerSecond: z.number().int().min(0).max(1_000_000).default(0)
+      .describe('Signatures per second the PK sequencer may spend; 0 measures its signing rate at start-up and uses half.'),
+    maxUnsigned: z.number().int().min(0).max(1000).default(16).describe('Longest run of unsigned messages in the hash chain.'),
+  }).prefault({}),
+  timeouts: z.strictObject({
+    gapMicros: z.number().int().min(100).max(10_000_000).default(2000).describe('How long a missing sequence number is awaited before it is a drop.'),
+    retryMicros: z.number().int().min(500).max(10_000_000).default(5000).describe('Replica retransmission period (queries, gap agreement).'),
+    clientRetryMillis: z.number().int().min(1).max(60_000).default(100).describe('Client timeout before resending a request.'),
+  }).prefault({}),
+  network: networkSpec.prefault({}),
+  workload: z.strictObject({
+    clients: z.number().int().min(0).max(64).default(4).describe('Closed-loop clients, one request outstanding each.'),
+    keySpace: z.number().int().min(1).max(1_000_000).default(100).describe('Keys the clients read and write.'),
+    durationSeconds: z.number().int().min(1).max(86_400).default(20).describe('How long `switchyard up` runs.'),
+  }).prefault({}),
+  resources: podResources.prefault({}),
+});
+
+export const bftClusterStatus = z.strictObject({
+  ...commonStatus,
+  epoch: z.number().int().min(0).optional().describe('Current epoch (sequencer installation).'),
+  leader: z.number().int().min(0).optional().describe('Index of the current leader replica.'),
+});
+
+export const bftCluster = z.strictObject({
+  apiVersion: z.literal(`${API_GROUP}/${API_VERSION}`),
+  kind: z.literal('BFTCluster'),
+  metadata,
+  spec: bftClusterSpec.prefault({}).refine((s) => s.replicas === 3 * s.f + 1, {
+    message: 'replicas must be 3f+1', path: ['replicas'],
+  }),
+  status: bftClusterStatus.optional(),
+});
+
+export type BftCluster = z.output<typeof bftCluster>;
