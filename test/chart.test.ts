@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { Registry } from 'prom-client';
 import { hydraMetrics } from '../node/hydra/metrics.js';
+import { neobftMetrics } from '../node/neobft/metrics.js';
 import { transportMetrics } from '../node/runtime/metrics.js';
 import { operatorMetrics } from '../operator/controller/metrics.js';
 import { type ControlPlane, kubeTools, startControlPlane } from './kube/envtest.js';
@@ -54,16 +55,21 @@ test('values are checked against values.schema.json', () => {
 });
 
 test('every metric a dashboard queries is registered by the code', () => {
-  const registry = new Registry();
-  const hydra = hydraMetrics(registry, () => 0);
+  // One registry per process kind, as in real members (clients of both systems share metric names).
+  const registries = [new Registry(), new Registry(), new Registry()];
+  const hydra = hydraMetrics(registries[0]!, () => 0);
   hydra.sequencer(0);
   hydra.receiver();
   hydra.aggregator();
   hydra.configService(1);
   hydra.client();
-  transportMetrics(registry);
-  operatorMetrics(registry);
-  const registered = new Set(registry.getMetricsAsArray().map((m) => (m as unknown as { name: string }).name));
+  const neo = neobftMetrics(registries[1]!);
+  neo.sequencer();
+  neo.replica();
+  neo.client();
+  transportMetrics(registries[2]!);
+  operatorMetrics(registries[2]!);
+  const registered = new Set(registries.flatMap((r) => r.getMetricsAsArray().map((m) => (m as unknown as { name: string }).name)));
   for (const file of readdirSync(join(CHART, 'dashboards'))) {
     const d = JSON.parse(readFileSync(join(CHART, 'dashboards', file), 'utf8'));
     assert.ok(d.uid && d.templating.list.some((v: { type: string }) => v.type === 'datasource'), `${file}: fixed uid and a datasource variable`);
@@ -102,9 +108,10 @@ test('helm install of the chart against a real API server, with RBAC enough for 
     ['watch', 'sequencergroups.switchyard.dev', '-n', 'lab'], ['patch', 'sequencergroups.switchyard.dev', '--subresource=status', '-n', 'lab'],
     ['create', 'statefulsets.apps', '-n', 'lab'], ['delete', 'configmaps', '-n', 'lab'], ['create', 'networkpolicies.networking.k8s.io', '-n', 'lab'],
     ['create', 'events', '-n', 'lab'], ['list', 'resourcequotas', '-n', 'lab'], ['update', 'leases.coordination.k8s.io', '-n', 'ops'],
+    ['watch', 'bftclusters.switchyard.dev', '-n', 'lab'], ['create', 'secrets', '-n', 'lab'], ['get', 'secrets', '-n', 'lab'],
   ]) assert.ok(can(allowed), `the operator may ${allowed.join(' ')}`);
   for (const denied of [
-    ['patch', 'sequencergroups.switchyard.dev', '-n', 'lab'], ['get', 'secrets', '-n', 'lab'], ['create', 'pods', '-n', 'lab'],
+    ['patch', 'sequencergroups.switchyard.dev', '-n', 'lab'], ['list', 'secrets', '-n', 'lab'], ['update', 'secrets', '-n', 'lab'], ['create', 'pods', '-n', 'lab'],
     ['update', 'leases.coordination.k8s.io', '-n', 'lab'], ['delete', 'namespaces'],
   ]) assert.ok(!can(denied), `the operator may not ${denied.join(' ')}`);
   assert.match(cp.helm(['status', 'sy', '-n', 'ops']), /STATUS: deployed/);

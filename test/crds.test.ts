@@ -44,6 +44,15 @@ test('every example is accepted, with defaults filled in by the API server', () 
   assert.match(table, /demo\s+3/);
 });
 
+test('a BFTCluster is accepted, and replicas other than 3f+1 are refused by the CEL rule', () => {
+  cp.kubectl(['apply', '-f', 'examples/bftcluster.yaml']);
+  const b = JSON.parse(cp.kubectl(['get', 'bft', 'bft', '-o', 'json']));
+  assert.equal(b.spec.signing.maxUnsigned, 16, 'a default the example leaves out');
+  const bad = readFileSync('examples/bftcluster.yaml', 'utf8').replace('name: bft', 'name: bad').replace('replicas: 4', 'replicas: 5');
+  assert.match(refusal(['apply', '-f', '-'], bad), /spec\.replicas must be 3f\+1/);
+  assert.match(cp.kubectl(['get', 'switchyard']), /bft\s+neobft-hm\s+4/);
+});
+
 test('invalid resources are refused with messages that name the field', () => {
   const bad = (from: string, to: string) => example.replace('name: demo', 'name: bad').replace(from, to);
   assert.match(refusal(['apply', '-f', '-'], bad('sequencers: 3', 'sequencers: 0')), /spec\.sequencers: Invalid value: 0: spec\.sequencers in body should be greater than or equal to 1/);

@@ -106,7 +106,7 @@ test('the operator creates every child with owner references and a hardened pod 
   assert.equal(sts.spec.serviceName, 'demo');
   const pod = sts.spec.template.spec;
   assert.equal(pod.containers[0].image, 'switchyard:test');
-  assert.deepEqual(pod.containers[0].args, ['node', '--config', '/etc/switchyard/node-config.json', '--role', 'receiver-g0']);
+  assert.deepEqual(pod.containers[0].args, ['node', '--config', '/etc/switchyard/topology/node-config.json', '--role', 'receiver-g0']);
   assert.equal(pod.containers[0].securityContext.readOnlyRootFilesystem, true);
   assert.equal(pod.securityContext.runAsNonRoot, true);
   assert.equal(getJson(['service', 'demo']).spec.clusterIP, 'None');
@@ -205,4 +205,24 @@ test('with the Prometheus Operator installed, a testbed gets a PodMonitor', asyn
   const pm = await eventually('a PodMonitor', () => getJson(['podmonitor', 'demo', '-n', 'monitored']));
   assert.deepEqual(pm.spec.selector.matchLabels, { 'switchyard.dev/testbed': 'demo' });
   assert.equal(pm.metadata.ownerReferences[0].kind, 'SequencerGroup');
+});
+
+test('a BFTCluster gets its key Secret once, mounted read-only, and its replica, sequencer and client StatefulSets', async () => {
+  cp.kubectl(['apply', '-f', 'examples/bftcluster.yaml']);
+  const secret = await eventually('the key Secret', () => getJson(['secret', 'bft-keys']));
+  assert.equal(secret.metadata.ownerReferences[0].kind, 'BFTCluster');
+  const keys = JSON.parse(Buffer.from(secret.data['keys.json'], 'base64').toString());
+  assert.equal(keys.replicas.length, 4);
+  for (const w of ['replica', 'sequencer', 'client']) await eventually(`StatefulSet bft-${w}`, () => getJson(['statefulset', `bft-${w}`]));
+  const pod = getJson(['statefulset', 'bft-replica']).spec.template.spec;
+  assert.deepEqual(pod.volumes.find((v: any) => v.name === 'keys').secret, { secretName: 'bft-keys', defaultMode: 0o440 });
+  assert.ok(pod.containers[0].volumeMounts.find((m: any) => m.name === 'keys').readOnly);
+  const doc = JSON.parse(getJson(['configmap', 'bft-topology']).data['node-config.json']);
+  assert.equal(doc.keys, '/etc/switchyard/keys/keys.json');
+  assert.ok(!JSON.stringify(doc).includes(keys.sequencer), 'no key material in the ConfigMap');
+  // A spec change rolls the pods but keeps the keys.
+  cp.kubectl(['patch', 'bft', 'bft', '--type=merge', '-p', '{"spec":{"timeouts":{"gapMicros":3000}}}']);
+  await eventually('the new topology', () => JSON.parse(getJson(['configmap', 'bft-topology']).data['node-config.json']).neobft.gapMicros === 3000);
+  assert.equal(getJson(['secret', 'bft-keys']).metadata.resourceVersion, secret.metadata.resourceVersion);
+  assert.match(cp.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=bft']), /KeysGenerated/);
 });

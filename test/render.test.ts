@@ -34,7 +34,7 @@ test('a SequencerGroup renders to owned, hardened children', () => {
   assert.equal(pod.securityContext.runAsNonRoot, true);
   assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
   const c = pod.containers[0];
-  assert.deepEqual(c.args, ['node', '--config', '/etc/switchyard/node-config.json', '--role', 'sequencer']);
+  assert.deepEqual(c.args, ['node', '--config', '/etc/switchyard/topology/node-config.json', '--role', 'sequencer']);
   assert.equal(c.securityContext.readOnlyRootFilesystem, true);
   assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
   assert.equal(c.resources.limits.memory, '256Mi');

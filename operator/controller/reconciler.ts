@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { podName } from '../../node/net/addressing.js';
 import { plan as planResource } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
-import { type Owner, type RenderOptions, render } from '../render/render.js';
+import { type Owner, type RenderOptions, keySecret, keysSecretName, render } from '../render/render.js';
 import { parseResource } from '../schema/resources.js';
 import type { Condition } from '../schema/status.js';
 import { setCondition } from './conditions.js';
@@ -82,6 +82,7 @@ export class Reconciler {
 
     const children = render(plan, owner, this.o.render);
     const fresh = !this.informers.get('configmaps', `${name}-topology`, namespace);
+    await this.ensureKeys(plan, owner);
     for (const child of children) await this.kube.apply(child);
     await this.prune(children, namespace, name);
     if (fresh) await this.kube.event(owner, 'Normal', 'Created', `created ${children.length} children: ${children.map((c) => `${c.kind}/${c.metadata!.name}`).join(', ')}`);
@@ -114,6 +115,19 @@ export class Reconciler {
     await writeStatus({ ...counts, ...(reading?.reachable ? reading.values : previous) });
     if (!allReady || (reading && (!reading.reachable || !converged))) return { result: 'requeue', afterMs: 5000 };
     return { result: 'ok' };
+  }
+
+  /** Keys are generated once, when the testbed's Secret does not exist yet; never rewritten. */
+  private async ensureKeys(plan: Plan, owner: Owner): Promise<void> {
+    const secret = keySecret(plan, owner);
+    if (!secret) return;
+    try {
+      await this.kube.core.readNamespacedSecret({ name: keysSecretName(owner), namespace: owner.namespace });
+    } catch (err) {
+      if (httpStatus(err) !== 404) throw err;
+      await this.kube.core.createNamespacedSecret({ namespace: owner.namespace, body: secret as never });
+      await this.kube.event(owner, 'Normal', 'KeysGenerated', `generated the testbed's keys into Secret ${keysSecretName(owner)}`);
+    }
   }
 
   private memberCounts(plan: Plan, namespace: string, name: string): Status {

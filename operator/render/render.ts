@@ -39,8 +39,30 @@ export function clusterDocument(plan: Plan, owner: Owner, clusterDomain: string)
     ...plan.document,
     addressing: { kind: 'dns', prefix: owner.name, domain: `${owner.name}.${owner.namespace}.svc.${clusterDomain}`, port: UDP_PORT },
     metrics: { kind: 'fixed', host: '0.0.0.0', port: METRICS_PORT },
+    ...(plan.keys ? { keys: `${KEYS_DIR}/${KEYS_FILE}` } : {}),
   } as NodeDocument;
 }
+
+const KEYS_DIR = '/etc/switchyard/keys';
+export const KEYS_FILE = 'keys.json';
+export const keysSecretName = (owner: Owner) => `${owner.name}-keys`;
+
+/**
+ * The testbed's key Secret. Created once (keys generated then, never rewritten, never logged);
+ * the reconciler creates it only when it does not exist.
+ */
+export function keySecret(plan: Plan, owner: Owner): KubernetesObject | null {
+  if (!plan.keys) return null;
+  return {
+    apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+    metadata: { name: keysSecretName(owner), namespace: owner.namespace, labels: testbedLabels(owner), ownerReferences: ownerReferences(owner) },
+    stringData: { [KEYS_FILE]: JSON.stringify(plan.keys()) },
+  } as KubernetesObject;
+}
+
+const ownerReferences = (owner: Owner) => [{
+  apiVersion: `${API_GROUP}/${API_VERSION}`, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true,
+}];
 
 /**
  * Renders a plan into the Kubernetes objects of one testbed: topology ConfigMap, headless
@@ -52,11 +74,8 @@ export function clusterDocument(plan: Plan, owner: Owner, clusterDomain: string)
  */
 export function render(plan: Plan, owner: Owner, opts: RenderOptions): KubernetesObject[] {
   const labels = testbedLabels(owner);
-  const ownerReferences = [{
-    apiVersion: `${API_GROUP}/${API_VERSION}`, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true,
-  }];
   const meta = (name: string, extra: Record<string, string> = {}) => ({
-    name, namespace: owner.namespace, labels: { ...labels, ...extra }, ownerReferences,
+    name, namespace: owner.namespace, labels: { ...labels, ...extra }, ownerReferences: ownerReferences(owner),
   });
   const doc = clusterDocument(plan, owner, opts.clusterDomain);
   const checksum = createHash('sha256').update(JSON.stringify(withoutLive(doc, plan.liveFields))).digest('hex').slice(0, 16);
@@ -102,7 +121,7 @@ export function render(plan: Plan, owner: Owner, opts: RenderOptions): Kubernete
               name: 'member',
               image: opts.image,
               imagePullPolicy: opts.imagePullPolicy,
-              args: ['node', '--config', '/etc/switchyard/node-config.json', '--role', w.name],
+              args: ['node', '--config', '/etc/switchyard/topology/node-config.json', '--role', w.name],
               ports: [
                 { name: 'protocol', containerPort: UDP_PORT, protocol: 'UDP' },
                 { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
@@ -111,9 +130,15 @@ export function render(plan: Plan, owner: Owner, opts: RenderOptions): Kubernete
               livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10, failureThreshold: 3 },
               resources: plan.resources,
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-              volumeMounts: [{ name: 'topology', mountPath: '/etc/switchyard', readOnly: true }],
+              volumeMounts: [
+                { name: 'topology', mountPath: '/etc/switchyard/topology', readOnly: true },
+                ...(plan.keys ? [{ name: 'keys', mountPath: KEYS_DIR, readOnly: true }] : []),
+              ],
             }],
-            volumes: [{ name: 'topology', configMap: { name: topology } }],
+            volumes: [
+              { name: 'topology', configMap: { name: topology } },
+              ...(plan.keys ? [{ name: 'keys', secret: { secretName: keysSecretName(owner), defaultMode: 0o440 } }] : []),
+            ],
           },
         },
       },

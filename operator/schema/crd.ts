@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { API_GROUP, API_VERSION } from './common.js';
+import { bftClusterSpec, bftClusterStatus } from './bftcluster.js';
 import { sequencerGroupSpec, sequencerGroupStatus } from './sequencergroup.js';
 
 type Json = Record<string, unknown>;
@@ -15,6 +16,8 @@ interface KindInfo {
   /** CEL rules on the whole object (what a field's own schema can't say). */
   rules: { rule: string; message: string }[];
 }
+
+const NAME_RULE = { rule: 'size(self.metadata.name) <= 40', message: 'metadata.name must be at most 40 characters (child and pod names are derived from it)' };
 
 export const KINDS: KindInfo[] = [
   {
@@ -31,8 +34,26 @@ export const KINDS: KindInfo[] = [
       { name: 'Status', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].reason", description: 'Why it is (not) ready.' },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
     ],
+    rules: [NAME_RULE],
+  },
+  {
+    kind: 'BFTCluster',
+    plural: 'bftclusters',
+    shortName: 'bft',
+    spec: bftClusterSpec,
+    status: bftClusterStatus,
+    printerColumns: [
+      { name: 'Protocol', type: 'string', jsonPath: '.spec.protocol', description: 'neobft-hm or neobft-pk.' },
+      { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas', description: 'Replicas (3f+1).' },
+      { name: 'Epoch', type: 'integer', jsonPath: '.status.epoch', description: 'Current epoch (sequencer installation).' },
+      { name: 'Leader', type: 'integer', jsonPath: '.status.leader', description: 'Current leader replica.' },
+      { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'Ready members / expected.' },
+      { name: 'Status', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].reason", description: 'Why it is (not) ready.' },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+    ],
     rules: [
-      { rule: 'size(self.metadata.name) <= 40', message: 'metadata.name must be at most 40 characters (child and pod names are derived from it)' },
+      NAME_RULE,
+      { rule: '!has(self.spec) || self.spec.replicas == 3 * self.spec.f + 1', message: 'spec.replicas must be 3f+1' },
     ],
   },
 ];

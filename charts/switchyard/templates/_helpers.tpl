@@ -53,6 +53,10 @@ app.kubernetes.io/component: operator
 - apiGroups: [""]
   resources: ["resourcequotas"]
   verbs: ["list"]
+# Testbed keys: created once, read back to check they exist; never listed, watched or changed.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "create"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
