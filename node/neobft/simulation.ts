@@ -23,6 +23,8 @@ export interface NeoSimOptions {
   clients: number;
   requestsPerClient: number;
   faults: Partial<LinkFaults>;
+  /** A faulty replica (index 1..n-1; the leader stays correct — no view change yet) and how it misbehaves. */
+  faulty?: { replica: number; behaviour: 'silent' | 'corrupt-replies' };
 }
 
 
@@ -57,11 +59,14 @@ export class NeoSim {
       const aom: AomReceiverAuth = o.scheme === 'hm'
         ? { scheme: 'hm', key: hmKeys[i]! }
         : { scheme: 'pk', publicKey: hotPathBackend.publicKey(sequencerSecret), backend: hotPathBackend };
+      const faulty = o.faulty?.replica === i ? o.faulty.behaviour : null;
       boot(replicaNode(i), () => {
+        if (faulty === 'silent') return { start() {}, receive() {}, timer() {} };
         const r = new Replica({
           index: i, f: o.f, replicas: replicaIds, group: 0, epoch: 1, aom,
           keys: { secret: replicaSecrets[i]!, publicKeys, backend: hotPathBackend },
-          clientKey: (c) => clientKeys[c]![i]!, clientNode: neoClientNode, gapTimeoutUs: 1000, retryUs: 2000,
+          // A replica that corrupts its replies signs them with a wrong key and garbles results.
+          clientKey: (c) => (faulty === 'corrupt-replies' ? bytes(32) : clientKeys[c]![i]!), clientNode: neoClientNode, gapTimeoutUs: 1000, retryUs: 2000,
         }, {
           executed() {}, rejected() {}, verified() {},
           gapAgreement: (_s, outcome) => {
