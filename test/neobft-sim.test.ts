@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kvModel } from '../node/check/kv-model.js';
 import { checkLinearizable } from '../node/check/linearizability.js';
-import { equalBytes } from '../node/neobft/chain.js';
+import { equalBytes } from '../node/crypto/bytes.js';
 import { NeoSim } from '../node/neobft/simulation.js';
 
 const SEEDS = process.env.NEO_SEED ? [Number(process.env.NEO_SEED)] : Array.from({ length: 60 }, (_, i) => i + 1);

@@ -3,7 +3,8 @@ import { type HalfSipKey, halfSipHash32 } from '../crypto/halfsiphash.js';
 import type { SignatureBackend } from '../crypto/signature.js';
 import type { Ctx } from '../runtime/core.js';
 import { type AomSign, type OrderedMulticast, authBytes } from './aom-messages.js';
-import { chainLink, equalBytes } from './chain.js';
+import { equalBytes } from '../crypto/bytes.js';
+import { chainLink } from './chain.js';
 
 export type AomReceiverAuth =
   | { scheme: 'hm'; key: HalfSipKey }

@@ -4,7 +4,8 @@ import type { SignatureBackend } from '../crypto/signature.js';
 import { halfSipHash32 } from '../crypto/halfsiphash.js';
 import { type OrderedMulticast, authBytes } from './aom-messages.js';
 import type { AomReceiverAuth } from './aom-receiver.js';
-import { chainLink, equalBytes } from './chain.js';
+import { equalBytes } from '../crypto/bytes.js';
+import { chainLink } from './chain.js';
 import { neoCodec, signedBody } from './codec.js';
 import type { Reply, SignedMsg } from './protocol-messages.js';
 

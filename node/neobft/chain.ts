@@ -10,10 +10,3 @@ export function chainLink(previous: Uint8Array, header: AomHeader): Uint8Array {
 }
 
 export const CHAIN_START = new Uint8Array(32);
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}

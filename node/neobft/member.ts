@@ -11,7 +11,7 @@ import { type MemberIdentity, memberLogger, runMember } from '../runtime/process
 import { SeededRandom } from '../runtime/random.js';
 import type { AomReceiverAuth } from './aom-receiver.js';
 import { AomSequencer } from './aom-sequencer.js';
-import { NeoClient } from './client.js';
+import { neoClient } from './client.js';
 import { neoCodec } from './codec.js';
 import { bytes, loadNeoKeys, publicKeyOf } from './keys.js';
 import type { NeoMsg } from './messages.js';
@@ -74,7 +74,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
     const c = id - neoClientNode(0);
     const history: Operation<KvInput, KvOutput>[] = [];
     const observe = metrics.client();
-    const client = new NeoClient({
+    const client = neoClient({
       client: c, f: p.f, replicas: replicaIds, sequencer: SEQUENCER, group: 0, keys: keys.clients[c]!.map(bytes),
       keySpace: p.keySpace, requests: Infinity, retryUs: p.clientRetryMicros,
     }, new SeededRandom(doc.seed * 7919 + c), {

@@ -1,7 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS } from '../runtime/metrics.js';
 import type { AomSequencerObserver } from './aom-sequencer.js';
-import type { ClientObserver } from './client.js';
+import type { KvClientObserver } from '../apps/kv-client.js';
 import type { ReplicaObserver } from './replica.js';
 
 /** Binds the BFTCluster roles' observers to the metric names of the dashboards' contract (DESIGN.md). */
@@ -31,7 +31,7 @@ export function neobftMetrics(registry: Registry) {
     };
   }
 
-  function client(): ClientObserver {
+  function client(): KvClientObserver {
     const seconds = new Histogram({ name: 'switchyard_client_request_seconds', help: 'Client request latency, by system.', labelNames: ['system'], buckets: LATENCY_BUCKETS, registers: r });
     const requests = new Counter({ name: 'switchyard_client_requests_total', help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r });
     const latency = seconds.labels('neobft');

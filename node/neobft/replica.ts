@@ -5,7 +5,7 @@ import { WireError } from '../runtime/core.js';
 import type { OrderedMulticast } from './aom-messages.js';
 import { type AomDelivery, AomReceiver, type AomReceiverAuth, type AomReceiverObserver } from './aom-receiver.js';
 import { type ReplicaKeys, replyMac, sign, verifyRelayedOc, verifySigned } from './auth.js';
-import { equalBytes } from './chain.js';
+import { equalBytes } from '../crypto/bytes.js';
 import type { NeoMsg } from './messages.js';
 import { type GapDecision, type GapDrop, type GapVote, NOOP_DIGEST, type Reply, type View } from './protocol-messages.js';
 

@@ -9,7 +9,8 @@ import { Driver } from '../runtime/driver.js';
 import { SeededRandom } from '../runtime/random.js';
 import { AomSequencer } from './aom-sequencer.js';
 import type { AomReceiverAuth } from './aom-receiver.js';
-import { NeoClient } from './client.js';
+import { neoClient } from './client.js';
+import type { KvClient } from '../apps/kv-client.js';
 import { neoCodec } from './codec.js';
 import type { NeoMsg } from './messages.js';
 import { Replica } from './replica.js';
@@ -32,7 +33,7 @@ export interface NeoSimOptions {
 export class NeoSim {
   readonly net: SimNetwork;
   readonly replicas: Replica[] = [];
-  readonly clients: NeoClient[] = [];
+  readonly clients: KvClient<NeoMsg>[] = [];
   readonly history: Operation<KvInput, KvOutput>[] = [];
   readonly counters = { gapAgreements: 0, noops: 0, rollbacks: 0, retries: 0, invalid: 0 };
 
@@ -83,7 +84,7 @@ export class NeoSim {
     for (let c = 0; c < o.clients; c++) {
       const crng = new SeededRandom(o.seed * 31 + c);
       boot(neoClientNode(c), () => {
-        const client = new NeoClient({
+        const client = neoClient({
           client: c, f: o.f, replicas: replicaIds, sequencer: SEQUENCER, group: 0, keys: clientKeys[c]!, keySpace: 4,
           requests: o.requestsPerClient, retryUs: 5000,
         }, crng, {
