@@ -32,7 +32,15 @@ interface Instance {
   commits: Set<number>;
   sentCommit: boolean;
   committed: boolean;
+  retries: number;
 }
+
+/**
+ * Retransmission continues until every replica's commit was seen, or this many periods: the
+ * stand-in here for PBFT's checkpoints and state transfer, so that a replica that lost a
+ * message catches up instead of stalling behind a hole.
+ */
+const MAX_RETRIES = 50;
 
 const batchDigest = (batch: Uint8Array[]) => sha256(Buffer.concat(batch.flatMap((b) => [Buffer.from(Uint32Array.of(b.length).buffer), b])));
 
@@ -83,7 +91,8 @@ export class PbftReplica implements Core<PbftMsg> {
     if (name === 'batch') this.flush(ctx);
     if (name !== 'retry') return;
     for (const [seq, inst] of this.log) {
-      if (inst.committed || !inst.prePrepare) continue;
+      if (!inst.prePrepare || inst.commits.size === this.p.replicas.length || inst.retries >= MAX_RETRIES) continue;
+      inst.retries++;
       if (this.primary) ctx.multicast(this.others(), inst.prePrepare);
       else ctx.multicast(this.others(), this.vote('prepare', seq, inst.digest!));
       if (inst.sentCommit) ctx.multicast(this.others(), this.vote('commit', seq, inst.digest!));
@@ -134,7 +143,7 @@ export class PbftReplica implements Core<PbftMsg> {
   private instance(seq: number): Instance {
     let i = this.log.get(seq);
     if (!i) {
-      i = { prePrepare: null, digest: null, prepares: new Set(), commits: new Set(), sentCommit: false, committed: false };
+      i = { prePrepare: null, digest: null, prepares: new Set(), commits: new Set(), sentCommit: false, committed: false, retries: 0 };
       this.log.set(seq, i);
     }
     return i;

@@ -1,0 +1,40 @@
+import { type ClientProtocol, KvClient, type KvClientObserver } from '../apps/kv-client.js';
+import { equalBytes } from '../crypto/bytes.js';
+import type { NodeId, Random } from '../runtime/core.js';
+import { pbftReplyMac } from './auth.js';
+import type { PbftMsg } from './messages.js';
+
+export interface PbftClientParams {
+  client: number;
+  f: number;
+  replicas: NodeId[];
+  keys: Uint8Array[];
+  keySpace: number;
+  requests: number;
+  retryUs: number;
+}
+
+/**
+ * PBFT's client side: a request goes to the primary, after a timeout to every replica (backups
+ * relay it); a result counts once f+1 replicas agree on (view, result). With one server and
+ * f = 0 it is the unreplicated baseline's client.
+ */
+export function pbftClient(p: PbftClientParams, rng: Random, obs: KvClientObserver): KvClient<PbftMsg> {
+  const protocol: ClientProtocol<PbftMsg> = {
+    quorum: p.f + 1,
+    send(ctx, payload, retry) {
+      if (retry) ctx.multicast(p.replicas, { type: 'request', payload });
+      else ctx.send(p.replicas[0]!, { type: 'request', payload });
+    },
+    reply: (m) => (m.type === 'reply'
+      ? { replica: m.replica, client: m.client, requestId: m.requestId, result: m.result, match: `${m.view}/${Buffer.from(m.result).toString('hex')}` }
+      : null),
+    verify(m) {
+      if (m.type !== 'reply') return 'unknown-replica';
+      const key = p.keys[m.replica];
+      if (!key) return 'unknown-replica';
+      return equalBytes(pbftReplyMac(m, key), m.mac) ? 'ok' : 'bad-mac';
+    },
+  };
+  return new KvClient({ client: p.client, keySpace: p.keySpace, requests: p.requests, retryUs: p.retryUs }, protocol, rng, obs);
+}
