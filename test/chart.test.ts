@@ -66,7 +66,8 @@ test('every metric a dashboard queries is registered by the code', () => {
   const neo = neobftMetrics(registries[1]!);
   neo.sequencer();
   neo.replica();
-  neo.client();
+  neo.client('neobft');
+  neo.pbftReplica();
   transportMetrics(registries[2]!);
   operatorMetrics(registries[2]!);
   const registered = new Set(registries.flatMap((r) => r.getMetricsAsArray().map((m) => (m as unknown as { name: string }).name)));

@@ -17,6 +17,8 @@ export const neoKeys = z.strictObject({
   replicas: z.array(hex(32)).min(1).max(64),
   /** clients[c][r]: the key client c shares with replica r. */
   clients: z.array(z.array(hex(32))),
+  /** pairs[i][j] = pairs[j][i]: the key replicas i and j share (PBFT's MAC authenticators). */
+  pairs: z.array(z.array(hex(32))),
 });
 
 export type NeoKeys = z.output<typeof neoKeys>;
@@ -28,7 +30,14 @@ export function generateNeoKeys(replicas: number, clients: number): NeoKeys {
     hm: Array.from({ length: replicas }, () => h(8)),
     replicas: Array.from({ length: replicas }, () => Buffer.from(newSecretKey()).toString('hex')),
     clients: Array.from({ length: clients }, () => Array.from({ length: replicas }, () => h(32))),
+    pairs: symmetric(replicas, () => h(32)),
   };
+}
+
+function symmetric(n: number, make: () => string): string[][] {
+  const m = Array.from({ length: n }, () => Array.from({ length: n }, () => '00'.repeat(32)));
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) m[i]![j] = m[j]![i] = make();
+  return m;
 }
 
 export function loadNeoKeys(path: string): NeoKeys {

@@ -13,7 +13,14 @@ import type { AomReceiverAuth } from './aom-receiver.js';
 import { AomSequencer } from './aom-sequencer.js';
 import { neoClient } from './client.js';
 import { neoCodec } from './codec.js';
-import { bytes, loadNeoKeys, publicKeyOf } from './keys.js';
+import { type NeoKeys, bytes, loadNeoKeys, publicKeyOf } from './keys.js';
+import type { KvClientObserver } from '../apps/kv-client.js';
+import { pbftClient } from '../pbft/client.js';
+import { pbftCodec } from '../pbft/codec.js';
+import type { PbftMsg } from '../pbft/messages.js';
+import { PbftReplica } from '../pbft/replica.js';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { NeoMsg } from './messages.js';
 import { neobftMetrics } from './metrics.js';
 import { Replica } from './replica.js';
@@ -38,7 +45,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
   const id = neoMemberId(name, p.replicas, p.clients);
   if (!doc.keys) throw new Error('a BFTCluster member needs its key file: set "keys" in the node configuration');
   const keys = loadNeoKeys(doc.keys);
-  if (keys.hm.length !== p.replicas || keys.replicas.length !== p.replicas || keys.clients.length < p.clients) {
+  if (keys.hm.length !== p.replicas || keys.replicas.length !== p.replicas || keys.pairs.length !== p.replicas || keys.clients.length < p.clients) {
     throw new Error(`the key file ${doc.keys} is for another testbed shape (${keys.replicas.length} replicas, ${keys.clients.length} clients)`);
   }
   const role = name.replace(/-.*$/, '');
@@ -47,6 +54,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
   const logger = memberLogger(doc, me);
   const metrics = neobftMetrics(registry);
   const replicaIds = Array.from({ length: p.replicas }, (_, i) => replicaNode(i));
+  if (p.protocol === 'pbft') return startPbftMember(doc, me, keys, registry, logger, metrics);
   let core: Core<NeoMsg>;
   let routes: Record<string, () => unknown> | undefined;
   if (id === SEQUENCER) {
@@ -72,20 +80,55 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
     }, metrics.replica());
   } else {
     const c = id - neoClientNode(0);
-    const history: Operation<KvInput, KvOutput>[] = [];
-    const observe = metrics.client();
+    const recorded = recording(metrics.client('neobft'));
     const client = neoClient({
       client: c, f: p.f, replicas: replicaIds, sequencer: SEQUENCER, group: 0, keys: keys.clients[c]!.map(bytes),
       keySpace: p.keySpace, requests: Infinity, retryUs: p.clientRetryMicros,
-    }, new SeededRandom(doc.seed * 7919 + c), {
+    }, new SeededRandom(doc.seed * 7919 + c), recorded.observer);
+    core = client;
+    routes = { '/history.json': () => ({ completed: recorded.history, pending: client.pending }) };
+  }
+  await runMember(doc, me, registry, logger, { core, codec: neoCodec, clock: new EmulatedClock(), nameOf: neoMemberName, routes });
+}
+
+/** A client observer that also keeps the history the runner checks. */
+function recording(observe: KvClientObserver) {
+  const history: Operation<KvInput, KvOutput>[] = [];
+  return {
+    history,
+    observer: {
       ...observe,
-      completed: (op, us) => {
+      completed: (op: Operation<KvInput, KvOutput>, us: number) => {
         history.push(op);
         observe.completed(op, us);
       },
-    });
+    },
+  };
+}
+
+/** The PBFT baseline's members (and, with one replica and f = 0, the unreplicated server's). */
+async function startPbftMember(doc: NodeDocument & { system: 'neobft' }, me: MemberIdentity, keys: NeoKeys, registry: Registry, logger: Logger,
+  metrics: ReturnType<typeof neobftMetrics>): Promise<void> {
+  const p = doc.neobft;
+  if (me.id === SEQUENCER) throw new Error('PBFT has no sequencer');
+  const replicaIds = Array.from({ length: p.replicas }, (_, i) => replicaNode(i));
+  let core: Core<PbftMsg>;
+  let routes: Record<string, () => unknown> | undefined;
+  if (me.role === 'replica') {
+    const index = me.id - replicaNode(0);
+    core = new PbftReplica({
+      index, f: p.f, replicas: replicaIds, pairKeys: keys.pairs[index]!.map(bytes),
+      clientKey: (c) => bytes(keys.clients[c]?.[index] ?? '00'.repeat(32)), clientNode: neoClientNode,
+      maxBatch: p.maxBatch, batchDelayUs: p.batchDelayMicros, retryUs: p.retryMicros,
+    }, metrics.pbftReplica());
+  } else {
+    const c = me.id - neoClientNode(0);
+    const recorded = recording(metrics.client(p.replicas === 1 ? 'unreplicated' : 'pbft'));
+    const client = pbftClient({
+      client: c, f: p.f, replicas: replicaIds, keys: keys.clients[c]!.map(bytes), keySpace: p.keySpace, requests: Infinity, retryUs: p.clientRetryMicros,
+    }, new SeededRandom(doc.seed * 7919 + c), recorded.observer);
     core = client;
-    routes = { '/history.json': () => ({ completed: history, pending: client.pending }) };
+    routes = { '/history.json': () => ({ completed: recorded.history, pending: client.pending }) };
   }
-  await runMember(doc, me, registry, logger, { core, codec: neoCodec, clock: new EmulatedClock(), nameOf: neoMemberName, routes });
+  await runMember(doc, me, registry, logger, { core, codec: pbftCodec, clock: new EmulatedClock(), nameOf: neoMemberName, routes });
 }

@@ -3,8 +3,9 @@ import { LATENCY_BUCKETS } from '../runtime/metrics.js';
 import type { AomSequencerObserver } from './aom-sequencer.js';
 import type { KvClientObserver } from '../apps/kv-client.js';
 import type { ReplicaObserver } from './replica.js';
+import type { PbftObserver } from '../pbft/replica.js';
 
-/** Binds the BFTCluster roles' observers to the metric names of the dashboards' contract (DESIGN.md). */
+/** Binds the BFTCluster roles' observers (NeoBFT, and the PBFT and unreplicated baselines) to the metric names of the dashboards' contract (DESIGN.md). */
 export function neobftMetrics(registry: Registry) {
   const r = [registry];
   const authenticated = () => new Counter({ name: 'switchyard_aom_authenticated_total', help: 'Messages authenticated by the sequencer (signatures: signed ones).', labelNames: ['scheme', 'signed'], registers: r });
@@ -31,19 +32,30 @@ export function neobftMetrics(registry: Registry) {
     };
   }
 
-  function client(): KvClientObserver {
-    const seconds = new Histogram({ name: 'switchyard_client_request_seconds', help: 'Client request latency, by system.', labelNames: ['system'], buckets: LATENCY_BUCKETS, registers: r });
-    const requests = new Counter({ name: 'switchyard_client_requests_total', help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r });
-    const latency = seconds.labels('neobft');
+  function pbftReplica(): PbftObserver {
+    const executed = new Counter({ name: 'switchyard_pbft_executed_total', help: 'Requests executed by PBFT (or the unreplicated server).', registers: r });
+    const batches = new Histogram({ name: 'switchyard_pbft_batch_size', help: 'Requests per PBFT batch.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: r });
+    const invalid = new Counter({ name: 'switchyard_pbft_invalid_total', help: 'PBFT messages refused, by reason.', labelNames: ['reason'], registers: r });
     return {
-      completed: (_op, us) => {
-        latency.observe(us / 1e6);
-        requests.labels('neobft', 'committed').inc();
-      },
-      retried: () => requests.labels('neobft', 'retried').inc(),
-      rejectedReply: (reason) => requests.labels('neobft', `reply-${reason}`).inc(),
+      executed: (n) => executed.inc(n),
+      batched: (n) => batches.observe(n),
+      invalid: (reason) => invalid.labels(reason).inc(),
     };
   }
 
-  return { sequencer, replica, client };
+  function client(system: 'neobft' | 'pbft' | 'unreplicated'): KvClientObserver {
+    const seconds = new Histogram({ name: 'switchyard_client_request_seconds', help: 'Client request latency, by system.', labelNames: ['system'], buckets: LATENCY_BUCKETS, registers: r });
+    const requests = new Counter({ name: 'switchyard_client_requests_total', help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r });
+    const latency = seconds.labels(system);
+    return {
+      completed: (_op, us) => {
+        latency.observe(us / 1e6);
+        requests.labels(system, 'committed').inc();
+      },
+      retried: () => requests.labels(system, 'retried').inc(),
+      rejectedReply: (reason) => requests.labels(system, `reply-${reason}`).inc(),
+    };
+  }
+
+  return { sequencer, replica, pbftReplica, client };
 }

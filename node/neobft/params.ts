@@ -4,9 +4,13 @@ const micros = z.number().int().min(1).max(60_000_000);
 
 /** Everything a BFTCluster member needs beyond addressing and keys; produced by the planner. */
 export const neobftParams = z.strictObject({
+  /** NeoBFT over AOM, or the PBFT baseline (one replica with f = 0: the unreplicated server). */
+  protocol: z.enum(['neobft', 'pbft']),
   scheme: z.enum(['hm', 'pk']),
-  f: z.number().int().min(1).max(21),
-  replicas: z.number().int().min(4).max(64),
+  f: z.number().int().min(0).max(21),
+  replicas: z.number().int().min(1).max(64),
+  maxBatch: z.number().int().min(1).max(1024),
+  batchDelayMicros: z.number().int().min(0),
   clients: z.number().int().min(0).max(1000),
   signBudgetPerSecond: z.number().int().min(0),
   maxUnsigned: z.number().int().min(0),

@@ -6,7 +6,8 @@ import { seedOf } from './sequencergroup.js';
 import type { Plan, PlannedMember } from './types.js';
 
 /**
- * Turns a BFTCluster into members and parameters: one AOM sequencer, 3f+1 replicas, clients.
+ * Turns a BFTCluster into members and parameters: for NeoBFT one AOM sequencer, 3f+1 replicas
+ * and clients; for PBFT the replicas and clients; unreplicated, one server and clients.
  * The PK sequencer signs at most every `maxUnsigned + 1` messages and, idle, signs its last
  * link after one gap timeout's tenth. The membership is fixed (every field but the workload
  * needs a new testbed); a replaced sequencer will go through an epoch change once view change
@@ -15,10 +16,16 @@ import type { Plan, PlannedMember } from './types.js';
 export function planBftCluster(b: BftCluster): Plan {
   const s = b.spec;
   const name = b.metadata.name;
+  const unreplicated = s.protocol === 'unreplicated';
+  const neo = s.protocol.startsWith('neobft');
+  const replicas = unreplicated ? 1 : s.replicas;
   const neobft: NeobftParams = {
+    protocol: neo ? 'neobft' : 'pbft',
     scheme: s.protocol === 'neobft-pk' ? 'pk' : 'hm',
-    f: s.f,
-    replicas: s.replicas,
+    f: unreplicated ? 0 : s.f,
+    replicas,
+    maxBatch: unreplicated ? 1 : s.batching.maxBatch,
+    batchDelayMicros: s.batching.delayMicros,
     clients: s.workload.clients,
     signBudgetPerSecond: s.signing.budgetPerSecond,
     maxUnsigned: s.signing.maxUnsigned,
@@ -29,20 +36,20 @@ export function planBftCluster(b: BftCluster): Plan {
     keySpace: s.workload.keySpace,
   };
   const members: PlannedMember[] = [
-    ...Array.from({ length: s.replicas }, (_, i) => ({ name: `replica-${i}`, workload: 'replica', phase: 0, expendable: false, load: false })),
-    { name: 'sequencer', workload: 'sequencer', phase: 1, expendable: false, load: false },
+    ...Array.from({ length: replicas }, (_, i) => ({ name: `replica-${i}`, workload: 'replica', phase: 0, expendable: false, load: false })),
+    ...(neo ? [{ name: 'sequencer', workload: 'sequencer', phase: 1, expendable: false, load: false }] : []),
     ...Array.from({ length: s.workload.clients }, (_, c) => ({ name: `client-${c}`, workload: 'client', phase: 2, expendable: false, load: true })),
   ];
   return {
     kind: 'BFTCluster',
     name,
-    idOf: (member) => neoMemberId(member, s.replicas, s.workload.clients),
-    reservedIds: [SEQUENCER, ...Array.from({ length: s.replicas }, (_, i) => replicaNode(i)), ...Array.from({ length: s.workload.clients }, (_, c) => neoClientNode(c))],
+    idOf: (member) => neoMemberId(member, replicas, s.workload.clients),
+    reservedIds: [SEQUENCER, ...Array.from({ length: replicas }, (_, i) => replicaNode(i)), ...Array.from({ length: s.workload.clients }, (_, c) => neoClientNode(c))],
     document: { system: 'neobft', name, seed: seedOf(name), logLevel: 'info', network: s.network, neobft },
     members,
     workloads: [
-      { name: 'replica', kind: 'StatefulSet', replicas: s.replicas },
-      { name: 'sequencer', kind: 'StatefulSet', replicas: 1 },
+      { name: 'replica', kind: 'StatefulSet', replicas },
+      ...(neo ? [{ name: 'sequencer', kind: 'StatefulSet' as const, replicas: 1 }] : []),
       { name: 'client', kind: 'StatefulSet', replicas: s.workload.clients },
     ],
     durationSeconds: s.workload.durationSeconds,
@@ -50,7 +57,7 @@ export function planBftCluster(b: BftCluster): Plan {
     liveFields: [],
     reconfigure: null,
     statusMetrics: {},
-    keys: () => generateNeoKeys(s.replicas, s.workload.clients),
+    keys: () => generateNeoKeys(replicas, s.workload.clients),
     histories: true,
   };
 }

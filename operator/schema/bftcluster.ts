@@ -4,11 +4,15 @@ import { commonStatus, immutable } from './status.js';
 
 /** The BFTCluster custom resource: one NeoBFT testbed over authenticated ordered multicast (seed-systems.md §3). */
 export const bftClusterSpec = z.strictObject({
-  protocol: z.enum(['neobft-hm', 'neobft-pk']).default('neobft-hm')
-    .describe('NeoBFT over AOM with HalfSipHash MAC vectors (hm) or secp256k1 signatures on a hash chain (pk).')
+  protocol: z.enum(['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated']).default('neobft-hm')
+    .describe('NeoBFT over AOM with HalfSipHash MAC vectors (hm) or secp256k1 signatures on a hash chain (pk); the PBFT baseline; or one unreplicated server (replicas and f are then ignored).')
     .meta(immutable('spec.protocol')),
   f: z.number().int().min(1).max(5).default(1).describe('Faulty replicas tolerated.').meta(immutable('spec.f')),
   replicas: z.number().int().min(4).max(16).default(4).describe('Replicas; must be 3f+1.').meta(immutable('spec.replicas')),
+  batching: z.strictObject({
+    maxBatch: z.number().int().min(1).max(1024).default(16).describe('PBFT: most requests the primary orders in one batch.'),
+    delayMicros: z.number().int().min(0).max(1_000_000).default(200).describe('PBFT: how long the primary waits to fill a batch.'),
+  }).prefault({}),
   signing: z.strictObject({
     budgetPerSecond: z.number().int().min(0).max(1_000_000).default(0)
       .describe('Signatures per second the PK sequencer may spend; 0 measures its signing rate at start-up and uses half.'),
@@ -38,7 +42,7 @@ export const bftCluster = z.strictObject({
   apiVersion: z.literal(`${API_GROUP}/${API_VERSION}`),
   kind: z.literal('BFTCluster'),
   metadata,
-  spec: bftClusterSpec.prefault({}).refine((s) => s.replicas === 3 * s.f + 1, {
+  spec: bftClusterSpec.prefault({}).refine((s) => s.protocol === 'unreplicated' || s.replicas === 3 * s.f + 1, {
     message: 'replicas must be 3f+1', path: ['replicas'],
   }),
   status: bftClusterStatus.optional(),

@@ -53,7 +53,7 @@ export const KINDS: KindInfo[] = [
     ],
     rules: [
       NAME_RULE,
-      { rule: '!has(self.spec) || self.spec.replicas == 3 * self.spec.f + 1', message: 'spec.replicas must be 3f+1' },
+      { rule: "!has(self.spec) || self.spec.protocol == 'unreplicated' || self.spec.replicas == 3 * self.spec.f + 1", message: 'spec.replicas must be 3f+1' },
     ],
   },
 ];
