@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchBft } from './bft/index.js';
 import { benchCrypto } from './crypto/index.js';
 import { benchHydra } from './hydra/index.js';
 
@@ -16,7 +17,7 @@ export interface BenchResult {
   tables: [string, string[], string[][]][];
 }
 
-const benches: Record<string, (o: BenchOptions, log: (l: string) => void) => Promise<BenchResult>> = { hydra: benchHydra, crypto: benchCrypto };
+const benches: Record<string, (o: BenchOptions, log: (l: string) => void) => Promise<BenchResult>> = { hydra: benchHydra, crypto: benchCrypto, bft: benchBft };
 
 function markdown(r: BenchResult, when: string): string {
   const parts = [`# switchyard bench ${r.name}`, '', `Measured ${when} on this machine (${process.platform}, Node ${process.version}).`, ''];

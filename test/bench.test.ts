@@ -20,6 +20,7 @@ test('switchyard bench crypto reports its ratios, every backend and the C baseli
   assert.ok(r.ratio_halfsiphash_ts_to_c > 0 && r.ratio_verify_hotpath_to_libsecp256k1 > 0);
   assert.deepEqual(Object.keys(r.signatures).sort(), ['libsecp256k1-native', 'libsecp256k1-wasm', 'noble']);
   assert.ok(r.halfsiphash_32b.c_gcc_O2_macs_per_s > 0 && r.mac_vectors_16_per_s > 0);
+  assert.deepEqual(Object.keys(r.hmac_sha256_100b_per_s), ['noble', 'node:crypto (hot path)']);
 });
 
 test('switchyard bench hydra reports the forwarder ratio, half-load delay, testbeds and simulations', () => {
@@ -29,4 +30,11 @@ test('switchyard bench hydra reports the forwarder ratio, half-load delay, testb
   assert.deepEqual(r.testbeds.map((t: { sequencers: number }) => t.sequencers), [1, 2, 4]);
   assert.deepEqual(r.simulated.scaling.map((s: { sequencers: number }) => s.sequencers), [1, 2, 4, 8]);
   assert.deepEqual(r.simulated.failover.map((f: { design: string }) => f.design), ['single-sequencer', 'hydra']);
+});
+
+test('switchyard bench bft reports NeoBFT against PBFT and the unreplicated server', () => {
+  const r = bench('bft', '1');
+  assert.ok(r.ratio_throughput_neobft_hm_to_pbft > 0 && r.ratio_p50_latency_pbft_to_neobft_hm > 0);
+  assert.deepEqual(r.protocols.map((p: { protocol: string }) => p.protocol), ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated']);
+  assert.ok(r.protocols.every((p: { linearizable: boolean }) => p.linearizable));
 });

@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { hmacSha256, sha256 as hotSha256 } from '../../node/crypto/hash.js';
 import { halfSipHash32Words, halfSipKey, toWords } from '../../node/crypto/halfsiphash.js';
 import { MacVectorKeys } from '../../node/crypto/macvector.js';
 import { allBackends, hotPathBackend, nativeBackend, newSecretKey } from '../../node/crypto/signature.js';
@@ -85,14 +87,24 @@ export async function benchCrypto(opts: BenchOptions, log: (line: string) => voi
     log(`  ${b.name}: ${signatures[b.name]!.sign_per_s.toFixed(0)} sign/s, ${signatures[b.name]!.verify_per_s.toFixed(0)} verify/s`);
   }
 
-  log('SHA-256 of a 64-byte hash-chain link');
+  log('SHA-256 of a 64-byte hash-chain link, HMAC-SHA256 of a 100-byte reply');
   const link = randomBytes(64);
+  const reply = randomBytes(100);
+  const macKey = randomBytes(32);
   const sha = {
     noble: rate(10_000, () => {
       for (let i = 0; i < 10_000; i++) sha256(link);
     }, ms),
-    'node:crypto': rate(10_000, () => {
-      for (let i = 0; i < 10_000; i++) createHash('sha256').update(link).digest();
+    'node:crypto (hot path)': rate(10_000, () => {
+      for (let i = 0; i < 10_000; i++) hotSha256(link);
+    }, ms),
+  };
+  const hmacRates = {
+    noble: rate(10_000, () => {
+      for (let i = 0; i < 10_000; i++) hmac(sha256, macKey, reply);
+    }, ms),
+    'node:crypto (hot path)': rate(10_000, () => {
+      for (let i = 0; i < 10_000; i++) hmacSha256(macKey, reply);
     }, ms),
   };
   // The MACs feed a checksum so the optimizer cannot drop the loop; it is reported, not judged.
@@ -107,6 +119,7 @@ export async function benchCrypto(opts: BenchOptions, log: (line: string) => voi
     ...vectorRates,
     signatures,
     sha256_64b_per_s: sha,
+    hmac_sha256_100b_per_s: hmacRates,
     targets: {
       halfsiphash_ts_at_least_60pct_of_c: ts / c >= 0.6,
       verify_hotpath_at_least_80pct_of_libsecp256k1: native ? hot / native >= 0.8 : false,
@@ -124,6 +137,7 @@ export async function benchCrypto(opts: BenchOptions, log: (line: string) => voi
       ['secp256k1 ECDSA (32-byte digests)', ['backend', 'sign/s', 'verify/s'],
         Object.entries(signatures).map(([name, r]) => [name + (name === hotPathBackend.name ? ' (hot path)' : ''), f(r.sign_per_s), f(r.verify_per_s)])],
       ['SHA-256 (64-byte input)', ['backend', 'hashes/s'], Object.entries(sha).map(([k, v]) => [k, f(v)])],
+      ['HMAC-SHA256 (100-byte input)', ['backend', 'MACs/s'], Object.entries(hmacRates).map(([k, v]) => [k, f(v)])],
     ],
   };
 }

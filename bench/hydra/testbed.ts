@@ -1,9 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { stringify } from 'yaml';
-import { up } from '../../operator/local/runner.js';
+import { runResource } from '../run-resource.js';
 
 export interface TestbedPoint {
   sequencers: number;
@@ -14,14 +9,10 @@ export interface TestbedPoint {
   end_to_end_p50_s: number | null;
 }
 
-const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-
 /** Runs a whole SequencerGroup testbed on loopback (every member a process) at one offered load. */
 export async function runTestbed(sequencers: number, offeredPerS: number, seconds: number): Promise<TestbedPoint> {
   const clients = 2;
-  const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
-  const file = join(dir, 'sg.yaml');
-  writeFileSync(file, stringify({
+  const result = await runResource({
     apiVersion: 'switchyard.dev/v1alpha1',
     kind: 'SequencerGroup',
     metadata: { name: `bench-${sequencers}` },
@@ -30,9 +21,7 @@ export async function runTestbed(sequencers: number, offeredPerS: number, second
       flush: { intervalMicros: 1000, aggregation: true },
       workload: { clients, ratePerClient: Math.ceil(offeredPerS / clients), payloadBytes: 64, multiGroupShare: 0, durationSeconds: seconds },
     },
-  }));
-  const { result } = await up({ file, out: quiet });
-  if (!result.ok) throw new Error(`benchmark testbed failed: ${JSON.stringify(result.failures)}`);
+  });
   const latency = result.latency_s as { p50: number | null; p99: number | null };
   return {
     sequencers,

@@ -1,4 +1,4 @@
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../crypto/hash.js';
 import { type HalfSipKey, halfSipHash32 } from '../crypto/halfsiphash.js';
 import type { SignatureBackend } from '../crypto/signature.js';
 import type { Ctx } from '../runtime/core.js';

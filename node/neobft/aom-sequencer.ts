@@ -1,4 +1,4 @@
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../crypto/hash.js';
 import type { MacVectorKeys } from '../crypto/macvector.js';
 import type { SignatureBackend } from '../crypto/signature.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';

@@ -1,5 +1,4 @@
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { hmacSha256, sha256 } from '../crypto/hash.js';
 import type { SignatureBackend } from '../crypto/signature.js';
 import { halfSipHash32 } from '../crypto/halfsiphash.js';
 import { type OrderedMulticast, authBytes } from './aom-messages.js';
@@ -28,7 +27,7 @@ export function verifySigned(m: SignedMsg, keys: ReplicaKeys): boolean {
 /** The MAC of a reply under the key its replica shares with the client. */
 export function replyMac(r: Reply, key: Uint8Array): Uint8Array {
   const bytes = neoCodec.encode({ ...r, mac: new Uint8Array(32) });
-  return hmac(sha256, key, bytes.subarray(0, bytes.length - 32));
+  return hmacSha256(key, bytes.subarray(0, bytes.length - 32));
 }
 
 export const verifyReply = (r: Reply, key: Uint8Array) => equalBytes(replyMac(r, key), r.mac);

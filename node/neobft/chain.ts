@@ -1,4 +1,4 @@
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../crypto/hash.js';
 import { AUTH_BYTES, type AomHeader, authBytes } from './aom-messages.js';
 
 /** h(seq) = SHA-256(h(seq-1) ‖ authenticated bytes of seq); the chain starts from 32 zero bytes in every epoch. */

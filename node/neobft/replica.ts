@@ -1,4 +1,4 @@
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../crypto/hash.js';
 import { type KvRequest, KvStore, decodeKvRequest, encodeResult } from '../apps/kv.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';

@@ -1,5 +1,4 @@
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { hmacSha256 } from '../crypto/hash.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { pbftCodec } from './codec.js';
 import { AUTH_ENTRY, type PbftReply, type PhaseVote, type PrePrepare } from './messages.js';
@@ -14,7 +13,7 @@ export function authenticate<M extends Authenticated>(m: M, sender: number, pair
   const b = body(m);
   const auth = new Uint8Array(pairKeys.length * AUTH_ENTRY);
   pairKeys.forEach((k, j) => {
-    if (j !== sender) auth.set(hmac(sha256, k, b).subarray(0, AUTH_ENTRY), j * AUTH_ENTRY);
+    if (j !== sender) auth.set(hmacSha256(k, b).subarray(0, AUTH_ENTRY), j * AUTH_ENTRY);
   });
   return { ...m, auth };
 }
@@ -22,10 +21,10 @@ export function authenticate<M extends Authenticated>(m: M, sender: number, pair
 /** Replica `me` checks its own entry with the key it shares with the sender. */
 export function verifyAuthenticator(m: Authenticated, me: number, keyWithSender: Uint8Array): boolean {
   const entry = m.auth.subarray(me * AUTH_ENTRY, (me + 1) * AUTH_ENTRY);
-  return entry.length === AUTH_ENTRY && equalBytes(hmac(sha256, keyWithSender, body(m)).subarray(0, AUTH_ENTRY), entry);
+  return entry.length === AUTH_ENTRY && equalBytes(hmacSha256(keyWithSender, body(m)).subarray(0, AUTH_ENTRY), entry);
 }
 
 export function pbftReplyMac(r: PbftReply, key: Uint8Array): Uint8Array {
   const bytes = pbftCodec.encode({ ...r, mac: new Uint8Array(32) });
-  return hmac(sha256, key, bytes.subarray(0, bytes.length - 32));
+  return hmacSha256(key, bytes.subarray(0, bytes.length - 32));
 }

@@ -1,4 +1,4 @@
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../crypto/hash.js';
 import { KvStore, decodeKvRequest, encodeResult } from '../apps/kv.js';
 import { equalBytes } from '../crypto/bytes.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';

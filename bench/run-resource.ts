@@ -1,0 +1,18 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { stringify } from 'yaml';
+import { up } from '../operator/local/runner.js';
+
+const quiet = new Writable({ write: (_c, _e, cb) => cb() });
+
+/** Runs one custom resource as a loopback testbed (every member a process) and returns `switchyard up`'s result. */
+export async function runResource(resource: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
+  const file = join(dir, 'resource.yaml');
+  writeFileSync(file, stringify(resource));
+  const { result } = await up({ file, out: quiet });
+  if (!result.ok) throw new Error(`benchmark testbed failed: ${JSON.stringify(result.failures)}`);
+  return result;
+}
