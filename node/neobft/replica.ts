@@ -102,6 +102,10 @@ export class Replica implements Core<NeoMsg> {
     return s ? digestOf(s.oc) : undefined;
   }
 
+  /**
+   * The context of the input being handled: AOM's delivery callbacks run inside receive() or
+   * timer(), and act (query, gap agreement, replies) through it. Set at the top of every input.
+   */
   private ctx!: Ctx<NeoMsg>;
 
   start(ctx: Ctx<NeoMsg>): void {
