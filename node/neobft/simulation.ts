@@ -15,6 +15,7 @@ import { neoCodec } from './codec.js';
 import type { NeoMsg } from './messages.js';
 import { Replica } from './replica.js';
 import { SigningController } from './sign-controller.js';
+import { type ReplicaFault, byzantine } from './faults.js';
 import { SEQUENCER, neoClientNode, replicaNode } from './topology.js';
 
 export interface NeoSimOptions {
@@ -25,7 +26,9 @@ export interface NeoSimOptions {
   requestsPerClient: number;
   faults: Partial<LinkFaults>;
   /** A faulty replica (index 1..n-1; the leader stays correct — no view change yet) and how it misbehaves. */
-  faulty?: { replica: number; behaviour: 'silent' | 'corrupt-replies' };
+  faulty?: { replica: number; behaviour: ReplicaFault };
+  /** A Byzantine client that floods the sequencer with malformed requests. */
+  garbageClient?: boolean;
 }
 
 
@@ -61,13 +64,13 @@ export class NeoSim {
         ? { scheme: 'hm', key: hmKeys[i]! }
         : { scheme: 'pk', publicKey: hotPathBackend.publicKey(sequencerSecret), backend: hotPathBackend };
       const faulty = o.faulty?.replica === i ? o.faulty.behaviour : null;
+      const keys = { secret: replicaSecrets[i]!, publicKeys, backend: hotPathBackend };
       boot(replicaNode(i), () => {
         if (faulty === 'silent') return { start() {}, receive() {}, timer() {} };
         const r = new Replica({
           index: i, f: o.f, replicas: replicaIds, group: 0, epoch: 1, aom,
-          keys: { secret: replicaSecrets[i]!, publicKeys, backend: hotPathBackend },
-          // A replica that corrupts its replies signs them with a wrong key and garbles results.
-          clientKey: (c) => (faulty === 'corrupt-replies' ? bytes(32) : clientKeys[c]![i]!), clientNode: neoClientNode, gapTimeoutUs: 1000, retryUs: 2000,
+          keys,
+          clientKey: (c) => clientKeys[c]![i]!, clientNode: neoClientNode, gapTimeoutUs: 1000, retryUs: 2000,
         }, {
           executed() {}, rejected() {}, verified() {},
           gapAgreement: (_s, outcome) => {
@@ -78,8 +81,18 @@ export class NeoSim {
           invalid: () => this.counters.invalid++,
         });
         this.replicas[i] = r;
-        return r;
+        return faulty ? byzantine(r, faulty, keys, (c) => clientKeys[c]![i]!, () => bytes(32)) : r;
       });
+    }
+    if (o.garbageClient) {
+      boot(neoClientNode(o.clients), () => ({
+        start: (ctx) => ctx.setTimer('spam', 1000),
+        receive() {},
+        timer: (ctx) => {
+          ctx.send(SEQUENCER, { type: 'aom-request', group: 0, payload: bytes(1 + rng.int(40)) });
+          ctx.setTimer('spam', 1000);
+        },
+      }));
     }
     for (let c = 0; c < o.clients; c++) {
       const crng = new SeededRandom(o.seed * 31 + c);
