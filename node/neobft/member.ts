@@ -76,7 +76,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
       index, f: p.f, replicas: replicaIds, group: 0, epoch: 1, aom,
       keys: { secret: bytes(keys.replicas[index]!), publicKeys: keys.replicas.map(publicKeyOf), backend: hotPathBackend },
       clientKey: (c) => bytes(keys.clients[c]?.[index] ?? '00'.repeat(32)), clientNode: neoClientNode,
-      gapTimeoutUs: p.gapMicros, retryUs: p.retryMicros,
+      gapTimeoutUs: p.gapMicros, retryUs: p.retryMicros, byzantineNetwork: p.byzantineNetwork,
     }, metrics.replica());
   } else {
     const c = id - neoClientNode(0);

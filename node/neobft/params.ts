@@ -19,6 +19,7 @@ export const neobftParams = z.strictObject({
   retryMicros: micros,
   clientRetryMicros: micros,
   keySpace: z.number().int().min(1),
+  byzantineNetwork: z.boolean(),
 });
 
 export type NeobftParams = z.output<typeof neobftParams>;

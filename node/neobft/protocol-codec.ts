@@ -6,7 +6,7 @@ import type { GapDrop, GapFind, ProtocolMsg, View } from './protocol-messages.js
 
 export const PROTOCOL_TYPE = {
   reply: 10, query: 11, 'query-reply': 12, 'gap-find': 13, 'gap-recv': 14, 'gap-drop': 15, 'gap-decision': 16,
-  'gap-prepare': 17, 'gap-commit': 18, 'direct-request': 19,
+  'gap-prepare': 17, 'gap-commit': 18, 'direct-request': 19, confirm: 20,
 } as const;
 
 const VIEW = 4 + 1;
@@ -35,6 +35,8 @@ export function protocolSize(m: ProtocolMsg): number {
     case 'gap-prepare':
     case 'gap-commit':
       return VIEW + 1 + SLOT + 32 + SIG;
+    case 'confirm':
+      return VIEW + 1 + SLOT + 32 + 1 + SIG;
     case 'direct-request':
       return 4 + m.payload.length;
   }
@@ -83,6 +85,10 @@ export function writeProtocol(w: Writer, m: ProtocolMsg): void {
     case 'gap-commit':
       writeView(w, m.view);
       w.u8(m.replica).u64(m.slot).raw(m.digest).raw(m.sig);
+      return;
+    case 'confirm':
+      writeView(w, m.view);
+      w.u8(m.replica).u64(m.slot).raw(m.digest).u8(m.need ? 1 : 0).raw(m.sig);
       return;
     case 'direct-request':
       w.u32(m.payload.length).raw(m.payload);
@@ -144,6 +150,11 @@ export function readProtocol(r: Reader, type: number): ProtocolMsg {
       };
     case PROTOCOL_TYPE['direct-request']:
       return { type: 'direct-request', payload: copy(r, r.u32('payload length'), 'payload') };
+    case PROTOCOL_TYPE.confirm:
+      return {
+        type: 'confirm', view: readView(r), replica: r.u8('replica'), slot: r.u64('slot'), digest: copy(r, 32, 'digest'),
+        need: r.u8('need flag') === 1, sig: copy(r, SIG, 'signature'),
+      };
     default:
       throw new WireError('unknown-type', `unknown BFTCluster message type ${type}`);
   }

@@ -83,13 +83,25 @@ export interface GapVote {
   sig: Uint8Array;
 }
 
+/** Byzantine-network mode: replica `replica` saw `digest` at `slot`; 2f+1 matching confirms order it. */
+export interface Confirm {
+  type: 'confirm';
+  view: View;
+  replica: number;
+  slot: number;
+  digest: Uint8Array;
+  /** Set on a retransmission: the sender has not settled the slot and asks for others' confirms. */
+  need: boolean;
+  sig: Uint8Array;
+}
+
 /** A client's request sent straight to the replicas after a timeout (as well as again through AOM). */
 export interface DirectRequest {
   type: 'direct-request';
   payload: Uint8Array;
 }
 
-export type ProtocolMsg = Reply | Query | QueryReply | GapFind | GapRecv | GapDrop | GapDecision | GapVote | DirectRequest;
-export type SignedMsg = GapFind | GapDrop | GapDecision | GapVote;
+export type ProtocolMsg = Reply | Query | QueryReply | GapFind | GapRecv | GapDrop | GapDecision | GapVote | Confirm | DirectRequest;
+export type SignedMsg = GapFind | GapDrop | GapDecision | GapVote | Confirm;
 
 export const NOOP_DIGEST = new Uint8Array(32);

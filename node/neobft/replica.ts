@@ -7,7 +7,9 @@ import { type AomDelivery, AomReceiver, type AomReceiverAuth, type AomReceiverOb
 import { type ReplicaKeys, replyMac, sign, verifyRelayedOc, verifySigned } from './auth.js';
 import { equalBytes } from '../crypto/bytes.js';
 import type { NeoMsg } from './messages.js';
-import { type GapDecision, type GapDrop, type GapVote, NOOP_DIGEST, type Reply, type View } from './protocol-messages.js';
+import { type Confirm, type GapDecision, type GapDrop, type GapVote, NOOP_DIGEST, type Reply, type View } from './protocol-messages.js';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 export interface ReplicaParams {
   index: number;
@@ -23,6 +25,11 @@ export interface ReplicaParams {
   clientNode(client: number): NodeId;
   gapTimeoutUs: number;
   retryUs: number;
+  /**
+   * Byzantine-network mode: the sequencer may lie (e.g. send different messages under one number
+   * to different replicas), so a slot is filled only once 2f+1 replicas confirmed the same digest.
+   */
+  byzantineNetwork: boolean;
 }
 
 export interface ReplicaObserver extends Pick<AomReceiverObserver, 'rejected' | 'verified'> {
@@ -70,6 +77,12 @@ export class Replica implements Core<NeoMsg> {
   private readonly hashes: Uint8Array[] = [new Uint8Array(32)];
   private executed = 0;
   private readonly store = new KvStore();
+  /** Byzantine-network mode: candidates per slot by digest, who confirmed what, our own confirms. */
+  private readonly candidates = new Map<number, Map<string, OrderedMulticast>>();
+  private readonly confirms = new Map<number, Map<string, Set<number>>>();
+  private readonly myConfirms = new Map<number, Confirm>();
+  /** Our confirms re-signed as requests for help (need = true), made once per slot. */
+  private readonly pleas = new Map<number, Confirm>();
 
   constructor(private readonly p: ReplicaParams, private readonly obs: ReplicaObserver) {
     this.view = { epoch: p.epoch, leader: 0 };
@@ -135,6 +148,8 @@ export class Replica implements Core<NeoMsg> {
       case 'gap-prepare':
       case 'gap-commit':
         return this.onVote(ctx, m);
+      case 'confirm':
+        return this.onConfirm(ctx, m);
       default:
         return;
     }
@@ -152,6 +167,16 @@ export class Replica implements Core<NeoMsg> {
         else this.query(ctx, slot);
       } else this.resendGap(ctx, slot, gap);
     }
+    // Slots not settled yet: resend our confirm, marked as asking for the others' (they may have been lost).
+    for (const [slot, c] of this.myConfirms) {
+      if (this.log[slot]) continue;
+      let plea = this.pleas.get(slot);
+      if (!plea) {
+        plea = sign<Confirm>({ ...c, need: true }, this.p.keys);
+        this.pleas.set(slot, plea);
+      }
+      ctx.multicast(this.others(), plea);
+    }
     ctx.setTimer('retry', this.p.retryUs);
   }
 
@@ -165,7 +190,8 @@ export class Replica implements Core<NeoMsg> {
 
   private onDelivery(d: AomDelivery): void {
     if (d.kind === 'message') {
-      this.fill(d.msg.header.seq, d.msg);
+      if (this.p.byzantineNetwork) this.candidate(d.msg.header.seq, d.msg);
+      else this.fill(d.msg.header.seq, d.msg);
       return;
     }
     this.missing.add(d.seq);
@@ -173,8 +199,9 @@ export class Replica implements Core<NeoMsg> {
     else this.query(this.ctx, d.seq);
   }
 
-  private fill(slot: number, oc: OrderedMulticast): void {
+  private fill(slot: number, oc: OrderedMulticast, confirmed = false): void {
     if (this.log[slot]) return;
+    if (this.p.byzantineNetwork && !confirmed && !this.missing.has(slot)) return this.candidate(slot, oc);
     if (oc.header.seq !== slot || oc.header.epoch !== this.view.epoch) {
       this.obs.invalid('certificate-for-another-slot');
       return;
@@ -184,6 +211,10 @@ export class Replica implements Core<NeoMsg> {
       const linked = next && next.auth.scheme === 'pk' ? next.auth.linked : null;
       if (!verifyRelayedOc(oc, this.p.index, this.p.aom, linked)) {
         this.obs.invalid('forged-certificate');
+        return;
+      }
+      if (this.p.byzantineNetwork && !this.confirmedBy(slot, oc)) {
+        this.candidate(slot, oc);
         return;
       }
       this.missing.delete(slot);
@@ -197,6 +228,57 @@ export class Replica implements Core<NeoMsg> {
     }
     this.log[slot] = { oc, request };
     this.execute();
+  }
+
+  private confirmedBy(slot: number, oc: OrderedMulticast): boolean {
+    return (this.confirms.get(slot)?.get(hex(oc.header.digest))?.size ?? 0) >= this.quorum;
+  }
+
+  /** Byzantine-network mode: confirm the first version of a slot we see, fill it once 2f+1 agree. */
+  private candidate(slot: number, oc: OrderedMulticast): void {
+    if (this.log[slot]) return;
+    const d = hex(oc.header.digest);
+    const byDigest = this.candidates.get(slot) ?? new Map<string, OrderedMulticast>();
+    byDigest.set(d, oc);
+    this.candidates.set(slot, byDigest);
+    if (!this.myConfirms.has(slot)) {
+      const c = sign<Confirm>({ type: 'confirm', view: this.view, replica: this.p.index, slot, digest: oc.header.digest, need: false, sig: new Uint8Array(64) }, this.p.keys);
+      this.myConfirms.set(slot, c);
+      this.count(c);
+      this.ctx.multicast(this.others(), c);
+    }
+    this.settle(slot);
+  }
+
+  private count(c: Confirm): void {
+    const bySlot = this.confirms.get(c.slot) ?? new Map<string, Set<number>>();
+    const who = bySlot.get(hex(c.digest)) ?? new Set<number>();
+    who.add(c.replica);
+    bySlot.set(hex(c.digest), who);
+    this.confirms.set(c.slot, bySlot);
+  }
+
+  private onConfirm(ctx: Ctx<NeoMsg>, c: Confirm): void {
+    if (!this.p.byzantineNetwork || !this.sameView(c.view) || c.replica >= this.p.replicas.length || !verifySigned(c, this.p.keys)) {
+      this.obs.invalid('bad-confirm');
+      return;
+    }
+    this.count(c);
+    // A replica asking for help with a slot gets our confirm again (answers never ask back).
+    const mine = this.myConfirms.get(c.slot);
+    if (c.need && mine) ctx.send(this.p.replicas[c.replica]!, mine);
+    this.settle(c.slot);
+  }
+
+  private settle(slot: number): void {
+    if (this.log[slot]) return;
+    for (const [d, oc] of this.candidates.get(slot) ?? []) {
+      if ((this.confirms.get(slot)?.get(d)?.size ?? 0) < this.quorum) continue;
+      this.candidates.delete(slot);
+      this.missing.delete(slot);
+      this.fill(slot, oc, true);
+      return;
+    }
   }
 
   /** Executes every slot in order up to the first one still unknown. */
@@ -244,7 +326,10 @@ export class Replica implements Core<NeoMsg> {
     if (!this.isLeader || !this.sameView(view) || replica >= this.p.replicas.length) return;
     const g = this.gaps.get(slot);
     if (g?.done) return this.catchUp(ctx, replica, g);
-    const oc = this.log[slot]?.oc;
+    // In Byzantine-network mode the leader may hold the slot only as the candidate it confirmed:
+    // the asker's confirm may be the one still missing, so hand it over.
+    const mine = this.myConfirms.get(slot);
+    const oc = this.log[slot]?.oc ?? (mine ? this.candidates.get(slot)?.get(hex(mine.digest)) : undefined);
     if (oc) ctx.send(this.p.replicas[replica]!, { type: 'query-reply', view: this.view, slot, oc });
   }
 

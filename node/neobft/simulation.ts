@@ -4,7 +4,10 @@ import { hotPathBackend } from '../crypto/signature.js';
 import type { KvInput, KvOutput } from '../check/kv-model.js';
 import type { Operation } from '../check/linearizability.js';
 import { type LinkFaults, SimNetwork } from '../net/sim.js';
-import type { Core, NodeId } from '../runtime/core.js';
+import type { Core, Ctx, NodeId } from '../runtime/core.js';
+import { encodeKvRequest } from '../apps/kv.js';
+import { sha256 } from '../crypto/hash.js';
+import { authBytes } from './aom-messages.js';
 import { Driver } from '../runtime/driver.js';
 import { SeededRandom } from '../runtime/random.js';
 import { AomSequencer } from './aom-sequencer.js';
@@ -29,6 +32,10 @@ export interface NeoSimOptions {
   faulty?: { replica: number; behaviour: ReplicaFault };
   /** A Byzantine client that floods the sequencer with malformed requests. */
   garbageClient?: boolean;
+  /** Replicas wait for 2f+1 CONFIRMs before delivering (they do not trust the sequencer). */
+  byzantineNetwork?: boolean;
+  /** The sequencer equivocates (HM only): every `equivocateEvery`-th number goes out in two versions, one per half of the replicas. */
+  equivocateEvery?: number;
 }
 
 
@@ -53,12 +60,12 @@ export class NeoSim {
     const replicaIds = Array.from({ length: n }, (_, i) => replicaNode(i));
     const boot = (id: NodeId, make: () => Core<NeoMsg>) =>
       this.net.addNode(id, ({ transport, clock, scheduler }) => new Driver(make(), neoCodec, transport, clock, scheduler));
-    boot(SEQUENCER, () => new AomSequencer({
+    boot(SEQUENCER, () => equivocating(new AomSequencer({
       group: 0, epoch: 1, receivers: replicaIds,
       auth: o.scheme === 'hm'
         ? { scheme: 'hm', keys: new MacVectorKeys(hmKeys) }
         : { scheme: 'pk', secret: sequencerSecret, backend: hotPathBackend, controller: new SigningController(5000, 16), idleSignUs: 300 },
-    }, { authenticated() {} }));
+    }, { authenticated() {} }), o.equivocateEvery ?? 0, new MacVectorKeys(hmKeys)));
     for (let i = 0; i < n; i++) {
       const aom: AomReceiverAuth = o.scheme === 'hm'
         ? { scheme: 'hm', key: hmKeys[i]! }
@@ -70,7 +77,9 @@ export class NeoSim {
         const r = new Replica({
           index: i, f: o.f, replicas: replicaIds, group: 0, epoch: 1, aom,
           keys,
-          clientKey: (c) => clientKeys[c]![i]!, clientNode: neoClientNode, gapTimeoutUs: 1000, retryUs: 2000,
+          // A request may claim any client id; an unknown client's replies go nowhere useful.
+          clientKey: (c) => clientKeys[c]?.[i] ?? new Uint8Array(32), clientNode: neoClientNode, gapTimeoutUs: 1000, retryUs: 2000,
+          byzantineNetwork: o.byzantineNetwork ?? false,
         }, {
           executed() {}, rejected() {}, verified() {},
           gapAgreement: (_s, outcome) => {
@@ -81,7 +90,7 @@ export class NeoSim {
           invalid: () => this.counters.invalid++,
         });
         this.replicas[i] = r;
-        return faulty ? byzantine(r, faulty, keys, (c) => clientKeys[c]![i]!, () => bytes(32)) : r;
+        return faulty ? byzantine(r, faulty, keys, (c) => clientKeys[c]?.[i] ?? new Uint8Array(32), () => bytes(32)) : r;
       });
     }
     if (o.garbageClient) {
@@ -115,4 +124,29 @@ export class NeoSim {
   fullHistory(): Operation<KvInput, KvOutput>[] {
     return [...this.history, ...this.clients.flatMap((c) => (c.pending ? [c.pending] : []))];
   }
+}
+
+/**
+ * A lying sequencer (HM): every `every`-th number is sent to the first half of the replicas as
+ * the real request and to the other half as a different, validly MACed one.
+ */
+function equivocating(core: Core<NeoMsg>, every: number, keys: MacVectorKeys): Core<NeoMsg> {
+  if (every <= 0) return core;
+  const wrap = (ctx: Ctx<NeoMsg>): Ctx<NeoMsg> => ({
+    get now() {
+      return ctx.now;
+    },
+    send: (to, m) => ctx.send(to, m),
+    multicast: (to, m) => {
+      if (m.type !== 'aom' || m.header.seq % every !== 0) return ctx.multicast(to, m);
+      const half = Math.ceil(to.length / 2);
+      ctx.multicast(to.slice(0, half), m);
+      const payload = encodeKvRequest({ client: 999, requestId: m.header.seq, op: { op: 'put', key: 'k0', value: 'equivocated' } });
+      const header = { ...m.header, digest: sha256(payload) };
+      ctx.multicast(to.slice(half), { ...m, header, payload, auth: { scheme: 'hm', macs: keys.sign(authBytes(header)) } });
+    },
+    setTimer: (n, a) => ctx.setTimer(n, a),
+    cancelTimer: (n) => ctx.cancelTimer(n),
+  });
+  return { start: (ctx) => core.start(wrap(ctx)), receive: (ctx, m) => core.receive(wrap(ctx), m), timer: (ctx, n) => core.timer(wrap(ctx), n) };
 }

@@ -34,6 +34,7 @@ export function planBftCluster(b: BftCluster): Plan {
     retryMicros: s.timeouts.retryMicros,
     clientRetryMicros: s.timeouts.clientRetryMillis * 1000,
     keySpace: s.workload.keySpace,
+    byzantineNetwork: neo && s.byzantineNetwork,
   };
   const members: PlannedMember[] = [
     ...Array.from({ length: replicas }, (_, i) => ({ name: `replica-${i}`, workload: 'replica', phase: 0, expendable: false, load: false })),

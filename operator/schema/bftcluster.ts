@@ -9,6 +9,8 @@ export const bftClusterSpec = z.strictObject({
     .meta(immutable('spec.protocol')),
   f: z.number().int().min(1).max(5).default(1).describe('Faulty replicas tolerated.').meta(immutable('spec.f')),
   replicas: z.number().int().min(4).max(16).default(4).describe('Replicas; must be 3f+1.').meta(immutable('spec.replicas')),
+  byzantineNetwork: z.boolean().default(false)
+    .describe('NeoBFT: do not trust the sequencer; replicas deliver a message only after 2f+1 signed CONFIRMs of it.'),
   batching: z.strictObject({
     maxBatch: z.number().int().min(1).max(1024).default(16).describe('PBFT: most requests the primary orders in one batch.'),
     delayMicros: z.number().int().min(0).max(1_000_000).default(200).describe('PBFT: how long the primary waits to fill a batch.'),
