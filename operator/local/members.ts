@@ -17,7 +17,9 @@ export class MemberProcess {
   constructor(readonly member: PlannedMember, readonly metricsUrl: string, docPath: string, runDir: string,
     onExit: (m: MemberProcess) => void) {
     this.log = createWriteStream(join(runDir, `${member.name}.log`));
-    this.child = spawn(process.execPath, [CLI, 'node', '--config', docPath, '--role', member.name], {
+    // SWITCHYARD_NODE_ARGS passes flags to every member's Node.js, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile.
+    const nodeArgs = (process.env.SWITCHYARD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    this.child = spawn(process.execPath, [...nodeArgs, CLI, 'node', '--config', docPath, '--role', member.name], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SWITCHYARD_PARENT_PID: String(process.pid) },
     });
