@@ -25,7 +25,7 @@ for (const protocol of ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated']) {
     assert.equal(result.linearizable, true);
     assert.ok(result.committed > 500, `committed ${result.committed}`);
     assert.ok(result.latency_s.p50 > 0);
-    assert.equal(result.epoch, 1);
+    if (protocol.startsWith('neobft')) assert.equal(result.epoch, 1, 'read from the replicas\' metrics');
     assert.equal(typeof result.gap_agreements, 'number');
     assert.deepEqual(result.rejected, {});
     assert.match(stderr, /linearizable\s+yes/);

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS } from '../runtime/metrics.js';
 import type { AomSequencerObserver } from './aom-sequencer.js';
 import type { KvClientObserver } from '../apps/kv-client.js';
@@ -22,6 +22,9 @@ export function neobftMetrics(registry: Registry) {
     const gaps = new Counter({ name: 'switchyard_neobft_gap_agreements_total', help: 'Gap agreements completed, by outcome.', labelNames: ['outcome'], registers: r });
     const rollbacks = new Counter({ name: 'switchyard_neobft_rollbacks_total', help: 'Slots rolled back after a gap became a no-op.', registers: r });
     const invalid = new Counter({ name: 'switchyard_neobft_invalid_total', help: 'Protocol messages refused, by reason.', labelNames: ['reason'], registers: r });
+    // The view ⟨epoch, leader⟩: fixed at ⟨1, 0⟩ until view and epoch changes exist.
+    new Gauge({ name: 'switchyard_neobft_epoch', help: 'Current epoch (sequencer installation).', registers: r }).set(1);
+    new Gauge({ name: 'switchyard_neobft_leader', help: 'Index of the current leader replica.', registers: r }).set(0);
     return {
       verified: (scheme, ok) => verified.labels(scheme, ok ? 'ok' : 'failed').inc(),
       rejected: (reason) => rejected.labels(reason).inc(),

@@ -87,7 +87,8 @@ export class Reconciler {
     await this.prune(children, namespace, name);
     if (fresh) await this.kube.event(owner, 'Normal', 'Created', `created ${children.length} children: ${children.map((c) => `${c.kind}/${c.metadata!.name}`).join(', ')}`);
 
-    const reading = plan.reconfigure ? await this.reconfigure(plan, plan.reconfigure, owner, obj.status ?? {}) : null;
+    if (plan.reconfigure) await this.reconfigure(plan.reconfigure, owner, obj.status ?? {});
+    const reading = plan.statusMember ? await this.readProtocol(plan, plan.statusMember, owner) : null;
     const counts = this.memberCounts(plan, namespace, name);
     const members = counts.members as { expected: number; ready: number };
     const rolling = this.rollingOut(plan, namespace, name);
@@ -176,22 +177,28 @@ export class Reconciler {
 
   /**
    * Tells the protocol its membership (the Hydra configuration service adds or removes
-   * sequencers through its own protocol) and reads back the protocol's status numbers.
+   * sequencers through its own protocol). Unreachable members are retried on the next pass.
    */
-  private async reconfigure(plan: Plan, rc: NonNullable<Plan['reconfigure']>, owner: Owner, status: Status): Promise<ProtocolReading> {
-    const base = this.memberBase(rc.member, owner);
+  private async reconfigure(rc: NonNullable<Plan['reconfigure']>, owner: Owner, status: Status): Promise<void> {
     const key = `${owner.namespace}/${owner.name}`;
     const command = JSON.stringify(rc.command);
+    if (this.sent.get(key) === command && status[rc.converged.field] === rc.converged.value) return;
     try {
-      if (this.sent.get(key) !== command || status[rc.converged.field] !== rc.converged.value) {
-        const res = await fetch(`${base}/admin`, { method: 'POST', body: command, signal: AbortSignal.timeout(3000) });
-        if (!res.ok) throw new Error(`admin endpoint answered ${res.status}: ${await res.text()}`);
-        if (this.sent.get(key) !== command) {
-          this.sent.set(key, command);
-          await this.kube.event(owner, 'Normal', 'Reconfiguring', `asked the ${rc.member} member for ${command}`);
-        }
+      const res = await fetch(`${this.memberBase(rc.member, owner)}/admin`, { method: 'POST', body: command, signal: AbortSignal.timeout(3000) });
+      if (!res.ok) throw new Error(`admin endpoint answered ${res.status}: ${await res.text()}`);
+      if (this.sent.get(key) !== command) {
+        this.sent.set(key, command);
+        await this.kube.event(owner, 'Normal', 'Reconfiguring', `asked the ${rc.member} member for ${command}`);
       }
-      const res = await fetch(`${base}/metrics.json`, { signal: AbortSignal.timeout(3000) });
+    } catch (err) {
+      this.log.debug({ testbed: key, err: (err as Error).message }, 'protocol member unreachable');
+    }
+  }
+
+  /** Reads the protocol's own status numbers (configuration, view, …) from one member's metrics. */
+  private async readProtocol(plan: Plan, member: string, owner: Owner): Promise<ProtocolReading> {
+    try {
+      const res = await fetch(`${this.memberBase(member, owner)}/metrics.json`, { signal: AbortSignal.timeout(3000) });
       const metrics = (await res.json()) as { name: string; values: { value: number }[] }[];
       const values: Record<string, number> = {};
       for (const [field, metric] of Object.entries(plan.statusMetrics)) {
@@ -200,7 +207,7 @@ export class Reconciler {
       }
       return { reachable: true, values };
     } catch (err) {
-      this.log.debug({ testbed: key, err: (err as Error).message }, 'protocol member unreachable');
+      this.log.debug({ testbed: `${owner.namespace}/${owner.name}`, err: (err as Error).message }, 'protocol member unreachable');
       return { reachable: false, values: {} };
     }
   }

@@ -83,7 +83,7 @@ export const bftReport: SystemReport = {
       `latency p50 ${fmtSeconds(latency.quantile(0.5))} p99 ${fmtSeconds(latency.quantile(0.99))}`,
       `authenticated ${fmtCount(rate(now, prev, 'switchyard_aom_authenticated_total'))}/s`,
       `gap agreements ${fmtCount(now.sum('switchyard_neobft_gap_agreements_total'))}`,
-      'view ⟨1, 0⟩',
+      `view ⟨${now.max('switchyard_neobft_epoch', 'replica')}, ${now.max('switchyard_neobft_leader', 'replica')}⟩`,
     ].join(' · ');
   },
 
@@ -93,13 +93,15 @@ export const bftReport: SystemReport = {
     const gaps = final.sum('switchyard_neobft_gap_agreements_total');
     const authenticated = final.sum('switchyard_aom_authenticated_total') - base.sum('switchyard_aom_authenticated_total');
     const opsPerS = seconds > 0 ? latency.count / seconds : 0;
+    const epoch = final.max('switchyard_neobft_epoch', 'replica');
+    const leader = final.max('switchyard_neobft_leader', 'replica');
     return {
       rows: [
         ['committed operations', `${fmtCount(latency.count)} (${fmtCount(opsPerS)}/s)`],
         ['client latency', `p50 ${fmtSeconds(latency.quantile(0.5))}  p99 ${fmtSeconds(latency.quantile(0.99))}`],
         ['authenticated', `${fmtCount(authenticated)} (${fmtCount(seconds > 0 ? authenticated / seconds : 0)}/s)`],
         ['gap agreements', `${fmtCount(gaps)} (${fmtCount(final.sum('switchyard_neobft_gap_agreements_total', { outcome: 'no-op' }))} no-ops)`],
-        ['view / epoch', '⟨1, 0⟩ / 1'],
+        ['view ⟨epoch, leader⟩', `⟨${epoch}, ${leader}⟩`],
         ['rejected', Object.entries(rejected).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
       ],
       json: {
@@ -107,8 +109,8 @@ export const bftReport: SystemReport = {
         latency_s: { p50: latency.quantile(0.5), p99: latency.quantile(0.99) },
         authenticated,
         gap_agreements: gaps,
-        view: 0,
-        epoch: 1,
+        view: leader,
+        epoch,
         rejected,
       },
     };

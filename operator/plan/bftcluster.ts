@@ -57,7 +57,8 @@ export function planBftCluster(b: BftCluster): Plan {
     resources: s.resources,
     liveFields: [],
     reconfigure: null,
-    statusMetrics: {},
+    statusMember: neo ? 'replica-0' : null,
+    statusMetrics: neo ? { epoch: 'switchyard_neobft_epoch', leader: 'switchyard_neobft_leader' } : {},
     keys: () => generateNeoKeys(replicas, s.workload.clients),
     histories: true,
   };

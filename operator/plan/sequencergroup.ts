@@ -94,6 +94,7 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
       command: { sequencers: Array.from({ length: s.sequencers }, (_, k) => k) },
       converged: { field: 'activeSequencers', value: s.sequencers },
     },
+    statusMember: 'config',
     statusMetrics: { configuration: 'switchyard_hydra_configuration', activeSequencers: 'switchyard_hydra_active_sequencers' },
     keys: null,
     histories: false,

@@ -48,7 +48,8 @@ export interface Plan {
     /** The status field (read from that member's metrics) that shows the change took effect, and its target. */
     converged: { field: string; value: number };
   } | null;
-  /** Status fields read from the reconfiguring member's metrics: field → metric name. */
+  /** The member whose metrics carry the protocol's status numbers (null: none), and which: field → metric name. */
+  statusMember: string | null;
   statusMetrics: Record<string, string>;
   /** Fresh key material for a new testbed (the materializer stores it: a 0600 file, a Secret), or null. */
   keys: (() => unknown) | null;
