@@ -25,7 +25,9 @@ export function neobftMetrics(registry: Registry) {
     // The view ⟨epoch, leader⟩: fixed at ⟨1, 0⟩ until view and epoch changes exist.
     new Gauge({ name: 'switchyard_neobft_epoch', help: 'Current epoch (sequencer installation).', registers: r }).set(1);
     new Gauge({ name: 'switchyard_neobft_leader', help: 'Index of the current leader replica.', registers: r }).set(0);
+    const syncPoint = new Gauge({ name: 'switchyard_neobft_sync_point', help: 'Highest slot made final by 2f+1 matching SYNCs.', registers: r });
     return {
+      synced: (slot) => syncPoint.set(slot),
       verified: (scheme, ok) => verified.labels(scheme, ok ? 'ok' : 'failed').inc(),
       rejected: (reason) => rejected.labels(reason).inc(),
       executed: (_slot, noop) => executed.labels(noop ? 'no-op' : 'request').inc(),

@@ -6,7 +6,7 @@ import type { GapDrop, GapFind, ProtocolMsg, View } from './protocol-messages.js
 
 export const PROTOCOL_TYPE = {
   reply: 10, query: 11, 'query-reply': 12, 'gap-find': 13, 'gap-recv': 14, 'gap-drop': 15, 'gap-decision': 16,
-  'gap-prepare': 17, 'gap-commit': 18, 'direct-request': 19, confirm: 20,
+  'gap-prepare': 17, 'gap-commit': 18, 'direct-request': 19, confirm: 20, sync: 21,
 } as const;
 
 const VIEW = 4 + 1;
@@ -34,6 +34,7 @@ export function protocolSize(m: ProtocolMsg): number {
       return VIEW + 1 + SLOT + 1 + (m.recv ? ocSize(m.recv) : 0) + 1 + m.drops.length * dropSize + SIG;
     case 'gap-prepare':
     case 'gap-commit':
+    case 'sync':
       return VIEW + 1 + SLOT + 32 + SIG;
     case 'confirm':
       return VIEW + 1 + SLOT + 32 + 1 + SIG;
@@ -85,6 +86,10 @@ export function writeProtocol(w: Writer, m: ProtocolMsg): void {
     case 'gap-commit':
       writeView(w, m.view);
       w.u8(m.replica).u64(m.slot).raw(m.digest).raw(m.sig);
+      return;
+    case 'sync':
+      writeView(w, m.view);
+      w.u8(m.replica).u64(m.slot).raw(m.logHash).raw(m.sig);
       return;
     case 'confirm':
       writeView(w, m.view);
@@ -150,6 +155,8 @@ export function readProtocol(r: Reader, type: number): ProtocolMsg {
       };
     case PROTOCOL_TYPE['direct-request']:
       return { type: 'direct-request', payload: copy(r, r.u32('payload length'), 'payload') };
+    case PROTOCOL_TYPE.sync:
+      return { type: 'sync', view: readView(r), replica: r.u8('replica'), slot: r.u64('slot'), logHash: copy(r, 32, 'log hash'), sig: copy(r, SIG, 'signature') };
     case PROTOCOL_TYPE.confirm:
       return {
         type: 'confirm', view: readView(r), replica: r.u8('replica'), slot: r.u64('slot'), digest: copy(r, 32, 'digest'),

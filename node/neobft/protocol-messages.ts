@@ -95,13 +95,23 @@ export interface Confirm {
   sig: Uint8Array;
 }
 
+/** Every SYNC_INTERVAL slots: the replica's log hash there; 2f+1 matching make the prefix final. */
+export interface Sync {
+  type: 'sync';
+  view: View;
+  replica: number;
+  slot: number;
+  logHash: Uint8Array;
+  sig: Uint8Array;
+}
+
 /** A client's request sent straight to the replicas after a timeout (as well as again through AOM). */
 export interface DirectRequest {
   type: 'direct-request';
   payload: Uint8Array;
 }
 
-export type ProtocolMsg = Reply | Query | QueryReply | GapFind | GapRecv | GapDrop | GapDecision | GapVote | Confirm | DirectRequest;
-export type SignedMsg = GapFind | GapDrop | GapDecision | GapVote | Confirm;
+export type ProtocolMsg = Reply | Query | QueryReply | GapFind | GapRecv | GapDrop | GapDecision | GapVote | Confirm | Sync | DirectRequest;
+export type SignedMsg = GapFind | GapDrop | GapDecision | GapVote | Confirm | Sync;
 
 export const NOOP_DIGEST = new Uint8Array(32);

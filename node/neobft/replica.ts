@@ -7,9 +7,11 @@ import { type AomDelivery, AomReceiver, type AomReceiverAuth, type AomReceiverOb
 import { type ReplicaKeys, replyMac, sign, verifyRelayedOc, verifySigned } from './auth.js';
 import { equalBytes } from '../crypto/bytes.js';
 import type { NeoMsg } from './messages.js';
-import { type Confirm, type GapDecision, type GapDrop, type GapVote, NOOP_DIGEST, type Reply, type View } from './protocol-messages.js';
+import { type Confirm, type GapDecision, type Sync, type GapDrop, type GapVote, NOOP_DIGEST, type Reply, type View } from './protocol-messages.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+/** Slots between SYNCs. */
+export const SYNC_INTERVAL = 64;
 
 export interface ReplicaParams {
   index: number;
@@ -34,6 +36,7 @@ export interface ReplicaParams {
 
 export interface ReplicaObserver extends Pick<AomReceiverObserver, 'rejected' | 'verified'> {
   executed(slot: number, noop: boolean): void;
+  synced(slot: number): void;
   gapAgreement(slot: number, outcome: 'message' | 'no-op'): void;
   rolledBack(slots: number): void;
   invalid(reason: string): void;
@@ -83,6 +86,10 @@ export class Replica implements Core<NeoMsg> {
   private readonly myConfirms = new Map<number, Confirm>();
   /** Our confirms re-signed as requests for help (need = true), made once per slot. */
   private readonly pleas = new Map<number, Confirm>();
+  /** SYNC votes per slot by log hash; the highest slot 2f+1 replicas agreed on is final. */
+  private readonly syncs = new Map<number, Map<string, Set<number>>>();
+  private readonly mySyncs = new Map<number, Sync>();
+  private syncPoint = 0;
 
   constructor(private readonly p: ReplicaParams, private readonly obs: ReplicaObserver) {
     this.view = { epoch: p.epoch, leader: 0 };
@@ -150,6 +157,8 @@ export class Replica implements Core<NeoMsg> {
         return this.onVote(ctx, m);
       case 'confirm':
         return this.onConfirm(ctx, m);
+      case 'sync':
+        return this.onSync(m);
       default:
         return;
     }
@@ -167,6 +176,11 @@ export class Replica implements Core<NeoMsg> {
         else this.query(ctx, slot);
       } else this.resendGap(ctx, slot, gap);
     }
+    // Agreements others run on slots we hold (we saw their votes, not the decision) must finish here too.
+    for (const [slot, gap] of this.gaps) if (!gap.done && !this.missing.has(slot)) this.resendGap(ctx, slot, gap);
+    // Our latest SYNC until it is agreed (it may have been lost).
+    const lastSync = [...this.mySyncs.values()].at(-1);
+    if (lastSync && lastSync.slot > this.syncPoint) ctx.multicast(this.others(), lastSync);
     // Slots not settled yet: resend our confirm, marked as asking for the others' (they may have been lost).
     for (const [slot, c] of this.myConfirms) {
       if (this.log[slot]) continue;
@@ -293,7 +307,43 @@ export class Replica implements Core<NeoMsg> {
         if (result !== null) this.reply(slot, s.request, encodeResult(result));
       }
       this.obs.executed(slot, s.oc === null);
+      if (slot % SYNC_INTERVAL === 0) this.sync(slot);
     }
+  }
+
+  /** Every SYNC_INTERVAL slots, tell the others our log hash there. */
+  private sync(slot: number): void {
+    const m = sign<Sync>({ type: 'sync', view: this.view, replica: this.p.index, slot, logHash: this.hashes[slot]!, sig: new Uint8Array(64) }, this.p.keys);
+    this.mySyncs.set(slot, m);
+    for (const old of this.mySyncs.keys()) if (old < slot) this.mySyncs.delete(old);
+    this.ctx.multicast(this.others(), m);
+    this.onSync(m);
+  }
+
+  private onSync(m: Sync): void {
+    if (!this.sameView(m.view) || m.slot <= this.syncPoint || m.slot % SYNC_INTERVAL !== 0) return;
+    if (m.replica !== this.p.index && !verifySigned(m, this.p.keys)) {
+      this.obs.invalid('bad-sync');
+      return;
+    }
+    const bySlot = this.syncs.get(m.slot) ?? new Map<string, Set<number>>();
+    const who = bySlot.get(hex(m.logHash)) ?? new Set<number>();
+    who.add(m.replica);
+    bySlot.set(hex(m.logHash), who);
+    this.syncs.set(m.slot, bySlot);
+    // Final only where our own log agrees: 2f+1 matching hashes, ours among them.
+    const mine = this.hashes[m.slot];
+    if (who.size < this.quorum || !mine || hex(mine) !== hex(m.logHash)) return;
+    this.syncPoint = m.slot;
+    for (const s of this.syncs.keys()) if (s <= m.slot) this.syncs.delete(s);
+    // Final entries are never rolled back: their undo records can go.
+    for (let s = m.slot; s > 0 && this.log[s]?.undo; s--) delete this.log[s]!.undo;
+    this.obs.synced(m.slot);
+  }
+
+  /** The highest slot 2f+1 replicas (this one included) agreed on: final, never rolled back. */
+  get finalSlot(): number {
+    return this.syncPoint;
   }
 
   private reply(slot: number, request: KvRequest, result: Uint8Array): void {
@@ -305,8 +355,9 @@ export class Replica implements Core<NeoMsg> {
     this.ctx.send(this.p.clientNode(request.client), reply);
   }
 
-  /** Undoes speculative execution back to just before `slot`. */
+  /** Undoes speculative execution back to just before `slot` (never into the final prefix). */
   private rollback(slot: number): void {
+    if (slot <= this.syncPoint) throw new Error(`rollback into the final prefix (slot ${slot} ≤ ${this.syncPoint}): replicas disagreed on a synced slot`);
     let n = 0;
     for (let s = this.executed; s >= slot; s--) {
       const u = this.log[s]?.undo;
@@ -464,6 +515,9 @@ export class Replica implements Core<NeoMsg> {
       return;
     }
     (v.type === 'gap-prepare' ? g.prepares : g.commits).set(v.replica, v);
+    // Others are voting on a slot we never saw the decision for (we may hold its message and
+    // have missed the whole agreement): ask the leader, which answers with its decision.
+    if (!g.decision && !this.isLeader) this.query(ctx, v.slot);
     this.progressGap(ctx, v.slot, g);
   }
 

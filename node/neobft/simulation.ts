@@ -81,7 +81,7 @@ export class NeoSim {
           clientKey: (c) => clientKeys[c]?.[i] ?? new Uint8Array(32), clientNode: neoClientNode, gapTimeoutUs: 1000, retryUs: 2000,
           byzantineNetwork: o.byzantineNetwork ?? false,
         }, {
-          executed() {}, rejected() {}, verified() {},
+          executed() {}, rejected() {}, verified() {}, synced() {},
           gapAgreement: (_s, outcome) => {
             this.counters.gapAgreements++;
             if (outcome === 'no-op') this.counters.noops++;
