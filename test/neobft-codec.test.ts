@@ -21,6 +21,7 @@ const samples: NeoMsg[] = [
   { type: 'gap-commit', view, replica: 0, slot: 42, digest: b(32, 11), sig: b(64, 13) },
   { type: 'direct-request', payload: b(10, 14) },
   { type: 'confirm', view, replica: 2, slot: 42, digest: b(32, 15), need: true, sig: b(64, 16) },
+  { type: 'sync', view, replica: 1, slot: 128, logHash: b(32, 17), sig: b(64, 18) },
 ];
 
 test('every NeoBFT protocol message survives an encode/decode round trip', () => {
