@@ -104,5 +104,6 @@ test('messages only one replica received become no-ops by gap agreement, and tha
     assert.ok(checkLinearizable(kvModel, sim.fullHistory()).linearizable, `seed ${seed}`);
     assert.equal(divergence(sim), null, `seed ${seed}`);
     assert.ok(sim.replicas.every((r) => r.finalSlot >= 64), `seed ${seed}: SYNC made a prefix final`);
+    assert.ok(sim.replicas.every((r) => r.retained < 64), `seed ${seed}: per-slot state of final slots is released`);
   }
 });

@@ -46,6 +46,8 @@ interface Slot {
   oc: OrderedMulticast | null;
   request: KvRequest | null;
   undo?: ReturnType<KvStore['execute']>['undo'];
+  /** Kept when an old final slot is compacted (its certificate and request dropped). */
+  digest?: Uint8Array;
 }
 
 interface Gap {
@@ -119,7 +121,12 @@ export class Replica implements Core<NeoMsg> {
   /** The digest held at a slot (NOOP_DIGEST for a no-op), for cross-replica checks. */
   slotDigest(slot: number): Uint8Array | undefined {
     const s = this.log[slot];
-    return s ? digestOf(s.oc) : undefined;
+    return s ? (s.digest ?? digestOf(s.oc)) : undefined;
+  }
+
+  /** How many per-slot records the replica still holds (bounded by SYNC in a long run). */
+  get retained(): number {
+    return this.gaps.size + this.myConfirms.size + this.confirms.size + this.candidates.size + this.syncs.size;
   }
 
   /**
@@ -338,7 +345,25 @@ export class Replica implements Core<NeoMsg> {
     for (const s of this.syncs.keys()) if (s <= m.slot) this.syncs.delete(s);
     // Final entries are never rolled back: their undo records can go.
     for (let s = m.slot; s > 0 && this.log[s]?.undo; s--) delete this.log[s]!.undo;
+    this.compact(m.slot - SYNC_INTERVAL);
     this.obs.synced(m.slot);
+  }
+
+  /**
+   * Forgets what a long run no longer needs about slots final for a whole interval: agreement
+   * and confirm state, certificates and requests (a replica that far behind would need state
+   * transfer, which is not implemented), and old log hashes.
+   */
+  private compact(upto: number): void {
+    if (upto <= 0) return;
+    for (const map of [this.gaps, this.myConfirms, this.pleas, this.confirms, this.candidates] as Map<number, unknown>[]) {
+      for (const slot of map.keys()) if (slot <= upto) map.delete(slot);
+    }
+    for (let s = upto; s > 0 && this.log[s]?.oc !== undefined && this.log[s]!.digest === undefined; s--) {
+      const slot = this.log[s]!;
+      this.log[s] = { oc: null, request: null, digest: digestOf(slot.oc) };
+      if (s < upto) delete this.hashes[s];
+    }
   }
 
   /** The highest slot 2f+1 replicas (this one included) agreed on: final, never rolled back. */
