@@ -42,11 +42,15 @@ interface Instance {
  */
 const MAX_RETRIES = 50;
 
+/** Batches the primary keeps in flight before it holds requests back to batch them. */
+const PIPELINE = 2;
+
 const batchDigest = (batch: Uint8Array[]) => sha256(Buffer.concat(batch.flatMap((b) => [Buffer.from(Uint32Array.of(b.length).buffer), b])));
 
 /**
- * A PBFT replica in view 0 (the normal case with batching and retransmission). The primary
- * (replica 0) orders batches; a batch is prepared with 2f matching PREPAREs, committed with
+ * A PBFT replica in view 0 (the normal case with adaptive batching and retransmission). The
+ * primary (replica 0) orders a request at once while fewer than PIPELINE batches are in flight,
+ * and batches what arrives meanwhile; a batch is prepared with 2f matching PREPAREs, committed with
  * 2f+1 COMMITs, executed in sequence order. With n = 1 and f = 0 it is the unreplicated server:
  * requests execute as they arrive. View change is not implemented (a failed primary stalls).
  */
@@ -121,7 +125,9 @@ export class PbftReplica implements Core<PbftMsg> {
     }
     if (this.queue.some((q) => equalBytes(q, payload))) return;
     this.queue.push(payload);
-    if (this.queue.length >= this.p.maxBatch) this.flush(ctx);
+    // Adaptive batching: order at once while the pipeline has room; otherwise requests wait
+    // for a batch to commit (or the batch to fill, or the delay to pass).
+    if (this.queue.length >= this.p.maxBatch || this.inFlight() < PIPELINE) this.flush(ctx);
     else ctx.setTimer('batch', this.p.batchDelayUs);
   }
 
@@ -138,6 +144,11 @@ export class PbftReplica implements Core<PbftMsg> {
     inst.digest = batchDigest(batch);
     ctx.multicast(this.others(), pp);
     this.progress(ctx, seq, inst);
+  }
+
+  /** Batches ordered by this primary and not yet executed. */
+  private inFlight(): number {
+    return this.seq - this.executed;
   }
 
   private instance(seq: number): Instance {
@@ -221,6 +232,7 @@ export class PbftReplica implements Core<PbftMsg> {
         ctx.send(this.p.clientNode(request.client), reply);
       }
       this.obs.executed(inst.prePrepare!.batch.length);
+      if (this.primary && this.queue.length > 0 && this.inFlight() < PIPELINE) this.flush(ctx);
       // Executed instances are kept only as long as retransmissions may ask about them.
       if (this.executed > 1024) this.log.delete(this.executed - 1024);
     }
