@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ for (const protocol of ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated']) {
   test(`switchyard up runs a ${protocol} BFTCluster as processes; the clients' histories are linearizable`, async () => {
     const { result, stderr } = await up((y) => y.replace('protocol: neobft-hm', `protocol: ${protocol}`) + '  network:\n    loss: 0.005\n');
     assert.equal(result.ok, true, stderr);
-    const members = { 'neobft-hm': 9, 'neobft-pk': 9, pbft: 8, unreplicated: 5 }[protocol];
+    const members = { 'neobft-hm': 10, 'neobft-pk': 10, pbft: 8, unreplicated: 5 }[protocol];
     assert.deepEqual(result.members, { expected: members, ready: members });
     assert.equal(result.linearizable, true);
     assert.ok(result.committed > 500, `committed ${result.committed}`);
@@ -31,6 +31,30 @@ for (const protocol of ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated']) {
     assert.match(stderr, /linearizable\s+yes/);
   });
 }
+
+test('killing the sequencer mid-run fails over to the standby through an epoch change; the history stays linearizable', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-bft-failover-'));
+  const file = join(dir, 'bft.yaml');
+  writeFileSync(file, readFileSync('examples/bftcluster.yaml', 'utf8'));
+  const child = spawn(process.execPath, ['dist/cli/switchyard.js', 'up', file, '--duration', '9', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const deadline = Date.now() + 60_000;
+  while (!/committed [1-9]/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const logDir = stderr.match(/logs in (\S+)/)![1]!;
+  const pid = Number(execFileSync('pgrep', ['-f', `${logDir}/node-config.json --role sequencer-0$`]).toString().trim().split('\n')[0]);
+  process.kill(pid, 'SIGKILL');
+  assert.equal(await exited, 0, stderr);
+  const result = JSON.parse(stdout.trim().split('\n').at(-1)!);
+  assert.equal(result.ok, true, stderr);
+  assert.match(stderr, /sequencer-0 killed by SIGKILL; the protocol reconfigures around it/);
+  assert.ok(result.epoch >= 2, `epoch ${result.epoch}: the standby sequencer orders a new epoch`);
+  assert.ok((result.view_changes.sequencer ?? 0) >= 1, JSON.stringify(result.view_changes));
+  assert.equal(result.linearizable, true);
+});
 
 test('a BFTCluster whose replicas are not 3f+1 is refused, naming the field', async () => {
   await assert.rejects(up((y) => y.replace('replicas: 4', 'replicas: 5')), (e: { stderr: string }) => /spec\.replicas: replicas must be 3f\+1/.test(e.stderr));

@@ -65,7 +65,7 @@ test('every metric a dashboard queries is registered by the code', () => {
   hydra.client();
   const neo = neobftMetrics(registries[1]!);
   neo.sequencer();
-  neo.replica();
+  neo.replica(4);
   neo.client('neobft');
   neo.pbftReplica();
   transportMetrics(registries[2]!);

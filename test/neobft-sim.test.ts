@@ -79,8 +79,58 @@ test('an equivocating sequencer splits the replicas without CONFIRMs, and cannot
   assert.match(divergence(run(false)) ?? '', /slot 30 differs/, 'trusting the sequencer, replicas execute different requests in slot 30');
   const guarded = run(true);
   assert.equal(divergence(guarded), null);
-  assert.ok(guarded.replicas.every((r) => r.executedSlots === 29), 'the split slot is never confirmed (a new sequencer needs view change)');
+  // The split slot is never confirmed: the replicas that cannot get a client's request ordered
+  // replace the sequencer (an epoch change), the slot becomes a no-op and everything completes.
+  assert.ok(guarded.counters.epoch >= 2, 'the equivocating sequencer was replaced');
+  assert.ok(guarded.replicas.every((r) => r.currentView.epoch >= 2 && r.slotDigest(30)?.every((b) => b === 0)), 'slot 30 is a no-op everywhere');
+  assert.equal(guarded.history.length, 120);
   assert.ok(checkLinearizable(kvModel, guarded.fullHistory()).linearizable);
+});
+
+const FAILOVER_SEEDS = process.env.NEO_SEED ? [Number(process.env.NEO_SEED)] : Array.from({ length: 70 }, (_, i) => i + 1);
+
+/**
+ * Safety is asserted on every run. Liveness after the failure is not complete yet: about a
+ * third of the runs stall (mostly Byzantine-network ones, and replicas left behind the others'
+ * SYNC point; issue 4's note), so the test holds the share of runs that complete every request
+ * to at least two thirds and names each stalled seed with its replay command.
+ */
+test(`leader failure (view change) and sequencer failure (epoch change onto a fresh sequencer) over ${FAILOVER_SEEDS.length} seeds each: always linearizable and consistent, every request completes in ≥ 2/3 of runs`, (t) => {
+  const unsafe: string[] = [];
+  const stalled: string[] = [];
+  let runs = 0;
+  let lagging = 0;
+  for (const seed of FAILOVER_SEEDS) {
+    for (const crashed of ['leader', 'sequencer'] as const) {
+      const scheme = seed % 2 === 0 ? 'pk' : 'hm';
+      const byzantineNetwork = seed % 5 === 0;
+      const sim = new NeoSim({
+        seed, f: 1, scheme, clients: 3, requestsPerClient: 200, byzantineNetwork,
+        faults: { delayUs: 50, jitterUs: 30, loss: 0.03, duplicate: 0.02, reorder: 0.05, reorderWindowUs: 300 },
+      });
+      // Mid-run, under load: replica 0 (the leader of view ⟨1, 0⟩) or sequencer 0 (epoch 1's) dies.
+      sim.net.at(60_000 + (seed % 7) * 10_000, () => sim.net.crash(crashed === 'leader' ? replicaNode(0) : 1));
+      sim.net.runUntil(1_500_000);
+      sim.net.faults = { ...sim.net.faults, loss: 0, duplicate: 0, reorder: 0 };
+      sim.net.runUntil(3_000_000);
+      runs++;
+      const what = `seed ${seed} (${scheme}${byzantineNetwork ? ', byzantine network' : ''}, ${crashed} crash)`;
+      const replay = `replay: NEO_SEED=${seed} npm test -- neobft-sim`;
+      const problems: string[] = [];
+      if (!checkLinearizable(kvModel, sim.fullHistory()).linearizable) problems.push('not linearizable');
+      const d = divergence(sim);
+      if (d) problems.push(d);
+      if (problems.length) unsafe.push(`${what}: ${problems.join('; ')} — ${replay}`);
+      const live = sim.replicas.filter((_, i) => sim.net.isUp(replicaNode(i)));
+      const moved = crashed === 'leader' ? live.every((r) => r.currentView.leader % 4 !== 0) : live.every((r) => r.currentView.epoch >= 2);
+      if (!moved) lagging++;
+      if (sim.history.length !== 600) stalled.push(`${what}: ${sim.history.length}/600 completed — ${replay}`);
+    }
+  }
+  assert.deepEqual(unsafe, []);
+  for (const s of stalled) t.diagnostic(`stalled: ${s}`);
+  t.diagnostic(`${runs - stalled.length}/${runs} runs completed every request; in ${lagging} a live replica never left the failed view`);
+  assert.ok(stalled.length <= runs / 3, `${stalled.length}/${runs} runs stalled:\n${stalled.join('\n')}`);
 });
 
 test('messages only one replica received become no-ops by gap agreement, and that replica rolls back', () => {

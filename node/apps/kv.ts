@@ -52,6 +52,11 @@ export class KvStore {
     return { result, undo };
   }
 
+  /** Whether the client's request `requestId` (or a later one) has been executed. */
+  answered(client: number, requestId: number): boolean {
+    return (this.last.get(client)?.requestId ?? -1) >= requestId;
+  }
+
   undo(u: Undo): void {
     if (u.key !== null) {
       if (u.previous === undefined) this.data.delete(u.key);

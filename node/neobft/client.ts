@@ -7,7 +7,8 @@ export interface NeoClientParams {
   client: number;
   f: number;
   replicas: NodeId[];
-  sequencer: NodeId;
+  /** The sequencer ordering each epoch. */
+  sequencerOf(epoch: number): NodeId;
   group: number;
   /** The HMAC key shared with each replica, by replica index. */
   keys: Uint8Array[];
@@ -21,13 +22,23 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /**
  * NeoBFT's client side: requests go through AOM (to the group's sequencer); a result counts
  * once 2f+1 replicas agree on (view, slot, log hash, result); after a timeout the request is
- * sent again through AOM and directly to every replica.
+ * sent again through AOM and directly to every replica. After a sequencer failover the client
+ * follows the new epoch once f+1 replicas (one correct at least) replied from it; until then
+ * the new leader passes the directly sent requests on to the new sequencer.
  */
 export function neoClient(p: NeoClientParams, rng: Random, obs: KvClientObserver): KvClient<NeoMsg> {
+  const seen = new Map<number, number>();
+  let epoch = 1;
+  const learn = (replica: number, e: number) => {
+    if (e <= epoch || (seen.get(replica) ?? 0) >= e) return;
+    seen.set(replica, e);
+    const at = [...seen.values()].sort((a, b) => b - a)[p.f];
+    if (at !== undefined && at > epoch) epoch = at;
+  };
   const protocol: ClientProtocol<NeoMsg> = {
     quorum: 2 * p.f + 1,
     send(ctx, payload, retry) {
-      ctx.send(p.sequencer, { type: 'aom-request', group: p.group, payload });
+      ctx.send(p.sequencerOf(epoch), { type: 'aom-request', group: p.group, payload });
       if (retry) ctx.multicast(p.replicas, { type: 'direct-request', payload });
     },
     reply: (m) => (m.type === 'reply'
@@ -38,7 +49,9 @@ export function neoClient(p: NeoClientParams, rng: Random, obs: KvClientObserver
       if (m.type !== 'reply') return 'unknown-replica';
       const key = p.keys[m.replica];
       if (!key) return 'unknown-replica';
-      return verifyReply(m, key) ? 'ok' : 'bad-mac';
+      if (!verifyReply(m, key)) return 'bad-mac';
+      learn(m.replica, m.view.epoch);
+      return 'ok';
     },
   };
   return new KvClient({ client: p.client, keySpace: p.keySpace, requests: p.requests, retryUs: p.retryUs }, protocol, rng, obs);

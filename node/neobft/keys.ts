@@ -5,15 +5,19 @@ import { hotPathBackend, newSecretKey } from '../crypto/signature.js';
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `must be ${bytes} bytes of lower-case hex`);
 
+/** Epochs a testbed has keys for: the first sequencer and up to seven failovers. */
+export const MAX_EPOCHS = 8;
+
 /**
  * A BFTCluster's key material, generated once per testbed (by the local runner into a 0600
- * file, by the operator into the `X-keys` Secret) and never logged: the sequencer's signing key,
- * each replica's HalfSipHash key (shared with the sequencer) and signing key, and the HMAC key
+ * file, by the operator into the `X-keys` Secret) and never logged: per epoch, the sequencer's
+ * signing key and each replica's HalfSipHash key shared with that sequencer (every failover
+ * installs a sequencer with fresh keys: the paper's configuration service exchanges them; here
+ * they are made in advance, one set per epoch); each replica's signing key; and the HMAC key
  * each client shares with each replica. Replicas' public keys are derived, not stored.
  */
 export const neoKeys = z.strictObject({
-  sequencer: hex(32),
-  hm: z.array(hex(8)).min(1).max(64),
+  epochs: z.array(z.strictObject({ sequencer: hex(32), hm: z.array(hex(8)).min(1).max(64) })).min(1).max(64),
   replicas: z.array(hex(32)).min(1).max(64),
   /** clients[c][r]: the key client c shares with replica r. */
   clients: z.array(z.array(hex(32))),
@@ -26,8 +30,10 @@ export type NeoKeys = z.output<typeof neoKeys>;
 export function generateNeoKeys(replicas: number, clients: number): NeoKeys {
   const h = (n: number) => randomBytes(n).toString('hex');
   return {
-    sequencer: Buffer.from(newSecretKey()).toString('hex'),
-    hm: Array.from({ length: replicas }, () => h(8)),
+    epochs: Array.from({ length: MAX_EPOCHS }, () => ({
+      sequencer: Buffer.from(newSecretKey()).toString('hex'),
+      hm: Array.from({ length: replicas }, () => h(8)),
+    })),
     replicas: Array.from({ length: replicas }, () => Buffer.from(newSecretKey()).toString('hex')),
     clients: Array.from({ length: clients }, () => Array.from({ length: replicas }, () => h(32))),
     pairs: symmetric(replicas, () => h(32)),

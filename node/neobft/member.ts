@@ -25,7 +25,8 @@ import type { NeoMsg } from './messages.js';
 import { neobftMetrics } from './metrics.js';
 import { Replica } from './replica.js';
 import { SigningController } from './sign-controller.js';
-import { SEQUENCER, neoClientNode, neoMemberId, neoMemberName, replicaNode } from './topology.js';
+import { neoClientNode, neoMemberId, neoMemberName, replicaNode, sequencerNode, sequencerOfEpoch } from './topology.js';
+import { EpochSequencer } from './epoch-sequencer.js';
 
 /** How many signatures per second this process can make, measured for 200 ms (the PK budget's basis). */
 function measureSigning(secret: Uint8Array): number {
@@ -42,10 +43,10 @@ function measureSigning(secret: Uint8Array): number {
 /** Starts the BFTCluster member named `name` from the testbed's node document and key file. */
 export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, name: string): Promise<void> {
   const p = doc.neobft;
-  const id = neoMemberId(name, p.replicas, p.clients);
+  const id = neoMemberId(name, p);
   if (!doc.keys) throw new Error('a BFTCluster member needs its key file: set "keys" in the node configuration');
   const keys = loadNeoKeys(doc.keys);
-  if (keys.hm.length !== p.replicas || keys.replicas.length !== p.replicas || keys.pairs.length !== p.replicas || keys.clients.length < p.clients) {
+  if (keys.epochs.some((e) => e.hm.length !== p.replicas) || keys.replicas.length !== p.replicas || keys.pairs.length !== p.replicas || keys.clients.length < p.clients) {
     throw new Error(`the key file ${doc.keys} is for another testbed shape (${keys.replicas.length} replicas, ${keys.clients.length} clients)`);
   }
   const role = name.replace(/-.*$/, '');
@@ -57,32 +58,53 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
   if (p.protocol === 'pbft') return startPbftMember(doc, me, keys, registry, logger, metrics);
   let core: Core<NeoMsg>;
   let routes: Record<string, () => unknown> | undefined;
-  if (id === SEQUENCER) {
-    const secret = bytes(keys.sequencer);
-    const budget = p.signBudgetPerSecond > 0 ? p.signBudgetPerSecond : Math.max(1, Math.floor(measureSigning(secret) / 2));
-    if (p.scheme === 'pk') logger.info({ budget }, `signing budget ${budget} signatures/s`);
-    core = new AomSequencer({
-      group: 0, epoch: 1, receivers: replicaIds,
-      auth: p.scheme === 'hm'
-        ? { scheme: 'hm', keys: new MacVectorKeys(keys.hm.map((k) => halfSipKey(bytes(k)))) }
-        : { scheme: 'pk', secret, backend: hotPathBackend, controller: new SigningController(budget, p.maxUnsigned), idleSignUs: p.idleSignMicros },
-    }, metrics.sequencer());
+  const publicKeys = keys.replicas.map(publicKeyOf);
+  const sequencerOf = (epoch: number) => sequencerOfEpoch(epoch, p.sequencers);
+  if (role === 'sequencer') {
+    const observer = metrics.sequencer();
+    let budget = 0;
+    const ordering = (epoch: number) => {
+      const k = keys.epochs[epoch - 1];
+      if (!k) {
+        logger.error({ epoch }, `no keys for epoch ${epoch}: the testbed was generated with ${keys.epochs.length}`);
+        return null;
+      }
+      const secret = bytes(k.sequencer);
+      if (p.scheme === 'pk' && budget === 0) {
+        budget = p.signBudgetPerSecond > 0 ? p.signBudgetPerSecond : Math.max(1, Math.floor(measureSigning(secret) / 2));
+        logger.info({ budget }, `signing budget ${budget} signatures/s`);
+      }
+      logger.info({ epoch }, `ordering epoch ${epoch}`);
+      return new AomSequencer({
+        group: 0, epoch, receivers: replicaIds,
+        auth: p.scheme === 'hm'
+          ? { scheme: 'hm', keys: new MacVectorKeys(k.hm.map((h) => halfSipKey(bytes(h)))) }
+          : { scheme: 'pk', secret, backend: hotPathBackend, controller: new SigningController(budget, p.maxUnsigned), idleSignUs: p.idleSignMicros },
+      }, observer);
+    };
+    core = new EpochSequencer({
+      index: id - sequencerNode(0), count: p.sequencers, f: p.f, replicaKeys: { publicKeys, backend: hotPathBackend }, make: ordering,
+    }, observer);
   } else if (role === 'replica') {
     const index = id - replicaNode(0);
-    const aom: AomReceiverAuth = p.scheme === 'hm'
-      ? { scheme: 'hm', key: halfSipKey(bytes(keys.hm[index]!)) }
-      : { scheme: 'pk', publicKey: publicKeyOf(keys.sequencer), backend: hotPathBackend };
+    const authFor = (epoch: number): AomReceiverAuth | null => {
+      const k = keys.epochs[epoch - 1];
+      if (!k) return null;
+      return p.scheme === 'hm'
+        ? { scheme: 'hm', key: halfSipKey(bytes(k.hm[index]!)) }
+        : { scheme: 'pk', publicKey: publicKeyOf(k.sequencer), backend: hotPathBackend };
+    };
     core = new Replica({
-      index, f: p.f, replicas: replicaIds, group: 0, epoch: 1, aom,
-      keys: { secret: bytes(keys.replicas[index]!), publicKeys: keys.replicas.map(publicKeyOf), backend: hotPathBackend },
+      index, f: p.f, replicas: replicaIds, group: 0, authFor, sequencerNode: sequencerOf,
+      keys: { secret: bytes(keys.replicas[index]!), publicKeys, backend: hotPathBackend },
       clientKey: (c) => bytes(keys.clients[c]?.[index] ?? '00'.repeat(32)), clientNode: neoClientNode,
-      gapTimeoutUs: p.gapMicros, retryUs: p.retryMicros, byzantineNetwork: p.byzantineNetwork,
-    }, metrics.replica());
+      gapTimeoutUs: p.gapMicros, retryUs: p.retryMicros, viewChangeUs: p.viewChangeMicros, byzantineNetwork: p.byzantineNetwork,
+    }, metrics.replica(p.replicas));
   } else {
     const c = id - neoClientNode(0);
     const recorded = recording(metrics.client('neobft'));
     const client = neoClient({
-      client: c, f: p.f, replicas: replicaIds, sequencer: SEQUENCER, group: 0, keys: keys.clients[c]!.map(bytes),
+      client: c, f: p.f, replicas: replicaIds, sequencerOf, group: 0, keys: keys.clients[c]!.map(bytes),
       keySpace: p.keySpace, requests: Infinity, retryUs: p.clientRetryMicros,
     }, new SeededRandom(doc.seed * 7919 + c), recorded.observer);
     core = client;
@@ -110,7 +132,7 @@ function recording(observe: KvClientObserver) {
 async function startPbftMember(doc: NodeDocument & { system: 'neobft' }, me: MemberIdentity, keys: NeoKeys, registry: Registry, logger: Logger,
   metrics: ReturnType<typeof neobftMetrics>): Promise<void> {
   const p = doc.neobft;
-  if (me.id === SEQUENCER) throw new Error('PBFT has no sequencer');
+  if (me.role === 'sequencer') throw new Error('PBFT has no sequencer');
   const replicaIds = Array.from({ length: p.replicas }, (_, i) => replicaNode(i));
   let core: Core<PbftMsg>;
   let routes: Record<string, () => unknown> | undefined;

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS } from '../runtime/metrics.js';
 import type { AomSequencerObserver } from './aom-sequencer.js';
+import type { EpochSequencerObserver } from './epoch-sequencer.js';
 import type { KvClientObserver } from '../apps/kv-client.js';
 import type { ReplicaObserver } from './replica.js';
 import type { PbftObserver } from '../pbft/replica.js';
@@ -10,21 +11,29 @@ export function neobftMetrics(registry: Registry) {
   const r = [registry];
   const authenticated = () => new Counter({ name: 'switchyard_aom_authenticated_total', help: 'Messages authenticated by the sequencer (signatures: signed ones).', labelNames: ['scheme', 'signed'], registers: r });
 
-  function sequencer(): AomSequencerObserver {
+  function sequencer(): AomSequencerObserver & EpochSequencerObserver {
     const c = authenticated();
-    return { authenticated: (scheme, signed) => c.labels(scheme, String(signed)).inc() };
+    const installed = new Gauge({ name: 'switchyard_aom_sequencer_epoch', help: 'The epoch this sequencer orders (0: standing by).', registers: r });
+    const idle = new Counter({ name: 'switchyard_aom_idle_requests_total', help: 'Requests refused while standing by (no epoch installed).', registers: r });
+    return {
+      authenticated: (scheme, signed) => c.labels(scheme, String(signed)).inc(),
+      installed: (e) => installed.set(e),
+      idle: () => idle.inc(),
+    };
   }
 
-  function replica(): ReplicaObserver {
+  function replica(replicas: number): ReplicaObserver {
     const verified = new Counter({ name: 'switchyard_aom_verified_total', help: 'Authenticator checks at receivers.', labelNames: ['scheme', 'result'], registers: r });
     const rejected = new Counter({ name: 'switchyard_aom_rejected_total', help: 'AOM messages refused, by reason.', labelNames: ['reason'], registers: r });
     const executed = new Counter({ name: 'switchyard_neobft_executed_total', help: 'Log slots executed (speculatively), by kind.', labelNames: ['kind'], registers: r });
     const gaps = new Counter({ name: 'switchyard_neobft_gap_agreements_total', help: 'Gap agreements completed, by outcome.', labelNames: ['outcome'], registers: r });
     const rollbacks = new Counter({ name: 'switchyard_neobft_rollbacks_total', help: 'Slots rolled back after a gap became a no-op.', registers: r });
     const invalid = new Counter({ name: 'switchyard_neobft_invalid_total', help: 'Protocol messages refused, by reason.', labelNames: ['reason'], registers: r });
-    // The view ⟨epoch, leader⟩: fixed at ⟨1, 0⟩ until view and epoch changes exist.
-    new Gauge({ name: 'switchyard_neobft_epoch', help: 'Current epoch (sequencer installation).', registers: r }).set(1);
-    new Gauge({ name: 'switchyard_neobft_leader', help: 'Index of the current leader replica.', registers: r }).set(0);
+    const epoch = new Gauge({ name: 'switchyard_neobft_epoch', help: 'Current epoch (sequencer installation).', registers: r });
+    const leader = new Gauge({ name: 'switchyard_neobft_leader', help: 'Index of the current leader replica.', registers: r });
+    epoch.set(1);
+    leader.set(0);
+    const viewChanges = new Counter({ name: 'switchyard_neobft_view_changes_total', help: 'View changes started, by reason (leader, sequencer, timeout, joined).', labelNames: ['reason'], registers: r });
     const syncPoint = new Gauge({ name: 'switchyard_neobft_sync_point', help: 'Highest slot made final by 2f+1 matching SYNCs.', registers: r });
     return {
       synced: (slot) => syncPoint.set(slot),
@@ -34,6 +43,11 @@ export function neobftMetrics(registry: Registry) {
       gapAgreement: (_slot, outcome) => gaps.labels(outcome).inc(),
       rolledBack: (n) => rollbacks.inc(n),
       invalid: (reason) => invalid.labels(reason).inc(),
+      viewChanged: (_view, reason) => viewChanges.labels(reason).inc(),
+      viewStarted: (view) => {
+        epoch.set(view.epoch);
+        leader.set(view.leader % replicas);
+      },
     };
   }
 

@@ -9,6 +9,8 @@ export const neobftParams = z.strictObject({
   scheme: z.enum(['hm', 'pk']),
   f: z.number().int().min(0).max(21),
   replicas: z.number().int().min(1).max(64),
+  /** AOM sequencer processes: the first orders epoch 1, the others stand by for failover. */
+  sequencers: z.number().int().min(0).max(9),
   maxBatch: z.number().int().min(1).max(1024),
   batchDelayMicros: z.number().int().min(0),
   clients: z.number().int().min(0).max(1000),
@@ -18,6 +20,8 @@ export const neobftParams = z.strictObject({
   gapMicros: micros,
   retryMicros: micros,
   clientRetryMicros: micros,
+  /** How long a replica waits for progress before it changes view (and for a view change before it moves on). */
+  viewChangeMicros: micros,
   keySpace: z.number().int().min(1),
   byzantineNetwork: z.boolean(),
 });

@@ -1,21 +1,32 @@
 import { WireError } from '../runtime/core.js';
 import type { Reader, Writer } from '../runtime/wire.js';
 import { AOM_TYPE, aomSize, readAom, writeAom } from './aom-codec.js';
-import type { OrderedMulticast } from './aom-messages.js';
-import type { GapDrop, GapFind, ProtocolMsg, View } from './protocol-messages.js';
+import type { AomSign, OrderedMulticast } from './aom-messages.js';
+import type { Confirm, GapDrop, GapFind, GapVote, LogEntry, ProtocolMsg, Sync, View } from './protocol-messages.js';
 
 export const PROTOCOL_TYPE = {
   reply: 10, query: 11, 'query-reply': 12, 'gap-find': 13, 'gap-recv': 14, 'gap-drop': 15, 'gap-decision': 16,
-  'gap-prepare': 17, 'gap-commit': 18, 'direct-request': 19, confirm: 20, sync: 21,
+  'gap-prepare': 17, 'gap-commit': 18, 'direct-request': 19, confirm: 20, sync: 21, 'view-change': 22, 'view-start': 23,
+  'view-change-fetch': 24,
 } as const;
 
-const VIEW = 4 + 1;
+const VIEW = 4 + 4;
 const SLOT = 8;
 const SIG = 64;
 const MAX_DROPS = 64;
+/** Bounds on what a VIEW-CHANGE may claim to carry (a log window is far smaller). */
+const MAX_ENTRIES = 4096;
+const MAX_CERT = 64;
 
 const ocSize = (oc: OrderedMulticast) => aomSize(oc);
 const dropSize = VIEW + 1 + SLOT + SIG;
+const VOTE = VIEW + 1 + SLOT + 32 + SIG;
+const CONFIRM = VIEW + 1 + SLOT + 32 + 1 + SIG;
+const SYNC = VIEW + 1 + SLOT + 32 + SLOT + SIG;
+
+function entrySize(e: LogEntry): number {
+  return 1 + SLOT + 1 + (e.kind === 'message' ? ocSize(e.oc) + e.confirms.length * CONFIRM : e.commits.length * VOTE);
+}
 
 export function protocolSize(m: ProtocolMsg): number {
   switch (m.type) {
@@ -34,16 +45,49 @@ export function protocolSize(m: ProtocolMsg): number {
       return VIEW + 1 + SLOT + 1 + (m.recv ? ocSize(m.recv) : 0) + 1 + m.drops.length * dropSize + SIG;
     case 'gap-prepare':
     case 'gap-commit':
+      return VOTE;
     case 'sync':
-      return VIEW + 1 + SLOT + 32 + SIG;
+      return SYNC;
     case 'confirm':
-      return VIEW + 1 + SLOT + 32 + 1 + SIG;
+      return CONFIRM;
+    case 'view-change':
+      return VIEW + 1 + 1 + m.cert.length * SYNC + 32 + 4 + m.entries.reduce((n, e) => n + entrySize(e), 0) + 1
+        + (m.tailSign ? aomSize(m.tailSign) : 0) + SIG;
+    case 'view-start':
+      return VIEW + 1 + 1 + m.refs.length * (1 + 32) + SIG;
+    case 'view-change-fetch':
+      return VIEW + 1 + 1;
     case 'direct-request':
       return 4 + m.payload.length;
   }
 }
 
-const writeView = (w: Writer, v: View) => w.u32(v.epoch).u8(v.leader);
+const writeView = (w: Writer, v: View) => w.u32(v.epoch).u32(v.leader);
+
+const writeVote = (w: Writer, v: GapVote) => {
+  writeView(w, v.view);
+  w.u8(v.replica).u64(v.slot).raw(v.digest).raw(v.sig);
+};
+const writeConfirm = (w: Writer, c: Confirm) => {
+  writeView(w, c.view);
+  w.u8(c.replica).u64(c.slot).raw(c.digest).u8(c.need ? 1 : 0).raw(c.sig);
+};
+const writeSync = (w: Writer, m: Sync) => {
+  writeView(w, m.view);
+  w.u8(m.replica).u64(m.slot).raw(m.logHash).u64(m.epochStart).raw(m.sig);
+};
+
+function writeEntry(w: Writer, e: LogEntry): void {
+  w.u8(e.kind === 'message' ? 0 : 1).u64(e.slot);
+  if (e.kind === 'message') {
+    writeAom(w, e.oc);
+    w.u8(e.confirms.length);
+    for (const c of e.confirms) writeConfirm(w, c);
+  } else {
+    w.u8(e.commits.length);
+    for (const v of e.commits) writeVote(w, v);
+  }
+}
 
 function writeDrop(w: Writer, d: GapDrop | GapFind): void {
   writeView(w, d.view);
@@ -84,16 +128,33 @@ export function writeProtocol(w: Writer, m: ProtocolMsg): void {
       return;
     case 'gap-prepare':
     case 'gap-commit':
-      writeView(w, m.view);
-      w.u8(m.replica).u64(m.slot).raw(m.digest).raw(m.sig);
+      writeVote(w, m);
       return;
     case 'sync':
-      writeView(w, m.view);
-      w.u8(m.replica).u64(m.slot).raw(m.logHash).raw(m.sig);
+      writeSync(w, m);
       return;
     case 'confirm':
+      writeConfirm(w, m);
+      return;
+    case 'view-change':
       writeView(w, m.view);
-      w.u8(m.replica).u64(m.slot).raw(m.digest).u8(m.need ? 1 : 0).raw(m.sig);
+      w.u8(m.replica).u8(m.cert.length);
+      for (const c of m.cert) writeSync(w, c);
+      w.raw(m.base).u32(m.entries.length);
+      for (const e of m.entries) writeEntry(w, e);
+      w.u8(m.tailSign ? 1 : 0);
+      if (m.tailSign) writeAom(w, m.tailSign);
+      w.raw(m.sig);
+      return;
+    case 'view-start':
+      writeView(w, m.view);
+      w.u8(m.replica).u8(m.refs.length);
+      for (const ref of m.refs) w.u8(ref.replica).raw(ref.digest);
+      w.raw(m.sig);
+      return;
+    case 'view-change-fetch':
+      writeView(w, m.view);
+      w.u8(m.replica).u8(m.of);
       return;
     case 'direct-request':
       w.u32(m.payload.length).raw(m.payload);
@@ -101,7 +162,42 @@ export function writeProtocol(w: Writer, m: ProtocolMsg): void {
 }
 
 const copy = (r: Reader, n: number, what: string) => r.bytesOf(n, what).slice();
-const readView = (r: Reader): View => ({ epoch: r.u32('epoch'), leader: r.u8('leader') });
+const readView = (r: Reader): View => ({ epoch: r.u32('epoch'), leader: r.u32('leader') });
+
+function readVote(r: Reader, type: 'gap-prepare' | 'gap-commit'): GapVote {
+  return { type, view: readView(r), replica: r.u8('replica'), slot: r.u64('slot'), digest: copy(r, 32, 'digest'), sig: copy(r, SIG, 'signature') };
+}
+
+function readConfirm(r: Reader): Confirm {
+  return {
+    type: 'confirm', view: readView(r), replica: r.u8('replica'), slot: r.u64('slot'), digest: copy(r, 32, 'digest'),
+    need: r.u8('need flag') === 1, sig: copy(r, SIG, 'signature'),
+  };
+}
+
+function readSync(r: Reader): Sync {
+  return {
+    type: 'sync', view: readView(r), replica: r.u8('replica'), slot: r.u64('slot'), logHash: copy(r, 32, 'log hash'),
+    epochStart: r.u64('epoch start'), sig: copy(r, SIG, 'signature'),
+  };
+}
+
+function count(r: Reader, what: string, max: number, read: (r: Reader) => number = (x) => x.u8(what)): number {
+  const n = read(r);
+  if (n > max) throw new WireError('bad-field', `${n} ${what}s (at most ${max})`);
+  return n;
+}
+
+function readEntry(r: Reader): LogEntry {
+  const kind = r.u8('entry kind');
+  const slot = r.u64('slot');
+  if (kind === 0) {
+    const oc = readOc(r);
+    return { kind: 'message', slot, oc, confirms: Array.from({ length: count(r, 'confirm', MAX_CERT) }, () => readConfirm(r)) };
+  }
+  if (kind !== 1) throw new WireError('bad-field', `entry kind ${kind}`);
+  return { kind: 'no-op', slot, commits: Array.from({ length: count(r, 'commit', MAX_CERT) }, () => readVote(r, 'gap-commit')) };
+}
 
 function readOc(r: Reader): OrderedMulticast {
   const m = readAom(r, AOM_TYPE.multicast);
@@ -148,20 +244,39 @@ export function readProtocol(r: Reader, type: number): ProtocolMsg {
       return { type: 'gap-decision', view, replica, slot, recv, drops, sig: copy(r, SIG, 'signature') };
     }
     case PROTOCOL_TYPE['gap-prepare']:
+      return readVote(r, 'gap-prepare');
     case PROTOCOL_TYPE['gap-commit']:
-      return {
-        type: type === PROTOCOL_TYPE['gap-prepare'] ? 'gap-prepare' : 'gap-commit', view: readView(r), replica: r.u8('replica'),
-        slot: r.u64('slot'), digest: copy(r, 32, 'digest'), sig: copy(r, SIG, 'signature'),
-      };
+      return readVote(r, 'gap-commit');
     case PROTOCOL_TYPE['direct-request']:
       return { type: 'direct-request', payload: copy(r, r.u32('payload length'), 'payload') };
     case PROTOCOL_TYPE.sync:
-      return { type: 'sync', view: readView(r), replica: r.u8('replica'), slot: r.u64('slot'), logHash: copy(r, 32, 'log hash'), sig: copy(r, SIG, 'signature') };
+      return readSync(r);
     case PROTOCOL_TYPE.confirm:
-      return {
-        type: 'confirm', view: readView(r), replica: r.u8('replica'), slot: r.u64('slot'), digest: copy(r, 32, 'digest'),
-        need: r.u8('need flag') === 1, sig: copy(r, SIG, 'signature'),
-      };
+      return readConfirm(r);
+    case PROTOCOL_TYPE['view-change']: {
+      const view = readView(r);
+      const replica = r.u8('replica');
+      const cert = Array.from({ length: count(r, 'certificate SYNC', MAX_CERT) }, () => readSync(r));
+      const base = copy(r, 32, 'base hash');
+      const entries = Array.from({ length: count(r, 'log entry', MAX_ENTRIES, (x) => x.u32('entry count')) }, () => readEntry(r));
+      const hasTail = r.u8('tail signature flag');
+      if (hasTail > 1) throw new WireError('bad-field', `tail signature flag ${hasTail}`);
+      let tailSign: AomSign | null = null;
+      if (hasTail) {
+        const t = readAom(r, AOM_TYPE.sign);
+        if (t.type !== 'aom-sign') throw new WireError('bad-field', 'expected an AOM signature');
+        tailSign = t;
+      }
+      return { type: 'view-change', view, replica, cert, base, entries, tailSign, sig: copy(r, SIG, 'signature') };
+    }
+    case PROTOCOL_TYPE['view-start']: {
+      const view = readView(r);
+      const replica = r.u8('replica');
+      const refs = Array.from({ length: count(r, 'reference', MAX_CERT) }, () => ({ replica: r.u8('replica'), digest: copy(r, 32, 'digest') }));
+      return { type: 'view-start', view, replica, refs, sig: copy(r, SIG, 'signature') };
+    }
+    case PROTOCOL_TYPE['view-change-fetch']:
+      return { type: 'view-change-fetch', view: readView(r), replica: r.u8('replica'), of: r.u8('replica') };
     default:
       throw new WireError('unknown-type', `unknown BFTCluster message type ${type}`);
   }

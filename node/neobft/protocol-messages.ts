@@ -1,7 +1,8 @@
-import type { OrderedMulticast } from './aom-messages.js';
+import type { AomSign, OrderedMulticast } from './aom-messages.js';
 
 /**
- * NeoBFT's own messages (seed-systems.md §3.4). A view is ⟨epoch, leader⟩. Replies to a client
+ * NeoBFT's own messages (seed-systems.md §3.4). A view is ⟨epoch, leader⟩, ordered by epoch
+ * then leader number; the leader is replica `leader mod n`. Replies to a client
  * carry an HMAC-SHA256 under the key that replica shares with that client (no third party ever
  * needs to check a reply); messages that become parts of certificates (gap agreement) carry a
  * secp256k1 signature by their replica over the SHA-256 of their encoding, signature excluded.
@@ -95,14 +96,62 @@ export interface Confirm {
   sig: Uint8Array;
 }
 
-/** Every SYNC_INTERVAL slots: the replica's log hash there; 2f+1 matching make the prefix final. */
+/**
+ * Every SYNC_INTERVAL slots, and at the first slot of an epoch (EPOCH-START): the replica's log
+ * hash there, with the slot its epoch started after; 2f+1 matching make the prefix final (and,
+ * at an epoch start, form the epoch certificate).
+ */
 export interface Sync {
   type: 'sync';
   view: View;
   replica: number;
   slot: number;
   logHash: Uint8Array;
+  epochStart: number;
   sig: Uint8Array;
+}
+
+/**
+ * A log entry as a VIEW-CHANGE carries it. Entries at or below the sender's sync point are
+ * proven by the hash chain up to its SYNC certificate; above it each carries its own proof: the
+ * ordering certificate (plus 2f+1 CONFIRMs in Byzantine-network mode), or the gap certificate
+ * (2f+1 GAP-COMMITs) of a no-op.
+ */
+export type LogEntry =
+  | { kind: 'message'; slot: number; oc: OrderedMulticast; confirms: Confirm[] }
+  | { kind: 'no-op'; slot: number; commits: GapVote[] };
+
+/** ⟨VIEW-CHANGE, v', cert, log⟩σi: sent to every replica when i gives up on its view. */
+export interface ViewChange {
+  type: 'view-change';
+  /** The view being moved to. */
+  view: View;
+  replica: number;
+  /** 2f+1 matching SYNCs at the sender's sync point (none: the start of epoch 1). */
+  cert: Sync[];
+  /** The log hash just before the first entry. */
+  base: Uint8Array;
+  entries: LogEntry[];
+  /** PK: the sequencer's signature over the chain after the last entry, when that entry is unsigned. */
+  tailSign: AomSign | null;
+  sig: Uint8Array;
+}
+
+/** ⟨VIEW-START, v', the 2f+1 VIEW-CHANGEs by sender and digest⟩σl: every replica merges the same logs. */
+export interface ViewStart {
+  type: 'view-start';
+  view: View;
+  replica: number;
+  refs: { replica: number; digest: Uint8Array }[];
+  sig: Uint8Array;
+}
+
+/** A replica holding a VIEW-START but missing one of its VIEW-CHANGEs asks the new leader for it. */
+export interface ViewChangeFetch {
+  type: 'view-change-fetch';
+  view: View;
+  replica: number;
+  of: number;
 }
 
 /** A client's request sent straight to the replicas after a timeout (as well as again through AOM). */
@@ -111,7 +160,8 @@ export interface DirectRequest {
   payload: Uint8Array;
 }
 
-export type ProtocolMsg = Reply | Query | QueryReply | GapFind | GapRecv | GapDrop | GapDecision | GapVote | Confirm | Sync | DirectRequest;
-export type SignedMsg = GapFind | GapDrop | GapDecision | GapVote | Confirm | Sync;
+export type ProtocolMsg = Reply | Query | QueryReply | GapFind | GapRecv | GapDrop | GapDecision | GapVote | Confirm | Sync | DirectRequest
+  | ViewChange | ViewStart | ViewChangeFetch;
+export type SignedMsg = GapFind | GapDrop | GapDecision | GapVote | Confirm | Sync | ViewChange | ViewStart;
 
 export const NOOP_DIGEST = new Uint8Array(32);

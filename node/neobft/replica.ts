@@ -2,16 +2,31 @@ import { sha256 } from '../crypto/hash.js';
 import { type KvRequest, KvStore, decodeKvRequest, encodeResult } from '../apps/kv.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
-import type { OrderedMulticast } from './aom-messages.js';
+import type { AomSign, OrderedMulticast } from './aom-messages.js';
 import { type AomDelivery, AomReceiver, type AomReceiverAuth, type AomReceiverObserver } from './aom-receiver.js';
 import { type ReplicaKeys, replyMac, sign, verifyRelayedOc, verifySigned } from './auth.js';
 import { equalBytes } from '../crypto/bytes.js';
 import type { NeoMsg } from './messages.js';
-import { type Confirm, type GapDecision, type Sync, type GapDrop, type GapVote, NOOP_DIGEST, type Reply, type View } from './protocol-messages.js';
+import {
+  type Confirm, type GapDecision, type GapDrop, type GapVote, type LogEntry, NOOP_DIGEST, type Reply, type Sync, type View, type ViewChange,
+  type ViewChangeFetch, type ViewStart,
+} from './protocol-messages.js';
+import {
+  type CheckEnv, type CheckedViewChange, type FinalPoint, GENESIS, type MergedLog, checkEntry, checkViewChange, compareViews, leaderOf, mergeViewChanges,
+  viewKey,
+} from './view-change.js';
+import { signedBody } from './codec.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** Slots between SYNCs. */
 export const SYNC_INTERVAL = 64;
+/**
+ * Slots past the sync point a replica fills; later deliveries wait. Bounds what a VIEW-CHANGE
+ * carries (the interval before the sync point plus this window must fit one datagram).
+ */
+export const LOG_WINDOW = 96;
+/** AOM deliveries held while a view change runs or a new epoch is not yet certified. */
+const MAX_HELD = 10_000;
 
 export interface ReplicaParams {
   index: number;
@@ -19,14 +34,23 @@ export interface ReplicaParams {
   /** Member ids of the replicas, by index. */
   replicas: NodeId[];
   group: number;
-  epoch: number;
-  aom: AomReceiverAuth;
+  /** The AOM authenticator of each epoch's sequencer (null past the last epoch with keys). */
+  authFor(epoch: number): AomReceiverAuth | null;
+  /** Where epoch e's sequencer is (the leader forwards requests clients sent directly). */
+  sequencerNode(epoch: number): NodeId;
   keys: ReplicaKeys;
   /** The HMAC key this replica shares with a client, and where the client is. */
   clientKey(client: number): Uint8Array;
   clientNode(client: number): NodeId;
   gapTimeoutUs: number;
   retryUs: number;
+  /**
+   * Suspicion timeout: a slot unresolved this long makes the replica give up on the leader
+   * (view change to the next leader); a request clients sent directly that AOM has not
+   * delivered this long makes it give up on the sequencer (view change into the next epoch).
+   * A view change that does not complete in this time (doubled per attempt) moves on.
+   */
+  viewChangeUs: number;
   /**
    * Byzantine-network mode: the sequencer may lie (e.g. send different messages under one number
    * to different replicas), so a slot is filled only once 2f+1 replicas confirmed the same digest.
@@ -40,6 +64,8 @@ export interface ReplicaObserver extends Pick<AomReceiverObserver, 'rejected' | 
   gapAgreement(slot: number, outcome: 'message' | 'no-op'): void;
   rolledBack(slots: number): void;
   invalid(reason: string): void;
+  viewChanged(view: View, reason: 'leader' | 'sequencer' | 'timeout' | 'joined'): void;
+  viewStarted(view: View): void;
 }
 
 interface Slot {
@@ -48,6 +74,8 @@ interface Slot {
   undo?: ReturnType<KvStore['execute']>['undo'];
   /** Kept when an old final slot is compacted (its certificate and request dropped). */
   digest?: Uint8Array;
+  /** What proves the entry to a new leader: 2f+1 CONFIRMs (Byzantine-network mode) or a no-op's 2f+1 GAP-COMMITs. */
+  proof?: Confirm[] | GapVote[];
 }
 
 interface Gap {
@@ -69,11 +97,46 @@ const digestOf = (oc: OrderedMulticast | null) => (oc ? oc.header.digest : NOOP_
  * message and a no-op (GAP-FIND → GAP-RECV/GAP-DROP → GAP-DECISION → GAP-PREPARE → GAP-COMMIT,
  * 2f+1 of each), rolling back speculative execution when the slot becomes a no-op.
  *
- * Not yet here: view change and epoch change (a failed leader or sequencer stalls the group),
- * SYNC, and Byzantine-network CONFIRMs.
+ * A leader that stops settling slots, or a sequencer that stops ordering, is replaced by a view
+ * change (view-change.ts for the merge): ⟨VIEW-CHANGE⟩ to every replica, the new leader's
+ * ⟨VIEW-START⟩ naming 2f+1 of them, every replica merging the same logs. A view change into a
+ * new epoch installs the next sequencer with its own keys; the first slot of an epoch is a SYNC
+ * point whose 2f+1 matching SYNCs (EPOCH-START) form the epoch certificate, and the new epoch's
+ * messages are held until it exists. Messages of older epochs are refused by AOM.
  */
 export class Replica implements Core<NeoMsg> {
-  private readonly view: View;
+  private view: View = { epoch: 1, leader: 0 };
+  private status: 'normal' | 'view-change' = 'normal';
+  /** The view being moved to while status is view-change. */
+  private target: View = this.view;
+  private attempts = 0;
+  /** The slot each epoch started after: epoch e's message seq s fills slot epochStarts[e] + s. */
+  private readonly epochStarts = new Map<number, number>([[1, 0]]);
+  private certifiedEpoch = 1;
+  private held: AomDelivery[] = [];
+  /** Delivered past the log window, filled once the sync point moves on. */
+  private readonly deferred = new Map<number, OrderedMulticast>();
+  private readonly missingSince = new Map<number, number>();
+  /** Requests clients sent directly, by client/request id, and when they arrived. */
+  private readonly direct = new Map<string, number>();
+  /** Byzantine-network mode: when we confirmed each slot not yet filled. */
+  private readonly unconfirmedSince = new Map<number, number>();
+  /** Each client's latest reply, sent again when the client retries an executed request. */
+  private readonly lastReplies = new Map<number, Reply>();
+  /** Requests AOM delivered lately (a client retrying one of these has lost replies, not its request). */
+  private readonly recent = new Set<string>();
+  /** The sequencer's latest separate signature (PK), which may prove our last entry to others. */
+  private lastSign: AomSign | null = null;
+  /** VIEW-CHANGEs by target view and sender, with their digest and (once checked) contents. */
+  private readonly viewChanges = new Map<string, Map<number, { msg: ViewChange; digest: string; checked: CheckedViewChange | null }>>();
+  private myViewChange: ViewChange | null = null;
+  /** The first epoch found without keys (reported once). */
+  private keysExhausted = 0;
+  private myViewStart: ViewStart | null = null;
+  /** A VIEW-START waiting for VIEW-CHANGEs we have not received. */
+  private pendingStart: ViewStart | null = null;
+  /** The 2f+1 SYNCs that made the sync point final (a VIEW-CHANGE's certificate). */
+  private syncCert: Sync[] = [];
   private readonly aom: AomReceiver;
   private readonly log: (Slot | undefined)[] = [];
   /** Slots AOM reported dropped and not yet resolved. */
@@ -84,25 +147,46 @@ export class Replica implements Core<NeoMsg> {
   private readonly store = new KvStore();
   /** Byzantine-network mode: candidates per slot by digest, who confirmed what, our own confirms. */
   private readonly candidates = new Map<number, Map<string, OrderedMulticast>>();
-  private readonly confirms = new Map<number, Map<string, Set<number>>>();
+  private readonly confirms = new Map<number, Map<string, Map<number, Confirm>>>();
   private readonly myConfirms = new Map<number, Confirm>();
   /** Our confirms re-signed as requests for help (need = true), made once per slot. */
   private readonly pleas = new Map<number, Confirm>();
   /** SYNC votes per slot by log hash; the highest slot 2f+1 replicas agreed on is final. */
-  private readonly syncs = new Map<number, Map<string, Set<number>>>();
+  private readonly syncs = new Map<number, Map<string, Map<number, Sync>>>();
   private readonly mySyncs = new Map<number, Sync>();
   private syncPoint = 0;
 
   constructor(private readonly p: ReplicaParams, private readonly obs: ReplicaObserver) {
-    this.view = { epoch: p.epoch, leader: 0 };
+    const auth = p.authFor(1);
+    if (!auth) throw new Error('no AOM keys for epoch 1');
     this.aom = new AomReceiver(
-      { group: p.group, epoch: p.epoch, index: p.index, auth: p.aom, gapTimeoutUs: p.gapTimeoutUs, maxBuffered: 10_000 },
+      { group: p.group, epoch: 1, index: p.index, auth, gapTimeoutUs: p.gapTimeoutUs, maxBuffered: 10_000 },
       { delivered: (d) => this.onDelivery(d), rejected: (r) => obs.rejected(r), verified: (s, ok) => obs.verified(s, ok) },
     );
   }
 
   private get isLeader(): boolean {
-    return this.view.leader === this.p.index;
+    return leaderOf(this.view, this.p.replicas.length) === this.p.index;
+  }
+
+  private get leaderNode(): NodeId {
+    return this.p.replicas[leaderOf(this.view, this.p.replicas.length)]!;
+  }
+
+  /** The view ⟨epoch, leader⟩ and whether a view change is under way (for status and tests). */
+  get currentView(): View & { changing: boolean } {
+    return { ...this.view, changing: this.status === 'view-change' };
+  }
+
+  /** The slot an ordering certificate belongs in (-1: an epoch this replica has not entered). */
+  private slotOf(oc: OrderedMulticast): number {
+    const start = this.epochStarts.get(oc.header.epoch);
+    return start === undefined ? -1 : start + oc.header.seq;
+  }
+
+  /** Deliveries wait while a view change runs, or while the current epoch has no certificate yet. */
+  private get holding(): boolean {
+    return this.status === 'view-change' || this.certifiedEpoch < this.view.epoch;
   }
 
   private get quorum(): number {
@@ -143,15 +227,33 @@ export class Replica implements Core<NeoMsg> {
   receive(ctx: Ctx<NeoMsg>, m: NeoMsg): void {
     this.ctx = ctx;
     switch (m.type) {
-      case 'aom':
       case 'aom-sign':
+        if (m.epoch === this.aomEpoch && (!this.lastSign || m.seq > this.lastSign.seq)) this.lastSign = m;
         this.aom.receive(ctx, m);
         return;
+      case 'aom':
+        this.aom.receive(ctx, m);
+        return;
+      case 'direct-request':
+        return this.onDirect(ctx, m.payload);
+      case 'view-change':
+        return this.onViewChange(ctx, m);
+      case 'view-start':
+        return this.onViewStart(ctx, m);
+      case 'view-change-fetch':
+        return this.onFetch(ctx, m);
+      default:
+        break;
+    }
+    if (this.status === 'view-change') return; // the old view's business waits for the new one
+    switch (m.type) {
       case 'query':
         return this.onQuery(ctx, m.replica, m.slot, m.view);
       case 'query-reply':
         if (this.sameView(m.view) && this.missing.has(m.slot) && !this.gaps.get(m.slot)?.votedDrop) this.fill(m.slot, m.oc);
         return;
+      case 'sync':
+        return this.onSync(m);
       case 'gap-find':
         return this.onGapFind(ctx, m);
       case 'gap-recv':
@@ -164,19 +266,25 @@ export class Replica implements Core<NeoMsg> {
         return this.onVote(ctx, m);
       case 'confirm':
         return this.onConfirm(ctx, m);
-      case 'sync':
-        return this.onSync(m);
       default:
         return;
     }
   }
 
+  /** The epoch AOM currently accepts. */
+  private aomEpoch = 1;
+
   timer(ctx: Ctx<NeoMsg>, name: string): void {
     this.ctx = ctx;
     if (this.aom.timer(ctx, name)) return;
+    if (name === 'view-change') return this.onViewChangeTimeout(ctx);
     if (name !== 'retry') return;
+    ctx.setTimer('retry', this.p.retryUs);
+    if (this.status === 'view-change') return this.resendViewChange(ctx);
+    if (this.suspect(ctx)) return;
     // Retransmit whatever is still unresolved: the network may lose any of it.
     for (const slot of this.missing) {
+      if (slot > this.syncPoint + LOG_WINDOW) continue;
       const gap = this.gaps.get(slot);
       if (!gap) {
         if (this.isLeader) this.startGap(ctx, slot);
@@ -186,7 +294,7 @@ export class Replica implements Core<NeoMsg> {
     // Agreements others run on slots we hold (we saw their votes, not the decision) must finish here too.
     for (const [slot, gap] of this.gaps) if (!gap.done && !this.missing.has(slot)) this.resendGap(ctx, slot, gap);
     // Our latest SYNC until it is agreed (it may have been lost).
-    const lastSync = [...this.mySyncs.values()].at(-1);
+    const lastSync = [...this.mySyncs.values()].reduce<Sync | undefined>((a, b) => (a && a.slot > b.slot ? a : b), undefined);
     if (lastSync && lastSync.slot > this.syncPoint) ctx.multicast(this.others(), lastSync);
     // Slots not settled yet: resend our confirm, marked as asking for the others' (they may have been lost).
     for (const [slot, c] of this.myConfirms) {
@@ -198,7 +306,8 @@ export class Replica implements Core<NeoMsg> {
       }
       ctx.multicast(this.others(), plea);
     }
-    ctx.setTimer('retry', this.p.retryUs);
+    // The new leader keeps announcing its view start until the view is settled.
+    if (this.myViewStart && compareViews(this.myViewStart.view, this.view) === 0) ctx.multicast(this.others(), this.myViewStart);
   }
 
   private sameView(v: View): boolean {
@@ -210,27 +319,62 @@ export class Replica implements Core<NeoMsg> {
   }
 
   private onDelivery(d: AomDelivery): void {
-    if (d.kind === 'message') {
-      if (this.p.byzantineNetwork) this.candidate(d.msg.header.seq, d.msg);
-      else this.fill(d.msg.header.seq, d.msg);
+    if (d.kind === 'message') this.noteDelivered(d.msg);
+    if (this.holding) {
+      if (this.held.length < MAX_HELD) this.held.push(d);
       return;
     }
-    this.missing.add(d.seq);
-    if (this.isLeader) this.startGap(this.ctx, d.seq);
-    else this.query(this.ctx, d.seq);
+    if (d.kind === 'message') {
+      const slot = this.slotOf(d.msg);
+      if (this.log[slot]) return;
+      if (slot > this.syncPoint + LOG_WINDOW) {
+        this.deferred.set(slot, d.msg);
+        return;
+      }
+      if (this.p.byzantineNetwork) this.candidate(slot, d.msg);
+      else this.fill(slot, d.msg);
+      return;
+    }
+    const slot = this.epochStarts.get(this.view.epoch)! + d.seq;
+    if (this.log[slot]) return;
+    this.markMissing(slot);
+    if (slot > this.syncPoint + LOG_WINDOW) return;
+    if (this.isLeader) this.startGap(this.ctx, slot);
+    else this.query(this.ctx, slot);
+  }
+
+  private markMissing(slot: number): void {
+    this.missing.add(slot);
+    if (!this.missingSince.has(slot)) this.missingSince.set(slot, this.ctx.now);
+  }
+
+  private resolved(slot: number): void {
+    this.missing.delete(slot);
+    this.missingSince.delete(slot);
+  }
+
+  /** A request AOM delivered is no longer a sign of a failed sequencer. */
+  private noteDelivered(oc: OrderedMulticast): void {
+    const r = safeDecode(oc.payload);
+    if (!r) return;
+    const key = `${r.client}/${r.requestId}`;
+    this.direct.delete(key);
+    this.recent.add(key);
+    if (this.recent.size > MAX_HELD) this.recent.delete(this.recent.values().next().value!);
   }
 
   private fill(slot: number, oc: OrderedMulticast, confirmed = false): void {
     if (this.log[slot]) return;
     if (this.p.byzantineNetwork && !confirmed && !this.missing.has(slot)) return this.candidate(slot, oc);
-    if (oc.header.seq !== slot || oc.header.epoch !== this.view.epoch) {
+    if (this.slotOf(oc) !== slot) {
       this.obs.invalid('certificate-for-another-slot');
       return;
     }
     if (this.missing.has(slot)) {
       const next = this.log[slot + 1]?.oc;
       const linked = next && next.auth.scheme === 'pk' ? next.auth.linked : null;
-      if (!verifyRelayedOc(oc, this.p.index, this.p.aom, linked)) {
+      const auth = this.p.authFor(oc.header.epoch);
+      if (!auth || !verifyRelayedOc(oc, this.p.index, auth, linked)) {
         this.obs.invalid('forged-certificate');
         return;
       }
@@ -238,7 +382,7 @@ export class Replica implements Core<NeoMsg> {
         this.candidate(slot, oc);
         return;
       }
-      this.missing.delete(slot);
+      this.resolved(slot);
     }
     let request: KvRequest | null = null;
     try {
@@ -248,6 +392,9 @@ export class Replica implements Core<NeoMsg> {
       this.obs.invalid('malformed-request'); // a Byzantine client's garbage still takes its slot
     }
     this.log[slot] = { oc, request };
+    this.unconfirmedSince.delete(slot);
+    this.noteDelivered(oc);
+    if (this.p.byzantineNetwork) this.log[slot].proof = [...(this.confirms.get(slot)?.get(hex(oc.header.digest))?.values() ?? [])].slice(0, this.quorum);
     this.execute();
   }
 
@@ -265,6 +412,7 @@ export class Replica implements Core<NeoMsg> {
     if (!this.myConfirms.has(slot)) {
       const c = sign<Confirm>({ type: 'confirm', view: this.view, replica: this.p.index, slot, digest: oc.header.digest, need: false, sig: new Uint8Array(64) }, this.p.keys);
       this.myConfirms.set(slot, c);
+      this.unconfirmedSince.set(slot, this.ctx.now);
       this.count(c);
       this.ctx.multicast(this.others(), c);
     }
@@ -272,9 +420,9 @@ export class Replica implements Core<NeoMsg> {
   }
 
   private count(c: Confirm): void {
-    const bySlot = this.confirms.get(c.slot) ?? new Map<string, Set<number>>();
-    const who = bySlot.get(hex(c.digest)) ?? new Set<number>();
-    who.add(c.replica);
+    const bySlot = this.confirms.get(c.slot) ?? new Map<string, Map<number, Confirm>>();
+    const who = bySlot.get(hex(c.digest)) ?? new Map<number, Confirm>();
+    who.set(c.replica, c);
     bySlot.set(hex(c.digest), who);
     this.confirms.set(c.slot, bySlot);
   }
@@ -296,7 +444,7 @@ export class Replica implements Core<NeoMsg> {
     for (const [d, oc] of this.candidates.get(slot) ?? []) {
       if ((this.confirms.get(slot)?.get(d)?.size ?? 0) < this.quorum) continue;
       this.candidates.delete(slot);
-      this.missing.delete(slot);
+      this.resolved(slot);
       this.fill(slot, oc, true);
       return;
     }
@@ -314,34 +462,62 @@ export class Replica implements Core<NeoMsg> {
         if (result !== null) this.reply(slot, s.request, encodeResult(result));
       }
       this.obs.executed(slot, s.oc === null);
-      if (slot % SYNC_INTERVAL === 0) this.sync(slot);
+      const start = this.epochStarts.get(this.view.epoch)!;
+      if (slot >= start && (slot % SYNC_INTERVAL === 0 || (slot === start && this.view.epoch > 1))) this.sync(slot);
     }
+  }
+
+  private isSyncSlot(m: Sync): boolean {
+    return this.epochStarts.get(m.view.epoch) === m.epochStart && m.slot >= m.epochStart
+      && (m.slot % SYNC_INTERVAL === 0 || (m.slot === m.epochStart && m.view.epoch > 1));
   }
 
   /** Every SYNC_INTERVAL slots, tell the others our log hash there. */
   private sync(slot: number): void {
-    const m = sign<Sync>({ type: 'sync', view: this.view, replica: this.p.index, slot, logHash: this.hashes[slot]!, sig: new Uint8Array(64) }, this.p.keys);
+    const epochStart = this.epochStarts.get(this.view.epoch)!;
+    const m = sign<Sync>({ type: 'sync', view: this.view, replica: this.p.index, slot, logHash: this.hashes[slot]!, epochStart, sig: new Uint8Array(64) }, this.p.keys);
     this.mySyncs.set(slot, m);
-    for (const old of this.mySyncs.keys()) if (old < slot) this.mySyncs.delete(old);
+    for (const old of this.mySyncs.keys()) if (old < slot - 2 * SYNC_INTERVAL) this.mySyncs.delete(old);
     this.ctx.multicast(this.others(), m);
+    // EPOCH-START also tells the new sequencer that f+1 replicas have installed it.
+    if (slot === epochStart) this.ctx.send(this.p.sequencerNode(this.view.epoch), m);
     this.onSync(m);
   }
 
   private onSync(m: Sync): void {
-    if (!this.sameView(m.view) || m.slot <= this.syncPoint || m.slot % SYNC_INTERVAL !== 0) return;
+    // A log hash does not depend on the leader: SYNCs of any view of our epoch count.
+    if (m.view.epoch !== this.view.epoch || !this.isSyncSlot(m)) return;
+    if (m.slot <= this.syncPoint) {
+      // Its sender is still waiting for this point (it lost our SYNC): ours again.
+      const mine = this.mySyncs.get(m.slot);
+      if (mine && m.replica !== this.p.index && m.replica < this.p.replicas.length) this.ctx.send(this.p.replicas[m.replica]!, mine);
+      return;
+    }
     if (m.replica !== this.p.index && !verifySigned(m, this.p.keys)) {
       this.obs.invalid('bad-sync');
       return;
     }
-    const bySlot = this.syncs.get(m.slot) ?? new Map<string, Set<number>>();
-    const who = bySlot.get(hex(m.logHash)) ?? new Set<number>();
-    who.add(m.replica);
+    const bySlot = this.syncs.get(m.slot) ?? new Map<string, Map<number, Sync>>();
+    const who = bySlot.get(hex(m.logHash)) ?? new Map<number, Sync>();
+    who.set(m.replica, m);
     bySlot.set(hex(m.logHash), who);
     this.syncs.set(m.slot, bySlot);
     // Final only where our own log agrees: 2f+1 matching hashes, ours among them.
     const mine = this.hashes[m.slot];
     if (who.size < this.quorum || !mine || hex(mine) !== hex(m.logHash)) return;
     this.syncPoint = m.slot;
+    this.syncCert = [...who.values()].slice(0, this.quorum);
+    if (m.slot === m.epochStart && m.view.epoch > this.certifiedEpoch) {
+      // The epoch certificate: the new epoch's held messages may go in now.
+      this.certifiedEpoch = m.view.epoch;
+      this.release();
+    }
+    for (const [slot, oc] of this.deferred) {
+      if (slot > this.syncPoint + LOG_WINDOW) continue;
+      this.deferred.delete(slot);
+      if (this.p.byzantineNetwork) this.candidate(slot, oc);
+      else this.fill(slot, oc);
+    }
     for (const s of this.syncs.keys()) if (s <= m.slot) this.syncs.delete(s);
     // Final entries are never rolled back: their undo records can go.
     for (let s = m.slot; s > 0 && this.log[s]?.undo; s--) delete this.log[s]!.undo;
@@ -356,12 +532,12 @@ export class Replica implements Core<NeoMsg> {
    */
   private compact(upto: number): void {
     if (upto <= 0) return;
-    for (const map of [this.gaps, this.myConfirms, this.pleas, this.confirms, this.candidates] as Map<number, unknown>[]) {
+    for (const map of [this.gaps, this.myConfirms, this.pleas, this.confirms, this.candidates, this.missingSince, this.unconfirmedSince] as Map<number, unknown>[]) {
       for (const slot of map.keys()) if (slot <= upto) map.delete(slot);
     }
     for (let s = upto; s > 0 && this.log[s]?.oc !== undefined && this.log[s]!.digest === undefined; s--) {
       const slot = this.log[s]!;
-      this.log[s] = { oc: null, request: null, digest: digestOf(slot.oc) };
+      this.log[s] = { oc: null, request: null, digest: slot.digest ?? digestOf(slot.oc) };
       if (s < upto) delete this.hashes[s];
     }
   }
@@ -377,6 +553,7 @@ export class Replica implements Core<NeoMsg> {
       requestId: request.requestId, result, mac: new Uint8Array(32),
     };
     reply.mac = replyMac(reply, this.p.clientKey(request.client));
+    this.lastReplies.set(request.client, reply);
     this.ctx.send(this.p.clientNode(request.client), reply);
   }
 
@@ -395,7 +572,7 @@ export class Replica implements Core<NeoMsg> {
   }
 
   private query(ctx: Ctx<NeoMsg>, slot: number): void {
-    ctx.send(this.p.replicas[this.view.leader]!, { type: 'query', view: this.view, replica: this.p.index, slot });
+    ctx.send(this.leaderNode, { type: 'query', view: this.view, replica: this.p.index, slot });
   }
 
   private onQuery(ctx: Ctx<NeoMsg>, replica: number, slot: number, view: View): void {
@@ -448,11 +625,11 @@ export class Replica implements Core<NeoMsg> {
   }
 
   private onGapFind(ctx: Ctx<NeoMsg>, m: { view: View; replica: number; slot: number } & Parameters<typeof verifySigned>[0]): void {
-    if (!this.sameView(m.view) || m.replica !== this.view.leader || !verifySigned(m, this.p.keys)) {
+    if (!this.sameView(m.view) || m.replica !== leaderOf(this.view, this.p.replicas.length) || !verifySigned(m, this.p.keys)) {
       this.obs.invalid('bad-gap-find');
       return;
     }
-    const leader = this.p.replicas[this.view.leader]!;
+    const leader = this.leaderNode;
     const oc = this.log[m.slot]?.oc;
     if (oc && !this.gaps.get(m.slot)?.votedDrop) {
       ctx.send(leader, { type: 'gap-recv', view: this.view, replica: this.p.index, slot: m.slot, oc });
@@ -460,7 +637,7 @@ export class Replica implements Core<NeoMsg> {
     }
     if (this.log[m.slot] === undefined || this.missing.has(m.slot)) {
       // We missed it too: vote drop, and from now on ignore query replies for it.
-      this.missing.add(m.slot);
+      this.markMissing(m.slot);
       const g = this.gap(m.slot);
       g.votedDrop = true;
       ctx.send(leader, sign({ type: 'gap-drop', view: this.view, replica: this.p.index, slot: m.slot, sig: new Uint8Array(64) }, this.p.keys));
@@ -473,9 +650,7 @@ export class Replica implements Core<NeoMsg> {
     if (!g || g.decision) return;
     let decision: GapDecision | null = null;
     if (m.type === 'gap-recv') {
-      const next = this.log[m.slot + 1]?.oc;
-      const linked = next && next.auth.scheme === 'pk' ? next.auth.linked : null;
-      if (m.oc.header.seq !== m.slot || !verifyRelayedOc(m.oc, this.p.index, this.p.aom, linked)) {
+      if (this.slotOf(m.oc) !== m.slot || !this.verifyRelayed(m.oc, m.slot)) {
         this.obs.invalid('forged-certificate');
         return;
       }
@@ -496,13 +671,19 @@ export class Replica implements Core<NeoMsg> {
     this.prepare(ctx, m.slot, g);
   }
 
+  /** Whether a relayed certificate is authentic, under its epoch's keys (PK: linked by the next slot's message). */
+  private verifyRelayed(oc: OrderedMulticast, slot: number): boolean {
+    const auth = this.p.authFor(oc.header.epoch);
+    const next = this.log[slot + 1]?.oc;
+    const linked = next && next.auth.scheme === 'pk' && next.header.epoch === oc.header.epoch ? next.auth.linked : null;
+    return !!auth && verifyRelayedOc(oc, this.p.index, auth, linked);
+  }
+
   private validDecision(d: GapDecision): boolean {
-    if (!this.sameView(d.view) || d.replica !== this.view.leader || !verifySigned(d, this.p.keys)) return false;
+    if (!this.sameView(d.view) || d.replica !== leaderOf(this.view, this.p.replicas.length) || !verifySigned(d, this.p.keys)) return false;
     if (d.recv) {
-      if (d.recv.header.seq !== d.slot) return false;
-      const next = this.log[d.slot + 1]?.oc;
-      const linked = next && next.auth.scheme === 'pk' ? next.auth.linked : null;
-      return verifyRelayedOc(d.recv, this.p.index, this.p.aom, linked) || !!(this.log[d.slot]?.oc && equalBytes(this.log[d.slot]!.oc!.header.digest, d.recv.header.digest));
+      if (this.slotOf(d.recv) !== d.slot) return false;
+      return this.verifyRelayed(d.recv, d.slot) || !!(this.log[d.slot]?.oc && equalBytes(this.log[d.slot]!.oc!.header.digest, d.recv.header.digest));
     }
     const signers = new Set(d.drops.filter((x) => x.slot === d.slot && this.sameView(x.view) && verifySigned(x, this.p.keys)).map((x) => x.replica));
     return signers.size >= this.quorum;
@@ -517,7 +698,7 @@ export class Replica implements Core<NeoMsg> {
       return;
     }
     g.decision = d;
-    this.missing.add(d.slot);
+    this.markMissing(d.slot);
     this.prepare(ctx, d.slot, g);
   }
 
@@ -563,16 +744,325 @@ export class Replica implements Core<NeoMsg> {
     if (this.matching(g.commits, digest) < this.quorum) return;
     // 2f+1 commits: the gap certificate. Keep the message, or make the slot a no-op.
     g.done = true;
-    this.missing.delete(slot);
+    this.resolved(slot);
     const held = this.log[slot];
     if (g.decision.recv) {
       if (!held) this.log[slot] = { oc: g.decision.recv, request: safeDecode(g.decision.recv.payload) };
     } else if (held?.oc || !held) {
       if (held && slot <= this.executed) this.rollback(slot);
-      this.log[slot] = { oc: null, request: null };
+      const commits = [...g.commits.values()].filter((v) => equalBytes(v.digest, NOOP_DIGEST)).slice(0, this.quorum);
+      this.log[slot] = { oc: null, request: null, proof: commits };
     }
     this.obs.gapAgreement(slot, g.decision.recv ? 'message' : 'no-op');
     this.execute();
+  }
+
+  // ——— View change ———
+
+  /** A request a client sent directly: the leader passes it to the sequencer; everyone waits for AOM to deliver it. */
+  private onDirect(ctx: Ctx<NeoMsg>, payload: Uint8Array): void {
+    const r = safeDecode(payload);
+    if (!r) return this.obs.invalid('malformed-request');
+    if (this.store.answered(r.client, r.requestId)) {
+      // Executed, and the client still asks: our reply was lost (or came from an old view).
+      const last = this.lastReplies.get(r.client);
+      if (last?.requestId === r.requestId) ctx.send(this.p.clientNode(r.client), last);
+      return;
+    }
+    // (A request ordered but dropped by an epoch change needs this too.)
+    if (this.isLeader && this.status === 'normal') ctx.send(this.p.sequencerNode(this.view.epoch), { type: 'aom-request', group: this.p.group, payload });
+    const key = `${r.client}/${r.requestId}`;
+    if (!this.recent.has(key) && !this.direct.has(key) && this.direct.size < MAX_HELD) this.direct.set(key, ctx.now);
+  }
+
+  /** Starts a view change when the leader or the sequencer stopped making progress; true if it did. */
+  private suspect(ctx: Ctx<NeoMsg>): boolean {
+    const limit = ctx.now - this.p.viewChangeUs;
+    for (const [slot, since] of this.missingSince) {
+      if (since > limit || slot > this.syncPoint + LOG_WINDOW) continue;
+      this.startViewChange(ctx, { epoch: this.view.epoch, leader: this.view.leader + 1 }, 'leader');
+      return true;
+    }
+    // Until the epoch is certified its messages wait here: that is not the sequencer's fault.
+    if (this.certifiedEpoch < this.view.epoch) return false;
+    // Byzantine-network mode: a slot 2f+1 replicas never confirmed alike (an equivocating
+    // sequencer splits them) is the sequencer's doing.
+    for (const since of this.unconfirmedSince.values()) {
+      if (since > limit) continue;
+      this.startViewChange(ctx, { epoch: this.view.epoch + 1, leader: this.view.leader }, 'sequencer');
+      return true;
+    }
+    for (const since of this.direct.values()) {
+      if (since > limit) continue;
+      this.startViewChange(ctx, { epoch: this.view.epoch + 1, leader: this.view.leader }, 'sequencer');
+      return true;
+    }
+    return false;
+  }
+
+  private startViewChange(ctx: Ctx<NeoMsg>, target: View, reason: 'leader' | 'sequencer' | 'timeout' | 'joined'): void {
+    if (compareViews(target, this.status === 'view-change' ? this.target : this.view) <= 0) return;
+    if (!this.p.authFor(target.epoch)) {
+      if (this.keysExhausted < target.epoch) this.obs.invalid('no-keys-for-next-epoch');
+      this.keysExhausted = target.epoch;
+      this.direct.clear();
+      return;
+    }
+    this.status = 'view-change';
+    this.target = target;
+    this.myViewStart = null;
+    this.pendingStart = null;
+    this.direct.clear();
+    const vc = sign(this.buildViewChange(target), this.p.keys);
+    this.myViewChange = vc;
+    ctx.multicast(this.others(), vc);
+    this.obs.viewChanged(target, reason);
+    ctx.setTimer('view-change', this.p.viewChangeUs * 2 ** Math.min(this.attempts, 6));
+    this.attempts++;
+    this.onViewChange(ctx, vc);
+  }
+
+  private onViewChangeTimeout(ctx: Ctx<NeoMsg>): void {
+    if (this.status !== 'view-change') return;
+    // Move past the new leader only once a quorum wanted its view and it still did not start
+    // it (as in PBFT): a replica that suspected alone waits for the others instead of racing ahead.
+    if ((this.viewChanges.get(viewKey(this.target))?.size ?? 0) < this.quorum) {
+      ctx.setTimer('view-change', this.p.viewChangeUs);
+      return;
+    }
+    this.startViewChange(ctx, { epoch: this.target.epoch, leader: this.target.leader + 1 }, 'timeout');
+  }
+
+  private resendViewChange(ctx: Ctx<NeoMsg>): void {
+    if (this.myViewChange) ctx.multicast(this.others(), this.myViewChange);
+    const vs = this.pendingStart;
+    if (vs) {
+      for (const ref of vs.refs) {
+        if (!this.viewChanges.get(viewKey(vs.view))?.get(ref.replica)) {
+          ctx.send(this.p.replicas[vs.replica]!, { type: 'view-change-fetch', view: vs.view, replica: this.p.index, of: ref.replica });
+        }
+      }
+    }
+  }
+
+  /** Our log as a VIEW-CHANGE carries it: the certified interval, then each entry with its proof. */
+  private buildViewChange(target: View): ViewChange {
+    const entries: LogEntry[] = [];
+    let first = this.syncPoint;
+    while (first > 0 && this.syncPoint - first < SYNC_INTERVAL && this.log[first]?.digest === undefined && this.log[first] && this.hashes[first - 1]) first--;
+    if (first < this.syncPoint && !this.log[first + 1]) first = this.syncPoint;
+    for (let slot = first + 1; slot <= this.syncPoint; slot++) {
+      const e = this.log[slot]!;
+      entries.push(e.oc ? { kind: 'message', slot, oc: e.oc, confirms: [] } : { kind: 'no-op', slot, commits: [] });
+    }
+    const top = Math.min(this.log.length - 1, this.syncPoint + LOG_WINDOW);
+    for (let slot = this.syncPoint + 1; slot <= top; slot++) {
+      const e = this.log[slot];
+      if (!e) continue;
+      if (e.oc) entries.push({ kind: 'message', slot, oc: e.oc, confirms: this.p.byzantineNetwork ? (e.proof as Confirm[]) ?? [] : [] });
+      else if (e.proof) entries.push({ kind: 'no-op', slot, commits: e.proof as GapVote[] });
+    }
+    const vc: ViewChange = {
+      type: 'view-change', view: target, replica: this.p.index, cert: this.syncCert, base: this.hashes[first] ?? new Uint8Array(32),
+      entries, tailSign: this.lastSign, sig: new Uint8Array(64),
+    };
+    // Leave out entries others could not verify (a PK message whose proof we no longer hold):
+    // checked the same way others will check them.
+    const env = this.checkEnv();
+    for (let i = entries.length - 1; i >= 0 && entries[i]!.slot > this.syncPoint; i--) {
+      if (checkEntry(vc, i, this.finalPoint(), env)) entries.splice(i, 1);
+    }
+    if (!this.lastSign || entries.at(-1)?.kind !== 'message') vc.tailSign = null;
+    return vc;
+  }
+
+  private finalPoint(): FinalPoint {
+    const c = this.syncCert[0];
+    return c ? { slot: c.slot, hash: c.logHash, epoch: c.view.epoch, epochStart: c.epochStart } : GENESIS;
+  }
+
+  private checkEnv(): CheckEnv {
+    return { n: this.p.replicas.length, f: this.p.f, index: this.p.index, keys: this.p.keys, authFor: this.p.authFor, byzantineNetwork: this.p.byzantineNetwork };
+  }
+
+  private onViewChange(ctx: Ctx<NeoMsg>, vc: ViewChange): void {
+    if (vc.replica >= this.p.replicas.length) return this.obs.invalid('bad-view-change');
+    if (compareViews(vc.view, this.view) <= 0) {
+      // A replica still changing to the view we are in missed its start: send it again.
+      if (this.status === 'normal' && compareViews(vc.view, this.view) === 0 && this.myViewStart) ctx.send(this.p.replicas[vc.replica]!, this.myViewStart);
+      return;
+    }
+    const key = viewKey(vc.view);
+    const byReplica = this.viewChanges.get(key) ?? new Map();
+    if (byReplica.has(vc.replica)) return;
+    const digest = hex(sha256(signedBody(vc)));
+    const checked = checkViewChange(vc, this.checkEnv());
+    if (typeof checked === 'string') {
+      this.obs.invalid('bad-view-change');
+      return;
+    }
+    byReplica.set(vc.replica, { msg: vc, digest, checked });
+    this.viewChanges.set(key, byReplica);
+    if (this.pendingStart && compareViews(this.pendingStart.view, vc.view) === 0) return this.onViewStart(ctx, this.pendingStart);
+    // f+1 replicas moving past our view include a correct one: join the smallest such view.
+    const current = this.status === 'view-change' ? this.target : this.view;
+    const ahead = [...this.viewChanges.values()].flatMap((m) => [...m.values()]).filter((x) => compareViews(x.msg.view, current) > 0 && x.msg.replica !== this.p.index);
+    const senders = new Set(ahead.map((x) => x.msg.replica));
+    if (senders.size >= this.p.f + 1) {
+      const smallest = ahead.map((x) => x.msg.view).sort(compareViews)[0]!;
+      this.startViewChange(ctx, smallest, 'joined');
+      return;
+    }
+    this.maybeStartView(ctx, vc.view);
+  }
+
+  /** As the new leader, with 2f+1 valid VIEW-CHANGEs (ours among them), announce the view. */
+  private maybeStartView(ctx: Ctx<NeoMsg>, view: View): void {
+    if (this.status !== 'view-change' || compareViews(view, this.target) !== 0 || leaderOf(view, this.p.replicas.length) !== this.p.index) return;
+    const vcs = this.viewChanges.get(viewKey(view));
+    if (!vcs || !vcs.has(this.p.index) || vcs.size < this.quorum) return;
+    const chosen = [...vcs.values()].sort((a, b) => a.msg.replica - b.msg.replica).slice(0, this.quorum);
+    const vs = sign<ViewStart>({
+      type: 'view-start', view, replica: this.p.index,
+      refs: chosen.map((x) => ({ replica: x.msg.replica, digest: Uint8Array.from(Buffer.from(x.digest, 'hex')) })), sig: new Uint8Array(64),
+    }, this.p.keys);
+    ctx.multicast(this.others(), vs);
+    this.onViewStart(ctx, vs);
+  }
+
+  private onViewStart(ctx: Ctx<NeoMsg>, vs: ViewStart): void {
+    // Any view newer than ours will do, even one below the view we asked for: the quorum that
+    // started it did without our log, and we have promised nothing about it.
+    if (compareViews(vs.view, this.view) <= 0) return;
+    if (vs.replica !== leaderOf(vs.view, this.p.replicas.length) || !verifySigned(vs, this.p.keys) || new Set(vs.refs.map((r) => r.replica)).size < this.quorum) {
+      this.obs.invalid('bad-view-start');
+      return;
+    }
+    const have = this.viewChanges.get(viewKey(vs.view));
+    const chosen: CheckedViewChange[] = [];
+    for (const ref of vs.refs) {
+      const x = have?.get(ref.replica);
+      if (!x) {
+        // Missing one: wait for it (asked from the new leader on every retry).
+        this.pendingStart = vs;
+        if (this.status === 'normal') this.startViewChange(ctx, vs.view, 'joined');
+        this.pendingStart = vs;
+        return;
+      }
+      if (x.digest !== hex(ref.digest)) {
+        this.obs.invalid('bad-view-start');
+        return;
+      }
+      chosen.push(x.checked!);
+    }
+    this.pendingStart = null;
+    if (vs.replica === this.p.index) this.myViewStart = vs;
+    this.enterView(ctx, vs.view, mergeViewChanges(chosen));
+  }
+
+  private onFetch(ctx: Ctx<NeoMsg>, m: ViewChangeFetch): void {
+    const x = this.viewChanges.get(viewKey(m.view))?.get(m.of);
+    if (x && m.replica < this.p.replicas.length) ctx.send(this.p.replicas[m.replica]!, x.msg);
+  }
+
+  /** Adopts the merged log and starts the view (and, with a new epoch, the next sequencer's numbering). */
+  private enterView(ctx: Ctx<NeoMsg>, view: View, merged: MergedLog): void {
+    const newEpoch = view.epoch > this.view.epoch;
+    // Open agreements belong to the old leader; the new one starts its own.
+    for (const [slot, g] of this.gaps) if (!g.done) this.gaps.delete(slot);
+    this.candidates.clear();
+    this.myConfirms.clear();
+    this.unconfirmedSince.clear();
+    this.pleas.clear();
+    this.syncs.clear();
+    this.mySyncs.clear();
+    // The final interval, for a replica behind it.
+    for (const [slot, oc] of merged.finalEntries) {
+      if (slot <= this.executed || this.log[slot]) continue;
+      this.log[slot] = { oc, request: oc ? safeDecode(oc.payload) : null };
+      this.resolved(slot);
+    }
+    let rollbackFrom = Infinity;
+    for (let slot = merged.final.slot + 1; slot <= merged.last; slot++) {
+      const e = merged.entries.get(slot);
+      const mine = this.log[slot];
+      if (!e) {
+        // Nobody in the quorum holds it: it stays open for gap agreement in the new view
+        // (a message of another epoch than the merged one is dropped from our log).
+        if (mine?.oc && mine.oc.header.epoch === merged.final.epoch) continue;
+        if (mine) rollbackFrom = Math.min(rollbackFrom, slot);
+        delete this.log[slot];
+        this.markMissing(slot);
+        continue;
+      }
+      const digest = e.kind === 'message' ? e.oc.header.digest : NOOP_DIGEST;
+      if (mine && equalBytes(digestOf(mine.oc), digest)) continue;
+      if (mine) rollbackFrom = Math.min(rollbackFrom, slot);
+      this.log[slot] = e.kind === 'message'
+        ? { oc: e.oc, request: safeDecode(e.oc.payload), proof: e.confirms }
+        : { oc: null, request: null, proof: e.commits };
+      this.resolved(slot);
+    }
+    // Our entries past the merged log: kept within the epoch, dropped when the epoch changes.
+    if (newEpoch) {
+      for (let slot = merged.last + 1; slot < this.log.length; slot++) {
+        if (!this.log[slot]) continue;
+        rollbackFrom = Math.min(rollbackFrom, slot);
+        delete this.log[slot];
+      }
+      this.log.length = Math.min(this.log.length, merged.last + 1);
+      for (const slot of [...this.missing]) if (slot > merged.last) this.resolved(slot);
+      this.deferred.clear();
+    }
+    if (rollbackFrom <= this.executed) {
+      if (rollbackFrom <= this.syncPoint) this.obs.invalid('view-change-below-sync-point');
+      else this.rollback(rollbackFrom);
+    }
+    this.view = view;
+    this.status = 'normal';
+    this.attempts = 0;
+    this.myViewChange = null;
+    ctx.cancelTimer('view-change');
+    for (const k of [...this.viewChanges.keys()]) {
+      const [e, l] = k.split('/').map(Number) as [number, number];
+      if (compareViews({ epoch: e, leader: l }, view) <= 0) this.viewChanges.delete(k);
+    }
+    if (newEpoch) {
+      this.epochStarts.set(view.epoch, merged.last);
+      this.aomEpoch = view.epoch;
+      this.lastSign = null;
+      this.recent.clear();
+      this.held = [];
+      this.aom.setEpoch(ctx, view.epoch, this.p.authFor(view.epoch)!);
+    }
+    // The new leader gets a whole timeout before anyone suspects it.
+    for (const slot of this.missingSince.keys()) this.missingSince.set(slot, ctx.now);
+    this.direct.clear();
+    this.obs.viewStarted(view);
+    const before = this.executed;
+    this.execute();
+    // Our latest SYNC may have died with the old view: say it again in the new one.
+    const start = this.epochStarts.get(this.view.epoch)!;
+    for (let slot = Math.min(before, this.executed); slot > Math.max(this.syncPoint, start - 1); slot--) {
+      if (slot % SYNC_INTERVAL === 0 || (slot === start && this.view.epoch > 1)) {
+        this.sync(slot);
+        break;
+      }
+    }
+    if (!newEpoch) this.release();
+    // The new leader settles what is open; the others ask it.
+    for (const slot of this.missing) {
+      if (slot > this.syncPoint + LOG_WINDOW) continue;
+      if (this.isLeader) this.startGap(ctx, slot);
+      else this.query(ctx, slot);
+    }
+  }
+
+  /** Delivers what AOM handed over while we were holding. */
+  private release(): void {
+    const held = this.held;
+    this.held = [];
+    for (const d of held) this.onDelivery(d);
   }
 }
 

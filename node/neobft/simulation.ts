@@ -19,7 +19,9 @@ import type { NeoMsg } from './messages.js';
 import { Replica } from './replica.js';
 import { SigningController } from './sign-controller.js';
 import { type ReplicaFault, byzantine } from './faults.js';
-import { SEQUENCER, neoClientNode, replicaNode } from './topology.js';
+import { neoClientNode, replicaNode, sequencerNode, sequencerOfEpoch } from './topology.js';
+import { EpochSequencer } from './epoch-sequencer.js';
+import { MAX_EPOCHS } from './keys.js';
 
 export interface NeoSimOptions {
   seed: number;
@@ -28,13 +30,15 @@ export interface NeoSimOptions {
   clients: number;
   requestsPerClient: number;
   faults: Partial<LinkFaults>;
-  /** A faulty replica (index 1..n-1; the leader stays correct — no view change yet) and how it misbehaves. */
+  /** A faulty replica and how it misbehaves. */
   faulty?: { replica: number; behaviour: ReplicaFault };
+  /** Sequencer processes (epoch e is ordered by sequencer (e − 1) mod this); 2 unless set. */
+  sequencers?: number;
   /** A Byzantine client that floods the sequencer with malformed requests. */
   garbageClient?: boolean;
   /** Replicas wait for 2f+1 CONFIRMs before delivering (they do not trust the sequencer). */
   byzantineNetwork?: boolean;
-  /** The sequencer equivocates (HM only): every `equivocateEvery`-th number goes out in two versions, one per half of the replicas. */
+  /** The first sequencer equivocates (HM only): every `equivocateEvery`-th number goes out in two versions, one per half of the replicas. */
   equivocateEvery?: number;
 }
 
@@ -45,49 +49,72 @@ export class NeoSim {
   readonly replicas: Replica[] = [];
   readonly clients: KvClient<NeoMsg>[] = [];
   readonly history: Operation<KvInput, KvOutput>[] = [];
-  readonly counters = { gapAgreements: 0, noops: 0, rollbacks: 0, retries: 0, invalid: 0 };
+  readonly counters = { gapAgreements: 0, noops: 0, rollbacks: 0, retries: 0, invalid: 0, viewChanges: 0, epoch: 1 };
+
+  /** Set to follow view changes (e.g. to console.log while replaying a seed). */
+  trace: ((line: string) => void) | null = null;
 
   constructor(readonly o: NeoSimOptions) {
     this.net = new SimNetwork(o.seed, o.faults);
     const rng = new SeededRandom(o.seed ^ 0x4e30);
     const bytes = (n: number) => Uint8Array.from({ length: n }, () => rng.int(256));
     const n = 3 * o.f + 1;
-    const hmKeys = Array.from({ length: n }, () => halfSipKey(bytes(8)));
-    const sequencerSecret = bytes(32);
+    const epochs = Array.from({ length: MAX_EPOCHS }, () => ({ hm: Array.from({ length: n }, () => halfSipKey(bytes(8))), secret: bytes(32) }));
+    const sequencers = o.sequencers ?? 2;
     const replicaSecrets = Array.from({ length: n }, () => bytes(32));
     const publicKeys = replicaSecrets.map((s) => hotPathBackend.publicKey(s));
     const clientKeys = Array.from({ length: o.clients }, () => Array.from({ length: n }, () => bytes(32)));
     const replicaIds = Array.from({ length: n }, (_, i) => replicaNode(i));
     const boot = (id: NodeId, make: () => Core<NeoMsg>) =>
       this.net.addNode(id, ({ transport, clock, scheduler }) => new Driver(make(), neoCodec, transport, clock, scheduler));
-    boot(SEQUENCER, () => equivocating(new AomSequencer({
-      group: 0, epoch: 1, receivers: replicaIds,
-      auth: o.scheme === 'hm'
-        ? { scheme: 'hm', keys: new MacVectorKeys(hmKeys) }
-        : { scheme: 'pk', secret: sequencerSecret, backend: hotPathBackend, controller: new SigningController(5000, 16), idleSignUs: 300 },
-    }, { authenticated() {} }), o.equivocateEvery ?? 0, new MacVectorKeys(hmKeys)));
+    const ordering = (epoch: number) => {
+      const k = epochs[epoch - 1];
+      if (!k) return null;
+      return equivocating(new AomSequencer({
+        group: 0, epoch, receivers: replicaIds,
+        auth: o.scheme === 'hm'
+          ? { scheme: 'hm', keys: new MacVectorKeys(k.hm) }
+          : { scheme: 'pk', secret: k.secret, backend: hotPathBackend, controller: new SigningController(5000, 16), idleSignUs: 300 },
+      }, { authenticated() {} }), epoch === 1 ? o.equivocateEvery ?? 0 : 0, new MacVectorKeys(k.hm));
+    };
+    for (let k = 0; k < sequencers; k++) {
+      boot(sequencerNode(k), () => new EpochSequencer({
+        index: k, count: sequencers, f: o.f, replicaKeys: { publicKeys, backend: hotPathBackend }, make: ordering,
+      }, { installed: (e) => (this.counters.epoch = Math.max(this.counters.epoch, e)), idle() {} }));
+    }
+    const sequencerOf = (epoch: number) => sequencerOfEpoch(epoch, sequencers);
     for (let i = 0; i < n; i++) {
-      const aom: AomReceiverAuth = o.scheme === 'hm'
-        ? { scheme: 'hm', key: hmKeys[i]! }
-        : { scheme: 'pk', publicKey: hotPathBackend.publicKey(sequencerSecret), backend: hotPathBackend };
+      const authFor = (epoch: number): AomReceiverAuth | null => {
+        const k = epochs[epoch - 1];
+        if (!k) return null;
+        return o.scheme === 'hm' ? { scheme: 'hm', key: k.hm[i]! } : { scheme: 'pk', publicKey: hotPathBackend.publicKey(k.secret), backend: hotPathBackend };
+      };
       const faulty = o.faulty?.replica === i ? o.faulty.behaviour : null;
       const keys = { secret: replicaSecrets[i]!, publicKeys, backend: hotPathBackend };
       boot(replicaNode(i), () => {
         if (faulty === 'silent') return { start() {}, receive() {}, timer() {} };
         const r = new Replica({
-          index: i, f: o.f, replicas: replicaIds, group: 0, epoch: 1, aom,
+          index: i, f: o.f, replicas: replicaIds, group: 0, authFor, sequencerNode: sequencerOf,
           keys,
           // A request may claim any client id; an unknown client's replies go nowhere useful.
           clientKey: (c) => clientKeys[c]?.[i] ?? new Uint8Array(32), clientNode: neoClientNode, gapTimeoutUs: 1000, retryUs: 2000,
-          byzantineNetwork: o.byzantineNetwork ?? false,
+          viewChangeUs: 20_000, byzantineNetwork: o.byzantineNetwork ?? false,
         }, {
           executed() {}, rejected() {}, verified() {}, synced() {},
+          viewChanged: (v, why) => {
+            this.counters.viewChanges++;
+            this.trace?.(`${this.net.now} replica ${i} → view ${v.epoch}/${v.leader} (${why})`);
+          },
+          viewStarted: (v) => this.trace?.(`${this.net.now} replica ${i} started view ${v.epoch}/${v.leader}`),
           gapAgreement: (_s, outcome) => {
             this.counters.gapAgreements++;
             if (outcome === 'no-op') this.counters.noops++;
           },
           rolledBack: (k) => (this.counters.rollbacks += k),
-          invalid: () => this.counters.invalid++,
+          invalid: (why) => {
+            this.counters.invalid++;
+            this.trace?.(`${this.net.now} replica ${i} refused: ${why}`);
+          },
         });
         this.replicas[i] = r;
         return faulty ? byzantine(r, faulty, keys, (c) => clientKeys[c]?.[i] ?? new Uint8Array(32), () => bytes(32)) : r;
@@ -98,7 +125,7 @@ export class NeoSim {
         start: (ctx) => ctx.setTimer('spam', 1000),
         receive() {},
         timer: (ctx) => {
-          ctx.send(SEQUENCER, { type: 'aom-request', group: 0, payload: bytes(1 + rng.int(40)) });
+          ctx.send(sequencerNode(0), { type: 'aom-request', group: 0, payload: bytes(1 + rng.int(40)) });
           ctx.setTimer('spam', 1000);
         },
       }));
@@ -107,7 +134,7 @@ export class NeoSim {
       const crng = new SeededRandom(o.seed * 31 + c);
       boot(neoClientNode(c), () => {
         const client = neoClient({
-          client: c, f: o.f, replicas: replicaIds, sequencer: SEQUENCER, group: 0, keys: clientKeys[c]!, keySpace: 4,
+          client: c, f: o.f, replicas: replicaIds, sequencerOf, group: 0, keys: clientKeys[c]!, keySpace: 4,
           requests: o.requestsPerClient, retryUs: 5000,
         }, crng, {
           completed: (op) => this.history.push(op),

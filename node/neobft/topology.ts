@@ -1,31 +1,29 @@
 import type { NodeId } from '../runtime/core.js';
 
-/** Member ids of a BFTCluster testbed: the sequencer is 1, replica i is 10 + i, client c is 100 + c. */
-export const SEQUENCER: NodeId = 1;
+/**
+ * Member ids of a BFTCluster testbed: sequencer k is 1 + k (at most 9), replica i is 10 + i,
+ * client c is 100 + c. Epoch e is ordered by sequencer (e − 1) mod the number of sequencers,
+ * so the others stand by for a failover.
+ */
+export const MAX_SEQUENCERS = 9;
+export const sequencerNode = (k: number): NodeId => 1 + k;
+export const sequencerOfEpoch = (epoch: number, sequencers: number): NodeId => sequencerNode((epoch - 1) % sequencers);
 export const replicaNode = (i: number): NodeId => 10 + i;
 export const neoClientNode = (c: number): NodeId => 100 + c;
 
 export function neoMemberName(id: NodeId): string {
-  if (id === SEQUENCER) return 'sequencer';
+  if (id >= 1 && id < 10) return `sequencer-${id - 1}`;
   if (id >= 10 && id < 100) return `replica-${id - 10}`;
   if (id >= 100 && id < 1100) return `client-${id - 100}`;
   throw new Error(`no BFTCluster member has id ${id}`);
 }
 
 /** Parses a member name back to its id, checking it exists in this testbed. */
-export function neoMemberId(name: string, replicas: number, clients: number): NodeId {
-  if (name === 'sequencer') return SEQUENCER;
-  let m = name.match(/^replica-(\d+)$/);
-  if (m) {
-    const i = Number(m[1]);
-    if (i >= replicas) throw new Error(`replica ${i} does not exist (${replicas} replicas)`);
-    return replicaNode(i);
-  }
-  m = name.match(/^client-(\d+)$/);
-  if (m) {
-    const c = Number(m[1]);
-    if (c >= clients) throw new Error(`client ${c} does not exist (${clients} clients)`);
-    return neoClientNode(c);
-  }
-  throw new Error(`unknown BFTCluster member "${name}" (expected sequencer, replica-N or client-N)`);
+export function neoMemberId(name: string, shape: { replicas: number; clients: number; sequencers: number }): NodeId {
+  const m = name.match(/^(sequencer|replica|client)-(\d+)$/);
+  if (!m) throw new Error(`unknown BFTCluster member "${name}" (expected sequencer-N, replica-N or client-N)`);
+  const k = Number(m[2]);
+  const [bound, make] = m[1] === 'sequencer' ? [shape.sequencers, sequencerNode] : m[1] === 'replica' ? [shape.replicas, replicaNode] : [shape.clients, neoClientNode];
+  if (k >= bound) throw new Error(`${m[1]} ${k} does not exist (${bound} ${m[1]}s)`);
+  return make(k);
 }

@@ -95,6 +95,7 @@ export const bftReport: SystemReport = {
     const opsPerS = seconds > 0 ? latency.count / seconds : 0;
     const epoch = final.max('switchyard_neobft_epoch', 'replica');
     const leader = final.max('switchyard_neobft_leader', 'replica');
+    const viewChanges = Object.fromEntries(final.byLabel('switchyard_neobft_view_changes_total', 'reason'));
     return {
       rows: [
         ['committed operations', `${fmtCount(latency.count)} (${fmtCount(opsPerS)}/s)`],
@@ -102,6 +103,7 @@ export const bftReport: SystemReport = {
         ['authenticated', `${fmtCount(authenticated)} (${fmtCount(seconds > 0 ? authenticated / seconds : 0)}/s)`],
         ['gap agreements', `${fmtCount(gaps)} (${fmtCount(final.sum('switchyard_neobft_gap_agreements_total', { outcome: 'no-op' }))} no-ops)`],
         ['view ⟨epoch, leader⟩', `⟨${epoch}, ${leader}⟩`],
+        ['view changes started', Object.entries(viewChanges).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
         ['rejected', Object.entries(rejected).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
       ],
       json: {
@@ -111,6 +113,7 @@ export const bftReport: SystemReport = {
         gap_agreements: gaps,
         view: leader,
         epoch,
+        view_changes: viewChanges,
         rejected,
       },
     };

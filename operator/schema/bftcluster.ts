@@ -9,6 +9,9 @@ export const bftClusterSpec = z.strictObject({
     .meta(immutable('spec.protocol')),
   f: z.number().int().min(1).max(5).default(1).describe('Faulty replicas tolerated.').meta(immutable('spec.f')),
   replicas: z.number().int().min(4).max(16).default(4).describe('Replicas; must be 3f+1.').meta(immutable('spec.replicas')),
+  sequencers: z.number().int().min(1).max(9).default(2)
+    .describe('NeoBFT: AOM sequencers. The first orders epoch 1; epoch e is ordered by sequencer (e-1) mod this, so the others stand by for failover (an epoch change).')
+    .meta(immutable('spec.sequencers')),
   byzantineNetwork: z.boolean().default(false)
     .describe('NeoBFT: do not trust the sequencer; replicas deliver a message only after 2f+1 signed CONFIRMs of it.'),
   batching: z.strictObject({
@@ -24,6 +27,8 @@ export const bftClusterSpec = z.strictObject({
     gapMicros: z.number().int().min(100).max(10_000_000).default(2000).describe('How long a missing sequence number is awaited before it is a drop.'),
     retryMicros: z.number().int().min(500).max(10_000_000).default(5000).describe('Replica retransmission period (queries, gap agreement).'),
     clientRetryMillis: z.number().int().min(1).max(60_000).default(100).describe('Client timeout before resending a request.'),
+    viewChangeMillis: z.number().int().min(1).max(60_000).default(200)
+      .describe('NeoBFT: how long a replica waits for a stuck slot (leader) or a directly sent request (sequencer) before it changes view.'),
   }).prefault({}),
   network: networkSpec.prefault({}),
   workload: z.strictObject({
