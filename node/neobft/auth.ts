@@ -19,7 +19,7 @@ export function sign<M extends SignedMsg>(m: M, keys: ReplicaKeys): M {
   return { ...m, sig: keys.backend.sign(sha256(signedBody(m)), keys.secret) };
 }
 
-export function verifySigned(m: SignedMsg, keys: ReplicaKeys): boolean {
+export function verifySigned(m: SignedMsg, keys: Pick<ReplicaKeys, 'publicKeys' | 'backend'>): boolean {
   const pub = keys.publicKeys[m.replica];
   return pub !== undefined && keys.backend.verify(m.sig, sha256(signedBody(m)), pub);
 }

@@ -944,7 +944,6 @@ export class Replica implements Core<NeoMsg> {
       const x = have?.get(ref.replica);
       if (!x) {
         // Missing one: wait for it (asked from the new leader on every retry).
-        this.pendingStart = vs;
         if (this.status === 'normal') this.startViewChange(ctx, vs.view, 'joined');
         this.pendingStart = vs;
         return;
