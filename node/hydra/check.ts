@@ -14,6 +14,8 @@ export interface ReceiverHistory {
  * - per sequencer incarnation, a receiver's slots (message or drop notification) are exactly
  *   1, 2, 3, … in order: nothing delivered twice, no slot skipped;
  * - a slot holds the same message at every receiver of a group;
+ * - a drop notification comes no later than the lost message's place in the order (known when
+ *   another receiver of the group delivered it), so applications can put a recovered message back;
  * - with `complete`, every slot that some receiver of a group delivered, every other receiver
  *   of that group delivered too (as the message or as a drop notification).
  */
@@ -22,6 +24,8 @@ export function checkHydraHistories(histories: readonly ReceiverHistory[], compl
   const slotMsg = new Map<string, string>();
   const slotsByGroup = new Map<number, Set<string>>();
   const perReceiver = new Map<number, Set<string>>();
+  const slotKey = new Map<string, { clock: number; sequencer: number }>();
+  const drops: { receiver: number; slot: string; clock: number; sequencer: number }[] = [];
   for (const h of histories) {
     const next = new Map<string, number>();
     const seen = new Set<string>();
@@ -42,6 +46,7 @@ export function checkHydraHistories(histories: readonly ReceiverHistory[], compl
       const slot = `${stream}#${d.seq}`;
       seen.add(slot);
       groupSlots.add(slot);
+      if (d.kind === 'drop') drops.push({ receiver: h.receiver, slot: `${h.group}/${slot}`, clock: lastClock, sequencer: lastSeq });
       if (d.kind === 'message') {
         const m = d.msg;
         if (m.clock < lastClock || (m.clock === lastClock && m.sequencer <= lastSeq)) {
@@ -56,7 +61,15 @@ export function checkHydraHistories(histories: readonly ReceiverHistory[], compl
           problems.push(`group ${h.group}: slot ${slot} holds message ${id} at receiver ${h.receiver} but ${other} elsewhere`);
         }
         slotMsg.set(key, id);
+        slotKey.set(key, { clock: m.clock, sequencer: m.sequencer });
       }
+      if (problems.length > 20) return problems;
+    }
+  }
+  for (const d of drops) {
+    const k = slotKey.get(d.slot);
+    if (k && (k.clock < d.clock || (k.clock === d.clock && k.sequencer < d.sequencer))) {
+      problems.push(`receiver ${d.receiver}: drop notification of ${d.slot} (${k.clock}, ${k.sequencer}) after message (${d.clock}, ${d.sequencer})`);
       if (problems.length > 20) return problems;
     }
   }

@@ -104,6 +104,7 @@ export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, 
     core = new Receiver({
       id, group: Math.floor((id - receiverNode(0, 0)) / MAX_RECEIVERS_PER_GROUP), topology, solicit: p.solicitation,
       solicitIntervalUs: p.solicitIntervalMicros, failureTimeoutUs: p.failureTimeoutMicros, periodicFlushes: p.flushIntervalMicros > 0,
+      gapWaitUs: p.solicitIntervalMicros,
     }, withSuspicionLog(metrics.receiver(), logger));
   } else {
     core = new Client({

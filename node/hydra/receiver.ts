@@ -16,6 +16,8 @@ export interface ReceiverParams {
   failureTimeoutUs: number;
   /** Whether sequencers flush on their own; without, silence is suspicious only while we wait on it. */
   periodicFlushes: boolean;
+  /** How long a known gap waits for a reordered message before it is declared lost. */
+  gapWaitUs: number;
 }
 
 /** `epoch` is the configuration the sequencer's incarnation joined in: (sequencer, epoch, seq) names a slot. */
@@ -51,7 +53,14 @@ interface SeqView {
   next: number;
   /** Highest sequence number already covered by a buffered message or flush marker. */
   covered: number;
-  pendingSeqs: Set<number>;
+  /** Buffered messages: sequence number → clock. */
+  pendingSeqs: Map<number, number>;
+  /** Sequence numbers declared lost whose drop notifications are still buffered. */
+  lost: Set<number>;
+  /** Clock of the last message delivered from it (or its start frontier). */
+  deliveredClock: number;
+  /** When a gap below `covered` was first seen (-1: no gap). */
+  gapSince: number;
   lastHeard: number;
   /** Whether anything arrived from it yet; a member still booting gets a longer grace. */
   heard: boolean;
@@ -90,15 +99,17 @@ const before = (a: Key, b: Key) => a.clock < b.clock || (a.clock === b.clock && 
  * A Hydra receiver: buffers stamped messages and delivers them in (clock, sequencer id) order,
  * but only up to the minimum over all active sequencers of (c[i], i), so that no message can
  * still arrive ahead of what was delivered. A message whose predecessors from the same
- * sequencer never arrived is preceded by DROP-NOTIFICATIONs for them; a flush marker does the
- * same for a tail that a flush revealed. Gaps are judged at delivery time, not on arrival, so a
- * reordered message that shows up before the frontier passes it is still delivered.
+ * sequencer never arrived is preceded by DROP-NOTIFICATIONs for them.
  *
- * Drop notifications carry no clock (the message's clock is unknown), so each is delivered at
- * the first point where the receiver knows the message is lost: always before the next message
- * of that sequencer, and after everything already delivered. The order of messages is the same
- * at every receiver of every group; the position of a drop notification relative to other
- * sequencers' messages is this receiver's own.
+ * Drop notifications carry no clock (the lost message's clock is unknown), so where one goes
+ * relative to other sequencers' messages is this receiver's own choice. We deliver it no later
+ * than the lost message's true place: once a later number from sequencer i shows a gap, i
+ * holds the frontier at its last message before the gap (the lost one's clock is above that),
+ * the gap waits `gapWaitUs` for a reordered arrival, and is then declared lost with its drop
+ * notifications right after that last message. So everything delivered before a drop
+ * notification precedes the lost message in the global order — which is what lets an
+ * application (HydraPaxos) recover the message from a peer and put it back in its place. The
+ * order of messages is the same at every receiver of every group.
  */
 export class Receiver implements Core<HydraMsg> {
   private config: number;
@@ -111,9 +122,17 @@ export class Receiver implements Core<HydraMsg> {
   /** Messages stamped in a configuration we have not installed yet. */
   private early: Groupcast[] = [];
   private adding: { sequencer: number; newConfig: number; reported: number | null } | null = null;
+  private installed: Config;
+  private gapTimerArmed = false;
 
   constructor(private readonly p: ReceiverParams, private readonly obs: ReceiverObserver) {
     this.config = 0;
+    this.installed = p.topology.initial;
+  }
+
+  /** The configuration installed last. */
+  get configuration(): Config {
+    return this.installed;
   }
 
   start(ctx: Ctx<HydraMsg>): void {
@@ -149,6 +168,9 @@ export class Receiver implements Core<HydraMsg> {
     if (name === 'fd') {
       this.detectFailures(ctx);
       ctx.setTimer('fd', this.p.failureTimeoutUs / 4);
+    } else if (name === 'gap') {
+      this.declareOldGaps(ctx);
+      this.deliver(ctx);
     } else if (name === 'solicit') {
       this.solicit(ctx, true);
       if (this.p.solicit === 'batched') ctx.setTimer('solicit', this.p.solicitIntervalUs);
@@ -187,6 +209,10 @@ export class Receiver implements Core<HydraMsg> {
     }
     if (m.clock > v.observedClock) v.observedClock = m.clock;
     if (m.clock > v.clock) v.clock = m.clock;
+    if (v.lost.has(s)) {
+      this.obs.rejected('late');
+      return;
+    }
     if (s < v.next || v.pendingSeqs.has(s)) {
       this.obs.rejected('duplicate');
       return;
@@ -197,7 +223,7 @@ export class Receiver implements Core<HydraMsg> {
       return;
     }
     this.heap.push({ clock: m.clock, view: v, seq: s, msg: m, arrivedAt: ctx.now, final: false });
-    v.pendingSeqs.add(s);
+    v.pendingSeqs.set(s, m.clock);
     if (s > v.covered) v.covered = s;
   }
 
@@ -223,17 +249,94 @@ export class Receiver implements Core<HydraMsg> {
     }
   }
 
-  /** The minimum over active (and retiring) sequencers of (c[i], i); paused while a sequencer joins. */
+  /**
+   * The minimum over active (and retiring) sequencers of (c[i], i), where a sequencer with an
+   * undeclared gap counts only up to its last message before the gap; paused while a sequencer joins.
+   */
   private frontier(): Key {
     if (this.adding) return this.lastDelivered;
     let min: Key = { clock: Infinity, sequencer: Infinity };
     for (const v of this.views.values()) {
-      if (before({ clock: v.clock, sequencer: v.id }, min)) min = { clock: v.clock, sequencer: v.id };
+      const k = this.bound(v);
+      if (before(k, min)) min = k;
     }
     for (const v of this.retiring) {
-      if (before({ clock: v.clock, sequencer: v.id }, min)) min = { clock: v.clock, sequencer: v.id };
+      const k = this.bound(v);
+      if (before(k, min)) min = k;
     }
     return min;
+  }
+
+  private static hasGap(v: SeqView): boolean {
+    return v.covered - v.next + 1 > v.pendingSeqs.size + v.lost.size;
+  }
+
+  /** How far sequencer v lets the frontier go: c[i], or the clock of its last message before a gap. */
+  private bound(v: SeqView): Key {
+    if (!Receiver.hasGap(v)) return { clock: v.clock, sequencer: v.id };
+    let clock = v.deliveredClock;
+    for (let s = v.next; s <= v.covered; s++) {
+      const c = v.pendingSeqs.get(s);
+      if (c !== undefined) clock = c;
+      else if (!v.lost.has(s)) break;
+    }
+    return { clock, sequencer: v.id };
+  }
+
+  /** Starts the reorder wait of newly seen gaps. */
+  private noteGaps(ctx: Ctx<HydraMsg>): void {
+    for (const v of this.views.values()) this.noteGap(ctx, v);
+    for (const v of this.retiring) this.noteGap(ctx, v);
+  }
+
+  private noteGap(ctx: Ctx<HydraMsg>, v: SeqView): void {
+    if (!Receiver.hasGap(v)) v.gapSince = -1;
+    else if (v.gapSince < 0) {
+      v.gapSince = ctx.now;
+      if (!this.gapTimerArmed) {
+        this.gapTimerArmed = true;
+        ctx.setTimer('gap', this.p.gapWaitUs);
+      }
+    }
+  }
+
+  private declareOldGaps(ctx: Ctx<HydraMsg>): void {
+    this.gapTimerArmed = false;
+    let next = Infinity;
+    for (const v of [...this.views.values(), ...this.retiring]) {
+      if (v.gapSince < 0) continue;
+      if (ctx.now - v.gapSince >= this.p.gapWaitUs) this.declareLost(v, v.covered);
+      else next = Math.min(next, v.gapSince + this.p.gapWaitUs - ctx.now);
+    }
+    if (next < Infinity) {
+      this.gapTimerArmed = true;
+      ctx.setTimer('gap', next);
+    }
+  }
+
+  /**
+   * Declares every missing number of v up to `last` lost: each run of them gets a marker right
+   * after v's message before the run, which delivers their drop notifications there.
+   */
+  private declareLost(v: SeqView, last: number): void {
+    let prevClock = v.deliveredClock;
+    let runStart = -1;
+    for (let s = v.next; s <= last + 1; s++) {
+      const c = s <= last ? v.pendingSeqs.get(s) : undefined;
+      if (s <= last && c === undefined && !v.lost.has(s)) {
+        if (runStart < 0) runStart = s;
+        v.lost.add(s);
+        continue;
+      }
+      if (runStart >= 0) {
+        const clock = Math.max(prevClock, this.lastDelivered.clock);
+        this.heap.push({ clock, view: v, seq: s - 1, msg: null, arrivedAt: 0, final: false });
+        runStart = -1;
+      }
+      if (c !== undefined) prevClock = c;
+    }
+    if (last > v.covered) v.covered = last;
+    v.gapSince = -1;
   }
 
   private deliver(ctx: Ctx<HydraMsg>): void {
@@ -252,6 +355,7 @@ export class Receiver implements Core<HydraMsg> {
         }
         this.dropUpTo(ctx, v, e.seq - 1);
         v.next = e.seq + 1;
+        v.deliveredClock = e.clock;
         this.obs.delivered({ kind: 'message', msg: e.msg, epoch: v.joined, seq: e.seq, arrivedAt: e.arrivedAt }, ctx.now);
       } else {
         this.dropUpTo(ctx, v, e.seq);
@@ -262,14 +366,19 @@ export class Receiver implements Core<HydraMsg> {
           frontier = this.frontier();
         }
       }
-      this.lastDelivered = { clock: e.clock, sequencer: v.id };
+      const key = { clock: e.clock, sequencer: v.id };
+      if (!before(key, this.lastDelivered)) this.lastDelivered = key;
     }
+    this.noteGaps(ctx);
     this.obs.pending(this.heap.length);
     if (this.heap.length > 0 && this.p.solicit === 'immediate') this.solicit(ctx, false);
   }
 
   private dropUpTo(ctx: Ctx<HydraMsg>, v: SeqView, last: number): void {
-    for (let s = v.next; s <= last; s++) this.obs.delivered({ kind: 'drop', sequencer: v.id, epoch: v.joined, seq: s }, ctx.now);
+    for (let s = v.next; s <= last; s++) {
+      v.lost.delete(s);
+      this.obs.delivered({ kind: 'drop', sequencer: v.id, epoch: v.joined, seq: s }, ctx.now);
+    }
   }
 
   /** Messages of a removed sequencer numbered past its final flush were never part of any configuration. */
@@ -383,12 +492,14 @@ export class Receiver implements Core<HydraMsg> {
     for (const a of m.active) {
       if (this.views.has(a.sequencer)) continue;
       this.views.set(a.sequencer, {
-        id: a.sequencer, joined: a.joined, clock: a.start, next: 1, covered: 0, pendingSeqs: new Set(),
+        id: a.sequencer, joined: a.joined, clock: a.start, next: 1, covered: 0, pendingSeqs: new Map(), lost: new Set(),
+        deliveredClock: a.start, gapSince: -1,
         lastHeard: ctx.now, heard: false, suspectedAt: -Infinity, solicitedAt: -Infinity, frozen: false,
         observedSeqs: [], observedClock: a.start, finalSeq: Infinity,
       });
     }
     this.config = m.config;
+    this.installed = m;
     this.adding = null;
     this.obs.configured(m.config);
   }
@@ -403,6 +514,8 @@ export class Receiver implements Core<HydraMsg> {
     const seq = final ? (final.seqs[this.p.group] ?? 0) : v.covered;
     v.frozen = false;
     v.finalSeq = seq;
+    // Nothing more can arrive from it: what is missing up to its final number is lost now.
+    this.declareLost(v, seq);
     v.clock = Math.max(clock, this.lastDelivered.clock);
     this.retiring.add(v);
     this.heap.push({ clock: v.clock, view: v, seq, msg: null, arrivedAt: 0, final: true });

@@ -109,7 +109,7 @@ export class HydraSim {
         this.add(node, () => new Receiver(
           {
             id: node, group: g, topology, solicit: o.solicit, solicitIntervalUs: 300,
-            failureTimeoutUs: o.failureTimeoutUs, periodicFlushes: o.flushIntervalUs > 0,
+            failureTimeoutUs: o.failureTimeoutUs, periodicFlushes: o.flushIntervalUs > 0, gapWaitUs: 300,
           },
           {
             delivered: (d) => {
