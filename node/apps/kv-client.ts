@@ -8,8 +8,14 @@ import { nextKvOp } from './kv-workload.js';
 export interface ClientProtocol<M> {
   /** Sends a request; `retry` after a timeout (protocols then widen where they send it). */
   send(ctx: Ctx<M>, payload: Uint8Array, retry: boolean): void;
-  /** A reply's identity and the part that must match across replicas, or null for other messages. */
-  reply(m: M): { replica: number; client: number; requestId: number; match: string; result: Uint8Array } | null;
+  /**
+   * A reply's identity and the part that must match across replicas, or null for other
+   * messages. `result` is null in replies that only vouch for the order (HydraPaxos followers):
+   * a quorum then also needs one reply of its match that carries the result.
+   */
+  reply(m: M): { replica: number; client: number; requestId: number; match: string; result: Uint8Array | null } | null;
+  /** Any other message (e.g. a configuration telling which sequencers are active). */
+  observe?(ctx: Ctx<M>, m: M): void;
   /** Whether the reply's authenticator is valid for this client. */
   verify(m: M): 'ok' | 'bad-mac' | 'unknown-replica';
   /** Matching replies needed to accept a result. */
@@ -36,6 +42,7 @@ interface Outstanding {
   payload: Uint8Array;
   call: number;
   matches: Map<string, Set<number>>;
+  results: Map<string, Uint8Array>;
 }
 
 /**
@@ -70,16 +77,19 @@ export class KvClient<M> implements Core<M> {
 
   receive(ctx: Ctx<M>, m: M): void {
     const r = this.protocol.reply(m);
+    if (!r) return this.protocol.observe?.(ctx, m);
     const c = this.current;
-    if (!r || !c || r.requestId !== c.id || r.client !== this.p.client) return;
+    if (!c || r.requestId !== c.id || r.client !== this.p.client) return;
     const verdict = this.protocol.verify(m);
     if (verdict !== 'ok') return this.obs.rejectedReply(verdict);
     const set = c.matches.get(r.match) ?? new Set<number>();
     set.add(r.replica);
     c.matches.set(r.match, set);
-    if (set.size < this.protocol.quorum) return;
+    if (r.result) c.results.set(r.match, r.result);
+    const result = c.results.get(r.match);
+    if (set.size < this.protocol.quorum || !result) return;
     this.current = null;
-    this.obs.completed({ client: this.p.client, input: c.input, output: decodeResult(r.result), call: c.call, ret: ctx.now }, ctx.now - c.call);
+    this.obs.completed({ client: this.p.client, input: c.input, output: decodeResult(result), call: c.call, ret: ctx.now }, ctx.now - c.call);
     this.issue(ctx);
   }
 
@@ -96,7 +106,7 @@ export class KvClient<M> implements Core<M> {
     const id = ++this.nextId;
     const input = nextKvOp(this.rng, this.p.client, id, this.p.keySpace);
     const payload = encodeKvRequest({ client: this.p.client, requestId: id, op: input });
-    this.current = { id, input, payload, call: ctx.now, matches: new Map() };
+    this.current = { id, input, payload, call: ctx.now, matches: new Map(), results: new Map() };
     this.protocol.send(ctx, payload, false);
     ctx.setTimer('retry', this.p.retryUs);
   }

@@ -69,6 +69,41 @@ export class KvStore {
   get size(): number {
     return this.data.size;
   }
+
+  /** The whole state (data and exactly-once table), for state transfer. */
+  snapshot(): KvSnapshot {
+    return {
+      data: [...this.data],
+      last: [...this.last].map(([client, l]) => ({ client, requestId: l.requestId, result: l.result })),
+    };
+  }
+
+  static fromSnapshot(s: KvSnapshot): KvStore {
+    const store = new KvStore();
+    for (const [k, v] of s.data) store.data.set(k, v);
+    for (const l of s.last) store.last.set(l.client, { requestId: l.requestId, result: l.result });
+    return store;
+  }
+}
+
+export interface KvSnapshot {
+  data: [string, string][];
+  last: { client: number; requestId: number; result: KvOutput }[];
+}
+
+export function encodeKvSnapshot(s: KvSnapshot): Uint8Array {
+  return enc.encode(JSON.stringify(s));
+}
+
+export function decodeKvSnapshot(b: Uint8Array): KvSnapshot {
+  let s: KvSnapshot;
+  try {
+    s = JSON.parse(dec.decode(b)) as KvSnapshot;
+  } catch (e) {
+    throw new WireError('bad-field', `key-value snapshot is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(s?.data) || !Array.isArray(s?.last)) throw new WireError('bad-field', 'key-value snapshot lacks data or last');
+  return s;
 }
 
 const OPS = { get: 0, put: 1, cas: 2 } as const;

@@ -177,6 +177,28 @@ export class Receiver implements Core<HydraMsg> {
     }
   }
 
+  /**
+   * Jumps ahead to a peer's position (an application's state transfer): from each listed
+   * stream (sequencer, joined) everything numbered below `next` is accounted for, and nothing
+   * at or before `through` in the order is still to come. Buffered input past it stays.
+   */
+  resume(ctx: Ctx<HydraMsg>, config: Config, streams: readonly { sequencer: number; epoch: number; next: number }[], through: Key): void {
+    if (config.config > this.config) this.install(ctx, config);
+    for (const v of [...this.views.values(), ...this.retiring]) {
+      const s = streams.find((x) => x.sequencer === v.id && x.epoch === v.joined);
+      if (s && s.next > v.next) {
+        v.next = s.next;
+        for (const seq of [...v.pendingSeqs.keys()]) if (seq < s.next) v.pendingSeqs.delete(seq);
+        for (const seq of [...v.lost]) if (seq < s.next) v.lost.delete(seq);
+        if (v.covered < s.next - 1) v.covered = s.next - 1;
+      }
+      if (through.clock > v.clock) v.clock = through.clock;
+      if (through.clock > v.deliveredClock) v.deliveredClock = through.clock;
+    }
+    if (before(this.lastDelivered, through)) this.lastDelivered = { ...through };
+    this.deliver(ctx);
+  }
+
   private onGroupcast(ctx: Ctx<HydraMsg>, m: Groupcast): void {
     const v = this.views.get(m.sequencer);
     if (!v || m.config < v.joined) {

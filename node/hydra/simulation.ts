@@ -1,4 +1,4 @@
-import type { NodeId } from '../runtime/core.js';
+import type { Codec, Core, NodeId } from '../runtime/core.js';
 import { Driver } from '../runtime/driver.js';
 import { SeededRandom } from '../runtime/random.js';
 import { type LinkFaults, SimNetwork } from '../net/sim.js';
@@ -7,7 +7,7 @@ import { Client } from './client.js';
 import { hydraCodec } from './codec.js';
 import { ConfigService } from './config-service.js';
 import type { HydraMsg } from './messages.js';
-import { type Delivery, Receiver } from './receiver.js';
+import { type Delivery, Receiver, type ReceiverObserver, type ReceiverParams } from './receiver.js';
 import { Sequencer } from './sequencer.js';
 import {
   AGGREGATOR, CONFIG_SERVICE, type HydraTopology, clientNode, initialConfig, receiverNode, sequencerNode,
@@ -62,11 +62,20 @@ export interface ReceiverLog {
   times: number[];
 }
 
+/** An application on top of Hydra: its codec, its receiver-side core and its clients. */
+export interface HydraSimApp<M extends { type: string }> {
+  codec: Codec<M>;
+  /** The core of receiver `node`; it embeds a Hydra receiver built from `params`, reporting to `observer`. */
+  receiver(node: NodeId, params: ReceiverParams, observer: ReceiverObserver): Core<M>;
+  client(c: number, rng: SeededRandom, topology: HydraTopology): Core<M>;
+}
+
 /**
  * A whole SequencerGroup testbed inside the simulated network: the same cores and the same
- * Driver as in a pod, with every delivery recorded for the checker.
+ * Driver as in a pod, with every delivery recorded for the checker. With an application, its
+ * cores take the receivers' and clients' places.
  */
-export class HydraSim {
+export class HydraSim<M extends { type: string } = HydraMsg> {
   readonly net: SimNetwork;
   readonly topology: HydraTopology;
   readonly logs = new Map<NodeId, ReceiverLog>();
@@ -75,7 +84,7 @@ export class HydraSim {
   readonly reconfigurations: { kind: string; sequencer: number; config: number; at: number }[] = [];
   readonly sent: { client: number; msgId: number; groups: number; at: number }[] = [];
 
-  constructor(readonly o: HydraSimOptions) {
+  constructor(readonly o: HydraSimOptions, private readonly app?: HydraSimApp<M>) {
     this.net = new SimNetwork(o.seed, o.faults);
     this.clockRng = new SeededRandom(o.seed ^ 0x5eed);
     this.topology = {
@@ -106,28 +115,28 @@ export class HydraSim {
         const node = receiverNode(g, r);
         const log: ReceiverLog = { node, group: g, deliveries: [], times: [] };
         this.logs.set(node, log);
-        this.add(node, () => new Receiver(
-          {
-            id: node, group: g, topology, solicit: o.solicit, solicitIntervalUs: 300,
-            failureTimeoutUs: o.failureTimeoutUs, periodicFlushes: o.flushIntervalUs > 0, gapWaitUs: 300,
+        const params: ReceiverParams = {
+          id: node, group: g, topology, solicit: o.solicit, solicitIntervalUs: 300,
+          failureTimeoutUs: o.failureTimeoutUs, periodicFlushes: o.flushIntervalUs > 0, gapWaitUs: 300,
+        };
+        const observer: ReceiverObserver = {
+          delivered: (d) => {
+            log.deliveries.push(d);
+            log.times.push(this.net.now);
           },
-          {
-            delivered: (d) => {
-              log.deliveries.push(d);
-              log.times.push(this.net.now);
-            },
-            rejected() {}, solicited() {}, suspected() {}, configured() {}, pending() {},
-          },
-        ));
+          rejected() {}, solicited() {}, suspected() {}, configured() {}, pending() {},
+        };
+        this.add(node, () => (this.app ? this.app.receiver(node, params, observer) : new Receiver(params, observer)));
       }
     }
     for (let c = 0; c < o.clients; c++) {
       const rng = new SeededRandom(o.seed * 7919 + c);
-      this.add(clientNode(c), () => new Client(
+      this.add(clientNode(c), () => this.app ? this.app.client(c, rng, topology) : new Client(
         { index: c, topology, rate: o.rate, payloadBytes: 16, multiGroupShare: o.multiGroupShare, routing: o.routing, tickUs: 250 },
         rng,
         { sent: (m) => this.sent.push({ client: m.client, msgId: m.msgId, groups: m.groups, at: this.net.now }) },
       ));
+      if (this.app) this.clientNodes.push(clientNode(c));
     }
   }
 
@@ -153,12 +162,28 @@ export class HydraSim {
     for (let c = 0; c < this.o.clients; c++) this.net.crash(clientNode(c));
   }
 
-  private readonly drivers = new Map<NodeId, Driver<HydraMsg>>();
+  /** Sends an admin command to a member's core (e.g. `{ stop: true }` to a client). */
+  command(id: NodeId, command: unknown): void {
+    this.drivers.get(id)!.command(command);
+  }
 
-  private add(id: NodeId, make: () => ConstructorParameters<typeof Driver<HydraMsg>>[0], clock?: { skewUs: number; drift: number }): void {
+  /** The core currently running on a member (a restart replaces it). */
+  core(id: NodeId): Core<M> {
+    return this.cores.get(id)!;
+  }
+
+  private readonly clientNodes: NodeId[] = [];
+  private readonly drivers = new Map<NodeId, Driver<M>>();
+  private readonly cores = new Map<NodeId, Core<M>>();
+
+  /** Hydra's own cores take part in an application's testbed unchanged (they ignore what is not theirs). */
+  private add(id: NodeId, make: () => Core<M> | Core<HydraMsg>, clock?: { skewUs: number; drift: number }): void {
+    const codec = (this.app?.codec ?? hydraCodec) as Codec<M>;
     this.net.addNode(id, ({ transport, clock: c, scheduler }) => {
-      const driver = new Driver<HydraMsg>(make(), hydraCodec, transport, c, scheduler);
+      const core = make() as Core<M>;
+      const driver = new Driver<M>(core, codec, transport, c, scheduler);
       this.drivers.set(id, driver);
+      this.cores.set(id, core);
       return driver;
     }, clock);
   }

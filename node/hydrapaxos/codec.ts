@@ -1,0 +1,308 @@
+import { HYDRA_MAGIC, hydraCodec } from '../hydra/codec.js';
+import type { HydraMsg } from '../hydra/messages.js';
+import type { Codec } from '../runtime/core.js';
+import { WireError } from '../runtime/core.js';
+import { Reader, Writer } from '../runtime/wire.js';
+import type {
+  GapStatus, HydraPaxosMsg, LogEntry, LogPoint, LogState, OrderKey, PaxosMsg, SlotId, StreamCounter,
+} from './messages.js';
+
+/** First byte of every HydraPaxos protocol datagram (Hydra's own start with HYDRA_MAGIC). */
+export const PAXOS_MAGIC = 0x50;
+/** The largest datagram we send; bigger messages travel as chunks. */
+export const MAX_DATAGRAM = 60_000;
+const MAX_ITEMS = 1_000_000;
+
+const TYPE = {
+  'px-reply': 1, 'px-gap-request': 2, 'px-gap-reply': 3, 'px-gap-commit': 4, 'px-gap-commit-ok': 5, 'px-sync': 6,
+  'px-sync-ok': 7, 'px-sync-commit': 8, 'px-view-change-request': 9, 'px-view-change': 10, 'px-start-view': 11,
+  'px-state-request': 12, 'px-state-empty': 13, 'px-state': 14, 'px-chunk': 15,
+} as const;
+const NAMES = Object.fromEntries(Object.entries(TYPE).map(([k, v]) => [v, k])) as Record<number, PaxosMsg['type']>;
+const STATUS: GapStatus[] = ['found', 'noop', 'missing', 'truncated'];
+
+const SLOT = 2 + 4 + 8;
+const KEY = 8 + 2;
+const STREAM = 2 + 4 + 8;
+const entrySize = (e: LogEntry) => SLOT + 8 + 4 + e.request.length;
+const pointSize = (p: LogPoint) => KEY + 4 + STREAM * p.streams.length;
+const logSize = (l: LogState) => pointSize(l.sync) + 4 + l.entries.reduce((n, e) => n + entrySize(e), 0) + 4
+  + SLOT * l.noops.length + pointSize(l.end);
+const blobSize = (b: Uint8Array | null) => 4 + (b ? b.length : 0);
+
+function size(m: PaxosMsg): number {
+  switch (m.type) {
+    case 'px-reply': return 4 + 2 + 2 + 4 + SLOT + 1 + blobSize(m.result);
+    case 'px-gap-request': return 4 + 2 + SLOT;
+    case 'px-gap-reply': return 4 + 2 + SLOT + 1 + (m.entry ? entrySize(m.entry) : 0);
+    case 'px-gap-commit': return 4 + SLOT;
+    case 'px-gap-commit-ok': return 4 + 2 + SLOT;
+    case 'px-sync': return 4 + pointSize(m.point) + 4 + SLOT * m.noops.length;
+    case 'px-sync-ok': return 4 + 2 + KEY;
+    case 'px-sync-commit': return 4 + KEY;
+    case 'px-view-change-request': return 4;
+    case 'px-view-change': return 4 + 2 + 4 + logSize(m.log);
+    case 'px-start-view': return 4 + logSize(m.log);
+    case 'px-state-request':
+    case 'px-state-empty': return 2 + 4;
+    case 'px-state': return 2 + 4 + 4 + 1 + blobSize(m.config) + blobSize(m.store) + logSize(m.log);
+    case 'px-chunk': return 2 + 4 + 4 + 4 + blobSize(m.bytes);
+  }
+}
+
+const slotW = (w: Writer, s: SlotId) => w.u16(s.sequencer).u32(s.epoch).u64(s.seq);
+const keyW = (w: Writer, k: OrderKey) => w.u64(k.clock).u16(k.sequencer);
+const blobW = (w: Writer, b: Uint8Array) => w.u32(b.length).raw(b);
+const entryW = (w: Writer, e: LogEntry) => blobW(slotW(w, e.slot).u64(e.clock), e.request);
+
+function pointW(w: Writer, p: LogPoint): void {
+  keyW(w, p.key).u32(p.streams.length);
+  for (const s of p.streams) w.u16(s.sequencer).u32(s.epoch).u64(s.next);
+}
+
+function logW(w: Writer, l: LogState): void {
+  pointW(w, l.sync);
+  w.u32(l.entries.length);
+  for (const e of l.entries) entryW(w, e);
+  w.u32(l.noops.length);
+  for (const s of l.noops) slotW(w, s);
+  pointW(w, l.end);
+}
+
+// Keys are stored with clock -1 meaning "before everything"; on the wire that is 2^64-1 → we shift by one.
+const wireKey = (k: OrderKey): OrderKey => ({ clock: k.clock + 1, sequencer: k.sequencer + 1 });
+
+function encodePaxos(m: PaxosMsg): Uint8Array {
+  const w = new Writer(2 + size(m)).u8(PAXOS_MAGIC).u8(TYPE[m.type]);
+  switch (m.type) {
+    case 'px-reply':
+      slotW(w.u32(m.view).u16(m.replica).u16(m.client).u32(m.requestId), m.slot).u8(m.result ? 1 : 0);
+      blobW(w, m.result ?? new Uint8Array(0));
+      break;
+    case 'px-gap-request':
+      slotW(w.u32(m.view).u16(m.replica), m.slot);
+      break;
+    case 'px-gap-reply':
+      slotW(w.u32(m.view).u16(m.replica), m.slot).u8(STATUS.indexOf(m.status) | (m.entry ? 0x80 : 0));
+      if (m.entry) entryW(w, m.entry);
+      break;
+    case 'px-gap-commit':
+      slotW(w.u32(m.view), m.slot);
+      break;
+    case 'px-gap-commit-ok':
+      slotW(w.u32(m.view).u16(m.replica), m.slot);
+      break;
+    case 'px-sync':
+      pointW(w.u32(m.view), { ...m.point, key: wireKey(m.point.key) });
+      w.u32(m.noops.length);
+      for (const s of m.noops) slotW(w, s);
+      break;
+    case 'px-sync-ok':
+      keyW(w.u32(m.view).u16(m.replica), wireKey(m.key));
+      break;
+    case 'px-sync-commit':
+      keyW(w.u32(m.view), wireKey(m.key));
+      break;
+    case 'px-view-change-request':
+      w.u32(m.view);
+      break;
+    case 'px-view-change':
+      logW(w.u32(m.view).u16(m.replica).u32(m.lastNormal), wireLog(m.log));
+      break;
+    case 'px-start-view':
+      logW(w.u32(m.view), wireLog(m.log));
+      break;
+    case 'px-state-request':
+    case 'px-state-empty':
+      w.u16(m.replica).u32(m.nonce);
+      break;
+    case 'px-state':
+      w.u16(m.replica).u32(m.nonce).u32(m.view).u8(m.normal ? 1 : 0);
+      blobW(blobW(w, m.config), m.store);
+      logW(w, wireLog(m.log));
+      break;
+    case 'px-chunk':
+      blobW(w.u16(m.sender).u32(m.nonce).u32(m.index).u32(m.total), m.bytes);
+      break;
+  }
+  return w.done();
+}
+
+const wireLog = (l: LogState): LogState => ({
+  ...l, sync: { ...l.sync, key: wireKey(l.sync.key) }, end: { ...l.end, key: wireKey(l.end.key) },
+});
+
+const slotR = (r: Reader): SlotId => ({ sequencer: r.u16('sequencer'), epoch: r.u32('epoch'), seq: r.u64('sequence number') });
+const keyR = (r: Reader): OrderKey => ({ clock: r.u64('clock') - 1, sequencer: r.u16('sequencer') - 1 });
+
+function count(r: Reader, what: string): number {
+  const n = r.u32(`${what} count`);
+  if (n > MAX_ITEMS) throw new WireError('bad-field', `${what} count ${n} is out of bounds`);
+  return n;
+}
+
+function blobR(r: Reader, what: string): Uint8Array {
+  return r.bytesOf(r.u32(`${what} length`), what);
+}
+
+const entryR = (r: Reader): LogEntry => {
+  const slot = slotR(r);
+  const clock = r.u64('clock');
+  return { slot, clock, request: blobR(r, 'request') };
+};
+
+function pointR(r: Reader): LogPoint {
+  const key = keyR(r);
+  const n = count(r, 'stream');
+  const streams: StreamCounter[] = [];
+  for (let i = 0; i < n; i++) streams.push({ sequencer: r.u16('sequencer'), epoch: r.u32('epoch'), next: r.u64('next') });
+  return { key, streams };
+}
+
+function logR(r: Reader): LogState {
+  const sync = pointR(r);
+  const entries: LogEntry[] = [];
+  for (let i = count(r, 'entry'); i > 0; i--) entries.push(entryR(r));
+  const noops: SlotId[] = [];
+  for (let i = count(r, 'no-op'); i > 0; i--) noops.push(slotR(r));
+  return { sync, entries, noops, end: pointR(r) };
+}
+
+function decodePaxos(bytes: Uint8Array): PaxosMsg {
+  const r = new Reader(bytes);
+  r.u8('magic');
+  const code = r.u8('type');
+  const type = NAMES[code];
+  if (!type) throw new WireError('unknown-type', `unknown HydraPaxos message type ${code}`);
+  let m: PaxosMsg;
+  switch (type) {
+    case 'px-reply': {
+      const view = r.u32('view');
+      const replica = r.u16('replica');
+      const client = r.u16('client');
+      const requestId = r.u32('request id');
+      const slot = slotR(r);
+      const has = r.u8('result flag');
+      const result = blobR(r, 'result');
+      m = { type, view, replica, client, requestId, slot, result: has ? result : null };
+      break;
+    }
+    case 'px-gap-request':
+      m = { type, view: r.u32('view'), replica: r.u16('replica'), slot: slotR(r) };
+      break;
+    case 'px-gap-reply': {
+      const view = r.u32('view');
+      const replica = r.u16('replica');
+      const slot = slotR(r);
+      const flags = r.u8('status');
+      const status = STATUS[flags & 0x7f];
+      if (!status) throw new WireError('bad-field', `unknown gap status ${flags & 0x7f}`);
+      const entry = flags & 0x80 ? entryR(r) : null;
+      if ((status === 'found') !== (entry !== null)) throw new WireError('bad-field', 'a gap reply carries an entry exactly when found');
+      m = { type, view, replica, slot, status, entry };
+      break;
+    }
+    case 'px-gap-commit':
+      m = { type, view: r.u32('view'), slot: slotR(r) };
+      break;
+    case 'px-gap-commit-ok':
+      m = { type, view: r.u32('view'), replica: r.u16('replica'), slot: slotR(r) };
+      break;
+    case 'px-sync': {
+      const view = r.u32('view');
+      const point = pointR(r);
+      const noops: SlotId[] = [];
+      for (let i = count(r, 'no-op'); i > 0; i--) noops.push(slotR(r));
+      m = { type, view, point, noops };
+      break;
+    }
+    case 'px-sync-ok':
+      m = { type, view: r.u32('view'), replica: r.u16('replica'), key: keyR(r) };
+      break;
+    case 'px-sync-commit':
+      m = { type, view: r.u32('view'), key: keyR(r) };
+      break;
+    case 'px-view-change-request':
+      m = { type, view: r.u32('view') };
+      break;
+    case 'px-view-change':
+      m = { type, view: r.u32('view'), replica: r.u16('replica'), lastNormal: r.u32('last normal view'), log: logR(r) };
+      break;
+    case 'px-start-view':
+      m = { type, view: r.u32('view'), log: logR(r) };
+      break;
+    case 'px-state-request':
+    case 'px-state-empty':
+      m = { type, replica: r.u16('replica'), nonce: r.u32('nonce') };
+      break;
+    case 'px-state': {
+      const replica = r.u16('replica');
+      const nonce = r.u32('nonce');
+      const view = r.u32('view');
+      const normal = r.u8('status') === 1;
+      const config = blobR(r, 'configuration');
+      const store = blobR(r, 'store');
+      m = { type, replica, nonce, view, normal, config, store, log: logR(r) };
+      break;
+    }
+    case 'px-chunk': {
+      const sender = r.u16('sender');
+      const nonce = r.u32('nonce');
+      const index = r.u32('chunk index');
+      const total = r.u32('chunk count');
+      if (total === 0 || index >= total || total > 4096) throw new WireError('bad-field', `chunk ${index} of ${total}`);
+      m = { type, sender, nonce, index, total, bytes: blobR(r, 'chunk') };
+      break;
+    }
+  }
+  r.end(m.type);
+  return m;
+}
+
+const isHydra = (m: HydraPaxosMsg): m is HydraMsg => !m.type.startsWith('px-');
+
+/** Hydra's datagrams and HydraPaxos's share one socket; the first byte tells them apart. */
+export const hydraPaxosCodec: Codec<HydraPaxosMsg> = {
+  encode: (m) => (isHydra(m) ? hydraCodec.encode(m) : encodePaxos(m)),
+  decode(bytes) {
+    if (bytes.length > 0 && bytes[0] === HYDRA_MAGIC) return hydraCodec.decode(bytes);
+    if (bytes.length > 0 && bytes[0] === PAXOS_MAGIC) return decodePaxos(bytes);
+    throw new WireError('bad-magic', `neither a Hydra nor a HydraPaxos packet (first byte 0x${(bytes[0] ?? 0).toString(16)})`);
+  },
+};
+
+/** Splits an encoded message into chunk messages when it exceeds one datagram. */
+export function chunksOf(m: PaxosMsg, sender: number, nonce: number): PaxosMsg[] {
+  const bytes = encodePaxos(m);
+  if (bytes.length <= MAX_DATAGRAM) return [m];
+  const per = MAX_DATAGRAM - 64;
+  const total = Math.ceil(bytes.length / per);
+  return Array.from({ length: total }, (_, index) => ({
+    type: 'px-chunk' as const, sender, nonce, index, total, bytes: bytes.subarray(index * per, (index + 1) * per),
+  }));
+}
+
+/** Reassembles chunked messages per (sender, nonce); keeps a bounded number of partial ones. */
+export class Reassembly {
+  private readonly partial = new Map<string, { parts: (Uint8Array | undefined)[]; have: number }>();
+
+  add(c: { sender: number; nonce: number; index: number; total: number; bytes: Uint8Array }): PaxosMsg | null {
+    const id = `${c.sender}/${c.nonce}`;
+    let p = this.partial.get(id);
+    if (!p || p.parts.length !== c.total) {
+      if (this.partial.size >= 16) this.partial.delete(this.partial.keys().next().value!);
+      p = { parts: new Array(c.total), have: 0 };
+      this.partial.set(id, p);
+    }
+    if (!p.parts[c.index]) {
+      p.parts[c.index] = c.bytes.slice();
+      p.have++;
+    }
+    if (p.have < c.total) return null;
+    this.partial.delete(id);
+    const whole = Buffer.concat(p.parts as Uint8Array[]);
+    const m = decodePaxos(new Uint8Array(whole.buffer, whole.byteOffset, whole.length));
+    if (m.type === 'px-chunk') throw new WireError('bad-field', 'a chunked message holds another chunk');
+    return m;
+  }
+}

@@ -1,0 +1,121 @@
+import { Heap } from 'heap-js';
+import { type LogEntry, ORIGIN, type OrderKey, type SlotId, entryKey, keyAtMost, keyBefore, slotKey } from './messages.js';
+
+interface Placeholder {
+  slot: SlotId;
+  /** A lower bound on the lost message's place: the last message Hydra delivered before its drop notification. */
+  bound: OrderKey;
+}
+
+/**
+ * Puts a replica's Hydra deliveries into log order. Hydra delivers messages in (clock,
+ * sequencer) order and a drop notification no later than the lost message's place, so the
+ * lost message lies after everything delivered before its notification. Messages wait here
+ * while an unresolved drop notification might still precede them; a message recovered from a
+ * peer goes back in its place by its key; a slot filled with a NO-OP simply disappears. What
+ * leaves (`drain`) is a complete prefix of the global order: every message before it is
+ * either in the log already or a NO-OP.
+ */
+export class ReleaseBuffer {
+  /** Unresolved drop notifications, in delivery order (their bounds never decrease). */
+  private placeholders: Placeholder[] = [];
+  private readonly ready = new Heap<LogEntry>((a, b) => a.clock - b.clock || a.slot.sequencer - b.slot.sequencer);
+  private readonly bySlot = new Map<string, LogEntry>();
+  private lastDelivered: OrderKey = ORIGIN;
+
+  /** A message Hydra delivered. */
+  delivered(e: LogEntry): void {
+    const k = entryKey(e);
+    if (keyBefore(this.lastDelivered, k)) this.lastDelivered = k;
+    this.add(e);
+  }
+
+  /** A drop notification Hydra delivered. */
+  dropped(slot: SlotId): void {
+    this.placeholders.push({ slot, bound: this.lastDelivered });
+  }
+
+  /** A placeholder's message, recovered from a peer (or any message learnt out of Hydra's stream). */
+  recovered(e: LogEntry): void {
+    if (!this.isWaiting(e.slot)) return;
+    this.remove(e.slot);
+    this.add(e);
+  }
+
+  /** A placeholder (or a waiting message) whose slot is now a NO-OP. */
+  noop(slot: SlotId): void {
+    this.remove(slot);
+    const e = this.bySlot.get(slotKey(slot));
+    if (e) {
+      this.bySlot.delete(slotKey(slot));
+      const rest = this.ready.toArray().filter((x) => x !== e);
+      this.ready.clear();
+      this.ready.init(rest);
+    }
+  }
+
+  isWaiting(slot: SlotId): boolean {
+    const k = slotKey(slot);
+    return this.placeholders.some((p) => slotKey(p.slot) === k);
+  }
+
+  get(slot: SlotId): LogEntry | undefined {
+    return this.bySlot.get(slotKey(slot));
+  }
+
+  /** Slots still waiting for their message or a NO-OP. */
+  waiting(): SlotId[] {
+    return this.placeholders.map((p) => p.slot);
+  }
+
+  /** Messages that can join the log now, in order. */
+  drain(): LogEntry[] {
+    const out: LogEntry[] = [];
+    const first = this.placeholders[0];
+    for (;;) {
+      const e = this.ready.peek();
+      if (!e || (first && !keyAtMost(entryKey(e), first.bound))) break;
+      this.ready.pop();
+      this.bySlot.delete(slotKey(e.slot));
+      out.push(e);
+    }
+    return out;
+  }
+
+  /**
+   * After the log jumped to `end` (a new view or a state transfer): drops what is decided
+   * already and knows that what still waits lies past `end`.
+   */
+  rebase(end: OrderKey, decided: (slot: SlotId) => boolean): void {
+    this.placeholders = this.placeholders.filter((p) => !decided(p.slot))
+      .map((p) => (keyBefore(p.bound, end) ? { ...p, bound: end } : p));
+    const rest = this.ready.toArray().filter((e) => !decided(e.slot));
+    this.ready.clear();
+    this.ready.init(rest);
+    this.bySlot.clear();
+    for (const e of rest) this.bySlot.set(slotKey(e.slot), e);
+    if (keyBefore(this.lastDelivered, end)) this.lastDelivered = end;
+  }
+
+  /** Puts entries taken back out of the log (past a new view's end) back in; a slot decided elsewhere waits as a placeholder. */
+  reinsert(entries: LogEntry[], waiting: SlotId[], bound: OrderKey): void {
+    for (const e of entries) this.add(e);
+    for (const slot of waiting) if (!this.isWaiting(slot)) this.placeholders.unshift({ slot, bound });
+  }
+
+  get size(): number {
+    return this.ready.length + this.placeholders.length;
+  }
+
+  private add(e: LogEntry): void {
+    const k = slotKey(e.slot);
+    if (this.bySlot.has(k)) return;
+    this.bySlot.set(k, e);
+    this.ready.push(e);
+  }
+
+  private remove(slot: SlotId): void {
+    const k = slotKey(slot);
+    this.placeholders = this.placeholders.filter((p) => slotKey(p.slot) !== k);
+  }
+}

@@ -1,0 +1,77 @@
+import type { KvClient } from '../apps/kv-client.js';
+import type { KvInput, KvOutput } from '../check/kv-model.js';
+import type { Operation } from '../check/linearizability.js';
+import { HydraSim, type HydraSimOptions, defaultSimOptions } from '../hydra/simulation.js';
+import { receiversOf } from '../hydra/topology.js';
+import type { NodeId } from '../runtime/core.js';
+import { hydraPaxosClient } from './client.js';
+import { hydraPaxosCodec } from './codec.js';
+import type { HydraPaxosMsg } from './messages.js';
+import { HydraPaxosReplica, type ViewChangeReason } from './replica.js';
+
+export interface HydraPaxosSimOptions extends HydraSimOptions {
+  requestsPerClient: number;
+  keySpace: number;
+  retryUs: number;
+  syncIntervalUs: number;
+  viewChangeUs: number;
+  /** The deliberately broken variant (see ReplicaParams.unsafeLocalNoops), for the checker's own test. */
+  unsafe: boolean;
+}
+
+export const defaultPaxosSimOptions: HydraPaxosSimOptions = {
+  ...defaultSimOptions, groups: 1, clients: 4, rate: 0, multiGroupShare: 0, requestsPerClient: 100, keySpace: 8, retryUs: 20_000,
+  syncIntervalUs: 5_000, viewChangeUs: 40_000, unsafe: false,
+};
+
+/** A HydraPaxos testbed in the simulated network: Hydra's sequencers and configuration service, replicas as its receivers, KV clients. */
+export class HydraPaxosSim {
+  readonly hydra: HydraSim<HydraPaxosMsg>;
+  readonly history: Operation<KvInput, KvOutput>[] = [];
+  readonly counters = { noops: 0, viewChanges: 0, stateTransfers: 0, retries: 0 };
+  readonly viewChanges: { at: number; node: NodeId; view: number; reason: ViewChangeReason }[] = [];
+
+  constructor(readonly o: HydraPaxosSimOptions) {
+    this.hydra = new HydraSim<HydraPaxosMsg>(o, {
+      codec: hydraPaxosCodec,
+      receiver: (node, params, hydra) => {
+        const { id: _id, group, ...receiver } = params;
+        return new HydraPaxosReplica({
+          id: node, group, replicas: receiversOf(params.topology, group), receiver, syncIntervalUs: o.syncIntervalUs,
+          viewChangeUs: o.viewChangeUs, gapRetryUs: 2_000, gapCommitUs: 6_000, stateRetryUs: 20_000, unsafeLocalNoops: o.unsafe,
+        }, {
+          executed() {}, rejected() {}, hydra,
+          noopCommitted: () => this.counters.noops++,
+          viewChanged: (view, reason) => {
+            this.counters.viewChanges++;
+            this.viewChanges.push({ at: this.net.now, node, view, reason });
+          },
+          stateTransferred: () => this.counters.stateTransfers++,
+        });
+      },
+      client: (c, rng, topology) => hydraPaxosClient(
+        { client: c, topology, keySpace: o.keySpace, requests: o.requestsPerClient, retryUs: o.retryUs },
+        rng,
+        { completed: (op) => this.history.push(op), retried: () => this.counters.retries++, rejectedReply() {} },
+      ),
+    });
+  }
+
+  get net() {
+    return this.hydra.net;
+  }
+
+  replica(node: NodeId): HydraPaxosReplica {
+    return this.hydra.core(node) as HydraPaxosReplica;
+  }
+
+  client(c: number): KvClient<HydraPaxosMsg> {
+    return this.hydra.core(2000 + c) as KvClient<HydraPaxosMsg>;
+  }
+
+  /** The history with every operation still outstanding (it may or may not have taken effect). */
+  fullHistory(): Operation<KvInput, KvOutput>[] {
+    const pending = Array.from({ length: this.o.clients }, (_, c) => this.client(c).pending).filter((p) => p !== null);
+    return [...this.history, ...pending];
+  }
+}
