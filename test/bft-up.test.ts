@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { spawnUp } from './support/up-process.js';
 
 const run = promisify(execFile);
 
@@ -36,19 +37,12 @@ test('killing the sequencer mid-run fails over to the standby through an epoch c
   const dir = mkdtempSync(join(tmpdir(), 'sy-bft-failover-'));
   const file = join(dir, 'bft.yaml');
   writeFileSync(file, readFileSync('examples/bftcluster.yaml', 'utf8'));
-  const child = spawn(process.execPath, ['dist/cli/switchyard.js', 'up', file, '--duration', '9', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => (stdout += c));
-  child.stderr.on('data', (c) => (stderr += c));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const deadline = Date.now() + 60_000;
-  while (!/committed [1-9]/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  const logDir = stderr.match(/logs in (\S+)/)![1]!;
-  const pid = Number(execFileSync('pgrep', ['-f', `${logDir}/node-config.json --role sequencer-0$`]).toString().trim().split('\n')[0]);
-  process.kill(pid, 'SIGKILL');
-  assert.equal(await exited, 0, stderr);
-  const result = JSON.parse(stdout.trim().split('\n').at(-1)!);
+  const up = spawnUp(file, 9);
+  await up.waitFor(/committed [1-9]/);
+  process.kill(up.pidOf('sequencer-0'), 'SIGKILL');
+  assert.equal(await up.exited, 0, up.out.stderr);
+  const stderr = up.out.stderr;
+  const result = up.result();
   assert.equal(result.ok, true, stderr);
   assert.match(stderr, /sequencer-0 killed by SIGKILL; the protocol reconfigures around it/);
   assert.ok(result.epoch >= 2, `epoch ${result.epoch}: the standby sequencer orders a new epoch`);

@@ -10,12 +10,20 @@ import { hydraCodec } from './codec.js';
 import { ConfigService } from './config-service.js';
 import { hydraMetrics } from './metrics.js';
 import type { HydraParams } from './params.js';
-import { Receiver, type ReceiverObserver } from './receiver.js';
+import { Receiver, type ReceiverObserver, type ReceiverParams } from './receiver.js';
+import { kvClientMetrics, recordingHistory } from '../apps/kv-metrics.js';
+import { hydraPaxosClient } from '../hydrapaxos/client.js';
+import { hydraPaxosCodec } from '../hydrapaxos/codec.js';
+import type { HydraPaxosMsg } from '../hydrapaxos/messages.js';
+import { hydraPaxosMetrics } from '../hydrapaxos/metrics.js';
+import { HydraPaxosReplica, type HydraPaxosObserver } from '../hydrapaxos/replica.js';
+import type { Codec, Core } from '../runtime/core.js';
+import type { HydraMsg } from './messages.js';
 import type { Logger } from 'pino';
 import { Sequencer } from './sequencer.js';
 import {
   AGGREGATOR, CONFIG_SERVICE, type HydraTopology, MAX_CLIENTS, MAX_RECEIVERS_PER_GROUP, MAX_SEQUENCERS,
-  clientNode, hydraMemberName, initialConfig, receiverNode, sequencerNode,
+  clientNode, hydraMemberName, initialConfig, receiverNode, receiversOf, sequencerNode,
 } from './topology.js';
 
 /** Parses a member name (`sequencer-2`, `receiver-g1-0`, …) back to its id, checking it exists in this testbed. */
@@ -67,6 +75,26 @@ function withSuspicionLog(o: ReceiverObserver, logger: Logger): ReceiverObserver
   };
 }
 
+/** A receiver that is a HydraPaxos replica of its group; view changes and state transfers are logged. */
+function hydraPaxosReplica(p: HydraParams, receiver: ReceiverParams, metrics: HydraPaxosObserver, logger: Logger): HydraPaxosReplica {
+  const { id, group, ...rest } = receiver;
+  return new HydraPaxosReplica({
+    id, group, replicas: receiversOf(receiver.topology, group), receiver: rest, syncIntervalUs: p.syncIntervalMicros,
+    viewChangeUs: p.viewChangeMicros, gapRetryUs: Math.max(1000, 4 * p.solicitIntervalMicros), gapCommitUs: Math.max(3000, 12 * p.solicitIntervalMicros),
+    stateRetryUs: p.viewChangeMicros,
+  }, {
+    ...metrics,
+    viewChanged: (view, reason) => {
+      metrics.viewChanged(view, reason);
+      logger.warn({ view, reason }, `view change to view ${view} (${reason})`);
+    },
+    stateTransferred: () => {
+      metrics.stateTransferred();
+      logger.info('adopted a peer\'s state');
+    },
+  });
+}
+
 /** Starts the Hydra member named `name` from the testbed's node document. */
 export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, name: string): Promise<void> {
   const p = doc.hydra;
@@ -78,7 +106,8 @@ export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, 
   const metrics = hydraMetrics(registry, wallMicros);
   const topology = hydraTopology(p);
   let clock = new EmulatedClock();
-  let core;
+  let core: Core<HydraMsg> | Core<HydraPaxosMsg>;
+  let routes: Record<string, () => unknown> | undefined;
   if (id === CONFIG_SERVICE) {
     const observe = metrics.configService(p.sequencers);
     core = new ConfigService({
@@ -101,16 +130,26 @@ export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, 
       loadIntervalUs: p.loadIntervalMicros, joinRetryUs: p.joinRetryMicros,
     }, metrics.sequencer(k));
   } else if (role === 'receiver') {
-    core = new Receiver({
+    const receiver: ReceiverParams = {
       id, group: Math.floor((id - receiverNode(0, 0)) / MAX_RECEIVERS_PER_GROUP), topology, solicit: p.solicitation,
       solicitIntervalUs: p.solicitIntervalMicros, failureTimeoutUs: p.failureTimeoutMicros, periodicFlushes: p.flushIntervalMicros > 0,
       gapWaitUs: p.solicitIntervalMicros,
-    }, withSuspicionLog(metrics.receiver(), logger));
+    };
+    const observer = withSuspicionLog(metrics.receiver(), logger);
+    core = p.application === 'hydrapaxos' ? hydraPaxosReplica(p, receiver, hydraPaxosMetrics(registry, observer), logger) : new Receiver(receiver, observer);
+  } else if (p.application === 'hydrapaxos') {
+    const recorded = recordingHistory(kvClientMetrics(registry, 'hydrapaxos'));
+    const client = hydraPaxosClient({
+      client: id - clientNode(0), topology, keySpace: p.keySpace, requests: Infinity, retryUs: p.clientRetryMicros,
+    }, new SeededRandom(doc.seed * 7919 + id), recorded.observer);
+    core = client;
+    routes = { '/history.json': () => ({ completed: recorded.history, pending: client.pending }) };
   } else {
     core = new Client({
       index: id - clientNode(0), topology, rate: p.ratePerClient, payloadBytes: p.payloadBytes, multiGroupShare: p.multiGroupShare,
       routing: p.routing, tickUs: p.clientTickMicros,
     }, new SeededRandom(doc.seed * 7919 + id), metrics.client());
   }
-  await runMember(doc, me, registry, logger, { core, codec: hydraCodec, clock, nameOf: hydraMemberName });
+  const codec = p.application === 'hydrapaxos' ? hydraPaxosCodec : hydraCodec;
+  await runMember(doc, me, registry, logger, { core: core as Core<HydraPaxosMsg>, codec: codec as Codec<HydraPaxosMsg>, clock, nameOf: hydraMemberName, routes });
 }

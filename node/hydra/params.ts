@@ -27,6 +27,12 @@ export const hydraParams = z.strictObject({
   payloadBytes: z.number().int().min(0).max(1200),
   multiGroupShare: z.number().min(0).max(1),
   clientTickMicros: micros().min(100),
+  /** The application on the receivers: none, or HydraPaxos replicas (every group is a replicated key-value shard). */
+  application: z.enum(['none', 'hydrapaxos']),
+  keySpace: z.number().int().min(1),
+  syncIntervalMicros: micros().min(1000),
+  viewChangeMicros: micros().min(1000),
+  clientRetryMicros: micros().min(1000),
 });
 
 export type HydraParams = z.output<typeof hydraParams>;

@@ -2,8 +2,6 @@ import type { NodeDocument } from '../config.js';
 import { halfSipKey } from '../crypto/halfsiphash.js';
 import { MacVectorKeys } from '../crypto/macvector.js';
 import { hotPathBackend } from '../crypto/signature.js';
-import type { KvInput, KvOutput } from '../check/kv-model.js';
-import type { Operation } from '../check/linearizability.js';
 import { EmulatedClock } from '../runtime/clock.js';
 import type { Core } from '../runtime/core.js';
 import { newRegistry } from '../runtime/metrics.js';
@@ -14,7 +12,7 @@ import { AomSequencer } from './aom-sequencer.js';
 import { neoClient } from './client.js';
 import { neoCodec } from './codec.js';
 import { type NeoKeys, bytes, loadNeoKeys, publicKeyOf } from './keys.js';
-import type { KvClientObserver } from '../apps/kv-client.js';
+import { recordingHistory } from '../apps/kv-metrics.js';
 import { pbftClient } from '../pbft/client.js';
 import { pbftCodec } from '../pbft/codec.js';
 import type { PbftMsg } from '../pbft/messages.js';
@@ -102,7 +100,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
     }, metrics.replica(p.replicas));
   } else {
     const c = id - neoClientNode(0);
-    const recorded = recording(metrics.client('neobft'));
+    const recorded = recordingHistory(metrics.client('neobft'));
     const client = neoClient({
       client: c, f: p.f, replicas: replicaIds, sequencerOf, group: 0, keys: keys.clients[c]!.map(bytes),
       keySpace: p.keySpace, requests: Infinity, retryUs: p.clientRetryMicros,
@@ -111,21 +109,6 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
     routes = { '/history.json': () => ({ completed: recorded.history, pending: client.pending }) };
   }
   await runMember(doc, me, registry, logger, { core, codec: neoCodec, clock: new EmulatedClock(), nameOf: neoMemberName, routes });
-}
-
-/** A client observer that also keeps the history the runner checks. */
-function recording(observe: KvClientObserver) {
-  const history: Operation<KvInput, KvOutput>[] = [];
-  return {
-    history,
-    observer: {
-      ...observe,
-      completed: (op: Operation<KvInput, KvOutput>, us: number) => {
-        history.push(op);
-        observe.completed(op, us);
-      },
-    },
-  };
 }
 
 /** The PBFT baseline's members (and, with one replica and f = 0, the unreplicated server's). */
@@ -145,7 +128,7 @@ async function startPbftMember(doc: NodeDocument & { system: 'neobft' }, me: Mem
     }, metrics.pbftReplica());
   } else {
     const c = me.id - neoClientNode(0);
-    const recorded = recording(metrics.client(p.replicas === 1 ? 'unreplicated' : 'pbft'));
+    const recorded = recordingHistory(metrics.client(p.replicas === 1 ? 'unreplicated' : 'pbft'));
     const client = pbftClient({
       client: c, f: p.f, replicas: replicaIds, keys: keys.clients[c]!.map(bytes), keySpace: p.keySpace, requests: Infinity, retryUs: p.clientRetryMicros,
     }, new SeededRandom(doc.seed * 7919 + c), recorded.observer);

@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { LATENCY_BUCKETS } from '../runtime/metrics.js';
 import type { AomSequencerObserver } from './aom-sequencer.js';
 import type { EpochSequencerObserver } from './epoch-sequencer.js';
 import type { KvClientObserver } from '../apps/kv-client.js';
+import { kvClientMetrics } from '../apps/kv-metrics.js';
 import type { ReplicaObserver } from './replica.js';
 import type { PbftObserver } from '../pbft/replica.js';
 
@@ -62,19 +62,7 @@ export function neobftMetrics(registry: Registry) {
     };
   }
 
-  function client(system: 'neobft' | 'pbft' | 'unreplicated'): KvClientObserver {
-    const seconds = new Histogram({ name: 'switchyard_client_request_seconds', help: 'Client request latency, by system.', labelNames: ['system'], buckets: LATENCY_BUCKETS, registers: r });
-    const requests = new Counter({ name: 'switchyard_client_requests_total', help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r });
-    const latency = seconds.labels(system);
-    return {
-      completed: (_op, us) => {
-        latency.observe(us / 1e6);
-        requests.labels(system, 'committed').inc();
-      },
-      retried: () => requests.labels(system, 'retried').inc(),
-      rejectedReply: (reason) => requests.labels(system, `reply-${reason}`).inc(),
-    };
-  }
+  const client = (system: 'neobft' | 'pbft' | 'unreplicated'): KvClientObserver => kvClientMetrics(registry, system);
 
   return { sequencer, replica, pbftReplica, client };
 }

@@ -119,3 +119,50 @@ export const bftReport: SystemReport = {
     };
   },
 };
+
+/** HydraPaxos on Hydra: the application's commits and recovery events, then Hydra's own rows. */
+export const hydraPaxosReport: SystemReport = {
+  progress(now, prev) {
+    const latency = now.histogram('switchyard_client_request_seconds').since(prev.histogram('switchyard_client_request_seconds'));
+    const dt = (now.at - prev.at) / 1000;
+    return [
+      `committed ${fmtCount(dt > 0 ? latency.count / dt : 0)}/s`,
+      `latency p50 ${fmtSeconds(latency.quantile(0.5))} p99 ${fmtSeconds(latency.quantile(0.99))}`,
+      `no-ops ${fmtCount(now.sum('switchyard_hydrapaxos_noops_total'))}`,
+      `view ${now.max('switchyard_hydrapaxos_view', 'receiver')}`,
+      `config ${now.max('switchyard_hydra_configuration', 'config')}`,
+    ].join(' · ');
+  },
+
+  summary(final, base, seconds) {
+    const latency = final.histogram('switchyard_client_request_seconds').since(base.histogram('switchyard_client_request_seconds'));
+    const opsPerS = seconds > 0 ? latency.count / seconds : 0;
+    const viewChanges = Object.fromEntries(final.byLabel('switchyard_hydrapaxos_view_changes_total', 'reason'));
+    const noops = final.sum('switchyard_hydrapaxos_noops_total');
+    const transfers = final.sum('switchyard_hydrapaxos_state_transfers_total');
+    const retried = final.sum('switchyard_client_requests_total', { result: 'retried' });
+    const hydra = hydraReport.summary(final, base, seconds);
+    return {
+      rows: [
+        ['committed operations', `${fmtCount(latency.count)} (${fmtCount(opsPerS)}/s)`],
+        ['client latency', `p50 ${fmtSeconds(latency.quantile(0.5))}  p99 ${fmtSeconds(latency.quantile(0.99))}`],
+        ['client retries', fmtCount(retried)],
+        ['no-ops committed', fmtCount(noops)],
+        ['view', `${final.max('switchyard_hydrapaxos_view', 'receiver')}`],
+        ['view changes (replica joins)', Object.entries(viewChanges).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
+        ['state transfers', fmtCount(transfers)],
+        ...hydra.rows,
+      ],
+      json: {
+        ...hydra.json,
+        ops_per_s: opsPerS,
+        latency_s: { p50: latency.quantile(0.5), p99: latency.quantile(0.99) },
+        client_retries: retried,
+        noops,
+        view_changes: viewChanges,
+        state_transfers: transfers,
+        hydra_ops_per_s: hydra.json.ops_per_s,
+      },
+    };
+  },
+};

@@ -9,7 +9,7 @@ import type { Plan } from '../plan/types.js';
 import { loadResourceFile } from '../schema/resources.js';
 import { MemberProcess } from './members.js';
 import { findBasePorts } from './ports.js';
-import { type SystemReport, bftReport, hydraReport } from './report.js';
+import { type SystemReport, bftReport, hydraPaxosReport, hydraReport } from './report.js';
 import { type KvInput, type KvOutput, kvModel } from '../../node/check/kv-model.js';
 import { type Operation, checkLinearizable } from '../../node/check/linearizability.js';
 import { type Snapshot, scrape } from './scrape.js';
@@ -22,7 +22,10 @@ export interface UpOptions {
   out: NodeJS.WritableStream;
 }
 
-const reports: Record<string, SystemReport> = { SequencerGroup: hydraReport, BFTCluster: bftReport };
+function reportFor(plan: Plan): SystemReport {
+  if (plan.document.system === 'hydra') return plan.document.hydra.application === 'hydrapaxos' ? hydraPaxosReport : hydraReport;
+  return bftReport;
+}
 
 interface HistoryCheck {
   linearizable: boolean;
@@ -66,7 +69,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   const out = opts.out;
   const resource = loadResourceFile(opts.file);
   let current = planResource(resource);
-  const report = reports[current.kind]!;
+  const report = reportFor(current);
   const duration = opts.durationSeconds ?? current.durationSeconds;
 
   // Member ids are the port offsets; every member the spec may scale to keeps its ports free.

@@ -23,7 +23,10 @@ function clockOf(name: string, k: number, maxSkew: number, maxDrift: number) {
  * - the configuration service ticks at a tenth of the failure timeout (≥ 5 ms) and waits half
  *   a timeout for stragglers once a quorum of every group has reported;
  * - an addition is abandoned after ten failure timeouts;
- * - at most one solicited flush per 100 µs per sequencer; load feedback every 10 ms.
+ * - at most one solicited flush per 100 µs per sequencer; load feedback every 10 ms;
+ * - HydraPaxos: SYNC (and leader heartbeat) every 20 ms, a view change after 250 ms without
+ *   the leader (NOPaxos uses 100 ms on bare metal; processes here share two cores), client
+ *   retry after 100 ms.
  * Room is left for every sequencer the spec allows, so that scaling up needs no new addresses.
  */
 export function planSequencerGroup(sg: SequencerGroup): Plan {
@@ -52,6 +55,11 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
     payloadBytes: s.workload.payloadBytes,
     multiGroupShare: s.workload.multiGroupShare,
     clientTickMicros: 1000,
+    application: s.application,
+    keySpace: s.workload.keys,
+    syncIntervalMicros: 20_000,
+    viewChangeMicros: 250_000,
+    clientRetryMicros: 100_000,
   };
   const members: PlannedMember[] = [
     { name: 'config', workload: 'config', phase: 0, expendable: false, load: false },
@@ -59,7 +67,8 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
   if (s.flush.aggregation) members.push({ name: 'aggregator', workload: 'aggregator', phase: 0, expendable: false, load: false });
   for (let g = 0; g < s.groups; g++) {
     for (let r = 0; r < s.receiversPerGroup; r++) {
-      members.push({ name: `receiver-g${g}-${r}`, workload: `receiver-g${g}`, phase: 1, expendable: false, load: false });
+      // A HydraPaxos replica may die (f of each group's 2f+1): its group changes view or carries on.
+      members.push({ name: `receiver-g${g}-${r}`, workload: `receiver-g${g}`, phase: 1, expendable: s.application === 'hydrapaxos', load: false });
     }
   }
   for (let k = 0; k < s.sequencers; k++) {
@@ -97,6 +106,6 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
     statusMember: 'config',
     statusMetrics: { configuration: 'switchyard_hydra_configuration', activeSequencers: 'switchyard_hydra_active_sequencers' },
     keys: null,
-    histories: false,
+    histories: s.application !== 'none',
   };
 }

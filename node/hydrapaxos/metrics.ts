@@ -1,0 +1,26 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ReceiverObserver } from '../hydra/receiver.js';
+import type { HydraPaxosObserver } from './replica.js';
+
+/** Binds a HydraPaxos replica's observer to the metric names of the dashboards' contract (DESIGN.md). */
+export function hydraPaxosMetrics(registry: Registry, hydra: ReceiverObserver): HydraPaxosObserver {
+  const r = [registry];
+  const executed = new Counter({ name: 'switchyard_hydrapaxos_executed_total', help: 'Log entries executed by this replica.', registers: r });
+  const noops = new Counter({ name: 'switchyard_hydrapaxos_noops_total', help: 'Slots the leader filled with a NO-OP by gap agreement.', registers: r });
+  const viewChanges = new Counter({ name: 'switchyard_hydrapaxos_view_changes_total', help: 'View changes this replica took part in, by what started them.', labelNames: ['reason'], registers: r });
+  const view = new Gauge({ name: 'switchyard_hydrapaxos_view', help: 'The replica\'s current view (leader = view mod replicas).', registers: r });
+  const transfers = new Counter({ name: 'switchyard_hydrapaxos_state_transfers_total', help: 'States adopted from a peer (boot, restart, lagging).', registers: r });
+  const rejected = new Counter({ name: 'switchyard_hydrapaxos_rejected_total', help: 'Requests or protocol messages refused, by reason.', labelNames: ['reason'], registers: r });
+  view.set(0);
+  return {
+    executed: () => executed.inc(),
+    noopCommitted: () => noops.inc(),
+    viewChanged: (v, reason) => {
+      viewChanges.labels(reason).inc();
+      view.set(v);
+    },
+    stateTransferred: () => transfers.inc(),
+    rejected: (reason) => rejected.labels(reason).inc(),
+    hydra,
+  };
+}

@@ -1,0 +1,28 @@
+import { execFileSync, spawn } from 'node:child_process';
+
+/**
+ * `switchyard up FILE --duration S --json` as a child process, for tests that act on a running
+ * testbed: wait for progress, kill a member by its role, then read the final JSON line.
+ */
+export function spawnUp(file: string, seconds: number) {
+  const child = spawn(process.execPath, ['dist/cli/switchyard.js', 'up', file, '--duration', String(seconds), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (c) => (out.stdout += c));
+  child.stderr.on('data', (c) => (out.stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return {
+    out,
+    exited,
+    /** Waits (up to a minute) until the progress output matches. */
+    async waitFor(pattern: RegExp): Promise<void> {
+      const deadline = Date.now() + 60_000;
+      while (!pattern.test(out.stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    },
+    /** The pid of the member process playing `role`. */
+    pidOf(role: string): number {
+      const logDir = out.stderr.match(/logs in (\S+)/)![1]!;
+      return Number(execFileSync('pgrep', ['-f', `${logDir}/node-config.json --role ${role}$`]).toString().trim().split('\n')[0]);
+    },
+    result: () => JSON.parse(out.stdout.trim().split('\n').at(-1)!),
+  };
+}
