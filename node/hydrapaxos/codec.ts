@@ -60,12 +60,16 @@ function pointW(w: Writer, p: LogPoint): void {
   for (const s of p.streams) w.u16(s.sequencer).u32(s.epoch).u64(s.next);
 }
 
+function slotsW(w: Writer, slots: SlotId[]): void {
+  w.u32(slots.length);
+  for (const s of slots) slotW(w, s);
+}
+
 function logW(w: Writer, l: LogState): void {
   pointW(w, l.sync);
   w.u32(l.entries.length);
   for (const e of l.entries) entryW(w, e);
-  w.u32(l.noops.length);
-  for (const s of l.noops) slotW(w, s);
+  slotsW(w, l.noops);
   pointW(w, l.end);
 }
 
@@ -94,8 +98,7 @@ function encodePaxos(m: PaxosMsg): Uint8Array {
       break;
     case 'px-sync':
       pointW(w.u32(m.view), { ...m.point, key: wireKey(m.point.key) });
-      w.u32(m.noops.length);
-      for (const s of m.noops) slotW(w, s);
+      slotsW(w, m.noops);
       break;
     case 'px-sync-ok':
       keyW(w.u32(m.view).u16(m.replica), wireKey(m.key));
@@ -159,12 +162,17 @@ function pointR(r: Reader): LogPoint {
   return { key, streams };
 }
 
+function slotsR(r: Reader, what: string): SlotId[] {
+  const slots: SlotId[] = [];
+  for (let i = count(r, what); i > 0; i--) slots.push(slotR(r));
+  return slots;
+}
+
 function logR(r: Reader): LogState {
   const sync = pointR(r);
   const entries: LogEntry[] = [];
   for (let i = count(r, 'entry'); i > 0; i--) entries.push(entryR(r));
-  const noops: SlotId[] = [];
-  for (let i = count(r, 'no-op'); i > 0; i--) noops.push(slotR(r));
+  const noops = slotsR(r, 'no-op');
   return { sync, entries, noops, end: pointR(r) };
 }
 
@@ -211,9 +219,7 @@ function decodePaxos(bytes: Uint8Array): PaxosMsg {
     case 'px-sync': {
       const view = r.u32('view');
       const point = pointR(r);
-      const noops: SlotId[] = [];
-      for (let i = count(r, 'no-op'); i > 0; i--) noops.push(slotR(r));
-      m = { type, view, point, noops };
+      m = { type, view, point, noops: slotsR(r, 'no-op') };
       break;
     }
     case 'px-sync-ok':

@@ -1,7 +1,8 @@
 import { Heap } from 'heap-js';
 import { type LogEntry, ORIGIN, type OrderKey, type SlotId, entryKey, keyAtMost, keyBefore, slotKey } from './messages.js';
 
-interface Placeholder {
+/** A drop notification whose slot is not decided yet. */
+interface PendingDrop {
   slot: SlotId;
   /** A lower bound on the lost message's place: the last message Hydra delivered before its drop notification. */
   bound: OrderKey;
@@ -18,7 +19,7 @@ interface Placeholder {
  */
 export class ReleaseBuffer {
   /** Unresolved drop notifications, in delivery order (their bounds never decrease). */
-  private placeholders: Placeholder[] = [];
+  private drops: PendingDrop[] = [];
   private readonly ready = new Heap<LogEntry>((a, b) => a.clock - b.clock || a.slot.sequencer - b.slot.sequencer);
   private readonly bySlot = new Map<string, LogEntry>();
   private lastDelivered: OrderKey = ORIGIN;
@@ -32,17 +33,17 @@ export class ReleaseBuffer {
 
   /** A drop notification Hydra delivered. */
   dropped(slot: SlotId): void {
-    this.placeholders.push({ slot, bound: this.lastDelivered });
+    this.drops.push({ slot, bound: this.lastDelivered });
   }
 
-  /** A placeholder's message, recovered from a peer (or any message learnt out of Hydra's stream). */
+  /** The message of a pending drop, recovered from a peer. */
   recovered(e: LogEntry): void {
     if (!this.isWaiting(e.slot)) return;
     this.remove(e.slot);
     this.add(e);
   }
 
-  /** A placeholder (or a waiting message) whose slot is now a NO-OP. */
+  /** A pending drop (or a waiting message) whose slot is now a NO-OP. */
   noop(slot: SlotId): void {
     this.remove(slot);
     const e = this.bySlot.get(slotKey(slot));
@@ -55,8 +56,9 @@ export class ReleaseBuffer {
   }
 
   isWaiting(slot: SlotId): boolean {
+    if (this.drops.length === 0) return false;
     const k = slotKey(slot);
-    return this.placeholders.some((p) => slotKey(p.slot) === k);
+    return this.drops.some((p) => slotKey(p.slot) === k);
   }
 
   get(slot: SlotId): LogEntry | undefined {
@@ -65,13 +67,13 @@ export class ReleaseBuffer {
 
   /** Slots still waiting for their message or a NO-OP. */
   waiting(): SlotId[] {
-    return this.placeholders.map((p) => p.slot);
+    return this.drops.map((p) => p.slot);
   }
 
   /** Messages that can join the log now, in order. */
   drain(): LogEntry[] {
     const out: LogEntry[] = [];
-    const first = this.placeholders[0];
+    const first = this.drops[0];
     for (;;) {
       const e = this.ready.peek();
       if (!e || (first && !keyAtMost(entryKey(e), first.bound))) break;
@@ -87,7 +89,7 @@ export class ReleaseBuffer {
    * already and knows that what still waits lies past `end`.
    */
   rebase(end: OrderKey, decided: (slot: SlotId) => boolean): void {
-    this.placeholders = this.placeholders.filter((p) => !decided(p.slot))
+    this.drops = this.drops.filter((p) => !decided(p.slot))
       .map((p) => (keyBefore(p.bound, end) ? { ...p, bound: end } : p));
     const rest = this.ready.toArray().filter((e) => !decided(e.slot));
     this.ready.clear();
@@ -97,14 +99,14 @@ export class ReleaseBuffer {
     if (keyBefore(this.lastDelivered, end)) this.lastDelivered = end;
   }
 
-  /** Puts entries taken back out of the log (past a new view's end) back in; a slot decided elsewhere waits as a placeholder. */
+  /** Puts entries taken back out of the log (past a new view's end) back in; a slot decided elsewhere waits as a pending drop. */
   reinsert(entries: LogEntry[], waiting: SlotId[], bound: OrderKey): void {
     for (const e of entries) this.add(e);
-    for (const slot of waiting) if (!this.isWaiting(slot)) this.placeholders.unshift({ slot, bound });
+    for (const slot of waiting) if (!this.isWaiting(slot)) this.drops.unshift({ slot, bound });
   }
 
   get size(): number {
-    return this.ready.length + this.placeholders.length;
+    return this.ready.length + this.drops.length;
   }
 
   private add(e: LogEntry): void {
@@ -116,6 +118,6 @@ export class ReleaseBuffer {
 
   private remove(slot: SlotId): void {
     const k = slotKey(slot);
-    this.placeholders = this.placeholders.filter((p) => slotKey(p.slot) !== k);
+    this.drops = this.drops.filter((p) => slotKey(p.slot) !== k);
   }
 }

@@ -15,7 +15,7 @@ export interface HydraPaxosSimOptions extends HydraSimOptions {
   retryUs: number;
   syncIntervalUs: number;
   viewChangeUs: number;
-  /** The deliberately broken variant (see ReplicaParams.unsafeLocalNoops), for the checker's own test. */
+  /** The deliberately broken variant (see HydraPaxosParams.unsafeLocalNoops), for the checker's own test. */
   unsafe: boolean;
 }
 
