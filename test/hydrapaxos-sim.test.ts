@@ -2,39 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kvModel } from '../node/check/kv-model.js';
 import { checkLinearizable } from '../node/check/linearizability.js';
-import { receiverNode, sequencerNode } from '../node/hydra/topology.js';
-import { HydraPaxosSim, type HydraPaxosSimOptions, defaultPaxosSimOptions } from '../node/hydrapaxos/simulation.js';
+import type { HydraPaxosSimOptions } from '../node/hydrapaxos/simulation.js';
+import { LOSSY, PROFILES, liveStores, runProfile } from './support/hydra-app-profiles.js';
 
 const SEEDS = process.env.PAXOS_SEED ? [Number(process.env.PAXOS_SEED)] : Array.from({ length: 210 }, (_, i) => i + 1);
-const PROFILES = ['lossy network', 'leader crash', 'replica crash and restart', 'sequencer crash', 'sequencers removed and added',
-  'leader crash and restart'] as const;
-const LOSSY = { delayUs: 50, jitterUs: 30, loss: 0.03, duplicate: 0.02, reorder: 0.05, reorderWindowUs: 300 };
 
 function run(seed: number, extra: Partial<HydraPaxosSimOptions> = {}) {
-  const profile = PROFILES[seed % PROFILES.length]!;
-  const groups = seed % 2 === 0 ? 2 : 1;
-  const sim = new HydraPaxosSim({ ...defaultPaxosSimOptions, seed, groups, clients: 4, requestsPerClient: 80, faults: LOSSY, ...extra });
-  const leader = receiverNode(0, 0);
-  const follower = receiverNode(groups - 1, 1 + (seed % 2));
-  if (profile === 'leader crash') sim.net.at(300_000, () => sim.net.crash(leader));
-  if (profile === 'replica crash and restart') {
-    sim.net.at(250_000, () => sim.net.crash(follower));
-    sim.net.at(600_000, () => sim.net.restart(follower));
-  }
-  if (profile === 'leader crash and restart') {
-    sim.net.at(250_000, () => sim.net.crash(leader));
-    sim.net.at(700_000, () => sim.net.restart(leader));
-  }
-  if (profile === 'sequencer crash') sim.net.at(300_000, () => sim.net.crash(sequencerNode(seed % 3)));
-  if (profile === 'sequencers removed and added') {
-    sim.net.at(250_000, () => sim.hydra.setSequencers([0]));
-    sim.net.at(600_000, () => sim.hydra.setSequencers([0, 1, 2, 3]));
-  }
-  sim.net.runUntil(1_500_000);
-  // Faults stop; every outstanding request must then finish.
-  sim.net.faults = { ...sim.net.faults, loss: 0, duplicate: 0, reorder: 0 };
-  sim.net.runUntil(4_000_000);
-  return { sim, profile, groups };
+  return runProfile(seed, { groups: seed % 2 === 0 ? 2 : 1, ...extra });
 }
 
 test(`HydraPaxos stays linearizable and live over ${SEEDS.length} seeds: loss, duplication, reordering, replica crash and restart, leader failure, sequencer removal and addition`, () => {
@@ -49,9 +23,7 @@ test(`HydraPaxos stays linearizable and live over ${SEEDS.length} seeds: loss, d
     if (sim.history.length !== want) problems.push(`${sim.history.length}/${want} operations completed`);
     // Live replicas of a group converge on the same store once the network is quiet.
     for (let g = 0; g < groups; g++) {
-      const stores = [0, 1, 2].map((r) => receiverNode(g, r)).filter((n) => sim.net.isUp(n))
-        .map((n) => JSON.stringify(sim.replica(n).state.store.data.sort()));
-      if (new Set(stores).size > 1) problems.push(`group ${g}: replicas hold different stores`);
+      if (new Set(liveStores(sim, g)).size > 1) problems.push(`group ${g}: replicas hold different stores`);
     }
     totals.viewChanges += sim.counters.viewChanges;
     totals.stateTransfers += sim.counters.stateTransfers;

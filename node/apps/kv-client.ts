@@ -3,6 +3,7 @@ import type { Operation } from '../check/linearizability.js';
 import type { Core, Ctx, Random } from '../runtime/core.js';
 import { decodeResult, encodeKvRequest } from './kv.js';
 import { nextKvOp } from './kv-workload.js';
+import { shardOf } from './shard.js';
 
 /** What a replication protocol tells the generic client about its messages. */
 export interface ClientProtocol<M> {
@@ -13,7 +14,7 @@ export interface ClientProtocol<M> {
    * messages. `result` is null in replies that only vouch for the order (HydraPaxos followers):
    * a quorum then also needs one reply of its match that carries the result.
    */
-  reply(m: M): { replica: number; client: number; requestId: number; match: string; result: Uint8Array | null } | null;
+  reply(m: M): { replica: number; client: number; requestId: number; match: string; result: Uint8Array | null; part?: number } | null;
   /** Any other message (e.g. a configuration telling which sequencers are active). */
   observe?(ctx: Ctx<M>, m: M): void;
   /** Whether the reply's authenticator is valid for this client. */
@@ -22,27 +23,47 @@ export interface ClientProtocol<M> {
   quorum: number;
 }
 
-export interface KvClientParams {
+/**
+ * What the client asks: the next operation, its request bytes and the parts (shards) that must
+ * each reach a quorum; and the operation's output from one result per part.
+ */
+export interface ClientWorkload<I, O> {
+  next(rng: Random, client: number, id: number): { input: I; payload: Uint8Array; parts: number[] };
+  output(results: Map<number, Uint8Array>): O;
+}
+
+/** Single-key get/put/compare-and-set over `keySpace` keys, answered by the replica group of the key's shard. */
+export function kvWorkload(keySpace: number, groups = 1): ClientWorkload<KvInput, KvOutput> {
+  return {
+    next(rng, client, id) {
+      const input = nextKvOp(rng, client, id, keySpace);
+      return { input, payload: encodeKvRequest({ client, requestId: id, op: input }), parts: [shardOf(input.key, groups)] };
+    },
+    output: (results) => decodeResult(results.values().next().value!),
+  };
+}
+
+export interface KvClientParams<I, O> {
   client: number;
-  keySpace: number;
+  workload: ClientWorkload<I, O>;
   /** Requests to issue (closed loop: one outstanding at a time); Infinity for no limit. */
   requests: number;
   retryUs: number;
 }
 
-export interface KvClientObserver {
-  completed(op: Operation<KvInput, KvOutput>, latencyUs: number): void;
+export interface KvClientObserver<I = KvInput, O = KvOutput> {
+  completed(op: Operation<I, O>, latencyUs: number): void;
   retried(): void;
   rejectedReply(reason: 'bad-mac' | 'unknown-replica'): void;
 }
 
-interface Outstanding {
+interface Outstanding<I> {
   id: number;
-  input: KvInput;
+  input: I;
   payload: Uint8Array;
   call: number;
-  matches: Map<string, Set<number>>;
-  results: Map<string, Uint8Array>;
+  /** Per part: replicas per match, and the result of each match once a reply carried it. */
+  parts: Map<number, { matches: Map<string, Set<number>>; results: Map<string, Uint8Array>; done: Uint8Array | null }>;
 }
 
 /**
@@ -51,17 +72,17 @@ interface Outstanding {
  * retry on timeout. Every completed operation is recorded with its call and return times for
  * the linearizability checker.
  */
-export class KvClient<M> implements Core<M> {
+export class KvClient<M, I = KvInput, O = KvOutput> implements Core<M> {
   private nextId = 0;
-  private current: Outstanding | null = null;
+  private current: Outstanding<I> | null = null;
   private issued = 0;
   private stopped = false;
 
-  constructor(private readonly p: KvClientParams, private readonly protocol: ClientProtocol<M>, private readonly rng: Random,
-    private readonly obs: KvClientObserver) {}
+  constructor(private readonly p: KvClientParams<I, O>, private readonly protocol: ClientProtocol<M>, private readonly rng: Random,
+    private readonly obs: KvClientObserver<I, O>) {}
 
   /** The operation still waiting for replies (reported as never returned at the end of a run). */
-  get pending(): Operation<KvInput, KvOutput> | null {
+  get pending(): Operation<I, O> | null {
     return this.current && { client: this.p.client, input: this.current.input, output: undefined, call: this.current.call, ret: Infinity };
   }
 
@@ -82,14 +103,22 @@ export class KvClient<M> implements Core<M> {
     if (!c || r.requestId !== c.id || r.client !== this.p.client) return;
     const verdict = this.protocol.verify(m);
     if (verdict !== 'ok') return this.obs.rejectedReply(verdict);
-    const set = c.matches.get(r.match) ?? new Set<number>();
+    const part = c.parts.get(r.part ?? 0);
+    if (!part || part.done) return;
+    const set = part.matches.get(r.match) ?? new Set<number>();
     set.add(r.replica);
-    c.matches.set(r.match, set);
-    if (r.result) c.results.set(r.match, r.result);
-    const result = c.results.get(r.match);
+    part.matches.set(r.match, set);
+    if (r.result) part.results.set(r.match, r.result);
+    const result = part.results.get(r.match);
     if (set.size < this.protocol.quorum || !result) return;
+    part.done = result;
+    const results = new Map<number, Uint8Array>();
+    for (const [k, v] of c.parts) {
+      if (!v.done) return;
+      results.set(k, v.done);
+    }
     this.current = null;
-    this.obs.completed({ client: this.p.client, input: c.input, output: decodeResult(result), call: c.call, ret: ctx.now }, ctx.now - c.call);
+    this.obs.completed({ client: this.p.client, input: c.input, output: this.p.workload.output(results), call: c.call, ret: ctx.now }, ctx.now - c.call);
     this.issue(ctx);
   }
 
@@ -104,9 +133,8 @@ export class KvClient<M> implements Core<M> {
     if (this.stopped || this.issued >= this.p.requests) return;
     this.issued++;
     const id = ++this.nextId;
-    const input = nextKvOp(this.rng, this.p.client, id, this.p.keySpace);
-    const payload = encodeKvRequest({ client: this.p.client, requestId: id, op: input });
-    this.current = { id, input, payload, call: ctx.now, matches: new Map(), results: new Map() };
+    const { input, payload, parts } = this.p.workload.next(this.rng, this.p.client, id);
+    this.current = { id, input, payload, call: ctx.now, parts: new Map(parts.map((g) => [g, { matches: new Map(), results: new Map(), done: null }])) };
     this.protocol.send(ctx, payload, false);
     ctx.setTimer('retry', this.p.retryUs);
   }

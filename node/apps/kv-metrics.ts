@@ -1,11 +1,10 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS } from '../runtime/metrics.js';
-import type { KvInput, KvOutput } from '../check/kv-model.js';
 import type { Operation } from '../check/linearizability.js';
 import type { KvClientObserver } from './kv-client.js';
 
 /** A key-value client's latency and results (`switchyard_client_*`, DESIGN.md), labelled by the system it runs on. */
-export function kvClientMetrics(registry: Registry, system: string): KvClientObserver {
+export function kvClientMetrics<I, O>(registry: Registry, system: string): KvClientObserver<I, O> {
   const r = [registry];
   const seconds = new Histogram({ name: 'switchyard_client_request_seconds', help: 'Client request latency, by system.', labelNames: ['system'], buckets: LATENCY_BUCKETS, registers: r });
   const requests = new Counter({ name: 'switchyard_client_requests_total', help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r });
@@ -21,13 +20,13 @@ export function kvClientMetrics(registry: Registry, system: string): KvClientObs
 }
 
 /** A client observer that also keeps the history the runner checks. */
-export function recordingHistory(observe: KvClientObserver) {
-  const history: Operation<KvInput, KvOutput>[] = [];
+export function recordingHistory<I, O>(observe: KvClientObserver<I, O>) {
+  const history: Operation<I, O>[] = [];
   return {
     history,
     observer: {
       ...observe,
-      completed: (op: Operation<KvInput, KvOutput>, us: number) => {
+      completed: (op: Operation<I, O>, us: number) => {
         history.push(op);
         observe.completed(op, us);
       },

@@ -1,6 +1,7 @@
 import { WireError } from '../runtime/core.js';
 import { Reader, Writer } from '../runtime/wire.js';
 import type { KvInput, KvOutput } from '../check/kv-model.js';
+import type { StateMachine, StateMachineKind } from './state-machine.js';
 
 /**
  * The replicated application: a key-value store with get, put and compare-and-set, executed
@@ -161,3 +162,22 @@ export function decodeKvRequest(bytes: Uint8Array): KvRequest {
 /** Results travel as JSON inside replies (small, and only compared byte for byte). */
 export const encodeResult = (r: KvOutput) => enc.encode(JSON.stringify(r));
 export const decodeResult = (b: Uint8Array): KvOutput => JSON.parse(dec.decode(b)) as KvOutput;
+
+/** The key-value store as a replicated state machine (HydraPaxos's application). */
+export const kvStateMachine: StateMachineKind = {
+  create: () => kvMachine(new KvStore()),
+  restore: (snapshot) => kvMachine(KvStore.fromSnapshot(decodeKvSnapshot(snapshot))),
+};
+
+function kvMachine(store: KvStore): StateMachine {
+  return {
+    execute(request) {
+      const q = decodeKvRequest(request);
+      const { result, undo } = store.execute(q);
+      return { client: q.client, requestId: q.requestId, result: result === null ? null : encodeResult(result), undo };
+    },
+    undo: (u) => store.undo(u as Undo),
+    snapshot: () => encodeKvSnapshot(store.snapshot()),
+    contents: () => JSON.stringify(store.snapshot().data.sort()),
+  };
+}

@@ -12,6 +12,7 @@ import { hydraMetrics } from './metrics.js';
 import type { HydraParams } from './params.js';
 import { Receiver, type ReceiverObserver, type ReceiverParams } from './receiver.js';
 import { kvClientMetrics, recordingHistory } from '../apps/kv-metrics.js';
+import { type HydraApplication, clientApplication, replicaApplication } from '../hydrapaxos/application.js';
 import { hydraPaxosClient } from '../hydrapaxos/client.js';
 import { hydraPaxosCodec } from '../hydrapaxos/codec.js';
 import type { HydraPaxosMsg } from '../hydrapaxos/messages.js';
@@ -76,10 +77,11 @@ function withSuspicionLog(o: ReceiverObserver, logger: Logger): ReceiverObserver
 }
 
 /** A receiver that is a HydraPaxos replica of its group; view changes and state transfers are logged. */
-function hydraPaxosReplica(p: HydraParams, receiver: ReceiverParams, metrics: HydraPaxosObserver, logger: Logger): HydraPaxosReplica {
+function hydraPaxosReplica(application: HydraApplication, p: HydraParams, receiver: ReceiverParams, metrics: HydraPaxosObserver,
+  logger: Logger): HydraPaxosReplica {
   const { id, group, ...rest } = receiver;
   return new HydraPaxosReplica({
-    id, group, replicas: receiversOf(receiver.topology, group), receiver: rest, syncIntervalUs: p.syncIntervalMicros,
+    id, group, replicas: receiversOf(receiver.topology, group), receiver: rest, ...replicaApplication(application, receiver.topology, group), syncIntervalUs: p.syncIntervalMicros,
     viewChangeUs: p.viewChangeMicros, gapRetryUs: Math.max(1000, 4 * p.solicitIntervalMicros), gapCommitUs: Math.max(3000, 12 * p.solicitIntervalMicros),
     stateRetryUs: p.viewChangeMicros,
   }, {
@@ -136,11 +138,14 @@ export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, 
       gapWaitUs: p.solicitIntervalMicros,
     };
     const observer = withSuspicionLog(metrics.receiver(), logger);
-    core = p.application === 'hydrapaxos' ? hydraPaxosReplica(p, receiver, hydraPaxosMetrics(registry, observer), logger) : new Receiver(receiver, observer);
-  } else if (p.application === 'hydrapaxos') {
-    const recorded = recordingHistory(kvClientMetrics(registry, 'hydrapaxos'));
+    core = p.application === 'none'
+      ? new Receiver(receiver, observer)
+      : hydraPaxosReplica(p.application, p, receiver, hydraPaxosMetrics(registry, observer), logger);
+  } else if (p.application !== 'none') {
+    const recorded = recordingHistory(kvClientMetrics(registry, p.application));
     const client = hydraPaxosClient({
-      client: id - clientNode(0), topology, keySpace: p.keySpace, requests: Infinity, retryUs: p.clientRetryMicros,
+      client: id - clientNode(0), topology, requests: Infinity, retryUs: p.clientRetryMicros,
+      ...clientApplication(p.application, topology.groups, p.keySpace, p.multiGroupShare),
     }, new SeededRandom(doc.seed * 7919 + id), recorded.observer);
     core = client;
     routes = { '/history.json': () => ({ completed: recorded.history, pending: client.pending }) };
@@ -150,6 +155,6 @@ export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, 
       routing: p.routing, tickUs: p.clientTickMicros,
     }, new SeededRandom(doc.seed * 7919 + id), metrics.client());
   }
-  const codec = p.application === 'hydrapaxos' ? hydraPaxosCodec : hydraCodec;
+  const codec = p.application === 'none' ? hydraCodec : hydraPaxosCodec;
   await runMember(doc, me, registry, logger, { core: core as Core<HydraPaxosMsg>, codec: codec as Codec<HydraPaxosMsg>, clock, nameOf: hydraMemberName, routes });
 }

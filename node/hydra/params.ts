@@ -27,8 +27,12 @@ export const hydraParams = z.strictObject({
   payloadBytes: z.number().int().min(0).max(1200),
   multiGroupShare: z.number().min(0).max(1),
   clientTickMicros: micros().min(100),
-  /** The application on the receivers: none, or HydraPaxos replicas (every group is a replicated key-value shard). */
-  application: z.enum(['none', 'hydrapaxos']),
+  /**
+   * The application on the receivers: none, HydraPaxos replicas (every group a replicated
+   * key-value shard) or HydraTxn replicas (every group a replicated shard of a transactional
+   * store; `multiGroupShare` of the transactions span two shards).
+   */
+  application: z.enum(['none', 'hydrapaxos', 'hydratxn']),
   keySpace: z.number().int().min(1),
   syncIntervalMicros: micros().min(1000),
   viewChangeMicros: micros().min(1000),

@@ -4,7 +4,8 @@ import type { Codec } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import { Reader, Writer } from '../runtime/wire.js';
 import type {
-  GapStatus, HydraPaxosMsg, LogEntry, LogPoint, LogState, OrderKey, PaxosMsg, SlotId, StreamCounter,
+  GapStatus, Hold, HoldState, HydraPaxosMsg, LogEntry, LogPoint, LogState, OrderKey, PaxosMsg, PxTxnAnswer, SlotId, Stamp,
+  StreamCounter,
 } from './messages.js';
 
 /** First byte of every HydraPaxos protocol datagram (Hydra's own start with HYDRA_MAGIC). */
@@ -16,23 +17,29 @@ const MAX_ITEMS = 1_000_000;
 const TYPE = {
   'px-reply': 1, 'px-gap-request': 2, 'px-gap-reply': 3, 'px-gap-commit': 4, 'px-gap-commit-ok': 5, 'px-sync': 6,
   'px-sync-ok': 7, 'px-sync-commit': 8, 'px-view-change-request': 9, 'px-view-change': 10, 'px-start-view': 11,
-  'px-state-request': 12, 'px-state-empty': 13, 'px-state': 14, 'px-chunk': 15,
+  'px-state-request': 12, 'px-state-empty': 13, 'px-state': 14, 'px-chunk': 15, 'px-hold': 16, 'px-hold-ok': 17,
+  'px-txn-find': 18, 'px-txn-answer': 19, 'px-txn-decide': 20, 'px-txn-decided': 21,
 } as const;
 const NAMES = Object.fromEntries(Object.entries(TYPE).map(([k, v]) => [v, k])) as Record<number, PaxosMsg['type']>;
 const STATUS: GapStatus[] = ['found', 'noop', 'missing', 'truncated'];
+const HOLD_STATES: HoldState[] = ['held', 'released', 'dropped'];
+const ANSWERS: PxTxnAnswer['status'][] = ['found', 'held', 'dropped'];
 
 const SLOT = 2 + 4 + 8;
 const KEY = 8 + 2;
 const STREAM = 2 + 4 + 8;
-const entrySize = (e: LogEntry) => SLOT + 8 + 4 + e.request.length;
+const STAMP = SLOT + 1;
+const HOLD = STAMP + 1;
+const entrySize = (e: LogEntry) => SLOT + 8 + 4 + 8 * e.stamps.length + 4 + e.request.length;
+const optEntrySize = (e: LogEntry | null) => 1 + (e ? entrySize(e) : 0);
 const pointSize = (p: LogPoint) => KEY + 4 + STREAM * p.streams.length;
 const logSize = (l: LogState) => pointSize(l.sync) + 4 + l.entries.reduce((n, e) => n + entrySize(e), 0) + 4
-  + SLOT * l.noops.length + pointSize(l.end);
+  + SLOT * l.noops.length + pointSize(l.end) + 4 + HOLD * l.holds.length;
 const blobSize = (b: Uint8Array | null) => 4 + (b ? b.length : 0);
 
 function size(m: PaxosMsg): number {
   switch (m.type) {
-    case 'px-reply': return 4 + 2 + 2 + 4 + SLOT + 1 + blobSize(m.result);
+    case 'px-reply': return 4 + 1 + 2 + 2 + 4 + SLOT + 1 + blobSize(m.result);
     case 'px-gap-request': return 4 + 2 + SLOT;
     case 'px-gap-reply': return 4 + 2 + SLOT + 1 + (m.entry ? entrySize(m.entry) : 0);
     case 'px-gap-commit': return 4 + SLOT;
@@ -47,13 +54,26 @@ function size(m: PaxosMsg): number {
     case 'px-state-empty': return 2 + 4;
     case 'px-state': return 2 + 4 + 4 + 1 + blobSize(m.config) + blobSize(m.store) + logSize(m.log);
     case 'px-chunk': return 2 + 4 + 4 + 4 + blobSize(m.bytes);
+    case 'px-hold': return 4 + HOLD;
+    case 'px-hold-ok': return 4 + 2 + HOLD;
+    case 'px-txn-find':
+    case 'px-txn-decided': return 1 + STAMP;
+    case 'px-txn-answer': return 1 + STAMP + 1 + optEntrySize(m.entry);
+    case 'px-txn-decide': return 1 + STAMP + optEntrySize(m.entry);
   }
 }
 
 const slotW = (w: Writer, s: SlotId) => w.u16(s.sequencer).u32(s.epoch).u64(s.seq);
 const keyW = (w: Writer, k: OrderKey) => w.u64(k.clock).u16(k.sequencer);
 const blobW = (w: Writer, b: Uint8Array) => w.u32(b.length).raw(b);
-const entryW = (w: Writer, e: LogEntry) => blobW(slotW(w, e.slot).u64(e.clock), e.request);
+function entryW(w: Writer, e: LogEntry): void {
+  slotW(w, e.slot).u64(e.clock).u32(e.groups);
+  for (const s of e.stamps) w.u64(s);
+  blobW(w, e.request);
+}
+const optEntryW = (w: Writer, e: LogEntry | null) => (e ? entryW(w.u8(1), e) : w.u8(0));
+const stampW = (w: Writer, s: Stamp) => slotW(w.u8(s.group), s);
+const holdW = (w: Writer, h: Hold) => stampW(w, h).u8(HOLD_STATES.indexOf(h.state));
 
 function pointW(w: Writer, p: LogPoint): void {
   keyW(w, p.key).u32(p.streams.length);
@@ -71,6 +91,8 @@ function logW(w: Writer, l: LogState): void {
   for (const e of l.entries) entryW(w, e);
   slotsW(w, l.noops);
   pointW(w, l.end);
+  w.u32(l.holds.length);
+  for (const h of l.holds) holdW(w, h);
 }
 
 // Keys are stored with clock -1 meaning "before everything"; on the wire that is 2^64-1 → we shift by one.
@@ -80,7 +102,7 @@ function encodePaxos(m: PaxosMsg): Uint8Array {
   const w = new Writer(2 + size(m)).u8(PAXOS_MAGIC).u8(TYPE[m.type]);
   switch (m.type) {
     case 'px-reply':
-      slotW(w.u32(m.view).u16(m.replica).u16(m.client).u32(m.requestId), m.slot).u8(m.result ? 1 : 0);
+      slotW(w.u32(m.view).u8(m.group).u16(m.replica).u16(m.client).u32(m.requestId), m.slot).u8(m.result ? 1 : 0);
       blobW(w, m.result ?? new Uint8Array(0));
       break;
     case 'px-gap-request':
@@ -127,6 +149,22 @@ function encodePaxos(m: PaxosMsg): Uint8Array {
     case 'px-chunk':
       blobW(w.u16(m.sender).u32(m.nonce).u32(m.index).u32(m.total), m.bytes);
       break;
+    case 'px-hold':
+      holdW(w.u32(m.view), m.hold);
+      break;
+    case 'px-hold-ok':
+      holdW(w.u32(m.view).u16(m.replica), m.hold);
+      break;
+    case 'px-txn-find':
+    case 'px-txn-decided':
+      stampW(w.u8(m.group), m.stamp);
+      break;
+    case 'px-txn-answer':
+      optEntryW(stampW(w.u8(m.group), m.stamp).u8(ANSWERS.indexOf(m.status)), m.entry);
+      break;
+    case 'px-txn-decide':
+      optEntryW(stampW(w.u8(m.group), m.stamp), m.entry);
+      break;
   }
   return w.done();
 }
@@ -148,11 +186,29 @@ function blobR(r: Reader, what: string): Uint8Array {
   return r.bytesOf(r.u32(`${what} length`), what);
 }
 
-const entryR = (r: Reader): LogEntry => {
+function entryR(r: Reader): LogEntry {
   const slot = slotR(r);
   const clock = r.u64('clock');
-  return { slot, clock, request: blobR(r, 'request') };
-};
+  const groups = r.u32('groups');
+  const stamps: number[] = [];
+  for (let g = groups; g !== 0; g &= g - 1) stamps.push(r.u64('stamp'));
+  return { slot, clock, groups, stamps, request: blobR(r, 'request') };
+}
+
+const optEntryR = (r: Reader): LogEntry | null => (r.u8('entry flag') ? entryR(r) : null);
+
+function stampR(r: Reader): Stamp {
+  const group = r.u8('group');
+  return { group, ...slotR(r) };
+}
+
+function holdR(r: Reader): Hold {
+  const stamp = stampR(r);
+  const code = r.u8('hold state');
+  const state = HOLD_STATES[code];
+  if (!state) throw new WireError('bad-field', `unknown hold state ${code}`);
+  return { ...stamp, state };
+}
 
 function pointR(r: Reader): LogPoint {
   const key = keyR(r);
@@ -173,7 +229,10 @@ function logR(r: Reader): LogState {
   const entries: LogEntry[] = [];
   for (let i = count(r, 'entry'); i > 0; i--) entries.push(entryR(r));
   const noops = slotsR(r, 'no-op');
-  return { sync, entries, noops, end: pointR(r) };
+  const end = pointR(r);
+  const holds: Hold[] = [];
+  for (let i = count(r, 'hold'); i > 0; i--) holds.push(holdR(r));
+  return { sync, entries, noops, end, holds };
 }
 
 function decodePaxos(bytes: Uint8Array): PaxosMsg {
@@ -186,13 +245,14 @@ function decodePaxos(bytes: Uint8Array): PaxosMsg {
   switch (type) {
     case 'px-reply': {
       const view = r.u32('view');
+      const group = r.u8('group');
       const replica = r.u16('replica');
       const client = r.u16('client');
       const requestId = r.u32('request id');
       const slot = slotR(r);
       const has = r.u8('result flag');
       const result = blobR(r, 'result');
-      m = { type, view, replica, client, requestId, slot, result: has ? result : null };
+      m = { type, view, group, replica, client, requestId, slot, result: has ? result : null };
       break;
     }
     case 'px-gap-request':
@@ -260,6 +320,30 @@ function decodePaxos(bytes: Uint8Array): PaxosMsg {
       m = { type, sender, nonce, index, total, bytes: blobR(r, 'chunk') };
       break;
     }
+    case 'px-hold':
+      m = { type, view: r.u32('view'), hold: holdR(r) };
+      break;
+    case 'px-hold-ok':
+      m = { type, view: r.u32('view'), replica: r.u16('replica'), hold: holdR(r) };
+      break;
+    case 'px-txn-find':
+    case 'px-txn-decided':
+      m = { type, group: r.u8('group'), stamp: stampR(r) };
+      break;
+    case 'px-txn-answer': {
+      const group = r.u8('group');
+      const stamp = stampR(r);
+      const code = r.u8('answer');
+      const status = ANSWERS[code];
+      if (!status) throw new WireError('bad-field', `unknown answer ${code}`);
+      const entry = optEntryR(r);
+      if ((status === 'found') !== (entry !== null)) throw new WireError('bad-field', 'an answer carries the message exactly when found');
+      m = { type, group, stamp, status, entry };
+      break;
+    }
+    case 'px-txn-decide':
+      m = { type, group: r.u8('group'), stamp: stampR(r), entry: optEntryR(r) };
+      break;
   }
   r.end(m.type);
   return m;

@@ -21,7 +21,29 @@ export interface OrderKey {
 export interface LogEntry {
   slot: SlotId;
   clock: number;
+  /** The Hydra message's destination groups and its sequence number in each (HydraTxn's multi-shard transactions). */
+  groups: number;
+  stamps: number[];
   request: Uint8Array;
+}
+
+/** A message's number in one group: how a shard that lost it names it to the others. */
+export interface Stamp {
+  sequencer: number;
+  epoch: number;
+  group: number;
+  seq: number;
+}
+
+/**
+ * A shard's promise about the message bearing a stamp (HydraTxn, Eris's temporary and
+ * permanent drops): `held` — not executed here until decided; `released` — decided found,
+ * execute it; `dropped` — decided lost everywhere, a NO-OP wherever it shows up.
+ */
+export type HoldState = 'held' | 'released' | 'dropped';
+
+export interface Hold extends Stamp {
+  state: HoldState;
 }
 
 /** Per Hydra stream (sequencer incarnation): the next sequence number not yet in the log. */
@@ -43,12 +65,14 @@ export interface LogState {
   entries: LogEntry[];
   noops: SlotId[];
   end: LogPoint;
+  holds: Hold[];
 }
 
 /** A replica's answer to a client: the leader's carries the result, the others' only vouch for the slot. */
 export interface PxReply {
   type: 'px-reply';
   view: number;
+  group: number;
   replica: number;
   client: number;
   requestId: number;
@@ -159,6 +183,50 @@ export interface PxState {
   log: LogState;
 }
 
+/** The leader records a hold at its followers (f+1 must have it before it counts). */
+export interface PxHold {
+  type: 'px-hold';
+  view: number;
+  hold: Hold;
+}
+
+export interface PxHoldOk {
+  type: 'px-hold-ok';
+  view: number;
+  replica: number;
+  hold: Hold;
+}
+
+/** A shard's leader that lost a message asks every other shard for it (the failure coordinator's query). */
+export interface PxTxnFind {
+  type: 'px-txn-find';
+  group: number;
+  stamp: Stamp;
+}
+
+/** A shard leader's sticky answer: the message (stable here), or a promise that it is held or dropped here. */
+export interface PxTxnAnswer {
+  type: 'px-txn-answer';
+  group: number;
+  stamp: Stamp;
+  status: 'found' | 'held' | 'dropped';
+  entry: LogEntry | null;
+}
+
+/** The coordinator's decision: execute it everywhere (with the message), or NO-OP it everywhere. */
+export interface PxTxnDecide {
+  type: 'px-txn-decide';
+  group: number;
+  stamp: Stamp;
+  entry: LogEntry | null;
+}
+
+export interface PxTxnDecided {
+  type: 'px-txn-decided';
+  group: number;
+  stamp: Stamp;
+}
+
 /** One piece of a message too large for a datagram. */
 export interface PxChunk {
   type: 'px-chunk';
@@ -184,6 +252,12 @@ export type PaxosMsg =
   | PxStateRequest
   | PxStateEmpty
   | PxState
+  | PxHold
+  | PxHoldOk
+  | PxTxnFind
+  | PxTxnAnswer
+  | PxTxnDecide
+  | PxTxnDecided
   | PxChunk;
 
 /** Everything a HydraPaxos testbed sends: Hydra's own messages and the replication protocol's. */
@@ -195,3 +269,23 @@ export const entryKey = (e: LogEntry): OrderKey => ({ clock: e.clock, sequencer:
 export const keyBefore = (a: OrderKey, b: OrderKey) => a.clock < b.clock || (a.clock === b.clock && a.sequencer < b.sequencer);
 export const keyAtMost = (a: OrderKey, b: OrderKey) => !keyBefore(b, a);
 export const ORIGIN: OrderKey = { clock: -1, sequencer: -1 };
+
+export const stampKey = (s: Stamp) => `${s.sequencer}.${s.epoch}.${s.group}.${s.seq}`;
+
+/** Every stamp of a logged message, one per destination group. */
+export function stampsOf(e: LogEntry): Stamp[] {
+  const out: Stamp[] = [];
+  let i = 0;
+  for (let g = 0; g < 32; g++) {
+    if (e.groups & (1 << g)) out.push({ sequencer: e.slot.sequencer, epoch: e.slot.epoch, group: g, seq: e.stamps[i++]! });
+  }
+  return out;
+}
+
+/** A logged message's sequence number in `group`, if it went there. */
+export function stampIn(e: LogEntry, group: number): number | undefined {
+  if (!(e.groups & (1 << group))) return undefined;
+  let i = 0;
+  for (let g = 0; g < group; g++) if (e.groups & (1 << g)) i++;
+  return e.stamps[i];
+}

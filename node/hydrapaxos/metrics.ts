@@ -11,6 +11,7 @@ export function hydraPaxosMetrics(registry: Registry, hydra: ReceiverObserver): 
   const view = new Gauge({ name: 'switchyard_hydrapaxos_view', help: 'The replica\'s current view (leader = view mod replicas).', registers: r });
   const transfers = new Counter({ name: 'switchyard_hydrapaxos_state_transfers_total', help: 'States adopted from a peer (boot, restart, lagging).', registers: r });
   const rejected = new Counter({ name: 'switchyard_hydrapaxos_rejected_total', help: 'Requests or protocol messages refused, by reason.', labelNames: ['reason'], registers: r });
+  const crossShard = new Counter({ name: 'switchyard_hydratxn_cross_shard_decisions_total', help: 'Messages lost by a whole shard, resolved with the other shards: found (executed everywhere) or dropped (aborted everywhere).', labelNames: ['outcome'], registers: r });
   view.set(0);
   return {
     executed: () => executed.inc(),
@@ -20,6 +21,7 @@ export function hydraPaxosMetrics(registry: Registry, hydra: ReceiverObserver): 
       view.set(v);
     },
     stateTransferred: () => transfers.inc(),
+    crossShardDecided: (outcome) => crossShard.labels(outcome).inc(),
     rejected: (reason) => rejected.labels(reason).inc(),
     hydra,
   };

@@ -65,6 +65,19 @@ export class ReleaseBuffer {
     return this.bySlot.get(slotKey(slot));
   }
 
+  /** Takes a waiting message back out (a hold covers it): its slot waits again, after `bound`. */
+  setAside(slot: SlotId, bound: OrderKey): void {
+    this.noop(slot);
+    let i = 0;
+    while (i < this.drops.length && keyAtMost(this.drops[i]!.bound, bound)) i++;
+    this.drops.splice(i, 0, { slot, bound });
+  }
+
+  /** The messages waiting to join the log. */
+  entries(): IterableIterator<LogEntry> {
+    return this.bySlot.values();
+  }
+
   /** Slots still waiting for their message or a NO-OP. */
   waiting(): SlotId[] {
     return this.drops.map((p) => p.slot);

@@ -2,14 +2,16 @@ import { hydraCodec } from '../hydra/codec.js';
 import type { Config } from '../hydra/messages.js';
 import { type Delivery, Receiver, type ReceiverObserver, type ReceiverParams } from '../hydra/receiver.js';
 import { clientNode } from '../hydra/topology.js';
-import { KvStore, type KvRequest, decodeKvRequest, decodeKvSnapshot, encodeKvSnapshot, encodeResult } from '../apps/kv.js';
+import type { Execution, StateMachine, StateMachineKind } from '../apps/state-machine.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import { Reassembly, chunksOf } from './codec.js';
+import { CrossShard, type CrossShardHost } from './cross-shard.js';
+import { HoldTable, holdRank } from './holds.js';
 import {
-  type HydraPaxosMsg, type LogEntry, type LogPoint, type LogState, ORIGIN, type OrderKey, type PaxosMsg, type PxGapReply,
-  type PxState, type PxStartView, type PxSync, type PxViewChange, type SlotId, type StreamCounter, entryKey, keyAtMost,
-  keyBefore, slotKey, streamKey,
+  type Hold, type HoldState, type HydraPaxosMsg, type LogEntry, type LogPoint, type LogState, ORIGIN, type OrderKey, type PaxosMsg,
+  type PxGapReply, type PxState, type PxStartView, type PxSync, type PxViewChange, type SlotId, type Stamp, type StreamCounter,
+  entryKey, keyAtMost, keyBefore, slotKey, stampIn, stampKey, streamKey,
 } from './messages.js';
 import { ReleaseBuffer } from './release-buffer.js';
 
@@ -20,6 +22,14 @@ export interface HydraPaxosParams {
   /** The group's replicas (its Hydra receivers) by replica number; 2f+1 of them. */
   replicas: NodeId[];
   receiver: Omit<ReceiverParams, 'id' | 'group'>;
+  /** The replicated application (a key-value store, or a shard of HydraTxn's transactional store). */
+  app: StateMachineKind;
+  /**
+   * HydraTxn: the replicas of every group (shard), by group. Messages may go to several shards,
+   * so a slot no replica of this shard has is resolved with the other shards (cross-shard.ts)
+   * before it becomes a NO-OP. Null for HydraPaxos, whose groups are independent.
+   */
+  shards: NodeId[][] | null;
   /** The leader's SYNC period, which is also its heartbeat. */
   syncIntervalUs: number;
   /** Silence from the leader (or a view change not finishing) for this long starts the next view. */
@@ -44,13 +54,15 @@ export interface HydraPaxosObserver {
   noopCommitted(): void;
   viewChanged(view: number, reason: ViewChangeReason): void;
   stateTransferred(): void;
+  /** HydraTxn: a message lost by a whole shard was decided found (executed everywhere) or dropped (nowhere). */
+  crossShardDecided(outcome: 'found' | 'dropped'): void;
   rejected(reason: string): void;
   hydra: ReceiverObserver;
 }
 
 interface Logged {
   entry: LogEntry;
-  undo: ReturnType<KvStore['execute']>['undo'] | null;
+  undo: Execution['undo'] | null;
 }
 
 interface Gap {
@@ -97,7 +109,7 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
   private view = 0;
   private status: Status = 'recovering';
   private lastNormal = 0;
-  private store = new KvStore();
+  private store: StateMachine;
   private log: Logged[] = [];
   private readonly inLog = new Map<string, LogEntry>();
   /** Entries recently made stable, kept a while to answer a lagging peer's gap requests without a state transfer. */
@@ -121,12 +133,19 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
   private nonce = 0;
   private readonly reassembly = new Reassembly();
   private executedCount = 0;
+  /** HydraTxn: holds by stamp, messages waiting on a hold, and which peers recorded each hold. */
+  private readonly holds = new HoldTable();
+  private readonly heldEntries = new Map<string, LogEntry>();
+  private readonly holdAcks = new Map<string, Map<number, HoldState>>();
+  private readonly crossShard: CrossShard | null;
 
   constructor(private readonly p: HydraPaxosParams, private readonly obs: HydraPaxosObserver) {
     this.me = p.replicas.indexOf(p.id);
     if (this.me < 0) throw new Error(`member ${p.id} is not a replica of group ${p.group}`);
     this.n = p.replicas.length;
     this.f = Math.floor((this.n - 1) / 2);
+    this.store = p.app.create();
+    this.crossShard = p.shards && p.shards.length > 1 ? new CrossShard(this.crossShardHost(p.shards)) : null;
     this.receiver = new Receiver({ ...p.receiver, id: p.id, group: p.group }, {
       ...obs.hydra,
       delivered: (d, now) => {
@@ -140,7 +159,7 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
   get state() {
     return {
       view: this.view, status: this.status, end: this.end, executed: this.executedCount, logSinceSync: this.log.length,
-      waiting: this.buffer.size, store: this.store.snapshot(),
+      waiting: this.buffer.size, held: this.heldEntries.size, store: this.store.contents(),
     };
   }
 
@@ -217,6 +236,14 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
         }
         return;
       case 'px-state': return this.onState(ctx, m);
+      case 'px-hold': return this.onHold(ctx, m.view, m.hold);
+      case 'px-hold-ok':
+        if (m.view === this.view && this.isLeader) this.holdAcks.get(stampKey(m.hold))?.set(m.replica, m.hold.state);
+        return;
+      case 'px-txn-find': return this.isLeader ? this.crossShard?.onFind(ctx, m) : undefined;
+      case 'px-txn-answer': return this.isLeader ? this.crossShard?.onAnswer(ctx, m) : undefined;
+      case 'px-txn-decide': return this.isLeader ? this.crossShard?.onDecide(ctx, m) : undefined;
+      case 'px-txn-decided': return this.isLeader ? this.crossShard?.onDecided(ctx, m.group, m.stamp) : undefined;
       case 'px-reply': return;
     }
   }
@@ -242,9 +269,7 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
       : { sequencer: d.sequencer, epoch: d.epoch, seq: d.seq };
     if (this.decided(slot)) return;
     if (d.kind === 'message') {
-      const entry: LogEntry = { slot, clock: d.msg.clock, request: d.msg.payload };
-      if (this.buffer.isWaiting(slot)) this.buffer.recovered(entry);
-      else this.buffer.delivered(entry);
+      this.admit(ctx, { slot, clock: d.msg.clock, groups: d.msg.groups, stamps: d.msg.stamps, request: d.msg.payload });
       return;
     }
     if (this.buffer.get(slot)) return;
@@ -269,15 +294,14 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
 
   private append(ctx: Ctx<HydraPaxosMsg>, e: LogEntry, reply: boolean): void {
     if (this.noops.has(slotKey(e.slot)) || this.inLog.has(slotKey(e.slot))) return;
-    let request: KvRequest | null = null;
+    let exec: Execution | null = null;
     try {
-      request = decodeKvRequest(e.request);
+      exec = this.store.execute(e.request);
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       // Every replica logs the same bytes, so every replica skips it alike.
       this.obs.rejected('bad-request');
     }
-    const exec = request ? this.store.execute(request) : null;
     this.log.push({ entry: e, undo: exec?.undo ?? null });
     this.inLog.set(slotKey(e.slot), e);
     const sk = streamKey(e.slot.sequencer, e.slot.epoch);
@@ -287,10 +311,10 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     this.hadState = true;
     this.executedCount++;
     this.obs.executed();
-    if (!reply || this.status !== 'normal' || !request || !exec || exec.result === null) return;
-    ctx.send(clientNode(request.client), {
-      type: 'px-reply', view: this.view, replica: this.me, client: request.client, requestId: request.requestId, slot: e.slot,
-      result: this.isLeader || this.p.unsafeLocalNoops ? encodeResult(exec.result) : null,
+    if (!reply || this.status !== 'normal' || !exec || exec.result === null) return;
+    ctx.send(clientNode(exec.client), {
+      type: 'px-reply', view: this.view, group: this.p.group, replica: this.me, client: exec.client, requestId: exec.requestId,
+      slot: e.slot, result: this.isLeader || this.p.unsafeLocalNoops ? exec.result : null,
     });
   }
 
@@ -311,6 +335,7 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     if (this.noops.has(k)) return;
     this.noops.set(k, slot);
     this.gaps.delete(k);
+    this.heldEntries.delete(k);
     this.buffer.noop(slot);
     const i = this.log.findIndex((l) => slotKey(l.entry.slot) === k);
     if (i >= 0) {
@@ -332,7 +357,7 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
   private onGapRequest(ctx: Ctx<HydraPaxosMsg>, replica: number, slot: SlotId): void {
     const to = this.p.replicas[replica];
     if (to === undefined || this.status === 'recovering') return;
-    const found = this.inLog.get(slotKey(slot)) ?? this.recent.get(slotKey(slot)) ?? this.buffer.get(slot);
+    const found = this.inLog.get(slotKey(slot)) ?? this.recent.get(slotKey(slot)) ?? this.buffer.get(slot) ?? this.heldEntries.get(slotKey(slot));
     const status = found ? 'found' : this.noops.has(slotKey(slot)) ? 'noop' : this.decided(slot) ? 'truncated' : 'missing';
     ctx.send(to, { type: 'px-gap-reply', view: this.view, replica: this.me, slot, status, entry: found ?? null });
   }
@@ -341,8 +366,9 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     const g = this.gaps.get(slotKey(m.slot));
     if (!g || !this.buffer.isWaiting(m.slot) || this.status === 'recovering') return;
     if (m.status === 'found' && m.entry && !g.committing) {
+      if (this.heldEntries.has(slotKey(m.slot))) return;
       this.gaps.delete(slotKey(m.slot));
-      this.buffer.recovered(m.entry);
+      this.admit(ctx, m.entry);
       this.drain(ctx);
     } else if (m.status === 'noop' && !this.isLeader && m.view === this.view && this.status === 'normal') {
       this.applyNoop(ctx, m.slot);
@@ -351,7 +377,7 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
       this.requestState(ctx, m.replica);
     } else if (m.status === 'missing') {
       g.missing.add(m.replica);
-      if (this.isLeader && !g.committing && g.missing.size >= this.n - 1) this.startCommit(ctx, g);
+      if (this.isLeader && !g.committing && g.missing.size >= this.n - 1) this.resolve(ctx, g);
     }
   }
 
@@ -384,6 +410,128 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     this.drain(ctx);
   }
 
+  // ---- Cross-shard holds (HydraTxn) ----
+
+  /**
+   * A message for one of our slots (delivered, or recovered): into the release buffer, or, at
+   * the leader, set aside while a hold covers it. Followers only record holds (for the next
+   * view's leader) and follow the leader's log: what they log ahead of it is undone by its
+   * NO-OPs or its next START-VIEW.
+   */
+  private admit(ctx: Ctx<HydraPaxosMsg>, e: LogEntry): void {
+    if (this.crossShard && this.isLeader && this.holds.verdict(e) !== 'free') {
+      if (!this.buffer.isWaiting(e.slot)) this.buffer.dropped(e.slot);
+      this.heldEntries.set(slotKey(e.slot), e);
+      this.startGap(ctx, e.slot);
+      return;
+    }
+    if (this.buffer.isWaiting(e.slot)) this.buffer.recovered(e);
+    else this.buffer.delivered(e);
+  }
+
+  /** Held messages whose holds were released (or all of them, at a replica no longer leading) go back to their places. */
+  private releaseHeld(): void {
+    for (const [k, e] of this.heldEntries) {
+      if (this.isLeader && this.holds.verdict(e) !== 'free') continue;
+      this.heldEntries.delete(k);
+      this.buffer.recovered(e);
+    }
+  }
+
+  /**
+   * A new leader: a message some replica logged before its shard held it leaves the log again
+   * (with everything after it) and waits for its decision, as does a held one in the buffer.
+   */
+  private retractHeld(): void {
+    if (!this.crossShard || !this.isLeader) return;
+    for (const e of [...this.buffer.entries()]) {
+      if (this.holds.verdict(e) === 'free') continue;
+      this.buffer.setAside(e.slot, this.end);
+      this.heldEntries.set(slotKey(e.slot), e);
+    }
+    const i = this.log.findIndex((l) => this.holds.verdict(l.entry) !== 'free');
+    if (i < 0) return;
+    const undone = this.rollbackTo(i);
+    for (const e of undone) {
+      const sk = streamKey(e.slot.sequencer, e.slot.epoch);
+      const st = this.streams.get(sk);
+      if (st && e.slot.seq < st.next) this.streams.set(sk, { ...st, next: e.slot.seq });
+    }
+    this.end = this.log.length > 0 ? entryKey(this.log[this.log.length - 1]!.entry) : this.syncPoint.key;
+    const held = undone.filter((e) => this.holds.verdict(e) !== 'free');
+    for (const e of held) this.heldEntries.set(slotKey(e.slot), e);
+    this.buffer.reinsert(undone.filter((e) => this.holds.verdict(e) === 'free'), held.map((e) => e.slot), this.end);
+  }
+
+  /** Whether a waiting slot's message was decided dropped everywhere (so the leader fills it with a NO-OP). */
+  private dropDecided(slot: SlotId): boolean {
+    if (!this.crossShard) return false;
+    const held = this.heldEntries.get(slotKey(slot));
+    return held ? this.holds.verdict(held) === 'dropped' : this.holds.get({ ...slot, group: this.p.group })?.state === 'dropped';
+  }
+
+  /** The leader found no replica with a slot's message: a NO-OP, unless other shards may have it (HydraTxn). */
+  private resolve(ctx: Ctx<HydraPaxosMsg>, g: Gap): void {
+    if (this.crossShard && !this.dropDecided(g.slot)) this.crossShard.coordinate(ctx, g.slot);
+    else this.startCommit(ctx, g);
+  }
+
+  private onHold(ctx: Ctx<HydraPaxosMsg>, view: number, hold: Hold): void {
+    if (view !== this.view || this.status !== 'normal' || this.isLeader) return;
+    this.heardLeaderAt = ctx.now;
+    this.holds.set(hold);
+    this.releaseHeld();
+    this.drain(ctx);
+    ctx.send(this.p.replicas[this.leaderOf(view)]!, { type: 'px-hold-ok', view, replica: this.me, hold: this.holds.get(hold)! });
+  }
+
+  /** Records a hold here and at the followers; true once f+1 replicas have it (at least in that state). */
+  private replicateHold(ctx: Ctx<HydraPaxosMsg>, hold: Hold): boolean {
+    this.holds.set(hold);
+    const k = stampKey(hold);
+    let acks = this.holdAcks.get(k);
+    if (!acks) this.holdAcks.set(k, (acks = new Map()));
+    const has = (i: number) => i === this.me || holdRank(acks.get(i) ?? 'none') >= holdRank(hold.state);
+    const missing = this.p.replicas.filter((_, i) => !has(i));
+    if (this.n - missing.length >= this.f + 1) return true;
+    ctx.multicast(missing, { type: 'px-hold', view: this.view, hold: this.holds.get(hold)! });
+    return false;
+  }
+
+  private lookup(stamp: Stamp): ReturnType<CrossShardHost['lookup']> {
+    const bears = (e: LogEntry) => e.slot.sequencer === stamp.sequencer && e.slot.epoch === stamp.epoch && stampIn(e, stamp.group) === stamp.seq;
+    for (const e of this.recent.values()) if (bears(e)) return { entry: e, status: 'stable' };
+    for (const l of this.log) if (bears(l.entry)) return { entry: l.entry, status: 'pending' };
+    for (const e of this.heldEntries.values()) {
+      if (!bears(e)) continue;
+      const v = this.holds.verdict(e);
+      return { entry: e, status: v === 'free' ? 'pending' : v };
+    }
+    for (const e of this.buffer.entries()) if (bears(e)) return { entry: e, status: 'pending' };
+    return null;
+  }
+
+  /** A message decided found: it joins our log at our slot for it (if it was addressed to us). */
+  private release(ctx: Ctx<HydraPaxosMsg>, entry: LogEntry): void {
+    this.releaseHeld();
+    const seq = stampIn(entry, this.p.group);
+    if (seq !== undefined) {
+      const mine: LogEntry = { ...entry, slot: { sequencer: entry.slot.sequencer, epoch: entry.slot.epoch, seq } };
+      if (!this.decided(mine.slot) && this.buffer.isWaiting(mine.slot) && !this.heldEntries.has(slotKey(mine.slot))) this.buffer.recovered(mine);
+    }
+    this.drain(ctx);
+  }
+
+  private crossShardHost(shards: NodeId[][]): CrossShardHost {
+    return {
+      group: this.p.group, holds: this.holds, shards,
+      replicateHold: (ctx, h) => this.replicateHold(ctx, h),
+      lookup: (stamp) => this.lookup(stamp),
+      release: (ctx, entry) => this.release(ctx, entry),
+      decided: (outcome) => this.obs.crossShardDecided(outcome),
+    };
+  }
+
   // ---- Periodic work ----
 
   private tick(ctx: Ctx<HydraPaxosMsg>): void {
@@ -405,12 +553,13 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
         this.gaps.delete(slotKey(g.slot));
       } else if (this.isLeader && g.committing) {
         ctx.multicast(this.p.replicas.filter((_, i) => !g.acks.has(i)), { type: 'px-gap-commit', view: this.view, slot: g.slot });
-      } else if (this.isLeader && now - g.since >= this.p.gapCommitUs) {
-        this.startCommit(ctx, g);
+      } else if (this.isLeader && (now - g.since >= this.p.gapCommitUs || this.dropDecided(g.slot))) {
+        this.resolve(ctx, g);
       } else {
         ctx.multicast(this.peers(), { type: 'px-gap-request', view: this.view, replica: this.me, slot: g.slot });
       }
     }
+    if (this.isLeader) this.crossShard?.tick(ctx);
   }
 
   // ---- SYNC ----
@@ -478,7 +627,10 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
   // ---- View change ----
 
   private logState(): LogState {
-    return { sync: this.syncPoint, entries: this.log.map((l) => l.entry), noops: [...this.noops.values()], end: this.currentPoint() };
+    return {
+      sync: this.syncPoint, entries: this.log.map((l) => l.entry), noops: [...this.noops.values()], end: this.currentPoint(),
+      holds: this.holds.all(),
+    };
   }
 
   private sendBulk(ctx: Ctx<HydraPaxosMsg>, to: NodeId[], m: PaxosMsg): void {
@@ -495,6 +647,7 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     this.gaps.clear();
     this.syncSent = null;
     this.syncOffered = null;
+    this.crossShard?.reset();
     this.obs.viewChanged(view, reason);
     ctx.multicast(this.peers(), { type: 'px-view-change-request', view });
     this.sendViewChange(ctx);
@@ -533,6 +686,7 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     }
     const noops = new Map<string, SlotId>();
     for (const c of changes) for (const s of c.log.noops) noops.set(slotKey(s), s);
+    for (const c of changes) for (const h of c.log.holds) this.holds.set(h);
     this.adopt(ctx, best.log, [...noops.values()]);
     this.enterNormal(ctx);
     this.sendBulk(ctx, this.peers(), { type: 'px-start-view', view: this.view, log: this.logState() });
@@ -547,6 +701,7 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     }
     if (m.view > this.view) this.obs.viewChanged(m.view, 'peer-request');
     this.view = m.view;
+    for (const h of m.log.holds) this.holds.set(h);
     this.adopt(ctx, m.log, m.log.noops);
     this.enterNormal(ctx);
   }
@@ -558,6 +713,8 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     this.lastSyncAt = -Infinity;
     this.vcLogs.clear();
     this.gaps.clear();
+    this.retractHeld();
+    this.releaseHeld();
     this.drain(ctx);
     for (const slot of this.buffer.waiting()) this.startGap(ctx, slot);
   }
@@ -588,6 +745,7 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     this.end = l.end.key;
     this.buffer.rebase(this.end, (s) => this.decided(s));
     this.buffer.reinsert(beyond.filter((e) => !this.decided(e.slot)), reopened, this.end);
+    for (const [k, e] of this.heldEntries) if (this.decided(e.slot)) this.heldEntries.delete(k);
   }
 
   // ---- State transfer ----
@@ -610,14 +768,14 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     }
     if (this.status === 'recovering') return;
     // The store as it was at the sync point: undo the log since, on a copy.
-    const atSync = KvStore.fromSnapshot(this.store.snapshot());
+    const atSync = this.p.app.restore(this.store.snapshot());
     for (let j = this.log.length - 1; j >= 0; j--) {
       const u = this.log[j]!.undo;
       if (u) atSync.undo(u);
     }
     const m: PxState = {
       type: 'px-state', replica: this.me, nonce, view: this.view, normal: this.status === 'normal',
-      config: hydraCodec.encode(this.receiver.configuration), store: encodeKvSnapshot(atSync.snapshot()), log: this.logState(),
+      config: hydraCodec.encode(this.receiver.configuration), store: atSync.snapshot(), log: this.logState(),
     };
     this.sendBulk(ctx, [to], m);
   }
@@ -644,12 +802,12 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
       return;
     }
     let config: Config;
-    let snapshot;
+    let store: StateMachine;
     try {
       const c = hydraCodec.decode(m.config);
       if (c.type !== 'config') throw new WireError('bad-field', `state carries a ${c.type} where a configuration belongs`);
       config = c;
-      snapshot = decodeKvSnapshot(m.store);
+      store = this.p.app.restore(m.store);
     } catch (e) {
       if (!(e instanceof WireError)) throw e;
       this.obs.rejected(`state-${e.reason}`);
@@ -657,7 +815,9 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     }
     const wasRecovering = this.status === 'recovering';
     this.stateWanted = null;
-    this.store = KvStore.fromSnapshot(snapshot);
+    this.store = store;
+    this.heldEntries.clear();
+    for (const h of m.log.holds) this.holds.set(h);
     this.log = [];
     this.inLog.clear();
     this.executedCount = 0;
@@ -688,7 +848,9 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     this.heardLeaderAt = ctx.now;
     this.gaps.clear();
     for (const d of deliveries) this.onDelivery(ctx, d);
+    this.retractHeld();
     this.drain(ctx);
+    for (const slot of this.buffer.waiting()) this.startGap(ctx, slot);
     if (!m.normal || (wasRecovering && this.leaderOf(view) === this.me)) {
       // Its view was changing, or we led it before we lost our state: move on to the next view.
       this.startViewChange(ctx, view + 1, wasRecovering ? 'recovered-leader' : 'peer-request');

@@ -1,15 +1,17 @@
 import type { KvClient } from '../apps/kv-client.js';
-import type { KvInput, KvOutput } from '../check/kv-model.js';
 import type { Operation } from '../check/linearizability.js';
 import { HydraSim, type HydraSimOptions, defaultSimOptions } from '../hydra/simulation.js';
 import { receiversOf } from '../hydra/topology.js';
 import type { NodeId } from '../runtime/core.js';
+import { type HydraApplication, clientApplication, replicaApplication } from './application.js';
 import { hydraPaxosClient } from './client.js';
 import { hydraPaxosCodec } from './codec.js';
 import type { HydraPaxosMsg } from './messages.js';
 import { HydraPaxosReplica, type ViewChangeReason } from './replica.js';
 
 export interface HydraPaxosSimOptions extends HydraSimOptions {
+  /** HydraPaxos (key-value requests) or HydraTxn (transactions; `multiGroupShare` of them span two shards). */
+  application: HydraApplication;
   requestsPerClient: number;
   keySpace: number;
   retryUs: number;
@@ -20,15 +22,18 @@ export interface HydraPaxosSimOptions extends HydraSimOptions {
 }
 
 export const defaultPaxosSimOptions: HydraPaxosSimOptions = {
-  ...defaultSimOptions, groups: 1, clients: 4, rate: 0, multiGroupShare: 0, requestsPerClient: 100, keySpace: 8, retryUs: 20_000,
+  ...defaultSimOptions, application: 'hydrapaxos', groups: 1, clients: 4, rate: 0, multiGroupShare: 0, requestsPerClient: 100, keySpace: 8, retryUs: 20_000,
   syncIntervalUs: 5_000, viewChangeUs: 40_000, unsafe: false,
 };
 
-/** A HydraPaxos testbed in the simulated network: Hydra's sequencers and configuration service, replicas as its receivers, KV clients. */
+/**
+ * A HydraPaxos or HydraTxn testbed in the simulated network: Hydra's sequencers and
+ * configuration service, replicas as its receivers, closed-loop clients whose histories are kept.
+ */
 export class HydraPaxosSim {
   readonly hydra: HydraSim<HydraPaxosMsg>;
-  readonly history: Operation<KvInput, KvOutput>[] = [];
-  readonly counters = { noops: 0, viewChanges: 0, stateTransfers: 0, retries: 0 };
+  readonly history: Operation<unknown, unknown>[] = [];
+  readonly counters = { noops: 0, viewChanges: 0, stateTransfers: 0, retries: 0, found: 0, dropped: 0 };
   readonly viewChanges: { at: number; node: NodeId; view: number; reason: ViewChangeReason }[] = [];
 
   constructor(readonly o: HydraPaxosSimOptions) {
@@ -37,7 +42,7 @@ export class HydraPaxosSim {
       receiver: (node, params, hydra) => {
         const { id: _id, group, ...receiver } = params;
         return new HydraPaxosReplica({
-          id: node, group, replicas: receiversOf(params.topology, group), receiver, syncIntervalUs: o.syncIntervalUs,
+          id: node, group, replicas: receiversOf(params.topology, group), receiver, ...replicaApplication(o.application, params.topology, group), syncIntervalUs: o.syncIntervalUs,
           viewChangeUs: o.viewChangeUs, gapRetryUs: 2_000, gapCommitUs: 6_000, stateRetryUs: 20_000, unsafeLocalNoops: o.unsafe,
         }, {
           executed() {}, rejected() {}, hydra,
@@ -47,10 +52,14 @@ export class HydraPaxosSim {
             this.viewChanges.push({ at: this.net.now, node, view, reason });
           },
           stateTransferred: () => this.counters.stateTransfers++,
+          crossShardDecided: (outcome) => this.counters[outcome]++,
         });
       },
       client: (c, rng, topology) => hydraPaxosClient(
-        { client: c, topology, keySpace: o.keySpace, requests: o.requestsPerClient, retryUs: o.retryUs },
+        {
+          client: c, topology, requests: o.requestsPerClient, retryUs: o.retryUs,
+          ...clientApplication(o.application, topology.groups, o.keySpace, o.multiGroupShare),
+        },
         rng,
         { completed: (op) => this.history.push(op), retried: () => this.counters.retries++, rejectedReply() {} },
       ),
@@ -65,12 +74,12 @@ export class HydraPaxosSim {
     return this.hydra.core(node) as HydraPaxosReplica;
   }
 
-  client(c: number): KvClient<HydraPaxosMsg> {
-    return this.hydra.core(2000 + c) as KvClient<HydraPaxosMsg>;
+  client(c: number): KvClient<HydraPaxosMsg, unknown, unknown> {
+    return this.hydra.core(2000 + c) as KvClient<HydraPaxosMsg, unknown, unknown>;
   }
 
   /** The history with every operation still outstanding (it may or may not have taken effect). */
-  fullHistory(): Operation<KvInput, KvOutput>[] {
+  fullHistory(): Operation<unknown, unknown>[] {
     const pending = Array.from({ length: this.o.clients }, (_, c) => this.client(c).pending).filter((p) => p !== null);
     return [...this.history, ...pending];
   }

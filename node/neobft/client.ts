@@ -1,4 +1,4 @@
-import { type ClientProtocol, KvClient, type KvClientObserver } from '../apps/kv-client.js';
+import { type ClientProtocol, KvClient, type KvClientObserver, kvWorkload } from '../apps/kv-client.js';
 import type { NodeId, Random } from '../runtime/core.js';
 import { verifyReply } from './auth.js';
 import type { NeoMsg } from './messages.js';
@@ -54,5 +54,5 @@ export function neoClient(p: NeoClientParams, rng: Random, obs: KvClientObserver
       return 'ok';
     },
   };
-  return new KvClient({ client: p.client, keySpace: p.keySpace, requests: p.requests, retryUs: p.retryUs }, protocol, rng, obs);
+  return new KvClient({ client: p.client, workload: kvWorkload(p.keySpace), requests: p.requests, retryUs: p.retryUs }, protocol, rng, obs);
 }

@@ -1,4 +1,4 @@
-import { type ClientProtocol, KvClient, type KvClientObserver } from '../apps/kv-client.js';
+import { type ClientProtocol, KvClient, type KvClientObserver, kvWorkload } from '../apps/kv-client.js';
 import { equalBytes } from '../crypto/bytes.js';
 import type { NodeId, Random } from '../runtime/core.js';
 import { pbftReplyMac } from './auth.js';
@@ -36,5 +36,5 @@ export function pbftClient(p: PbftClientParams, rng: Random, obs: KvClientObserv
       return equalBytes(pbftReplyMac(m, key), m.mac) ? 'ok' : 'bad-mac';
     },
   };
-  return new KvClient({ client: p.client, keySpace: p.keySpace, requests: p.requests, retryUs: p.retryUs }, protocol, rng, obs);
+  return new KvClient({ client: p.client, workload: kvWorkload(p.keySpace), requests: p.requests, retryUs: p.retryUs }, protocol, rng, obs);
 }

@@ -67,8 +67,8 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
   if (s.flush.aggregation) members.push({ name: 'aggregator', workload: 'aggregator', phase: 0, expendable: false, load: false });
   for (let g = 0; g < s.groups; g++) {
     for (let r = 0; r < s.receiversPerGroup; r++) {
-      // A HydraPaxos replica may die (f of each group's 2f+1): its group changes view or carries on.
-      members.push({ name: `receiver-g${g}-${r}`, workload: `receiver-g${g}`, phase: 1, expendable: s.application === 'hydrapaxos', load: false });
+      // A replica may die (f of each group's 2f+1): its group changes view or carries on.
+      members.push({ name: `receiver-g${g}-${r}`, workload: `receiver-g${g}`, phase: 1, expendable: s.application !== 'none', load: false });
     }
   }
   for (let k = 0; k < s.sequencers; k++) {

@@ -21,8 +21,8 @@ export const sequencerGroupSpec = z.strictObject({
     aggregation: z.boolean().default(true)
       .describe('Run a flush aggregator that forwards flushes only when the minimum clock advanced.'),
   }).prefault({}),
-  application: z.enum(['none', 'hydrapaxos']).default('none')
-    .describe('What runs on the ordering: none (open-loop senders), or hydrapaxos (a key-value store replicated over each group, with closed-loop clients).')
+  application: z.enum(['none', 'hydrapaxos', 'hydratxn']).default('none')
+    .describe('What runs on the ordering: none (open-loop senders), hydrapaxos (a key-value store replicated over each group, with closed-loop clients) or hydratxn (a transactional store sharded over the groups, each shard replicated; transactions spanning shards are one multi-group message).')
     .meta(immutable('spec.application')),
   routing: z.enum(['random', 'load-aware']).default('random')
     .describe('How senders pick a sequencer per message.'),
@@ -39,7 +39,7 @@ export const sequencerGroupSpec = z.strictObject({
     clients: z.number().int().min(0).max(64).default(4).describe('Number of sender processes.'),
     ratePerClient: z.number().int().min(0).max(200_000).default(2000).describe('Messages per second per client.'),
     payloadBytes: z.number().int().min(0).max(1200).default(64).describe('Payload size of each message.'),
-    multiGroupShare: z.number().min(0).max(1).default(0.2).describe('Share of messages sent to two groups.'),
+    multiGroupShare: z.number().min(0).max(1).default(0.2).describe('Share of messages (hydratxn: transactions) sent to two groups.'),
     keys: z.number().int().min(1).max(100_000).default(64).describe('Key space of the key-value clients (applications only).'),
     durationSeconds: z.number().int().min(1).max(86_400).default(20)
       .describe('How long `switchyard up` runs before printing its summary.'),

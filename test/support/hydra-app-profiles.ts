@@ -1,0 +1,56 @@
+import { receiverNode, receiversOf, sequencerNode } from '../../node/hydra/topology.js';
+import { SeededRandom } from '../../node/runtime/random.js';
+import { HydraPaxosSim, type HydraPaxosSimOptions, defaultPaxosSimOptions } from '../../node/hydrapaxos/simulation.js';
+
+/** The fault profiles the replicated Hydra applications (HydraPaxos, HydraTxn) are simulated under, one per seed in turn. */
+export const PROFILES = ['lossy network', 'leader crash', 'replica crash and restart', 'sequencer crash', 'sequencers removed and added',
+  'leader crash and restart'] as const;
+export const LOSSY = { delayUs: 50, jitterUs: 30, loss: 0.03, duplicate: 0.02, reorder: 0.05, reorderWindowUs: 300 };
+
+/**
+ * Runs one seed: its profile's faults during 1.5 s of a lossy network, then a quiet network until
+ * every client is done. With `blackouts`, a sequencer is also cut off from one shard or from all
+ * of them for 1–3 ms every 40 ms, so that whole shards lose messages: one shard of a transaction
+ * (recovered from another) or every shard (dropped everywhere).
+ */
+export function runProfile(seed: number, o: Partial<HydraPaxosSimOptions> & { groups: number; blackouts?: boolean }) {
+  const profile = PROFILES[seed % PROFILES.length]!;
+  const groups = o.groups;
+  const sim = new HydraPaxosSim({ ...defaultPaxosSimOptions, seed, clients: 4, requestsPerClient: 80, faults: LOSSY, ...o });
+  const leader = receiverNode(seed % groups, 0);
+  const follower = receiverNode(groups - 1, 1 + (seed % 2));
+  if (profile === 'leader crash') sim.net.at(300_000, () => sim.net.crash(leader));
+  if (profile === 'replica crash and restart') {
+    sim.net.at(250_000, () => sim.net.crash(follower));
+    sim.net.at(600_000, () => sim.net.restart(follower));
+  }
+  if (profile === 'leader crash and restart') {
+    sim.net.at(250_000, () => sim.net.crash(leader));
+    sim.net.at(700_000, () => sim.net.restart(leader));
+  }
+  if (profile === 'sequencer crash') sim.net.at(300_000, () => sim.net.crash(sequencerNode(seed % 3)));
+  if (profile === 'sequencers removed and added') {
+    sim.net.at(250_000, () => sim.hydra.setSequencers([0]));
+    sim.net.at(600_000, () => sim.hydra.setSequencers([0, 1, 2, 3]));
+  }
+  if (o.blackouts) {
+    const rng = new SeededRandom(seed * 31 + 7);
+    for (let t = 100_000; t < 1_400_000; t += 40_000) {
+      const sequencer = sequencerNode(Math.floor(rng.next() * 3));
+      const shard = Math.floor(rng.next() * (groups + 1));
+      const cut = (shard === groups ? Array.from({ length: groups }, (_, g) => g) : [shard]).flatMap((g) => receiversOf(sim.hydra.topology, g));
+      sim.net.at(t, () => sim.net.partition([sequencer], cut));
+      sim.net.at(t + 1000 + Math.floor(rng.next() * 2000), () => sim.net.heal());
+    }
+  }
+  sim.net.runUntil(1_500_000);
+  // Faults stop; every outstanding request must then finish.
+  sim.net.faults = { ...sim.net.faults, loss: 0, duplicate: 0, reorder: 0 };
+  sim.net.runUntil(4_000_000);
+  return { sim, profile, groups };
+}
+
+/** The stores of a group's live replicas (they must all be equal once the network is quiet). */
+export function liveStores(sim: HydraPaxosSim, group: number): string[] {
+  return [0, 1, 2].map((r) => receiverNode(group, r)).filter((n) => sim.net.isUp(n)).map((n) => sim.replica(n).state.store);
+}
