@@ -166,3 +166,29 @@ export const hydraPaxosReport: SystemReport = {
     };
   },
 };
+
+/**
+ * HydraTxn: HydraPaxos's rows (every shard is a replicated group) plus the transactions a whole
+ * shard lost: recovered from another shard, or aborted everywhere (their clients retry them).
+ */
+export const hydraTxnReport: SystemReport = {
+  progress(now, prev) {
+    const aborted = now.sum('switchyard_hydratxn_cross_shard_decisions_total', { outcome: 'dropped' });
+    return `${hydraPaxosReport.progress(now, prev)} · aborted ${fmtCount(aborted)}`.replace('committed', 'transactions');
+  },
+
+  summary(final, base, seconds) {
+    const paxos = hydraPaxosReport.summary(final, base, seconds);
+    const found = final.sum('switchyard_hydratxn_cross_shard_decisions_total', { outcome: 'found' });
+    const aborted = final.sum('switchyard_hydratxn_cross_shard_decisions_total', { outcome: 'dropped' });
+    const [committed, ...rest] = paxos.rows;
+    return {
+      rows: [
+        ['committed transactions', committed![1]],
+        ['lost by a whole shard', `${fmtCount(found)} recovered from another shard, ${fmtCount(aborted)} aborted everywhere (retried)`],
+        ...rest,
+      ],
+      json: { ...paxos.json, transactions_recovered: found, transactions_aborted: aborted },
+    };
+  },
+};

@@ -9,9 +9,10 @@ import type { Plan } from '../plan/types.js';
 import { loadResourceFile } from '../schema/resources.js';
 import { MemberProcess } from './members.js';
 import { findBasePorts } from './ports.js';
-import { type SystemReport, bftReport, hydraPaxosReport, hydraReport } from './report.js';
-import { type KvInput, type KvOutput, kvModel } from '../../node/check/kv-model.js';
-import { type Operation, checkLinearizable } from '../../node/check/linearizability.js';
+import { type SystemReport, bftReport, hydraPaxosReport, hydraReport, hydraTxnReport } from './report.js';
+import { kvModel } from '../../node/check/kv-model.js';
+import { type Model, type Operation, checkLinearizable } from '../../node/check/linearizability.js';
+import { txnModel } from '../../node/check/txn-model.js';
 import { type Snapshot, scrape } from './scrape.js';
 
 export interface UpOptions {
@@ -23,8 +24,17 @@ export interface UpOptions {
 }
 
 function reportFor(plan: Plan): SystemReport {
-  if (plan.document.system === 'hydra') return plan.document.hydra.application === 'hydrapaxos' ? hydraPaxosReport : hydraReport;
+  if (plan.document.system === 'hydra') {
+    const app = plan.document.hydra.application;
+    return app === 'hydrapaxos' ? hydraPaxosReport : app === 'hydratxn' ? hydraTxnReport : hydraReport;
+  }
   return bftReport;
+}
+
+/** The sequential specification the clients' histories are checked against. */
+function modelFor(plan: Plan): Model<unknown, unknown, unknown> {
+  const txn = plan.document.system === 'hydra' && plan.document.hydra.application === 'hydratxn';
+  return (txn ? txnModel : kvModel) as Model<unknown, unknown, unknown>;
 }
 
 interface HistoryCheck {
@@ -38,17 +48,17 @@ interface HistoryCheck {
  * their recorded histories and checks them together: a history is only complete once no
  * client adds to it.
  */
-async function collectHistories(clients: MemberProcess[]): Promise<HistoryCheck> {
+async function collectHistories(clients: MemberProcess[], model: Model<unknown, unknown, unknown>): Promise<HistoryCheck> {
   await Promise.all(clients.map((c) => fetch(`${c.metricsUrl}/admin`, { method: 'POST', body: '{"stop":true}' }).catch(() => null)));
   await new Promise((r) => setTimeout(r, 1000));
-  const ops: Operation<KvInput, KvOutput>[] = [];
+  const ops: Operation<unknown, unknown>[] = [];
   for (const c of clients) {
-    const h = (await (await fetch(`${c.metricsUrl}/history.json`)).json()) as { completed: Operation<KvInput, KvOutput>[]; pending: Operation<KvInput, KvOutput> | null };
+    const h = (await (await fetch(`${c.metricsUrl}/history.json`)).json()) as { completed: Operation<unknown, unknown>[]; pending: Operation<unknown, unknown> | null };
     ops.push(...h.completed);
     // JSON has no Infinity: an operation still waiting is one that never returned.
     if (h.pending) ops.push({ ...h.pending, ret: Infinity, output: undefined });
   }
-  const r = checkLinearizable(kvModel, ops);
+  const r = checkLinearizable(model, ops);
   return { linearizable: r.linearizable, committed: ops.filter((o) => o.output !== undefined).length, counterexample: r.counterexample ?? (r.complete ? [] : ['search budget exhausted']) };
 }
 const READY_TIMEOUT_MS = 20_000;
@@ -199,7 +209,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     final = await scrape(endpoints(), memory);
     seconds = (Date.now() - started) / 1000;
     if (tty) out.write('\n');
-    if (current.histories) histories = await collectHistories([...procs.values()].filter((p) => p.member.load && p.running));
+    if (current.histories) histories = await collectHistories([...procs.values()].filter((p) => p.member.load && p.running), modelFor(current));
     // Drain: stop the load first so in-flight messages are delivered before the final scrape.
     for (const p of procs.values()) if (p.member.load) await p.stop();
     await new Promise((r) => setTimeout(r, 500));
