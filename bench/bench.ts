@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { benchBft } from './bft/index.js';
 import { benchCrypto } from './crypto/index.js';
 import { benchHydra } from './hydra/index.js';
+import { benchHydraApps } from './hydra-apps/index.js';
 
 export interface BenchOptions {
   json: boolean;
@@ -17,7 +18,9 @@ export interface BenchResult {
   tables: [string, string[], string[][]][];
 }
 
-const benches: Record<string, (o: BenchOptions, log: (l: string) => void) => Promise<BenchResult>> = { hydra: benchHydra, crypto: benchCrypto, bft: benchBft };
+const benches: Record<string, (o: BenchOptions, log: (l: string) => void) => Promise<BenchResult>> = {
+  hydra: benchHydra, 'hydra-apps': benchHydraApps, crypto: benchCrypto, bft: benchBft,
+};
 
 function markdown(r: BenchResult, when: string): string {
   const parts = [`# switchyard bench ${r.name}`, '', `Measured ${when} on this machine (${process.platform}, Node ${process.version}).`, ''];

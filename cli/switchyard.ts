@@ -8,7 +8,7 @@ const USAGE = `usage:
       Runs one member of a testbed (what each pod runs).
   switchyard operator --image IMAGE [--namespaces a,b] [--port 8080] [--pod-monitor] ...
       Runs the Kubernetes operator (in-cluster, or with KUBECONFIG).
-  switchyard bench hydra|crypto|bft [--json] [--out DIR] [--seconds N]
+  switchyard bench hydra|hydra-apps|crypto|bft [--json] [--out DIR] [--seconds N]
       Measures (not a test); prints a table, writes DIR/NAME.json and DIR/NAME.md.`;
 
 function fail(message: string): never {

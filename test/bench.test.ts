@@ -32,6 +32,14 @@ test('switchyard bench hydra reports the forwarder ratio, half-load delay, testb
   assert.deepEqual(r.simulated.failover.map((f: { design: string }) => f.design), ['single-sequencer', 'hydra']);
 });
 
+test('switchyard bench hydra-apps compares HydraPaxos with the unreplicated server and sweeps HydraTxn\'s multi-shard share', () => {
+  const r = bench('hydra-apps', '1');
+  assert.ok(r.ratio_throughput_hydrapaxos_to_unreplicated > 0 && r.ratio_p50_latency_hydrapaxos_to_unreplicated > 0);
+  assert.deepEqual(r.kv.map((p: { config: string }) => p.config), ['hydrapaxos-1', 'hydrapaxos-2', 'hydrapaxos-4', 'nopaxos-style', 'unreplicated']);
+  assert.deepEqual(r.hydratxn.map((p: { multi_shard_share: number }) => p.multi_shard_share), [0, 0.25, 0.5, 1]);
+  assert.ok([...r.kv, ...r.hydratxn].every((p: { linearizable: boolean; ops_per_s: number }) => p.linearizable && p.ops_per_s > 0));
+});
+
 test('switchyard bench bft reports NeoBFT against PBFT and the unreplicated server', () => {
   const r = bench('bft', '1');
   assert.ok(r.ratio_throughput_neobft_hm_to_pbft > 0 && r.ratio_p50_latency_pbft_to_neobft_hm > 0);

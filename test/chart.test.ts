@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { Registry } from 'prom-client';
+import { hydraPaxosMetrics } from '../node/hydrapaxos/metrics.js';
 import { hydraMetrics } from '../node/hydra/metrics.js';
 import { neobftMetrics } from '../node/neobft/metrics.js';
 import { transportMetrics } from '../node/runtime/metrics.js';
@@ -56,10 +57,10 @@ test('values are checked against values.schema.json', () => {
 
 test('every metric a dashboard queries is registered by the code', () => {
   // One registry per process kind, as in real members (clients of both systems share metric names).
-  const registries = [new Registry(), new Registry(), new Registry()];
+  const registries = [new Registry(), new Registry(), new Registry(), new Registry()];
   const hydra = hydraMetrics(registries[0]!, () => 0);
   hydra.sequencer(0);
-  hydra.receiver();
+  const receiver = hydra.receiver();
   hydra.aggregator();
   hydra.configService(1);
   hydra.client();
@@ -68,6 +69,7 @@ test('every metric a dashboard queries is registered by the code', () => {
   neo.replica(4);
   neo.client('neobft');
   neo.pbftReplica();
+  hydraPaxosMetrics(registries[3]!, receiver);
   transportMetrics(registries[2]!);
   operatorMetrics(registries[2]!);
   const registered = new Set(registries.flatMap((r) => r.getMetricsAsArray().map((m) => (m as unknown as { name: string }).name)));

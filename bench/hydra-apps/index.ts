@@ -1,0 +1,82 @@
+import type { BenchOptions, BenchResult } from '../bench.js';
+import { runResource } from '../run-resource.js';
+
+interface Point {
+  config: string;
+  ops_per_s: number;
+  latency_s: { p50: number | null; p99: number | null };
+  linearizable: boolean;
+}
+
+const CLIENTS = 8;
+
+/** A SequencerGroup running an application: one group of 3 replicas for HydraPaxos, 3 shards for HydraTxn. */
+function sequencerGroup(name: string, seconds: number, spec: Record<string, unknown>, workload: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'switchyard.dev/v1alpha1', kind: 'SequencerGroup', metadata: { name },
+    spec: { receiversPerGroup: 3, ...spec, workload: { clients: CLIENTS, keys: 1000, durationSeconds: seconds, ...workload } },
+  };
+}
+
+/**
+ * `switchyard bench hydra-apps`: the closed-loop key-value workload (8 clients) against HydraPaxos
+ * with 1, 2 and 4 sequencers, a single-sequencer NOPaxos-style configuration (one sequencer, no
+ * periodic flushes, no aggregator: plain serialization order) and the unreplicated server; then
+ * HydraTxn over 3 shards with a growing share of two-shard transactions. Every configuration
+ * is a loopback testbed of processes in the same run, so ratios compare like with like.
+ */
+export async function benchHydraApps(opts: BenchOptions, log: (line: string) => void): Promise<BenchResult> {
+  const seconds = opts.seconds ?? 6;
+  const measure = async (config: string, resource: Record<string, unknown>): Promise<Point> => {
+    log(`${config}: ${seconds}s`);
+    const r = await runResource(resource);
+    const p = { config, ops_per_s: r.ops_per_s as number, latency_s: r.latency_s as Point['latency_s'], linearizable: r.linearizable as boolean };
+    log(`  ${p.ops_per_s.toFixed(0)} ops/s, p50 ${ms(p.latency_s.p50)}, p99 ${ms(p.latency_s.p99)}`);
+    return p;
+  };
+  const kv: Point[] = [];
+  for (const sequencers of [1, 2, 4]) {
+    kv.push(await measure(`hydrapaxos-${sequencers}`, sequencerGroup(`bench-paxos-${sequencers}`, seconds, { application: 'hydrapaxos', sequencers, groups: 1 })));
+  }
+  kv.push(await measure('nopaxos-style', sequencerGroup('bench-nopaxos', seconds, {
+    application: 'hydrapaxos', sequencers: 1, groups: 1, flush: { intervalMicros: 0, aggregation: false },
+  })));
+  kv.push(await measure('unreplicated', {
+    apiVersion: 'switchyard.dev/v1alpha1', kind: 'BFTCluster', metadata: { name: 'bench-unreplicated' },
+    spec: { protocol: 'unreplicated', f: 1, replicas: 4, workload: { clients: CLIENTS, keySpace: 1000, durationSeconds: seconds } },
+  }));
+  const txn: (Point & { multi_shard_share: number })[] = [];
+  for (const share of [0, 0.25, 0.5, 1]) {
+    const p = await measure(`hydratxn-${share}`, sequencerGroup(`bench-txn-${share * 100}`, seconds, { application: 'hydratxn', sequencers: 3, groups: 3 },
+      { multiGroupShare: share }));
+    txn.push({ ...p, multi_shard_share: share });
+  }
+  const unreplicated = kv.find((p) => p.config === 'unreplicated')!;
+  const best = kv.filter((p) => p.config.startsWith('hydrapaxos-')).reduce((a, b) => (b.ops_per_s > a.ops_per_s ? b : a));
+  const ratioThroughput = best.ops_per_s / unreplicated.ops_per_s;
+  const ratioLatency = (best.latency_s.p50 ?? NaN) / (unreplicated.latency_s.p50 ?? NaN);
+  const row = (p: Point) => [p.config, p.ops_per_s.toFixed(0), ms(p.latency_s.p50), ms(p.latency_s.p99), String(p.linearizable)];
+  return {
+    name: 'hydra-apps',
+    json: {
+      ratio_throughput_hydrapaxos_to_unreplicated: ratioThroughput,
+      ratio_p50_latency_hydrapaxos_to_unreplicated: ratioLatency,
+      hydrapaxos_compared: best.config,
+      kv,
+      hydratxn: txn,
+      targets: { hydrapaxos_throughput_within_30pct: ratioThroughput >= 0.7, hydrapaxos_p50_within_2x: ratioLatency <= 2 },
+    },
+    tables: [
+      [`Key-value, closed loop, ${CLIENTS} clients, 3 replicas (f = 1), every member a process on loopback`,
+        ['configuration', 'ops/s', 'p50', 'p99', 'linearizable'], kv.map(row)],
+      [`HydraTxn, 3 shards × 3 replicas, 3 sequencers, ${CLIENTS} clients`, ['two-shard share', 'txn/s', 'p50', 'p99', 'linearizable'],
+        txn.map((p) => [String(p.multi_shard_share), ...row(p).slice(1)])],
+      ['Ratios', ['ratio', 'value'], [
+        [`${best.config} / unreplicated throughput`, ratioThroughput.toFixed(2)],
+        [`${best.config} / unreplicated p50 latency`, ratioLatency.toFixed(2)],
+      ]],
+    ],
+  };
+}
+
+const ms = (s: number | null) => (s === null ? '—' : `${(s * 1e3).toFixed(3)} ms`);
