@@ -47,7 +47,10 @@ interface Coordination {
  * `held` for all of its stamps), holds and decisions survive view changes (f+1 record them and
  * a new leader merges the holds of f+1), and a held message is taken out of a new leader's log.
  * So a transaction runs at every shard it addresses or at none. A decision is resent until
- * every shard's leader acknowledges it.
+ * every shard's leader acknowledges it. Limit: a shard finds a message for a coordinator only
+ * while it is in its log or among its most recent stable entries (replica.ts keeps 8192); a
+ * coordinator asking later than that would be told `held` by a shard that executed it, so the
+ * guarantee assumes a loss is resolved within 8192 operations of its shards (milliseconds here).
  */
 export class CrossShard {
   private readonly coordinations = new Map<string, Coordination>();

@@ -7,7 +7,8 @@ export const holdRank = (s: HoldState | 'none') => (s === 'none' ? 0 : RANK[s]);
 /**
  * A shard's holds on messages by stamp (HydraTxn). A hold only ever moves up: held → released
  * or dropped (the two decisions never both happen for one message: see cross-shard.ts), so
- * merging two replicas' tables (a view change) keeps the furthest state of each.
+ * merging two replicas' tables (a view change) keeps the furthest state of each. Holds are
+ * kept for the replica's lifetime: one small entry per message a whole shard lost.
  */
 export class HoldTable {
   private readonly holds = new Map<string, Hold>();
