@@ -46,9 +46,4 @@ export class HoldTable {
   all(): Hold[] {
     return [...this.holds.values()];
   }
-
-  replaceWith(holds: Hold[]): void {
-    this.holds.clear();
-    for (const h of holds) this.set(h);
-  }
 }

@@ -480,8 +480,6 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     if (view !== this.view || this.status !== 'normal' || this.isLeader) return;
     this.heardLeaderAt = ctx.now;
     this.holds.set(hold);
-    this.releaseHeld();
-    this.drain(ctx);
     ctx.send(this.p.replicas[this.leaderOf(view)]!, { type: 'px-hold-ok', view, replica: this.me, hold: this.holds.get(hold)! });
   }
 

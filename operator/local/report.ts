@@ -80,7 +80,7 @@ export const bftReport: SystemReport = {
     const committed = dt > 0 ? latency.count / dt : 0;
     return [
       `committed ${fmtCount(committed)}/s`,
-      `latency p50 ${fmtSeconds(latency.quantile(0.5))} p99 ${fmtSeconds(latency.quantile(0.99))}`,
+    `latency p50 ${fmtSeconds(latency.quantile(0.5))} p99 ${fmtSeconds(latency.quantile(0.99))}`,
       `authenticated ${fmtCount(rate(now, prev, 'switchyard_aom_authenticated_total'))}/s`,
       `gap agreements ${fmtCount(now.sum('switchyard_neobft_gap_agreements_total'))}`,
       `view ⟨${now.max('switchyard_neobft_epoch', 'replica')}, ${now.max('switchyard_neobft_leader', 'replica')}⟩`,
@@ -120,19 +120,22 @@ export const bftReport: SystemReport = {
   },
 };
 
+/** The live line of a replicated application on Hydra; `committed` names what its clients commit. */
+function hydraAppProgress(now: Snapshot, prev: Snapshot, committed: string): string {
+  const latency = now.histogram('switchyard_client_request_seconds').since(prev.histogram('switchyard_client_request_seconds'));
+  const dt = (now.at - prev.at) / 1000;
+  return [
+    `${committed} ${fmtCount(dt > 0 ? latency.count / dt : 0)}/s`,
+    `latency p50 ${fmtSeconds(latency.quantile(0.5))} p99 ${fmtSeconds(latency.quantile(0.99))}`,
+    `no-ops ${fmtCount(now.sum('switchyard_hydrapaxos_noops_total'))}`,
+    `view ${now.max('switchyard_hydrapaxos_view', 'receiver')}`,
+    `config ${now.max('switchyard_hydra_configuration', 'config')}`,
+  ].join(' · ');
+}
+
 /** HydraPaxos on Hydra: the application's commits and recovery events, then Hydra's own rows. */
 export const hydraPaxosReport: SystemReport = {
-  progress(now, prev) {
-    const latency = now.histogram('switchyard_client_request_seconds').since(prev.histogram('switchyard_client_request_seconds'));
-    const dt = (now.at - prev.at) / 1000;
-    return [
-      `committed ${fmtCount(dt > 0 ? latency.count / dt : 0)}/s`,
-      `latency p50 ${fmtSeconds(latency.quantile(0.5))} p99 ${fmtSeconds(latency.quantile(0.99))}`,
-      `no-ops ${fmtCount(now.sum('switchyard_hydrapaxos_noops_total'))}`,
-      `view ${now.max('switchyard_hydrapaxos_view', 'receiver')}`,
-      `config ${now.max('switchyard_hydra_configuration', 'config')}`,
-    ].join(' · ');
-  },
+  progress: (now, prev) => hydraAppProgress(now, prev, 'committed'),
 
   summary(final, base, seconds) {
     const latency = final.histogram('switchyard_client_request_seconds').since(base.histogram('switchyard_client_request_seconds'));
@@ -174,7 +177,7 @@ export const hydraPaxosReport: SystemReport = {
 export const hydraTxnReport: SystemReport = {
   progress(now, prev) {
     const aborted = now.sum('switchyard_hydratxn_cross_shard_decisions_total', { outcome: 'dropped' });
-    return `${hydraPaxosReport.progress(now, prev)} · aborted ${fmtCount(aborted)}`.replace('committed', 'transactions');
+    return `${hydraAppProgress(now, prev, 'transactions')} · aborted ${fmtCount(aborted)}`;
   },
 
   summary(final, base, seconds) {
