@@ -73,7 +73,11 @@ export class TcpStack implements ConnectionSink {
 
   /** The connection a packet addressed to this host belongs to, if any. */
   find(p: TcpPacket): TcpConnection | undefined {
-    return this.connections.get(keyOf(p.srcIp, p.srcPort, p.dstPort));
+    return this.lookup(p.srcIp, p.srcPort, p.dstPort);
+  }
+
+  lookup(remoteIp: number, remotePort: number, localPort: number): TcpConnection | undefined {
+    return this.connections.get(keyOf(remoteIp, remotePort, localPort));
   }
 
   receive(now: number, p: TcpPacket): void {

@@ -1,0 +1,55 @@
+import { type Codec, WireError } from '../runtime/core.js';
+import { Reader, Writer } from '../runtime/wire.js';
+import { type CapybaraMsg, MIG_MAGIC, type MigHeader, RPS_MAGIC, STAGE, type Stage } from './messages.js';
+import { decodeTcpPacket, encodeTcpPacket } from './tcp/packet.js';
+
+/** TCPMig's 20 bytes after the UDP header, plus Switchyard's target and migration number. */
+export const MIG_HEADER_BYTES = 28;
+/** A CONN_STATE fragment fills a 1500-byte IP packet: 1500 − 20 (IPv4) − 8 (UDP) − the TCPMig header. */
+export const MAX_FRAGMENT = 1500 - 20 - 8 - MIG_HEADER_BYTES;
+
+const STAGES = new Set<number>(Object.values(STAGE));
+
+function encode(msg: CapybaraMsg): Uint8Array {
+  switch (msg.kind) {
+    case 'tcp':
+      return msg.raw ?? encodeTcpPacket(msg.packet);
+    case 'mig': {
+      const h = msg.header;
+      const w = new Writer(MIG_HEADER_BYTES + msg.payload.length);
+      w.u32(MIG_MAGIC).u32(h.originIp).u16(h.originPort).u32(h.clientIp).u16(h.clientPort).u16(h.fragment);
+      w.u8((h.stage << 4) | (h.flags & 0x0f)).u8(0).u32(h.targetIp).u32(h.migration).raw(msg.payload);
+      return w.done();
+    }
+    case 'rps':
+      return new Writer(12).u32(RPS_MAGIC).u32(msg.sum).u32(msg.individual).done();
+  }
+}
+
+function decode(bytes: Uint8Array): CapybaraMsg {
+  if (bytes.length > 0 && bytes[0] === 0x45) return { kind: 'tcp', packet: decodeTcpPacket(bytes), raw: bytes };
+  const r = new Reader(bytes);
+  const magic = r.u32('magic');
+  if (magic === RPS_MAGIC) {
+    const msg: CapybaraMsg = { kind: 'rps', sum: r.u32('rps sum'), individual: r.u32('rps individual') };
+    r.end('the RPS signal');
+    if (msg.individual > msg.sum) throw new WireError('bad-rps', `one server's count ${msg.individual} exceeds the sum ${msg.sum}`);
+    return msg;
+  }
+  if (magic !== MIG_MAGIC) throw new WireError('bad-magic', `datagram is neither IPv4 nor TCPMig/RPS (magic 0x${magic.toString(16)})`);
+  const header: Partial<MigHeader> = {
+    originIp: r.u32('origin ip'), originPort: r.u16('origin port'), clientIp: r.u32('client ip'), clientPort: r.u16('client port'),
+    fragment: r.u16('fragment offset'),
+  };
+  const flags = r.u8('flags');
+  r.u8('reserved');
+  const stage = flags >> 4;
+  if (!STAGES.has(stage)) throw new WireError('bad-stage', `TCPMig stage ${stage} is not one Switchyard speaks`);
+  header.stage = stage as Stage;
+  header.flags = flags & 0x0f;
+  header.targetIp = r.u32('target ip');
+  header.migration = r.u32('migration');
+  return { kind: 'mig', header: header as MigHeader, payload: bytes.subarray(MIG_HEADER_BYTES) };
+}
+
+export const capybaraCodec: Codec<CapybaraMsg> = { encode, decode };

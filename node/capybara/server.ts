@@ -1,0 +1,450 @@
+import type { Core, Ctx, NodeId } from '../runtime/core.js';
+import { WireError } from '../runtime/core.js';
+import { Reader, Writer } from '../runtime/wire.js';
+import type { StreamApp, StreamSession } from './app/session.js';
+import { MAX_FRAGMENT } from './codec.js';
+import { type CapybaraMsg, FLAG_LOAD, FLAG_NEXT_FRAGMENT, type MigHeader, STAGE, type Stage } from './messages.js';
+import { type MigrationPolicy, chooseMigrations } from './policy.js';
+import type { TcpConnection, TcpEvent } from './tcp/connection.js';
+import { SYN, type TcpPacket, rewriteEndpoint } from './tcp/packet.js';
+import type { TcpParams } from './tcp/params.js';
+import { StackPump } from './tcp/pump.js';
+import { TcpStack } from './tcp/stack.js';
+import { decodeTcpState, encodeTcpState } from './tcp/state-codec.js';
+import { ipOf, nodeOfIp } from './topology.js';
+import type { Random } from '../runtime/core.js';
+
+/**
+ * A Capybara backend: the userspace TCP stack, the application's sessions, per-connection request
+ * rates, the migration policy and both sides of the migration protocol (reference §4.3).
+ *
+ * Origin: INIT_MIG → PREPARE_MIG to the switch (which picks the target) → on PREPARE_MIG_ACK the
+ * connection is exported with its application session and sent as CONN_STATE fragments, resent
+ * until CONN_STATE_ACK. Until the ACK arrives the origin may abandon the attempt (a REJECTED with
+ * LOAD, resent until the target confirms), so the connection is always served by exactly one
+ * side. Segments that still reach the origin after the export are forwarded to the target.
+ * Target: PREPARE_MIG → buffer the client's segments, answer PREPARE_MIG_ACK with LOAD; on the
+ * whole CONN_STATE rebuild the connection and session, acknowledge, replay the buffered segments.
+ */
+
+export type MigrationMode = 'capybara' | 'none' | 'reconnect';
+
+export interface ServerParams {
+  id: NodeId;
+  switchNode: NodeId;
+  servicePort: number;
+  servers: number;
+  app: StreamApp;
+  mode: MigrationMode;
+  policy: MigrationPolicy;
+  tcp: TcpParams;
+  signalIntervalUs: number;
+  /** Resend interval of an unanswered migration message. */
+  migrationRetryUs: number;
+  /** PREPARE_MIG attempts before the origin abandons the migration. */
+  prepareAttempts: number;
+}
+
+export type MigrationPhase = 'prepare' | 'serialize' | 'transfer' | 'blackout' | 'total';
+export type MigrationResult = 'completed' | 'rejected' | 'returned' | 'abandoned' | 'reconnect';
+
+export interface ServerObserver {
+  requests(count: number): void;
+  connections(open: number): void;
+  migration(result: MigrationResult, phases: Partial<Record<MigrationPhase, number>> | null, stateBytes: number): void;
+  rejected(reason: string, detail: string): void;
+}
+
+interface Session {
+  conn: TcpConnection;
+  app: StreamSession;
+  /** Requests this interval, and the smoothed rate. */
+  count: number;
+  rps: number;
+  migrating: boolean;
+}
+
+interface Outgoing {
+  id: number;
+  key: string;
+  conn: TcpConnection;
+  phase: 'preparing' | 'sending' | 'abandoning';
+  attempts: number;
+  deadline: number;
+  target: number;
+  fragments: Uint8Array[];
+  times: { init: number; ackReceived?: number; stateSent?: number };
+}
+
+interface Incoming {
+  id: number;
+  origin: number;
+  buffered: { packet: TcpPacket; raw: Uint8Array }[];
+  fragments: (Uint8Array | undefined)[];
+  last: number | null;
+  recvPrepare: number;
+}
+
+/** How long an origin forwards stray segments of a connection it handed over. */
+const FORWARD_US = 200_000;
+/** Segments a target holds for one arriving connection; beyond it the oldest go (TCP resends them). */
+const BUFFER_LIMIT = 4096;
+const REFUSED_KEPT = 1024;
+const RATE_SMOOTHING = 0.5;
+
+export class ServerCore implements Core<CapybaraMsg> {
+  readonly stack: TcpStack;
+  private readonly pump: StackPump<CapybaraMsg>;
+  readonly sessions = new Map<TcpConnection, Session>();
+  private readonly outgoing = new Map<string, Outgoing>();
+  private readonly incoming = new Map<string, Incoming>();
+  /** Imported migrations (origin:id) → their CONN_STATE_ACK, for a retransmitted CONN_STATE. */
+  private readonly imported = new Map<string, { ack: Uint8Array; at: number }>();
+  /** Clients whose connection lives elsewhere now (migrated out, or given back): stray segments follow it. */
+  private readonly handedOver = new Map<string, { targetIp: number; until: number }>();
+  private readonly refused = new Set<string>();
+  private readonly pendingSessions = new Map<TcpConnection, StreamSession>();
+  private nextMigration = 1;
+  private cooldownUntil = 0;
+  private readonly ip: number;
+
+  constructor(
+    readonly params: ServerParams,
+    private readonly observer: ServerObserver,
+    random: Random,
+  ) {
+    this.ip = ipOf(params.id);
+    this.stack = new TcpStack(this.ip, params.tcp, random);
+    this.pump = new StackPump(this.stack, () => params.switchNode, (packet) => ({ kind: 'tcp', packet }));
+  }
+
+  start(ctx: Ctx<CapybaraMsg>): void {
+    this.stack.listen(this.params.servicePort);
+    this.pump.run(ctx);
+  }
+
+  receive(ctx: Ctx<CapybaraMsg>, msg: CapybaraMsg): void {
+    if (msg.kind === 'tcp') this.segment(ctx, msg.packet, msg.raw!);
+    else if (msg.kind === 'rps') this.signal(ctx, msg.sum, msg.individual);
+    else this.migration(ctx, msg.header, msg.payload);
+    this.settle(ctx);
+  }
+
+  timer(ctx: Ctx<CapybaraMsg>, name: string): void {
+    if (name === this.pump.timerName) this.pump.fire(ctx);
+    if (name === 'migration') this.retryMigrations(ctx);
+    this.settle(ctx);
+  }
+
+  // ---- TCP and the application ---------------------------------------------------------
+
+  private segment(ctx: Ctx<CapybaraMsg>, p: TcpPacket, raw: Uint8Array): void {
+    const key = `${p.srcIp}:${p.srcPort}`;
+    const inc = this.incoming.get(key);
+    if (inc) {
+      // The connection is on its way here: hold its segments until it arrives.
+      if (inc.buffered.length >= BUFFER_LIMIT) {
+        inc.buffered.shift();
+        this.observer.rejected('buffer-full', `migration ${inc.id} for ${key} buffered ${BUFFER_LIMIT} segments`);
+      }
+      inc.buffered.push({ packet: p, raw });
+      return;
+    }
+    const gone = this.handedOver.get(key);
+    if (gone && !this.stack.find(p) && !(p.flags & SYN)) {
+      if (ctx.now < gone.until) {
+        rewriteEndpoint(raw, 'dst', gone.targetIp, p.dstPort);
+        ctx.send(nodeOfIp(gone.targetIp), { kind: 'tcp', packet: { ...p, dstIp: gone.targetIp }, raw });
+        return;
+      }
+      this.handedOver.delete(key);
+    }
+    this.stack.receive(ctx.now, p);
+  }
+
+  private settle(ctx: Ctx<CapybaraMsg>): void {
+    for (const e of this.stack.events()) this.onEvent(e);
+    this.pump.run(ctx);
+  }
+
+  private onEvent(e: TcpEvent): void {
+    if (e.kind === 'accepted') {
+      const restored = this.pendingSessions.get(e.conn);
+      this.pendingSessions.delete(e.conn);
+      this.sessions.set(e.conn, { conn: e.conn, app: restored ?? this.params.app.open(), count: 0, rps: 0, migrating: false });
+      this.observer.connections(this.sessions.size);
+      this.serve(e.conn);
+      return;
+    }
+    const s = this.sessions.get(e.conn);
+    if (!s) return;
+    if (e.kind === 'data') this.serve(e.conn);
+    else if (e.kind === 'end') {
+      this.serve(e.conn);
+      e.conn.close();
+    } else if (e.kind === 'closed') {
+      this.sessions.delete(e.conn);
+      this.observer.connections(this.sessions.size);
+    }
+  }
+
+  private serve(conn: TcpConnection): void {
+    const s = this.sessions.get(conn);
+    const input = conn.read();
+    if (!s || input.length === 0) return;
+    const { reply, requests } = s.app.feed(input);
+    s.count += requests;
+    this.observer.requests(requests);
+    if (reply.length > 0 && conn.state !== 'CLOSED') conn.write(reply);
+  }
+
+  // ---- load signals and the policy -----------------------------------------------------
+
+  private signal(ctx: Ctx<CapybaraMsg>, sum: number, individual: number): void {
+    const perSecond = 1e6 / this.params.signalIntervalUs;
+    for (const s of this.sessions.values()) {
+      s.rps = RATE_SMOOTHING * s.rps + (1 - RATE_SMOOTHING) * s.count * perSecond;
+      s.count = 0;
+    }
+    if (this.params.mode === 'none' || ctx.now < this.cooldownUntil) return;
+    const candidates = [...this.sessions.values()].filter((s) => !s.migrating && s.conn.state === 'ESTABLISHED').map((s) => ({ key: s, rps: s.rps }));
+    const chosen = chooseMigrations(this.params.policy, { sumRps: sum * perSecond, individualRps: individual * perSecond, servers: this.params.servers }, candidates);
+    if (chosen.length === 0) return;
+    this.cooldownUntil = ctx.now + this.params.policy.cooldownUs;
+    for (const s of chosen) {
+      if (this.params.mode === 'reconnect') {
+        // The disruptive baseline: cut the client off; it reconnects and the switch places it anew.
+        s.conn.abort();
+        this.observer.migration('reconnect', null, 0);
+      } else {
+        this.initiate(ctx, s);
+      }
+    }
+  }
+
+  // ---- origin side ---------------------------------------------------------------------
+
+  private initiate(ctx: Ctx<CapybaraMsg>, s: Session): void {
+    const key = `${s.conn.remote.ip}:${s.conn.remote.port}`;
+    if (this.outgoing.has(key)) return;
+    s.migrating = true;
+    const out: Outgoing = {
+      id: (this.params.id * 0x10000 + (this.nextMigration++ & 0xffff)) >>> 0, key, conn: s.conn, phase: 'preparing', attempts: 1,
+      deadline: ctx.now + this.params.migrationRetryUs, target: 0, fragments: [], times: { init: ctx.now },
+    };
+    this.outgoing.set(key, out);
+    this.sendVia(ctx, this.params.switchNode, this.header(out, STAGE.prepare, 0));
+    this.armRetry(ctx);
+  }
+
+  private header(out: Outgoing, stage: Stage, flags: number, fragment = 0): MigHeader {
+    return {
+      originIp: this.ip, originPort: this.params.servicePort, clientIp: out.conn.remote.ip, clientPort: out.conn.remote.port,
+      fragment, flags, stage, targetIp: out.target, migration: out.id,
+    };
+  }
+
+  private sendVia(ctx: Ctx<CapybaraMsg>, to: NodeId, header: MigHeader, payload: Uint8Array = new Uint8Array(0)): void {
+    ctx.send(to, { kind: 'mig', header, payload });
+  }
+
+  private prepareAcked(ctx: Ctx<CapybaraMsg>, out: Outgoing, h: MigHeader): void {
+    out.target = h.targetIp;
+    out.times.ackReceived = ctx.now;
+    if (out.conn.state === 'CLOSED') {
+      // The client went away meanwhile: nothing to hand over, and the target must let go.
+      out.phase = 'abandoning';
+      this.sendVia(ctx, this.params.switchNode, this.header(out, STAGE.rejected, FLAG_LOAD));
+      return;
+    }
+    const session = this.sessions.get(out.conn);
+    const tcp = encodeTcpState(this.stack.exportConnection(ctx.now, out.conn));
+    const app = session ? session.app.exportState() : new Uint8Array(0);
+    this.sessions.delete(out.conn);
+    this.observer.connections(this.sessions.size);
+    const state = new Writer(8 + tcp.length + app.length).u32(tcp.length).raw(tcp).u32(app.length).raw(app).done();
+    out.fragments = [];
+    for (let at = 0; at < state.length || out.fragments.length === 0; at += MAX_FRAGMENT) out.fragments.push(state.subarray(at, at + MAX_FRAGMENT));
+    out.phase = 'sending';
+    out.attempts = 1;
+    this.handedOver.set(out.key, { targetIp: out.target, until: Number.MAX_SAFE_INTEGER });
+    this.sendState(ctx, out);
+    out.times.stateSent = ctx.now;
+  }
+
+  private sendState(ctx: Ctx<CapybaraMsg>, out: Outgoing): void {
+    const target = nodeOfIp(out.target);
+    out.fragments.forEach((f, i) => {
+      const more = i < out.fragments.length - 1 ? FLAG_NEXT_FRAGMENT : 0;
+      this.sendVia(ctx, target, this.header(out, STAGE.connState, more, i), f);
+    });
+    out.deadline = ctx.now + this.params.migrationRetryUs;
+    this.armRetry(ctx);
+  }
+
+  private stateAcked(ctx: Ctx<CapybaraMsg>, out: Outgoing, payload: Uint8Array): void {
+    this.outgoing.delete(out.key);
+    this.handedOver.set(out.key, { targetIp: out.target, until: ctx.now + FORWARD_US });
+    let accepted: number | null = null;
+    if (payload.length === 8) accepted = new Reader(payload).u64('accepted at');
+    const t = out.times;
+    const phases: Partial<Record<MigrationPhase, number>> = {
+      prepare: (t.ackReceived! - t.init) / 1e6,
+      serialize: (t.stateSent! - t.ackReceived!) / 1e6,
+      total: (ctx.now - t.init) / 1e6,
+    };
+    // The blackout spans two hosts' clocks (one clock on loopback and in simulation).
+    if (accepted !== null) {
+      phases.transfer = Math.max(0, accepted - t.stateSent!) / 1e6;
+      phases.blackout = Math.max(0, accepted - t.ackReceived!) / 1e6;
+    }
+    this.observer.migration('completed', phases, out.fragments.reduce((n, f) => n + f.length, 0));
+  }
+
+  /** Ends an attempt before the export: the connection stays here. */
+  private cancel(out: Outgoing, result: MigrationResult): void {
+    this.outgoing.delete(out.key);
+    const s = this.sessions.get(out.conn);
+    if (s) s.migrating = false;
+    this.observer.migration(result, null, 0);
+  }
+
+  private retryMigrations(ctx: Ctx<CapybaraMsg>): void {
+    for (const out of [...this.outgoing.values()]) {
+      if (ctx.now < out.deadline) continue;
+      out.deadline = ctx.now + this.params.migrationRetryUs;
+      if (out.phase === 'sending') {
+        this.sendState(ctx, out);
+      } else if (out.phase === 'preparing' && out.attempts < this.params.prepareAttempts) {
+        out.attempts++;
+        this.sendVia(ctx, this.params.switchNode, this.header(out, STAGE.prepare, 0));
+      } else {
+        // Give the attempt up: the switch points the client back here and the target lets go.
+        out.phase = 'abandoning';
+        this.sendVia(ctx, this.params.switchNode, this.header(out, STAGE.rejected, FLAG_LOAD));
+      }
+    }
+    for (const [key, done] of this.imported) if (ctx.now - done.at > FORWARD_US) this.imported.delete(key);
+    this.armRetry(ctx);
+  }
+
+  private armRetry(ctx: Ctx<CapybaraMsg>): void {
+    if (this.outgoing.size > 0 || this.imported.size > 0) ctx.setTimer('migration', this.params.migrationRetryUs);
+  }
+
+  // ---- target side ---------------------------------------------------------------------
+
+  private migration(ctx: Ctx<CapybaraMsg>, h: MigHeader, payload: Uint8Array): void {
+    const key = `${h.clientIp}:${h.clientPort}`;
+    const mine = h.originIp === this.ip;
+    const out = mine ? this.outgoing.get(key) : undefined;
+    const current = out && out.id === h.migration ? out : undefined;
+    switch (h.stage) {
+      case STAGE.prepare:
+        this.prepareHere(ctx, key, h);
+        return;
+      case STAGE.prepareAck:
+        if (current?.phase === 'preparing') this.prepareAcked(ctx, current, h);
+        return;
+      case STAGE.connState:
+        this.stateFragment(ctx, key, h, payload);
+        return;
+      case STAGE.connStateAck:
+        if (current?.phase === 'sending') this.stateAcked(ctx, current, payload);
+        return;
+      case STAGE.rejected:
+        if (mine && !(h.flags & FLAG_LOAD)) {
+          // Returned by the switch, refused by the target, or the target confirming an abandonment.
+          if (current && current.phase !== 'sending') this.cancel(current, current.phase === 'abandoning' ? 'abandoned' : h.targetIp === 0 ? 'returned' : 'rejected');
+          return;
+        }
+        this.abandonedHere(ctx, key, h);
+    }
+  }
+
+  private prepareHere(ctx: Ctx<CapybaraMsg>, key: string, h: MigHeader): void {
+    const reply = (stage: Stage, flags: number) => this.sendVia(ctx, this.params.switchNode, { ...h, stage, flags, fragment: 0 });
+    const existing = this.incoming.get(key);
+    if (existing && existing.id === h.migration) {
+      reply(STAGE.prepareAck, FLAG_LOAD); // our ACK was lost
+      return;
+    }
+    const busy = existing || this.refused.has(`${h.originIp}:${h.migration}`) || this.stack.lookup(h.clientIp, h.clientPort, this.params.servicePort);
+    if (busy || this.params.mode !== 'capybara') {
+      reply(STAGE.rejected, 0);
+      return;
+    }
+    this.incoming.set(key, { id: h.migration, origin: h.originIp, buffered: [], fragments: [], last: null, recvPrepare: ctx.now });
+    reply(STAGE.prepareAck, FLAG_LOAD);
+  }
+
+  private stateFragment(ctx: Ctx<CapybaraMsg>, key: string, h: MigHeader, payload: Uint8Array): void {
+    const origin = nodeOfIp(h.originIp);
+    const done = this.imported.get(`${h.originIp}:${h.migration}`);
+    if (done) {
+      this.sendVia(ctx, origin, { ...h, stage: STAGE.connStateAck, flags: 0, fragment: 0 }, done.ack);
+      return;
+    }
+    const inc = this.incoming.get(key);
+    if (!inc || inc.id !== h.migration) {
+      this.observer.rejected('unexpected-state', `CONN_STATE of migration ${h.migration} for ${key} without a PREPARE_MIG`);
+      return;
+    }
+    inc.fragments[h.fragment] = payload.slice();
+    if (!(h.flags & FLAG_NEXT_FRAGMENT)) inc.last = h.fragment;
+    if (inc.last === null) return;
+    for (let i = 0; i <= inc.last; i++) if (!inc.fragments[i]) return;
+    const whole = concat(inc.fragments.slice(0, inc.last + 1) as Uint8Array[]);
+    let conn: TcpConnection;
+    try {
+      const r = new Reader(whole);
+      const tcp = decodeTcpState(r.bytesOf(r.u32('tcp state length'), 'tcp state'));
+      const session = this.params.app.restore(r.bytesOf(r.u32('app state length'), 'app state'));
+      r.end('CONN_STATE');
+      conn = this.stack.importConnection(ctx.now, tcp);
+      this.pendingSessions.set(conn, session);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      this.observer.rejected(err.reason, `CONN_STATE of migration ${h.migration}: ${err.message}`);
+      inc.fragments = [];
+      inc.last = null;
+      return;
+    }
+    this.incoming.delete(key);
+    this.handedOver.delete(key); // it may be coming back
+    for (const e of this.stack.events()) this.onEvent(e);
+    const ack = new Writer(8).u64(ctx.now).done();
+    this.imported.set(`${h.originIp}:${h.migration}`, { ack, at: ctx.now });
+    this.sendVia(ctx, origin, { ...h, stage: STAGE.connStateAck, flags: 0, fragment: 0 }, ack);
+    // Replay what arrived while the connection was on its way.
+    for (const b of inc.buffered) this.stack.receive(ctx.now, b.packet);
+    this.armRetry(ctx);
+  }
+
+  /** The origin abandoned an attempt: let go of it and hand back anything buffered. */
+  private abandonedHere(ctx: Ctx<CapybaraMsg>, key: string, h: MigHeader): void {
+    this.refused.add(`${h.originIp}:${h.migration}`);
+    if (this.refused.size > REFUSED_KEPT) this.refused.delete(this.refused.values().next().value!);
+    const inc = this.incoming.get(key);
+    if (inc && inc.id === h.migration) {
+      this.incoming.delete(key);
+      // Segments the switch sent here before it pointed the client back are still on their way.
+      this.handedOver.set(key, { targetIp: h.originIp, until: ctx.now + FORWARD_US });
+      for (const { packet, raw } of inc.buffered) {
+        rewriteEndpoint(raw, 'dst', h.originIp, h.originPort);
+        ctx.send(nodeOfIp(h.originIp), { kind: 'tcp', packet: { ...packet, dstIp: h.originIp }, raw });
+      }
+    }
+    this.sendVia(ctx, this.params.switchNode, { ...h, stage: STAGE.rejected, flags: 0, fragment: 0 });
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

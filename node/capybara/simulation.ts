@@ -1,0 +1,109 @@
+import type { NodeId } from '../runtime/core.js';
+import { Driver } from '../runtime/driver.js';
+import { SeededRandom } from '../runtime/random.js';
+import { type LinkFaults, SimNetwork } from '../net/sim.js';
+import { echoApp } from './app/echo.js';
+import { kvApp } from './app/kv.js';
+import { ClientCore, type ClientWorkload } from './client.js';
+import { capybaraCodec } from './codec.js';
+import type { CapybaraMsg } from './messages.js';
+import { type MigrationPolicy, defaultMigrationPolicy } from './policy.js';
+import { type MigrationMode, type MigrationPhase, type MigrationResult, ServerCore } from './server.js';
+import { SwitchCore } from './switch.js';
+import { type TcpParams, defaultTcpParams } from './tcp/params.js';
+import { SWITCH, VIP, clientNode, serverNode } from './topology.js';
+
+/**
+ * A MigratingService testbed in the seeded simulated network: the switch, servers and client
+ * hosts as the same cores the processes run, with every migration, ownership change and
+ * rejection recorded for the tests.
+ */
+
+export interface CapybaraSimOptions {
+  seed: number;
+  servers: number;
+  clients: number;
+  workload: Omit<ClientWorkload, 'servers'>;
+  mode: MigrationMode;
+  policy: MigrationPolicy;
+  tcp: TcpParams;
+  faults: Partial<LinkFaults>;
+  signalIntervalUs: number;
+  migrationRetryUs: number;
+}
+
+export const defaultCapybaraSimOptions: CapybaraSimOptions = {
+  seed: 1,
+  servers: 3,
+  clients: 2,
+  workload: { connections: 20, rate: 4000, loop: 'open', zipf: 1.2, stepAtUs: 30_000, stepFactor: 10, app: 'kv', stateBytes: 256 },
+  mode: 'capybara',
+  policy: { ...defaultMigrationPolicy, cooldownUs: 5_000 },
+  tcp: defaultTcpParams,
+  faults: { delayUs: 20, jitterUs: 10 },
+  signalIntervalUs: 1_000,
+  migrationRetryUs: 2_000,
+};
+
+export interface MigrationRecord {
+  server: NodeId;
+  result: MigrationResult;
+  phases: Partial<Record<MigrationPhase, number>> | null;
+}
+
+export class CapybaraSim {
+  readonly net: SimNetwork;
+  readonly switchCore: SwitchCore;
+  readonly servers = new Map<NodeId, ServerCore>();
+  readonly clients = new Map<NodeId, ClientCore>();
+  private readonly drivers = new Map<NodeId, Driver<CapybaraMsg>>();
+  readonly migrations: MigrationRecord[] = [];
+  /** Ownership changes per client connection (ip:port). */
+  readonly moves = new Map<string, number>();
+  readonly rejections: string[] = [];
+
+  constructor(readonly o: CapybaraSimOptions) {
+    this.net = new SimNetwork(o.seed, o.faults);
+    const servers = Array.from({ length: o.servers }, (_, s) => serverNode(s));
+    this.switchCore = new SwitchCore({ id: SWITCH, vip: VIP, servicePort: 6379, servers, assign: 'round-robin', signalIntervalUs: o.signalIntervalUs }, {
+      forwarded() {}, requests() {}, dropped: (reason) => this.rejections.push(`switch: ${reason}`),
+      ownerChanged: (client) => this.moves.set(client, (this.moves.get(client) ?? 0) + 1),
+    });
+    this.boot(SWITCH, this.switchCore);
+    for (const id of servers) {
+      const core = new ServerCore({
+        id, switchNode: SWITCH, servicePort: 6379, servers: o.servers, app: o.workload.app === 'kv' ? kvApp : echoApp, mode: o.mode,
+        policy: o.policy, tcp: o.tcp, signalIntervalUs: o.signalIntervalUs, migrationRetryUs: o.migrationRetryUs, prepareAttempts: 3,
+      }, {
+        requests() {}, connections() {},
+        migration: (result, phases) => this.migrations.push({ server: id, result, phases }),
+        rejected: (reason, detail) => this.rejections.push(`${id}: ${reason}: ${detail}`),
+      }, new SeededRandom(o.seed * 31 + id));
+      this.servers.set(id, core);
+      this.boot(id, core);
+    }
+    for (let c = 0; c < o.clients; c++) {
+      const id = clientNode(c);
+      const core = new ClientCore({
+        id, switchNode: SWITCH, vip: VIP, servicePort: 6379, tcp: o.tcp, workload: { ...o.workload, servers: o.servers },
+      }, { completed() {} }, new SeededRandom(o.seed * 131 + id));
+      this.clients.set(id, core);
+      this.boot(id, core);
+    }
+  }
+
+  private boot(id: NodeId, core: ServerCore | ClientCore | SwitchCore): void {
+    this.net.addNode(id, ({ transport, clock, scheduler }) => {
+      const driver = new Driver<CapybaraMsg>(core, capybaraCodec, transport, clock, scheduler, {
+        received() {}, sent() {}, rejected: (reason, detail) => this.rejections.push(`${id}: ${reason}: ${detail}`),
+      });
+      this.drivers.set(id, driver);
+      return driver;
+    });
+  }
+
+  /** Clients stop issuing requests, read their blobs back and close. */
+  stopClients(): void {
+    for (const id of this.clients.keys()) this.drivers.get(id)!.command('stop');
+  }
+}

@@ -1,0 +1,215 @@
+import type { Core, Ctx, NodeId } from '../runtime/core.js';
+import { type CapybaraMsg, FLAG_LOAD, type MigHeader, STAGE } from './messages.js';
+import { ACK, FIN, RST, SYN, rewriteEndpoint } from './tcp/packet.js';
+import { ipOf, nodeOfIp } from './topology.js';
+
+/**
+ * The L4 switch in front of the virtual IP (reference §4.5), as a pure core.
+ *
+ * - Migration directory: client (ip, port) → owning server. The hardware indexes 2^16 registers
+ *   by a 16-bit CRC of the client and checks the stored identifier; here the directory is an
+ *   exact map, so two clients never collide.
+ * - A SYN from a client without a live entry picks a server (round-robin or least-loaded by the
+ *   last interval's request count) and writes the entry. Client → VIP packets are rewritten to the
+ *   owner; owner → client packets are rewritten to come from the VIP, so clients never see a
+ *   server's address. An entry whose connection ended (both FINs or a reset) is reassigned by the
+ *   next SYN from that client port.
+ * - Request counting: every client segment carrying data counts as a request for its owner; each
+ *   interval every server gets an RPS signal {sum, individual}.
+ * - Migration: a PREPARE_MIG from an origin goes to the server with the fewest requests in the
+ *   last interval (back to the origin, as rejected, if the origin is already the least loaded);
+ *   a PREPARE_MIG_ACK with LOAD points the client's entry at the target; a REJECTED with LOAD (the
+ *   origin abandoning an attempt, or a target giving it back) points it at the origin again, and
+ *   a late PREPARE_MIG_ACK of that attempt is then ignored.
+ */
+
+export interface SwitchParams {
+  id: NodeId;
+  vip: number;
+  servicePort: number;
+  servers: readonly NodeId[];
+  assign: 'round-robin' | 'least-loaded';
+  signalIntervalUs: number;
+}
+
+export interface SwitchObserver {
+  forwarded(direction: 'to-server' | 'to-client'): void;
+  requests(server: NodeId, count: number): void;
+  /** A packet the switch could not place: reason for the rejection counter. */
+  dropped(reason: 'no-entry' | 'not-vip' | 'unknown-server'): void;
+  ownerChanged(client: string, from: NodeId, to: NodeId, why: 'migrated' | 'rolled-back'): void;
+}
+
+interface Entry {
+  owner: NodeId;
+  clientFin: boolean;
+  serverFin: boolean;
+  reset: boolean;
+  /** Migration numbers abandoned for this client: their late LOADs must not move the entry. */
+  abandoned: number[];
+  /**
+   * The latest attempt and the target chosen for it: a resent PREPARE_MIG (its ACK was lost, even
+   * after the entry moved) goes to the same target, which answers it again.
+   */
+  pending: { migration: number; target: NodeId } | null;
+}
+
+const ABANDONED_KEPT = 8;
+
+export class SwitchCore implements Core<CapybaraMsg> {
+  private readonly directory = new Map<string, Entry>();
+  private readonly counts = new Map<NodeId, number>();
+  private lastCounts = new Map<NodeId, number>();
+  private nextServer = 0;
+  private readonly serverIps: Set<number>;
+
+  constructor(
+    readonly params: SwitchParams,
+    private readonly observer: SwitchObserver,
+  ) {
+    this.serverIps = new Set(params.servers.map(ipOf));
+    for (const s of params.servers) this.counts.set(s, 0);
+  }
+
+  /** The owner of a client's connection, if the directory has one. */
+  ownerOf(clientIp: number, clientPort: number): NodeId | undefined {
+    return this.directory.get(`${clientIp}:${clientPort}`)?.owner;
+  }
+
+  start(ctx: Ctx<CapybaraMsg>): void {
+    ctx.setTimer('signal', this.params.signalIntervalUs);
+  }
+
+  receive(ctx: Ctx<CapybaraMsg>, msg: CapybaraMsg): void {
+    if (msg.kind === 'tcp') this.forward(ctx, msg);
+    else if (msg.kind === 'mig') this.migration(ctx, msg.header, msg.payload);
+  }
+
+  timer(ctx: Ctx<CapybaraMsg>, name: string): void {
+    if (name !== 'signal') return;
+    let sum = 0;
+    for (const n of this.counts.values()) sum += n;
+    for (const [server, n] of this.counts) ctx.send(server, { kind: 'rps', sum, individual: n });
+    this.lastCounts = new Map(this.counts);
+    for (const s of this.counts.keys()) this.counts.set(s, 0);
+    ctx.setTimer('signal', this.params.signalIntervalUs);
+  }
+
+  private forward(ctx: Ctx<CapybaraMsg>, msg: Extract<CapybaraMsg, { kind: 'tcp' }>): void {
+    const p = msg.packet;
+    const raw = msg.raw!;
+    if (this.serverIps.has(p.srcIp)) {
+      const entry = this.directory.get(`${p.dstIp}:${p.dstPort}`);
+      if (entry) {
+        if (p.flags & FIN) entry.serverFin = true;
+        if (p.flags & RST) entry.reset = true;
+      }
+      rewriteEndpoint(raw, 'src', this.params.vip, this.params.servicePort);
+      ctx.send(nodeOfIp(p.dstIp), { kind: 'tcp', packet: p, raw });
+      this.observer.forwarded('to-client');
+      return;
+    }
+    if (p.dstIp !== this.params.vip || p.dstPort !== this.params.servicePort) {
+      this.observer.dropped('not-vip');
+      return;
+    }
+    const key = `${p.srcIp}:${p.srcPort}`;
+    let entry = this.directory.get(key);
+    const ended = entry && (entry.reset || (entry.clientFin && entry.serverFin));
+    if (p.flags & SYN && !(p.flags & ACK) && (!entry || ended)) {
+      entry = { owner: this.choose(), clientFin: false, serverFin: false, reset: false, abandoned: [], pending: null };
+      this.directory.set(key, entry);
+    }
+    if (!entry) {
+      this.observer.dropped('no-entry');
+      return;
+    }
+    if (p.flags & FIN) entry.clientFin = true;
+    if (p.flags & RST) entry.reset = true;
+    if (p.payload.length > 0) {
+      this.counts.set(entry.owner, (this.counts.get(entry.owner) ?? 0) + 1);
+      this.observer.requests(entry.owner, 1);
+    }
+    rewriteEndpoint(raw, 'dst', ipOf(entry.owner), p.dstPort);
+    ctx.send(entry.owner, { kind: 'tcp', packet: p, raw });
+    this.observer.forwarded('to-server');
+  }
+
+  private choose(): NodeId {
+    const servers = this.params.servers;
+    if (this.params.assign === 'round-robin') return servers[this.nextServer++ % servers.length]!;
+    return this.leastLoaded(null) ?? servers[0]!;
+  }
+
+  /** The server with the fewest requests last interval (ties to the lowest id), other than `except`. */
+  private leastLoaded(except: NodeId | null): NodeId | null {
+    let best: NodeId | null = null;
+    for (const s of this.params.servers) {
+      if (s === except) continue;
+      const load = this.lastCounts.get(s) ?? 0;
+      if (best === null || load < (this.lastCounts.get(best) ?? 0)) best = s;
+    }
+    return best;
+  }
+
+  private migration(ctx: Ctx<CapybaraMsg>, h: MigHeader, payload: Uint8Array): void {
+    const origin = nodeOfIp(h.originIp);
+    if (!this.serverIps.has(h.originIp)) {
+      this.observer.dropped('unknown-server');
+      return;
+    }
+    const key = `${h.clientIp}:${h.clientPort}`;
+    const entry = this.directory.get(key);
+    if (h.stage === STAGE.prepare) {
+      if (entry?.pending?.migration === h.migration) {
+        ctx.send(entry.pending.target, { kind: 'mig', header: { ...h, targetIp: ipOf(entry.pending.target) }, payload });
+        return;
+      }
+      const target = this.leastLoaded(origin);
+      const originLoad = this.lastCounts.get(origin) ?? 0;
+      if (target === null || !entry || entry.owner !== origin || entry.abandoned.includes(h.migration) || (this.lastCounts.get(target) ?? 0) >= originLoad) {
+        // Returned by the switch: nowhere less loaded to go (or the origin no longer owns the client).
+        ctx.send(origin, { kind: 'mig', header: { ...h, stage: STAGE.rejected, flags: 0, targetIp: 0 }, payload: new Uint8Array(0) });
+        return;
+      }
+      entry.pending = { migration: h.migration, target };
+      ctx.send(target, { kind: 'mig', header: { ...h, targetIp: ipOf(target) }, payload });
+      return;
+    }
+    // An origin abandoning before it heard back does not know its target; the switch does.
+    const target = this.serverIps.has(h.targetIp) ? nodeOfIp(h.targetIp) : entry?.pending?.migration === h.migration ? entry.pending.target : null;
+    if (target === null) {
+      if (h.stage === STAGE.rejected && h.flags & FLAG_LOAD) {
+        // The PREPARE_MIG never got here: nothing moved, confirm at once.
+        ctx.send(origin, { kind: 'mig', header: { ...h, flags: 0 }, payload: new Uint8Array(0) });
+      } else {
+        this.observer.dropped('unknown-server');
+      }
+      return;
+    }
+    if (h.stage === STAGE.prepareAck) {
+      if (entry && h.flags & FLAG_LOAD && !entry.abandoned.includes(h.migration) && entry.owner === origin) {
+        entry.owner = target;
+        this.observer.ownerChanged(key, origin, target, 'migrated');
+      }
+      ctx.send(origin, { kind: 'mig', header: h, payload });
+      return;
+    }
+    if (h.stage === STAGE.rejected) {
+      if (h.flags & FLAG_LOAD) {
+        // The attempt is abandoned: the origin keeps (or takes back) the client.
+        if (entry) {
+          if (!entry.abandoned.includes(h.migration)) entry.abandoned = [...entry.abandoned, h.migration].slice(-ABANDONED_KEPT);
+          if (entry.pending?.migration === h.migration) entry.pending = null;
+          if (entry.owner === target) {
+            entry.owner = origin;
+            this.observer.ownerChanged(key, target, origin, 'rolled-back');
+          }
+        }
+        ctx.send(target, { kind: 'mig', header: { ...h, targetIp: ipOf(target) }, payload });
+      } else {
+        ctx.send(origin, { kind: 'mig', header: h, payload });
+      }
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import type { NodeId } from '../runtime/core.js';
+
+/**
+ * Who is who in a MigratingService testbed: the L4 switch is member 1, server s is 100 + s,
+ * client c is 1000 + c. Every member has an emulated IPv4 address 10.0.x.y derived from its id,
+ * and the service's virtual IP (VIP) belongs to the switch, which rewrites it to and from the
+ * owning server.
+ */
+export const SWITCH: NodeId = 1;
+export const MAX_SERVERS = 64;
+export const MAX_CLIENTS = 1000;
+
+export const serverNode = (s: number): NodeId => 100 + s;
+export const clientNode = (c: number): NodeId => 1000 + c;
+
+const NET = 0x0a00_0000;
+/** 10.255.255.1: no member's address. */
+export const VIP = 0x0aff_ff01;
+
+export const ipOf = (node: NodeId): number => (NET + node) >>> 0;
+export const nodeOfIp = (ip: number): NodeId => ip - NET;
+
+export function capybaraMemberName(id: NodeId): string {
+  if (id === SWITCH) return 'switch';
+  if (id >= 100 && id < 100 + MAX_SERVERS) return `server-${id - 100}`;
+  if (id >= 1000 && id < 1000 + MAX_CLIENTS) return `client-${id - 1000}`;
+  throw new Error(`no MigratingService member has id ${id}`);
+}
+
+export function formatIp(ip: number): string {
+  return [ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].join('.');
+}
