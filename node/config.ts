@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { networkImpairments } from './net/impair.js';
 import { hydraParams } from './hydra/params.js';
 import { neobftParams } from './neobft/params.js';
+import { capybaraParams } from './capybara/params.js';
 
 /**
  * The node configuration: one JSON document per testbed (a ConfigMap in a cluster, a file
@@ -42,6 +43,7 @@ const common = {
 export const nodeDocument = z.discriminatedUnion('system', [
   z.strictObject({ system: z.literal('hydra'), ...common, hydra: hydraParams }),
   z.strictObject({ system: z.literal('neobft'), ...common, neobft: neobftParams }),
+  z.strictObject({ system: z.literal('capybara'), ...common, capybara: capybaraParams }),
 ]);
 
 export type NodeDocument = z.output<typeof nodeDocument>;

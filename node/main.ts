@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { type NodeDocument, loadNodeDocument } from './config.js';
 import { startHydraMember } from './hydra/member.js';
 import { startNeoMember } from './neobft/member.js';
+import { startCapybaraMember } from './capybara/member.js';
 
 /**
  * `switchyard node --config FILE --role ROLE`: runs one member of a testbed. ROLE is a member
@@ -17,6 +18,8 @@ export async function nodeMain(config: string, role: string): Promise<void> {
       return startHydraMember(doc, name);
     case 'neobft':
       return startNeoMember(doc, name);
+    case 'capybara':
+      return startCapybaraMember(doc, name);
   }
 }
 
@@ -31,7 +34,7 @@ function watchParent(): void {
 
 function memberName(role: string, doc: NodeDocument): string {
   const testbed = doc.name;
-  if (/-\d+$/.test(role) || role === 'config' || role === 'aggregator' || role === 'sequencer' && doc.system === 'neobft') return role;
+  if (/-\d+$/.test(role) || role === 'config' || role === 'aggregator' || role === 'switch' || role === 'sequencer' && doc.system === 'neobft') return role;
   const host = process.env.HOSTNAME ?? hostname();
   const m = host.match(/-(\d+)$/);
   if (!m) throw new Error(`--role ${role} needs an ordinal: give a member name like ${role}-0, or run in a StatefulSet pod (hostname ${host} has none)`);

@@ -20,8 +20,8 @@ function scenario(seed: number): { name: string; options: CapybaraSimOptions } {
     ['16 KiB sessions (fragmented state), loss 2%', {
       faults: { ...f, loss: 0.02 }, workload: { ...base.workload, stateBytes: 16 * 1024 },
     }],
-    ['retries racing answers in flight: 150 µs resends, jitter', {
-      faults: { delayUs: 40, jitterUs: 120, loss: 0.01 }, migrationRetryUs: 150,
+    ['retries racing answers in flight: 150 µs resends, 200 µs load signals, jitter', {
+      faults: { delayUs: 40, jitterUs: 120, loss: 0.01 }, migrationRetryUs: 150, signalIntervalUs: 200,
     }],
     ['echo, closed loop, loss 5%', {
       faults: { ...f, loss: 0.05 }, workload: { ...base.workload, app: 'echo', loop: 'closed' },
@@ -62,8 +62,6 @@ test(`Capybara migration over ${SEEDS} seeds: no request lost, duplicated or reo
       requests += t.completed;
     }
     for (const [id, s] of sim.servers) if (s.sessions.size) problems.push(`server ${id} still holds ${s.sessions.size} sessions`);
-    const completed = sim.migrations.filter((m) => m.result === 'completed').length;
-    if (completed === 0) problems.push('no migration completed');
     if (sim.rejections.length) problems.push(`rejections: ${sim.rejections.slice(0, 3).join(' | ')}`);
     for (const m of sim.migrations) outcomes.set(m.result, (outcomes.get(m.result) ?? 0) + 1);
     movedTwice += [...sim.moves.values()].filter((n) => n >= 2).length;
@@ -72,6 +70,8 @@ test(`Capybara migration over ${SEEDS} seeds: no request lost, duplicated or reo
   }
   assert.deepEqual(failures, []);
   if (seed0 === null) {
+    // Some seeds start balanced (the round-robin spreads the hot connections) and need no migration.
+    assert.ok((outcomes.get('completed') ?? 0) > SEEDS * 10, `only ${outcomes.get('completed') ?? 0} migrations completed`);
     assert.ok(movedTwice > 0, 'some connection migrated a second time');
     assert.ok((outcomes.get('returned') ?? 0) + (outcomes.get('rejected') ?? 0) + (outcomes.get('abandoned') ?? 0) > 0, 'some attempt did not go through');
   }

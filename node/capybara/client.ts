@@ -56,6 +56,8 @@ export interface ClientTally {
   duplicated: number;
   mismatched: number;
   resets: number;
+  /** Connections given up after the retransmission limit. */
+  timeouts: number;
   reconnects: number;
 }
 
@@ -95,9 +97,11 @@ export class ClientCore implements Core<CapybaraMsg> {
   readonly conns: Conn[] = [];
   private readonly byConn = new Map<TcpConnection, Conn>();
   private readonly arrivals = new Heap<{ at: number; c: Conn }>((a, b) => a.at - b.at);
-  readonly tally: ClientTally = { sent: 0, completed: 0, duplicated: 0, mismatched: 0, resets: 0, reconnects: 0 };
+  readonly tally: ClientTally = { sent: 0, completed: 0, duplicated: 0, mismatched: 0, resets: 0, timeouts: 0, reconnects: 0 };
   private stopped = false;
   private armedAt: number | null = null;
+  /** When this client started: the step workload's time zero. */
+  private startedAt = 0;
 
   constructor(
     readonly params: ClientParams,
@@ -114,6 +118,7 @@ export class ClientCore implements Core<CapybaraMsg> {
   }
 
   start(ctx: Ctx<CapybaraMsg>): void {
+    this.startedAt = ctx.now;
     const w = this.params.workload;
     const weights = zipfWeights(w.connections, w.zipf);
     for (let i = 0; i < w.connections; i++) {
@@ -164,7 +169,7 @@ export class ClientCore implements Core<CapybaraMsg> {
 
   private rateOf(c: Conn, now: number): number {
     const w = this.params.workload;
-    const stepped = w.stepAtUs !== null && now >= w.stepAtUs && c.index % w.servers === 0;
+    const stepped = w.stepAtUs !== null && now - this.startedAt >= w.stepAtUs && c.index % w.servers === 0;
     return c.rateRps * (stepped ? w.stepFactor : 1);
   }
 
@@ -222,8 +227,10 @@ export class ClientCore implements Core<CapybaraMsg> {
       this.byConn.delete(e.conn);
       c.ready = false;
       if (e.reason === 'normal') return;
-      this.tally.resets++;
-      if (!this.stopped) this.reconnect(ctx, c);
+      if (e.reason === 'timeout') this.tally.timeouts++;
+      else this.tally.resets++;
+      // After stop, only to finish what was outstanding.
+      if (!this.stopped || c.pending.length > 0) this.reconnect(ctx, c);
     }
   }
 

@@ -6,7 +6,7 @@ import { MAX_FRAGMENT } from './codec.js';
 import { type CapybaraMsg, FLAG_LOAD, FLAG_NEXT_FRAGMENT, type MigHeader, STAGE, type Stage } from './messages.js';
 import { type MigrationPolicy, chooseMigrations } from './policy.js';
 import type { TcpConnection, TcpEvent } from './tcp/connection.js';
-import { SYN, type TcpPacket, rewriteEndpoint } from './tcp/packet.js';
+import { FIN, SYN, type TcpPacket, rewriteEndpoint } from './tcp/packet.js';
 import type { TcpParams } from './tcp/params.js';
 import { StackPump } from './tcp/pump.js';
 import { TcpStack } from './tcp/stack.js';
@@ -90,7 +90,11 @@ const FORWARD_US = 200_000;
 /** Segments a target holds for one arriving connection; beyond it the oldest go (TCP resends them). */
 const BUFFER_LIMIT = 4096;
 const REFUSED_KEPT = 1024;
-const RATE_SMOOTHING = 0.5;
+/**
+ * Weight of the past in the smoothed rates (per connection, the server's own and the cluster's):
+ * at testbed rates a 1 ms interval holds a handful of requests, so one interval alone is noise.
+ */
+const RATE_SMOOTHING = 0.9;
 
 export class ServerCore implements Core<CapybaraMsg> {
   readonly stack: TcpStack;
@@ -106,6 +110,8 @@ export class ServerCore implements Core<CapybaraMsg> {
   private readonly pendingSessions = new Map<TcpConnection, StreamSession>();
   private nextMigration = 1;
   private cooldownUntil = 0;
+  private sumRps = 0;
+  private ownRps = 0;
   private readonly ip: number;
 
   constructor(
@@ -159,6 +165,11 @@ export class ServerCore implements Core<CapybaraMsg> {
       }
       this.handedOver.delete(key);
     }
+    if (!(p.flags & SYN) && (p.payload.length > 0 || p.flags & FIN) && !this.stack.find(p)) {
+      // The stack answers with a reset; a client of a migrating service should never get one.
+      // (A bare ACK for a connection closed here is the peer re-acknowledging a FIN: harmless.)
+      this.observer.rejected('stray-segment', `segment from ${key} (flags ${p.flags}, seq ${p.seq}, ${p.payload.length} bytes) for no connection${gone ? ', handed over too long ago' : ''}`);
+    }
     this.stack.receive(ctx.now, p);
   }
 
@@ -206,11 +217,15 @@ export class ServerCore implements Core<CapybaraMsg> {
       s.rps = RATE_SMOOTHING * s.rps + (1 - RATE_SMOOTHING) * s.count * perSecond;
       s.count = 0;
     }
+    this.sumRps = RATE_SMOOTHING * this.sumRps + (1 - RATE_SMOOTHING) * sum * perSecond;
+    this.ownRps = RATE_SMOOTHING * this.ownRps + (1 - RATE_SMOOTHING) * individual * perSecond;
     if (this.params.mode === 'none' || ctx.now < this.cooldownUntil) return;
     const candidates = [...this.sessions.values()].filter((s) => !s.migrating && s.conn.state === 'ESTABLISHED').map((s) => ({ key: s, rps: s.rps }));
-    const chosen = chooseMigrations(this.params.policy, { sumRps: sum * perSecond, individualRps: individual * perSecond, servers: this.params.servers }, candidates);
+    const chosen = chooseMigrations(this.params.policy, { sumRps: this.sumRps, individualRps: this.ownRps, servers: this.params.servers }, candidates);
     if (chosen.length === 0) return;
     this.cooldownUntil = ctx.now + this.params.policy.cooldownUs;
+    // The smoothed rate would remember the shed load for a while; count it gone at once.
+    for (const s of chosen) this.ownRps -= s.rps;
     for (const s of chosen) {
       if (this.params.mode === 'reconnect') {
         // The disruptive baseline: cut the client off; it reconnects and the switch places it anew.

@@ -10,14 +10,14 @@ import { ipOf, nodeOfIp } from './topology.js';
  *   by a 16-bit CRC of the client and checks the stored identifier; here the directory is an
  *   exact map, so two clients never collide.
  * - A SYN from a client without a live entry picks a server (round-robin or least-loaded by the
- *   last interval's request count) and writes the entry. Client → VIP packets are rewritten to the
+ *   smoothed request counts) and writes the entry. Client → VIP packets are rewritten to the
  *   owner; owner → client packets are rewritten to come from the VIP, so clients never see a
  *   server's address. An entry whose connection ended (both FINs or a reset) is reassigned by the
  *   next SYN from that client port.
  * - Request counting: every client segment carrying data counts as a request for its owner; each
  *   interval every server gets an RPS signal {sum, individual}.
- * - Migration: a PREPARE_MIG from an origin goes to the server with the fewest requests in the
- *   last interval (back to the origin, as rejected, if the origin is already the least loaded);
+ * - Migration: a PREPARE_MIG from an origin goes to the server with the fewest requests (smoothed
+ *   over intervals) (back to the origin, as rejected, if the origin is already the least loaded);
  *   a PREPARE_MIG_ACK with LOAD points the client's entry at the target; a REJECTED with LOAD (the
  *   origin abandoning an attempt, or a target giving it back) points it at the origin again, and
  *   a late PREPARE_MIG_ACK of that attempt is then ignored.
@@ -55,11 +55,18 @@ interface Entry {
 }
 
 const ABANDONED_KEPT = 8;
+/**
+ * Weight of the past in the per-server load the switch compares. The hardware compares single
+ * 1 ms intervals at hundreds of thousands of requests per second; at a testbed's thousands an
+ * interval holds a handful of requests, so the switch smooths as the servers do.
+ */
+const LOAD_SMOOTHING = 0.9;
 
 export class SwitchCore implements Core<CapybaraMsg> {
   private readonly directory = new Map<string, Entry>();
   private readonly counts = new Map<NodeId, number>();
-  private lastCounts = new Map<NodeId, number>();
+  /** Requests per interval, smoothed over intervals: what "least loaded" means. */
+  private readonly load = new Map<NodeId, number>();
   private nextServer = 0;
   private readonly serverIps: Set<number>;
 
@@ -90,7 +97,7 @@ export class SwitchCore implements Core<CapybaraMsg> {
     let sum = 0;
     for (const n of this.counts.values()) sum += n;
     for (const [server, n] of this.counts) ctx.send(server, { kind: 'rps', sum, individual: n });
-    this.lastCounts = new Map(this.counts);
+    for (const [server, n] of this.counts) this.load.set(server, LOAD_SMOOTHING * (this.load.get(server) ?? 0) + (1 - LOAD_SMOOTHING) * n);
     for (const s of this.counts.keys()) this.counts.set(s, 0);
     ctx.setTimer('signal', this.params.signalIntervalUs);
   }
@@ -146,10 +153,16 @@ export class SwitchCore implements Core<CapybaraMsg> {
     let best: NodeId | null = null;
     for (const s of this.params.servers) {
       if (s === except) continue;
-      const load = this.lastCounts.get(s) ?? 0;
-      if (best === null || load < (this.lastCounts.get(best) ?? 0)) best = s;
+      const load = this.load.get(s) ?? 0;
+      if (best === null || load < (this.load.get(best) ?? 0)) best = s;
     }
     return best;
+  }
+
+  /** An attempt ended without moving the client: its late LOADs and resent PREPAREs are ignored. */
+  private abandon(entry: Entry, migration: number): void {
+    if (!entry.abandoned.includes(migration)) entry.abandoned = [...entry.abandoned, migration].slice(-ABANDONED_KEPT);
+    if (entry.pending?.migration === migration) entry.pending = null;
   }
 
   private migration(ctx: Ctx<CapybaraMsg>, h: MigHeader, payload: Uint8Array): void {
@@ -166,9 +179,11 @@ export class SwitchCore implements Core<CapybaraMsg> {
         return;
       }
       const target = this.leastLoaded(origin);
-      const originLoad = this.lastCounts.get(origin) ?? 0;
-      if (target === null || !entry || entry.owner !== origin || entry.abandoned.includes(h.migration) || (this.lastCounts.get(target) ?? 0) >= originLoad) {
+      const originLoad = this.load.get(origin) ?? 0;
+      if (target === null || !entry || entry.owner !== origin || entry.abandoned.includes(h.migration) || (this.load.get(target) ?? 0) >= originLoad) {
         // Returned by the switch: nowhere less loaded to go (or the origin no longer owns the client).
+        // The attempt is over: a resent copy of this PREPARE_MIG must not find a target later.
+        if (entry) this.abandon(entry, h.migration);
         ctx.send(origin, { kind: 'mig', header: { ...h, stage: STAGE.rejected, flags: 0, targetIp: 0 }, payload: new Uint8Array(0) });
         return;
       }
@@ -199,8 +214,7 @@ export class SwitchCore implements Core<CapybaraMsg> {
       if (h.flags & FLAG_LOAD) {
         // The attempt is abandoned: the origin keeps (or takes back) the client.
         if (entry) {
-          if (!entry.abandoned.includes(h.migration)) entry.abandoned = [...entry.abandoned, h.migration].slice(-ABANDONED_KEPT);
-          if (entry.pending?.migration === h.migration) entry.pending = null;
+          this.abandon(entry, h.migration);
           if (entry.owner === target) {
             entry.owner = origin;
             this.observer.ownerChanged(key, target, origin, 'rolled-back');
@@ -208,6 +222,8 @@ export class SwitchCore implements Core<CapybaraMsg> {
         }
         ctx.send(target, { kind: 'mig', header: { ...h, targetIp: ipOf(target) }, payload });
       } else {
+        // The target refused (or confirms letting go): the origin ends the attempt, so does the switch.
+        if (entry) this.abandon(entry, h.migration);
         ctx.send(origin, { kind: 'mig', header: h, payload });
       }
     }

@@ -3,8 +3,11 @@ import type { Snapshot } from './scrape.js';
 /** What `switchyard up` shows for one system: a live progress line and the end-of-run summary. */
 export interface SystemReport {
   progress(now: Snapshot, prev: Snapshot): string;
-  /** Rows for the summary table and the system's own fields for `--json`. */
-  summary(final: Snapshot, base: Snapshot, seconds: number): { rows: [string, string][]; json: Record<string, unknown> };
+  /**
+   * Rows for the summary table and the system's own fields for `--json`; `drained` is the scrape
+   * after the load finished (the plan's drain), for what only the end can tell. `problems` fail the run.
+   */
+  summary(final: Snapshot, base: Snapshot, seconds: number, drained: Snapshot): { rows: [string, string][]; json: Record<string, unknown>; problems?: string[] };
 }
 
 export const fmtSeconds = (s: number | null) =>
@@ -144,7 +147,7 @@ export const hydraPaxosReport: SystemReport = {
     const noops = final.sum('switchyard_hydrapaxos_noops_total');
     const transfers = final.sum('switchyard_hydrapaxos_state_transfers_total');
     const retried = final.sum('switchyard_client_requests_total', { result: 'retried' });
-    const hydra = hydraReport.summary(final, base, seconds);
+    const hydra = hydraReport.summary(final, base, seconds, final);
     return {
       rows: [
         ['committed operations', `${fmtCount(latency.count)} (${fmtCount(opsPerS)}/s)`],
@@ -181,7 +184,7 @@ export const hydraTxnReport: SystemReport = {
   },
 
   summary(final, base, seconds) {
-    const paxos = hydraPaxosReport.summary(final, base, seconds);
+    const paxos = hydraPaxosReport.summary(final, base, seconds, final);
     const found = final.sum('switchyard_hydratxn_cross_shard_decisions_total', { outcome: 'found' });
     const aborted = final.sum('switchyard_hydratxn_cross_shard_decisions_total', { outcome: 'dropped' });
     const [committed, ...rest] = paxos.rows;
@@ -192,6 +195,73 @@ export const hydraTxnReport: SystemReport = {
         ...rest,
       ],
       json: { ...paxos.json, transactions_recovered: found, transactions_aborted: aborted },
+    };
+  },
+};
+
+/** Capybara: client requests and latency, per-server load, migrations and their phases, integrity at the end. */
+export const capybaraReport: SystemReport = {
+  progress(now, prev) {
+    const latency = now.histogram('switchyard_client_request_seconds').since(prev.histogram('switchyard_client_request_seconds'));
+    const blackout = now.histogram('switchyard_capybara_migration_seconds', { phase: 'blackout' }).since(prev.histogram('switchyard_capybara_migration_seconds', { phase: 'blackout' }));
+    const dt = (now.at - prev.at) / 1000;
+    const perServer = [...now.byLabel('switchyard_capybara_server_requests_total', 'server')].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
+      .map(([server, n]) => `${server.replace('server-', 's')} ${fmtCount(dt > 0 ? (n - (prev.byLabel('switchyard_capybara_server_requests_total', 'server').get(server) ?? 0)) / dt : 0)}`);
+    return [
+      `requests ${fmtCount(dt > 0 ? latency.count / dt : 0)}/s`,
+      `latency p50 ${fmtSeconds(latency.quantile(0.5))} p99 ${fmtSeconds(latency.quantile(0.99))}`,
+      `load/s ${perServer.join(' ')}`,
+      `migrations ${fmtCount(rate(now, prev, 'switchyard_capybara_migrations_total'))}/s (blackout p50 ${fmtSeconds(blackout.quantile(0.5))})`,
+      `conns ${fmtCount(now.sum('switchyard_capybara_connections'))}`,
+    ].join(' · ');
+  },
+
+  summary(final, base, seconds, drained) {
+    const latency = final.histogram('switchyard_client_request_seconds').since(base.histogram('switchyard_client_request_seconds'));
+    const phase = (p: string) => final.histogram('switchyard_capybara_migration_seconds', { phase: p }).since(base.histogram('switchyard_capybara_migration_seconds', { phase: p }));
+    const phases = Object.fromEntries(['prepare', 'serialize', 'transfer', 'blackout', 'total'].map((p) => [p, { p50: phase(p).quantile(0.5), p99: phase(p).quantile(0.99) }]));
+    const byResult = Object.fromEntries(drained.byLabel('switchyard_capybara_migrations_total', 'result'));
+    const before = base.byLabel('switchyard_capybara_server_requests_total', 'server');
+    const load = Object.fromEntries([...final.byLabel('switchyard_capybara_server_requests_total', 'server')]
+      .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([s, n]) => [s, seconds > 0 ? (n - (before.get(s) ?? 0)) / seconds : 0]));
+    const errors = (kind: string) => drained.sum('switchyard_capybara_client_errors', { kind });
+    const lost = drained.sum('switchyard_capybara_client_outstanding');
+    const opsPerS = seconds > 0 ? latency.count / seconds : 0;
+    const completed = byResult.completed ?? 0;
+    const rejected = Object.fromEntries(drained.byLabel('switchyard_capybara_rejected_total', 'reason'));
+    const problems = [
+      ...(lost > 0 ? [`${lost} requests never answered`] : []),
+      ...(errors('duplicated') > 0 ? [`${errors('duplicated')} requests executed twice`] : []),
+      ...(errors('mismatched') > 0 ? [`${errors('mismatched')} wrong replies`] : []),
+    ];
+    return {
+      rows: [
+        ['requests', `${fmtCount(latency.count)} (${fmtCount(opsPerS)}/s)`],
+        ['client latency', `p50 ${fmtSeconds(latency.quantile(0.5))}  p99 ${fmtSeconds(latency.quantile(0.99))}  p99.9 ${fmtSeconds(latency.quantile(0.999))}`],
+        ['load per server', Object.entries(load).map(([s, r]) => `${s} ${fmtCount(r)}/s`).join(', ') || '—'],
+        ['migrations', Object.entries(byResult).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${fmtCount(n)}`).join(', ') || 'none'],
+        ['migration p50', ['prepare', 'serialize', 'transfer', 'blackout', 'total'].map((p) => `${p} ${fmtSeconds(phases[p]!.p50)}`).join(', ')],
+        ['requests lost / duplicated / wrong', `${lost} / ${errors('duplicated')} / ${errors('mismatched')}`],
+        ['connections cut (clients saw)', `${errors('reset')} resets, ${errors('timeout')} timeouts (${errors('reconnect')} reconnects)`],
+        ['rejected', Object.entries(rejected).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
+      ],
+      json: {
+        ops_per_s: opsPerS,
+        latency_s: { p50: latency.quantile(0.5), p99: latency.quantile(0.99), p999: latency.quantile(0.999) },
+        migrations: completed,
+        migrations_by_result: byResult,
+        migration_phases_s: phases,
+        blackout_p50_s: phases.blackout!.p50,
+        requests_lost: lost,
+        requests_duplicated: errors('duplicated'),
+        requests_wrong: errors('mismatched'),
+        resets: errors('reset'),
+        timeouts: errors('timeout'),
+        reconnects: errors('reconnect'),
+        load_per_server_rps: load,
+        rejected,
+      },
+      problems,
     };
   },
 };

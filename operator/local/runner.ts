@@ -9,7 +9,7 @@ import type { Plan } from '../plan/types.js';
 import { loadResourceFile } from '../schema/resources.js';
 import { MemberProcess } from './members.js';
 import { findBasePorts } from './ports.js';
-import { type SystemReport, bftReport, hydraPaxosReport, hydraReport, hydraTxnReport } from './report.js';
+import { type SystemReport, bftReport, capybaraReport, hydraPaxosReport, hydraReport, hydraTxnReport } from './report.js';
 import { kvModel } from '../../node/check/kv-model.js';
 import { type Model, type Operation, checkLinearizable } from '../../node/check/linearizability.js';
 import { txnModel } from '../../node/check/txn-model.js';
@@ -28,7 +28,22 @@ function reportFor(plan: Plan): SystemReport {
     const app = plan.document.hydra.application;
     return app === 'hydrapaxos' ? hydraPaxosReport : app === 'hydratxn' ? hydraTxnReport : hydraReport;
   }
-  return bftReport;
+  return plan.document.system === 'capybara' ? capybaraReport : bftReport;
+}
+
+/**
+ * Lets the load members finish what they sent: they stop issuing requests, and the runner polls
+ * until nothing is outstanding (or `timeoutMs` passes). Returns the scrape that shows the end.
+ */
+async function drainLoad(plan: Plan, clients: MemberProcess[], scrapeNow: () => Promise<Snapshot>, timeoutMs: number): Promise<Snapshot> {
+  const drain = plan.drain!;
+  await Promise.all(clients.map((c) => fetch(`${c.metricsUrl}/admin`, { method: 'POST', body: JSON.stringify(drain.command) })));
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await scrapeNow();
+    if (now.sum(drain.outstanding) === 0 || Date.now() > until) return now;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** The sequential specification the clients' histories are checked against. */
@@ -62,6 +77,7 @@ async function collectHistories(clients: MemberProcess[], model: Model<unknown, 
   return { linearizable: r.linearizable, committed: ops.filter((o) => o.output !== undefined).length, counterexample: r.counterexample ?? (r.complete ? [] : ['search budget exhausted']) };
 }
 const READY_TIMEOUT_MS = 20_000;
+const DRAIN_TIMEOUT_MS = 10_000;
 const METRICS_GAP = 2500;
 
 /**
@@ -158,6 +174,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   let outcome: 'done' | 'interrupted' | 'failed' = failures.length > 0 ? 'failed' : 'done';
   let histories: HistoryCheck | null = null;
   let final: Snapshot | null = null;
+  let drained: Snapshot | null = null;
   let seconds = 0;
 
   if (outcome === 'done') {
@@ -210,6 +227,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     seconds = (Date.now() - started) / 1000;
     if (tty) out.write('\n');
     if (current.histories) histories = await collectHistories([...procs.values()].filter((p) => p.member.load && p.running), modelFor(current));
+    if (current.drain) drained = await drainLoad(current, [...procs.values()].filter((p) => p.member.load && p.running), () => scrape(endpoints(), memory), DRAIN_TIMEOUT_MS);
     // Drain: stop the load first so in-flight messages are delivered before the final scrape.
     for (const p of procs.values()) if (p.member.load) await p.stop();
     await new Promise((r) => setTimeout(r, 500));
@@ -221,7 +239,8 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   if (base.answering === 0) base = final;
   await stopAll();
 
-  const { rows, json } = report.summary(final, base, seconds);
+  const { rows, json, problems } = report.summary(final, base, seconds, drained ?? final);
+  failures.push(...(problems ?? []));
   if (histories) {
     rows.push(['linearizable', histories.linearizable ? `yes (${histories.committed} operations checked)` : `NO: ${histories.counterexample.slice(0, 3).join(' | ')}`]);
     Object.assign(json, { linearizable: histories.linearizable, committed: histories.committed });

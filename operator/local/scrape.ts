@@ -45,13 +45,14 @@ export class Snapshot {
     return out;
   }
 
-  /** A histogram merged over members: cumulative counts per upper bound. */
-  histogram(name: string): Histogram {
+  /** A histogram merged over members (and over label values not fixed by `labels`): cumulative counts per upper bound. */
+  histogram(name: string, labels: Record<string, string> = {}): Histogram {
     const buckets = new Map<number, number>();
     for (const metrics of this.byMember.values()) {
       const m = metrics.find((x) => x.name === name);
       for (const v of m?.values ?? []) {
         if ((v as { metricName?: string }).metricName !== `${name}_bucket`) continue;
+        if (!Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)) continue;
         const le = v.labels.le === '+Inf' ? Infinity : Number(v.labels.le);
         buckets.set(le, (buckets.get(le) ?? 0) + v.value);
       }

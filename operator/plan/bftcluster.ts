@@ -63,5 +63,6 @@ export function planBftCluster(b: BftCluster): Plan {
     statusMetrics: neo ? { epoch: 'switchyard_neobft_epoch', leader: 'switchyard_neobft_leader' } : {},
     keys: () => generateNeoKeys(replicas, s.workload.clients),
     histories: true,
+    drain: null,
   };
 }

@@ -1,5 +1,6 @@
 import type { Resource } from '../schema/resources.js';
 import { planBftCluster } from './bftcluster.js';
+import { planMigratingService } from './migratingservice.js';
 import { planSequencerGroup } from './sequencergroup.js';
 import type { Plan } from './types.js';
 
@@ -10,5 +11,7 @@ export function plan(resource: Resource): Plan {
       return planSequencerGroup(resource);
     case 'BFTCluster':
       return planBftCluster(resource);
+    case 'MigratingService':
+      return planMigratingService(resource);
   }
 }

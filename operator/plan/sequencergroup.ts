@@ -107,5 +107,6 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
     statusMetrics: { configuration: 'switchyard_hydra_configuration', activeSequencers: 'switchyard_hydra_active_sequencers' },
     keys: null,
     histories: s.application !== 'none',
+    drain: null,
   };
 }

@@ -55,4 +55,10 @@ export interface Plan {
   keys: (() => unknown) | null;
   /** Whether the load members record key-value histories at /history.json for the linearizability checker. */
   histories: boolean;
+  /**
+   * How the load members finish after the measurement window, or null (they are just stopped):
+   * the admin command that makes them stop issuing requests, and the gauge that falls to zero
+   * once every request sent has been answered — what is still outstanding then was lost.
+   */
+  drain: { command: unknown; outstanding: string } | null;
 }

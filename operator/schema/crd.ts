@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { API_GROUP, API_VERSION } from './common.js';
 import { bftClusterSpec, bftClusterStatus } from './bftcluster.js';
 import { sequencerGroupSpec, sequencerGroupStatus } from './sequencergroup.js';
+import { migratingServiceSpec, migratingServiceStatus } from './migratingservice.js';
 
 type Json = Record<string, unknown>;
 
@@ -56,17 +57,36 @@ export const KINDS: KindInfo[] = [
       { rule: "!has(self.spec) || self.spec.protocol == 'unreplicated' || self.spec.replicas == 3 * self.spec.f + 1", message: 'spec.replicas must be 3f+1' },
     ],
   },
+  {
+    kind: 'MigratingService',
+    plural: 'migratingservices',
+    shortName: 'msvc',
+    spec: migratingServiceSpec,
+    status: migratingServiceStatus,
+    printerColumns: [
+      { name: 'Servers', type: 'integer', jsonPath: '.spec.servers', description: 'Backend servers behind the virtual IP.' },
+      { name: 'Mode', type: 'string', jsonPath: '.spec.migration.mode', description: 'capybara, none or reconnect.' },
+      { name: 'App', type: 'string', jsonPath: '.spec.application', description: 'kv or echo.' },
+      { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'Ready members / expected.' },
+      { name: 'Status', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].reason", description: 'Why it is (not) ready.' },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+    ],
+    rules: [NAME_RULE],
+  },
 ];
 
 /**
  * Rewrites zod's JSON Schema (2020-12) into a Kubernetes structural OpenAPI v3 schema: no
  * `additionalProperties: false` (the server prunes unknown fields and strict field validation
- * reports them), maps as `additionalProperties` without `propertyNames`, `const` as a
+ * reports them), maps as `additionalProperties` without `propertyNames`, nullable fields as
+ * `nullable: true`, `const` as a
  * one-value enum, numeric exclusive bounds as OpenAPI 3.0 booleans, and no safe-integer noise.
  */
 export function structural(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(structural);
   if (typeof node !== 'object' || node === null) return node;
+  const nullable = nullableOf(node as Json);
+  if (nullable) return nullable;
   const out: Json = {};
   for (const [k, v] of Object.entries(node as Json)) {
     if (k === '$schema' || k === 'propertyNames') continue;
@@ -84,6 +104,16 @@ export function structural(node: unknown): unknown {
     out[k] = structural(v);
   }
   return out;
+}
+
+/** zod's `.nullable()` is `anyOf: [schema, {type: null}]`; Kubernetes says `nullable: true` on the schema. */
+function nullableOf(node: Json): Json | null {
+  const options = node.anyOf;
+  if (!Array.isArray(options) || options.length !== 2) return null;
+  const rest = options.filter((o) => (o as Json).type !== 'null');
+  if (rest.length !== 1) return null;
+  const { anyOf: _anyOf, ...siblings } = node;
+  return { ...(structural({ ...(rest[0] as Json), ...siblings }) as Json), nullable: true };
 }
 
 const schemaOf = (t: z.ZodType) => structural(z.toJSONSchema(t, { io: 'input', unrepresentable: 'throw' })) as Json;

@@ -3,10 +3,11 @@ import { parseAllDocuments } from 'yaml';
 import { formatIssues } from './common.js';
 import { type BftCluster, bftCluster } from './bftcluster.js';
 import { type SequencerGroup, sequencerGroup } from './sequencergroup.js';
+import { type MigratingService, migratingService } from './migratingservice.js';
 
-export type Resource = SequencerGroup | BftCluster;
+export type Resource = SequencerGroup | BftCluster | MigratingService;
 
-const schemas = { SequencerGroup: sequencerGroup, BFTCluster: bftCluster } as const;
+const schemas = { SequencerGroup: sequencerGroup, BFTCluster: bftCluster, MigratingService: migratingService } as const;
 
 /** Validates one custom resource; errors name every offending field by its path. */
 export function parseResource(input: unknown, source = 'resource'): Resource {

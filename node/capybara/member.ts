@@ -1,0 +1,74 @@
+import type { NodeDocument } from '../config.js';
+import { EmulatedClock } from '../runtime/clock.js';
+import type { Core } from '../runtime/core.js';
+import { newRegistry } from '../runtime/metrics.js';
+import { type MemberIdentity, memberLogger, runMember } from '../runtime/process.js';
+import { SeededRandom } from '../runtime/random.js';
+import { echoApp } from './app/echo.js';
+import { kvApp } from './app/kv.js';
+import { ClientCore } from './client.js';
+import { capybaraCodec } from './codec.js';
+import type { CapybaraMsg } from './messages.js';
+import { capybaraMetrics } from './metrics.js';
+import { ServerCore, type ServerObserver } from './server.js';
+import type { Logger } from 'pino';
+import { SwitchCore } from './switch.js';
+import { defaultTcpParams } from './tcp/params.js';
+import { SWITCH, VIP, capybaraMemberName, clientNode, serverNode } from './topology.js';
+
+/** Member name → id: `switch`, `server-s`, `client-c`. */
+export function capybaraMemberId(name: string, p: { servers: number; clients: number }): number {
+  if (name === 'switch') return SWITCH;
+  const m = /^(server|client)-(\d+)$/.exec(name);
+  const n = m ? Number(m[2]) : -1;
+  if (m?.[1] === 'server' && n < p.servers) return serverNode(n);
+  if (m?.[1] === 'client' && n < p.clients) return clientNode(n);
+  throw new Error(`no MigratingService member is named ${name} (switch, server-0..${p.servers - 1}, client-0..${p.clients - 1})`);
+}
+
+/** The first rejection of each reason is logged with its detail; after that the counter tells. */
+function loggingRejections(observer: ServerObserver, logger: Logger): ServerObserver {
+  const warned = new Set<string>();
+  return {
+    ...observer,
+    rejected(reason, detail) {
+      observer.rejected(reason, detail);
+      if (warned.has(reason)) return;
+      warned.add(reason);
+      logger.warn({ reason, detail }, 'rejected a migration message or segment');
+    },
+  };
+}
+
+/** Starts the MigratingService member named `name` from the testbed's node document. */
+export async function startCapybaraMember(doc: NodeDocument & { system: 'capybara' }, name: string): Promise<void> {
+  const p = doc.capybara;
+  const id = capybaraMemberId(name, p);
+  const role = name.replace(/-.*$/, '');
+  const me: MemberIdentity = { id, name, role };
+  const registry = newRegistry({ testbed: doc.name, member: name, role });
+  const logger = memberLogger(doc, me);
+  const metrics = capybaraMetrics(registry);
+  const servers = Array.from({ length: p.servers }, (_, s) => serverNode(s));
+  let core: Core<CapybaraMsg>;
+  if (role === 'switch') {
+    core = new SwitchCore({ id, vip: VIP, servicePort: p.servicePort, servers, assign: p.assign, signalIntervalUs: p.signalIntervalMicros }, metrics.switch());
+  } else if (role === 'server') {
+    core = new ServerCore({
+      id, switchNode: SWITCH, servicePort: p.servicePort, servers: p.servers, app: p.app === 'kv' ? kvApp : echoApp, mode: p.mode,
+      policy: { ...p.policy, cooldownUs: p.policy.cooldownMicros }, tcp: defaultTcpParams, signalIntervalUs: p.signalIntervalMicros,
+      migrationRetryUs: p.migrationRetryMicros, prepareAttempts: 3,
+    }, loggingRejections(metrics.server(id), logger), new SeededRandom(doc.seed * 7919 + id));
+  } else {
+    const w = p.workload;
+    const client: ClientCore = new ClientCore({
+      id, switchNode: SWITCH, vip: VIP, servicePort: p.servicePort, tcp: defaultTcpParams,
+      workload: {
+        connections: w.connectionsPerClient, rate: w.ratePerClient, loop: w.loop, zipf: w.zipf, stepAtUs: w.stepAtMicros, stepFactor: w.stepFactor,
+        servers: p.servers, app: p.app, stateBytes: w.stateBytes,
+      },
+    }, metrics.client(() => ({ tally: client.tally, outstanding: client.outstanding, open: client.stack.connectionCount })), new SeededRandom(doc.seed * 104_729 + id));
+    core = client;
+  }
+  await runMember(doc, me, registry, logger, { core, codec: capybaraCodec, clock: new EmulatedClock(), nameOf: capybaraMemberName });
+}

@@ -1,0 +1,78 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS } from '../runtime/metrics.js';
+import type { NodeId } from '../runtime/core.js';
+import type { ClientObserver, ClientTally } from './client.js';
+import type { ServerObserver } from './server.js';
+import type { SwitchObserver } from './switch.js';
+import { capybaraMemberName } from './topology.js';
+
+/** Capybara's metrics (DESIGN.md: `switchyard_capybara_*`, `switchyard_client_*`). */
+export function capybaraMetrics(registry: Registry) {
+  const r = [registry];
+  return {
+    switch(): SwitchObserver {
+      const requests = new Counter({ name: 'switchyard_capybara_server_requests_total', help: 'Requests the switch forwarded to each server.', labelNames: ['server'], registers: r });
+      const forwarded = new Counter({ name: 'switchyard_capybara_switch_forwarded_total', help: 'TCP segments the switch rewrote and forwarded, by direction.', labelNames: ['direction'], registers: r });
+      const dropped = new Counter({ name: 'switchyard_capybara_switch_dropped_total', help: 'Packets the switch could not place, by reason.', labelNames: ['reason'], registers: r });
+      const moves = new Counter({ name: 'switchyard_capybara_directory_updates_total', help: 'Migration-directory owner changes, by cause.', labelNames: ['cause'], registers: r });
+      return {
+        forwarded: (direction) => forwarded.labels(direction).inc(),
+        requests: (server, n) => requests.labels(capybaraMemberName(server)).inc(n),
+        dropped: (reason) => dropped.labels(reason).inc(),
+        ownerChanged: (_client, _from, _to, why) => moves.labels(why).inc(),
+      };
+    },
+
+    server(id: NodeId): ServerObserver {
+      const name = capybaraMemberName(id);
+      const served = new Counter({ name: 'switchyard_capybara_served_requests_total', help: 'Requests this server executed.', labelNames: ['server'], registers: r }).labels(name);
+      const connections = new Gauge({ name: 'switchyard_capybara_connections', help: 'Open connections at this server.', labelNames: ['server'], registers: r }).labels(name);
+      const migrations = new Counter({ name: 'switchyard_capybara_migrations_total', help: 'Migrations this server started as origin, by result.', labelNames: ['result'], registers: r });
+      const seconds = new Histogram({ name: 'switchyard_capybara_migration_seconds', help: 'Migration phases (prepare, serialize, transfer, blackout, total).', labelNames: ['phase'], buckets: LATENCY_BUCKETS, registers: r });
+      const stateBytes = new Histogram({ name: 'switchyard_capybara_migration_state_bytes', help: 'Bytes of a migrated connection state (TCP and application).', buckets: [0, 256, 1024, 4096, 16_384, 65_536, 131_072, 262_144, 1_048_576], registers: r });
+      const rejected = new Counter({ name: 'switchyard_capybara_rejected_total', help: 'Migration messages refused, by reason.', labelNames: ['reason'], registers: r });
+      for (const result of ['completed', 'rejected', 'returned', 'abandoned', 'reconnect']) migrations.labels(result);
+      return {
+        requests: (n) => served.inc(n),
+        connections: (n) => connections.set(n),
+        migration: (result, phases, bytes) => {
+          migrations.labels(result).inc();
+          if (result === 'completed') stateBytes.observe(bytes);
+          for (const [phase, s] of Object.entries(phases ?? {})) seconds.labels(phase).observe(s);
+        },
+        rejected: (reason) => rejected.labels(reason).inc(),
+      };
+    },
+
+    /** Latency as requests complete; integrity counts read from the client when scraped. */
+    client(read: () => { tally: ClientTally; outstanding: number; open: number }): ClientObserver {
+      const latency = new Histogram({ name: 'switchyard_client_request_seconds', help: 'Client request latency, by system.', labelNames: ['system'], buckets: LATENCY_BUCKETS, registers: r }).labels('capybara');
+      const requests = new Counter({ name: 'switchyard_client_requests_total', help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r });
+      new Gauge({
+        name: 'switchyard_capybara_client_errors', help: 'Replies proving a request ran twice, wrong replies, resets seen, reconnects.', labelNames: ['kind'], registers: r,
+        collect() {
+          const t = read().tally;
+          this.labels('duplicated').set(t.duplicated);
+          this.labels('mismatched').set(t.mismatched);
+          this.labels('reset').set(t.resets);
+          this.labels('timeout').set(t.timeouts);
+          this.labels('reconnect').set(t.reconnects);
+        },
+      });
+      new Gauge({
+        name: 'switchyard_capybara_client_outstanding', help: 'Requests sent and not answered yet (after a drain: lost).', registers: r,
+        collect() { this.set(read().outstanding); },
+      });
+      new Gauge({
+        name: 'switchyard_capybara_client_connections', help: 'Open client connections.', registers: r,
+        collect() { this.set(read().open); },
+      });
+      return {
+        completed: (us, ok) => {
+          latency.observe(us / 1e6);
+          requests.labels('capybara', ok ? 'ok' : 'wrong').inc();
+        },
+      };
+    },
+  };
+}

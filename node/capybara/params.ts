@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+const micros = z.number().int().min(1).max(60_000_000);
+
+/** Everything a MigratingService member needs beyond addressing; produced by the planner. */
+export const capybaraParams = z.strictObject({
+  servers: z.number().int().min(1).max(64),
+  clients: z.number().int().min(0).max(1000),
+  servicePort: z.number().int().min(1).max(65_535),
+  app: z.enum(['kv', 'echo']),
+  mode: z.enum(['capybara', 'none', 'reconnect']),
+  assign: z.enum(['round-robin', 'least-loaded']),
+  signalIntervalMicros: micros,
+  migrationRetryMicros: micros,
+  policy: z.strictObject({
+    overload: z.number().min(1),
+    minTotalRps: z.number().min(0),
+    connRateCapRps: z.number().min(0),
+    cooldownMicros: z.number().int().min(0),
+    maxPerDecision: z.number().int().min(1),
+  }),
+  workload: z.strictObject({
+    connectionsPerClient: z.number().int().min(1).max(16_000),
+    ratePerClient: z.number().min(0),
+    loop: z.enum(['open', 'closed']),
+    zipf: z.number().min(0),
+    stepAtMicros: z.number().int().min(0).nullable(),
+    stepFactor: z.number().min(1),
+    stateBytes: z.number().int().min(0),
+  }),
+});
+
+export type CapybaraParams = z.output<typeof capybaraParams>;

@@ -1,0 +1,69 @@
+import { capybaraMemberId } from '../../node/capybara/member.js';
+import type { CapybaraParams } from '../../node/capybara/params.js';
+import { SWITCH, clientNode, serverNode } from '../../node/capybara/topology.js';
+import type { MigratingService } from '../schema/migratingservice.js';
+import { seedOf } from './sequencergroup.js';
+import type { Plan, PlannedMember } from './types.js';
+
+/**
+ * Turns a MigratingService into members and parameters: the switch first (it owns the virtual
+ * IP), then the servers, then the clients. No member is expendable: a dead server takes its
+ * connections with it (Capybara migrates for load, it does not fail over).
+ */
+export function planMigratingService(m: MigratingService): Plan {
+  const s = m.spec;
+  const name = m.metadata.name;
+  const capybara: CapybaraParams = {
+    servers: s.servers,
+    clients: s.workload.clients,
+    servicePort: s.switch.servicePort,
+    app: s.application,
+    mode: s.migration.mode,
+    assign: s.switch.assignment,
+    signalIntervalMicros: s.switch.signalIntervalMicros,
+    migrationRetryMicros: s.migration.retryMicros,
+    policy: {
+      overload: s.migration.overloadFactor,
+      minTotalRps: s.migration.minClusterRps,
+      connRateCapRps: s.migration.connectionRateCapRps,
+      cooldownMicros: s.migration.cooldownMillis * 1000,
+      maxPerDecision: s.migration.maxPerDecision,
+    },
+    workload: {
+      connectionsPerClient: s.workload.connectionsPerClient,
+      ratePerClient: s.workload.ratePerClient,
+      loop: s.workload.loop,
+      zipf: s.workload.zipf,
+      stepAtMicros: s.workload.step.atSeconds === null ? null : Math.round(s.workload.step.atSeconds * 1e6),
+      stepFactor: s.workload.step.factor,
+      stateBytes: s.workload.stateBytes,
+    },
+  };
+  const members: PlannedMember[] = [
+    { name: 'switch', workload: 'switch', phase: 0, expendable: false, load: false },
+    ...Array.from({ length: s.servers }, (_, i) => ({ name: `server-${i}`, workload: 'server', phase: 1, expendable: false, load: false })),
+    ...Array.from({ length: s.workload.clients }, (_, c) => ({ name: `client-${c}`, workload: 'client', phase: 2, expendable: false, load: true })),
+  ];
+  return {
+    kind: 'MigratingService',
+    name,
+    idOf: (member) => capybaraMemberId(member, capybara),
+    reservedIds: [SWITCH, ...Array.from({ length: s.servers }, (_, i) => serverNode(i)), ...Array.from({ length: s.workload.clients }, (_, c) => clientNode(c))],
+    document: { system: 'capybara', name, seed: seedOf(name), logLevel: 'info', network: s.network, capybara },
+    members,
+    workloads: [
+      { name: 'switch', kind: 'StatefulSet', replicas: 1 },
+      { name: 'server', kind: 'StatefulSet', replicas: s.servers },
+      { name: 'client', kind: 'StatefulSet', replicas: s.workload.clients },
+    ],
+    durationSeconds: s.workload.durationSeconds,
+    resources: s.resources,
+    liveFields: [],
+    reconfigure: null,
+    statusMember: null,
+    statusMetrics: {},
+    keys: null,
+    histories: false,
+    drain: { command: 'stop', outstanding: 'switchyard_capybara_client_outstanding' },
+  };
+}

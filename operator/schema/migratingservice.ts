@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { API_GROUP, API_VERSION, metadata, networkSpec, podResources } from './common.js';
+import { commonStatus, immutable } from './status.js';
+
+/** The MigratingService custom resource: one Capybara testbed (seed-systems.md §4). */
+export const migratingServiceSpec = z.strictObject({
+  servers: z.number().int().min(1).max(64).default(4).describe('Backend servers behind the virtual IP.').meta(immutable('spec.servers')),
+  application: z.enum(['kv', 'echo']).default('kv')
+    .describe('What the servers run: a key-value store speaking Redis inline commands (each connection its own keyspace, which migrates with it), or echo.')
+    .meta(immutable('spec.application')),
+  migration: z.strictObject({
+    mode: z.enum(['capybara', 'none', 'reconnect']).default('capybara')
+      .describe('capybara: overloaded servers migrate live connections; none: connections stay where the switch put them; reconnect: overloaded servers reset connections and clients reconnect.'),
+    overloadFactor: z.number().min(1).max(10).default(1.2)
+      .describe('A server sheds connections when its request rate exceeds this many times the fair share (cluster rate / servers); 1.2 is the paper\'s 60 % with two servers.'),
+    minClusterRps: z.number().min(0).max(100_000_000).default(500).describe('No migration while the whole cluster serves fewer requests per second.'),
+    connectionRateCapRps: z.number().min(0).max(100_000_000).default(20_000).describe('Only connections at or below this rate are moved.'),
+    cooldownMillis: z.number().int().min(0).max(60_000).default(10).describe('Pause after a migration decision.'),
+    maxPerDecision: z.number().int().min(1).max(1000).default(20).describe('Most connections moved per decision.'),
+    retryMicros: z.number().int().min(100).max(10_000_000).default(2000).describe('Resend interval of unanswered migration messages.'),
+  }).prefault({}),
+  switch: z.strictObject({
+    assignment: z.enum(['round-robin', 'least-loaded']).default('round-robin').describe('Where the switch sends a new connection.'),
+    signalIntervalMicros: z.number().int().min(100).max(1_000_000).default(1000).describe('Period of the request-rate signals to the servers.'),
+    servicePort: z.number().int().min(1).max(65_535).default(6379).describe('TCP port of the service on the virtual IP.'),
+  }).prefault({}),
+  network: networkSpec.prefault({}),
+  workload: z.strictObject({
+    clients: z.number().int().min(0).max(64).default(2).describe('Client processes.'),
+    connectionsPerClient: z.number().int().min(1).max(16_000).default(100).describe('TCP connections each client keeps open.'),
+    ratePerClient: z.number().min(0).max(10_000_000).default(4000).describe('Requests per second per client (open loop), spread over its connections by a Zipf law.'),
+    loop: z.enum(['open', 'closed']).default('open').describe('Open loop (Poisson arrivals, pipelined) or closed loop (one request outstanding per connection).'),
+    zipf: z.number().min(0).max(3).default(1.2).describe('Zipf exponent of the per-connection rates (0: uniform).'),
+    step: z.strictObject({
+      atSeconds: z.number().min(0).max(86_400).nullable().default(3)
+        .describe('When the connections first placed on server 0 step up (null: never).'),
+      factor: z.number().min(1).max(1000).default(10).describe('How much their rate is multiplied.'),
+    }).prefault({}),
+    stateBytes: z.number().int().min(0).max(1_048_576).default(256).describe('Bytes each connection stores in its session (the application state that migrates).'),
+    durationSeconds: z.number().int().min(1).max(86_400).default(20).describe('How long `switchyard up` runs.'),
+  }).prefault({}),
+  resources: podResources.prefault({}),
+});
+
+export const migratingServiceStatus = z.strictObject({ ...commonStatus });
+
+export const migratingService = z.strictObject({
+  apiVersion: z.literal(`${API_GROUP}/${API_VERSION}`),
+  kind: z.literal('MigratingService'),
+  metadata,
+  spec: migratingServiceSpec.prefault({}),
+  status: migratingServiceStatus.optional(),
+});
+
+export type MigratingService = z.output<typeof migratingService>;
