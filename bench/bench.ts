@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchBft } from './bft/index.js';
+import { benchCapybara } from './capybara/index.js';
 import { benchCrypto } from './crypto/index.js';
 import { benchHydra } from './hydra/index.js';
 import { benchHydraApps } from './hydra-apps/index.js';
@@ -19,7 +20,7 @@ export interface BenchResult {
 }
 
 const benches: Record<string, (o: BenchOptions, log: (l: string) => void) => Promise<BenchResult>> = {
-  hydra: benchHydra, 'hydra-apps': benchHydraApps, crypto: benchCrypto, bft: benchBft,
+  hydra: benchHydra, 'hydra-apps': benchHydraApps, crypto: benchCrypto, bft: benchBft, capybara: benchCapybara,
 };
 
 function markdown(r: BenchResult, when: string): string {

@@ -46,3 +46,12 @@ test('switchyard bench bft reports NeoBFT against PBFT and the unreplicated serv
   assert.deepEqual(r.protocols.map((p: { protocol: string }) => p.protocol), ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated']);
   assert.ok(r.protocols.every((p: { linearizable: boolean }) => p.linearizable));
 });
+
+test('switchyard bench capybara reports migration phases by session size, the workloads under every mode and its ratio', () => {
+  const r = bench('capybara', '2');
+  assert.deepEqual(r.state_sizes.map((p: { state_kb: number }) => p.state_kb), [0, 16, 64, 128]);
+  assert.deepEqual(r.workloads.map((w: { mode: string }) => w.mode), ['capybara', 'none', 'reconnect', 'capybara', 'none', 'reconnect', 'capybara', 'none', 'reconnect']);
+  assert.ok(r.ratio_p99_none_to_capybara > 0);
+  assert.equal(r.requests_lost, 0);
+  assert.equal(r.requests_duplicated, 0);
+});

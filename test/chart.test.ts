@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { Registry } from 'prom-client';
+import { capybaraMetrics } from '../node/capybara/metrics.js';
 import { hydraPaxosMetrics } from '../node/hydrapaxos/metrics.js';
 import { hydraMetrics } from '../node/hydra/metrics.js';
 import { neobftMetrics } from '../node/neobft/metrics.js';
@@ -57,7 +58,7 @@ test('values are checked against values.schema.json', () => {
 
 test('every metric a dashboard queries is registered by the code', () => {
   // One registry per process kind, as in real members (clients of both systems share metric names).
-  const registries = [new Registry(), new Registry(), new Registry(), new Registry()];
+  const registries = [new Registry(), new Registry(), new Registry(), new Registry(), new Registry(), new Registry()];
   const hydra = hydraMetrics(registries[0]!, () => 0);
   hydra.sequencer(0);
   const receiver = hydra.receiver();
@@ -70,6 +71,10 @@ test('every metric a dashboard queries is registered by the code', () => {
   neo.client('neobft');
   neo.pbftReplica();
   hydraPaxosMetrics(registries[3]!, receiver);
+  const capybara = capybaraMetrics(registries[4]!);
+  capybara.switch();
+  capybara.server(100);
+  capybaraMetrics(registries[5]!).client(() => ({ tally: { sent: 0, completed: 0, duplicated: 0, mismatched: 0, resets: 0, timeouts: 0, reconnects: 0 }, outstanding: 0, open: 0 }));
   transportMetrics(registries[2]!);
   operatorMetrics(registries[2]!);
   const registered = new Set(registries.flatMap((r) => r.getMetricsAsArray().map((m) => (m as unknown as { name: string }).name)));

@@ -78,6 +78,8 @@ interface Conn {
   closing: boolean;
   /** The blob has been asked back (after stop). */
   readBack: boolean;
+  /** Its Poisson arrival process is running. */
+  arriving: boolean;
   blob: string;
   next: number;
 }
@@ -123,7 +125,7 @@ export class ClientCore implements Core<CapybaraMsg> {
     const weights = zipfWeights(w.connections, w.zipf);
     for (let i = 0; i < w.connections; i++) {
       const c: Conn = {
-        index: i, conn: this.open(), rateRps: w.rate * weights[i]!, pending: [], inbox: '', counter: 0, ready: false, closing: false, readBack: false,
+        index: i, conn: this.open(), rateRps: w.rate * weights[i]!, pending: [], inbox: '', counter: 0, ready: false, closing: false, readBack: false, arriving: false,
         blob: this.blob(w.stateBytes), next: 0,
       };
       this.conns.push(c);
@@ -254,7 +256,9 @@ export class ClientCore implements Core<CapybaraMsg> {
       this.finish(c, ctx.now);
     } else if (w.loop === 'closed') {
       if (c.pending.length === 0) this.request(ctx, c);
-    } else {
+    } else if (!c.arriving) {
+      // One arrival process per connection slot, kept across reconnects.
+      c.arriving = true;
       this.schedule(c, ctx.now);
     }
   }

@@ -148,7 +148,11 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   };
   // Ctrl-C reaches the members too (same process group); they leave it to us, so the summary
   // still gets a last scrape before every member is stopped.
-  const interrupted = new Promise<'interrupted'>((resolve) => process.once('SIGINT', () => resolve('interrupted')));
+  let onInterrupt: () => void = () => {};
+  const interrupted = new Promise<'interrupted'>((resolve) => {
+    onInterrupt = () => resolve('interrupted');
+    process.once('SIGINT', onInterrupt);
+  });
 
   // Start phase by phase: each waits for the previous phase to be ready.
   let ready = 0;
@@ -238,6 +242,8 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   }
   if (base.answering === 0) base = final;
   await stopAll();
+  // One process may run many testbeds (switchyard bench): leave no listener behind.
+  process.removeListener('SIGINT', onInterrupt);
 
   const { rows, json, problems } = report.summary(final, base, seconds, drained ?? final);
   failures.push(...(problems ?? []));

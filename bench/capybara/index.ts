@@ -1,0 +1,102 @@
+import { fmtSeconds } from '../../operator/local/report.js';
+import type { BenchOptions, BenchResult } from '../bench.js';
+import { runResource } from '../run-resource.js';
+
+type Phases = Record<string, { p50: number | null; p99: number | null }>;
+
+interface StatePoint {
+  state_kb: number;
+  migrations: number;
+  phases_s: Phases;
+}
+
+interface WorkloadPoint {
+  workload: string;
+  mode: string;
+  ops_per_s: number;
+  latency_s: { p50: number | null; p99: number | null; p999: number | null };
+  load_per_server_rps: Record<string, number>;
+  migrations: number;
+  reconnects: number;
+  requests_lost: number;
+  requests_duplicated: number;
+}
+
+const MODES = ['capybara', 'none', 'reconnect'] as const;
+
+function service(name: string, seconds: number, spec: Record<string, unknown>, workload: Record<string, unknown>) {
+  return {
+    apiVersion: 'switchyard.dev/v1alpha1', kind: 'MigratingService', metadata: { name },
+    spec: { ...spec, workload: { clients: 2, connectionsPerClient: 100, durationSeconds: seconds, ...workload } },
+  };
+}
+
+/**
+ * `switchyard bench capybara`: first the migration itself — phases and blackout for sessions of
+ * 0, 16, 64 and 128 KiB (the session's blob travels in CONN_STATE) — then the paper's workloads
+ * under `capybara`, `none` and `reconnect`: the step workload (2 servers, the connections of
+ * server 0 stepping up tenfold, Zipf 1.2, as in its Fig. 8) and steady Zipf 0.9 and 1.2 over
+ * 4 servers. Every configuration is a loopback testbed of processes in the same run.
+ */
+export async function benchCapybara(opts: BenchOptions, log: (line: string) => void): Promise<BenchResult> {
+  const seconds = opts.seconds ?? 8;
+  const states: StatePoint[] = [];
+  for (const kb of [0, 16, 64, 128]) {
+    log(`state ${kb} KiB: ${seconds}s`);
+    const r = await runResource(service(`bench-capy-state-${kb}`, seconds, { servers: 2 }, {
+      clients: 1, connectionsPerClient: 20, ratePerClient: 2000, stateBytes: kb * 1024, step: { atSeconds: 1, factor: 10 },
+    }));
+    const p: StatePoint = { state_kb: kb, migrations: r.migrations as number, phases_s: r.migration_phases_s as Phases };
+    log(`  ${p.migrations} migrations, blackout p50 ${fmtSeconds(p.phases_s.blackout!.p50)}, total p50 ${fmtSeconds(p.phases_s.total!.p50)}`);
+    states.push(p);
+  }
+  const workloads: WorkloadPoint[] = [];
+  const shapes: [string, Record<string, unknown>, Record<string, unknown>][] = [
+    ['step, Zipf 1.2, 2 servers', { servers: 2 }, { zipf: 1.2, ratePerClient: 4000, step: { atSeconds: 2, factor: 10 } }],
+    ['Zipf 0.9, 4 servers', { servers: 4 }, { zipf: 0.9, ratePerClient: 4000, step: { atSeconds: null } }],
+    ['Zipf 1.2, 4 servers', { servers: 4 }, { zipf: 1.2, ratePerClient: 4000, step: { atSeconds: null } }],
+  ];
+  for (const [workload, spec, load] of shapes) {
+    for (const mode of MODES) {
+      log(`${workload}, ${mode}: ${seconds}s`);
+      const r = await runResource(service(`bench-capy-${workloads.length}`, seconds, { ...spec, migration: { mode } }, load));
+      const p: WorkloadPoint = {
+        workload, mode, ops_per_s: r.ops_per_s as number, latency_s: r.latency_s as WorkloadPoint['latency_s'],
+        load_per_server_rps: r.load_per_server_rps as Record<string, number>, migrations: r.migrations as number, reconnects: r.reconnects as number,
+        requests_lost: r.requests_lost as number, requests_duplicated: r.requests_duplicated as number,
+      };
+      log(`  ${p.ops_per_s.toFixed(0)} req/s, p50 ${fmtSeconds(p.latency_s.p50)}, p99 ${fmtSeconds(p.latency_s.p99)}, ${p.migrations} migrations`);
+      workloads.push(p);
+    }
+  }
+  const step = (mode: string) => workloads.find((w) => w.workload.startsWith('step') && w.mode === mode)!;
+  const ratioP99 = (step('none').latency_s.p99 ?? NaN) / (step('capybara').latency_s.p99 ?? NaN);
+  const blackoutP50 = states[0]!.phases_s.blackout!.p50;
+  const lost = workloads.reduce((n, w) => n + w.requests_lost, 0);
+  const duplicated = workloads.reduce((n, w) => n + w.requests_duplicated, 0);
+  const phase = (p: Phases, name: string) => fmtSeconds(p[name]!.p50);
+  return {
+    name: 'capybara',
+    json: {
+      blackout_p50_s: blackoutP50,
+      ratio_p99_none_to_capybara: ratioP99,
+      requests_lost: lost,
+      requests_duplicated: duplicated,
+      state_sizes: states,
+      workloads,
+      targets: { blackout_p50_at_most_300us: blackoutP50 !== null && blackoutP50 <= 300e-6, p99_none_over_capybara_at_least_10: ratioP99 >= 10, nothing_lost_or_duplicated: lost === 0 && duplicated === 0 },
+    },
+    tables: [
+      ['Migration phases (p50) by session size: 2 servers, 20 connections, step workload', ['state', 'migrations', 'prepare', 'serialize', 'transfer', 'blackout', 'total'],
+        states.map((s) => [`${s.state_kb} KiB`, String(s.migrations), phase(s.phases_s, 'prepare'), phase(s.phases_s, 'serialize'), phase(s.phases_s, 'transfer'), phase(s.phases_s, 'blackout'), phase(s.phases_s, 'total')])],
+      ['Workloads: 2 clients × 100 connections, open loop', ['workload', 'mode', 'req/s', 'p50', 'p99', 'p99.9', 'load per server (req/s)', 'migrations', 'reconnects', 'lost', 'duplicated'],
+        workloads.map((w) => [w.workload, w.mode, w.ops_per_s.toFixed(0), fmtSeconds(w.latency_s.p50), fmtSeconds(w.latency_s.p99), fmtSeconds(w.latency_s.p999),
+          Object.values(w.load_per_server_rps).map((v) => v.toFixed(0)).join(' / '), String(w.migrations), String(w.reconnects), String(w.requests_lost), String(w.requests_duplicated)])],
+      ['Ratios and targets', ['measure', 'value', 'target'], [
+        ['blackout p50, empty session', fmtSeconds(blackoutP50), '≤ 300µs'],
+        ['p99 none / capybara, step workload', ratioP99.toFixed(2), '≥ 10'],
+        ['requests lost / duplicated (all runs)', `${lost} / ${duplicated}`, '0 / 0'],
+      ]],
+    ],
+  };
+}
