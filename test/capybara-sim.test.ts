@@ -23,6 +23,9 @@ function scenario(seed: number): { name: string; options: CapybaraSimOptions } {
     ['retries racing answers in flight: 150 µs resends, 200 µs load signals, jitter', {
       faults: { delayUs: 40, jitterUs: 120, loss: 0.01 }, migrationRetryUs: 150, signalIntervalUs: 200,
     }],
+    ['servers at capacity (80 µs per request), loss 1% + reordering', {
+      faults: { ...f, loss: 0.01, reorder: 0.1, reorderWindowUs: 200 }, serviceUs: 80,
+    }],
     ['echo, closed loop, loss 5%', {
       faults: { ...f, loss: 0.05 }, workload: { ...base.workload, app: 'echo', loop: 'closed' },
     }],

@@ -57,7 +57,7 @@ export async function startCapybaraMember(doc: NodeDocument & { system: 'capybar
     core = new ServerCore({
       id, switchNode: SWITCH, servicePort: p.servicePort, servers: p.servers, app: p.app === 'kv' ? kvApp : echoApp, mode: p.mode,
       policy: { ...p.policy, cooldownUs: p.policy.cooldownMicros }, tcp: defaultTcpParams, signalIntervalUs: p.signalIntervalMicros,
-      migrationRetryUs: p.migrationRetryMicros, prepareAttempts: 3,
+      migrationRetryUs: p.migrationRetryMicros, prepareAttempts: 3, serviceUs: p.serviceMicros,
     }, loggingRejections(metrics.server(id), logger), new SeededRandom(doc.seed * 7919 + id));
   } else {
     const w = p.workload;

@@ -12,6 +12,8 @@ export const capybaraParams = z.strictObject({
   assign: z.enum(['round-robin', 'least-loaded']),
   signalIntervalMicros: micros,
   migrationRetryMicros: micros,
+  /** Emulated service time per request at a server (0: none). */
+  serviceMicros: z.number().min(0).max(1_000_000),
   policy: z.strictObject({
     overload: z.number().min(1),
     minTotalRps: z.number().min(0),

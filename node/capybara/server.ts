@@ -11,6 +11,7 @@ import type { TcpParams } from './tcp/params.js';
 import { StackPump } from './tcp/pump.js';
 import { TcpStack } from './tcp/stack.js';
 import { decodeTcpState, encodeTcpState } from './tcp/state-codec.js';
+import { ServiceQueue } from './service-queue.js';
 import { ipOf, nodeOfIp } from './topology.js';
 import type { Random } from '../runtime/core.js';
 
@@ -43,6 +44,8 @@ export interface ServerParams {
   migrationRetryUs: number;
   /** PREPARE_MIG attempts before the origin abandons the migration. */
   prepareAttempts: number;
+  /** Emulated service time per request (0: none); see ServiceQueue. */
+  serviceUs: number;
 }
 
 export type MigrationPhase = 'prepare' | 'serialize' | 'transfer' | 'blackout' | 'total';
@@ -62,6 +65,8 @@ interface Session {
   count: number;
   rps: number;
   migrating: boolean;
+  /** The client closed: close our side once the queued replies are out. */
+  closing: boolean;
 }
 
 interface Outgoing {
@@ -113,6 +118,8 @@ export class ServerCore implements Core<CapybaraMsg> {
   private sumRps = 0;
   private ownRps = 0;
   private readonly ip: number;
+  private readonly service: ServiceQueue<Session>;
+  private serviceArmedAt: number | null = null;
 
   constructor(
     readonly params: ServerParams,
@@ -121,6 +128,7 @@ export class ServerCore implements Core<CapybaraMsg> {
   ) {
     this.ip = ipOf(params.id);
     this.stack = new TcpStack(this.ip, params.tcp, random);
+    this.service = new ServiceQueue(params.serviceUs);
     this.pump = new StackPump(this.stack, () => params.switchNode, (packet) => ({ kind: 'tcp', packet }));
   }
 
@@ -139,6 +147,7 @@ export class ServerCore implements Core<CapybaraMsg> {
   timer(ctx: Ctx<CapybaraMsg>, name: string): void {
     if (name === this.pump.timerName) this.pump.fire(ctx);
     if (name === 'migration') this.retryMigrations(ctx);
+    if (name === 'service') this.serviceArmedAt = null;
     this.settle(ctx);
   }
 
@@ -174,39 +183,55 @@ export class ServerCore implements Core<CapybaraMsg> {
   }
 
   private settle(ctx: Ctx<CapybaraMsg>): void {
-    for (const e of this.stack.events()) this.onEvent(e);
+    for (const e of this.stack.events()) this.onEvent(ctx.now, e);
+    this.release(ctx);
     this.pump.run(ctx);
   }
 
-  private onEvent(e: TcpEvent): void {
+  private onEvent(now: number, e: TcpEvent): void {
     if (e.kind === 'accepted') {
       const restored = this.pendingSessions.get(e.conn);
       this.pendingSessions.delete(e.conn);
-      this.sessions.set(e.conn, { conn: e.conn, app: restored ?? this.params.app.open(), count: 0, rps: 0, migrating: false });
+      this.sessions.set(e.conn, { conn: e.conn, app: restored ?? this.params.app.open(), count: 0, rps: 0, migrating: false, closing: false });
       this.observer.connections(this.sessions.size);
-      this.serve(e.conn);
+      this.serve(now, e.conn);
       return;
     }
     const s = this.sessions.get(e.conn);
     if (!s) return;
-    if (e.kind === 'data') this.serve(e.conn);
+    if (e.kind === 'data') this.serve(now, e.conn);
     else if (e.kind === 'end') {
-      this.serve(e.conn);
-      e.conn.close();
+      this.serve(now, e.conn);
+      if (this.service.holds(s)) s.closing = true;
+      else e.conn.close();
     } else if (e.kind === 'closed') {
       this.sessions.delete(e.conn);
       this.observer.connections(this.sessions.size);
     }
   }
 
-  private serve(conn: TcpConnection): void {
+  /** Executes what the client sent; the replies wait for their emulated service time. */
+  private serve(now: number, conn: TcpConnection): void {
     const s = this.sessions.get(conn);
     const input = conn.read();
     if (!s || input.length === 0) return;
     const { reply, requests } = s.app.feed(input);
     s.count += requests;
     this.observer.requests(requests);
-    if (reply.length > 0 && conn.state !== 'CLOSED') conn.write(reply);
+    if (reply.length > 0 || requests > 0) this.service.admit(now, s, reply, requests);
+  }
+
+  private release(ctx: Ctx<CapybaraMsg>): void {
+    for (const { session, reply } of this.service.due(ctx.now)) {
+      if (this.sessions.get(session.conn) !== session || session.conn.state === 'CLOSED') continue;
+      if (reply.length > 0) session.conn.write(reply);
+      if (session.closing && !this.service.holds(session)) session.conn.close();
+    }
+    const next = this.service.nextAt();
+    if (next === this.serviceArmedAt) return;
+    this.serviceArmedAt = next;
+    if (next === null) ctx.cancelTimer('service');
+    else ctx.setTimer('service', next - ctx.now);
   }
 
   // ---- load signals and the policy -----------------------------------------------------
@@ -273,6 +298,11 @@ export class ServerCore implements Core<CapybaraMsg> {
       return;
     }
     const session = this.sessions.get(out.conn);
+    if (session) {
+      // Replies still waiting for their service time leave with the connection, in order.
+      for (const reply of this.service.takeFor(session)) if (reply.length > 0) out.conn.write(reply);
+      if (session.closing) out.conn.close();
+    }
     const tcp = encodeTcpState(this.stack.exportConnection(ctx.now, out.conn));
     const app = session ? session.app.exportState() : new Uint8Array(0);
     this.sessions.delete(out.conn);
@@ -427,7 +457,7 @@ export class ServerCore implements Core<CapybaraMsg> {
     }
     this.incoming.delete(key);
     this.handedOver.delete(key); // it may be coming back
-    for (const e of this.stack.events()) this.onEvent(e);
+    for (const e of this.stack.events()) this.onEvent(ctx.now, e);
     const ack = new Writer(8).u64(ctx.now).done();
     this.imported.set(`${h.originIp}:${h.migration}`, { ack, at: ctx.now });
     this.sendVia(ctx, origin, { ...h, stage: STAGE.connStateAck, flags: 0, fragment: 0 }, ack);

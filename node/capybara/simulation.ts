@@ -30,6 +30,7 @@ export interface CapybaraSimOptions {
   faults: Partial<LinkFaults>;
   signalIntervalUs: number;
   migrationRetryUs: number;
+  serviceUs: number;
 }
 
 export const defaultCapybaraSimOptions: CapybaraSimOptions = {
@@ -43,6 +44,7 @@ export const defaultCapybaraSimOptions: CapybaraSimOptions = {
   faults: { delayUs: 20, jitterUs: 10 },
   signalIntervalUs: 1_000,
   migrationRetryUs: 2_000,
+  serviceUs: 0,
 };
 
 export interface MigrationRecord {
@@ -73,7 +75,7 @@ export class CapybaraSim {
     for (const id of servers) {
       const core = new ServerCore({
         id, switchNode: SWITCH, servicePort: 6379, servers: o.servers, app: o.workload.app === 'kv' ? kvApp : echoApp, mode: o.mode,
-        policy: o.policy, tcp: o.tcp, signalIntervalUs: o.signalIntervalUs, migrationRetryUs: o.migrationRetryUs, prepareAttempts: 3,
+        policy: o.policy, tcp: o.tcp, signalIntervalUs: o.signalIntervalUs, migrationRetryUs: o.migrationRetryUs, prepareAttempts: 3, serviceUs: o.serviceUs,
       }, {
         requests() {}, connections() {},
         migration: (result, phases) => this.migrations.push({ server: id, result, phases }),

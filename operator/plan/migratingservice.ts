@@ -22,6 +22,7 @@ export function planMigratingService(m: MigratingService): Plan {
     assign: s.switch.assignment,
     signalIntervalMicros: s.switch.signalIntervalMicros,
     migrationRetryMicros: s.migration.retryMicros,
+    serviceMicros: s.serviceMicros,
     policy: {
       overload: s.migration.overloadFactor,
       minTotalRps: s.migration.minClusterRps,

@@ -8,6 +8,8 @@ export const migratingServiceSpec = z.strictObject({
   application: z.enum(['kv', 'echo']).default('kv')
     .describe('What the servers run: a key-value store speaking Redis inline commands (each connection its own keyspace, which migrates with it), or echo.')
     .meta(immutable('spec.application')),
+  serviceMicros: z.number().min(0).max(1_000_000).default(0)
+    .describe('Emulated service time of one request at a server (0: as fast as the process runs). A server then serves at most 1e6/serviceMicros requests per second and queues the rest, as a loaded backend does; this is what makes an imbalance hurt.'),
   migration: z.strictObject({
     mode: z.enum(['capybara', 'none', 'reconnect']).default('capybara')
       .describe('capybara: overloaded servers migrate live connections; none: connections stay where the switch put them; reconnect: overloaded servers reset connections and clients reconnect.'),
