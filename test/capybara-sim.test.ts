@@ -26,6 +26,9 @@ function scenario(seed: number): { name: string; options: CapybaraSimOptions } {
     ['servers at capacity (80 µs per request), loss 1% + reordering', {
       faults: { ...f, loss: 0.01, reorder: 0.1, reorderWindowUs: 200 }, serviceUs: 80,
     }],
+    ['bursts ×5 for 5 ms every 20 ms, duplication + loss 1%', {
+      faults: { ...f, loss: 0.01, duplicate: 0.02 }, workload: { ...base.workload, bursts: { everyUs: 20 * MS, lengthUs: 5 * MS, factor: 5 } },
+    }],
     ['echo, closed loop, loss 5%', {
       faults: { ...f, loss: 0.05 }, workload: { ...base.workload, app: 'echo', loop: 'closed' },
     }],

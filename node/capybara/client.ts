@@ -12,7 +12,8 @@ import { ipOf } from './topology.js';
  * rate, open-loop (Poisson arrivals, requests pipelined) or closed-loop (one outstanding request).
  * Rates follow a Zipf law over the connections; the step workload multiplies the rates of the
  * connections the switch's round-robin places on server 0 (indices ≡ 0 mod servers) by
- * `stepFactor` from `stepAtUs` on, as in the paper's step figure.
+ * `stepFactor` from `stepAtUs` on, as in the paper's step figure; bursts multiply every rate for
+ * a while at a fixed period. (A rate change takes effect from each connection's next arrival.)
  *
  * Every request is checked: for the key-value application each connection first stores a blob of
  * `stateBytes` and then issues INCR on its own counter, so a reply must be exactly the next
@@ -30,6 +31,8 @@ export interface ClientWorkload {
   zipf: number;
   stepAtUs: number | null;
   stepFactor: number;
+  /** Every connection's rate is multiplied by `factor` for `lengthUs` out of every `everyUs` (null: no bursts). */
+  bursts: { everyUs: number; lengthUs: number; factor: number } | null;
   servers: number;
   app: 'kv' | 'echo';
   /** Bytes of the per-connection blob (the session state that migrates). */
@@ -171,8 +174,10 @@ export class ClientCore implements Core<CapybaraMsg> {
 
   private rateOf(c: Conn, now: number): number {
     const w = this.params.workload;
-    const stepped = w.stepAtUs !== null && now - this.startedAt >= w.stepAtUs && c.index % w.servers === 0;
-    return c.rateRps * (stepped ? w.stepFactor : 1);
+    const t = now - this.startedAt;
+    const stepped = w.stepAtUs !== null && t >= w.stepAtUs && c.index % w.servers === 0;
+    const burst = w.bursts !== null && t % w.bursts.everyUs < w.bursts.lengthUs;
+    return c.rateRps * (stepped ? w.stepFactor : 1) * (burst ? w.bursts!.factor : 1);
   }
 
   private schedule(c: Conn, now: number): void {

@@ -65,6 +65,7 @@ export async function startCapybaraMember(doc: NodeDocument & { system: 'capybar
       id, switchNode: SWITCH, vip: VIP, servicePort: p.servicePort, tcp: defaultTcpParams,
       workload: {
         connections: w.connectionsPerClient, rate: w.ratePerClient, loop: w.loop, zipf: w.zipf, stepAtUs: w.stepAtMicros, stepFactor: w.stepFactor,
+        bursts: w.bursts && { everyUs: w.bursts.everyMicros, lengthUs: w.bursts.lengthMicros, factor: w.bursts.factor },
         servers: p.servers, app: p.app, stateBytes: w.stateBytes,
       },
     }, metrics.client(() => ({ tally: client.tally, outstanding: client.outstanding, open: client.stack.connectionCount })), new SeededRandom(doc.seed * 104_729 + id));

@@ -28,6 +28,7 @@ export const capybaraParams = z.strictObject({
     zipf: z.number().min(0),
     stepAtMicros: z.number().int().min(0).nullable(),
     stepFactor: z.number().min(1),
+    bursts: z.strictObject({ everyMicros: micros, lengthMicros: micros, factor: z.number().min(1) }).nullable(),
     stateBytes: z.number().int().min(0),
   }),
 });

@@ -37,7 +37,7 @@ export const defaultCapybaraSimOptions: CapybaraSimOptions = {
   seed: 1,
   servers: 3,
   clients: 2,
-  workload: { connections: 20, rate: 4000, loop: 'open', zipf: 1.2, stepAtUs: 30_000, stepFactor: 10, app: 'kv', stateBytes: 256 },
+  workload: { connections: 20, rate: 4000, loop: 'open', zipf: 1.2, stepAtUs: 30_000, stepFactor: 10, bursts: null, app: 'kv', stateBytes: 256 },
   mode: 'capybara',
   policy: { ...defaultMigrationPolicy, cooldownUs: 5_000 },
   tcp: defaultTcpParams,

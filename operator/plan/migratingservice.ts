@@ -37,6 +37,8 @@ export function planMigratingService(m: MigratingService): Plan {
       zipf: s.workload.zipf,
       stepAtMicros: s.workload.step.atSeconds === null ? null : Math.round(s.workload.step.atSeconds * 1e6),
       stepFactor: s.workload.step.factor,
+      bursts: s.workload.bursts.everySeconds === null ? null
+        : { everyMicros: Math.round(s.workload.bursts.everySeconds * 1e6), lengthMicros: s.workload.bursts.lengthMillis * 1000, factor: s.workload.bursts.factor },
       stateBytes: s.workload.stateBytes,
     },
   };

@@ -38,6 +38,11 @@ export const migratingServiceSpec = z.strictObject({
         .describe('When the connections first placed on server 0 step up (null: never).'),
       factor: z.number().min(1).max(1000).default(10).describe('How much their rate is multiplied.'),
     }).prefault({}),
+    bursts: z.strictObject({
+      everySeconds: z.number().min(0.01).max(3600).nullable().default(null).describe('Period of the bursts (null: none).'),
+      lengthMillis: z.number().int().min(1).max(3_600_000).default(100).describe('How long each burst lasts.'),
+      factor: z.number().min(1).max(1000).default(5).describe('How much every connection\'s rate is multiplied during a burst.'),
+    }).prefault({}),
     stateBytes: z.number().int().min(0).max(1_048_576).default(256).describe('Bytes each connection stores in its session (the application state that migrates).'),
     durationSeconds: z.number().int().min(1).max(86_400).default(20).describe('How long `switchyard up` runs.'),
   }).prefault({}),
