@@ -233,3 +233,32 @@ test('a BFTCluster gets its key Secret once, mounted read-only, and its replica,
   assert.equal(getJson(['secret', 'bft-keys']).metadata.resourceVersion, secret.metadata.resourceVersion);
   assert.match(cp.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=bft']), /KeysGenerated/);
 });
+
+test('a MigratingService gets its switch, server and client StatefulSets, no Secret, and reports Ready once its members are', async () => {
+  cp.kubectl(['apply', '-f', 'examples/migratingservice.yaml']);
+  const msvc = await eventually('the MigratingService', () => getJson(['msvc', 'msvc']));
+  for (const w of ['switch', 'server', 'client']) {
+    const sts = await eventually(`StatefulSet msvc-${w}`, () => getJson(['statefulset', `msvc-${w}`]));
+    assert.equal(sts.metadata.ownerReferences[0].kind, 'MigratingService');
+    assert.equal(sts.metadata.ownerReferences[0].uid, msvc.metadata.uid);
+  }
+  assert.equal(getJson(['statefulset', 'msvc-server']).spec.replicas, 4);
+  assert.deepEqual(getJson(['statefulset', 'msvc-switch']).spec.template.spec.containers[0].args.slice(-2), ['--role', 'switch']);
+  const doc = JSON.parse(getJson(['configmap', 'msvc-topology']).data['node-config.json']);
+  assert.equal(doc.system, 'capybara');
+  assert.equal(doc.capybara.mode, 'capybara');
+  assert.equal(doc.capybara.workload.stepAtMicros, 3_000_000);
+  assert.throws(() => getJson(['secret', 'msvc-keys']), 'a MigratingService has no keys');
+  for (const w of ['switch', 'server', 'client']) {
+    const sts = getJson(['statefulset', `msvc-${w}`]);
+    const n = sts.spec.replicas;
+    cp.kubectl(['patch', 'statefulset', `msvc-${w}`, '--subresource=status', '--type=merge', '-p',
+      JSON.stringify({ status: { replicas: n, readyReplicas: n, updatedReplicas: n, availableReplicas: n, observedGeneration: sts.metadata.generation } })]);
+  }
+  const ready = await eventually('Ready', () => {
+    const s = getJson(['msvc', 'msvc']);
+    return condition(s, 'Ready')?.status === 'True' && s;
+  });
+  assert.equal(ready.status.ready, '7/7');
+  assert.match(cp.kubectl(['get', 'msvc']), /msvc\s+4\s+capybara\s+kv\s+7\/7\s+AllMembersReady/);
+});
