@@ -77,7 +77,7 @@ test(`Capybara migration over ${SEEDS} seeds: no request lost, duplicated or reo
   assert.deepEqual(failures, []);
   if (seed0 === null) {
     // Some seeds start balanced (the round-robin spreads the hot connections) and need no migration.
-    assert.ok((outcomes.get('completed') ?? 0) > SEEDS * 10, `only ${outcomes.get('completed') ?? 0} migrations completed`);
+    assert.ok((outcomes.get('completed') ?? 0) > SEEDS * 5, `only ${outcomes.get('completed') ?? 0} migrations completed`);
     assert.ok(movedTwice > 0, 'some connection migrated a second time');
     assert.ok((outcomes.get('returned') ?? 0) + (outcomes.get('rejected') ?? 0) + (outcomes.get('abandoned') ?? 0) > 0, 'some attempt did not go through');
   }

@@ -50,3 +50,16 @@ export function chooseMigrations<K>(policy: MigrationPolicy, signal: LoadSignal,
   }
   return out;
 }
+
+/**
+ * Load signals are smoothed with a 25 ms time constant, by the servers and by the switch alike.
+ * The hardware compares single 1 ms intervals at hundreds of thousands of requests per second;
+ * at a testbed's thousands an interval holds a handful of requests, and comparing those is
+ * comparing noise (it made balanced servers trade connections back and forth).
+ */
+export const LOAD_TIME_CONSTANT_US = 25_000;
+
+/** Weight of the past when one more interval of `intervalUs` is folded in. */
+export function pastWeight(intervalUs: number): number {
+  return Math.exp(-intervalUs / LOAD_TIME_CONSTANT_US);
+}

@@ -4,7 +4,7 @@ import { Reader, Writer } from '../runtime/wire.js';
 import type { StreamApp, StreamSession } from './app/session.js';
 import { MAX_FRAGMENT } from './codec.js';
 import { type CapybaraMsg, FLAG_LOAD, FLAG_NEXT_FRAGMENT, type MigHeader, STAGE, type Stage } from './messages.js';
-import { type MigrationPolicy, chooseMigrations } from './policy.js';
+import { type MigrationPolicy, chooseMigrations, pastWeight } from './policy.js';
 import type { TcpConnection, TcpEvent } from './tcp/connection.js';
 import { FIN, SYN, type TcpPacket, rewriteEndpoint } from './tcp/packet.js';
 import type { TcpParams } from './tcp/params.js';
@@ -71,6 +71,8 @@ interface Session {
 
 interface Outgoing {
   id: number;
+  /** The connection's smoothed request rate when chosen (told to the switch in PREPARE_MIG). */
+  rps: number;
   key: string;
   conn: TcpConnection;
   phase: 'preparing' | 'sending' | 'abandoning';
@@ -95,11 +97,6 @@ const FORWARD_US = 200_000;
 /** Segments a target holds for one arriving connection; beyond it the oldest go (TCP resends them). */
 const BUFFER_LIMIT = 4096;
 const REFUSED_KEPT = 1024;
-/**
- * Weight of the past in the smoothed rates (per connection, the server's own and the cluster's):
- * at testbed rates a 1 ms interval holds a handful of requests, so one interval alone is noise.
- */
-const RATE_SMOOTHING = 0.9;
 
 export class ServerCore implements Core<CapybaraMsg> {
   readonly stack: TcpStack;
@@ -238,12 +235,13 @@ export class ServerCore implements Core<CapybaraMsg> {
 
   private signal(ctx: Ctx<CapybaraMsg>, sum: number, individual: number): void {
     const perSecond = 1e6 / this.params.signalIntervalUs;
+    const past = pastWeight(this.params.signalIntervalUs);
     for (const s of this.sessions.values()) {
-      s.rps = RATE_SMOOTHING * s.rps + (1 - RATE_SMOOTHING) * s.count * perSecond;
+      s.rps = past * s.rps + (1 - past) * s.count * perSecond;
       s.count = 0;
     }
-    this.sumRps = RATE_SMOOTHING * this.sumRps + (1 - RATE_SMOOTHING) * sum * perSecond;
-    this.ownRps = RATE_SMOOTHING * this.ownRps + (1 - RATE_SMOOTHING) * individual * perSecond;
+    this.sumRps = past * this.sumRps + (1 - past) * sum * perSecond;
+    this.ownRps = past * this.ownRps + (1 - past) * individual * perSecond;
     if (this.params.mode === 'none' || ctx.now < this.cooldownUntil) return;
     const candidates = [...this.sessions.values()].filter((s) => !s.migrating && s.conn.state === 'ESTABLISHED').map((s) => ({ key: s, rps: s.rps }));
     const chosen = chooseMigrations(this.params.policy, { sumRps: this.sumRps, individualRps: this.ownRps, servers: this.params.servers }, candidates);
@@ -269,11 +267,11 @@ export class ServerCore implements Core<CapybaraMsg> {
     if (this.outgoing.has(key)) return;
     s.migrating = true;
     const out: Outgoing = {
-      id: (this.params.id * 0x10000 + (this.nextMigration++ & 0xffff)) >>> 0, key, conn: s.conn, phase: 'preparing', attempts: 1,
+      id: (this.params.id * 0x10000 + (this.nextMigration++ & 0xffff)) >>> 0, rps: s.rps, key, conn: s.conn, phase: 'preparing', attempts: 1,
       deadline: ctx.now + this.params.migrationRetryUs, target: 0, fragments: [], times: { init: ctx.now },
     };
     this.outgoing.set(key, out);
-    this.sendVia(ctx, this.params.switchNode, this.header(out, STAGE.prepare, 0));
+    this.sendPrepare(ctx, out);
     this.armRetry(ctx);
   }
 
@@ -282,6 +280,11 @@ export class ServerCore implements Core<CapybaraMsg> {
       originIp: this.ip, originPort: this.params.servicePort, clientIp: out.conn.remote.ip, clientPort: out.conn.remote.port,
       fragment, flags, stage, targetIp: out.target, migration: out.id,
     };
+  }
+
+  /** PREPARE_MIG carries the connection's rate (u32 requests/s) so the switch can judge the move. */
+  private sendPrepare(ctx: Ctx<CapybaraMsg>, out: Outgoing): void {
+    this.sendVia(ctx, this.params.switchNode, this.header(out, STAGE.prepare, 0), new Writer(4).u32(Math.min(0xffff_ffff, Math.round(out.rps))).done());
   }
 
   private sendVia(ctx: Ctx<CapybaraMsg>, to: NodeId, header: MigHeader, payload: Uint8Array = new Uint8Array(0)): void {
@@ -362,7 +365,7 @@ export class ServerCore implements Core<CapybaraMsg> {
         this.sendState(ctx, out);
       } else if (out.phase === 'preparing' && out.attempts < this.params.prepareAttempts) {
         out.attempts++;
-        this.sendVia(ctx, this.params.switchNode, this.header(out, STAGE.prepare, 0));
+        this.sendPrepare(ctx, out);
       } else {
         // Give the attempt up: the switch points the client back here and the target lets go.
         out.phase = 'abandoning';

@@ -1,6 +1,7 @@
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { type CapybaraMsg, FLAG_LOAD, type MigHeader, STAGE } from './messages.js';
 import { ACK, FIN, RST, SYN, rewriteEndpoint } from './tcp/packet.js';
+import { pastWeight } from './policy.js';
 import { ipOf, nodeOfIp } from './topology.js';
 
 /**
@@ -17,7 +18,8 @@ import { ipOf, nodeOfIp } from './topology.js';
  * - Request counting: every client segment carrying data counts as a request for its owner; each
  *   interval every server gets an RPS signal {sum, individual}.
  * - Migration: a PREPARE_MIG from an origin goes to the server with the fewest requests (smoothed
- *   over intervals) (back to the origin, as rejected, if the origin is already the least loaded);
+ *   over intervals) if moving the connection (its rate rides in the PREPARE_MIG's payload) keeps
+ *   that server below the origin (back to the origin, as rejected, if the origin is already the least loaded);
  *   a PREPARE_MIG_ACK with LOAD points the client's entry at the target; a REJECTED with LOAD (the
  *   origin abandoning an attempt, or a target giving it back) points it at the origin again, and
  *   a late PREPARE_MIG_ACK of that attempt is then ignored.
@@ -55,12 +57,6 @@ interface Entry {
 }
 
 const ABANDONED_KEPT = 8;
-/**
- * Weight of the past in the per-server load the switch compares. The hardware compares single
- * 1 ms intervals at hundreds of thousands of requests per second; at a testbed's thousands an
- * interval holds a handful of requests, so the switch smooths as the servers do.
- */
-const LOAD_SMOOTHING = 0.9;
 
 export class SwitchCore implements Core<CapybaraMsg> {
   private readonly directory = new Map<string, Entry>();
@@ -97,7 +93,8 @@ export class SwitchCore implements Core<CapybaraMsg> {
     let sum = 0;
     for (const n of this.counts.values()) sum += n;
     for (const [server, n] of this.counts) ctx.send(server, { kind: 'rps', sum, individual: n });
-    for (const [server, n] of this.counts) this.load.set(server, LOAD_SMOOTHING * (this.load.get(server) ?? 0) + (1 - LOAD_SMOOTHING) * n);
+    const past = pastWeight(this.params.signalIntervalUs);
+    for (const [server, n] of this.counts) this.load.set(server, past * (this.load.get(server) ?? 0) + (1 - past) * n);
     for (const s of this.counts.keys()) this.counts.set(s, 0);
     ctx.setTimer('signal', this.params.signalIntervalUs);
   }
@@ -180,7 +177,11 @@ export class SwitchCore implements Core<CapybaraMsg> {
       }
       const target = this.leastLoaded(origin);
       const originLoad = this.load.get(origin) ?? 0;
-      if (target === null || !entry || entry.owner !== origin || entry.abandoned.includes(h.migration) || (this.load.get(target) ?? 0) >= originLoad) {
+      // The connection's own rate, when the origin says it: moving it must leave the target below
+      // the origin, or the connection would only come back (requests per signal interval).
+      const moved = payload.length === 4 ? (new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0) * this.params.signalIntervalUs) / 1e6 : 0;
+      const worse = target !== null && (this.load.get(target) ?? 0) + moved >= originLoad - moved;
+      if (target === null || !entry || entry.owner !== origin || entry.abandoned.includes(h.migration) || worse) {
         // Returned by the switch: nowhere less loaded to go (or the origin no longer owns the client).
         // The attempt is over: a resent copy of this PREPARE_MIG must not find a target later.
         if (entry) this.abandon(entry, h.migration);
