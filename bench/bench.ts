@@ -17,6 +17,8 @@ export interface BenchResult {
   json: Record<string, unknown>;
   /** Titled tables: [title, header, rows]. */
   tables: [string, string[], string[][]][];
+  /** Titled plots, already drawn as text (they go into the report as code blocks). */
+  plots?: [string, string][];
 }
 
 const benches: Record<string, (o: BenchOptions, log: (l: string) => void) => Promise<BenchResult>> = {
@@ -28,6 +30,7 @@ function markdown(r: BenchResult, when: string): string {
   for (const [title, header, rows] of r.tables) {
     parts.push(`## ${title}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`), '');
   }
+  for (const [title, plot] of r.plots ?? []) parts.push(`## ${title}`, '', '```', plot, '```', '');
   return parts.join('\n');
 }
 

@@ -1,3 +1,4 @@
+import asciichart from 'asciichart';
 import { fmtSeconds } from '../../operator/local/report.js';
 import type { BenchOptions, BenchResult } from '../bench.js';
 import { runResource } from '../run-resource.js';
@@ -10,8 +11,15 @@ interface StatePoint {
   phases_s: Phases;
 }
 
+interface TimelinePoint {
+  t_s: number;
+  load_per_server_rps: Record<string, number>;
+  latency_p99_s: number | null;
+}
+
 interface WorkloadPoint {
   workload: string;
+  timeline: TimelinePoint[];
   mode: string;
   ops_per_s: number;
   latency_s: { p50: number | null; p99: number | null; p999: number | null };
@@ -23,6 +31,20 @@ interface WorkloadPoint {
 }
 
 const MODES = ['capybara', 'none', 'reconnect'] as const;
+/** One run's timeline as stacked text charts: requests/s at each server, then the client p99 (ms). */
+function plotTimeline(timeline: TimelinePoint[]): string {
+  if (timeline.length === 0) return '(no samples)';
+  const chart = (title: string, values: number[], max: number) =>
+    `${title}\n${asciichart.plot(values, { height: 6, min: 0, max, format: (x: number) => x.toFixed(0).padStart(8) })}`;
+  const servers = Object.keys(timeline[0]!.load_per_server_rps);
+  // One scale for every server, so the charts compare.
+  const top = Math.max(1, ...timeline.flatMap((p) => Object.values(p.load_per_server_rps)));
+  const p99 = timeline.map((p) => (p.latency_p99_s ?? 0) * 1e3);
+  return [
+    ...servers.map((s) => chart(`${s}: requests/s`, timeline.map((p) => p.load_per_server_rps[s] ?? 0), top)),
+    chart('client p99 latency (ms)', p99, Math.max(1, ...p99)),
+  ].join('\n\n');
+}
 const SERVICE_US = 300;
 
 function service(name: string, seconds: number, spec: Record<string, unknown>, workload: Record<string, unknown>) {
@@ -66,7 +88,7 @@ export async function benchCapybara(opts: BenchOptions, log: (line: string) => v
       log(`${workload}, ${mode}: ${seconds}s`);
       const r = await runResource(service(`bench-capy-${workloads.length}`, seconds, { ...spec, migration: { mode } }, load));
       const p: WorkloadPoint = {
-        workload, mode, ops_per_s: r.ops_per_s as number, latency_s: r.latency_s as WorkloadPoint['latency_s'],
+        workload, mode, timeline: r.timeline as TimelinePoint[], ops_per_s: r.ops_per_s as number, latency_s: r.latency_s as WorkloadPoint['latency_s'],
         load_per_server_rps: r.load_per_server_rps as Record<string, number>, migrations: r.migrations as number, reconnects: r.reconnects as number,
         requests_lost: r.requests_lost as number, requests_duplicated: r.requests_duplicated as number,
       };
@@ -80,8 +102,11 @@ export async function benchCapybara(opts: BenchOptions, log: (line: string) => v
   const lost = workloads.reduce((n, w) => n + w.requests_lost, 0);
   const duplicated = workloads.reduce((n, w) => n + w.requests_duplicated, 0);
   const phase = (p: Phases, name: string) => fmtSeconds(p[name]!.p50);
+  const stepRuns = workloads.filter((w) => w.workload.startsWith('step'));
+  const plots = stepRuns.map((w): [string, string] => [`Step workload, ${w.mode}: load per server and client p99 over time (one point per second)`, plotTimeline(w.timeline)]);
   return {
     name: 'capybara',
+    plots,
     json: {
       blackout_p50_s: blackoutP50,
       ratio_p99_none_to_capybara: ratioP99,

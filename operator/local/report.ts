@@ -3,6 +3,8 @@ import type { Snapshot } from './scrape.js';
 /** What `switchyard up` shows for one system: a live progress line and the end-of-run summary. */
 export interface SystemReport {
   progress(now: Snapshot, prev: Snapshot): string;
+  /** One point of the run's timeline (`timeline` in `--json`), taken with each progress line. */
+  sample?(now: Snapshot, prev: Snapshot): Record<string, unknown>;
   /**
    * Rows for the summary table and the system's own fields for `--json`; `drained` is the scrape
    * after the load finished (the plan's drain), for what only the end can tell. `problems` fail the run.
@@ -201,6 +203,18 @@ export const hydraTxnReport: SystemReport = {
 
 /** Capybara: client requests and latency, per-server load, migrations and their phases, integrity at the end. */
 export const capybaraReport: SystemReport = {
+  sample(now, prev) {
+    const dt = (now.at - prev.at) / 1000;
+    const before = prev.byLabel('switchyard_capybara_server_requests_total', 'server');
+    const latency = now.histogram('switchyard_client_request_seconds').since(prev.histogram('switchyard_client_request_seconds'));
+    return {
+      load_per_server_rps: Object.fromEntries([...now.byLabel('switchyard_capybara_server_requests_total', 'server')]
+        .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([s, n]) => [s, dt > 0 ? (n - (before.get(s) ?? 0)) / dt : 0])),
+      latency_p99_s: latency.quantile(0.99),
+      migrations: now.sum('switchyard_capybara_migrations_total', { result: 'completed' }) - prev.sum('switchyard_capybara_migrations_total', { result: 'completed' }),
+    };
+  },
+
   progress(now, prev) {
     const latency = now.histogram('switchyard_client_request_seconds').since(prev.histogram('switchyard_client_request_seconds'));
     const blackout = now.histogram('switchyard_capybara_migration_seconds', { phase: 'blackout' }).since(prev.histogram('switchyard_capybara_migration_seconds', { phase: 'blackout' }));

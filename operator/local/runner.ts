@@ -179,6 +179,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   let histories: HistoryCheck | null = null;
   let final: Snapshot | null = null;
   let drained: Snapshot | null = null;
+  const timeline: Record<string, unknown>[] = [];
   let seconds = 0;
 
   if (outcome === 'done') {
@@ -219,6 +220,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         const t = ((Date.now() - started) / 1000).toFixed(0).padStart(3);
         const up = `up ${now.answering}/${[...procs.values()].filter((p) => !p.stopping).length}`;
         const line = `[${t}s] ${report.progress(now, prev)} · ${up}`;
+        if (report.sample) timeline.push({ t_s: (now.at - started) / 1000, ...report.sample(now, prev) });
         out.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
         prev = now;
       }
@@ -263,6 +265,6 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   out.write(`\n${table.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n')}\n`);
   return {
     exitCode: ok ? (outcome === 'interrupted' ? 130 : 0) : 1,
-    result: { ok, kind: current.kind, name: current.name, members: { expected, ready }, duration_s: seconds, failures, ...json },
+    result: { ok, kind: current.kind, name: current.name, members: { expected, ready }, duration_s: seconds, failures, ...json, ...(timeline.length ? { timeline } : {}) },
   };
 }
