@@ -32,8 +32,8 @@ function scenario(seed: number): { name: string; options: CapybaraSimOptions } {
     ['echo, closed loop, loss 5%', {
       faults: { ...f, loss: 0.05 }, workload: { ...base.workload, app: 'echo', loop: 'closed' },
     }],
-    ['no cooldown: connections migrate again and again, loss 1% + dup', {
-      faults: { ...f, loss: 0.01, duplicate: 0.02 }, policy: { ...base.policy, cooldownUs: 0, overload: 1.05 },
+    ['no cooldown and forced migrations every 2 ms: connections migrate again and again, loss 1% + dup', {
+      faults: { ...f, loss: 0.01, duplicate: 0.02 }, policy: { ...base.policy, cooldownUs: 0, overload: 1.05 }, forcedEveryUs: 2_000,
     }],
   ];
   const [name, overrides] = profiles[seed % profiles.length]!;

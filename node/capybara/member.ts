@@ -58,6 +58,7 @@ export async function startCapybaraMember(doc: NodeDocument & { system: 'capybar
       id, switchNode: SWITCH, servicePort: p.servicePort, servers: p.servers, app: p.app === 'kv' ? kvApp : echoApp, mode: p.mode,
       policy: { ...p.policy, cooldownUs: p.policy.cooldownMicros }, tcp: defaultTcpParams, signalIntervalUs: p.signalIntervalMicros,
       migrationRetryUs: p.migrationRetryMicros, prepareAttempts: 3, serviceUs: p.serviceMicros,
+      forcedEveryUs: p.forcedMigrationMicros,
     }, loggingRejections(metrics.server(id), logger), new SeededRandom(doc.seed * 7919 + id));
   } else {
     const w = p.workload;

@@ -14,6 +14,8 @@ export const capybaraParams = z.strictObject({
   migrationRetryMicros: micros,
   /** Emulated service time per request at a server (0: none). */
   serviceMicros: z.number().min(0).max(1_000_000),
+  /** Each server migrates a random connection this often regardless of load (null: never). */
+  forcedMigrationMicros: micros.nullable(),
   policy: z.strictObject({
     overload: z.number().min(1),
     minTotalRps: z.number().min(0),

@@ -46,6 +46,11 @@ export interface ServerParams {
   prepareAttempts: number;
   /** Emulated service time per request (0: none); see ServiceQueue. */
   serviceUs: number;
+  /**
+   * Migrate one connection, chosen at random, this often regardless of load (null: never) — how
+   * migration latency is measured, as the paper's Fig. 14 does with deliberate migrations.
+   */
+  forcedEveryUs: number | null;
 }
 
 export type MigrationPhase = 'prepare' | 'serialize' | 'transfer' | 'blackout' | 'total';
@@ -71,8 +76,8 @@ interface Session {
 
 interface Outgoing {
   id: number;
-  /** The connection's smoothed request rate when chosen (told to the switch in PREPARE_MIG). */
-  rps: number;
+  /** The connection's smoothed request rate when chosen (told to the switch in PREPARE_MIG); null: a forced move. */
+  rps: number | null;
   key: string;
   conn: TcpConnection;
   phase: 'preparing' | 'sending' | 'abandoning';
@@ -121,7 +126,7 @@ export class ServerCore implements Core<CapybaraMsg> {
   constructor(
     readonly params: ServerParams,
     private readonly observer: ServerObserver,
-    random: Random,
+    private readonly random: Random,
   ) {
     this.ip = ipOf(params.id);
     this.stack = new TcpStack(this.ip, params.tcp, random);
@@ -131,6 +136,7 @@ export class ServerCore implements Core<CapybaraMsg> {
 
   start(ctx: Ctx<CapybaraMsg>): void {
     this.stack.listen(this.params.servicePort);
+    if (this.params.forcedEveryUs !== null && this.params.mode === 'capybara') ctx.setTimer('forced', this.params.forcedEveryUs);
     this.pump.run(ctx);
   }
 
@@ -145,6 +151,7 @@ export class ServerCore implements Core<CapybaraMsg> {
     if (name === this.pump.timerName) this.pump.fire(ctx);
     if (name === 'migration') this.retryMigrations(ctx);
     if (name === 'service') this.serviceArmedAt = null;
+    if (name === 'forced') this.forceMigration(ctx);
     this.settle(ctx);
   }
 
@@ -260,14 +267,21 @@ export class ServerCore implements Core<CapybaraMsg> {
     }
   }
 
+  private forceMigration(ctx: Ctx<CapybaraMsg>): void {
+    const candidates = [...this.sessions.values()].filter((s) => !s.migrating && s.conn.state === 'ESTABLISHED');
+    if (candidates.length > 0) this.initiate(ctx, candidates[Math.floor(this.random.next() * candidates.length)]!, false);
+    ctx.setTimer('forced', this.params.forcedEveryUs!);
+  }
+
   // ---- origin side ---------------------------------------------------------------------
 
-  private initiate(ctx: Ctx<CapybaraMsg>, s: Session): void {
+  /** Starts a migration; `judged` ones tell the switch the connection's rate so it can refuse a useless move. */
+  private initiate(ctx: Ctx<CapybaraMsg>, s: Session, judged = true): void {
     const key = `${s.conn.remote.ip}:${s.conn.remote.port}`;
     if (this.outgoing.has(key)) return;
     s.migrating = true;
     const out: Outgoing = {
-      id: (this.params.id * 0x10000 + (this.nextMigration++ & 0xffff)) >>> 0, rps: s.rps, key, conn: s.conn, phase: 'preparing', attempts: 1,
+      id: (this.params.id * 0x10000 + (this.nextMigration++ & 0xffff)) >>> 0, rps: judged ? s.rps : null, key, conn: s.conn, phase: 'preparing', attempts: 1,
       deadline: ctx.now + this.params.migrationRetryUs, target: 0, fragments: [], times: { init: ctx.now },
     };
     this.outgoing.set(key, out);
@@ -284,7 +298,8 @@ export class ServerCore implements Core<CapybaraMsg> {
 
   /** PREPARE_MIG carries the connection's rate (u32 requests/s) so the switch can judge the move. */
   private sendPrepare(ctx: Ctx<CapybaraMsg>, out: Outgoing): void {
-    this.sendVia(ctx, this.params.switchNode, this.header(out, STAGE.prepare, 0), new Writer(4).u32(Math.min(0xffff_ffff, Math.round(out.rps))).done());
+    const rate = out.rps === null ? new Uint8Array(0) : new Writer(4).u32(Math.min(0xffff_ffff, Math.round(out.rps))).done();
+    this.sendVia(ctx, this.params.switchNode, this.header(out, STAGE.prepare, 0), rate);
   }
 
   private sendVia(ctx: Ctx<CapybaraMsg>, to: NodeId, header: MigHeader, payload: Uint8Array = new Uint8Array(0)): void {

@@ -31,6 +31,7 @@ export interface CapybaraSimOptions {
   signalIntervalUs: number;
   migrationRetryUs: number;
   serviceUs: number;
+  forcedEveryUs: number | null;
 }
 
 export const defaultCapybaraSimOptions: CapybaraSimOptions = {
@@ -45,6 +46,7 @@ export const defaultCapybaraSimOptions: CapybaraSimOptions = {
   signalIntervalUs: 1_000,
   migrationRetryUs: 2_000,
   serviceUs: 0,
+  forcedEveryUs: null,
 };
 
 export interface MigrationRecord {
@@ -75,7 +77,7 @@ export class CapybaraSim {
     for (const id of servers) {
       const core = new ServerCore({
         id, switchNode: SWITCH, servicePort: 6379, servers: o.servers, app: o.workload.app === 'kv' ? kvApp : echoApp, mode: o.mode,
-        policy: o.policy, tcp: o.tcp, signalIntervalUs: o.signalIntervalUs, migrationRetryUs: o.migrationRetryUs, prepareAttempts: 3, serviceUs: o.serviceUs,
+        policy: o.policy, tcp: o.tcp, signalIntervalUs: o.signalIntervalUs, migrationRetryUs: o.migrationRetryUs, prepareAttempts: 3, serviceUs: o.serviceUs, forcedEveryUs: o.forcedEveryUs,
       }, {
         requests() {}, connections() {},
         migration: (result, phases) => this.migrations.push({ server: id, result, phases }),

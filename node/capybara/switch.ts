@@ -178,9 +178,10 @@ export class SwitchCore implements Core<CapybaraMsg> {
       const target = this.leastLoaded(origin);
       const originLoad = this.load.get(origin) ?? 0;
       // The connection's own rate, when the origin says it: moving it must leave the target below
-      // the origin, or the connection would only come back (requests per signal interval).
-      const moved = payload.length === 4 ? (new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0) * this.params.signalIntervalUs) / 1e6 : 0;
-      const worse = target !== null && (this.load.get(target) ?? 0) + moved >= originLoad - moved;
+      // the origin, or the connection would only come back (requests per signal interval). An
+      // origin that states no rate asks for the move regardless (forced migrations).
+      const moved = payload.length === 4 ? (new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0) * this.params.signalIntervalUs) / 1e6 : null;
+      const worse = target !== null && moved !== null && (this.load.get(target) ?? 0) + moved >= originLoad - moved;
       if (target === null || !entry || entry.owner !== origin || entry.abandoned.includes(h.migration) || worse) {
         // Returned by the switch: nowhere less loaded to go (or the origin no longer owns the client).
         // The attempt is over: a resent copy of this PREPARE_MIG must not find a target later.

@@ -23,6 +23,7 @@ export function planMigratingService(m: MigratingService): Plan {
     signalIntervalMicros: s.switch.signalIntervalMicros,
     migrationRetryMicros: s.migration.retryMicros,
     serviceMicros: s.serviceMicros,
+    forcedMigrationMicros: s.migration.forcedEveryMillis === null ? null : Math.round(s.migration.forcedEveryMillis * 1000),
     policy: {
       overload: s.migration.overloadFactor,
       minTotalRps: s.migration.minClusterRps,

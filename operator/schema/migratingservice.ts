@@ -20,6 +20,8 @@ export const migratingServiceSpec = z.strictObject({
     cooldownMillis: z.number().int().min(0).max(60_000).default(10).describe('Pause after a migration decision.'),
     maxPerDecision: z.number().int().min(1).max(1000).default(20).describe('Most connections moved per decision.'),
     retryMicros: z.number().int().min(100).max(10_000_000).default(2000).describe('Resend interval of unanswered migration messages.'),
+    forcedEveryMillis: z.number().min(1).max(3_600_000).nullable().default(null)
+      .describe('Each server also migrates a random connection this often, whatever its load (null: never): how migration latency is measured.'),
   }).prefault({}),
   switch: z.strictObject({
     assignment: z.enum(['round-robin', 'least-loaded']).default('round-robin').describe('Where the switch sends a new connection.'),
