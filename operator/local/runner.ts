@@ -171,6 +171,10 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     }
   }
   const expected = current.members.length;
+  if (failures.length === 0 && current.warmupSeconds > 0) {
+    out.write(`switchyard: warming up for ${current.warmupSeconds}s (not measured)\n`);
+    await Promise.race([new Promise((r) => setTimeout(r, current.warmupSeconds * 1000)), interrupted]);
+  }
 
   const memory: Parameters<typeof scrape>[1] = new Map();
   let base = await scrape(endpoints(), memory);

@@ -64,5 +64,6 @@ export function planBftCluster(b: BftCluster): Plan {
     keys: () => generateNeoKeys(replicas, s.workload.clients),
     histories: true,
     drain: null,
+    warmupSeconds: 0,
   };
 }

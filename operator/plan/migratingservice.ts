@@ -69,5 +69,7 @@ export function planMigratingService(m: MigratingService): Plan {
     keys: null,
     histories: false,
     drain: { command: 'stop', outstanding: 'switchyard_capybara_client_outstanding' },
+    // Hundreds of handshakes and the first requests of every connection are start-up, not load.
+    warmupSeconds: 1,
   };
 }

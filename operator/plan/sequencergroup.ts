@@ -108,5 +108,6 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
     keys: null,
     histories: s.application !== 'none',
     drain: null,
+    warmupSeconds: 0,
   };
 }

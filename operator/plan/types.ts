@@ -37,6 +37,8 @@ export interface Plan {
   members: PlannedMember[];
   workloads: Workload[];
   durationSeconds: number;
+  /** How long the load runs before the measurement window opens (connection setup, JIT warm-up). */
+  warmupSeconds: number;
   /** Compute resources of every member pod. */
   resources: { requests: Record<string, string>; limits: Record<string, string | undefined> };
   /** Document fields that may change on a running testbed (others need a restart). */
