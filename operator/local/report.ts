@@ -234,7 +234,9 @@ export const capybaraReport: SystemReport = {
     const latency = final.histogram('switchyard_client_request_seconds').since(base.histogram('switchyard_client_request_seconds'));
     const phase = (p: string) => final.histogram('switchyard_capybara_migration_seconds', { phase: p }).since(base.histogram('switchyard_capybara_migration_seconds', { phase: p }));
     const phases = Object.fromEntries(['prepare', 'serialize', 'transfer', 'blackout', 'total'].map((p) => [p, { p50: phase(p).quantile(0.5), p99: phase(p).quantile(0.99) }]));
-    const byResult = Object.fromEntries(drained.byLabel('switchyard_capybara_migrations_total', 'result'));
+    // Migrations in the measurement window (integrity, below, covers the whole run).
+    const startedWith = base.byLabel('switchyard_capybara_migrations_total', 'result');
+    const byResult = Object.fromEntries([...final.byLabel('switchyard_capybara_migrations_total', 'result')].map(([k, n]) => [k, n - (startedWith.get(k) ?? 0)]));
     const before = base.byLabel('switchyard_capybara_server_requests_total', 'server');
     const load = Object.fromEntries([...final.byLabel('switchyard_capybara_server_requests_total', 'server')]
       .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([s, n]) => [s, seconds > 0 ? (n - (before.get(s) ?? 0)) / seconds : 0]));
