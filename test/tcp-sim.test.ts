@@ -44,7 +44,7 @@ test(`userspace TCP over ${SEEDS} seeds: byte streams intact both ways, every co
   const exported = new Set<TcpState>();
   const failures: string[] = [];
   let bytes = 0;
-  let retransmitted = 0;
+  let lost = 0;
   const seed0 = process.env.TCP_SEED ? Number(process.env.TCP_SEED) : null;
   for (let seed = seed0 ?? 1; seed <= (seed0 ?? SEEDS); seed++) {
     const { name, options } = scenario(seed);
@@ -66,7 +66,7 @@ test(`userspace TCP over ${SEEDS} seeds: byte streams intact both ways, every co
       }
       if (host.stack.connectionCount !== 0) problems.push(`${side} still holds ${host.stack.connectionCount} connections`);
     }
-    retransmitted += sim.stats.lost;
+    lost += sim.stats.lost;
     if (problems.length) failures.push(`seed ${seed} (${name}): ${problems.join('; ')} — replay: TCP_SEED=${seed} npm test -- tcp-sim`);
     if (failures.length === 10) break; // enough to go on; a broken stack can make every seed slow
   }
@@ -78,5 +78,5 @@ test(`userspace TCP over ${SEEDS} seeds: byte streams intact both ways, every co
     const missing = TCP_STATES.filter((s) => s !== 'CLOSED' && !exported.has(s));
     assert.deepEqual(missing, [], 'states never round-tripped');
   }
-  console.log(`  ${SEEDS} seeds, ${(bytes / 1e6).toFixed(1)} MB delivered intact, ${retransmitted} datagrams lost, states round-tripped: ${[...exported].join(' ')}`);
+  console.log(`  ${SEEDS} seeds, ${(bytes / 1e6).toFixed(1)} MB delivered intact, ${lost} datagrams lost, states round-tripped: ${[...exported].join(' ')}`);
 });

@@ -53,7 +53,6 @@ export interface ClientObserver {
 }
 
 export interface ClientTally {
-  sent: number;
   completed: number;
   /** Replies that prove a request ran twice, or answered out of turn. */
   duplicated: number;
@@ -102,7 +101,7 @@ export class ClientCore implements Core<CapybaraMsg> {
   readonly conns: Conn[] = [];
   private readonly byConn = new Map<TcpConnection, Conn>();
   private readonly arrivals = new Heap<{ at: number; c: Conn }>((a, b) => a.at - b.at);
-  readonly tally: ClientTally = { sent: 0, completed: 0, duplicated: 0, mismatched: 0, resets: 0, timeouts: 0, reconnects: 0 };
+  readonly tally: ClientTally = { completed: 0, duplicated: 0, mismatched: 0, resets: 0, timeouts: 0, reconnects: 0 };
   private stopped = false;
   private armedAt: number | null = null;
   /** When this client started: the step workload's time zero. */
@@ -212,7 +211,6 @@ export class ClientCore implements Core<CapybaraMsg> {
     }
     c.pending.push({ sentAt: ctx.now, expect });
     c.conn.write(latin1(line));
-    this.tally.sent++;
   }
 
   private settle(ctx: Ctx<CapybaraMsg>): void {
@@ -250,7 +248,6 @@ export class ClientCore implements Core<CapybaraMsg> {
       // The session's blob first (pipelined ahead of the first request), then the rate's requests.
       c.conn.write(latin1(`SET blob ${c.blob}\r\n`));
       c.pending.push({ sentAt: ctx.now, expect: '+OK' });
-      this.tally.sent++;
     }
     // Requests cut off by a reset, sent again in their order on the new connection.
     for (const p of resend) {
@@ -344,7 +341,6 @@ export class ClientCore implements Core<CapybaraMsg> {
       c.readBack = true;
       c.conn.write(latin1('GET blob\r\n'));
       c.pending.push({ sentAt: now, expect: `$${c.blob}` });
-      this.tally.sent++;
       return;
     }
     if (c.pending.length > 0) return;

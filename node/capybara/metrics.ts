@@ -15,9 +15,17 @@ export function capybaraMetrics(registry: Registry) {
       const forwarded = new Counter({ name: 'switchyard_capybara_switch_forwarded_total', help: 'TCP segments the switch rewrote and forwarded, by direction.', labelNames: ['direction'], registers: r });
       const dropped = new Counter({ name: 'switchyard_capybara_switch_dropped_total', help: 'Packets the switch could not place, by reason.', labelNames: ['reason'], registers: r });
       const moves = new Counter({ name: 'switchyard_capybara_directory_updates_total', help: 'Migration-directory owner changes, by cause.', labelNames: ['cause'], registers: r });
+      // Both are counted per packet: resolve the label children once, not on every call.
+      const byDirection = { 'to-server': forwarded.labels('to-server'), 'to-client': forwarded.labels('to-client') };
+      const perServer = new Map<NodeId, ReturnType<typeof requests.labels>>();
+      const serverCounter = (server: NodeId) => {
+        let c = perServer.get(server);
+        if (!c) perServer.set(server, (c = requests.labels(capybaraMemberName(server))));
+        return c;
+      };
       return {
-        forwarded: (direction) => forwarded.labels(direction).inc(),
-        requests: (server, n) => requests.labels(capybaraMemberName(server)).inc(n),
+        forwarded: (direction) => byDirection[direction].inc(),
+        requests: (server, n) => serverCounter(server).inc(n),
         dropped: (reason) => dropped.labels(reason).inc(),
         ownerChanged: (_client, _from, _to, why) => moves.labels(why).inc(),
       };
@@ -67,10 +75,12 @@ export function capybaraMetrics(registry: Registry) {
         name: 'switchyard_capybara_client_connections', help: 'Open client connections.', registers: r,
         collect() { this.set(read().open); },
       });
+      const ok = requests.labels('capybara', 'ok');
+      const wrong = requests.labels('capybara', 'wrong');
       return {
-        completed: (us, ok) => {
+        completed: (us, right) => {
           latency.observe(us / 1e6);
-          requests.labels('capybara', ok ? 'ok' : 'wrong').inc();
+          (right ? ok : wrong).inc();
         },
       };
     },

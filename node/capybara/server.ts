@@ -12,7 +12,7 @@ import { StackPump } from './tcp/pump.js';
 import { TcpStack } from './tcp/stack.js';
 import { decodeTcpState, encodeTcpState } from './tcp/state-codec.js';
 import { ServiceQueue } from './service-queue.js';
-import { ipOf, nodeOfIp } from './topology.js';
+import { endpointKey, formatEndpoint, ipOf, nodeOfIp } from './topology.js';
 import type { Random } from '../runtime/core.js';
 
 /**
@@ -78,7 +78,7 @@ interface Outgoing {
   id: number;
   /** The connection's smoothed request rate when chosen (told to the switch in PREPARE_MIG); null: a forced move. */
   rps: number | null;
-  key: string;
+  key: number;
   conn: TcpConnection;
   phase: 'preparing' | 'sending' | 'abandoning';
   attempts: number;
@@ -90,11 +90,9 @@ interface Outgoing {
 
 interface Incoming {
   id: number;
-  origin: number;
   buffered: { packet: TcpPacket; raw: Uint8Array }[];
   fragments: (Uint8Array | undefined)[];
   last: number | null;
-  recvPrepare: number;
 }
 
 /** How long an origin forwards stray segments of a connection it handed over. */
@@ -107,12 +105,12 @@ export class ServerCore implements Core<CapybaraMsg> {
   readonly stack: TcpStack;
   private readonly pump: StackPump<CapybaraMsg>;
   readonly sessions = new Map<TcpConnection, Session>();
-  private readonly outgoing = new Map<string, Outgoing>();
-  private readonly incoming = new Map<string, Incoming>();
+  private readonly outgoing = new Map<number, Outgoing>();
+  private readonly incoming = new Map<number, Incoming>();
   /** Imported migrations (origin:id) → their CONN_STATE_ACK, for a retransmitted CONN_STATE. */
   private readonly imported = new Map<string, { ack: Uint8Array; at: number }>();
   /** Clients whose connection lives elsewhere now (migrated out, or given back): stray segments follow it. */
-  private readonly handedOver = new Map<string, { targetIp: number; until: number }>();
+  private readonly handedOver = new Map<number, { targetIp: number; until: number }>();
   private readonly refused = new Set<string>();
   private readonly pendingSessions = new Map<TcpConnection, StreamSession>();
   private nextMigration = 1;
@@ -158,19 +156,23 @@ export class ServerCore implements Core<CapybaraMsg> {
   // ---- TCP and the application ---------------------------------------------------------
 
   private segment(ctx: Ctx<CapybaraMsg>, p: TcpPacket, raw: Uint8Array): void {
-    const key = `${p.srcIp}:${p.srcPort}`;
+    const key = endpointKey(p.srcIp, p.srcPort);
     const inc = this.incoming.get(key);
     if (inc) {
       // The connection is on its way here: hold its segments until it arrives.
       if (inc.buffered.length >= BUFFER_LIMIT) {
         inc.buffered.shift();
-        this.observer.rejected('buffer-full', `migration ${inc.id} for ${key} buffered ${BUFFER_LIMIT} segments`);
+        this.observer.rejected('buffer-full', `migration ${inc.id} for ${formatEndpoint(key)} buffered ${BUFFER_LIMIT} segments`);
       }
       inc.buffered.push({ packet: p, raw });
       return;
     }
+    if (this.stack.find(p)) {
+      this.stack.receive(ctx.now, p);
+      return;
+    }
     const gone = this.handedOver.get(key);
-    if (gone && !this.stack.find(p) && !(p.flags & SYN)) {
+    if (gone && !(p.flags & SYN)) {
       if (ctx.now < gone.until) {
         rewriteEndpoint(raw, 'dst', gone.targetIp, p.dstPort);
         ctx.send(nodeOfIp(gone.targetIp), { kind: 'tcp', packet: { ...p, dstIp: gone.targetIp }, raw });
@@ -178,10 +180,10 @@ export class ServerCore implements Core<CapybaraMsg> {
       }
       this.handedOver.delete(key);
     }
-    if (!(p.flags & SYN) && (p.payload.length > 0 || p.flags & FIN) && !this.stack.find(p)) {
+    if (!(p.flags & SYN) && (p.payload.length > 0 || p.flags & FIN)) {
       // The stack answers with a reset; a client of a migrating service should never get one.
       // (A bare ACK for a connection closed here is the peer re-acknowledging a FIN: harmless.)
-      this.observer.rejected('stray-segment', `segment from ${key} (flags ${p.flags}, seq ${p.seq}, ${p.payload.length} bytes) for no connection${gone ? ', handed over too long ago' : ''}`);
+      this.observer.rejected('stray-segment', `segment from ${formatEndpoint(key)} (flags ${p.flags}, seq ${p.seq}, ${p.payload.length} bytes) for no connection${gone ? ', handed over too long ago' : ''}`);
     }
     this.stack.receive(ctx.now, p);
   }
@@ -277,7 +279,7 @@ export class ServerCore implements Core<CapybaraMsg> {
 
   /** Starts a migration; `judged` ones tell the switch the connection's rate so it can refuse a useless move. */
   private initiate(ctx: Ctx<CapybaraMsg>, s: Session, judged = true): void {
-    const key = `${s.conn.remote.ip}:${s.conn.remote.port}`;
+    const key = endpointKey(s.conn.remote.ip, s.conn.remote.port);
     if (this.outgoing.has(key)) return;
     s.migrating = true;
     const out: Outgoing = {
@@ -398,7 +400,7 @@ export class ServerCore implements Core<CapybaraMsg> {
   // ---- target side ---------------------------------------------------------------------
 
   private migration(ctx: Ctx<CapybaraMsg>, h: MigHeader, payload: Uint8Array): void {
-    const key = `${h.clientIp}:${h.clientPort}`;
+    const key = endpointKey(h.clientIp, h.clientPort);
     const mine = h.originIp === this.ip;
     const out = mine ? this.outgoing.get(key) : undefined;
     const current = out && out.id === h.migration ? out : undefined;
@@ -425,7 +427,7 @@ export class ServerCore implements Core<CapybaraMsg> {
     }
   }
 
-  private prepareHere(ctx: Ctx<CapybaraMsg>, key: string, h: MigHeader): void {
+  private prepareHere(ctx: Ctx<CapybaraMsg>, key: number, h: MigHeader): void {
     const reply = (stage: Stage, flags: number) => this.sendVia(ctx, this.params.switchNode, { ...h, stage, flags, fragment: 0 });
     const existing = this.incoming.get(key);
     if (existing && existing.id === h.migration) {
@@ -437,11 +439,11 @@ export class ServerCore implements Core<CapybaraMsg> {
       reply(STAGE.rejected, 0);
       return;
     }
-    this.incoming.set(key, { id: h.migration, origin: h.originIp, buffered: [], fragments: [], last: null, recvPrepare: ctx.now });
+    this.incoming.set(key, { id: h.migration, buffered: [], fragments: [], last: null });
     reply(STAGE.prepareAck, FLAG_LOAD);
   }
 
-  private stateFragment(ctx: Ctx<CapybaraMsg>, key: string, h: MigHeader, payload: Uint8Array): void {
+  private stateFragment(ctx: Ctx<CapybaraMsg>, key: number, h: MigHeader, payload: Uint8Array): void {
     const origin = nodeOfIp(h.originIp);
     const done = this.imported.get(`${h.originIp}:${h.migration}`);
     if (done) {
@@ -450,7 +452,7 @@ export class ServerCore implements Core<CapybaraMsg> {
     }
     const inc = this.incoming.get(key);
     if (!inc || inc.id !== h.migration) {
-      this.observer.rejected('unexpected-state', `CONN_STATE of migration ${h.migration} for ${key} without a PREPARE_MIG`);
+      this.observer.rejected('unexpected-state', `CONN_STATE of migration ${h.migration} for ${formatEndpoint(key)} without a PREPARE_MIG`);
       return;
     }
     inc.fragments[h.fragment] = payload.slice();
@@ -485,7 +487,7 @@ export class ServerCore implements Core<CapybaraMsg> {
   }
 
   /** The origin abandoned an attempt: let go of it and hand back anything buffered. */
-  private abandonedHere(ctx: Ctx<CapybaraMsg>, key: string, h: MigHeader): void {
+  private abandonedHere(ctx: Ctx<CapybaraMsg>, key: number, h: MigHeader): void {
     this.refused.add(`${h.originIp}:${h.migration}`);
     if (this.refused.size > REFUSED_KEPT) this.refused.delete(this.refused.values().next().value!);
     const inc = this.incoming.get(key);

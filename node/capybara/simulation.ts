@@ -62,8 +62,8 @@ export class CapybaraSim {
   readonly clients = new Map<NodeId, ClientCore>();
   private readonly drivers = new Map<NodeId, Driver<CapybaraMsg>>();
   readonly migrations: MigrationRecord[] = [];
-  /** Ownership changes per client connection (ip:port). */
-  readonly moves = new Map<string, number>();
+  /** Ownership changes per client connection (endpointKey). */
+  readonly moves = new Map<number, number>();
   readonly rejections: string[] = [];
 
   constructor(readonly o: CapybaraSimOptions) {

@@ -2,7 +2,7 @@ import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { type CapybaraMsg, FLAG_LOAD, type MigHeader, STAGE } from './messages.js';
 import { ACK, FIN, RST, SYN, rewriteEndpoint } from './tcp/packet.js';
 import { pastWeight } from './policy.js';
-import { ipOf, nodeOfIp } from './topology.js';
+import { endpointKey, ipOf, nodeOfIp } from './topology.js';
 
 /**
  * The L4 switch in front of the virtual IP (reference §4.5), as a pure core.
@@ -39,7 +39,7 @@ export interface SwitchObserver {
   requests(server: NodeId, count: number): void;
   /** A packet the switch could not place: reason for the rejection counter. */
   dropped(reason: 'no-entry' | 'not-vip' | 'unknown-server'): void;
-  ownerChanged(client: string, from: NodeId, to: NodeId, why: 'migrated' | 'rolled-back'): void;
+  ownerChanged(client: number, from: NodeId, to: NodeId, why: 'migrated' | 'rolled-back'): void;
 }
 
 interface Entry {
@@ -59,7 +59,7 @@ interface Entry {
 const ABANDONED_KEPT = 8;
 
 export class SwitchCore implements Core<CapybaraMsg> {
-  private readonly directory = new Map<string, Entry>();
+  private readonly directory = new Map<number, Entry>();
   private readonly counts = new Map<NodeId, number>();
   /** Requests per interval, smoothed over intervals: what "least loaded" means. */
   private readonly load = new Map<NodeId, number>();
@@ -72,11 +72,6 @@ export class SwitchCore implements Core<CapybaraMsg> {
   ) {
     this.serverIps = new Set(params.servers.map(ipOf));
     for (const s of params.servers) this.counts.set(s, 0);
-  }
-
-  /** The owner of a client's connection, if the directory has one. */
-  ownerOf(clientIp: number, clientPort: number): NodeId | undefined {
-    return this.directory.get(`${clientIp}:${clientPort}`)?.owner;
   }
 
   start(ctx: Ctx<CapybaraMsg>): void {
@@ -103,7 +98,7 @@ export class SwitchCore implements Core<CapybaraMsg> {
     const p = msg.packet;
     const raw = msg.raw!;
     if (this.serverIps.has(p.srcIp)) {
-      const entry = this.directory.get(`${p.dstIp}:${p.dstPort}`);
+      const entry = this.directory.get(endpointKey(p.dstIp, p.dstPort));
       if (entry) {
         if (p.flags & FIN) entry.serverFin = true;
         if (p.flags & RST) entry.reset = true;
@@ -117,7 +112,7 @@ export class SwitchCore implements Core<CapybaraMsg> {
       this.observer.dropped('not-vip');
       return;
     }
-    const key = `${p.srcIp}:${p.srcPort}`;
+    const key = endpointKey(p.srcIp, p.srcPort);
     let entry = this.directory.get(key);
     const ended = entry && (entry.reset || (entry.clientFin && entry.serverFin));
     if (p.flags & SYN && !(p.flags & ACK) && (!entry || ended)) {
@@ -168,7 +163,7 @@ export class SwitchCore implements Core<CapybaraMsg> {
       this.observer.dropped('unknown-server');
       return;
     }
-    const key = `${h.clientIp}:${h.clientPort}`;
+    const key = endpointKey(h.clientIp, h.clientPort);
     const entry = this.directory.get(key);
     if (h.stage === STAGE.prepare) {
       if (entry?.pending?.migration === h.migration) {

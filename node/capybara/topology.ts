@@ -18,6 +18,13 @@ const NET = 0x0a00_0000;
 export const VIP = 0x0aff_ff01;
 
 export const ipOf = (node: NodeId): number => (NET + node) >>> 0;
+
+/** A client end (IPv4 address, port) as one number (48 bits): the key of per-client maps on the per-packet path. */
+export const endpointKey = (ip: number, port: number): number => ip * 0x1_0000 + port;
+
+export function formatEndpoint(key: number): string {
+  return `${formatIp(Math.floor(key / 0x1_0000))}:${key % 0x1_0000}`;
+}
 export const nodeOfIp = (ip: number): NodeId => ip - NET;
 
 export function capybaraMemberName(id: NodeId): string {

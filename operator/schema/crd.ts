@@ -18,6 +18,13 @@ interface KindInfo {
   rules: { rule: string; message: string }[];
 }
 
+/** The last printer columns of every kind. */
+const READINESS_COLUMNS: KindInfo['printerColumns'] = [
+  { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'Ready members / expected.' },
+  { name: 'Status', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].reason", description: 'Why it is (not) ready.' },
+  { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+];
+
 const NAME_RULE = { rule: 'size(self.metadata.name) <= 40', message: 'metadata.name must be at most 40 characters (child and pod names are derived from it)' };
 
 export const KINDS: KindInfo[] = [
@@ -31,9 +38,7 @@ export const KINDS: KindInfo[] = [
       { name: 'Sequencers', type: 'integer', jsonPath: '.spec.sequencers', description: 'Sequencers wanted.' },
       { name: 'Active', type: 'integer', jsonPath: '.status.activeSequencers', description: 'Sequencers in the current configuration.' },
       { name: 'Config', type: 'integer', jsonPath: '.status.configuration', description: 'Hydra configuration number.' },
-      { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'Ready members / expected.' },
-      { name: 'Status', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].reason", description: 'Why it is (not) ready.' },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+      ...READINESS_COLUMNS,
     ],
     rules: [NAME_RULE],
   },
@@ -48,9 +53,7 @@ export const KINDS: KindInfo[] = [
       { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas', description: 'Replicas (3f+1).' },
       { name: 'Epoch', type: 'integer', jsonPath: '.status.epoch', description: 'Current epoch (sequencer installation).' },
       { name: 'Leader', type: 'integer', jsonPath: '.status.leader', description: 'Current leader replica.' },
-      { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'Ready members / expected.' },
-      { name: 'Status', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].reason", description: 'Why it is (not) ready.' },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+      ...READINESS_COLUMNS,
     ],
     rules: [
       NAME_RULE,
@@ -67,9 +70,7 @@ export const KINDS: KindInfo[] = [
       { name: 'Servers', type: 'integer', jsonPath: '.spec.servers', description: 'Backend servers behind the virtual IP.' },
       { name: 'Mode', type: 'string', jsonPath: '.spec.migration.mode', description: 'capybara, none or reconnect.' },
       { name: 'App', type: 'string', jsonPath: '.spec.application', description: 'kv or echo.' },
-      { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'Ready members / expected.' },
-      { name: 'Status', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].reason", description: 'Why it is (not) ready.' },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+      ...READINESS_COLUMNS,
     ],
     rules: [NAME_RULE],
   },

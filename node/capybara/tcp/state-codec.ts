@@ -60,9 +60,7 @@ export function decodeTcpState(bytes: Uint8Array): TcpControlBlockState {
   const remote = { ip: r.u32('remote ip'), port: r.u16('remote port') };
   const receiveBufferSize = r.u32('receive_buffer_size');
   const windowScale = shift(r.u32('window_scale'), 'window_scale');
-  const finTag = r.u8('out_of_order_fin tag');
-  if (finTag > 1) throw new WireError('bad-tcp-state', `out_of_order_fin tag ${finTag} is neither 0 nor 1`);
-  const outOfOrderFin = finTag === 1 ? r.u32('out_of_order_fin') : null;
+  const outOfOrderFin = flag(r.u8('out_of_order_fin tag'), 'out_of_order_fin tag') ? r.u32('out_of_order_fin') : null;
   const outOfOrderQueue = readSegments(r, 'out_of_order_queue');
   const readerNext = r.u32('reader_next');
   const receiveNext = r.u32('receive_next');
@@ -111,21 +109,19 @@ function shift(v: number, what: string): number {
   return v;
 }
 
-function readSegments(r: Reader, what: string): Segments {
+/** A u32 count, then that many items of at least `minItemBytes` each (a count the bytes can't hold is refused up front). */
+function readList<T>(r: Reader, what: string, minItemBytes: number, item: () => T): T[] {
   const count = r.u32(`${what} count`);
-  if (count * 8 > r.remaining) throw new WireError('truncated', `${what} claims ${count} segments in ${r.remaining} bytes`);
-  const out: Segments = [];
-  for (let i = 0; i < count; i++) {
-    const seq = r.u32(`${what} seq`);
-    out.push({ seq, data: r.bytesOf(r.u32(`${what} length`), `${what} bytes`).slice() });
-  }
-  return out;
+  if (count * minItemBytes > r.remaining) throw new WireError('truncated', `${what} claims ${count} items in ${r.remaining} bytes`);
+  return Array.from({ length: count }, item);
+}
+
+const readBytes = (r: Reader, what: string) => r.bytesOf(r.u32(`${what} length`), `${what} bytes`).slice();
+
+function readSegments(r: Reader, what: string): Segments {
+  return readList(r, what, 8, () => ({ seq: r.u32(`${what} seq`), data: readBytes(r, what) }));
 }
 
 function readBuffers(r: Reader, what: string): Uint8Array[] {
-  const count = r.u32(`${what} count`);
-  if (count * 4 > r.remaining) throw new WireError('truncated', `${what} claims ${count} buffers in ${r.remaining} bytes`);
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < count; i++) out.push(r.bytesOf(r.u32(`${what} length`), `${what} bytes`).slice());
-  return out;
+  return readList(r, what, 4, () => readBytes(r, what));
 }
