@@ -119,6 +119,7 @@ export class Receiver implements Core<HydraMsg> {
   private readonly heap = new Heap<Entry>((a, b) =>
     a.clock - b.clock || a.view.id - b.view.id || a.seq - b.seq || Number(a.msg === null) - Number(b.msg === null));
   private lastDelivered: Key = { clock: -1, sequencer: -1 };
+  private through: Key = { clock: -1, sequencer: -1 };
   /** Messages stamped in a configuration we have not installed yet. */
   private early: Groupcast[] = [];
   private adding: { sequencer: number; newConfig: number; reported: number | null } | null = null;
@@ -128,6 +129,16 @@ export class Receiver implements Core<HydraMsg> {
   constructor(private readonly p: ReceiverParams, private readonly obs: ReceiverObserver) {
     this.config = 0;
     this.installed = p.topology.initial;
+  }
+
+  /**
+   * How far delivery has gone: every message whose (clock, sequencer) is at most this was
+   * delivered or preceded by its drop notification; nothing can still arrive ahead of it. A
+   * message an application recovers elsewhere may take its place in the order only once this
+   * has passed it (a drop notification can be delivered well before the lost message's place).
+   */
+  get deliveredThrough(): Key {
+    return this.through;
   }
 
   /** The configuration installed last. */
@@ -391,6 +402,8 @@ export class Receiver implements Core<HydraMsg> {
       const key = { clock: e.clock, sequencer: v.id };
       if (!before(key, this.lastDelivered)) this.lastDelivered = key;
     }
+    // Infinite only with no sequencer at all, which a later addition would contradict.
+    if (frontier.clock !== Infinity && before(this.through, frontier)) this.through = { ...frontier };
     this.noteGaps(ctx);
     this.obs.pending(this.heap.length);
     if (this.heap.length > 0 && this.p.solicit === 'immediate') this.solicit(ctx, false);

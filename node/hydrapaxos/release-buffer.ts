@@ -13,9 +13,11 @@ interface PendingDrop {
  * sequencer) order and a drop notification no later than the lost message's place, so the
  * lost message lies after everything delivered before its notification. Messages wait here
  * while an unresolved drop notification might still precede them; a message recovered from a
- * peer goes back in its place by its key; a slot filled with a NO-OP simply disappears. What
- * leaves (`drain`) is a complete prefix of the global order: every message before it is
- * either in the log already or a NO-OP.
+ * peer goes back in its place by its key, but leaves only once Hydra's delivery has passed
+ * that key (`reached`): a drop notification may come long before its message's place, and
+ * messages or drops of other sequencers may still be delivered ahead of it. A slot filled
+ * with a NO-OP simply disappears. What leaves (`drain`) is a complete prefix of the global
+ * order: every message before it is either in the log already or a NO-OP.
  */
 export class ReleaseBuffer {
   /** Unresolved drop notifications, in delivery order (their bounds never decrease). */
@@ -23,11 +25,19 @@ export class ReleaseBuffer {
   private readonly ready = new Heap<LogEntry>((a, b) => a.clock - b.clock || a.slot.sequencer - b.slot.sequencer);
   private readonly bySlot = new Map<string, LogEntry>();
   private lastDelivered: OrderKey = ORIGIN;
+  /** Hydra's delivery point (`Receiver.deliveredThrough`). */
+  private hydraThrough: OrderKey = ORIGIN;
+
+  /** Hydra has delivered (a message or its drop notification) everything up to `key`. */
+  reached(key: OrderKey): void {
+    if (keyBefore(this.hydraThrough, key)) this.hydraThrough = key;
+  }
 
   /** A message Hydra delivered. */
   delivered(e: LogEntry): void {
     const k = entryKey(e);
     if (keyBefore(this.lastDelivered, k)) this.lastDelivered = k;
+    this.reached(k);
     this.add(e);
   }
 
@@ -89,7 +99,7 @@ export class ReleaseBuffer {
     const first = this.drops[0];
     for (;;) {
       const e = this.ready.peek();
-      if (!e || (first && !keyAtMost(entryKey(e), first.bound))) break;
+      if (!e || !keyAtMost(entryKey(e), this.hydraThrough) || (first && !keyAtMost(entryKey(e), first.bound))) break;
       this.ready.pop();
       this.bySlot.delete(slotKey(e.slot));
       out.push(e);
@@ -110,6 +120,7 @@ export class ReleaseBuffer {
     this.bySlot.clear();
     for (const e of rest) this.bySlot.set(slotKey(e.slot), e);
     if (keyBefore(this.lastDelivered, end)) this.lastDelivered = end;
+    this.reached(end);
   }
 
   /** Puts entries taken back out of the log (past a new view's end) back in; a slot decided elsewhere waits as a pending drop. */

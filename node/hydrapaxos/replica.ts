@@ -251,7 +251,11 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
   // ---- Hydra deliveries into the log ----
 
   private takeDeliveries(ctx: Ctx<HydraPaxosMsg>): void {
-    if (this.inbox.length === 0) return;
+    if (this.inbox.length === 0) {
+      // Hydra's delivery point may have moved past a recovered message without delivering anything.
+      if (this.status !== 'recovering' && this.buffer.size > 0) this.drain(ctx);
+      return;
+    }
     const batch = this.inbox;
     this.inbox = [];
     if (this.status === 'recovering') {
@@ -284,6 +288,7 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
   }
 
   private drain(ctx: Ctx<HydraPaxosMsg>): void {
+    this.buffer.reached(this.receiver.deliveredThrough);
     for (const e of this.buffer.drain()) this.append(ctx, e, true);
     const o = this.syncOffered;
     if (o && !o.acked && this.status === 'normal' && keyAtMost(o.point.key, this.end)) {
