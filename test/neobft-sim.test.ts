@@ -76,7 +76,9 @@ test('an equivocating sequencer splits the replicas without CONFIRMs, and cannot
     sim.net.runUntil(300_000);
     return sim;
   };
-  assert.match(divergence(run(false)) ?? '', /slot 30 differs/, 'trusting the sequencer, replicas execute different requests in slot 30');
+  // (A view change can repair an early split — the stalled SYNC quorum triggers one — but every 30th slot splits again.)
+  const split = /slot (\d+) differs/.exec(divergence(run(false)) ?? '');
+  assert.ok(split && Number(split[1]) % 30 === 0, 'trusting the sequencer, replicas execute different requests in an equivocated slot');
   const guarded = run(true);
   assert.equal(divergence(guarded), null);
   // The split slot is never confirmed: the replicas that cannot get a client's request ordered
@@ -87,15 +89,10 @@ test('an equivocating sequencer splits the replicas without CONFIRMs, and cannot
   assert.ok(checkLinearizable(kvModel, guarded.fullHistory()).linearizable);
 });
 
-const FAILOVER_SEEDS = process.env.NEO_SEED ? [Number(process.env.NEO_SEED)] : Array.from({ length: 70 }, (_, i) => i + 1);
+const FAILOVER_SEEDS = process.env.NEO_SEED ? [Number(process.env.NEO_SEED)] : Array.from({ length: 100 }, (_, i) => i + 1);
 
-/**
- * Safety is asserted on every run. Liveness after the failure is not complete yet: about a
- * third of the runs stall (mostly Byzantine-network ones, and replicas left behind the others'
- * SYNC point; issue 4's note), so the test holds the share of runs that complete every request
- * to at least two thirds and names each stalled seed with its replay command.
- */
-test(`leader failure (view change) and sequencer failure (epoch change onto a fresh sequencer) over ${FAILOVER_SEEDS.length} seeds each: always linearizable and consistent, every request completes in ≥ 2/3 of runs`, (t) => {
+/** Safety and liveness on every run: after the failure and once faults stop, every request completes. */
+test(`leader failure (view change) and sequencer failure (epoch change onto a fresh sequencer) over ${FAILOVER_SEEDS.length} seeds each: always linearizable and consistent, every request completes`, (t) => {
   const unsafe: string[] = [];
   const stalled: string[] = [];
   let runs = 0;
@@ -128,9 +125,8 @@ test(`leader failure (view change) and sequencer failure (epoch change onto a fr
     }
   }
   assert.deepEqual(unsafe, []);
-  for (const s of stalled) t.diagnostic(`stalled: ${s}`);
-  t.diagnostic(`${runs - stalled.length}/${runs} runs completed every request; in ${lagging} a live replica never left the failed view`);
-  assert.ok(stalled.length <= runs / 3, `${stalled.length}/${runs} runs stalled:\n${stalled.join('\n')}`);
+  t.diagnostic(`${runs - stalled.length}/${runs} runs completed every request; in ${lagging} a live replica had not moved to the new view when the run ended (the others did not need it)`);
+  assert.deepEqual(stalled, []);
 });
 
 test('messages only one replica received become no-ops by gap agreement, and that replica rolls back', () => {

@@ -116,6 +116,10 @@ export class Replica implements Core<NeoMsg> {
   private held: AomDelivery[] = [];
   /** Delivered past the log window, filled once the sync point moves on. */
   private readonly deferred = new Map<number, OrderedMulticast>();
+  /** Since when deliveries have waited past the log window without the sync point moving. */
+  private deferredSince: number | null = null;
+  /** When the current view started (its epoch's certificate is due within a timeout). */
+  private viewStartedAt = 0;
   private readonly missingSince = new Map<number, number>();
   /** Requests clients sent directly, by client/request id, and when they arrived. */
   private readonly direct = new Map<string, number>();
@@ -242,6 +246,10 @@ export class Replica implements Core<NeoMsg> {
         return this.onViewStart(ctx, m);
       case 'view-change-fetch':
         return this.onFetch(ctx, m);
+      case 'sync':
+        // Answered even while changing views: a replica waiting for our SYNC (an epoch's
+        // certificate, say) must not depend on our view change finishing.
+        return this.status === 'view-change' ? this.answerSync(m) : this.onSync(m);
       default:
         break;
     }
@@ -252,8 +260,6 @@ export class Replica implements Core<NeoMsg> {
       case 'query-reply':
         if (this.sameView(m.view) && this.missing.has(m.slot) && !this.gaps.get(m.slot)?.votedDrop) this.fill(m.slot, m.oc);
         return;
-      case 'sync':
-        return this.onSync(m);
       case 'gap-find':
         return this.onGapFind(ctx, m);
       case 'gap-recv':
@@ -293,9 +299,9 @@ export class Replica implements Core<NeoMsg> {
     }
     // Agreements others run on slots we hold (we saw their votes, not the decision) must finish here too.
     for (const [slot, gap] of this.gaps) if (!gap.done && !this.missing.has(slot)) this.resendGap(ctx, slot, gap);
-    // Our latest SYNC until it is agreed (it may have been lost).
+    // Our latest SYNC until it is agreed (it may have been lost), or until it certifies our epoch.
     const lastSync = [...this.mySyncs.values()].reduce<Sync | undefined>((a, b) => (a && a.slot > b.slot ? a : b), undefined);
-    if (lastSync && lastSync.slot > this.syncPoint) ctx.multicast(this.others(), lastSync);
+    if (lastSync && (lastSync.slot > this.syncPoint || this.certifiedEpoch < this.view.epoch)) ctx.multicast(this.others(), lastSync);
     // Slots not settled yet: resend our confirm, marked as asking for the others' (they may have been lost).
     for (const [slot, c] of this.myConfirms) {
       if (this.log[slot]) continue;
@@ -329,6 +335,7 @@ export class Replica implements Core<NeoMsg> {
       if (this.log[slot]) return;
       if (slot > this.syncPoint + LOG_WINDOW) {
         this.deferred.set(slot, d.msg);
+        this.deferredSince ??= this.ctx.now;
         return;
       }
       if (this.p.byzantineNetwork) this.candidate(slot, d.msg);
@@ -484,15 +491,19 @@ export class Replica implements Core<NeoMsg> {
     this.onSync(m);
   }
 
+  /** A SYNC for a point already final here: its sender is still waiting for it (it lost ours), so ours again. */
+  private answerSync(m: Sync): void {
+    if (m.slot > this.syncPoint || m.view.epoch !== this.view.epoch) return;
+    const mine = this.mySyncs.get(m.slot);
+    if (mine && m.replica !== this.p.index && m.replica < this.p.replicas.length) this.ctx.send(this.p.replicas[m.replica]!, mine);
+  }
+
   private onSync(m: Sync): void {
     // A log hash does not depend on the leader: SYNCs of any view of our epoch count.
     if (m.view.epoch !== this.view.epoch || !this.isSyncSlot(m)) return;
-    if (m.slot <= this.syncPoint) {
-      // Its sender is still waiting for this point (it lost our SYNC): ours again.
-      const mine = this.mySyncs.get(m.slot);
-      if (mine && m.replica !== this.p.index && m.replica < this.p.replicas.length) this.ctx.send(this.p.replicas[m.replica]!, mine);
-      return;
-    }
+    // An EPOCH-START may fall on the final point already reached (an epoch that ordered nothing).
+    const certifies = m.slot === m.epochStart && m.view.epoch > this.certifiedEpoch;
+    if (m.slot <= this.syncPoint && !certifies) return this.answerSync(m);
     if (m.replica !== this.p.index && !verifySigned(m, this.p.keys)) {
       this.obs.invalid('bad-sync');
       return;
@@ -507,8 +518,9 @@ export class Replica implements Core<NeoMsg> {
     if (who.size < this.quorum || !mine || hex(mine) !== hex(m.logHash)) return;
     this.syncPoint = m.slot;
     this.syncCert = [...who.values()].slice(0, this.quorum);
-    if (m.slot === m.epochStart && m.view.epoch > this.certifiedEpoch) {
-      // The epoch certificate: the new epoch's held messages may go in now.
+    if (m.view.epoch > this.certifiedEpoch) {
+      // The epoch certificate (the epoch's first SYNC point, or any later one: 2f+1 logs that
+      // match ours past the epoch's start): the new epoch's held messages may go in now.
       this.certifiedEpoch = m.view.epoch;
       this.release();
     }
@@ -518,6 +530,7 @@ export class Replica implements Core<NeoMsg> {
       if (this.p.byzantineNetwork) this.candidate(slot, oc);
       else this.fill(slot, oc);
     }
+    this.deferredSince = this.deferred.size > 0 ? this.ctx.now : null;
     for (const s of this.syncs.keys()) if (s <= m.slot) this.syncs.delete(s);
     // Final entries are never rolled back: their undo records can go.
     for (let s = m.slot; s > 0 && this.log[s]?.undo; s--) delete this.log[s]!.undo;
@@ -555,6 +568,22 @@ export class Replica implements Core<NeoMsg> {
     reply.mac = replyMac(reply, this.p.clientKey(request.client));
     this.lastReplies.set(request.client, reply);
     this.ctx.send(this.p.clientNode(request.client), reply);
+  }
+
+  /**
+   * A reply sent again, in the view we are in now: the client needs 2f+1 replies of one view,
+   * and replicas that executed the slot on either side of a view change replied in different
+   * ones. Our log still holds the slot with that hash (a rollback would have re-executed it and
+   * replaced the reply; a compacted hash is final), so it stands in this view too.
+   */
+  private restamp(last: Reply): Reply {
+    if (this.status !== 'normal' || this.sameView(last.view) || last.slot > this.executed) return last;
+    const hash = this.hashes[last.slot];
+    if (hash && !equalBytes(hash, last.logHash)) return last;
+    const reply: Reply = { ...last, view: this.view, mac: new Uint8Array(32) };
+    reply.mac = replyMac(reply, this.p.clientKey(reply.client));
+    this.lastReplies.set(reply.client, reply);
+    return reply;
   }
 
   /** Undoes speculative execution back to just before `slot` (never into the final prefix). */
@@ -766,7 +795,7 @@ export class Replica implements Core<NeoMsg> {
     if (this.store.answered(r.client, r.requestId)) {
       // Executed, and the client still asks: our reply was lost (or came from an old view).
       const last = this.lastReplies.get(r.client);
-      if (last?.requestId === r.requestId) ctx.send(this.p.clientNode(r.client), last);
+      if (last?.requestId === r.requestId) ctx.send(this.p.clientNode(r.client), this.restamp(last));
       return;
     }
     // (A request ordered but dropped by an epoch change needs this too.)
@@ -780,6 +809,16 @@ export class Replica implements Core<NeoMsg> {
     const limit = ctx.now - this.p.viewChangeUs;
     for (const [slot, since] of this.missingSince) {
       if (since > limit || slot > this.syncPoint + LOG_WINDOW) continue;
+      this.startViewChange(ctx, { epoch: this.view.epoch, leader: this.view.leader + 1 }, 'leader');
+      return true;
+    }
+    // A full log window whose sync point does not move, or an epoch whose certificate does not
+    // form: the SYNC quorum is not forming (a replica is stuck behind, or alone in a view change
+    // the others never joined); a new view's merge brings everyone to the same log.
+    const windowStuck = this.deferredSince !== null && this.deferredSince <= limit;
+    if (windowStuck || (this.certifiedEpoch < this.view.epoch && this.viewStartedAt <= limit)) {
+      if (windowStuck) this.deferredSince = ctx.now;
+      this.viewStartedAt = ctx.now;
       this.startViewChange(ctx, { epoch: this.view.epoch, leader: this.view.leader + 1 }, 'leader');
       return true;
     }
@@ -827,6 +866,12 @@ export class Replica implements Core<NeoMsg> {
     // Move past the new leader only once a quorum wanted its view and it still did not start
     // it (as in PBFT): a replica that suspected alone waits for the others instead of racing ahead.
     if ((this.viewChanges.get(viewKey(this.target))?.size ?? 0) < this.quorum) {
+      // Correct replicas can split (one gave up on the leader, another on the sequencer, at
+      // once) so that no view gathers a quorum alone: then join the smallest view above ours
+      // that another replica asked for. Views only go up, so the split ends.
+      const above = [...this.viewChanges.values()].flatMap((m) => [...m.values()]).map((x) => x.msg.view)
+        .filter((v) => compareViews(v, this.target) > 0).sort(compareViews)[0];
+      if (above) return this.startViewChange(ctx, above, 'joined');
       ctx.setTimer('view-change', this.p.viewChangeUs);
       return;
     }
@@ -973,8 +1018,10 @@ export class Replica implements Core<NeoMsg> {
     this.myConfirms.clear();
     this.unconfirmedSince.clear();
     this.pleas.clear();
-    this.syncs.clear();
-    this.mySyncs.clear();
+    // SYNCs of the epoch stay good across its views, and ours at final points answer replicas
+    // still waiting for one (those past the final point are made again below, after any rollback).
+    if (newEpoch) this.syncs.clear();
+    for (const slot of this.mySyncs.keys()) if (newEpoch || slot > this.syncPoint) this.mySyncs.delete(slot);
     // The final interval, for a replica behind it.
     for (const [slot, oc] of merged.finalEntries) {
       if (slot <= this.executed || this.log[slot]) continue;
@@ -1024,7 +1071,8 @@ export class Replica implements Core<NeoMsg> {
     ctx.cancelTimer('view-change');
     for (const k of [...this.viewChanges.keys()]) {
       const [e, l] = k.split('/').map(Number) as [number, number];
-      if (compareViews({ epoch: e, leader: l }, view) <= 0) this.viewChanges.delete(k);
+      // This view's own stay: a replica that missed some of them fetches them from us.
+      if (compareViews({ epoch: e, leader: l }, view) < 0) this.viewChanges.delete(k);
     }
     if (newEpoch) {
       this.epochStarts.set(view.epoch, merged.last);
@@ -1036,13 +1084,17 @@ export class Replica implements Core<NeoMsg> {
     }
     // The new leader gets a whole timeout before anyone suspects it.
     for (const slot of this.missingSince.keys()) this.missingSince.set(slot, ctx.now);
+    this.deferredSince = this.deferred.size > 0 ? ctx.now : null;
+    this.viewStartedAt = ctx.now;
     this.direct.clear();
     this.obs.viewStarted(view);
     const before = this.executed;
     this.execute();
     // Our latest SYNC may have died with the old view: say it again in the new one.
     const start = this.epochStarts.get(this.view.epoch)!;
-    for (let slot = Math.min(before, this.executed); slot > Math.max(this.syncPoint, start - 1); slot--) {
+    // (A new epoch's start is said even on the final point: it is the epoch's certificate.)
+    const floor = newEpoch ? start - 1 : Math.max(this.syncPoint, start - 1);
+    for (let slot = Math.min(before, this.executed); slot > floor; slot--) {
       if (slot % SYNC_INTERVAL === 0 || (slot === start && this.view.epoch > 1)) {
         this.sync(slot);
         break;

@@ -80,7 +80,7 @@ export class NeoSim {
     for (let k = 0; k < sequencers; k++) {
       boot(sequencerNode(k), () => new EpochSequencer({
         index: k, count: sequencers, f: o.f, replicaKeys: { publicKeys, backend: hotPathBackend }, make: ordering,
-      }, { installed: (e) => (this.counters.epoch = Math.max(this.counters.epoch, e)), idle() {} }));
+      }, { installed: (e) => { this.trace?.(`${this.net.now} sequencer ${k} installed epoch ${e}`); this.counters.epoch = Math.max(this.counters.epoch, e); }, idle() {} }));
     }
     const sequencerOf = (epoch: number) => sequencerOfEpoch(epoch, sequencers);
     for (let i = 0; i < n; i++) {
