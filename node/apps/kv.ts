@@ -71,11 +71,14 @@ export class KvStore {
     return this.data.size;
   }
 
-  /** The whole state (data and exactly-once table), for state transfer. */
+  /**
+   * The whole state (data and exactly-once table), for state transfer; canonical (sorted), so
+   * that replicas holding the same state encode it to the same bytes (NeoBFT's state digests).
+   */
   snapshot(): KvSnapshot {
     return {
-      data: [...this.data],
-      last: [...this.last].map(([client, l]) => ({ client, requestId: l.requestId, result: l.result })),
+      data: [...this.data].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      last: [...this.last].sort(([a], [b]) => a - b).map(([client, l]) => ({ client, requestId: l.requestId, result: l.result })),
     };
   }
 

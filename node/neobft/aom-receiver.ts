@@ -84,6 +84,16 @@ export class AomReceiver {
     ctx.cancelTimer('aom-gap');
   }
 
+  /** The numbers up to `seq` were settled elsewhere (the replica took the state past them): stop waiting for them. */
+  skipTo(ctx: Ctx<unknown>, seq: number): void {
+    if (seq < this.next) return;
+    for (const s of [...this.ready.keys()]) if (s <= seq) this.ready.delete(s);
+    for (const s of [...this.unverified.keys()]) if (s <= seq) this.unverified.delete(s);
+    this.next = seq + 1;
+    this.waitingSince = ctx.now;
+    this.deliver(ctx);
+  }
+
   receive(ctx: Ctx<unknown>, m: OrderedMulticast | AomSign): void {
     if (m.type === 'aom-sign') this.onSign(m);
     else this.onMulticast(ctx, m);

@@ -35,8 +35,10 @@ export function neobftMetrics(registry: Registry) {
     leader.set(0);
     const viewChanges = new Counter({ name: 'switchyard_neobft_view_changes_total', help: 'View changes started, by reason (leader, sequencer, timeout, joined).', labelNames: ['reason'], registers: r });
     const syncPoint = new Gauge({ name: 'switchyard_neobft_sync_point', help: 'Highest slot made final by 2f+1 matching SYNCs.', registers: r });
+    const stateTransfers = new Counter({ name: 'switchyard_neobft_state_transfers_total', help: 'State transfers taken (this replica was behind the others\' compacted prefix).', registers: r });
     return {
       synced: (slot) => syncPoint.set(slot),
+      stateTransferred: () => stateTransfers.inc(),
       verified: (scheme, ok) => verified.labels(scheme, ok ? 'ok' : 'failed').inc(),
       rejected: (reason) => rejected.labels(reason).inc(),
       executed: (_slot, noop) => executed.labels(noop ? 'no-op' : 'request').inc(),

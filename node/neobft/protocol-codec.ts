@@ -7,7 +7,7 @@ import type { Confirm, GapDrop, GapFind, GapVote, LogEntry, ProtocolMsg, Sync, V
 export const PROTOCOL_TYPE = {
   reply: 10, query: 11, 'query-reply': 12, 'gap-find': 13, 'gap-recv': 14, 'gap-drop': 15, 'gap-decision': 16,
   'gap-prepare': 17, 'gap-commit': 18, 'direct-request': 19, confirm: 20, sync: 21, 'view-change': 22, 'view-start': 23,
-  'view-change-fetch': 24,
+  'view-change-fetch': 24, 'state-request': 25, 'state-reply': 26,
 } as const;
 
 const VIEW = 4 + 4;
@@ -22,7 +22,7 @@ const ocSize = (oc: OrderedMulticast) => aomSize(oc);
 const dropSize = VIEW + 1 + SLOT + SIG;
 const VOTE = VIEW + 1 + SLOT + 32 + SIG;
 const CONFIRM = VIEW + 1 + SLOT + 32 + 1 + SIG;
-const SYNC = VIEW + 1 + SLOT + 32 + SLOT + SIG;
+const SYNC = VIEW + 1 + SLOT + 32 + 32 + SLOT + SIG;
 
 function entrySize(e: LogEntry): number {
   return 1 + SLOT + 1 + (e.kind === 'message' ? ocSize(e.oc) + e.confirms.length * CONFIRM : e.commits.length * VOTE);
@@ -59,6 +59,10 @@ export function protocolSize(m: ProtocolMsg): number {
       return VIEW + 1 + 1;
     case 'direct-request':
       return 4 + m.payload.length;
+    case 'state-request':
+      return 1 + SLOT;
+    case 'state-reply':
+      return 1 + 1 + m.cert.length * SYNC + 4 + m.snapshot.length;
   }
 }
 
@@ -74,7 +78,7 @@ const writeConfirm = (w: Writer, c: Confirm) => {
 };
 const writeSync = (w: Writer, m: Sync) => {
   writeView(w, m.view);
-  w.u8(m.replica).u64(m.slot).raw(m.logHash).u64(m.epochStart).raw(m.sig);
+  w.u8(m.replica).u64(m.slot).raw(m.logHash).raw(m.stateDigest).u64(m.epochStart).raw(m.sig);
 };
 
 function writeEntry(w: Writer, e: LogEntry): void {
@@ -158,6 +162,14 @@ export function writeProtocol(w: Writer, m: ProtocolMsg): void {
       return;
     case 'direct-request':
       w.u32(m.payload.length).raw(m.payload);
+      return;
+    case 'state-request':
+      w.u8(m.replica).u64(m.executed);
+      return;
+    case 'state-reply':
+      w.u8(m.replica).u8(m.cert.length);
+      for (const c of m.cert) writeSync(w, c);
+      w.u32(m.snapshot.length).raw(m.snapshot);
   }
 }
 
@@ -178,7 +190,7 @@ function readConfirm(r: Reader): Confirm {
 function readSync(r: Reader): Sync {
   return {
     type: 'sync', view: readView(r), replica: r.u8('replica'), slot: r.u64('slot'), logHash: copy(r, 32, 'log hash'),
-    epochStart: r.u64('epoch start'), sig: copy(r, SIG, 'signature'),
+    stateDigest: copy(r, 32, 'state digest'), epochStart: r.u64('epoch start'), sig: copy(r, SIG, 'signature'),
   };
 }
 
@@ -277,6 +289,13 @@ export function readProtocol(r: Reader, type: number): ProtocolMsg {
     }
     case PROTOCOL_TYPE['view-change-fetch']:
       return { type: 'view-change-fetch', view: readView(r), replica: r.u8('replica'), of: r.u8('replica') };
+    case PROTOCOL_TYPE['state-request']:
+      return { type: 'state-request', replica: r.u8('replica'), executed: r.u64('executed') };
+    case PROTOCOL_TYPE['state-reply']: {
+      const replica = r.u8('replica');
+      const cert = Array.from({ length: count(r, 'certificate SYNC', MAX_CERT) }, () => readSync(r));
+      return { type: 'state-reply', replica, cert, snapshot: copy(r, r.u32('snapshot length'), 'snapshot') };
+    }
     default:
       throw new WireError('unknown-type', `unknown BFTCluster message type ${type}`);
   }

@@ -98,8 +98,9 @@ export interface Confirm {
 
 /**
  * Every SYNC_INTERVAL slots, and at the first slot of an epoch (EPOCH-START): the replica's log
- * hash there, with the slot its epoch started after; 2f+1 matching make the prefix final (and,
- * at an epoch start, form the epoch certificate).
+ * hash there and the digest of its state there (PBFT's checkpoint digest), with the slot its
+ * epoch started after; 2f+1 matching make the prefix final (and, at an epoch start, form the
+ * epoch certificate), and let any one replica's copy of that state be checked.
  */
 export interface Sync {
   type: 'sync';
@@ -107,8 +108,25 @@ export interface Sync {
   replica: number;
   slot: number;
   logHash: Uint8Array;
+  stateDigest: Uint8Array;
   epochStart: number;
   sig: Uint8Array;
+}
+
+/** A replica left behind the others' final point (what it lacks is compacted there) asks for the state. */
+export interface StateRequest {
+  type: 'state-request';
+  replica: number;
+  /** The last slot it executed: only a later final point helps. */
+  executed: number;
+}
+
+/** The sender's state at its sync point, proven by its SYNC certificate (which names the state's digest). */
+export interface StateReply {
+  type: 'state-reply';
+  replica: number;
+  cert: Sync[];
+  snapshot: Uint8Array;
 }
 
 /**
@@ -161,7 +179,7 @@ export interface DirectRequest {
 }
 
 export type ProtocolMsg = Reply | Query | QueryReply | GapFind | GapRecv | GapDrop | GapDecision | GapVote | Confirm | Sync | DirectRequest
-  | ViewChange | ViewStart | ViewChangeFetch;
+  | ViewChange | ViewStart | ViewChangeFetch | StateRequest | StateReply;
 export type SignedMsg = GapFind | GapDrop | GapDecision | GapVote | Confirm | Sync | ViewChange | ViewStart;
 
 export const NOOP_DIGEST = new Uint8Array(32);

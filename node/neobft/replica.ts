@@ -1,5 +1,5 @@
 import { sha256 } from '../crypto/hash.js';
-import { type KvRequest, KvStore, decodeKvRequest, encodeResult } from '../apps/kv.js';
+import { type KvRequest, KvStore, decodeKvRequest, decodeKvSnapshot, encodeKvSnapshot, encodeResult } from '../apps/kv.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import type { AomSign, OrderedMulticast } from './aom-messages.js';
@@ -8,12 +8,12 @@ import { type ReplicaKeys, replyMac, sign, verifyRelayedOc, verifySigned } from 
 import { equalBytes } from '../crypto/bytes.js';
 import type { NeoMsg } from './messages.js';
 import {
-  type Confirm, type GapDecision, type GapDrop, type GapVote, type LogEntry, NOOP_DIGEST, type Reply, type Sync, type View, type ViewChange,
-  type ViewChangeFetch, type ViewStart,
+  type Confirm, type GapDecision, type GapDrop, type GapVote, type LogEntry, NOOP_DIGEST, type Reply, type StateReply, type Sync, type View,
+  type ViewChange, type ViewChangeFetch, type ViewStart,
 } from './protocol-messages.js';
 import {
-  type CheckEnv, type CheckedViewChange, type FinalPoint, GENESIS, type MergedLog, checkEntry, checkViewChange, compareViews, leaderOf, mergeViewChanges,
-  viewKey,
+  type CheckEnv, type CheckedViewChange, type FinalPoint, GENESIS, type MergedLog, checkEntry, checkSyncCert, checkViewChange, compareViews, leaderOf,
+  mergeViewChanges, viewKey,
 } from './view-change.js';
 import { signedBody } from './codec.js';
 
@@ -66,6 +66,8 @@ export interface ReplicaObserver extends Pick<AomReceiverObserver, 'rejected' | 
   invalid(reason: string): void;
   viewChanged(view: View, reason: 'leader' | 'sequencer' | 'timeout' | 'joined'): void;
   viewStarted(view: View): void;
+  /** The replica was behind the others' compacted prefix and took their state at `slot`. */
+  stateTransferred(slot: number): void;
 }
 
 interface Slot {
@@ -148,7 +150,10 @@ export class Replica implements Core<NeoMsg> {
   private readonly gaps = new Map<number, Gap>();
   private readonly hashes: Uint8Array[] = [new Uint8Array(32)];
   private executed = 0;
-  private readonly store = new KvStore();
+  private store = new KvStore();
+  /** A final point past what we can execute (the slots before it are compacted elsewhere): state transfer wanted. */
+  private stateWanted = 0;
+  private stateAskedAt = -Infinity;
   /** Byzantine-network mode: candidates per slot by digest, who confirmed what, our own confirms. */
   private readonly candidates = new Map<number, Map<string, OrderedMulticast>>();
   private readonly confirms = new Map<number, Map<string, Map<number, Confirm>>>();
@@ -246,6 +251,10 @@ export class Replica implements Core<NeoMsg> {
         return this.onViewStart(ctx, m);
       case 'view-change-fetch':
         return this.onFetch(ctx, m);
+      case 'state-request':
+        return this.onStateRequest(ctx, m.replica, m.executed);
+      case 'state-reply':
+        return this.onStateReply(m);
       case 'sync':
         // Answered even while changing views: a replica waiting for our SYNC (an epoch's
         // certificate, say) must not depend on our view change finishing.
@@ -286,6 +295,7 @@ export class Replica implements Core<NeoMsg> {
     if (name === 'view-change') return this.onViewChangeTimeout(ctx);
     if (name !== 'retry') return;
     ctx.setTimer('retry', this.p.retryUs);
+    this.askForState(ctx);
     if (this.status === 'view-change') return this.resendViewChange(ctx);
     if (this.suspect(ctx)) return;
     // Retransmit whatever is still unresolved: the network may lose any of it.
@@ -332,7 +342,7 @@ export class Replica implements Core<NeoMsg> {
     }
     if (d.kind === 'message') {
       const slot = this.slotOf(d.msg);
-      if (this.log[slot]) return;
+      if (this.log[slot] || slot <= this.syncPoint) return;
       if (slot > this.syncPoint + LOG_WINDOW) {
         this.deferred.set(slot, d.msg);
         this.deferredSince ??= this.ctx.now;
@@ -343,7 +353,7 @@ export class Replica implements Core<NeoMsg> {
       return;
     }
     const slot = this.epochStarts.get(this.view.epoch)! + d.seq;
-    if (this.log[slot]) return;
+    if (this.log[slot] || slot <= this.syncPoint) return;
     this.markMissing(slot);
     if (slot > this.syncPoint + LOG_WINDOW) return;
     if (this.isLeader) this.startGap(this.ctx, slot);
@@ -371,7 +381,9 @@ export class Replica implements Core<NeoMsg> {
   }
 
   private fill(slot: number, oc: OrderedMulticast, confirmed = false): void {
-    if (this.log[slot]) return;
+    // Having voted GAP-DROP, we take the slot only from the agreement's decision: executing it
+    // (and replying) as well would let a client and a no-op quorum both count us.
+    if (this.log[slot] || this.gaps.get(slot)?.votedDrop) return;
     if (this.p.byzantineNetwork && !confirmed && !this.missing.has(slot)) return this.candidate(slot, oc);
     if (this.slotOf(oc) !== slot) {
       this.obs.invalid('certificate-for-another-slot');
@@ -411,19 +423,25 @@ export class Replica implements Core<NeoMsg> {
 
   /** Byzantine-network mode: confirm the first version of a slot we see, fill it once 2f+1 agree. */
   private candidate(slot: number, oc: OrderedMulticast): void {
-    if (this.log[slot]) return;
+    // No CONFIRM after a GAP-DROP vote (nor a drop vote after a CONFIRM: onGapFind).
+    if (this.log[slot] || this.gaps.get(slot)?.votedDrop) return;
     const d = hex(oc.header.digest);
     const byDigest = this.candidates.get(slot) ?? new Map<string, OrderedMulticast>();
     byDigest.set(d, oc);
     this.candidates.set(slot, byDigest);
     if (!this.myConfirms.has(slot)) {
-      const c = sign<Confirm>({ type: 'confirm', view: this.view, replica: this.p.index, slot, digest: oc.header.digest, need: false, sig: new Uint8Array(64) }, this.p.keys);
-      this.myConfirms.set(slot, c);
       this.unconfirmedSince.set(slot, this.ctx.now);
-      this.count(c);
-      this.ctx.multicast(this.others(), c);
+      this.ctx.multicast(this.others(), this.signConfirm(slot, oc.header.digest));
     }
     this.settle(slot);
+  }
+
+  /** Our CONFIRM of `digest` at `slot` in this view, counted and kept. */
+  private signConfirm(slot: number, digest: Uint8Array): Confirm {
+    const c = sign<Confirm>({ type: 'confirm', view: this.view, replica: this.p.index, slot, digest, need: false, sig: new Uint8Array(64) }, this.p.keys);
+    this.myConfirms.set(slot, c);
+    this.count(c);
+    return c;
   }
 
   private count(c: Confirm): void {
@@ -440,9 +458,14 @@ export class Replica implements Core<NeoMsg> {
       return;
     }
     this.count(c);
-    // A replica asking for help with a slot gets our confirm again (answers never ask back).
-    const mine = this.myConfirms.get(c.slot);
-    if (c.need && mine) ctx.send(this.p.replicas[c.replica]!, mine);
+    // A replica asking for help with a slot gets our confirm again (answers never ask back); a
+    // slot we hold from an earlier view (our confirms there do not count in this one) gets a new one.
+    if (c.need) {
+      const held = this.log[c.slot]?.oc;
+      const mine = this.myConfirms.get(c.slot)
+        ?? (held && this.signConfirm(c.slot, held.header.digest));
+      if (mine) ctx.send(this.p.replicas[c.replica]!, mine);
+    }
     this.settle(c.slot);
   }
 
@@ -482,7 +505,10 @@ export class Replica implements Core<NeoMsg> {
   /** Every SYNC_INTERVAL slots, tell the others our log hash there. */
   private sync(slot: number): void {
     const epochStart = this.epochStarts.get(this.view.epoch)!;
-    const m = sign<Sync>({ type: 'sync', view: this.view, replica: this.p.index, slot, logHash: this.hashes[slot]!, epochStart, sig: new Uint8Array(64) }, this.p.keys);
+    const stateDigest = sha256(encodeKvSnapshot(this.stateAt(slot).snapshot()));
+    const m = sign<Sync>({
+      type: 'sync', view: this.view, replica: this.p.index, slot, logHash: this.hashes[slot]!, stateDigest, epochStart, sig: new Uint8Array(64),
+    }, this.p.keys);
     this.mySyncs.set(slot, m);
     for (const old of this.mySyncs.keys()) if (old < slot - 2 * SYNC_INTERVAL) this.mySyncs.delete(old);
     this.ctx.multicast(this.others(), m);
@@ -515,6 +541,9 @@ export class Replica implements Core<NeoMsg> {
     this.syncs.set(m.slot, bySlot);
     // Final only where our own log agrees: 2f+1 matching hashes, ours among them.
     const mine = this.hashes[m.slot];
+    // 2f+1 others made a point final more than an interval past what we executed: what we lack
+    // is compacted at them, so only their state brings us there.
+    if (who.size >= this.quorum && m.slot > this.executed + SYNC_INTERVAL) this.stateWanted = Math.max(this.stateWanted, m.slot);
     if (who.size < this.quorum || !mine || hex(mine) !== hex(m.logHash)) return;
     this.syncPoint = m.slot;
     this.syncCert = [...who.values()].slice(0, this.quorum);
@@ -524,13 +553,7 @@ export class Replica implements Core<NeoMsg> {
       this.certifiedEpoch = m.view.epoch;
       this.release();
     }
-    for (const [slot, oc] of this.deferred) {
-      if (slot > this.syncPoint + LOG_WINDOW) continue;
-      this.deferred.delete(slot);
-      if (this.p.byzantineNetwork) this.candidate(slot, oc);
-      else this.fill(slot, oc);
-    }
-    this.deferredSince = this.deferred.size > 0 ? this.ctx.now : null;
+    this.releaseDeferred();
     for (const s of this.syncs.keys()) if (s <= m.slot) this.syncs.delete(s);
     // Final entries are never rolled back: their undo records can go.
     for (let s = m.slot; s > 0 && this.log[s]?.undo; s--) delete this.log[s]!.undo;
@@ -538,10 +561,22 @@ export class Replica implements Core<NeoMsg> {
     this.obs.synced(m.slot);
   }
 
+  /** Deliveries that waited past the log window, now that the sync point moved. */
+  private releaseDeferred(): void {
+    for (const [slot, oc] of this.deferred) {
+      if (slot > this.syncPoint + LOG_WINDOW) continue;
+      this.deferred.delete(slot);
+      if (slot <= this.syncPoint) continue;
+      if (this.p.byzantineNetwork) this.candidate(slot, oc);
+      else this.fill(slot, oc);
+    }
+    this.deferredSince = this.deferred.size > 0 ? this.ctx.now : null;
+  }
+
   /**
    * Forgets what a long run no longer needs about slots final for a whole interval: agreement
-   * and confirm state, certificates and requests (a replica that far behind would need state
-   * transfer, which is not implemented), and old log hashes.
+   * and confirm state, certificates and requests (a replica that far behind catches up by
+   * state transfer), and old log hashes.
    */
   private compact(upto: number): void {
     if (upto <= 0) return;
@@ -607,7 +642,8 @@ export class Replica implements Core<NeoMsg> {
   private onQuery(ctx: Ctx<NeoMsg>, replica: number, slot: number, view: View): void {
     if (!this.isLeader || !this.sameView(view) || replica >= this.p.replicas.length) return;
     const g = this.gaps.get(slot);
-    if (g?.done) return this.catchUp(ctx, replica, g);
+    // An agreement of an earlier view no longer counts here: the message itself is sent instead.
+    if (g?.done && g.decision && this.sameView(g.decision.view)) return this.catchUp(ctx, replica, g);
     // In Byzantine-network mode the leader may hold the slot only as the candidate it confirmed:
     // the asker's confirm may be the one still missing, so hand it over.
     const mine = this.myConfirms.get(slot);
@@ -659,7 +695,9 @@ export class Replica implements Core<NeoMsg> {
       return;
     }
     const leader = this.leaderNode;
-    const oc = this.log[m.slot]?.oc;
+    // A candidate we confirmed counts as received: we must not vote to drop what we confirmed.
+    const confirmed = this.myConfirms.get(m.slot);
+    const oc = this.log[m.slot]?.oc ?? (confirmed ? this.candidates.get(m.slot)?.get(hex(confirmed.digest)) : undefined);
     if (oc && !this.gaps.get(m.slot)?.votedDrop) {
       ctx.send(leader, { type: 'gap-recv', view: this.view, replica: this.p.index, slot: m.slot, oc });
       return;
@@ -712,7 +750,10 @@ export class Replica implements Core<NeoMsg> {
     if (!this.sameView(d.view) || d.replica !== leaderOf(this.view, this.p.replicas.length) || !verifySigned(d, this.p.keys)) return false;
     if (d.recv) {
       if (this.slotOf(d.recv) !== d.slot) return false;
-      return this.verifyRelayed(d.recv, d.slot) || !!(this.log[d.slot]?.oc && equalBytes(this.log[d.slot]!.oc!.header.digest, d.recv.header.digest));
+      // Authentic if it checks out as relayed, or is what we hold ourselves (in the log, or a
+      // candidate AOM delivered to us that our drop vote kept out of it).
+      return this.verifyRelayed(d.recv, d.slot) || !!(this.log[d.slot]?.oc && equalBytes(this.log[d.slot]!.oc!.header.digest, d.recv.header.digest))
+        || !!this.candidates.get(d.slot)?.has(hex(d.recv.header.digest));
     }
     const signers = new Set(d.drops.filter((x) => x.slot === d.slot && this.sameView(x.view) && verifySigned(x, this.p.keys)).map((x) => x.replica));
     return signers.size >= this.quorum;
@@ -1090,6 +1131,8 @@ export class Replica implements Core<NeoMsg> {
     this.obs.viewStarted(view);
     const before = this.executed;
     this.execute();
+    // A hole below the merged final point is never settled by gap agreement: take the state.
+    if (this.executed < merged.final.slot) this.stateWanted = Math.max(this.stateWanted, merged.final.slot);
     // Our latest SYNC may have died with the old view: say it again in the new one.
     const start = this.epochStarts.get(this.view.epoch)!;
     // (A new epoch's start is said even on the final point: it is the epoch's certificate.)
@@ -1107,6 +1150,73 @@ export class Replica implements Core<NeoMsg> {
       if (this.isLeader) this.startGap(ctx, slot);
       else this.query(ctx, slot);
     }
+  }
+
+  // ——— State transfer ———
+
+  /** The state after `slot` (≥ the sync point, ≤ executed): the live store, or a copy with later slots undone. */
+  private stateAt(slot: number): KvStore {
+    if (slot === this.executed) return this.store;
+    const copy = KvStore.fromSnapshot(this.store.snapshot());
+    for (let s = this.executed; s > slot; s--) {
+      const u = this.log[s]?.undo;
+      if (u) copy.undo(u);
+    }
+    return copy;
+  }
+
+  private askForState(ctx: Ctx<NeoMsg>): void {
+    if (this.stateWanted <= this.executed || ctx.now - this.stateAskedAt < 4 * this.p.retryUs) return;
+    this.stateAskedAt = ctx.now;
+    ctx.multicast(this.others(), { type: 'state-request', replica: this.p.index, executed: this.executed });
+  }
+
+  /** Our state at our sync point, with the SYNC certificate that names its digest. */
+  private onStateRequest(ctx: Ctx<NeoMsg>, replica: number, executed: number): void {
+    if (replica >= this.p.replicas.length || replica === this.p.index || this.syncPoint <= executed || this.syncCert.length === 0) return;
+    const snapshot = encodeKvSnapshot(this.stateAt(this.syncPoint).snapshot());
+    ctx.send(this.p.replicas[replica]!, { type: 'state-reply', replica: this.p.index, cert: this.syncCert, snapshot });
+  }
+
+  /**
+   * A final point past ours, with the state there: 2f+1 signed SYNCs name the log hash and the
+   * state's digest, so one replica's copy is checked against them (PBFT's checkpoints). Taken
+   * only within our epoch (a later one is joined by its view change first).
+   */
+  private onStateReply(m: StateReply): void {
+    const point = checkSyncCert(m.cert, this.checkEnv());
+    if (typeof point === 'string' || point.slot === 0) return this.obs.invalid('bad-state-certificate');
+    if (point.slot <= this.executed || point.epoch > this.view.epoch) return;
+    if (!equalBytes(sha256(m.snapshot), m.cert[0]!.stateDigest)) return this.obs.invalid('state-digest-mismatch');
+    let store: KvStore;
+    try {
+      store = KvStore.fromSnapshot(decodeKvSnapshot(m.snapshot));
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      return this.obs.invalid('malformed-state');
+    }
+    // Everything up to the point is final and in that state: what we held of it goes.
+    for (let s = this.executed + 1; s <= point.slot; s++) delete this.log[s];
+    for (let s = this.executed; s > 0 && this.log[s]?.undo; s--) delete this.log[s]!.undo;
+    this.store = store;
+    this.hashes.length = point.slot;
+    this.hashes[point.slot] = point.hash;
+    this.executed = point.slot;
+    this.syncPoint = point.slot;
+    this.syncCert = m.cert;
+    for (const slot of [...this.missing]) if (slot <= point.slot) this.resolved(slot);
+    for (const slot of [...this.syncs.keys()]) if (slot <= point.slot) this.syncs.delete(slot);
+    this.compact(point.slot);
+    this.stateWanted = 0;
+    this.obs.stateTransferred(point.slot);
+    this.obs.synced(point.slot);
+    if (point.epoch > this.certifiedEpoch) {
+      this.certifiedEpoch = point.epoch;
+      this.release();
+    }
+    this.releaseDeferred();
+    if (point.epoch === this.aomEpoch) this.aom.skipTo(this.ctx, point.slot - this.epochStarts.get(point.epoch)!);
+    this.execute();
   }
 
   /** Delivers what AOM handed over while we were holding. */

@@ -49,7 +49,7 @@ export class NeoSim {
   readonly replicas: Replica[] = [];
   readonly clients: KvClient<NeoMsg>[] = [];
   readonly history: Operation<KvInput, KvOutput>[] = [];
-  readonly counters = { gapAgreements: 0, noops: 0, rollbacks: 0, retries: 0, invalid: 0, viewChanges: 0, epoch: 1 };
+  readonly counters = { gapAgreements: 0, noops: 0, rollbacks: 0, retries: 0, invalid: 0, viewChanges: 0, stateTransfers: 0, epoch: 1 };
 
   /** Set to follow view changes (e.g. to console.log while replaying a seed). */
   trace: ((line: string) => void) | null = null;
@@ -101,6 +101,10 @@ export class NeoSim {
           viewChangeUs: 20_000, byzantineNetwork: o.byzantineNetwork ?? false,
         }, {
           executed() {}, rejected() {}, verified() {}, synced() {},
+          stateTransferred: (slot) => {
+            this.counters.stateTransfers++;
+            this.trace?.(`${this.net.now} replica ${i} took the state at slot ${slot}`);
+          },
           viewChanged: (v, why) => {
             this.counters.viewChanges++;
             this.trace?.(`${this.net.now} replica ${i} → view ${v.epoch}/${v.leader} (${why})`);

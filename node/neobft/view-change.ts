@@ -70,7 +70,8 @@ export function checkSyncCert(cert: Sync[], env: CheckEnv): FinalPoint | string 
   const first = cert[0]!;
   const who = new Set<number>();
   for (const s of cert) {
-    if (s.view.epoch !== first.view.epoch || s.slot !== first.slot || s.epochStart !== first.epochStart || !equalBytes(s.logHash, first.logHash)) {
+    if (s.view.epoch !== first.view.epoch || s.slot !== first.slot || s.epochStart !== first.epochStart || !equalBytes(s.logHash, first.logHash)
+      || !equalBytes(s.stateDigest, first.stateDigest)) {
       return 'sync certificate does not match';
     }
     if (s.replica >= env.n || !verifySigned(s, env.keys)) return 'sync certificate badly signed';
