@@ -73,6 +73,27 @@ test('Byzantine-network mode: 2f+1 CONFIRMs keep replicas consistent under loss 
   }
 });
 
+test('Byzantine-network mode: an equivocating sequencer under loss (gap agreements on split slots) cannot split the replicas either', (t) => {
+  let refused = 0;
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    const sim = new NeoSim({
+      seed, f: 1, scheme: 'hm', clients: 3, requestsPerClient: 60, byzantineNetwork: true, equivocateEvery: 7,
+      faults: { delayUs: 50, jitterUs: 30, loss: 0.03, duplicate: 0.02, reorder: 0.05, reorderWindowUs: 300 },
+    });
+    sim.trace = (line) => {
+      if (line.includes('gap-decision-contradicts-confirm')) refused++;
+    };
+    sim.net.runUntil(1_500_000);
+    sim.net.faults = { ...sim.net.faults, loss: 0, duplicate: 0, reorder: 0 };
+    sim.net.runUntil(3_000_000);
+    assert.equal(divergence(sim), null, `seed ${seed}`);
+    assert.ok(checkLinearizable(kvModel, sim.fullHistory()).linearizable, `seed ${seed}`);
+    assert.equal(sim.history.length, 180, `seed ${seed}`);
+    assert.ok(sim.counters.epoch >= 2, `seed ${seed}: the equivocating sequencer was replaced`);
+  }
+  t.diagnostic(`gap decisions refused for contradicting a replica's own CONFIRM: ${refused}`);
+});
+
 test('an equivocating sequencer splits the replicas without CONFIRMs, and cannot with them', () => {
   const run = (byzantineNetwork: boolean) => {
     const sim = new NeoSim({ seed: 7, f: 1, scheme: 'hm', clients: 3, requestsPerClient: 40, byzantineNetwork, equivocateEvery: 30, faults: { delayUs: 50 } });

@@ -767,6 +767,15 @@ export class Replica implements Core<NeoMsg> {
       this.obs.invalid('bad-gap-decision');
       return;
     }
+    // Byzantine-network mode: an equivocating sequencer may have sent another version of the
+    // slot; we never prepare one other than the version we confirmed or hold, so a version
+    // 2f+1 confirmed (f+1 correct replicas among them) cannot be overruled. (A drop decision's
+    // 2f+1 signed GAP-DROPs already prove that no version was filled anywhere.)
+    const ours = this.myConfirms.get(d.slot)?.digest ?? this.log[d.slot]?.oc?.header.digest;
+    if (this.p.byzantineNetwork && d.recv && ours && !equalBytes(ours, d.recv.header.digest)) {
+      this.obs.invalid('gap-decision-contradicts-confirm');
+      return;
+    }
     g.decision = d;
     this.markMissing(d.slot);
     this.prepare(ctx, d.slot, g);
