@@ -13,6 +13,10 @@ export async function runResource(resource: Record<string, unknown>): Promise<Re
   const file = join(dir, 'resource.yaml');
   writeFileSync(file, stringify(resource));
   const { result } = await up({ file, out: quiet });
-  if (!result.ok) throw new Error(`benchmark testbed failed: ${JSON.stringify(result.failures)}`);
+  if (!result.ok) {
+    const members = result.members as { expected: number; ready: number } | undefined;
+    throw new Error(`benchmark testbed ${String(resource.kind)} failed: ${JSON.stringify(result.failures)}; members ready ${members?.ready}/${members?.expected}; `
+      + `linearizable ${JSON.stringify(result.linearizable ?? 'not checked')}`);
+  }
   return result;
 }

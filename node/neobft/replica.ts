@@ -545,6 +545,7 @@ export class Replica implements Core<NeoMsg> {
     // is compacted at them, so only their state brings us there.
     if (who.size >= this.quorum && m.slot > this.executed + SYNC_INTERVAL) this.stateWanted = Math.max(this.stateWanted, m.slot);
     if (who.size < this.quorum || !mine || hex(mine) !== hex(m.logHash)) return;
+    // (An EPOCH-START is at or past the final point: the epoch started after what was final.)
     this.syncPoint = m.slot;
     this.syncCert = [...who.values()].slice(0, this.quorum);
     if (m.view.epoch > this.certifiedEpoch) {
