@@ -7,7 +7,7 @@ import { equalBytes } from '../node/crypto/bytes.js';
 import { NeoSim } from '../node/neobft/simulation.js';
 import { replicaNode } from '../node/neobft/topology.js';
 
-const SEEDS = process.env.NEO_SEED ? [Number(process.env.NEO_SEED)] : Array.from({ length: 60 }, (_, i) => i + 1);
+const SEEDS = process.env.NEO_SEED ? [Number(process.env.NEO_SEED)] : Array.from({ length: 200 }, (_, i) => i + 1);
 
 /** No two correct replicas hold different values in a slot both have executed. */
 function divergence(sim: NeoSim): string | null {
