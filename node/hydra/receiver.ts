@@ -403,7 +403,7 @@ export class Receiver implements Core<HydraMsg> {
       if (!before(key, this.lastDelivered)) this.lastDelivered = key;
     }
     // Infinite only with no sequencer at all, which a later addition would contradict.
-    if (frontier.clock !== Infinity && before(this.through, frontier)) this.through = { ...frontier };
+    if (frontier.clock !== Infinity && before(this.through, frontier)) this.through = frontier;
     this.noteGaps(ctx);
     this.obs.pending(this.heap.length);
     if (this.heap.length > 0 && this.p.solicit === 'immediate') this.solicit(ctx, false);

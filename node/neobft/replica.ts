@@ -267,7 +267,7 @@ export class Replica implements Core<NeoMsg> {
       case 'query':
         return this.onQuery(ctx, m.replica, m.slot, m.view);
       case 'query-reply':
-        if (this.sameView(m.view) && this.missing.has(m.slot) && !this.gaps.get(m.slot)?.votedDrop) this.fill(m.slot, m.oc);
+        if (this.sameView(m.view) && this.missing.has(m.slot)) this.fill(m.slot, m.oc);
         return;
       case 'gap-find':
         return this.onGapFind(ctx, m);
@@ -546,20 +546,25 @@ export class Replica implements Core<NeoMsg> {
     if (who.size >= this.quorum && m.slot > this.executed + SYNC_INTERVAL) this.stateWanted = Math.max(this.stateWanted, m.slot);
     if (who.size < this.quorum || !mine || hex(mine) !== hex(m.logHash)) return;
     // (An EPOCH-START is at or past the final point: the epoch started after what was final.)
-    this.syncPoint = m.slot;
-    this.syncCert = [...who.values()].slice(0, this.quorum);
-    if (m.view.epoch > this.certifiedEpoch) {
+    this.finalize(m.slot, [...who.values()].slice(0, this.quorum), m.view.epoch);
+  }
+
+  /** `slot` is final (`cert`: 2f+1 matching SYNCs of `epoch`): what waited for it goes on, what only a rollback needed goes. */
+  private finalize(slot: number, cert: Sync[], epoch: number): void {
+    this.syncPoint = slot;
+    this.syncCert = cert;
+    for (const s of this.syncs.keys()) if (s <= slot) this.syncs.delete(s);
+    // Final entries are never rolled back: their undo records can go.
+    for (let s = slot; s > 0 && this.log[s]?.undo; s--) delete this.log[s]!.undo;
+    this.compact(slot - SYNC_INTERVAL);
+    this.obs.synced(slot);
+    if (epoch > this.certifiedEpoch) {
       // The epoch certificate (the epoch's first SYNC point, or any later one: 2f+1 logs that
       // match ours past the epoch's start): the new epoch's held messages may go in now.
-      this.certifiedEpoch = m.view.epoch;
+      this.certifiedEpoch = epoch;
       this.release();
     }
     this.releaseDeferred();
-    for (const s of this.syncs.keys()) if (s <= m.slot) this.syncs.delete(s);
-    // Final entries are never rolled back: their undo records can go.
-    for (let s = m.slot; s > 0 && this.log[s]?.undo; s--) delete this.log[s]!.undo;
-    this.compact(m.slot - SYNC_INTERVAL);
-    this.obs.synced(m.slot);
   }
 
   /** Deliveries that waited past the log window, now that the sync point moved. */
@@ -1212,19 +1217,12 @@ export class Replica implements Core<NeoMsg> {
     this.hashes.length = point.slot;
     this.hashes[point.slot] = point.hash;
     this.executed = point.slot;
-    this.syncPoint = point.slot;
-    this.syncCert = m.cert;
     for (const slot of [...this.missing]) if (slot <= point.slot) this.resolved(slot);
-    for (const slot of [...this.syncs.keys()]) if (slot <= point.slot) this.syncs.delete(slot);
+    // Nothing at or below the point is open any more (not even the interval a laggard would want from us).
     this.compact(point.slot);
     this.stateWanted = 0;
     this.obs.stateTransferred(point.slot);
-    this.obs.synced(point.slot);
-    if (point.epoch > this.certifiedEpoch) {
-      this.certifiedEpoch = point.epoch;
-      this.release();
-    }
-    this.releaseDeferred();
+    this.finalize(point.slot, m.cert, point.epoch);
     if (point.epoch === this.aomEpoch) this.aom.skipTo(this.ctx, point.slot - this.epochStarts.get(point.epoch)!);
     this.execute();
   }
