@@ -33,21 +33,32 @@ for (const protocol of ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated']) {
   });
 }
 
-test('killing the sequencer mid-run fails over to the standby through an epoch change; the history stays linearizable', async () => {
+/** Runs a testbed of `protocol` for 9 s and SIGKILLs `member` once operations commit. */
+async function killMidRun(protocol: string, member: string) {
   const dir = mkdtempSync(join(tmpdir(), 'sy-bft-failover-'));
   const file = join(dir, 'bft.yaml');
-  writeFileSync(file, readFileSync('examples/bftcluster.yaml', 'utf8'));
+  writeFileSync(file, readFileSync('examples/bftcluster.yaml', 'utf8').replace('protocol: neobft-hm', `protocol: ${protocol}`));
   const up = spawnUp(file, 9);
   await up.waitFor(/committed [1-9]/);
-  process.kill(up.pidOf('sequencer-0'), 'SIGKILL');
+  process.kill(up.pidOf(member), 'SIGKILL');
   assert.equal(await up.exited, 0, up.out.stderr);
-  const stderr = up.out.stderr;
   const result = up.result();
-  assert.equal(result.ok, true, stderr);
-  assert.match(stderr, /sequencer-0 killed by SIGKILL; the protocol reconfigures around it/);
+  assert.equal(result.ok, true, up.out.stderr);
+  assert.match(up.out.stderr, new RegExp(`${member} killed by SIGKILL; the protocol reconfigures around it`));
+  assert.equal(result.linearizable, true);
+  return result;
+}
+
+test('killing the sequencer mid-run fails over to the standby through an epoch change; the history stays linearizable', async () => {
+  const result = await killMidRun('neobft-hm', 'sequencer-0');
   assert.ok(result.epoch >= 2, `epoch ${result.epoch}: the standby sequencer orders a new epoch`);
   assert.ok((result.view_changes.sequencer ?? 0) >= 1, JSON.stringify(result.view_changes));
-  assert.equal(result.linearizable, true);
+});
+
+test('killing the PBFT primary mid-run moves the replicas to view 1 by a view change; the history stays linearizable', async () => {
+  const result = await killMidRun('pbft', 'replica-0');
+  assert.ok(result.view >= 1, `view ${result.view}: a backup became primary`);
+  assert.ok((result.view_changes['request-timeout'] ?? 0) >= 1, JSON.stringify(result.view_changes));
 });
 
 test('a BFTCluster whose replicas are not 3f+1 is refused, naming the field', async () => {

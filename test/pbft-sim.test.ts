@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { kvModel } from '../node/check/kv-model.js';
 import { type Operation, checkLinearizable } from '../node/check/linearizability.js';
 import type { KvInput, KvOutput } from '../node/check/kv-model.js';
+import { hotPathBackend } from '../node/crypto/signature.js';
 import { SimNetwork } from '../node/net/sim.js';
 import { pbftClient } from '../node/pbft/client.js';
 import { pbftCodec } from '../node/pbft/codec.js';
@@ -12,38 +13,117 @@ import type { Core } from '../node/runtime/core.js';
 import { Driver } from '../node/runtime/driver.js';
 import { SeededRandom } from '../node/runtime/random.js';
 
-function run(seed: number, n: number, f: number, loss: number) {
+interface Run {
+  seed: number;
+  n: number;
+  f: number;
+  loss: number;
+  /** Replicas crashed, and when (µs). */
+  crash?: { replica: number; at: number }[];
+  /** A replica cut off from the others over this interval (µs). */
+  isolate?: { replica: number; from: number; to: number };
+  requests?: number;
+}
+
+const CLIENTS = 3;
+
+function run(o: Run) {
+  const { seed, n, f, loss } = o;
   const net = new SimNetwork(seed, { delayUs: 50, jitterUs: 30, loss, duplicate: loss, reorder: loss, reorderWindowUs: 300 });
   const rng = new SeededRandom(seed);
   const key = () => Uint8Array.from({ length: 32 }, () => rng.int(256));
   const pairs = Array.from({ length: n }, () => Array.from({ length: n }, () => new Uint8Array(32)));
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) pairs[i]![j] = pairs[j]![i] = key();
-  const clientKeys = Array.from({ length: 3 }, () => Array.from({ length: n }, key));
-  const replicas = Array.from({ length: n }, (_, i) => 10 + i);
+  const secrets = Array.from({ length: n }, key);
+  const publicKeys = secrets.map((s) => hotPathBackend.publicKey(s));
+  const clientKeys = Array.from({ length: CLIENTS }, () => Array.from({ length: n }, key));
+  const replicaIds = Array.from({ length: n }, (_, i) => 10 + i);
   const history: Operation<KvInput, KvOutput>[] = [];
+  const counters = { viewChanges: 0, stateTransfers: 0, invalid: new Map<string, number>() };
+  const replicas: PbftReplica[] = [];
   const boot = (id: number, core: Core<PbftMsg>) => net.addNode(id, ({ transport, clock, scheduler }) => new Driver(core, pbftCodec, transport, clock, scheduler));
   for (let i = 0; i < n; i++) {
-    boot(10 + i, new PbftReplica({
-      index: i, f, replicas, pairKeys: pairs[i]!, clientKey: (c) => clientKeys[c]![i]!, clientNode: (c) => 100 + c,
-      maxBatch: n === 1 ? 1 : 8, batchDelayUs: 200, retryUs: 2000,
-    }, { executed() {}, batched() {}, invalid() {} }));
+    replicas[i] = new PbftReplica({
+      index: i, f, replicas: replicaIds, pairKeys: pairs[i]!, keys: { secret: secrets[i]!, publicKeys, backend: hotPathBackend },
+      clientKey: (c) => clientKeys[c]![i]!, clientNode: (c) => 100 + c, maxBatch: n === 1 ? 1 : 8, batchDelayUs: 200, retryUs: 2000, viewChangeUs: 20_000,
+    }, {
+      executed() {}, batched() {}, checkpointStable() {}, viewStarted() {},
+      invalid: (why) => counters.invalid.set(why, (counters.invalid.get(why) ?? 0) + 1),
+      viewChanged: () => counters.viewChanges++,
+      stateTransferred: () => counters.stateTransfers++,
+    });
+    boot(10 + i, replicas[i]!);
   }
-  const clients = Array.from({ length: 3 }, (_, c) => pbftClient({ client: c, f, replicas, keys: clientKeys[c]!, keySpace: 4, requests: 60, retryUs: 5000 },
+  const requests = o.requests ?? 60;
+  const clients = Array.from({ length: CLIENTS }, (_, c) => pbftClient({ client: c, f, replicas: replicaIds, keys: clientKeys[c]!, keySpace: 4, requests, retryUs: 5000 },
     new SeededRandom(seed * 17 + c), { completed: (op) => history.push(op), retried() {}, rejectedReply() {} }));
   clients.forEach((c, i) => boot(100 + i, c));
+  for (const c of o.crash ?? []) net.at(c.at, () => net.crash(10 + c.replica));
+  if (o.isolate) {
+    const { replica, from, to } = o.isolate;
+    net.at(from, () => net.partition([10 + replica], replicaIds.filter((r) => r !== 10 + replica)));
+    net.at(to, () => net.heal());
+  }
+  if (process.env.PB_TRACE) for (let t = 10_000; t <= 1_500_000; t += 10_000) net.at(t, () => console.log(t, replicas.map((x) => JSON.stringify(x.currentView) + ' ' + x.progressState.executed).join(' | '), history.length, counters.viewChanges));
   net.runUntil(1_500_000);
   net.faults = { ...net.faults, loss: 0, duplicate: 0, reorder: 0 };
-  net.runUntil(3_000_000);
-  return { history, pending: clients.flatMap((c) => (c.pending ? [c.pending] : [])) };
+  net.runUntil(4_000_000);
+  const pending = clients.flatMap((c) => (c.pending ? [c.pending] : []));
+  const live = replicas.filter((_, i) => !(o.crash ?? []).some((c) => c.replica === i));
+  const lastReturn = Math.max(...history.map((op) => op.ret));
+  return { history, pending, counters, replicas, live, expected: CLIENTS * requests, lastReturn };
+}
+
+function assertHealthy(what: string, r: ReturnType<typeof run>) {
+  assert.equal(r.history.length, r.expected, `${what}: ${r.history.length}/${r.expected} completed`);
+  const lin = checkLinearizable(kvModel, [...r.history, ...r.pending]);
+  assert.ok(lin.linearizable, `${what}: not linearizable: ${lin.counterexample?.slice(0, 3).join(' | ')}`);
+  // Every live replica ends with the same state, having executed the same batches.
+  const states = new Set(r.live.map((x) => JSON.stringify(x.progressState)));
+  assert.equal(states.size, 1, `${what}: live replicas differ: ${[...states].join(' / ')}\n${r.live.map((x) => x.debugLog()).join('\n')}`);
 }
 
 test('PBFT (f = 1) and the unreplicated server complete linearizable histories under loss, duplication and reordering', () => {
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     for (const [n, f] of [[4, 1], [1, 0]] as const) {
-      const { history, pending } = run(seed, n, f, 0.03);
-      assert.equal(history.length, 180, `seed ${seed}, n = ${n}: ${history.length}/180 completed`);
-      const lin = checkLinearizable(kvModel, [...history, ...pending]);
-      assert.ok(lin.linearizable, `seed ${seed}, n = ${n}: ${lin.counterexample?.slice(0, 3).join(' | ')}`);
+      const r = run({ seed, n, f, loss: 0.03 });
+      assertHealthy(`seed ${seed}, n = ${n}`, r);
+      assert.equal(r.counters.viewChanges, 0, `seed ${seed}, n = ${n}: a view change without a fault`);
     }
+  }
+});
+
+test('PBFT view change: a crashed primary is replaced and every request completes, linearizable, over 40 seeds (2 % loss, duplication, reordering)', () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const at = 5_000 + (seed % 9) * 4_000;
+    const r = run({ seed, n: 4, f: 1, loss: 0.02, crash: [{ replica: 0, at }], requests: 120 });
+    const what = `seed ${seed} (primary crashed at ${at / 1000} ms)`;
+    assertHealthy(what, r);
+    assert.ok(r.live.every((x) => x.currentView.view >= 1 && x.currentView.active), `${what}: views ${r.live.map((x) => JSON.stringify(x.currentView))}`);
+  }
+});
+
+test('PBFT view change under heavy loss (10 %): batches prepared at only some replicas when the primary fails are carried into the new view, over 20 seeds', () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const at = 3_000 + (seed % 7) * 3_000;
+    const r = run({ seed, n: 4, f: 1, loss: 0.1, crash: [{ replica: 0, at }], requests: 80 });
+    assertHealthy(`seed ${seed} (primary crashed at ${at / 1000} ms)`, r);
+  }
+});
+
+test('PBFT view change with f = 2: two primaries crash one after the other, and view 2 takes over', () => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const r = run({ seed, n: 7, f: 2, loss: 0.01, crash: [{ replica: 0, at: 10_000 }, { replica: 1, at: 10_000 }], requests: 120 });
+    assertHealthy(`seed ${seed}`, r);
+    assert.ok(r.live.every((x) => x.currentView.view >= 2), `seed ${seed}: views ${r.live.map((x) => x.currentView.view)} (last return ${r.lastReturn})`);
+  }
+});
+
+test('PBFT checkpoints: a replica cut off past a stable checkpoint catches up by state transfer', () => {
+  for (const seed of [1, 2, 3]) {
+    const r = run({ seed, n: 4, f: 1, loss: 0, isolate: { replica: 3, from: 5_000, to: 80_000 }, requests: 300 });
+    assertHealthy(`seed ${seed}`, r);
+    assert.ok(r.counters.stateTransfers >= 1, `seed ${seed}: no state transfer (last return ${r.lastReturn})`);
+    assert.equal(r.counters.viewChanges, 0, `seed ${seed}: a view change though the primary was fine`);
   }
 });

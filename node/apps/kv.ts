@@ -53,6 +53,11 @@ export class KvStore {
     return { result, undo };
   }
 
+  /** The client's latest executed request and its result (what a retry of it is answered with). */
+  lastOf(client: number): { requestId: number; result: KvOutput } | undefined {
+    return this.last.get(client);
+  }
+
   /** Whether the client's request `requestId` (or a later one) has been executed. */
   answered(client: number, requestId: number): boolean {
     return (this.last.get(client)?.requestId ?? -1) >= requestId;

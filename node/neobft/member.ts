@@ -123,8 +123,9 @@ async function startPbftMember(doc: NodeDocument & { system: 'neobft' }, me: Mem
     const index = me.id - replicaNode(0);
     core = new PbftReplica({
       index, f: p.f, replicas: replicaIds, pairKeys: keys.pairs[index]!.map(bytes),
+      keys: { secret: bytes(keys.replicas[index]!), publicKeys: keys.replicas.map(publicKeyOf), backend: hotPathBackend },
       clientKey: (c) => bytes(keys.clients[c]?.[index] ?? '00'.repeat(32)), clientNode: neoClientNode,
-      maxBatch: p.maxBatch, batchDelayUs: p.batchDelayMicros, retryUs: p.retryMicros,
+      maxBatch: p.maxBatch, batchDelayUs: p.batchDelayMicros, retryUs: p.retryMicros, viewChangeUs: p.viewChangeMicros,
     }, metrics.pbftReplica());
   } else {
     const c = me.id - neoClientNode(0);

@@ -57,10 +57,21 @@ export function neobftMetrics(registry: Registry) {
     const executed = new Counter({ name: 'switchyard_pbft_executed_total', help: 'Requests executed by PBFT (or the unreplicated server).', registers: r });
     const batches = new Histogram({ name: 'switchyard_pbft_batch_size', help: 'Requests per PBFT batch.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: r });
     const invalid = new Counter({ name: 'switchyard_pbft_invalid_total', help: 'PBFT messages refused, by reason.', labelNames: ['reason'], registers: r });
+    const viewChanges = new Counter({ name: 'switchyard_pbft_view_changes_total', help: 'PBFT view changes this replica took part in, by reason (request-timeout, new-view-timeout, joined).', labelNames: ['reason'], registers: r });
+    const view = new Gauge({ name: 'switchyard_pbft_view', help: 'The PBFT view this replica runs (or is changing to).', registers: r });
+    const stable = new Gauge({ name: 'switchyard_pbft_stable_checkpoint', help: 'Sequence number of the latest stable checkpoint (2f+1 matching signed CHECKPOINTs).', registers: r });
+    const transfers = new Counter({ name: 'switchyard_pbft_state_transfers_total', help: 'States taken from another replica at a stable checkpoint.', registers: r });
     return {
       executed: (n) => executed.inc(n),
       batched: (n) => batches.observe(n),
       invalid: (reason) => invalid.labels(reason).inc(),
+      viewChanged: (v, reason) => {
+        viewChanges.labels(reason).inc();
+        view.set(v);
+      },
+      viewStarted: (v) => view.set(v),
+      checkpointStable: (seq) => stable.set(seq),
+      stateTransferred: () => transfers.inc(),
     };
   }
 

@@ -15,25 +15,31 @@ export interface PbftClientParams {
 }
 
 /**
- * PBFT's client side: a request goes to the primary, after a timeout to every replica (backups
- * relay it); a result counts once f+1 replicas agree on (view, result). With one server and
- * f = 0 it is the unreplicated baseline's client.
+ * PBFT's client side: a request goes to the primary of the latest view a valid reply named,
+ * after a timeout to every replica (backups relay it and start suspecting the primary); a
+ * result counts once f+1 replicas agree on it (one of them is correct, and a correct replica
+ * replies only with committed results — replies of one request may name different views when
+ * a view change falls between them). With one server and f = 0 it is the unreplicated
+ * baseline's client.
  */
 export function pbftClient(p: PbftClientParams, rng: Random, obs: KvClientObserver): KvClient<PbftMsg> {
+  let view = 0;
   const protocol: ClientProtocol<PbftMsg> = {
     quorum: p.f + 1,
     send(ctx, payload, retry) {
       if (retry) ctx.multicast(p.replicas, { type: 'request', payload });
-      else ctx.send(p.replicas[0]!, { type: 'request', payload });
+      else ctx.send(p.replicas[view % p.replicas.length]!, { type: 'request', payload });
     },
     reply: (m) => (m.type === 'reply'
-      ? { replica: m.replica, client: m.client, requestId: m.requestId, result: m.result, match: `${m.view}/${Buffer.from(m.result).toString('hex')}` }
+      ? { replica: m.replica, client: m.client, requestId: m.requestId, result: m.result, match: Buffer.from(m.result).toString('hex') }
       : null),
     verify(m) {
       if (m.type !== 'reply') return 'unknown-replica';
       const key = p.keys[m.replica];
       if (!key) return 'unknown-replica';
-      return equalBytes(pbftReplyMac(m, key), m.mac) ? 'ok' : 'bad-mac';
+      if (!equalBytes(pbftReplyMac(m, key), m.mac)) return 'bad-mac';
+      view = Math.max(view, m.view);
+      return 'ok';
     },
   };
   return new KvClient({ client: p.client, workload: kvWorkload(p.keySpace), requests: p.requests, retryUs: p.retryUs }, protocol, rng, obs);

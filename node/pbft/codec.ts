@@ -1,25 +1,63 @@
 import type { Codec } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import { Reader, Writer } from '../runtime/wire.js';
-import type { PbftMsg } from './messages.js';
+import type { Checkpoint, PbftMsg, SlotClaim } from './messages.js';
 
 export const PBFT_MAGIC = 0x50;
-const TYPE = { request: 1, 'pre-prepare': 2, prepare: 3, commit: 4, reply: 5 } as const;
+const TYPE = {
+  request: 1, 'pre-prepare': 2, prepare: 3, commit: 4, reply: 5, checkpoint: 6, 'view-change': 7, 'new-view': 8, 'view-change-fetch': 9,
+  'state-request': 10, 'state-reply': 11,
+} as const;
 const MAX_BATCH = 1024;
+/** Bounds on what a VIEW-CHANGE or NEW-VIEW may claim to carry (the log window is far smaller). */
+const MAX_CLAIMS = 1024;
+const MAX_PROOF = 64;
+const SIG = 64;
+const CHECKPOINT = 8 + 1 + 32 + SIG;
+const CLAIM = 8 + 4 + 32;
+
+const batchSize = (batch: Uint8Array[]) => 2 + batch.reduce((n, b) => n + 4 + b.length, 0);
 
 function size(m: PbftMsg): number {
   switch (m.type) {
     case 'request':
       return 4 + m.payload.length;
     case 'pre-prepare':
-      return 4 + 8 + 1 + 2 + m.batch.reduce((n, b) => n + 4 + b.length, 0) + 2 + m.auth.length;
+      return 4 + 8 + 1 + batchSize(m.batch) + 2 + m.auth.length;
     case 'prepare':
     case 'commit':
-      return 4 + 8 + 1 + 32 + 2 + m.auth.length;
+      return 4 + 8 + 1 + 32 + 1 + 2 + m.auth.length;
     case 'reply':
       return 4 + 1 + 2 + 4 + 2 + m.result.length + 32;
+    case 'checkpoint':
+      return CHECKPOINT;
+    case 'view-change':
+      return 4 + 1 + 1 + m.checkpoint.length * CHECKPOINT + 2 + m.prepared.length * CLAIM + 2 + m.prePrepared.length * CLAIM
+        + 2 + m.batches.reduce((n, b) => n + batchSize(b), 0) + SIG;
+    case 'new-view':
+      return 4 + 1 + 1 + m.changes.length * 33 + SIG;
+    case 'view-change-fetch':
+      return 4 + 1 + 1;
+    case 'state-request':
+      return 8 + 1;
+    case 'state-reply':
+      return 8 + 1 + 1 + m.checkpoint.length * CHECKPOINT + 4 + m.snapshot.length;
   }
 }
+
+const writeBatch = (w: Writer, batch: Uint8Array[]) => {
+  w.u16(batch.length);
+  for (const b of batch) w.u32(b.length).raw(b);
+};
+const writeCheckpoint = (w: Writer, c: Checkpoint) => w.u64(c.seq).u8(c.replica).raw(c.digest).raw(c.sig);
+const writeProof = (w: Writer, proof: Checkpoint[]) => {
+  w.u8(proof.length);
+  for (const c of proof) writeCheckpoint(w, c);
+};
+const writeClaims = (w: Writer, claims: SlotClaim[]) => {
+  w.u16(claims.length);
+  for (const c of claims) w.u64(c.seq).u32(c.view).raw(c.digest);
+};
 
 export const pbftCodec: Codec<PbftMsg> = {
   encode(m) {
@@ -29,16 +67,44 @@ export const pbftCodec: Codec<PbftMsg> = {
         w.u32(m.payload.length).raw(m.payload);
         break;
       case 'pre-prepare':
-        w.u32(m.view).u64(m.seq).u8(m.replica).u16(m.batch.length);
-        for (const b of m.batch) w.u32(b.length).raw(b);
+        w.u32(m.view).u64(m.seq).u8(m.replica);
+        writeBatch(w, m.batch);
         w.u16(m.auth.length).raw(m.auth);
         break;
       case 'prepare':
       case 'commit':
-        w.u32(m.view).u64(m.seq).u8(m.replica).raw(m.digest).u16(m.auth.length).raw(m.auth);
+        w.u32(m.view).u64(m.seq).u8(m.replica).raw(m.digest).u8(m.resent ? 1 : 0).u16(m.auth.length).raw(m.auth);
         break;
       case 'reply':
         w.u32(m.view).u8(m.replica).u16(m.client).u32(m.requestId).u16(m.result.length).raw(m.result).raw(m.mac);
+        break;
+      case 'checkpoint':
+        writeCheckpoint(w, m);
+        break;
+      case 'view-change':
+        w.u32(m.view).u8(m.replica);
+        writeProof(w, m.checkpoint);
+        writeClaims(w, m.prepared);
+        writeClaims(w, m.prePrepared);
+        w.u16(m.batches.length);
+        for (const b of m.batches) writeBatch(w, b);
+        w.raw(m.sig);
+        break;
+      case 'new-view':
+        w.u32(m.view).u8(m.replica).u8(m.changes.length);
+        for (const c of m.changes) w.u8(c.replica).raw(c.digest);
+        w.raw(m.sig);
+        break;
+      case 'view-change-fetch':
+        w.u32(m.view).u8(m.replica).u8(m.wanted);
+        break;
+      case 'state-request':
+        w.u64(m.seq).u8(m.replica);
+        break;
+      case 'state-reply':
+        w.u64(m.seq).u8(m.replica);
+        writeProof(w, m.checkpoint);
+        w.u32(m.snapshot.length).raw(m.snapshot);
     }
     return w.done();
   },
@@ -48,6 +114,18 @@ export const pbftCodec: Codec<PbftMsg> = {
     if (magic !== PBFT_MAGIC) throw new WireError('bad-magic', `not a PBFT packet (first byte 0x${magic.toString(16)})`);
     const type = r.u8('type');
     const copy = (n: number, what: string) => r.bytesOf(n, what).slice();
+    const count = (n: number, max: number, what: string) => {
+      if (n > max) throw new WireError('bad-field', `${n} ${what} (at most ${max})`);
+      return n;
+    };
+    const batch = () => Array.from({ length: count(r.u16('batch size'), MAX_BATCH, 'requests in a batch') }, () => copy(r.u32('request length'), 'request'));
+    const checkpoint = (): Checkpoint => ({
+      type: 'checkpoint', seq: r.u64('checkpoint sequence number'), replica: r.u8('checkpoint replica'), digest: copy(32, 'state digest'), sig: copy(SIG, 'signature'),
+    });
+    const proof = () => Array.from({ length: count(r.u8('checkpoint proof size'), MAX_PROOF, 'checkpoints') }, checkpoint);
+    const claims = (what: string) => Array.from({ length: count(r.u16(`${what} count`), MAX_CLAIMS, what) }, () => ({
+      seq: r.u64(`${what} sequence number`), view: r.u32(`${what} view`), digest: copy(32, `${what} digest`),
+    }));
     let m: PbftMsg;
     switch (type) {
       case TYPE.request:
@@ -57,17 +135,14 @@ export const pbftCodec: Codec<PbftMsg> = {
         const view = r.u32('view');
         const seq = r.u64('sequence number');
         const replica = r.u8('replica');
-        const n = r.u16('batch size');
-        if (n > MAX_BATCH) throw new WireError('bad-field', `batch of ${n}`);
-        const batch = Array.from({ length: n }, () => copy(r.u32('request length'), 'request'));
-        m = { type: 'pre-prepare', view, seq, replica, batch, auth: copy(r.u16('authenticator length'), 'authenticator') };
+        m = { type: 'pre-prepare', view, seq, replica, batch: batch(), auth: copy(r.u16('authenticator length'), 'authenticator') };
         break;
       }
       case TYPE.prepare:
       case TYPE.commit:
         m = {
           type: type === TYPE.prepare ? 'prepare' : 'commit', view: r.u32('view'), seq: r.u64('sequence number'), replica: r.u8('replica'),
-          digest: copy(32, 'digest'), auth: copy(r.u16('authenticator length'), 'authenticator'),
+          digest: copy(32, 'digest'), resent: r.u8('resent flag') === 1, auth: copy(r.u16('authenticator length'), 'authenticator'),
         };
         break;
       case TYPE.reply:
@@ -76,6 +151,41 @@ export const pbftCodec: Codec<PbftMsg> = {
           result: copy(r.u16('result length'), 'result'), mac: copy(32, 'MAC'),
         };
         break;
+      case TYPE.checkpoint:
+        m = checkpoint();
+        break;
+      case TYPE['view-change']: {
+        const view = r.u32('view');
+        const replica = r.u8('replica');
+        const cp = proof();
+        const prepared = claims('prepared claim');
+        const prePrepared = claims('pre-prepared claim');
+        const batches = Array.from({ length: count(r.u16('batch count'), MAX_CLAIMS, 'batches') }, batch);
+        m = { type: 'view-change', view, replica, checkpoint: cp, prepared, prePrepared, batches, sig: copy(SIG, 'signature') };
+        break;
+      }
+      case TYPE['new-view']: {
+        const view = r.u32('view');
+        const replica = r.u8('replica');
+        const changes = Array.from({ length: count(r.u8('view-change count'), MAX_PROOF, 'view changes') }, () => ({
+          replica: r.u8('view-change replica'), digest: copy(32, 'view-change digest'),
+        }));
+        m = { type: 'new-view', view, replica, changes, sig: copy(SIG, 'signature') };
+        break;
+      }
+      case TYPE['view-change-fetch']:
+        m = { type: 'view-change-fetch', view: r.u32('view'), replica: r.u8('replica'), wanted: r.u8('wanted replica') };
+        break;
+      case TYPE['state-request']:
+        m = { type: 'state-request', seq: r.u64('sequence number'), replica: r.u8('replica') };
+        break;
+      case TYPE['state-reply']: {
+        const seq = r.u64('sequence number');
+        const replica = r.u8('replica');
+        const cp = proof();
+        m = { type: 'state-reply', seq, replica, checkpoint: cp, snapshot: copy(r.u32('snapshot length'), 'snapshot') };
+        break;
+      }
       default:
         throw new WireError('unknown-type', `unknown PBFT message type ${type}`);
     }

@@ -1,10 +1,13 @@
 import { sha256 } from '../crypto/hash.js';
-import { KvStore, decodeKvRequest, encodeResult } from '../apps/kv.js';
+import { KvStore, decodeKvRequest, decodeKvSnapshot, encodeKvSnapshot, encodeResult } from '../apps/kv.js';
 import { equalBytes } from '../crypto/bytes.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
-import { authenticate, pbftReplyMac, verifyAuthenticator } from './auth.js';
-import type { PbftMsg, PbftReply, PhaseVote, PrePrepare } from './messages.js';
+import { type PbftSigningKeys, authenticate, batchDigest, pbftReplyMac, signPbft, verifyAuthenticator, verifyPbft, viewChangeDigest } from './auth.js';
+import type {
+  Checkpoint, NewView, PbftMsg, PbftReply, PhaseVote, PrePrepare, SlotClaim, StateReply, ViewChange,
+} from './messages.js';
+import { INITIAL_CHECKPOINT, type NewViewPlan, type StableCheckpoint, checkpointProven, planNewView, viewChangeFault } from './new-view.js';
 
 export interface PbftReplicaParams {
   index: number;
@@ -12,61 +15,127 @@ export interface PbftReplicaParams {
   replicas: NodeId[];
   /** pairKeys[j]: the key this replica shares with replica j. */
   pairKeys: Uint8Array[];
+  /** For CHECKPOINT, VIEW-CHANGE and NEW-VIEW, which are signed. */
+  keys: PbftSigningKeys;
   clientKey(client: number): Uint8Array;
   clientNode(client: number): NodeId;
   maxBatch: number;
   batchDelayUs: number;
   retryUs: number;
+  /** How long a backup waits for a request it has seen to execute before it suspects the primary (doubled per failed view change). */
+  viewChangeUs: number;
 }
 
 export interface PbftObserver {
   executed(requests: number): void;
   batched(size: number): void;
   invalid(reason: string): void;
+  /** This replica moved to `view` and sent its VIEW-CHANGE. */
+  viewChanged(view: number, reason: 'request-timeout' | 'new-view-timeout' | 'joined'): void;
+  viewStarted(view: number): void;
+  checkpointStable(seq: number): void;
+  stateTransferred(seq: number): void;
 }
 
 interface Instance {
   prePrepare: PrePrepare | null;
+  /** Re-proposed by a NEW-VIEW: every replica derived it, nobody retransmits it. */
+  derived: boolean;
   digest: Uint8Array | null;
-  prepares: Set<number>;
-  commits: Set<number>;
+  /** Votes by replica, with the digest each voted for (counted only when it is the pre-prepared one). */
+  prepares: Map<number, Uint8Array>;
+  commits: Map<number, Uint8Array>;
   sentCommit: boolean;
   committed: boolean;
   retries: number;
 }
 
 /**
- * Retransmission continues until every replica's commit was seen, or this many periods: the
- * stand-in here for PBFT's checkpoints and state transfer, so that a replica that lost a
- * message catches up instead of stalling behind a hole.
+ * Retransmission continues until every replica's commit was seen, or this many periods; a
+ * replica still missing a batch after that catches up at the next stable checkpoint by state
+ * transfer.
  */
 const MAX_RETRIES = 50;
 
 /** Batches the primary keeps in flight before it holds requests back to batch them. */
 const PIPELINE = 2;
 
-const batchDigest = (batch: Uint8Array[]) => sha256(Buffer.concat(batch.flatMap((b) => [Buffer.from(Uint32Array.of(b.length).buffer), b])));
+/** Batches between checkpoints (PBFT's K). */
+export const CHECKPOINT_INTERVAL = 16;
+
+/** The high-water mark: nothing is ordered this far past the stable checkpoint (bounds a VIEW-CHANGE). */
+const WINDOW = 4 * CHECKPOINT_INTERVAL;
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /**
- * A PBFT replica in view 0 (the normal case with adaptive batching and retransmission). The
- * primary (replica 0) orders a request at once while fewer than PIPELINE batches are in flight,
- * and batches what arrives meanwhile; a batch is prepared with 2f matching PREPAREs, committed with
- * 2f+1 COMMITs, executed in sequence order. With n = 1 and f = 0 it is the unreplicated server:
- * requests execute as they arrive. View change is not implemented (a failed primary stalls).
+ * A PBFT replica (Castro & Liskov): normal case with adaptive batching and MAC authenticators,
+ * signed checkpoints every CHECKPOINT_INTERVAL batches with state transfer for laggards, and
+ * view changes. The primary of view v is replica v mod n; it orders a request at once while
+ * fewer than PIPELINE batches are in flight and batches what arrives meanwhile; a batch is
+ * prepared with 2f matching PREPAREs, committed with 2f+1 COMMITs, executed in sequence order.
+ * A backup that saw a request and does not see it executed within the view-change timeout
+ * moves to the next view; f+1 VIEW-CHANGEs for higher views make a replica join the smallest.
+ * With n = 1 and f = 0 it is the unreplicated server: requests execute as they arrive.
  */
 export class PbftReplica implements Core<PbftMsg> {
-  private readonly view = 0;
+  private view = 0;
+  /** False between sending a VIEW-CHANGE for `view` and accepting its NEW-VIEW. */
+  private active = true;
   private seq = 0;
   private executed = 0;
   private readonly log = new Map<number, Instance>();
   private queue: Uint8Array[] = [];
-  private readonly store = new KvStore();
-  private readonly lastReply = new Map<number, PbftReply>();
+  private store = new KvStore();
+  /** P: the latest batch prepared here per slot above the stable checkpoint. */
+  private readonly prepared = new Map<number, SlotClaim>();
+  /** Q: per slot, every batch pre-prepared here, with the latest view it was and its body. */
+  private readonly prePrepared = new Map<number, Map<string, SlotClaim & { batch: Uint8Array[] }>>();
+  private stable: StableCheckpoint = INITIAL_CHECKPOINT;
+  private readonly checkpoints = new Map<number, Map<number, Checkpoint>>();
+  /** This replica's encoded state at checkpoints not yet superseded (to answer STATE-REQUESTs). */
+  private readonly snapshots = new Map<number, Uint8Array>();
+  private readonly changes = new Map<number, Map<number, ViewChange>>();
+  /** The NEW-VIEW that started the current view (resent to replicas still asking for it). */
+  private newView: NewView | null = null;
+  /** A NEW-VIEW whose VIEW-CHANGEs are still being fetched. */
+  private pendingNewView: NewView | null = null;
+  /** Requests a client sent to this backup directly, by client, until executed: what the view-change timer guards. */
+  private readonly waiting = new Map<number, { requestId: number; payload: Uint8Array }>();
+  private timerArmed = false;
+  private viewChangeUs: number;
+  private executedAtLastRetry = -1;
+  /** The latest CHECKPOINT this replica signed, resent while it is not yet stable (one lost copy must not hold the window). */
+  private lastCheckpoint: Checkpoint | null = null;
 
-  constructor(private readonly p: PbftReplicaParams, private readonly obs: PbftObserver) {}
+  constructor(private readonly p: PbftReplicaParams, private readonly obs: PbftObserver) {
+    this.viewChangeUs = p.viewChangeUs;
+  }
+
+  /** The view this replica runs, and whether it is still waiting for that view's NEW-VIEW. */
+  get currentView(): { view: number; active: boolean } {
+    return { view: this.view, active: this.active };
+  }
+
+  /** Batches executed so far, and the key-value contents (to compare replicas in tests). */
+  get progressState(): { executed: number; contents: string } {
+    return { executed: this.executed, contents: JSON.stringify(this.store.snapshot().data) };
+  }
+
+  debugLog(): string {
+    return [...this.log].map(([s, i]) => `${s}:${i.prePrepare ? 'pp' : '-'}${i.prepares.size}/${i.commits.size}${i.committed ? 'C' : ''}${i.sentCommit ? 's' : ''} r${i.retries}`).join(' ') + ` stable=${this.stable.seq} exec=${this.executed}`;
+  }
+
+  private get n(): number {
+    return this.p.replicas.length;
+  }
+
+  private primaryOf(view: number): number {
+    return view % this.n;
+  }
 
   private get primary(): boolean {
-    return this.p.index === this.view % this.p.replicas.length;
+    return this.p.index === this.primaryOf(this.view);
   }
 
   private others(): NodeId[] {
@@ -86,6 +155,22 @@ export class PbftReplica implements Core<PbftMsg> {
       case 'prepare':
       case 'commit':
         return this.onVote(ctx, m);
+      case 'checkpoint':
+        if (!verifyPbft(m, this.p.keys)) return this.obs.invalid('bad-signature');
+        return this.onCheckpoint(ctx, m);
+      case 'view-change':
+        return this.onViewChange(ctx, m);
+      case 'new-view':
+        return this.onNewView(ctx, m);
+      case 'view-change-fetch': {
+        const vc = this.changes.get(m.view)?.get(m.wanted);
+        if (vc && this.p.replicas[m.replica] !== undefined) ctx.send(this.p.replicas[m.replica]!, vc);
+        return;
+      }
+      case 'state-request':
+        return this.onStateRequest(ctx, m.seq, m.replica);
+      case 'state-reply':
+        return this.onStateReply(ctx, m);
       default:
         return;
     }
@@ -93,15 +178,34 @@ export class PbftReplica implements Core<PbftMsg> {
 
   timer(ctx: Ctx<PbftMsg>, name: string): void {
     if (name === 'batch') this.flush(ctx);
-    if (name !== 'retry') return;
-    for (const [seq, inst] of this.log) {
-      if (!inst.prePrepare || inst.commits.size === this.p.replicas.length || inst.retries >= MAX_RETRIES) continue;
-      inst.retries++;
-      if (this.primary) ctx.multicast(this.others(), inst.prePrepare);
-      else ctx.multicast(this.others(), this.vote('prepare', seq, inst.digest!));
-      if (inst.sentCommit) ctx.multicast(this.others(), this.vote('commit', seq, inst.digest!));
+    if (name === 'view-change') {
+      this.timerArmed = false;
+      if (this.active) this.startViewChange(ctx, this.view + 1, 'request-timeout');
+      else {
+        this.viewChangeUs *= 2;
+        this.startViewChange(ctx, this.view + 1, 'new-view-timeout');
+      }
     }
+    if (name !== 'retry') return;
     ctx.setTimer('retry', this.p.retryUs);
+    if (!this.active) {
+      // Our VIEW-CHANGE may have been lost, or the NEW-VIEW on its way to us: the new primary answers with it.
+      const mine = this.changes.get(this.view)?.get(this.p.index);
+      if (mine) ctx.multicast(this.others(), mine);
+      if (this.pendingNewView) this.onNewView(ctx, this.pendingNewView);
+      return;
+    }
+    if (this.stable.seq > this.executed && this.executed === this.executedAtLastRetry) this.requestState(ctx);
+    this.executedAtLastRetry = this.executed;
+    if (this.lastCheckpoint && this.lastCheckpoint.seq > this.stable.seq) ctx.multicast(this.others(), this.lastCheckpoint);
+    for (const [seq, inst] of this.log) {
+      if (!inst.prePrepare || inst.commits.size === this.n || inst.retries >= MAX_RETRIES) continue;
+      inst.retries++;
+      if (this.primary) {
+        if (!inst.derived) ctx.multicast(this.others(), inst.prePrepare);
+      } else ctx.multicast(this.others(), this.vote('prepare', seq, inst.digest!, true));
+      if (inst.sentCommit) ctx.multicast(this.others(), this.vote('commit', seq, inst.digest!, true));
+    }
   }
 
   private onRequest(ctx: Ctx<PbftMsg>, payload: Uint8Array): void {
@@ -113,14 +217,19 @@ export class PbftReplica implements Core<PbftMsg> {
       if (err instanceof WireError) return this.obs.invalid('malformed-request');
       throw err;
     }
-    const done = this.lastReply.get(client);
+    const done = this.store.lastOf(client);
     if (done && done.requestId >= requestId) {
-      if (done.requestId === requestId) ctx.send(this.p.clientNode(client), done);
+      if (done.requestId === requestId) ctx.send(this.p.clientNode(client), this.reply(client, requestId, done.result));
       return;
     }
-    if (!this.primary) {
-      // A client that timed out sends to everyone; backups pass it on to the primary.
-      ctx.send(this.p.replicas[this.view % this.p.replicas.length]!, { type: 'request', payload });
+    if (!this.primary || !this.active) {
+      // A client that timed out sends to everyone: backups pass it on to the primary and watch
+      // that it executes (or the primary is suspected).
+      if (this.n === 1) return;
+      const known = this.waiting.get(client);
+      if (!known || known.requestId < requestId) this.waiting.set(client, { requestId, payload });
+      if (this.active) ctx.send(this.p.replicas[this.primaryOf(this.view)]!, { type: 'request', payload });
+      this.armViewChangeTimer(ctx);
       return;
     }
     if (this.queue.some((q) => equalBytes(q, payload))) return;
@@ -131,17 +240,22 @@ export class PbftReplica implements Core<PbftMsg> {
     else ctx.setTimer('batch', this.p.batchDelayUs);
   }
 
+  private armViewChangeTimer(ctx: Ctx<PbftMsg>): void {
+    if (this.timerArmed || !this.active || this.primary) return;
+    this.timerArmed = true;
+    ctx.setTimer('view-change', this.viewChangeUs);
+  }
+
   private flush(ctx: Ctx<PbftMsg>): void {
     ctx.cancelTimer('batch');
-    if (this.queue.length === 0) return;
+    if (this.queue.length === 0 || !this.primary || !this.active || (this.n > 1 && this.seq >= this.stable.seq + WINDOW)) return;
     const batch = this.queue;
     this.queue = [];
     const seq = ++this.seq;
     const pp = authenticate<PrePrepare>({ type: 'pre-prepare', view: this.view, seq, replica: this.p.index, batch, auth: new Uint8Array() }, this.p.index, this.p.pairKeys);
     this.obs.batched(batch.length);
     const inst = this.instance(seq);
-    inst.prePrepare = pp;
-    inst.digest = batchDigest(batch);
+    this.acceptPrePrepare(inst, pp, false);
     ctx.multicast(this.others(), pp);
     this.progress(ctx, seq, inst);
   }
@@ -154,60 +268,99 @@ export class PbftReplica implements Core<PbftMsg> {
   private instance(seq: number): Instance {
     let i = this.log.get(seq);
     if (!i) {
-      i = { prePrepare: null, digest: null, prepares: new Set(), commits: new Set(), sentCommit: false, committed: false, retries: 0 };
+      i = { prePrepare: null, derived: false, digest: null, prepares: new Map(), commits: new Map(), sentCommit: false, committed: false, retries: 0 };
       this.log.set(seq, i);
     }
     return i;
   }
 
-  private vote(type: 'prepare' | 'commit', seq: number, digest: Uint8Array): PhaseVote {
-    return authenticate<PhaseVote>({ type, view: this.view, seq, replica: this.p.index, digest, auth: new Uint8Array() }, this.p.index, this.p.pairKeys);
+  /** Records a pre-prepare of the current view in the instance and in Q. */
+  private acceptPrePrepare(inst: Instance, pp: PrePrepare, derived: boolean): void {
+    const digest = batchDigest(pp.batch);
+    inst.prePrepare = pp;
+    inst.derived = derived;
+    inst.digest = digest;
+    let q = this.prePrepared.get(pp.seq);
+    if (!q) this.prePrepared.set(pp.seq, (q = new Map()));
+    q.set(hex(digest), { seq: pp.seq, view: pp.view, digest, batch: pp.batch });
+  }
+
+  private vote(type: 'prepare' | 'commit', seq: number, digest: Uint8Array, resent = false): PhaseVote {
+    return authenticate<PhaseVote>({ type, view: this.view, seq, replica: this.p.index, digest, resent, auth: new Uint8Array() }, this.p.index, this.p.pairKeys);
   }
 
   private authentic(m: PrePrepare | PhaseVote): boolean {
     const key = this.p.pairKeys[m.replica];
-    if (m.view !== this.view || !key || m.replica === this.p.index || !verifyAuthenticator(m, this.p.index, key)) {
+    if (!key || m.replica === this.p.index || !verifyAuthenticator(m, this.p.index, key)) {
       this.obs.invalid('bad-authenticator');
       return false;
     }
     return true;
   }
 
+  /** Whether a normal-case message belongs to the view this replica is running (older ones are expected after a view change and dropped). */
+  private current(m: PrePrepare | PhaseVote): boolean {
+    if (m.view !== this.view || !this.active) return false;
+    if (m.seq <= this.stable.seq || m.seq > this.stable.seq + WINDOW) {
+      this.obs.invalid('outside-window');
+      return false;
+    }
+    return true;
+  }
+
   private onPrePrepare(ctx: Ctx<PbftMsg>, m: PrePrepare): void {
-    if (m.replica !== this.view % this.p.replicas.length || !this.authentic(m)) return;
+    if (!this.current(m) || m.replica !== this.primaryOf(this.view) || !this.authentic(m)) return;
     const inst = this.instance(m.seq);
     const digest = batchDigest(m.batch);
     if (inst.digest && !equalBytes(inst.digest, digest)) return this.obs.invalid('conflicting-pre-prepare');
     if (inst.prePrepare) return;
-    inst.prePrepare = m;
-    inst.digest = digest;
+    this.acceptPrePrepare(inst, m, false);
     ctx.multicast(this.others(), this.vote('prepare', m.seq, digest));
-    inst.prepares.add(this.p.index);
+    inst.prepares.set(this.p.index, digest);
     this.progress(ctx, m.seq, inst);
   }
 
   private onVote(ctx: Ctx<PbftMsg>, m: PhaseVote): void {
-    if (!this.authentic(m)) return;
+    if (!this.current(m) || !this.authentic(m)) return;
     const inst = this.instance(m.seq);
     if (inst.digest && !equalBytes(inst.digest, m.digest)) return this.obs.invalid('mismatched-vote');
-    (m.type === 'prepare' ? inst.prepares : inst.commits).add(m.replica);
+    if (m.resent && inst.sentCommit && inst.digest && inst.commits.size === this.n) {
+      // The sender still misses votes, and we stopped resending once we had everyone's (ours
+      // may be among those it lost): it gets our COMMIT again, unflagged, so nobody answers that.
+      ctx.send(this.p.replicas[m.replica]!, this.vote('commit', m.seq, inst.digest));
+    }
+    (m.type === 'prepare' ? inst.prepares : inst.commits).set(m.replica, m.digest);
     this.progress(ctx, m.seq, inst);
+  }
+
+  private votesFor(votes: Map<number, Uint8Array>, digest: Uint8Array, except: number): number {
+    let k = 0;
+    for (const [r, d] of votes) if (r !== except && equalBytes(d, digest)) k++;
+    return k;
   }
 
   private progress(ctx: Ctx<PbftMsg>, seq: number, inst: Instance): void {
     const f = this.p.f;
-    if (!inst.prePrepare || inst.committed) return;
-    // Prepared: the pre-prepare and 2f PREPAREs from backups.
-    const prepares = [...inst.prepares].filter((r) => r !== this.view % this.p.replicas.length).length;
-    if (!inst.sentCommit && prepares >= 2 * f) {
+    if (!inst.prePrepare || !inst.digest || inst.committed) return;
+    // Prepared: the pre-prepare and 2f matching PREPAREs from backups.
+    if (!inst.sentCommit && this.votesFor(inst.prepares, inst.digest, this.primaryOf(this.view)) >= 2 * f) {
       inst.sentCommit = true;
-      inst.commits.add(this.p.index);
-      if (this.p.replicas.length > 1) ctx.multicast(this.others(), this.vote('commit', seq, inst.digest!));
+      this.prepared.set(seq, { seq, view: this.view, digest: inst.digest });
+      inst.commits.set(this.p.index, inst.digest);
+      if (this.n > 1) ctx.multicast(this.others(), this.vote('commit', seq, inst.digest));
     }
-    if (inst.sentCommit && inst.commits.size >= 2 * f + 1) {
+    if (inst.sentCommit && this.votesFor(inst.commits, inst.digest, -1) >= 2 * f + 1) {
       inst.committed = true;
       this.execute(ctx);
     }
+  }
+
+  private reply(client: number, requestId: number, result: Parameters<typeof encodeResult>[0]): PbftReply {
+    const reply: PbftReply = {
+      type: 'reply', view: this.view, replica: this.p.index, client, requestId, result: encodeResult(result), mac: new Uint8Array(32),
+    };
+    reply.mac = pbftReplyMac(reply, this.p.clientKey(client));
+    return reply;
   }
 
   private execute(ctx: Ctx<PbftMsg>): void {
@@ -222,19 +375,219 @@ export class PbftReplica implements Core<PbftMsg> {
           throw err;
         }
         const { result } = this.store.execute(request);
-        if (result === null) continue;
-        const reply: PbftReply = {
-          type: 'reply', view: this.view, replica: this.p.index, client: request.client, requestId: request.requestId,
-          result: encodeResult(result), mac: new Uint8Array(32),
-        };
-        reply.mac = pbftReplyMac(reply, this.p.clientKey(request.client));
-        this.lastReply.set(request.client, reply);
-        ctx.send(this.p.clientNode(request.client), reply);
+        if (result !== null) ctx.send(this.p.clientNode(request.client), this.reply(request.client, request.requestId, result));
       }
       this.obs.executed(inst.prePrepare!.batch.length);
+      if (this.executed % CHECKPOINT_INTERVAL === 0 && this.n > 1) this.checkpoint(ctx);
       if (this.primary && this.queue.length > 0 && this.inFlight() < PIPELINE) this.flush(ctx);
-      // Executed instances are kept only as long as retransmissions may ask about them.
-      if (this.executed > 1024) this.log.delete(this.executed - 1024);
     }
+    this.releaseAnswered(ctx);
+  }
+
+  /**
+   * Requests this backup watched that have executed (here or in a transferred state) stop
+   * guarding the primary: the timeout resets, and the timer restarts for any still waiting.
+   */
+  private releaseAnswered(ctx: Ctx<PbftMsg>): void {
+    let released = false;
+    for (const [client, w] of this.waiting) {
+      if (this.store.answered(client, w.requestId)) {
+        this.waiting.delete(client);
+        released = true;
+      }
+    }
+    if (!released || !this.active) return;
+    this.viewChangeUs = this.p.viewChangeUs;
+    ctx.cancelTimer('view-change');
+    this.timerArmed = false;
+    if (this.waiting.size > 0) this.armViewChangeTimer(ctx);
+  }
+
+  private checkpoint(ctx: Ctx<PbftMsg>): void {
+    const snapshot = encodeKvSnapshot(this.store.snapshot());
+    this.snapshots.set(this.executed, snapshot);
+    const cp = signPbft<Checkpoint>({ type: 'checkpoint', seq: this.executed, replica: this.p.index, digest: sha256(snapshot), sig: new Uint8Array() }, this.p.keys);
+    this.lastCheckpoint = cp;
+    ctx.multicast(this.others(), cp);
+    this.onCheckpoint(ctx, cp);
+  }
+
+  private onCheckpoint(ctx: Ctx<PbftMsg>, m: Checkpoint): void {
+    if (m.seq % CHECKPOINT_INTERVAL !== 0) return this.obs.invalid('bad-checkpoint');
+    if (m.seq <= this.stable.seq) return;
+    let at = this.checkpoints.get(m.seq);
+    if (!at) this.checkpoints.set(m.seq, (at = new Map()));
+    if (at.has(m.replica)) return;
+    at.set(m.replica, m);
+    const matching = [...at.values()].filter((c) => equalBytes(c.digest, m.digest));
+    if (matching.length >= 2 * this.p.f + 1) this.makeStable(ctx, { seq: m.seq, digest: m.digest, proof: matching });
+  }
+
+  /** A checkpoint proven by 2f+1: the log, claims and checkpoints below it go. */
+  private makeStable(ctx: Ctx<PbftMsg>, s: StableCheckpoint): void {
+    if (s.seq <= this.stable.seq) return;
+    this.stable = s;
+    this.obs.checkpointStable(s.seq);
+    for (const m of [this.checkpoints, this.prepared, this.prePrepared]) for (const seq of m.keys()) if (seq <= s.seq) m.delete(seq);
+    for (const seq of this.snapshots.keys()) if (seq < s.seq) this.snapshots.delete(seq);
+    for (const seq of this.log.keys()) if (seq <= s.seq && seq <= this.executed) this.log.delete(seq);
+    if (this.primary && this.active) this.flush(ctx);
+  }
+
+  private requestState(ctx: Ctx<PbftMsg>): void {
+    ctx.multicast(this.others(), { type: 'state-request', seq: this.stable.seq, replica: this.p.index });
+  }
+
+  private onStateRequest(ctx: Ctx<PbftMsg>, seq: number, replica: number): void {
+    const snapshot = this.snapshots.get(this.stable.seq);
+    const to = this.p.replicas[replica];
+    if (this.stable.seq < seq || !snapshot || to === undefined) return;
+    ctx.send(to, { type: 'state-reply', seq: this.stable.seq, replica: this.p.index, checkpoint: this.stable.proof, snapshot });
+  }
+
+  /** Installs a state vouched for by 2f+1 CHECKPOINTs, once its bytes hash to their digest. */
+  private onStateReply(ctx: Ctx<PbftMsg>, m: StateReply): void {
+    if (m.seq <= this.executed) return;
+    const s = checkpointProven(m.checkpoint, this.p.f, this.p.keys);
+    if (!s || s.seq !== m.seq || s.proof.length === 0) return this.obs.invalid('bad-state-certificate');
+    if (!equalBytes(sha256(m.snapshot), s.digest)) return this.obs.invalid('state-digest-mismatch');
+    let store: KvStore;
+    try {
+      store = KvStore.fromSnapshot(decodeKvSnapshot(m.snapshot));
+    } catch (err) {
+      if (err instanceof WireError) return this.obs.invalid('malformed-state');
+      throw err;
+    }
+    this.store = store;
+    this.executed = m.seq;
+    this.seq = Math.max(this.seq, m.seq);
+    this.snapshots.set(m.seq, m.snapshot);
+    this.obs.stateTransferred(m.seq);
+    this.makeStable(ctx, s);
+    for (const seq of this.log.keys()) if (seq <= m.seq) this.log.delete(seq);
+    this.execute(ctx);
+    this.releaseAnswered(ctx);
+  }
+
+  /** Moves to `target` (> view): stops the normal case and sends a signed VIEW-CHANGE with P, Q and the stable checkpoint. */
+  private startViewChange(ctx: Ctx<PbftMsg>, target: number, reason: 'request-timeout' | 'new-view-timeout' | 'joined'): void {
+    if (target <= this.view || this.n === 1) return;
+    this.view = target;
+    this.active = false;
+    this.pendingNewView = null;
+    ctx.cancelTimer('batch');
+    this.obs.viewChanged(target, reason);
+    const prepared = [...this.prepared.values()];
+    const prePrepared = [...this.prePrepared.values()].flatMap((q) => [...q.values()]);
+    const batches = prepared.map((c) => this.prePrepared.get(c.seq)!.get(hex(c.digest))!.batch);
+    const vc = signPbft<ViewChange>({
+      type: 'view-change', view: target, replica: this.p.index, checkpoint: this.stable.proof,
+      prepared, prePrepared: prePrepared.map(({ seq, view, digest }) => ({ seq, view, digest })), batches, sig: new Uint8Array(),
+    }, this.p.keys);
+    this.changesOf(target).set(this.p.index, vc);
+    for (const v of this.changes.keys()) if (v < target) this.changes.delete(v);
+    ctx.multicast(this.others(), vc);
+    ctx.cancelTimer('view-change');
+    this.timerArmed = true;
+    ctx.setTimer('view-change', this.viewChangeUs);
+    if (this.primary) this.tryNewView(ctx);
+  }
+
+  private changesOf(view: number): Map<number, ViewChange> {
+    let m = this.changes.get(view);
+    if (!m) this.changes.set(view, (m = new Map()));
+    return m;
+  }
+
+  private onViewChange(ctx: Ctx<PbftMsg>, m: ViewChange): void {
+    if (m.replica === this.p.index || m.view < this.view) return;
+    const fault = viewChangeFault(m, this.p.f, this.p.keys);
+    if (fault) return this.obs.invalid(`view-change-${fault}`);
+    if (m.view === this.view && this.active) {
+      // The sender has not seen the NEW-VIEW of the view we are running.
+      if (this.primary && this.newView) ctx.send(this.p.replicas[m.replica]!, this.newView);
+      return;
+    }
+    const at = this.changesOf(m.view);
+    if (!at.has(m.replica)) at.set(m.replica, m);
+    // f+1 replicas want a later view: at least one correct one does, so join the smallest of them.
+    const ahead = new Map<number, number>();
+    for (const [v, byReplica] of this.changes) {
+      if (v > this.view) for (const r of byReplica.keys()) ahead.set(r, Math.min(ahead.get(r) ?? Infinity, v));
+    }
+    if (ahead.size >= this.p.f + 1) this.startViewChange(ctx, Math.min(...ahead.values()), 'joined');
+    if (m.view === this.view && !this.active) {
+      if (this.primary) this.tryNewView(ctx);
+      else if (this.pendingNewView?.view === m.view) this.onNewView(ctx, this.pendingNewView);
+    }
+  }
+
+  /** The new primary: once the VIEW-CHANGEs it holds decide every slot, it announces the view. */
+  private tryNewView(ctx: Ctx<PbftMsg>): void {
+    const changes = [...this.changesOf(this.view).values()];
+    const plan = planNewView(changes, this.p.f, this.p.keys);
+    if (!plan) return;
+    const nv = signPbft<NewView>({
+      type: 'new-view', view: this.view, replica: this.p.index, changes: changes.map((c) => ({ replica: c.replica, digest: viewChangeDigest(c) })), sig: new Uint8Array(),
+    }, this.p.keys);
+    ctx.multicast(this.others(), nv);
+    this.install(ctx, plan, nv);
+  }
+
+  private onNewView(ctx: Ctx<PbftMsg>, m: NewView): void {
+    if (m.view < this.view || (m.view === this.view && this.active)) return;
+    if (m.replica !== this.primaryOf(m.view) || m.replica === this.p.index) return this.obs.invalid('new-view-from-non-primary');
+    if (!verifyPbft(m, this.p.keys)) return this.obs.invalid('bad-signature');
+    if (new Set(m.changes.map((c) => c.replica)).size !== m.changes.length) return this.obs.invalid('new-view-duplicate-change');
+    const held = this.changes.get(m.view);
+    const changes: ViewChange[] = [];
+    let missing = false;
+    for (const ref of m.changes) {
+      const vc = held?.get(ref.replica);
+      if (vc && equalBytes(viewChangeDigest(vc), ref.digest)) changes.push(vc);
+      else {
+        missing = true;
+        ctx.send(this.p.replicas[m.replica]!, { type: 'view-change-fetch', view: m.view, replica: this.p.index, wanted: ref.replica });
+      }
+    }
+    if (missing) {
+      this.pendingNewView = m;
+      return;
+    }
+    const plan = planNewView(changes, this.p.f, this.p.keys);
+    if (!plan) return this.obs.invalid('new-view-undecided');
+    if (m.view > this.view) {
+      this.view = m.view;
+      this.obs.viewChanged(m.view, 'joined');
+    }
+    this.install(ctx, plan, m);
+  }
+
+  /** Starts the view: every slot of the plan is pre-prepared again in it, and the normal case resumes. */
+  private install(ctx: Ctx<PbftMsg>, plan: NewViewPlan, nv: NewView): void {
+    this.active = true;
+    this.newView = nv;
+    this.pendingNewView = null;
+    this.obs.viewStarted(this.view);
+    ctx.cancelTimer('view-change');
+    this.timerArmed = false;
+    this.log.clear();
+    this.makeStable(ctx, plan.stable);
+    const primary = this.primaryOf(this.view);
+    for (const slot of plan.slots) {
+      const inst = this.instance(slot.seq);
+      this.acceptPrePrepare(inst, { type: 'pre-prepare', view: this.view, seq: slot.seq, replica: primary, batch: slot.batch, auth: new Uint8Array() }, true);
+      if (!this.primary) {
+        ctx.multicast(this.others(), this.vote('prepare', slot.seq, inst.digest!));
+        inst.prepares.set(this.p.index, inst.digest!);
+      }
+    }
+    this.seq = Math.max(this.stable.seq, this.executed, plan.slots.at(-1)?.seq ?? 0);
+    if (this.executed < this.stable.seq) this.requestState(ctx);
+    // Requests this replica knows of go to the new primary (or into its own queue).
+    const known = [...this.queue.splice(0), ...[...this.waiting.values()].map((w) => w.payload)];
+    if (this.primary) this.waiting.clear();
+    for (const payload of known) this.onRequest(ctx, payload);
+    for (const [seq, inst] of this.log) this.progress(ctx, seq, inst);
   }
 }

@@ -86,9 +86,10 @@ export const bftReport: SystemReport = {
     return [
       `committed ${fmtCount(committed)}/s`,
     `latency p50 ${fmtSeconds(latency.quantile(0.5))} p99 ${fmtSeconds(latency.quantile(0.99))}`,
-      `authenticated ${fmtCount(rate(now, prev, 'switchyard_aom_authenticated_total'))}/s`,
-      `gap agreements ${fmtCount(now.sum('switchyard_neobft_gap_agreements_total'))}`,
-      `view ⟨${now.max('switchyard_neobft_epoch', 'replica')}, ${now.max('switchyard_neobft_leader', 'replica')}⟩`,
+      ...(now.has('switchyard_pbft_view')
+        ? [`stable checkpoint ${now.max('switchyard_pbft_stable_checkpoint', 'replica')}`]
+        : [`authenticated ${fmtCount(rate(now, prev, 'switchyard_aom_authenticated_total'))}/s`, `gap agreements ${fmtCount(now.sum('switchyard_neobft_gap_agreements_total'))}`]),
+      bftView(now).text,
     ].join(' · ');
   },
 
@@ -98,16 +99,14 @@ export const bftReport: SystemReport = {
     const gaps = final.sum('switchyard_neobft_gap_agreements_total');
     const authenticated = final.sum('switchyard_aom_authenticated_total') - base.sum('switchyard_aom_authenticated_total');
     const opsPerS = seconds > 0 ? latency.count / seconds : 0;
-    const epoch = final.max('switchyard_neobft_epoch', 'replica');
-    const leader = final.max('switchyard_neobft_leader', 'replica');
-    const viewChanges = Object.fromEntries(final.byLabel('switchyard_neobft_view_changes_total', 'reason'));
+    const { epoch, view, text, viewChanges } = bftView(final);
     return {
       rows: [
         ['committed operations', `${fmtCount(latency.count)} (${fmtCount(opsPerS)}/s)`],
         ['client latency', `p50 ${fmtSeconds(latency.quantile(0.5))}  p99 ${fmtSeconds(latency.quantile(0.99))}`],
         ['authenticated', `${fmtCount(authenticated)} (${fmtCount(seconds > 0 ? authenticated / seconds : 0)}/s)`],
         ['gap agreements', `${fmtCount(gaps)} (${fmtCount(final.sum('switchyard_neobft_gap_agreements_total', { outcome: 'no-op' }))} no-ops)`],
-        ['view ⟨epoch, leader⟩', `⟨${epoch}, ${leader}⟩`],
+        ['view', text.replace(/^view /, '')],
         ['view changes started', Object.entries(viewChanges).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
         ['rejected', Object.entries(rejected).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
       ],
@@ -116,7 +115,7 @@ export const bftReport: SystemReport = {
         latency_s: { p50: latency.quantile(0.5), p99: latency.quantile(0.99) },
         authenticated,
         gap_agreements: gaps,
-        view: leader,
+        view,
         epoch,
         view_changes: viewChanges,
         rejected,
@@ -124,6 +123,20 @@ export const bftReport: SystemReport = {
     };
   },
 };
+
+/**
+ * A BFTCluster's view as its replicas report it: NeoBFT's ⟨epoch, leader⟩ (JSON `view` is the
+ * leader number), or PBFT's view number (no epochs: `epoch` 0). View changes by reason, either way.
+ */
+function bftView(s: Snapshot): { epoch: number; view: number; text: string; viewChanges: Record<string, number> } {
+  if (s.has('switchyard_pbft_view')) {
+    const view = s.max('switchyard_pbft_view', 'replica');
+    return { epoch: 0, view, text: `view ${view}`, viewChanges: Object.fromEntries(s.byLabel('switchyard_pbft_view_changes_total', 'reason')) };
+  }
+  const epoch = s.max('switchyard_neobft_epoch', 'replica');
+  const view = s.max('switchyard_neobft_leader', 'replica');
+  return { epoch, view, text: `view ⟨${epoch}, ${view}⟩`, viewChanges: Object.fromEntries(s.byLabel('switchyard_neobft_view_changes_total', 'reason')) };
+}
 
 /** The live line of a replicated application on Hydra; `committed` names what its clients commit. */
 function hydraAppProgress(now: Snapshot, prev: Snapshot, committed: string): string {

@@ -21,6 +21,11 @@ export class Snapshot {
     return total;
   }
 
+  /** Whether any member exports the metric (tells which protocol a testbed runs). */
+  has(name: string): boolean {
+    return [...this.byMember.values()].some((metrics) => metrics.some((x) => x.name === name));
+  }
+
   /** Max of a gauge over members. */
   max(name: string, memberPrefix = ''): number {
     let best = 0;

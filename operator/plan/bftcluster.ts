@@ -10,7 +10,10 @@ import type { Plan, PlannedMember } from './types.js';
  * orders epoch 1, the others stand by), 3f+1 replicas and clients; for PBFT the replicas and
  * clients; unreplicated, one server and clients. The PK sequencer signs at most every
  * `maxUnsigned + 1` messages and, idle, signs its last link after one gap timeout's tenth.
- * Sequencers are expendable: a dead one is replaced by an epoch change onto the next.
+ * Sequencers are expendable: a dead one is replaced by an epoch change onto the next. So are
+ * replicas, up to f of which the protocol tolerates (a dead leader or primary is replaced by a
+ * view change; more than f dead stall the clients, which the summary shows); the unreplicated
+ * server is not.
  */
 export function planBftCluster(b: BftCluster): Plan {
   const s = b.spec;
@@ -39,7 +42,7 @@ export function planBftCluster(b: BftCluster): Plan {
     byzantineNetwork: neo && s.byzantineNetwork,
   };
   const members: PlannedMember[] = [
-    ...Array.from({ length: replicas }, (_, i) => ({ name: `replica-${i}`, workload: 'replica', phase: 0, expendable: false, load: false })),
+    ...Array.from({ length: replicas }, (_, i) => ({ name: `replica-${i}`, workload: 'replica', phase: 0, expendable: !unreplicated, load: false })),
     ...Array.from({ length: sequencers }, (_, k) => ({ name: `sequencer-${k}`, workload: 'sequencer', phase: 1, expendable: true, load: false })),
     ...Array.from({ length: s.workload.clients }, (_, c) => ({ name: `client-${c}`, workload: 'client', phase: 2, expendable: false, load: true })),
   ];

@@ -28,7 +28,7 @@ export const bftClusterSpec = z.strictObject({
     retryMicros: z.number().int().min(500).max(10_000_000).default(5000).describe('Replica retransmission period (queries, gap agreement).'),
     clientRetryMillis: z.number().int().min(1).max(60_000).default(100).describe('Client timeout before resending a request.'),
     viewChangeMillis: z.number().int().min(1).max(60_000).default(200)
-      .describe('NeoBFT: how long a replica waits for a stuck slot (leader) or a directly sent request (sequencer) before it changes view.'),
+      .describe('How long a replica waits before it changes view: NeoBFT, for a stuck slot (leader) or a directly sent request (sequencer); PBFT, for a request it relayed to the primary (doubled per failed view change).'),
   }).prefault({}),
   network: networkSpec.prefault({}),
   workload: z.strictObject({
