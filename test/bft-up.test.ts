@@ -61,6 +61,21 @@ test('killing the PBFT primary mid-run moves the replicas to view 1 by a view ch
   assert.ok((result.view_changes['request-timeout'] ?? 0) >= 1, JSON.stringify(result.view_changes));
 });
 
+test('injected faults (an equivocating sequencer, a replica forging results, an intruder) are survived in Byzantine-network mode', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-bft-faults-'));
+  const file = join(dir, 'bft.yaml');
+  writeFileSync(file, readFileSync('examples/bftcluster-faults.yaml', 'utf8'));
+  const { stdout, stderr } = await run(process.execPath, ['dist/cli/switchyard.js', 'up', file, '--duration', '6', '--json']);
+  const result = JSON.parse(stdout.trim());
+  assert.equal(result.ok, true, stderr);
+  assert.deepEqual(result.members, { expected: 11, ready: 11 }, 'two sequencers, four replicas, four clients and the intruder');
+  assert.ok(result.epoch >= 2, `epoch ${result.epoch}: the equivocating sequencer was replaced`);
+  assert.ok(result.committed > 100, `committed ${result.committed}`);
+  assert.equal(result.linearizable, true);
+  await assert.rejects(up((y) => y.replace('workload:', 'faults:\n    replicas: [{ index: 1, behaviour: silent }, { index: 2, behaviour: silent }]\n  workload:')),
+    (e: { stderr: string }) => /spec\.faults\.replicas: at most f replicas may be faulty/.test(e.stderr));
+});
+
 test('a BFTCluster whose replicas are not 3f+1 is refused, naming the field', async () => {
   await assert.rejects(up((y) => y.replace('replicas: 4', 'replicas: 5')), (e: { stderr: string }) => /spec\.replicas: replicas must be 3f\+1/.test(e.stderr));
 });

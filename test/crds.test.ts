@@ -53,6 +53,19 @@ test('a BFTCluster is accepted, and replicas other than 3f+1 are refused by the 
   assert.match(cp.kubectl(['get', 'switchyard']), /bft\s+neobft-hm\s+4/);
 });
 
+test('a BFTCluster with injected faults is accepted; more than f faulty replicas, or a lying PK sequencer, are refused by CEL rules', () => {
+  const faults = readFileSync('examples/bftcluster-faults.yaml', 'utf8');
+  cp.kubectl(['apply', '-f', '-'], faults);
+  const b = JSON.parse(cp.kubectl(['get', 'bft', 'bft-faults', '-o', 'json']));
+  assert.deepEqual(b.spec.faults, { replicas: [{ index: 3, behaviour: 'wrong-results' }], byzantineClient: true, sequencer: 'equivocate' });
+  const two = faults.replace('name: bft-faults', 'name: bad').replace('        behaviour: wrong-results', '        behaviour: wrong-results\n      - index: 2\n        behaviour: silent');
+  assert.match(refusal(['apply', '-f', '-'], two), /spec\.faults\.replicas: at most f replicas may be faulty/);
+  const pk = faults.replace('name: bft-faults', 'name: bad').replace('protocol: neobft-hm', 'protocol: neobft-pk');
+  assert.match(refusal(['apply', '-f', '-'], pk), /a misbehaving sequencer needs protocol neobft-hm/);
+  const outside = faults.replace('name: bft-faults', 'name: bad').replace('index: 3', 'index: 7');
+  assert.match(refusal(['apply', '-f', '-'], outside), /indexes must be below spec\.replicas/);
+});
+
 test('invalid resources are refused with messages that name the field', () => {
   const bad = (from: string, to: string) => example.replace('name: demo', 'name: bad').replace(from, to);
   assert.match(refusal(['apply', '-f', '-'], bad('sequencers: 3', 'sequencers: 0')), /spec\.sequencers: Invalid value: 0: spec\.sequencers in body should be greater than or equal to 1/);

@@ -1,4 +1,8 @@
+import { encodeKvRequest } from '../apps/kv.js';
+import { sha256 } from '../crypto/hash.js';
+import type { MacVectorKeys } from '../crypto/macvector.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
+import { type AomHeader, type OrderedMulticast, authBytes } from './aom-messages.js';
 import { type ReplicaKeys, replyMac, sign } from './auth.js';
 import type { NeoMsg } from './messages.js';
 
@@ -26,24 +30,101 @@ export function byzantine(core: Core<NeoMsg>, fault: Exclude<ReplicaFault, 'sile
     }
     return m;
   };
-  const wrap = (ctx: Ctx<NeoMsg>): Ctx<NeoMsg> => ({
-    get now() {
-      return ctx.now;
-    },
-    send: (to: NodeId, m: NeoMsg) => {
+  return rewriting(core, (ctx) => ({
+    send: (to, m) => {
       const out = lie(m);
       if (out) ctx.send(to, out);
     },
-    multicast: (to: readonly NodeId[], m: NeoMsg) => {
+    multicast: (to, m) => {
       const out = lie(m);
       if (out) ctx.multicast(to, out);
     },
-    setTimer: (name, after) => ctx.setTimer(name, after),
-    cancelTimer: (name) => ctx.cancelTimer(name),
-  });
+  }));
+}
+
+/** A core whose sends and multicasts go through `outgoing` (built over the real context). */
+function rewriting(core: Core<NeoMsg>, outgoing: (ctx: Ctx<NeoMsg>) => Pick<Ctx<NeoMsg>, 'send' | 'multicast'>, onTimer?: (ctx: Ctx<NeoMsg>) => void): Core<NeoMsg> {
+  const wrap = (ctx: Ctx<NeoMsg>): Ctx<NeoMsg> => {
+    const out = outgoing(ctx);
+    return {
+      get now() {
+        return ctx.now;
+      },
+      send: out.send,
+      multicast: out.multicast,
+      setTimer: (name, after) => ctx.setTimer(name, after),
+      cancelTimer: (name) => ctx.cancelTimer(name),
+    };
+  };
   return {
     start: (ctx) => core.start(wrap(ctx)),
     receive: (ctx, m) => core.receive(wrap(ctx), m),
-    timer: (ctx, name) => core.timer(wrap(ctx), name),
+    timer: (ctx, name) => {
+      onTimer?.(ctx);
+      core.timer(wrap(ctx), name);
+    },
   };
+}
+
+export type SequencerFault = 'none' | 'equivocate' | 'reorder';
+
+/** Every this many sequence numbers, a misbehaving sequencer lies. */
+export const SEQUENCER_LIE_EVERY = 7;
+
+/** `m` re-authenticated (HM) for another payload under the same number. */
+function reissued(m: OrderedMulticast, payload: Uint8Array, keys: MacVectorKeys): OrderedMulticast {
+  const header: AomHeader = { ...m.header, digest: sha256(payload) };
+  return { ...m, header, payload, auth: { scheme: 'hm', macs: keys.sign(authBytes(header)) } };
+}
+
+/**
+ * A lying AOM sequencer holding its real HM keys. `equivocate`: every `every`-th number goes to
+ * the first half of the receivers as the real request and to the other half as a different,
+ * validly MACed one (a write of key k0 by a client that does not exist). `reorder`: the requests
+ * of every `every`-th number and the next are swapped for the second half (each half sees both
+ * requests, in opposite orders); the first of a pair waits for the second, or for the
+ * sequencer's next timer. A receiver cannot tell either from its own view; only CONFIRMs
+ * (Byzantine-network mode) expose it.
+ */
+export function lyingSequencer(core: Core<NeoMsg>, fault: SequencerFault, every: number, keys: MacVectorKeys): Core<NeoMsg> {
+  if (fault === 'none' || every <= 0) return core;
+  let held: { to: readonly NodeId[]; m: OrderedMulticast } | null = null;
+  const release = (ctx: Ctx<NeoMsg>) => {
+    if (held) ctx.multicast(held.to, held.m);
+    held = null;
+  };
+  return rewriting(core, (ctx) => ({
+    send: (to, m) => ctx.send(to, m),
+    multicast: (to, m) => {
+      if (m.type !== 'aom') return ctx.multicast(to, m);
+      const half = Math.ceil(to.length / 2);
+      if (fault === 'equivocate') {
+        if (m.header.seq % every !== 0) return ctx.multicast(to, m);
+        ctx.multicast(to.slice(0, half), m);
+        const forged = encodeKvRequest({ client: 999, requestId: m.header.seq, op: { op: 'put', key: 'k0', value: 'equivocated' } });
+        return ctx.multicast(to.slice(half), reissued(m, forged, keys));
+      }
+      if (held && held.m.header.seq + 1 === m.header.seq) {
+        const first = held.m;
+        held = null;
+        ctx.multicast(to.slice(0, half), first);
+        ctx.multicast(to.slice(0, half), m);
+        ctx.multicast(to.slice(half), reissued(first, m.payload, keys));
+        ctx.multicast(to.slice(half), reissued(m, first.payload, keys));
+        return;
+      }
+      release(ctx);
+      if (m.header.seq % every === 0) held = { to, m };
+      else ctx.multicast(to, m);
+    },
+  }), release);
+}
+
+/** A Byzantine client: every millisecond, a request of 1–40 random bytes (`request` wraps it) to `target`. */
+export function garbageClient<M>(target: NodeId, request: (payload: Uint8Array) => M, rng: { int(n: number): number }): Core<M> {
+  const spam = (ctx: Ctx<M>) => {
+    ctx.send(target, request(Uint8Array.from({ length: 1 + rng.int(40) }, () => rng.int(256))));
+    ctx.setTimer('spam', 1000);
+  };
+  return { start: spam, receive() {}, timer: spam };
 }

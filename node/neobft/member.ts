@@ -25,6 +25,7 @@ import { Replica } from './replica.js';
 import { SigningController } from './sign-controller.js';
 import { neoClientNode, neoMemberId, neoMemberName, replicaNode, sequencerNode, sequencerOfEpoch } from './topology.js';
 import { EpochSequencer } from './epoch-sequencer.js';
+import { SEQUENCER_LIE_EVERY, byzantine, garbageClient, lyingSequencer } from './faults.js';
 
 /** How many signatures per second this process can make, measured for 200 ms (the PK budget's basis). */
 function measureSigning(secret: Uint8Array): number {
@@ -41,7 +42,7 @@ function measureSigning(secret: Uint8Array): number {
 /** Starts the BFTCluster member named `name` from the testbed's node document and key file. */
 export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, name: string): Promise<void> {
   const p = doc.neobft;
-  const id = neoMemberId(name, p);
+  const id = neoMemberId(name, { ...p, intruder: p.faults.intruder });
   if (!doc.keys) throw new Error('a BFTCluster member needs its key file: set "keys" in the node configuration');
   const keys = loadNeoKeys(doc.keys);
   if (keys.epochs.some((e) => e.hm.length !== p.replicas) || keys.replicas.length !== p.replicas || keys.pairs.length !== p.replicas || keys.clients.length < p.clients) {
@@ -73,12 +74,15 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
         logger.info({ budget }, `signing budget ${budget} signatures/s`);
       }
       logger.info({ epoch }, `ordering epoch ${epoch}`);
-      return new AomSequencer({
+      const hmKeys = () => new MacVectorKeys(k.hm.map((h) => halfSipKey(bytes(h))));
+      const lying = id === sequencerNode(0) ? p.faults.sequencer : 'none';
+      if (lying !== 'none') logger.warn({ epoch, fault: lying }, `injected fault: this sequencer will ${lying} every ${SEQUENCER_LIE_EVERY}th number`);
+      return lyingSequencer(new AomSequencer({
         group: 0, epoch, receivers: replicaIds,
         auth: p.scheme === 'hm'
-          ? { scheme: 'hm', keys: new MacVectorKeys(k.hm.map((h) => halfSipKey(bytes(h)))) }
+          ? { scheme: 'hm', keys: hmKeys() }
           : { scheme: 'pk', secret, backend: hotPathBackend, controller: new SigningController(budget, p.maxUnsigned), idleSignUs: p.idleSignMicros },
-      }, observer);
+      }, observer), lying, SEQUENCER_LIE_EVERY, hmKeys());
     };
     core = new EpochSequencer({
       index: id - sequencerNode(0), count: p.sequencers, f: p.f, replicaKeys: { publicKeys, backend: hotPathBackend }, make: ordering,
@@ -92,12 +96,21 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
         ? { scheme: 'hm', key: halfSipKey(bytes(k.hm[index]!)) }
         : { scheme: 'pk', publicKey: publicKeyOf(k.sequencer), backend: hotPathBackend };
     };
-    core = new Replica({
-      index, f: p.f, replicas: replicaIds, group: 0, authFor, sequencerNode: sequencerOf,
-      keys: { secret: bytes(keys.replicas[index]!), publicKeys, backend: hotPathBackend },
-      clientKey: (c) => bytes(keys.clients[c]?.[index] ?? '00'.repeat(32)), clientNode: neoClientNode,
+    const replicaKeys = { secret: bytes(keys.replicas[index]!), publicKeys, backend: hotPathBackend };
+    const clientKey = (c: number) => bytes(keys.clients[c]?.[index] ?? '00'.repeat(32));
+    const replica = new Replica({
+      index, f: p.f, replicas: replicaIds, group: 0, authFor, sequencerNode: sequencerOf, keys: replicaKeys, clientKey, clientNode: neoClientNode,
       gapTimeoutUs: p.gapMicros, retryUs: p.retryMicros, viewChangeUs: p.viewChangeMicros, byzantineNetwork: p.byzantineNetwork,
     }, metrics.replica(p.replicas));
+    const fault = p.faults.replicas.find((r) => r.index === index)?.behaviour;
+    if (fault) logger.warn({ fault }, `injected fault: this replica is Byzantine (${fault})`);
+    const rng = new SeededRandom(doc.seed * 31 + index);
+    core = !fault ? replica
+      : fault === 'silent' ? { start() {}, receive() {}, timer() {} }
+      : byzantine(replica, fault, replicaKeys, clientKey, () => Uint8Array.from({ length: 32 }, () => rng.int(256)));
+  } else if (role === 'intruder') {
+    logger.warn('injected fault: a Byzantine client sending malformed requests to the sequencer');
+    core = garbageClient<NeoMsg>(sequencerOf(1), (payload) => ({ type: 'aom-request', group: 0, payload }), new SeededRandom(doc.seed ^ 0x1badd));
   } else {
     const c = id - neoClientNode(0);
     const recorded = recordingHistory(metrics.client('neobft'));
@@ -119,7 +132,10 @@ async function startPbftMember(doc: NodeDocument & { system: 'neobft' }, me: Mem
   const replicaIds = Array.from({ length: p.replicas }, (_, i) => replicaNode(i));
   let core: Core<PbftMsg>;
   let routes: Record<string, () => unknown> | undefined;
-  if (me.role === 'replica') {
+  if (me.role === 'intruder') {
+    logger.warn('injected fault: a Byzantine client sending malformed requests to the primary');
+    core = garbageClient<PbftMsg>(replicaIds[0]!, (payload) => ({ type: 'request', payload }), new SeededRandom(doc.seed ^ 0x1badd));
+  } else if (me.role === 'replica') {
     const index = me.id - replicaNode(0);
     core = new PbftReplica({
       index, f: p.f, replicas: replicaIds, pairKeys: keys.pairs[index]!.map(bytes),

@@ -4,10 +4,7 @@ import { hotPathBackend } from '../crypto/signature.js';
 import type { KvInput, KvOutput } from '../check/kv-model.js';
 import type { Operation } from '../check/linearizability.js';
 import { type LinkFaults, SimNetwork } from '../net/sim.js';
-import type { Core, Ctx, NodeId } from '../runtime/core.js';
-import { encodeKvRequest } from '../apps/kv.js';
-import { sha256 } from '../crypto/hash.js';
-import { authBytes } from './aom-messages.js';
+import type { Core, NodeId } from '../runtime/core.js';
 import { Driver } from '../runtime/driver.js';
 import { SeededRandom } from '../runtime/random.js';
 import { AomSequencer } from './aom-sequencer.js';
@@ -18,7 +15,7 @@ import { neoCodec } from './codec.js';
 import type { NeoMsg } from './messages.js';
 import { Replica } from './replica.js';
 import { SigningController } from './sign-controller.js';
-import { type ReplicaFault, byzantine } from './faults.js';
+import { type ReplicaFault, type SequencerFault, byzantine, garbageClient, lyingSequencer } from './faults.js';
 import { neoClientNode, replicaNode, sequencerNode, sequencerOfEpoch } from './topology.js';
 import { EpochSequencer } from './epoch-sequencer.js';
 import { MAX_EPOCHS } from './keys.js';
@@ -38,8 +35,8 @@ export interface NeoSimOptions {
   garbageClient?: boolean;
   /** Replicas wait for 2f+1 CONFIRMs before delivering (they do not trust the sequencer). */
   byzantineNetwork?: boolean;
-  /** The first sequencer equivocates (HM only): every `equivocateEvery`-th number goes out in two versions, one per half of the replicas. */
-  equivocateEvery?: number;
+  /** The first sequencer lies (HM only) every `every`-th number: see `lyingSequencer`. */
+  lyingSequencer?: { fault: SequencerFault; every: number };
 }
 
 
@@ -70,12 +67,13 @@ export class NeoSim {
     const ordering = (epoch: number) => {
       const k = epochs[epoch - 1];
       if (!k) return null;
-      return equivocating(new AomSequencer({
+      const lie = epoch === 1 ? o.lyingSequencer : undefined;
+      return lyingSequencer(new AomSequencer({
         group: 0, epoch, receivers: replicaIds,
         auth: o.scheme === 'hm'
           ? { scheme: 'hm', keys: new MacVectorKeys(k.hm) }
           : { scheme: 'pk', secret: k.secret, backend: hotPathBackend, controller: new SigningController(5000, 16), idleSignUs: 300 },
-      }, { authenticated() {} }), epoch === 1 ? o.equivocateEvery ?? 0 : 0, new MacVectorKeys(k.hm));
+      }, { authenticated() {} }), lie?.fault ?? 'none', lie?.every ?? 0, new MacVectorKeys(k.hm));
     };
     for (let k = 0; k < sequencers; k++) {
       boot(sequencerNode(k), () => new EpochSequencer({
@@ -124,16 +122,7 @@ export class NeoSim {
         return faulty ? byzantine(r, faulty, keys, (c) => clientKeys[c]?.[i] ?? new Uint8Array(32), () => bytes(32)) : r;
       });
     }
-    if (o.garbageClient) {
-      boot(neoClientNode(o.clients), () => ({
-        start: (ctx) => ctx.setTimer('spam', 1000),
-        receive() {},
-        timer: (ctx) => {
-          ctx.send(sequencerNode(0), { type: 'aom-request', group: 0, payload: bytes(1 + rng.int(40)) });
-          ctx.setTimer('spam', 1000);
-        },
-      }));
-    }
+    if (o.garbageClient) boot(neoClientNode(o.clients), () => garbageClient<NeoMsg>(sequencerNode(0), (payload) => ({ type: 'aom-request', group: 0, payload }), rng));
     for (let c = 0; c < o.clients; c++) {
       const crng = new SeededRandom(o.seed * 31 + c);
       boot(neoClientNode(c), () => {
@@ -155,29 +144,4 @@ export class NeoSim {
   fullHistory(): Operation<KvInput, KvOutput>[] {
     return [...this.history, ...this.clients.flatMap((c) => (c.pending ? [c.pending] : []))];
   }
-}
-
-/**
- * A lying sequencer (HM): every `every`-th number is sent to the first half of the replicas as
- * the real request and to the other half as a different, validly MACed one.
- */
-function equivocating(core: Core<NeoMsg>, every: number, keys: MacVectorKeys): Core<NeoMsg> {
-  if (every <= 0) return core;
-  const wrap = (ctx: Ctx<NeoMsg>): Ctx<NeoMsg> => ({
-    get now() {
-      return ctx.now;
-    },
-    send: (to, m) => ctx.send(to, m),
-    multicast: (to, m) => {
-      if (m.type !== 'aom' || m.header.seq % every !== 0) return ctx.multicast(to, m);
-      const half = Math.ceil(to.length / 2);
-      ctx.multicast(to.slice(0, half), m);
-      const payload = encodeKvRequest({ client: 999, requestId: m.header.seq, op: { op: 'put', key: 'k0', value: 'equivocated' } });
-      const header = { ...m.header, digest: sha256(payload) };
-      ctx.multicast(to.slice(half), { ...m, header, payload, auth: { scheme: 'hm', macs: keys.sign(authBytes(header)) } });
-    },
-    setTimer: (n, a) => ctx.setTimer(n, a),
-    cancelTimer: (n) => ctx.cancelTimer(n),
-  });
-  return { start: (ctx) => core.start(wrap(ctx)), receive: (ctx, m) => core.receive(wrap(ctx), m), timer: (ctx, n) => core.timer(wrap(ctx), n) };
 }

@@ -1,6 +1,6 @@
 import { generateNeoKeys } from '../../node/neobft/keys.js';
 import type { NeobftParams } from '../../node/neobft/params.js';
-import { neoClientNode, neoMemberId, replicaNode, sequencerNode } from '../../node/neobft/topology.js';
+import { INTRUDER_NODE, neoClientNode, neoMemberId, replicaNode, sequencerNode } from '../../node/neobft/topology.js';
 import type { BftCluster } from '../schema/bftcluster.js';
 import { seedOf } from './sequencergroup.js';
 import type { Plan, PlannedMember } from './types.js';
@@ -40,23 +40,29 @@ export function planBftCluster(b: BftCluster): Plan {
     viewChangeMicros: s.timeouts.viewChangeMillis * 1000,
     keySpace: s.workload.keySpace,
     byzantineNetwork: neo && s.byzantineNetwork,
+    faults: { replicas: s.faults.replicas, intruder: s.faults.byzantineClient, sequencer: s.faults.sequencer },
   };
   const members: PlannedMember[] = [
     ...Array.from({ length: replicas }, (_, i) => ({ name: `replica-${i}`, workload: 'replica', phase: 0, expendable: !unreplicated, load: false })),
     ...Array.from({ length: sequencers }, (_, k) => ({ name: `sequencer-${k}`, workload: 'sequencer', phase: 1, expendable: true, load: false })),
     ...Array.from({ length: s.workload.clients }, (_, c) => ({ name: `client-${c}`, workload: 'client', phase: 2, expendable: false, load: true })),
+    ...(s.faults.byzantineClient ? [{ name: 'intruder-0', workload: 'intruder', phase: 2, expendable: true, load: false }] : []),
   ];
   return {
     kind: 'BFTCluster',
     name,
-    idOf: (member) => neoMemberId(member, { replicas, clients: s.workload.clients, sequencers }),
-    reservedIds: [...Array.from({ length: sequencers }, (_, k) => sequencerNode(k)), ...Array.from({ length: replicas }, (_, i) => replicaNode(i)), ...Array.from({ length: s.workload.clients }, (_, c) => neoClientNode(c))],
+    idOf: (member) => neoMemberId(member, { replicas, clients: s.workload.clients, sequencers, intruder: s.faults.byzantineClient }),
+    reservedIds: [
+      ...Array.from({ length: sequencers }, (_, k) => sequencerNode(k)), ...Array.from({ length: replicas }, (_, i) => replicaNode(i)),
+      ...Array.from({ length: s.workload.clients }, (_, c) => neoClientNode(c)), ...(s.faults.byzantineClient ? [INTRUDER_NODE] : []),
+    ],
     document: { system: 'neobft', name, seed: seedOf(name), logLevel: 'info', network: s.network, neobft },
     members,
     workloads: [
       { name: 'replica', kind: 'StatefulSet', replicas },
       ...(neo ? [{ name: 'sequencer', kind: 'StatefulSet' as const, replicas: sequencers }] : []),
       { name: 'client', kind: 'StatefulSet', replicas: s.workload.clients },
+      ...(s.faults.byzantineClient ? [{ name: 'intruder', kind: 'StatefulSet' as const, replicas: 1 }] : []),
     ],
     durationSeconds: s.workload.durationSeconds,
     resources: s.resources,

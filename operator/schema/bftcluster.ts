@@ -36,6 +36,16 @@ export const bftClusterSpec = z.strictObject({
     keySpace: z.number().int().min(1).max(1_000_000).default(100).describe('Keys the clients read and write.'),
     durationSeconds: z.number().int().min(1).max(86_400).default(20).describe('How long `switchyard up` runs.'),
   }).prefault({}),
+  faults: z.strictObject({
+    replicas: z.array(z.strictObject({
+      index: z.number().int().min(0).max(15).describe('Which replica (replica-N).'),
+      behaviour: z.enum(['silent', 'equivocating', 'corrupt-replies', 'wrong-results'])
+        .describe('silent: sends nothing; equivocating: validly signed gap votes for a made-up outcome, no help finding lost messages; corrupt-replies: reply MACs garbled; wrong-results: forged results under valid MACs.'),
+    })).max(5).default([]).describe('Byzantine replicas (NeoBFT), holding their real keys; at most f, so safety must hold.'),
+    byzantineClient: z.boolean().default(false).describe('One more client, spraying malformed requests at the sequencer (PBFT: at the replicas).'),
+    sequencer: z.enum(['none', 'equivocate', 'reorder']).default('none')
+      .describe('sequencer-0 misbehaves under its real keys (neobft-hm): equivocate sends every 7th number in two versions, one per half of the replicas; reorder swaps the requests of every 7th and next number for half of them. Only byzantineNetwork mode detects it (hybrid mode trusts the sequencer).'),
+  }).prefault({}).describe('Faulty members to inject, to watch the protocol survive them.'),
   resources: podResources.prefault({}),
 });
 
@@ -51,6 +61,14 @@ export const bftCluster = z.strictObject({
   metadata,
   spec: bftClusterSpec.prefault({}).refine((s) => s.protocol === 'unreplicated' || s.replicas === 3 * s.f + 1, {
     message: 'replicas must be 3f+1', path: ['replicas'],
+  }).refine((s) => s.faults.replicas.length <= s.f, {
+    message: 'at most f replicas may be faulty (more void the protocol\'s guarantees)', path: ['faults', 'replicas'],
+  }).refine((s) => s.faults.replicas.every((r) => r.index < s.replicas) && new Set(s.faults.replicas.map((r) => r.index)).size === s.faults.replicas.length, {
+    message: 'faulty replica indexes must be distinct and below spec.replicas', path: ['faults', 'replicas'],
+  }).refine((s) => s.faults.replicas.length === 0 || s.protocol.startsWith('neobft'), {
+    message: 'faulty replicas are injected into NeoBFT only', path: ['faults', 'replicas'],
+  }).refine((s) => s.faults.sequencer === 'none' || s.protocol === 'neobft-hm', {
+    message: 'a misbehaving sequencer needs protocol neobft-hm', path: ['faults', 'sequencer'],
   }),
   status: bftClusterStatus.optional(),
 });

@@ -58,6 +58,15 @@ export const KINDS: KindInfo[] = [
     rules: [
       NAME_RULE,
       { rule: "!has(self.spec) || self.spec.protocol == 'unreplicated' || self.spec.replicas == 3 * self.spec.f + 1", message: 'spec.replicas must be 3f+1' },
+      { rule: '!has(self.spec) || !has(self.spec.faults) || !has(self.spec.faults.replicas) || self.spec.faults.replicas.size() <= self.spec.f', message: 'spec.faults.replicas: at most f replicas may be faulty' },
+      {
+        rule: '!has(self.spec) || !has(self.spec.faults) || !has(self.spec.faults.replicas) || self.spec.faults.replicas.all(r, r.index < self.spec.replicas)',
+        message: 'spec.faults.replicas: indexes must be below spec.replicas',
+      },
+      {
+        rule: "!has(self.spec) || !has(self.spec.faults) || !has(self.spec.faults.sequencer) || self.spec.faults.sequencer == 'none' || self.spec.protocol == 'neobft-hm'",
+        message: 'spec.faults.sequencer: a misbehaving sequencer needs protocol neobft-hm',
+      },
     ],
   },
   {
