@@ -18,6 +18,7 @@ test('switchyard up runs HydraPaxos as processes over a lossy network; the clien
   const result = JSON.parse(stdout.trim());
   assert.equal(result.ok, true, stderr);
   assert.deepEqual(result.members, { expected: 15, ready: 15 });
+  assert.deepEqual(result.invariant_violations, {}, stderr);
   assert.equal(result.linearizable, true);
   assert.ok(result.committed > 500, `committed ${result.committed}`);
   assert.ok(result.latency_s.p50 > 0);
@@ -39,6 +40,9 @@ test('killing a group\'s leader and a sequencer mid-run: the group changes view,
   assert.equal(result.ok, true, stderr);
   assert.ok((result.view_changes['leader-silent'] ?? 0) >= 1, JSON.stringify(result.view_changes));
   assert.ok(result.configuration >= 2, `configuration ${result.configuration}: the killed sequencer was removed`);
-  assert.equal(result.linearizable, true);
+  // A failure (seen once in a full suite, never reproduced) prints what the replicas logged about it.
+  const evidence = () => [stderr, ...up.logLines(/invariant broken|view change|adopted|removed|added/)].join('\n');
+  assert.deepEqual(result.invariant_violations, {}, evidence());
+  assert.equal(result.linearizable, true, evidence());
   assert.ok(result.committed > 500, `committed ${result.committed}`);
 });

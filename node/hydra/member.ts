@@ -94,6 +94,10 @@ function hydraPaxosReplica(application: HydraApplication, p: HydraParams, receiv
       metrics.stateTransferred();
       logger.info('adopted a peer\'s state');
     },
+    invariantViolated: (kind, detail) => {
+      metrics.invariantViolated(kind, detail);
+      logger.error({ kind }, `invariant broken: ${detail}`);
+    },
   });
 }
 

@@ -12,6 +12,7 @@ export function hydraPaxosMetrics(registry: Registry, hydra: ReceiverObserver): 
   const transfers = new Counter({ name: 'switchyard_hydrapaxos_state_transfers_total', help: 'States adopted from a peer (boot, restart, lagging).', registers: r });
   const rejected = new Counter({ name: 'switchyard_hydrapaxos_rejected_total', help: 'Requests or protocol messages refused, by reason.', labelNames: ['reason'], registers: r });
   const crossShard = new Counter({ name: 'switchyard_hydratxn_cross_shard_decisions_total', help: 'Messages lost by a whole shard, resolved with the other shards: found (executed everywhere) or dropped (aborted everywhere).', labelNames: ['outcome'], registers: r });
+  const violations = new Counter({ name: 'switchyard_hydrapaxos_invariant_violations_total', help: 'Protocol invariants found broken at this replica (a bug; the member log says where), by kind.', labelNames: ['kind'], registers: r });
   view.set(0);
   return {
     executed: () => executed.inc(),
@@ -23,6 +24,7 @@ export function hydraPaxosMetrics(registry: Registry, hydra: ReceiverObserver): 
     stateTransferred: () => transfers.inc(),
     crossShardDecided: (outcome) => crossShard.labels(outcome).inc(),
     rejected: (reason) => rejected.labels(reason).inc(),
+    invariantViolated: (kind) => violations.labels(kind).inc(),
     hydra,
   };
 }

@@ -57,6 +57,8 @@ export interface HydraPaxosObserver {
   /** HydraTxn: a message lost by a whole shard was decided found (executed everywhere) or dropped (nowhere). */
   crossShardDecided(outcome: 'found' | 'dropped'): void;
   rejected(reason: string): void;
+  /** A property the protocol relies on failed here (a bug): counted and logged so a failing run says where. */
+  invariantViolated(kind: 'log-order', detail: string): void;
   hydra: ReceiverObserver;
 }
 
@@ -307,6 +309,10 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
       // Every replica logs the same bytes, so every replica skips it alike.
       this.obs.rejected('bad-request');
     }
+    if (this.log.length > 0 && !keyBefore(this.end, entryKey(e))) {
+      const k = (key: OrderKey) => `(${key.clock}, ${key.sequencer})`;
+      this.obs.invariantViolated('log-order', `slot ${slotKey(e.slot)} at ${k(entryKey(e))} appended after the log end ${k(this.end)} (slot ${slotKey(this.log[this.log.length - 1]!.entry.slot)}; view ${this.view}, ${this.status})`);
+    }
     this.log.push({ entry: e, undo: exec?.undo ?? null });
     this.inLog.set(slotKey(e.slot), e);
     const sk = streamKey(e.slot.sequencer, e.slot.epoch);
@@ -323,9 +329,10 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     });
   }
 
-  /** Undoes the log from index i on; returns what was undone, in log order. */
+  /** Undoes the log from index i on (its end moves back with it); returns what was undone, in log order. */
   private rollbackTo(i: number): LogEntry[] {
     const undone = this.log.splice(i);
+    this.end = this.log.length > 0 ? entryKey(this.log[this.log.length - 1]!.entry) : this.syncPoint.key;
     for (let j = undone.length - 1; j >= 0; j--) {
       const l = undone[j]!;
       if (l.undo) this.store.undo(l.undo);
@@ -462,7 +469,6 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
       const st = this.streams.get(sk);
       if (st && e.slot.seq < st.next) this.streams.set(sk, { ...st, next: e.slot.seq });
     }
-    this.end = this.log.length > 0 ? entryKey(this.log[this.log.length - 1]!.entry) : this.syncPoint.key;
     const held = undone.filter((e) => this.holds.verdict(e) !== 'free');
     for (const e of held) this.heldEntries.set(slotKey(e.slot), e);
     this.buffer.reinsert(undone.filter((e) => this.holds.verdict(e) === 'free'), held.map((e) => e.slot), this.end);

@@ -162,6 +162,7 @@ export const hydraPaxosReport: SystemReport = {
     const noops = final.sum('switchyard_hydrapaxos_noops_total');
     const transfers = final.sum('switchyard_hydrapaxos_state_transfers_total');
     const retried = final.sum('switchyard_client_requests_total', { result: 'retried' });
+    const violations = Object.fromEntries(final.byLabel('switchyard_hydrapaxos_invariant_violations_total', 'kind'));
     const hydra = hydraReport.summary(final, base, seconds, final);
     return {
       rows: [
@@ -172,6 +173,7 @@ export const hydraPaxosReport: SystemReport = {
         ['view', `${final.max('switchyard_hydrapaxos_view', 'receiver')}`],
         ['view changes (replica joins)', Object.entries(viewChanges).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
         ['state transfers', fmtCount(transfers)],
+        ...(Object.keys(violations).length ? [['INVARIANTS BROKEN (a bug: see the replicas\' logs)', Object.entries(violations).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ')] as [string, string]] : []),
         ...hydra.rows,
       ],
       json: {
@@ -182,6 +184,7 @@ export const hydraPaxosReport: SystemReport = {
         noops,
         view_changes: viewChanges,
         state_transfers: transfers,
+        invariant_violations: violations,
         hydra_ops_per_s: hydra.json.ops_per_s,
       },
     };

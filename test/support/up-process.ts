@@ -1,4 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * `switchyard up FILE --duration S --json` as a child process, for tests that act on a running
@@ -10,6 +12,7 @@ export function spawnUp(file: string, seconds: number) {
   child.stdout.on('data', (c) => (out.stdout += c));
   child.stderr.on('data', (c) => (out.stderr += c));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const logDir = () => out.stderr.match(/logs in (\S+)/)![1]!;
   return {
     out,
     exited,
@@ -20,8 +23,13 @@ export function spawnUp(file: string, seconds: number) {
     },
     /** The pid of the member process playing `role`. */
     pidOf(role: string): number {
-      const logDir = out.stderr.match(/logs in (\S+)/)![1]!;
-      return Number(execFileSync('pgrep', ['-f', `${logDir}/node-config.json --role ${role}$`]).toString().trim().split('\n')[0]);
+      return Number(execFileSync('pgrep', ['-f', `${logDir()}/node-config.json --role ${role}$`]).toString().trim().split('\n')[0]);
+    },
+    /** Lines of every member's log matching `pattern`, prefixed with the member (for a failing test's message). */
+    logLines(pattern: RegExp): string[] {
+      const dir = logDir();
+      return readdirSync(dir).filter((f) => f.endsWith('.log')).flatMap((f) =>
+        readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => pattern.test(l)).map((l) => `${f.replace(/\.log$/, '')}: ${l}`));
     },
     result: () => JSON.parse(out.stdout.trim().split('\n').at(-1)!),
   };
