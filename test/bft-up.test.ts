@@ -77,6 +77,15 @@ test('injected faults (an equivocating sequencer, a replica forging results, an 
     (e: { stderr: string }) => /spec\.faults\.replicas: at most f replicas may be faulty/.test(e.stderr));
 });
 
+test('a sequencer forging requests in a client\'s name is refused by signed requests; the history stays linearizable', async () => {
+  const { result, stderr } = await up((y) => y.replace('  workload:', '  signedRequests: true\n  faults:\n    sequencer: forge\n  workload:'));
+  assert.equal(result.ok, true, stderr);
+  assert.ok((result.refused['bad-client-signature'] ?? 0) > 0, JSON.stringify(result.refused));
+  assert.ok(result.committed > 20, `committed ${result.committed}`);
+  assert.equal(result.linearizable, true);
+  assert.match(stderr, /refused by replicas\s+.*bad-client-signature/);
+});
+
 test('a BFTCluster whose replicas are not 3f+1 is refused, naming the field', async () => {
   await assert.rejects(up((y) => y.replace('replicas: 4', 'replicas: 5')), (e: { stderr: string }) => /spec\.replicas: replicas must be 3f\+1/.test(e.stderr));
 });

@@ -15,6 +15,8 @@ export interface NeoClientParams {
   keySpace: number;
   requests: number;
   retryUs: number;
+  /** Signs a request (`spec.signedRequests`); requests go unsigned unless set. */
+  sign?(request: Uint8Array): Uint8Array;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -35,9 +37,13 @@ export function neoClient(p: NeoClientParams, rng: Random, obs: KvClientObserver
     const at = [...seen.values()].sort((a, b) => b - a)[p.f];
     if (at !== undefined && at > epoch) epoch = at;
   };
+  // A retry resends the same signed bytes (one signature per request).
+  let signed: { request: Uint8Array; payload: Uint8Array } | null = null;
   const protocol: ClientProtocol<NeoMsg> = {
     quorum: 2 * p.f + 1,
-    send(ctx, payload, retry) {
+    send(ctx, request, retry) {
+      if (signed?.request !== request) signed = { request, payload: p.sign ? p.sign(request) : request };
+      const { payload } = signed;
       ctx.send(p.sequencerOf(epoch), { type: 'aom-request', group: p.group, payload });
       if (retry) ctx.multicast(p.replicas, { type: 'direct-request', payload });
     },

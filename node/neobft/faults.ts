@@ -4,6 +4,7 @@ import type { MacVectorKeys } from '../crypto/macvector.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { type AomHeader, type OrderedMulticast, authBytes } from './aom-messages.js';
 import { type ReplicaKeys, replyMac, sign } from './auth.js';
+import { forgedRequest } from './requests.js';
 import type { NeoMsg } from './messages.js';
 
 /**
@@ -66,7 +67,7 @@ function rewriting(core: Core<NeoMsg>, outgoing: (ctx: Ctx<NeoMsg>) => Pick<Ctx<
   };
 }
 
-export type SequencerFault = 'none' | 'equivocate' | 'reorder';
+export type SequencerFault = 'none' | 'equivocate' | 'reorder' | 'forge';
 
 /** Every this many sequence numbers, a misbehaving sequencer lies. */
 export const SEQUENCER_LIE_EVERY = 7;
@@ -84,9 +85,11 @@ function reissued(m: OrderedMulticast, payload: Uint8Array, keys: MacVectorKeys)
  * of every `every`-th number and the next are swapped for the second half (each half sees both
  * requests, in opposite orders); the first of a pair waits for the second, or for the
  * sequencer's next timer. A receiver cannot tell either from its own view; only CONFIRMs
- * (Byzantine-network mode) expose it.
+ * (Byzantine-network mode) expose it. `forge`: every `every`-th number carries, for every
+ * receiver alike, a write of its own making in client 0's name (`forgedRequest`, with a made-up
+ * signature when requests are signed): no CONFIRM can expose that, only the client's signature.
  */
-export function lyingSequencer(core: Core<NeoMsg>, fault: SequencerFault, every: number, keys: MacVectorKeys): Core<NeoMsg> {
+export function lyingSequencer(core: Core<NeoMsg>, fault: SequencerFault, every: number, keys: MacVectorKeys, signedRequests = false): Core<NeoMsg> {
   if (fault === 'none' || every <= 0) return core;
   let held: { to: readonly NodeId[]; m: OrderedMulticast } | null = null;
   const release = (ctx: Ctx<NeoMsg>) => {
@@ -98,6 +101,9 @@ export function lyingSequencer(core: Core<NeoMsg>, fault: SequencerFault, every:
     multicast: (to, m) => {
       if (m.type !== 'aom') return ctx.multicast(to, m);
       const half = Math.ceil(to.length / 2);
+      if (fault === 'forge') {
+        return ctx.multicast(to, m.header.seq % every === 0 ? reissued(m, forgedRequest(m.header.seq, signedRequests), keys) : m);
+      }
       if (fault === 'equivocate') {
         if (m.header.seq % every !== 0) return ctx.multicast(to, m);
         ctx.multicast(to.slice(0, half), m);

@@ -14,13 +14,16 @@ export const MAX_EPOCHS = 8;
  * signing key and each replica's HalfSipHash key shared with that sequencer (every failover
  * installs a sequencer with fresh keys: the paper's configuration service exchanges them; here
  * they are made in advance, one set per epoch); each replica's signing key; and the HMAC key
- * each client shares with each replica. Replicas' public keys are derived, not stored.
+ * each client shares with each replica, and each client's signing key (for signed requests).
+ * Public keys are derived, not stored.
  */
 export const neoKeys = z.strictObject({
   epochs: z.array(z.strictObject({ sequencer: hex(32), hm: z.array(hex(8)).min(1).max(64) })).min(1).max(64),
   replicas: z.array(hex(32)).min(1).max(64),
   /** clients[c][r]: the key client c shares with replica r. */
   clients: z.array(z.array(hex(32))),
+  /** clientSigning[c]: client c's secp256k1 key for signed requests. */
+  clientSigning: z.array(hex(32)),
   /** pairs[i][j] = pairs[j][i]: the key replicas i and j share (PBFT's MAC authenticators). */
   pairs: z.array(z.array(hex(32))),
 });
@@ -36,6 +39,7 @@ export function generateNeoKeys(replicas: number, clients: number): NeoKeys {
     })),
     replicas: Array.from({ length: replicas }, () => Buffer.from(newSecretKey()).toString('hex')),
     clients: Array.from({ length: clients }, () => Array.from({ length: replicas }, () => h(32))),
+    clientSigning: Array.from({ length: clients }, () => Buffer.from(newSecretKey()).toString('hex')),
     pairs: symmetric(replicas, () => h(32)),
   };
 }

@@ -26,6 +26,7 @@ import { SigningController } from './sign-controller.js';
 import { neoClientNode, neoMemberId, neoMemberName, replicaNode, sequencerNode, sequencerOfEpoch } from './topology.js';
 import { EpochSequencer } from './epoch-sequencer.js';
 import { SEQUENCER_LIE_EVERY, byzantine, garbageClient, lyingSequencer } from './faults.js';
+import { openSignedRequest, signRequest } from './requests.js';
 
 /** How many signatures per second this process can make, measured for 200 ms (the PK budget's basis). */
 function measureSigning(secret: Uint8Array): number {
@@ -45,7 +46,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
   const id = neoMemberId(name, { ...p, intruder: p.faults.intruder });
   if (!doc.keys) throw new Error('a BFTCluster member needs its key file: set "keys" in the node configuration');
   const keys = loadNeoKeys(doc.keys);
-  if (keys.epochs.some((e) => e.hm.length !== p.replicas) || keys.replicas.length !== p.replicas || keys.pairs.length !== p.replicas || keys.clients.length < p.clients) {
+  if (keys.epochs.some((e) => e.hm.length !== p.replicas) || keys.replicas.length !== p.replicas || keys.pairs.length !== p.replicas || keys.clients.length < p.clients || keys.clientSigning.length < p.clients) {
     throw new Error(`the key file ${doc.keys} is for another testbed shape (${keys.replicas.length} replicas, ${keys.clients.length} clients)`);
   }
   const role = name.replace(/-.*$/, '');
@@ -58,6 +59,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
   let core: Core<NeoMsg>;
   let routes: Record<string, () => unknown> | undefined;
   const publicKeys = keys.replicas.map(publicKeyOf);
+  const clientPublic = p.signedRequests ? keys.clientSigning.map(publicKeyOf) : [];
   const sequencerOf = (epoch: number) => sequencerOfEpoch(epoch, p.sequencers);
   if (role === 'sequencer') {
     const observer = metrics.sequencer();
@@ -82,7 +84,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
         auth: p.scheme === 'hm'
           ? { scheme: 'hm', keys: hmKeys() }
           : { scheme: 'pk', secret, backend: hotPathBackend, controller: new SigningController(budget, p.maxUnsigned), idleSignUs: p.idleSignMicros },
-      }, observer), lying, SEQUENCER_LIE_EVERY, hmKeys());
+      }, observer), lying, SEQUENCER_LIE_EVERY, hmKeys(), p.signedRequests);
     };
     core = new EpochSequencer({
       index: id - sequencerNode(0), count: p.sequencers, f: p.f, replicaKeys: { publicKeys, backend: hotPathBackend }, make: ordering,
@@ -101,6 +103,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
     const replica = new Replica({
       index, f: p.f, replicas: replicaIds, group: 0, authFor, sequencerNode: sequencerOf, keys: replicaKeys, clientKey, clientNode: neoClientNode,
       gapTimeoutUs: p.gapMicros, retryUs: p.retryMicros, viewChangeUs: p.viewChangeMicros, byzantineNetwork: p.byzantineNetwork,
+      openRequest: p.signedRequests ? (payload) => openSignedRequest(payload, (c) => clientPublic[c], hotPathBackend) : undefined,
     }, metrics.replica(p.replicas));
     const fault = p.faults.replicas.find((r) => r.index === index)?.behaviour;
     if (fault) logger.warn({ fault }, `injected fault: this replica is Byzantine (${fault})`);
@@ -117,6 +120,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
     const client = neoClient({
       client: c, f: p.f, replicas: replicaIds, sequencerOf, group: 0, keys: keys.clients[c]!.map(bytes),
       keySpace: p.keySpace, requests: Infinity, retryUs: p.clientRetryMicros,
+      sign: p.signedRequests ? (r) => signRequest(r, bytes(keys.clientSigning[c]!), hotPathBackend) : undefined,
     }, new SeededRandom(doc.seed * 7919 + c), recorded.observer);
     core = client;
     routes = { '/history.json': () => ({ completed: recorded.history, pending: client.pending }) };

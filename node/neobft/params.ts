@@ -24,11 +24,13 @@ export const neobftParams = z.strictObject({
   viewChangeMicros: micros,
   keySpace: z.number().int().min(1),
   byzantineNetwork: z.boolean(),
+  /** Clients sign requests; replicas refuse (as a no-op slot) any not signed by the client it names. */
+  signedRequests: z.boolean(),
   /** Injected faults (see BFTCluster spec.faults): Byzantine replicas, an intruder client, a lying sequencer-0. */
   faults: z.strictObject({
     replicas: z.array(z.strictObject({ index: z.number().int().min(0), behaviour: z.enum(['silent', 'equivocating', 'corrupt-replies', 'wrong-results']) })),
     intruder: z.boolean(),
-    sequencer: z.enum(['none', 'equivocate', 'reorder']),
+    sequencer: z.enum(['none', 'equivocate', 'reorder', 'forge']),
   }),
 });
 

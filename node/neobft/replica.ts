@@ -56,6 +56,8 @@ export interface ReplicaParams {
    * to different replicas), so a slot is filled only once 2f+1 replicas confirmed the same digest.
    */
   byzantineNetwork: boolean;
+  /** Decodes a delivered request, refusing it with a WireError (e.g. `openSignedRequest`); plain decoding unless set. */
+  openRequest?(payload: Uint8Array): KvRequest;
 }
 
 export interface ReplicaObserver extends Pick<AomReceiverObserver, 'rejected' | 'verified'> {
@@ -372,7 +374,7 @@ export class Replica implements Core<NeoMsg> {
 
   /** A request AOM delivered is no longer a sign of a failed sequencer. */
   private noteDelivered(oc: OrderedMulticast): void {
-    const r = safeDecode(oc.payload);
+    const r = this.openRequest(oc.payload);
     if (!r) return;
     const key = `${r.client}/${r.requestId}`;
     this.direct.delete(key);
@@ -403,13 +405,7 @@ export class Replica implements Core<NeoMsg> {
       }
       this.resolved(slot);
     }
-    let request: KvRequest | null = null;
-    try {
-      request = decodeKvRequest(oc.payload);
-    } catch (err) {
-      if (!(err instanceof WireError)) throw err;
-      this.obs.invalid('malformed-request'); // a Byzantine client's garbage still takes its slot
-    }
+    const request = this.openRequest(oc.payload, true);
     this.log[slot] = { oc, request };
     this.unconfirmedSince.delete(slot);
     this.noteDelivered(oc);
@@ -832,7 +828,7 @@ export class Replica implements Core<NeoMsg> {
     this.resolved(slot);
     const held = this.log[slot];
     if (g.decision.recv) {
-      if (!held) this.log[slot] = { oc: g.decision.recv, request: safeDecode(g.decision.recv.payload) };
+      if (!held) this.log[slot] = { oc: g.decision.recv, request: this.openRequest(g.decision.recv.payload) };
     } else if (held?.oc || !held) {
       if (held && slot <= this.executed) this.rollback(slot);
       const commits = [...g.commits.values()].filter((v) => equalBytes(v.digest, NOOP_DIGEST)).slice(0, this.quorum);
@@ -846,7 +842,7 @@ export class Replica implements Core<NeoMsg> {
 
   /** A request a client sent directly: the leader passes it to the sequencer; everyone waits for AOM to deliver it. */
   private onDirect(ctx: Ctx<NeoMsg>, payload: Uint8Array): void {
-    const r = safeDecode(payload);
+    const r = this.openRequest(payload);
     if (!r) return this.obs.invalid('malformed-request');
     if (this.store.answered(r.client, r.requestId)) {
       // Executed, and the client still asks: our reply was lost (or came from an old view).
@@ -1081,7 +1077,7 @@ export class Replica implements Core<NeoMsg> {
     // The final interval, for a replica behind it.
     for (const [slot, oc] of merged.finalEntries) {
       if (slot <= this.executed || this.log[slot]) continue;
-      this.log[slot] = { oc, request: oc ? safeDecode(oc.payload) : null };
+      this.log[slot] = { oc, request: oc ? this.openRequest(oc.payload) : null };
       this.resolved(slot);
     }
     let rollbackFrom = Infinity;
@@ -1101,7 +1097,7 @@ export class Replica implements Core<NeoMsg> {
       if (mine && equalBytes(digestOf(mine.oc), digest)) continue;
       if (mine) rollbackFrom = Math.min(rollbackFrom, slot);
       this.log[slot] = e.kind === 'message'
-        ? { oc: e.oc, request: safeDecode(e.oc.payload), proof: e.confirms }
+        ? { oc: e.oc, request: this.openRequest(e.oc.payload), proof: e.confirms }
         : { oc: null, request: null, proof: e.commits };
       this.resolved(slot);
     }
@@ -1227,19 +1223,25 @@ export class Replica implements Core<NeoMsg> {
     this.execute();
   }
 
+  /**
+   * The request a slot carries, or null: a Byzantine client's garbage or a request forged in a
+   * client's name still takes its slot, as a no-op at every correct replica alike (`count`: on
+   * first delivery, the refusal is counted by reason).
+   */
+  private openRequest(payload: Uint8Array, count = false): KvRequest | null {
+    try {
+      return this.p.openRequest ? this.p.openRequest(payload) : decodeKvRequest(payload);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      if (count) this.obs.invalid(err.reason === 'bad-client-signature' ? err.reason : 'malformed-request');
+      return null;
+    }
+  }
+
   /** Delivers what AOM handed over while we were holding. */
   private release(): void {
     const held = this.held;
     this.held = [];
     for (const d of held) this.onDelivery(d);
-  }
-}
-
-function safeDecode(payload: Uint8Array): KvRequest | null {
-  try {
-    return decodeKvRequest(payload);
-  } catch (err) {
-    if (err instanceof WireError) return null;
-    throw err;
   }
 }

@@ -19,6 +19,7 @@ import { type ReplicaFault, type SequencerFault, byzantine, garbageClient, lying
 import { neoClientNode, replicaNode, sequencerNode, sequencerOfEpoch } from './topology.js';
 import { EpochSequencer } from './epoch-sequencer.js';
 import { MAX_EPOCHS } from './keys.js';
+import { openSignedRequest, signRequest } from './requests.js';
 
 export interface NeoSimOptions {
   seed: number;
@@ -37,6 +38,8 @@ export interface NeoSimOptions {
   byzantineNetwork?: boolean;
   /** The first sequencer lies (HM only) every `every`-th number: see `lyingSequencer`. */
   lyingSequencer?: { fault: SequencerFault; every: number };
+  /** Clients sign their requests and replicas check the signatures (see requests.ts). */
+  signedRequests?: boolean;
 }
 
 
@@ -61,6 +64,9 @@ export class NeoSim {
     const replicaSecrets = Array.from({ length: n }, () => bytes(32));
     const publicKeys = replicaSecrets.map((s) => hotPathBackend.publicKey(s));
     const clientKeys = Array.from({ length: o.clients }, () => Array.from({ length: n }, () => bytes(32)));
+    const clientSecrets = Array.from({ length: o.clients }, () => bytes(32));
+    const clientPublic = clientSecrets.map((s) => hotPathBackend.publicKey(s));
+    const openRequest = o.signedRequests ? (payload: Uint8Array) => openSignedRequest(payload, (c) => clientPublic[c], hotPathBackend) : undefined;
     const replicaIds = Array.from({ length: n }, (_, i) => replicaNode(i));
     const boot = (id: NodeId, make: () => Core<NeoMsg>) =>
       this.net.addNode(id, ({ transport, clock, scheduler }) => new Driver(make(), neoCodec, transport, clock, scheduler));
@@ -73,7 +79,7 @@ export class NeoSim {
         auth: o.scheme === 'hm'
           ? { scheme: 'hm', keys: new MacVectorKeys(k.hm) }
           : { scheme: 'pk', secret: k.secret, backend: hotPathBackend, controller: new SigningController(5000, 16), idleSignUs: 300 },
-      }, { authenticated() {} }), lie?.fault ?? 'none', lie?.every ?? 0, new MacVectorKeys(k.hm));
+      }, { authenticated() {} }), lie?.fault ?? 'none', lie?.every ?? 0, new MacVectorKeys(k.hm), o.signedRequests);
     };
     for (let k = 0; k < sequencers; k++) {
       boot(sequencerNode(k), () => new EpochSequencer({
@@ -96,7 +102,7 @@ export class NeoSim {
           keys,
           // A request may claim any client id; an unknown client's replies go nowhere useful.
           clientKey: (c) => clientKeys[c]?.[i] ?? new Uint8Array(32), clientNode: neoClientNode, gapTimeoutUs: 1000, retryUs: 2000,
-          viewChangeUs: 20_000, byzantineNetwork: o.byzantineNetwork ?? false,
+          viewChangeUs: 20_000, byzantineNetwork: o.byzantineNetwork ?? false, openRequest,
         }, {
           executed() {}, rejected() {}, verified() {}, synced() {},
           stateTransferred: (slot) => {
@@ -128,6 +134,7 @@ export class NeoSim {
       boot(neoClientNode(c), () => {
         const client = neoClient({
           client: c, f: o.f, replicas: replicaIds, sequencerOf, group: 0, keys: clientKeys[c]!, keySpace: 4,
+          sign: o.signedRequests ? (r) => signRequest(r, clientSecrets[c]!, hotPathBackend) : undefined,
           requests: o.requestsPerClient, retryUs: 5000,
         }, crng, {
           completed: (op) => this.history.push(op),

@@ -96,6 +96,8 @@ export const bftReport: SystemReport = {
   summary(final, base, seconds) {
     const latency = final.histogram('switchyard_client_request_seconds').since(base.histogram('switchyard_client_request_seconds'));
     const rejected = Object.fromEntries(final.byLabel('switchyard_aom_rejected_total', 'reason'));
+    // What replicas refused above AOM: forged client requests, bad votes, bad VIEW-CHANGEs, garbage.
+    const refused = Object.fromEntries([...final.byLabel('switchyard_neobft_invalid_total', 'reason'), ...final.byLabel('switchyard_pbft_invalid_total', 'reason')]);
     const gaps = final.sum('switchyard_neobft_gap_agreements_total');
     const authenticated = final.sum('switchyard_aom_authenticated_total') - base.sum('switchyard_aom_authenticated_total');
     const opsPerS = seconds > 0 ? latency.count / seconds : 0;
@@ -108,7 +110,8 @@ export const bftReport: SystemReport = {
         ['gap agreements', `${fmtCount(gaps)} (${fmtCount(final.sum('switchyard_neobft_gap_agreements_total', { outcome: 'no-op' }))} no-ops)`],
         ['view', text.replace(/^view /, '')],
         ['view changes started', Object.entries(viewChanges).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
-        ['rejected', Object.entries(rejected).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
+        ['rejected by AOM', Object.entries(rejected).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
+        ['refused by replicas', Object.entries(refused).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
       ],
       json: {
         ops_per_s: opsPerS,
@@ -119,6 +122,7 @@ export const bftReport: SystemReport = {
         epoch,
         view_changes: viewChanges,
         rejected,
+        refused,
       },
     };
   },

@@ -40,6 +40,7 @@ export function planBftCluster(b: BftCluster): Plan {
     viewChangeMicros: s.timeouts.viewChangeMillis * 1000,
     keySpace: s.workload.keySpace,
     byzantineNetwork: neo && s.byzantineNetwork,
+    signedRequests: neo && s.signedRequests,
     faults: { replicas: s.faults.replicas, intruder: s.faults.byzantineClient, sequencer: s.faults.sequencer },
   };
   const members: PlannedMember[] = [

@@ -12,6 +12,8 @@ export const bftClusterSpec = z.strictObject({
   sequencers: z.number().int().min(1).max(9).default(2)
     .describe('NeoBFT: AOM sequencers. The first orders epoch 1; epoch e is ordered by sequencer (e-1) mod this, so the others stand by for failover (an epoch change).')
     .meta(immutable('spec.sequencers')),
+  signedRequests: z.boolean().default(false)
+    .describe('NeoBFT: clients sign each request (secp256k1) and replicas verify it, so a request forged in a client\'s name becomes a no-op (as in the paper; costs one signature per request and one verification per request per replica).'),
   byzantineNetwork: z.boolean().default(false)
     .describe('NeoBFT: do not trust the sequencer; replicas deliver a message only after 2f+1 signed CONFIRMs of it.'),
   batching: z.strictObject({
@@ -43,8 +45,8 @@ export const bftClusterSpec = z.strictObject({
         .describe('silent: sends nothing; equivocating: validly signed gap votes for a made-up outcome, no help finding lost messages; corrupt-replies: reply MACs garbled; wrong-results: forged results under valid MACs.'),
     })).max(5).default([]).describe('Byzantine replicas (NeoBFT), holding their real keys; at most f, so safety must hold.'),
     byzantineClient: z.boolean().default(false).describe('One more client, spraying malformed requests at the sequencer (PBFT: at the replicas).'),
-    sequencer: z.enum(['none', 'equivocate', 'reorder']).default('none')
-      .describe('sequencer-0 misbehaves under its real keys (neobft-hm): equivocate sends every 7th number in two versions, one per half of the replicas; reorder swaps the requests of every 7th and next number for half of them. Only byzantineNetwork mode detects it (hybrid mode trusts the sequencer).'),
+    sequencer: z.enum(['none', 'equivocate', 'reorder', 'forge']).default('none')
+      .describe('sequencer-0 misbehaves under its real keys (neobft-hm): equivocate sends every 7th number in two versions, one per half of the replicas; reorder swaps the requests of every 7th and next number for half of them (only byzantineNetwork mode detects these); forge puts a write of its own making in client 0\'s name into every 7th number (only signedRequests detects it).'),
   }).prefault({}).describe('Faulty members to inject, to watch the protocol survive them.'),
   resources: podResources.prefault({}),
 });
