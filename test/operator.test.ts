@@ -234,6 +234,24 @@ test('a BFTCluster gets its key Secret once, mounted read-only, and its replica,
   assert.match(cp.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=bft']), /KeysGenerated/);
 });
 
+test('SequencerGroups running HydraPaxos and HydraTxn, and a BFTCluster with injected faults, get the same kind of children with their application in the node document', async () => {
+  for (const [file, name, groups, application] of [['examples/hydrapaxos.yaml', 'paxos', 2, 'hydrapaxos'], ['examples/hydratxn.yaml', 'txn', 3, 'hydratxn']] as const) {
+    cp.kubectl(['apply', '-f', file]);
+    for (let g = 0; g < groups; g++) {
+      const sts = await eventually(`StatefulSet ${name}-receiver-g${g}`, () => getJson(['statefulset', `${name}-receiver-g${g}`]));
+      assert.equal(sts.spec.replicas, 3, 'every group is 2f+1 = 3 replicas');
+      assert.equal(sts.metadata.ownerReferences[0].kind, 'SequencerGroup');
+    }
+    const doc = JSON.parse(getJson(['configmap', `${name}-topology`]).data['node-config.json']);
+    assert.equal(doc.hydra.application, application);
+  }
+  cp.kubectl(['apply', '-f', 'examples/bftcluster-faults.yaml']);
+  const intruder = await eventually('StatefulSet bft-faults-intruder', () => getJson(['statefulset', 'bft-faults-intruder']));
+  assert.deepEqual(intruder.spec.template.spec.containers[0].args.slice(-2), ['--role', 'intruder']);
+  const doc = JSON.parse(getJson(['configmap', 'bft-faults-topology']).data['node-config.json']);
+  assert.deepEqual(doc.neobft.faults, { replicas: [{ index: 3, behaviour: 'wrong-results' }], intruder: true, sequencer: 'equivocate' });
+});
+
 test('a MigratingService gets its switch, server and client StatefulSets, no Secret, and reports Ready once its members are', async () => {
   cp.kubectl(['apply', '-f', 'examples/migratingservice.yaml']);
   const msvc = await eventually('the MigratingService', () => getJson(['msvc', 'msvc']));
