@@ -21,10 +21,10 @@ const samples: NeoMsg[] = [
   { type: 'gap-commit', view, replica: 0, slot: 42, digest: b(32, 11), sig: b(64, 13) },
   { type: 'direct-request', payload: b(10, 14) },
   { type: 'confirm', view, replica: 2, slot: 42, digest: b(32, 15), need: true, sig: b(64, 16) },
-  { type: 'sync', view, replica: 1, slot: 128, logHash: b(32, 17), stateDigest: b(32, 26), epochStart: 100, sig: b(64, 18) },
+  { type: 'sync', view, replica: 1, slot: 128, logHash: b(32, 17), stateDigest: b(32, 26), epochStart: 100, resent: true, sig: b(64, 18) },
   {
     type: 'view-change', view: { epoch: 2, leader: 300 }, replica: 3,
-    cert: [{ type: 'sync', view, replica: 1, slot: 128, logHash: b(32, 17), stateDigest: b(32, 26), epochStart: 0, sig: b(64, 18) }], base: b(32, 19),
+    cert: [{ type: 'sync', view, replica: 1, slot: 128, logHash: b(32, 17), stateDigest: b(32, 26), epochStart: 0, resent: false, sig: b(64, 18) }], base: b(32, 19),
     entries: [
       { kind: 'message', slot: 128, oc, confirms: [] },
       { kind: 'message', slot: 129, oc, confirms: [{ type: 'confirm', view, replica: 2, slot: 129, digest: b(32, 15), need: false, sig: b(64, 16) }] },
@@ -37,7 +37,7 @@ const samples: NeoMsg[] = [
   { type: 'state-request', replica: 2, executed: 155 },
   {
     type: 'state-reply', replica: 1, snapshot: b(40, 27),
-    cert: [{ type: 'sync', view, replica: 1, slot: 256, logHash: b(32, 17), stateDigest: b(32, 26), epochStart: 0, sig: b(64, 18) }],
+    cert: [{ type: 'sync', view, replica: 1, slot: 256, logHash: b(32, 17), stateDigest: b(32, 26), epochStart: 0, resent: false, sig: b(64, 18) }],
   },
 ];
 

@@ -8,19 +8,27 @@ import { neoCodec } from '../node/neobft/codec.js';
 import type { NeoMsg } from '../node/neobft/messages.js';
 import { NeoSim } from '../node/neobft/simulation.js';
 import { replicaNode } from '../node/neobft/topology.js';
+import { PROTOCOL_TYPE } from '../node/neobft/protocol-codec.js';
+import { SYNC_INTERVAL } from '../node/neobft/replica.js';
 
 const SEEDS = process.env.NEO_SEED ? [Number(process.env.NEO_SEED)] : Array.from({ length: 200 }, (_, i) => i + 1);
 
-/** No two correct replicas hold different values in a slot both have executed. */
+/**
+ * No two correct replicas hold different values in a slot both have executed, or different
+ * states after executing the same number of slots (execution is a function of the log alone).
+ */
 function divergence(sim: NeoSim): string | null {
   const correct = sim.replicas.filter((r, i) => r && i !== sim.o.faulty?.replica);
-  for (let s = 1; ; s++) {
-    const executed = correct.filter((r) => r.executedSlots >= s);
-    if (executed.length === 0) return null;
+  for (let s = 1; correct.some((r) => r.executedSlots >= s); s++) {
     // A replica that took the others' state never saw the slots it skipped.
-    const held = executed.map((r) => r.slotDigest(s)).filter((d): d is Uint8Array => d !== undefined);
+    const held = correct.filter((r) => r.executedSlots >= s).map((r) => r.slotDigest(s)).filter((d): d is Uint8Array => d !== undefined);
     if (held.some((d) => !equalBytes(d, held[0]!))) return `slot ${s} differs`;
   }
+  for (const a of correct) {
+    const b = correct.find((x) => x.executedSlots === a.executedSlots && !equalBytes(x.stateDigest(), a.stateDigest()));
+    if (b) return `states differ after slot ${a.executedSlots}`;
+  }
+  return null;
 }
 
 test(`NeoBFT (normal case, queries, gap agreement) stays linearizable over ${SEEDS.length} seeds of loss, duplication, reordering, a crashed or Byzantine replica, a Byzantine client`, () => {
@@ -58,6 +66,23 @@ test(`NeoBFT (normal case, queries, gap agreement) stays linearizable over ${SEE
   }
   assert.deepEqual(failures, []);
   if (!process.env.NEO_SEED) assert.ok(totals.gapAgreements > 0, 'gap agreement was exercised');
+});
+
+test('SYNCs cost a few datagrams per sync point: a replica answers a SYNC only when its sender resent it, never an answer', () => {
+  for (const scheme of ['hm', 'pk'] as const) {
+    const sim = new NeoSim({ seed: 7, f: 1, scheme, clients: 3, requestsPerClient: 200, faults: { delayUs: 50, jitterUs: 30 } });
+    let syncs = 0;
+    sim.net.tap = (_from, _to, bytes) => {
+      if (bytes[1] === PROTOCOL_TYPE.sync) syncs++;
+    };
+    sim.net.runUntil(3_000_000);
+    assert.equal(sim.history.length, 600);
+    for (const r of sim.replicas) assert.ok(r.finalSlot >= 512, `final prefix ${r.finalSlot}`);
+    // n(n − 1) SYNCs per point, plus answers to resends; replicas that answered each other's
+    // answers sent thousands here.
+    const points = Math.ceil(600 / SYNC_INTERVAL);
+    assert.ok(syncs <= points * 4 * 3 * 2, `${syncs} SYNC datagrams for ${points} sync points (${scheme})`);
+  }
 });
 
 test('Byzantine-network mode: 2f+1 CONFIRMs keep replicas consistent under loss and keep going', () => {

@@ -37,8 +37,12 @@ export const neoCodec: Codec<NeoMsg> = {
   },
 };
 
-/** The bytes a replica signs: the message's encoding up to its signature (always the last 64 bytes). */
+/**
+ * The bytes a replica signs: the message's encoding up to its signature (always the last 64
+ * bytes), with a SYNC's `resent` flag cleared (a resent SYNC keeps its signature).
+ */
 export function signedBody(m: SignedMsg): Uint8Array {
-  const bytes = neoCodec.encode({ ...m, sig: new Uint8Array(64) } as ProtocolMsg);
+  const unsigned = m.type === 'sync' ? { ...m, resent: false } : m;
+  const bytes = neoCodec.encode({ ...unsigned, sig: new Uint8Array(64) } as ProtocolMsg);
   return bytes.subarray(0, bytes.length - 64);
 }

@@ -22,7 +22,7 @@ const ocSize = (oc: OrderedMulticast) => aomSize(oc);
 const dropSize = VIEW + 1 + SLOT + SIG;
 const VOTE = VIEW + 1 + SLOT + 32 + SIG;
 const CONFIRM = VIEW + 1 + SLOT + 32 + 1 + SIG;
-const SYNC = VIEW + 1 + SLOT + 32 + 32 + SLOT + SIG;
+const SYNC = VIEW + 1 + SLOT + 32 + 32 + SLOT + 1 + SIG;
 
 function entrySize(e: LogEntry): number {
   return 1 + SLOT + 1 + (e.kind === 'message' ? ocSize(e.oc) + e.confirms.length * CONFIRM : e.commits.length * VOTE);
@@ -78,7 +78,7 @@ const writeConfirm = (w: Writer, c: Confirm) => {
 };
 const writeSync = (w: Writer, m: Sync) => {
   writeView(w, m.view);
-  w.u8(m.replica).u64(m.slot).raw(m.logHash).raw(m.stateDigest).u64(m.epochStart).raw(m.sig);
+  w.u8(m.replica).u64(m.slot).raw(m.logHash).raw(m.stateDigest).u64(m.epochStart).u8(m.resent ? 1 : 0).raw(m.sig);
 };
 
 function writeEntry(w: Writer, e: LogEntry): void {
@@ -190,7 +190,7 @@ function readConfirm(r: Reader): Confirm {
 function readSync(r: Reader): Sync {
   return {
     type: 'sync', view: readView(r), replica: r.u8('replica'), slot: r.u64('slot'), logHash: copy(r, 32, 'log hash'),
-    stateDigest: copy(r, 32, 'state digest'), epochStart: r.u64('epoch start'), sig: copy(r, SIG, 'signature'),
+    stateDigest: copy(r, 32, 'state digest'), epochStart: r.u64('epoch start'), resent: r.u8('resent flag') === 1, sig: copy(r, SIG, 'signature'),
   };
 }
 

@@ -110,6 +110,12 @@ export interface Sync {
   logHash: Uint8Array;
   stateDigest: Uint8Array;
   epochStart: number;
+  /**
+   * Sent again by a replica still waiting for this point to become final: a replica that has it
+   * final answers with its own SYNC (never answering an answer, which would ping-pong forever).
+   * Not signed: it only asks for an answer, which a forger could get by resending any SYNC anyway.
+   */
+  resent: boolean;
   sig: Uint8Array;
 }
 

@@ -214,6 +214,11 @@ export class Replica implements Core<NeoMsg> {
   }
 
   /** The digest held at a slot (NOOP_DIGEST for a no-op), for cross-replica checks. */
+  /** The digest of the state after the executed slots (what a SYNC at that slot would carry). */
+  stateDigest(): Uint8Array {
+    return sha256(encodeKvSnapshot(this.store.snapshot()));
+  }
+
   slotDigest(slot: number): Uint8Array | undefined {
     const s = this.log[slot];
     return s ? (s.digest ?? digestOf(s.oc)) : undefined;
@@ -313,7 +318,7 @@ export class Replica implements Core<NeoMsg> {
     for (const [slot, gap] of this.gaps) if (!gap.done && !this.missing.has(slot)) this.resendGap(ctx, slot, gap);
     // Our latest SYNC until it is agreed (it may have been lost), or until it certifies our epoch.
     const lastSync = [...this.mySyncs.values()].reduce<Sync | undefined>((a, b) => (a && a.slot > b.slot ? a : b), undefined);
-    if (lastSync && (lastSync.slot > this.syncPoint || this.certifiedEpoch < this.view.epoch)) ctx.multicast(this.others(), lastSync);
+    if (lastSync && (lastSync.slot > this.syncPoint || this.certifiedEpoch < this.view.epoch)) ctx.multicast(this.others(), { ...lastSync, resent: true });
     // Slots not settled yet: resend our confirm, marked as asking for the others' (they may have been lost).
     for (const [slot, c] of this.myConfirms) {
       if (this.log[slot]) continue;
@@ -503,7 +508,7 @@ export class Replica implements Core<NeoMsg> {
     const epochStart = this.epochStarts.get(this.view.epoch)!;
     const stateDigest = sha256(encodeKvSnapshot(this.stateAt(slot).snapshot()));
     const m = sign<Sync>({
-      type: 'sync', view: this.view, replica: this.p.index, slot, logHash: this.hashes[slot]!, stateDigest, epochStart, sig: new Uint8Array(64),
+      type: 'sync', view: this.view, replica: this.p.index, slot, logHash: this.hashes[slot]!, stateDigest, epochStart, resent: false, sig: new Uint8Array(64),
     }, this.p.keys);
     this.mySyncs.set(slot, m);
     for (const old of this.mySyncs.keys()) if (old < slot - 2 * SYNC_INTERVAL) this.mySyncs.delete(old);
@@ -513,9 +518,9 @@ export class Replica implements Core<NeoMsg> {
     this.onSync(m);
   }
 
-  /** A SYNC for a point already final here: its sender is still waiting for it (it lost ours), so ours again. */
+  /** A SYNC sent again for a point already final here: its sender is still waiting for it (it lost ours), so ours again. */
   private answerSync(m: Sync): void {
-    if (m.slot > this.syncPoint || m.view.epoch !== this.view.epoch) return;
+    if (!m.resent || m.slot > this.syncPoint || m.view.epoch !== this.view.epoch) return;
     const mine = this.mySyncs.get(m.slot);
     if (mine && m.replica !== this.p.index && m.replica < this.p.replicas.length) this.ctx.send(this.p.replicas[m.replica]!, mine);
   }
@@ -1080,7 +1085,10 @@ export class Replica implements Core<NeoMsg> {
       this.log[slot] = { oc, request: oc ? this.openRequest(oc.payload) : null };
       this.resolved(slot);
     }
+    // Decide first, change the log after the rollback: undoing reads the undo records of the very
+    // entries the merged log replaces or drops.
     let rollbackFrom = Infinity;
+    const changes: [number, Slot | null][] = [];
     for (let slot = merged.final.slot + 1; slot <= merged.last; slot++) {
       const e = merged.entries.get(slot);
       const mine = this.log[slot];
@@ -1089,32 +1097,35 @@ export class Replica implements Core<NeoMsg> {
         // (a message of another epoch than the merged one is dropped from our log).
         if (mine?.oc && mine.oc.header.epoch === merged.final.epoch) continue;
         if (mine) rollbackFrom = Math.min(rollbackFrom, slot);
-        delete this.log[slot];
-        this.markMissing(slot);
+        changes.push([slot, null]);
         continue;
       }
       const digest = e.kind === 'message' ? e.oc.header.digest : NOOP_DIGEST;
       if (mine && equalBytes(digestOf(mine.oc), digest)) continue;
       if (mine) rollbackFrom = Math.min(rollbackFrom, slot);
-      this.log[slot] = e.kind === 'message'
+      changes.push([slot, e.kind === 'message'
         ? { oc: e.oc, request: this.openRequest(e.oc.payload), proof: e.confirms }
-        : { oc: null, request: null, proof: e.commits };
-      this.resolved(slot);
+        : { oc: null, request: null, proof: e.commits }]);
     }
     // Our entries past the merged log: kept within the epoch, dropped when the epoch changes.
-    if (newEpoch) {
-      for (let slot = merged.last + 1; slot < this.log.length; slot++) {
-        if (!this.log[slot]) continue;
-        rollbackFrom = Math.min(rollbackFrom, slot);
-        delete this.log[slot];
-      }
-      this.log.length = Math.min(this.log.length, merged.last + 1);
-      for (const slot of [...this.missing]) if (slot > merged.last) this.resolved(slot);
-      this.deferred.clear();
-    }
+    if (newEpoch) for (let slot = merged.last + 1; slot < this.log.length; slot++) if (this.log[slot]) rollbackFrom = Math.min(rollbackFrom, slot);
     if (rollbackFrom <= this.executed) {
       if (rollbackFrom <= this.syncPoint) this.obs.invalid('view-change-below-sync-point');
       else this.rollback(rollbackFrom);
+    }
+    for (const [slot, entry] of changes) {
+      if (entry) {
+        this.log[slot] = entry;
+        this.resolved(slot);
+      } else {
+        delete this.log[slot];
+        this.markMissing(slot);
+      }
+    }
+    if (newEpoch) {
+      this.log.length = Math.min(this.log.length, merged.last + 1);
+      for (const slot of [...this.missing]) if (slot > merged.last) this.resolved(slot);
+      this.deferred.clear();
     }
     this.view = view;
     this.status = 'normal';

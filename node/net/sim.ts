@@ -90,6 +90,8 @@ export class SimNetwork {
   private readonly cut = new Set<string>();
   faults: LinkFaults;
   readonly stats: SimStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, blocked: 0, overflowed: 0 };
+  /** Sees every datagram sent, before faults apply (tests count traffic by kind with it). */
+  tap: ((from: NodeId, to: NodeId, bytes: Uint8Array) => void) | null = null;
 
   constructor(readonly seed: number, faults: Partial<LinkFaults> = {}) {
     this.rng = new SeededRandom(seed);
@@ -238,6 +240,7 @@ export class SimNetwork {
 
   private transmit(from: NodeId, to: NodeId, bytes: Uint8Array): void {
     this.stats.sent++;
+    this.tap?.(from, to, bytes);
     if (this.cut.has(`${from}>${to}`)) {
       this.stats.blocked++;
       return;
