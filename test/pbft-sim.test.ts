@@ -6,7 +6,7 @@ import type { KvInput, KvOutput } from '../node/check/kv-model.js';
 import { hotPathBackend } from '../node/crypto/signature.js';
 import { SimNetwork } from '../node/net/sim.js';
 import { pbftClient } from '../node/pbft/client.js';
-import { pbftCodec } from '../node/pbft/codec.js';
+import { PBFT_TYPE, pbftCodec } from '../node/pbft/codec.js';
 import type { PbftMsg } from '../node/pbft/messages.js';
 import { PbftReplica } from '../node/pbft/replica.js';
 import type { Core } from '../node/runtime/core.js';
@@ -23,6 +23,8 @@ interface Run {
   /** A replica cut off from the others over this interval (µs). */
   isolate?: { replica: number; from: number; to: number };
   requests?: number;
+  /** Every replica takes this long per datagram (the simulated-capacity mode): a loaded machine. */
+  busyUs?: number;
 }
 
 const CLIENTS = 3;
@@ -30,6 +32,9 @@ const CLIENTS = 3;
 function run(o: Run) {
   const { seed, n, f, loss } = o;
   const net = new SimNetwork(seed, { delayUs: 50, jitterUs: 30, loss, duplicate: loss, reorder: loss, reorderWindowUs: 300 });
+  // Datagrams sent, by message type (the byte after the magic).
+  const traffic = new Map<number, number>();
+  net.tap = (_from, _to, bytes) => traffic.set(bytes[1]!, (traffic.get(bytes[1]!) ?? 0) + 1);
   const rng = new SeededRandom(seed);
   const key = () => Uint8Array.from({ length: 32 }, () => rng.int(256));
   const pairs = Array.from({ length: n }, () => Array.from({ length: n }, () => new Uint8Array(32)));
@@ -39,7 +44,7 @@ function run(o: Run) {
   const clientKeys = Array.from({ length: CLIENTS }, () => Array.from({ length: n }, key));
   const replicaIds = Array.from({ length: n }, (_, i) => 10 + i);
   const history: Operation<KvInput, KvOutput>[] = [];
-  const counters = { viewChanges: 0, stateTransfers: 0, invalid: new Map<string, number>() };
+  const counters = { viewChanges: 0, stateTransfers: 0, batches: 0, invalid: new Map<string, number>() };
   const replicas: PbftReplica[] = [];
   const boot = (id: number, core: Core<PbftMsg>) => net.addNode(id, ({ transport, clock, scheduler }) => new Driver(core, pbftCodec, transport, clock, scheduler));
   for (let i = 0; i < n; i++) {
@@ -47,12 +52,14 @@ function run(o: Run) {
       index: i, f, replicas: replicaIds, pairKeys: pairs[i]!, keys: { secret: secrets[i]!, publicKeys, backend: hotPathBackend },
       clientKey: (c) => clientKeys[c]![i]!, clientNode: (c) => 100 + c, maxBatch: n === 1 ? 1 : 8, batchDelayUs: 200, retryUs: 2000, viewChangeUs: 20_000,
     }, {
-      executed() {}, batched() {}, checkpointStable() {}, viewStarted() {},
+      executed() {}, checkpointStable() {}, viewStarted() {},
+      batched: () => counters.batches++,
       invalid: (why) => counters.invalid.set(why, (counters.invalid.get(why) ?? 0) + 1),
       viewChanged: () => counters.viewChanges++,
       stateTransferred: () => counters.stateTransfers++,
     });
     boot(10 + i, replicas[i]!);
+    if (o.busyUs) net.setCapacity(10 + i, { serviceUs: o.busyUs, queueLimit: 10_000 });
   }
   const requests = o.requests ?? 60;
   const clients = Array.from({ length: CLIENTS }, (_, c) => pbftClient({ client: c, f, replicas: replicaIds, keys: clientKeys[c]!, keySpace: 4, requests, retryUs: 5000 },
@@ -71,7 +78,7 @@ function run(o: Run) {
   const pending = clients.flatMap((c) => (c.pending ? [c.pending] : []));
   const live = replicas.filter((_, i) => !(o.crash ?? []).some((c) => c.replica === i));
   const lastReturn = Math.max(...history.map((op) => op.ret));
-  return { history, pending, counters, replicas, live, expected: CLIENTS * requests, lastReturn };
+  return { history, pending, counters, replicas, live, expected: CLIENTS * requests, lastReturn, traffic };
 }
 
 function assertHealthy(what: string, r: ReturnType<typeof run>) {
@@ -80,7 +87,7 @@ function assertHealthy(what: string, r: ReturnType<typeof run>) {
   assert.ok(lin.linearizable, `${what}: not linearizable: ${lin.counterexample?.slice(0, 3).join(' | ')}`);
   // Every live replica ends with the same state, having executed the same batches.
   const states = new Set(r.live.map((x) => JSON.stringify(x.progressState)));
-  assert.equal(states.size, 1, `${what}: live replicas differ: ${[...states].join(' / ')}\n${r.live.map((x) => x.debugLog()).join('\n')}`);
+  assert.equal(states.size, 1, `${what}: live replicas differ: ${[...states].join(' / ')}\n${r.live.map((x) => `${JSON.stringify(x.currentView)} ${x.debugLog()}`).join('\n')}`);
 }
 
 test('PBFT (f = 1) and the unreplicated server complete linearizable histories under loss, duplication and reordering', () => {
@@ -91,6 +98,17 @@ test('PBFT (f = 1) and the unreplicated server complete linearizable histories u
       assert.equal(r.counters.viewChanges, 0, `seed ${seed}, n = ${n}: a view change without a fault`);
     }
   }
+});
+
+test('a slow PBFT run (each replica busy 100 µs per datagram) sends each phase about once per batch: batches in flight are not retransmitted', () => {
+  const r = run({ seed: 1, n: 4, f: 1, loss: 0, requests: 100, busyUs: 100 });
+  assertHealthy('slow replicas', r);
+  const batches = r.counters.batches;
+  const prePrepares = r.traffic.get(PBFT_TYPE['pre-prepare']) ?? 0;
+  const commits = r.traffic.get(PBFT_TYPE.commit) ?? 0;
+  // n − 1 copies of each pre-prepare, n(n − 1) commits per batch; a tenth more for the odd resend.
+  assert.ok(prePrepares <= 1.1 * 3 * batches, `${prePrepares} PRE-PREPARE datagrams for ${batches} batches`);
+  assert.ok(commits <= 1.1 * 12 * batches, `${commits} COMMIT datagrams for ${batches} batches`);
 });
 
 test('PBFT view change: a crashed primary is replaced and every request completes, linearizable, over 40 seeds (2 % loss, duplication, reordering)', () => {

@@ -4,7 +4,7 @@ import { Reader, Writer } from '../runtime/wire.js';
 import type { Checkpoint, PbftMsg, SlotClaim } from './messages.js';
 
 export const PBFT_MAGIC = 0x50;
-const TYPE = {
+export const PBFT_TYPE = {
   request: 1, 'pre-prepare': 2, prepare: 3, commit: 4, reply: 5, checkpoint: 6, 'view-change': 7, 'new-view': 8, 'view-change-fetch': 9,
   'state-request': 10, 'state-reply': 11,
 } as const;
@@ -61,7 +61,7 @@ const writeClaims = (w: Writer, claims: SlotClaim[]) => {
 
 export const pbftCodec: Codec<PbftMsg> = {
   encode(m) {
-    const w = new Writer(2 + size(m)).u8(PBFT_MAGIC).u8(TYPE[m.type]);
+    const w = new Writer(2 + size(m)).u8(PBFT_MAGIC).u8(PBFT_TYPE[m.type]);
     switch (m.type) {
       case 'request':
         w.u32(m.payload.length).raw(m.payload);
@@ -128,33 +128,33 @@ export const pbftCodec: Codec<PbftMsg> = {
     }));
     let m: PbftMsg;
     switch (type) {
-      case TYPE.request:
+      case PBFT_TYPE.request:
         m = { type: 'request', payload: copy(r.u32('payload length'), 'payload') };
         break;
-      case TYPE['pre-prepare']: {
+      case PBFT_TYPE['pre-prepare']: {
         const view = r.u32('view');
         const seq = r.u64('sequence number');
         const replica = r.u8('replica');
         m = { type: 'pre-prepare', view, seq, replica, batch: batch(), auth: copy(r.u16('authenticator length'), 'authenticator') };
         break;
       }
-      case TYPE.prepare:
-      case TYPE.commit:
+      case PBFT_TYPE.prepare:
+      case PBFT_TYPE.commit:
         m = {
-          type: type === TYPE.prepare ? 'prepare' : 'commit', view: r.u32('view'), seq: r.u64('sequence number'), replica: r.u8('replica'),
+          type: type === PBFT_TYPE.prepare ? 'prepare' : 'commit', view: r.u32('view'), seq: r.u64('sequence number'), replica: r.u8('replica'),
           digest: copy(32, 'digest'), resent: r.u8('resent flag') === 1, auth: copy(r.u16('authenticator length'), 'authenticator'),
         };
         break;
-      case TYPE.reply:
+      case PBFT_TYPE.reply:
         m = {
           type: 'reply', view: r.u32('view'), replica: r.u8('replica'), client: r.u16('client'), requestId: r.u32('request id'),
           result: copy(r.u16('result length'), 'result'), mac: copy(32, 'MAC'),
         };
         break;
-      case TYPE.checkpoint:
+      case PBFT_TYPE.checkpoint:
         m = checkpoint();
         break;
-      case TYPE['view-change']: {
+      case PBFT_TYPE['view-change']: {
         const view = r.u32('view');
         const replica = r.u8('replica');
         const cp = proof();
@@ -164,7 +164,7 @@ export const pbftCodec: Codec<PbftMsg> = {
         m = { type: 'view-change', view, replica, checkpoint: cp, prepared, prePrepared, batches, sig: copy(SIG, 'signature') };
         break;
       }
-      case TYPE['new-view']: {
+      case PBFT_TYPE['new-view']: {
         const view = r.u32('view');
         const replica = r.u8('replica');
         const changes = Array.from({ length: count(r.u8('view-change count'), MAX_PROOF, 'view changes') }, () => ({
@@ -173,13 +173,13 @@ export const pbftCodec: Codec<PbftMsg> = {
         m = { type: 'new-view', view, replica, changes, sig: copy(SIG, 'signature') };
         break;
       }
-      case TYPE['view-change-fetch']:
+      case PBFT_TYPE['view-change-fetch']:
         m = { type: 'view-change-fetch', view: r.u32('view'), replica: r.u8('replica'), wanted: r.u8('wanted replica') };
         break;
-      case TYPE['state-request']:
+      case PBFT_TYPE['state-request']:
         m = { type: 'state-request', seq: r.u64('sequence number'), replica: r.u8('replica') };
         break;
-      case TYPE['state-reply']: {
+      case PBFT_TYPE['state-reply']: {
         const seq = r.u64('sequence number');
         const replica = r.u8('replica');
         const cp = proof();

@@ -48,6 +48,12 @@ interface Instance {
   sentCommit: boolean;
   committed: boolean;
   retries: number;
+  /**
+   * No vote or pre-prepare arrived since the last retry tick: retransmitted at the next one. An
+   * instance is resent only after a whole period without progress, never merely for being in flight
+   * when the timer fires (under load that resent every batch in the pipeline, every period).
+   */
+  quiet: boolean;
 }
 
 /**
@@ -199,7 +205,11 @@ export class PbftReplica implements Core<PbftMsg> {
     this.executedAtLastRetry = this.executed;
     if (this.lastCheckpoint && this.lastCheckpoint.seq > this.stable.seq) ctx.multicast(this.others(), this.lastCheckpoint);
     for (const [seq, inst] of this.log) {
-      if (!inst.prePrepare || inst.commits.size === this.n || inst.retries >= MAX_RETRIES) continue;
+      if (!inst.prePrepare || !this.retransmitting(inst)) continue;
+      if (!inst.quiet) {
+        inst.quiet = true;
+        continue;
+      }
       inst.retries++;
       if (this.primary) {
         if (!inst.derived) ctx.multicast(this.others(), inst.prePrepare);
@@ -268,7 +278,7 @@ export class PbftReplica implements Core<PbftMsg> {
   private instance(seq: number): Instance {
     let i = this.log.get(seq);
     if (!i) {
-      i = { prePrepare: null, derived: false, digest: null, prepares: new Map(), commits: new Map(), sentCommit: false, committed: false, retries: 0 };
+      i = { prePrepare: null, derived: false, digest: null, prepares: new Map(), commits: new Map(), sentCommit: false, committed: false, retries: 0, quiet: false };
       this.log.set(seq, i);
     }
     return i;
@@ -278,6 +288,7 @@ export class PbftReplica implements Core<PbftMsg> {
   private acceptPrePrepare(inst: Instance, pp: PrePrepare, derived: boolean): void {
     const digest = batchDigest(pp.batch);
     inst.prePrepare = pp;
+    inst.quiet = false;
     inst.derived = derived;
     inst.digest = digest;
     let q = this.prePrepared.get(pp.seq);
@@ -324,13 +335,22 @@ export class PbftReplica implements Core<PbftMsg> {
     if (!this.current(m) || !this.authentic(m)) return;
     const inst = this.instance(m.seq);
     if (inst.digest && !equalBytes(inst.digest, m.digest)) return this.obs.invalid('mismatched-vote');
-    if (m.resent && inst.sentCommit && inst.digest && inst.commits.size === this.n) {
-      // The sender still misses votes, and we stopped resending once we had everyone's (ours
-      // may be among those it lost): it gets our COMMIT again, unflagged, so nobody answers that.
+    if (m.resent && inst.sentCommit && inst.digest && !this.retransmitting(inst)) {
+      // The sender still misses votes, and we stopped resending (we had everyone's, or gave up
+      // with a replica down; ours may be among those it lost): it gets our COMMIT again,
+      // unflagged, so nobody answers that.
       ctx.send(this.p.replicas[m.replica]!, this.vote('commit', m.seq, inst.digest));
     }
-    (m.type === 'prepare' ? inst.prepares : inst.commits).set(m.replica, m.digest);
+    const votes = m.type === 'prepare' ? inst.prepares : inst.commits;
+    // A copy of a vote we hold is no progress (it must not hold back our retransmission).
+    if (!votes.has(m.replica)) inst.quiet = false;
+    votes.set(m.replica, m.digest);
     this.progress(ctx, m.seq, inst);
+  }
+
+  /** Whether our retry timer still resends this instance's messages. */
+  private retransmitting(inst: Instance): boolean {
+    return inst.commits.size < this.n && inst.retries < MAX_RETRIES;
   }
 
   private votesFor(votes: Map<number, Uint8Array>, digest: Uint8Array, except: number): number {
