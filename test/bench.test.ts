@@ -45,6 +45,13 @@ test('switchyard bench bft reports NeoBFT against PBFT and the unreplicated serv
   assert.ok(r.ratio_throughput_neobft_hm_to_pbft > 0 && r.ratio_p50_latency_pbft_to_neobft_hm > 0);
   assert.deepEqual(r.protocols.map((p: { protocol: string }) => p.protocol), ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated']);
   assert.ok(r.protocols.every((p: { linearizable: boolean }) => p.linearizable));
+  assert.ok(r.ratio_p50_latency_unloaded_pbft_to_neobft_hm > 0 && r.ratio_busiest_replica_cpu_pbft_to_neobft_hm > 0);
+  for (const p of r.protocols) {
+    assert.ok(p.unloaded_latency_s.p50 > 0, `${p.protocol}: latency with one client`);
+    assert.ok(p.cpu_s_per_op.busiest_replica > 0 && p.cpu_s_per_op.clients > 0, `${p.protocol}: CPU per op ${JSON.stringify(p.cpu_s_per_op)}`);
+    // NeoBFT: one request to the sequencer, its multicast to 4 replicas, 4 replies; PBFT adds its phases.
+    assert.ok(p.datagrams_per_op >= (p.protocol === 'unreplicated' ? 2 : 9), `${p.protocol}: ${p.datagrams_per_op} datagrams per op`);
+  }
 });
 
 test('switchyard bench capybara reports migration phases by session size, the workloads under every mode and its ratio', () => {

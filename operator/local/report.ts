@@ -102,6 +102,7 @@ export const bftReport: SystemReport = {
     const authenticated = final.sum('switchyard_aom_authenticated_total') - base.sum('switchyard_aom_authenticated_total');
     const opsPerS = seconds > 0 ? latency.count / seconds : 0;
     const { epoch, view, text, viewChanges } = bftView(final);
+    const cpu = cpuPerOp(final, base, latency.count);
     return {
       rows: [
         ['committed operations', `${fmtCount(latency.count)} (${fmtCount(opsPerS)}/s)`],
@@ -112,6 +113,7 @@ export const bftReport: SystemReport = {
         ['view changes started', Object.entries(viewChanges).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
         ['rejected by AOM', Object.entries(rejected).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
         ['refused by replicas', Object.entries(refused).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
+        ['CPU per committed op', Object.entries(cpu).map(([k, v]) => `${k.replace(/_/g, ' ')} ${fmtSeconds(v)}`).join(' · ') || '—'],
       ],
       json: {
         ops_per_s: opsPerS,
@@ -123,10 +125,35 @@ export const bftReport: SystemReport = {
         view_changes: viewChanges,
         rejected,
         refused,
+        cpu_s_per_op: cpu,
       },
     };
   },
 };
+
+/**
+ * CPU time each role spent per committed operation over the run (process_cpu_seconds_total of
+ * every member): the busiest replica is what bounds throughput when every replica has a machine
+ * of its own, as in the papers; the sums show where one shared machine's cores went.
+ */
+function cpuPerOp(final: Snapshot, base: Snapshot, ops: number): Record<string, number> {
+  if (ops === 0) return {};
+  const before = base.perMember('process_cpu_seconds_total');
+  const spent = new Map<string, number[]>();
+  for (const [member, seconds] of final.perMember('process_cpu_seconds_total')) {
+    const role = member.replace(/-\d+$/, '');
+    spent.set(role, [...(spent.get(role) ?? []), (seconds - (before.get(member) ?? seconds)) / ops]);
+  }
+  const total = (role: string) => (spent.get(role) ?? []).reduce((a, b) => a + b, 0);
+  const out: Record<string, number> = {};
+  if (spent.has('replica')) {
+    out.busiest_replica = Math.max(...spent.get('replica')!);
+    out.replicas = total('replica');
+  }
+  if (spent.has('sequencer')) out.sequencers = total('sequencer');
+  if (spent.has('client')) out.clients = total('client');
+  return out;
+}
 
 /**
  * A BFTCluster's view as its replicas report it: NeoBFT's ⟨epoch, leader⟩ (JSON `view` is the

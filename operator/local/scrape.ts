@@ -37,6 +37,16 @@ export class Snapshot {
     return best;
   }
 
+  /** A counter or gauge per member (summed over its labels); members without it are left out. */
+  perMember(name: string): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [member, metrics] of this.byMember) {
+      const m = metrics.find((x) => x.name === name);
+      if (m) out.set(member, m.values.reduce((a, v) => a + v.value, 0));
+    }
+    return out;
+  }
+
   /** Values of a counter summed per value of one label. */
   byLabel(name: string, label: string): Map<string, number> {
     const out = new Map<string, number>();
