@@ -49,7 +49,7 @@ interface Instance {
   committed: boolean;
   retries: number;
   /**
-   * No vote or pre-prepare arrived since the last retry tick: retransmitted at the next one. An
+   * No new vote (nor the pre-prepare) arrived since the last retry tick: resent at the next one. An
    * instance is resent only after a whole period without progress, never merely for being in flight
    * when the timer fires (under load that resent every batch in the pipeline, every period).
    */
