@@ -38,6 +38,8 @@ test('switchyard bench hydra-apps compares HydraPaxos with the unreplicated serv
   assert.deepEqual(r.kv.map((p: { config: string }) => p.config), ['hydrapaxos-1', 'hydrapaxos-2', 'hydrapaxos-4', 'nopaxos-style', 'unreplicated']);
   assert.deepEqual(r.hydratxn.map((p: { multi_shard_share: number }) => p.multi_shard_share), [0, 0.25, 0.5, 1]);
   assert.ok([...r.kv, ...r.hydratxn].every((p: { linearizable: boolean; ops_per_s: number }) => p.linearizable && p.ops_per_s > 0));
+  assert.ok(r.ratio_busiest_replica_cpu_unreplicated_to_hydrapaxos > 0);
+  for (const p of [...r.kv, ...r.hydratxn]) assert.ok(p.cpu_s_per_op.busiest_replica > 0 && p.cpu_s_per_op.clients > 0, `${p.config}: ${JSON.stringify(p.cpu_s_per_op)}`);
 });
 
 test('switchyard bench bft reports NeoBFT against PBFT and the unreplicated server', () => {

@@ -1,5 +1,6 @@
 import type { BenchOptions, BenchResult } from '../bench.js';
 import { runResource } from '../run-resource.js';
+import { allCpu, ms, us } from '../units.js';
 import { udpDatagramsSent } from '../udp-counter.js';
 
 const PROTOCOLS = ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated'] as const;
@@ -80,7 +81,7 @@ export async function benchBft(opts: BenchOptions, log: (line: string) => void):
       [`Closed loop, ${CLIENTS} clients (and one client alone), 4 replicas (f = 1), every member a process on loopback`,
         ['protocol', 'ops/s', 'p50', 'p99', 'p50 alone', 'busiest replica CPU/op', 'all CPU/op', 'datagrams/op', 'linearizable'],
         points.map((p) => [p.protocol, p.ops_per_s.toFixed(0), ms(p.latency_s.p50), ms(p.latency_s.p99), ms(p.unloaded_latency_s.p50),
-          us(p.cpu_s_per_op.busiest_replica), us(Object.entries(p.cpu_s_per_op).filter(([k]) => k !== 'busiest_replica').reduce((a, [, v]) => a + v, 0)),
+          us(p.cpu_s_per_op.busiest_replica), us(allCpu(p.cpu_s_per_op)),
           p.datagrams_per_op === null ? '—' : p.datagrams_per_op.toFixed(1), String(p.linearizable)])],
       ['Ratios', ['ratio', 'value', 'target'], [
         ['NeoBFT-HM / PBFT throughput', ratioThroughput.toFixed(2), '≥ 2'],
@@ -91,6 +92,3 @@ export async function benchBft(opts: BenchOptions, log: (line: string) => void):
     ],
   };
 }
-
-const ms = (s: number | null | undefined) => (s === null || s === undefined ? '—' : `${(s * 1e3).toFixed(3)} ms`);
-const us = (s: number | undefined) => (s === undefined ? '—' : `${(s * 1e6).toFixed(0)} µs`);

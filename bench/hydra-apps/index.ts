@@ -1,10 +1,13 @@
 import type { BenchOptions, BenchResult } from '../bench.js';
 import { runResource } from '../run-resource.js';
+import { allCpu, ms, us } from '../units.js';
 
 interface Point {
   config: string;
   ops_per_s: number;
   latency_s: { p50: number | null; p99: number | null };
+  /** Process CPU per committed op, by role (see `switchyard up`'s summary). */
+  cpu_s_per_op: Record<string, number>;
   linearizable: boolean;
 }
 
@@ -30,7 +33,10 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
   const measure = async (config: string, resource: Record<string, unknown>): Promise<Point> => {
     log(`${config}: ${seconds}s`);
     const r = await runResource(resource);
-    const p = { config, ops_per_s: r.ops_per_s as number, latency_s: r.latency_s as Point['latency_s'], linearizable: r.linearizable as boolean };
+    const p = {
+      config, ops_per_s: r.ops_per_s as number, latency_s: r.latency_s as Point['latency_s'], cpu_s_per_op: r.cpu_s_per_op as Record<string, number>,
+      linearizable: r.linearizable as boolean,
+    };
     log(`  ${p.ops_per_s.toFixed(0)} ops/s, p50 ${ms(p.latency_s.p50)}, p99 ${ms(p.latency_s.p99)}`);
     return p;
   };
@@ -55,12 +61,15 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
   const best = kv.filter((p) => p.config.startsWith('hydrapaxos-')).reduce((a, b) => (b.ops_per_s > a.ops_per_s ? b : a));
   const ratioThroughput = best.ops_per_s / unreplicated.ops_per_s;
   const ratioLatency = (best.latency_s.p50 ?? NaN) / (unreplicated.latency_s.p50 ?? NaN);
-  const row = (p: Point) => [p.config, p.ops_per_s.toFixed(0), ms(p.latency_s.p50), ms(p.latency_s.p99), String(p.linearizable)];
+  const ratioBusiest = (unreplicated.cpu_s_per_op.busiest_replica ?? NaN) / (best.cpu_s_per_op.busiest_replica ?? NaN);
+  const row = (p: Point) => [p.config, p.ops_per_s.toFixed(0), ms(p.latency_s.p50), ms(p.latency_s.p99),
+    us(p.cpu_s_per_op.busiest_replica), us(allCpu(p.cpu_s_per_op)), String(p.linearizable)];
   return {
     name: 'hydra-apps',
     json: {
       ratio_throughput_hydrapaxos_to_unreplicated: ratioThroughput,
       ratio_p50_latency_hydrapaxos_to_unreplicated: ratioLatency,
+      ratio_busiest_replica_cpu_unreplicated_to_hydrapaxos: ratioBusiest,
       hydrapaxos_compared: best.config,
       kv,
       hydratxn: txn,
@@ -68,15 +77,16 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
     },
     tables: [
       [`Key-value, closed loop, ${CLIENTS} clients, 3 replicas (f = 1), every member a process on loopback`,
-        ['configuration', 'ops/s', 'p50', 'p99', 'linearizable'], kv.map(row)],
-      [`HydraTxn, 3 shards × 3 replicas, 3 sequencers, ${CLIENTS} clients`, ['two-shard share', 'txn/s', 'p50', 'p99', 'linearizable'],
+        ['configuration', 'ops/s', 'p50', 'p99', 'busiest replica CPU/op', 'all CPU/op', 'linearizable'], kv.map(row)],
+      [`HydraTxn, 3 shards × 3 replicas, 3 sequencers, ${CLIENTS} clients`, ['two-shard share', 'txn/s', 'p50', 'p99', 'busiest replica CPU/op', 'all CPU/op', 'linearizable'],
         txn.map((p) => [String(p.multi_shard_share), ...row(p).slice(1)])],
       ['Ratios', ['ratio', 'value'], [
         [`${best.config} / unreplicated throughput`, ratioThroughput.toFixed(2)],
         [`${best.config} / unreplicated p50 latency`, ratioLatency.toFixed(2)],
+        [`unreplicated server / ${best.config} busiest replica CPU per op (throughput with a machine per replica)`, ratioBusiest.toFixed(2)],
       ]],
     ],
   };
 }
 
-const ms = (s: number | null) => (s === null ? '—' : `${(s * 1e3).toFixed(3)} ms`);
+

@@ -102,7 +102,7 @@ export const bftReport: SystemReport = {
     const authenticated = final.sum('switchyard_aom_authenticated_total') - base.sum('switchyard_aom_authenticated_total');
     const opsPerS = seconds > 0 ? latency.count / seconds : 0;
     const { epoch, view, text, viewChanges } = bftView(final);
-    const cpu = cpuPerOp(final, base, latency.count);
+    const cpu = cpuPerOp(final, base, latency.count, 'replica');
     return {
       rows: [
         ['committed operations', `${fmtCount(latency.count)} (${fmtCount(opsPerS)}/s)`],
@@ -113,7 +113,7 @@ export const bftReport: SystemReport = {
         ['view changes started', Object.entries(viewChanges).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
         ['rejected by AOM', Object.entries(rejected).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
         ['refused by replicas', Object.entries(refused).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
-        ['CPU per committed op', Object.entries(cpu).map(([k, v]) => `${k.replace(/_/g, ' ')} ${fmtSeconds(v)}`).join(' · ') || '—'],
+        cpuRow(cpu),
       ],
       json: {
         ops_per_s: opsPerS,
@@ -133,27 +133,28 @@ export const bftReport: SystemReport = {
 
 /**
  * CPU time each role spent per committed operation over the run (process_cpu_seconds_total of
- * every member): the busiest replica is what bounds throughput when every replica has a machine
- * of its own, as in the papers; the sums show where one shared machine's cores went.
+ * every member, summed per role: `replicas`, `clients`, `sequencers`, …); `busiest_replica` is the
+ * busiest member of `replicaRole` — what bounds throughput when every replica has a machine of its
+ * own, as in the papers — while the sums show where one shared machine's cores went.
  */
-function cpuPerOp(final: Snapshot, base: Snapshot, ops: number): Record<string, number> {
+function cpuPerOp(final: Snapshot, base: Snapshot, ops: number, replicaRole: string): Record<string, number> {
   if (ops === 0) return {};
   const before = base.perMember('process_cpu_seconds_total');
   const spent = new Map<string, number[]>();
   for (const [member, seconds] of final.perMember('process_cpu_seconds_total')) {
-    const role = member.replace(/-\d+$/, '');
+    const role = member.split('-')[0]!;
     spent.set(role, [...(spent.get(role) ?? []), (seconds - (before.get(member) ?? seconds)) / ops]);
   }
-  const total = (role: string) => (spent.get(role) ?? []).reduce((a, b) => a + b, 0);
   const out: Record<string, number> = {};
-  if (spent.has('replica')) {
-    out.busiest_replica = Math.max(...spent.get('replica')!);
-    out.replicas = total('replica');
-  }
-  if (spent.has('sequencer')) out.sequencers = total('sequencer');
-  if (spent.has('client')) out.clients = total('client');
+  const replicas = spent.get(replicaRole);
+  if (replicas) out.busiest_replica = Math.max(...replicas);
+  for (const [role, each] of spent) out[`${role}s`] = each.reduce((a, b) => a + b, 0);
   return out;
 }
+
+/** The summary row for `cpuPerOp`'s result. */
+const cpuRow = (cpu: Record<string, number>): [string, string] =>
+  ['CPU per committed op', Object.entries(cpu).map(([k, v]) => `${k.replace(/_/g, ' ')} ${fmtSeconds(v)}`).join(' · ') || '—'];
 
 /**
  * A BFTCluster's view as its replicas report it: NeoBFT's ⟨epoch, leader⟩ (JSON `view` is the
@@ -195,6 +196,7 @@ export const hydraPaxosReport: SystemReport = {
     const retried = final.sum('switchyard_client_requests_total', { result: 'retried' });
     const violations = Object.fromEntries(final.byLabel('switchyard_hydrapaxos_invariant_violations_total', 'kind'));
     const hydra = hydraReport.summary(final, base, seconds, final);
+    const cpu = cpuPerOp(final, base, latency.count, 'receiver');
     return {
       rows: [
         ['committed operations', `${fmtCount(latency.count)} (${fmtCount(opsPerS)}/s)`],
@@ -205,6 +207,7 @@ export const hydraPaxosReport: SystemReport = {
         ['view changes (replica joins)', Object.entries(viewChanges).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
         ['state transfers', fmtCount(transfers)],
         ...(Object.keys(violations).length ? [['INVARIANTS BROKEN (a bug: see the replicas\' logs)', Object.entries(violations).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ')] as [string, string]] : []),
+        cpuRow(cpu),
         ...hydra.rows,
       ],
       json: {
@@ -213,6 +216,7 @@ export const hydraPaxosReport: SystemReport = {
         latency_s: { p50: latency.quantile(0.5), p99: latency.quantile(0.99) },
         client_retries: retried,
         noops,
+        cpu_s_per_op: cpu,
         view_changes: viewChanges,
         state_transfers: transfers,
         invariant_violations: violations,
