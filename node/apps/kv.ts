@@ -1,6 +1,8 @@
 import { WireError } from '../runtime/core.js';
 import { Reader, Writer } from '../runtime/wire.js';
 import type { KvInput, KvOutput } from '../check/kv-model.js';
+import { equalBytes } from '../crypto/bytes.js';
+import { KvDigest } from './kv-digest.js';
 import type { StateMachine, StateMachineKind } from './state-machine.js';
 
 /**
@@ -23,8 +25,11 @@ interface Undo {
 }
 
 export class KvStore {
-  private readonly data = new Map<string, string>();
-  private readonly last = new Map<number, { requestId: number; result: KvOutput }>();
+  constructor(
+    private readonly data = new Map<string, string>(),
+    private readonly last = new Map<number, { requestId: number; result: KvOutput }>(),
+    private readonly digests = new KvDigest(),
+  ) {}
 
   /**
    * Executes (or answers a retry from the exactly-once table) and returns the result and how to
@@ -41,11 +46,11 @@ export class KvStore {
       undo.key = op.key;
       undo.previous = this.data.get(op.key);
       if (op.op === 'put') {
-        this.data.set(op.key, op.value);
+        this.set(op.key, op.value);
         result = {};
       } else {
         const ok = (this.data.get(op.key) ?? null) === op.expected;
-        if (ok) this.data.set(op.key, op.value);
+        if (ok) this.set(op.key, op.value);
         result = { ok };
       }
     }
@@ -64,16 +69,33 @@ export class KvStore {
   }
 
   undo(u: Undo): void {
-    if (u.key !== null) {
-      if (u.previous === undefined) this.data.delete(u.key);
-      else this.data.set(u.key, u.previous);
-    }
+    if (u.key !== null) this.set(u.key, u.previous);
     if (u.lastBefore) this.last.set(u.client, u.lastBefore);
     else this.last.delete(u.client);
   }
 
   get size(): number {
     return this.data.size;
+  }
+
+  private set(key: string, value: string | undefined): void {
+    if (value === undefined) this.data.delete(key);
+    else this.data.set(key, value);
+    this.digests.touch(key, this.data);
+  }
+
+  /** The digest of the whole state (data and exactly-once table), the same at every replica holding it (see KvDigest). */
+  digest(): Uint8Array {
+    return this.digests.digest(this.data, this.lastSorted());
+  }
+
+  /** A copy to keep (a checkpoint's state), without the canonical sorting a snapshot needs. */
+  clone(): KvStore {
+    return new KvStore(new Map(this.data), new Map(this.last), this.digests.clone());
+  }
+
+  private lastSorted(): KvSnapshot['last'] {
+    return [...this.last].sort(([a], [b]) => a - b).map(([client, l]) => ({ client, requestId: l.requestId, result: l.result }));
   }
 
   /**
@@ -83,13 +105,13 @@ export class KvStore {
   snapshot(): KvSnapshot {
     return {
       data: [...this.data].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-      last: [...this.last].sort(([a], [b]) => a - b).map(([client, l]) => ({ client, requestId: l.requestId, result: l.result })),
+      last: this.lastSorted(),
     };
   }
 
   static fromSnapshot(s: KvSnapshot): KvStore {
     const store = new KvStore();
-    for (const [k, v] of s.data) store.data.set(k, v);
+    for (const [k, v] of s.data) store.set(k, v);
     for (const l of s.last) store.last.set(l.client, { requestId: l.requestId, result: l.result });
     return store;
   }
@@ -112,7 +134,25 @@ export function decodeKvSnapshot(b: Uint8Array): KvSnapshot {
     throw new WireError('bad-field', `key-value snapshot is not valid JSON: ${(e as Error).message}`);
   }
   if (!Array.isArray(s?.data) || !Array.isArray(s?.last)) throw new WireError('bad-field', 'key-value snapshot lacks data or last');
+  if (!s.data.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'string')) {
+    throw new WireError('bad-field', 'key-value snapshot has an entry that is not a [key, value] pair of strings');
+  }
+  if (!s.last.every((l) => Number.isInteger(l?.client) && Number.isInteger(l?.requestId) && typeof l?.result === 'object' && l.result !== null)) {
+    throw new WireError('bad-field', 'key-value snapshot has a malformed exactly-once entry');
+  }
   return s;
+}
+
+/** A transferred state, decoded and checked against the digest its certificate names; a string says why it is refused. */
+export function openKvState(bytes: Uint8Array, digest: Uint8Array): KvStore | 'malformed-state' | 'state-digest-mismatch' {
+  let store: KvStore;
+  try {
+    store = KvStore.fromSnapshot(decodeKvSnapshot(bytes));
+  } catch (err) {
+    if (err instanceof WireError) return 'malformed-state';
+    throw err;
+  }
+  return equalBytes(store.digest(), digest) ? store : 'state-digest-mismatch';
 }
 
 const OPS = { get: 0, put: 1, cas: 2 } as const;

@@ -1,5 +1,5 @@
 import { sha256 } from '../crypto/hash.js';
-import { type KvRequest, KvStore, decodeKvRequest, decodeKvSnapshot, encodeKvSnapshot, encodeResult } from '../apps/kv.js';
+import { type KvRequest, KvStore, decodeKvRequest, encodeKvSnapshot, encodeResult, openKvState } from '../apps/kv.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import type { AomSign, OrderedMulticast } from './aom-messages.js';
@@ -216,7 +216,7 @@ export class Replica implements Core<NeoMsg> {
   /** The digest held at a slot (NOOP_DIGEST for a no-op), for cross-replica checks. */
   /** The digest of the state after the executed slots (what a SYNC at that slot would carry). */
   stateDigest(): Uint8Array {
-    return sha256(encodeKvSnapshot(this.store.snapshot()));
+    return this.store.digest();
   }
 
   slotDigest(slot: number): Uint8Array | undefined {
@@ -506,7 +506,7 @@ export class Replica implements Core<NeoMsg> {
   /** Every SYNC_INTERVAL slots, tell the others our log hash there. */
   private sync(slot: number): void {
     const epochStart = this.epochStarts.get(this.view.epoch)!;
-    const stateDigest = sha256(encodeKvSnapshot(this.stateAt(slot).snapshot()));
+    const stateDigest = this.stateAt(slot).digest();
     const m = sign<Sync>({
       type: 'sync', view: this.view, replica: this.p.index, slot, logHash: this.hashes[slot]!, stateDigest, epochStart, resent: false, sig: new Uint8Array(64),
     }, this.p.keys);
@@ -1179,7 +1179,7 @@ export class Replica implements Core<NeoMsg> {
   /** The state after `slot` (≥ the sync point, ≤ executed): the live store, or a copy with later slots undone. */
   private stateAt(slot: number): KvStore {
     if (slot === this.executed) return this.store;
-    const copy = KvStore.fromSnapshot(this.store.snapshot());
+    const copy = this.store.clone();
     for (let s = this.executed; s > slot; s--) {
       const u = this.log[s]?.undo;
       if (u) copy.undo(u);
@@ -1209,14 +1209,8 @@ export class Replica implements Core<NeoMsg> {
     const point = checkSyncCert(m.cert, this.checkEnv());
     if (typeof point === 'string' || point.slot === 0) return this.obs.invalid('bad-state-certificate');
     if (point.slot <= this.executed || point.epoch > this.view.epoch) return;
-    if (!equalBytes(sha256(m.snapshot), m.cert[0]!.stateDigest)) return this.obs.invalid('state-digest-mismatch');
-    let store: KvStore;
-    try {
-      store = KvStore.fromSnapshot(decodeKvSnapshot(m.snapshot));
-    } catch (err) {
-      if (!(err instanceof WireError)) throw err;
-      return this.obs.invalid('malformed-state');
-    }
+    const store = openKvState(m.snapshot, m.cert[0]!.stateDigest);
+    if (typeof store === 'string') return this.obs.invalid(store);
     // Everything up to the point is final and in that state: what we held of it goes.
     for (let s = this.executed + 1; s <= point.slot; s++) delete this.log[s];
     for (let s = this.executed; s > 0 && this.log[s]?.undo; s--) delete this.log[s]!.undo;

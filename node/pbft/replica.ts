@@ -1,5 +1,4 @@
-import { sha256 } from '../crypto/hash.js';
-import { KvStore, decodeKvRequest, decodeKvSnapshot, encodeKvSnapshot, encodeResult } from '../apps/kv.js';
+import { KvStore, decodeKvRequest, encodeKvSnapshot, encodeResult, openKvState } from '../apps/kv.js';
 import { equalBytes } from '../crypto/bytes.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
@@ -100,7 +99,7 @@ export class PbftReplica implements Core<PbftMsg> {
   private stable: StableCheckpoint = INITIAL_CHECKPOINT;
   private readonly checkpoints = new Map<number, Map<number, Checkpoint>>();
   /** This replica's encoded state at checkpoints not yet superseded (to answer STATE-REQUESTs). */
-  private readonly snapshots = new Map<number, Uint8Array>();
+  private readonly snapshots = new Map<number, KvStore>();
   private readonly changes = new Map<number, Map<number, ViewChange>>();
   /** The NEW-VIEW that started the current view (resent to replicas still asking for it). */
   private newView: NewView | null = null;
@@ -431,9 +430,8 @@ export class PbftReplica implements Core<PbftMsg> {
   }
 
   private checkpoint(ctx: Ctx<PbftMsg>): void {
-    const snapshot = encodeKvSnapshot(this.store.snapshot());
-    this.snapshots.set(this.executed, snapshot);
-    const cp = signPbft<Checkpoint>({ type: 'checkpoint', seq: this.executed, replica: this.p.index, digest: sha256(snapshot), sig: new Uint8Array() }, this.p.keys);
+    this.snapshots.set(this.executed, this.store.clone());
+    const cp = signPbft<Checkpoint>({ type: 'checkpoint', seq: this.executed, replica: this.p.index, digest: this.store.digest(), sig: new Uint8Array() }, this.p.keys);
     this.lastCheckpoint = cp;
     ctx.multicast(this.others(), cp);
     this.onCheckpoint(ctx, cp);
@@ -469,26 +467,20 @@ export class PbftReplica implements Core<PbftMsg> {
     const snapshot = this.snapshots.get(this.stable.seq);
     const to = this.p.replicas[replica];
     if (this.stable.seq < seq || !snapshot || to === undefined) return;
-    ctx.send(to, { type: 'state-reply', seq: this.stable.seq, replica: this.p.index, checkpoint: this.stable.proof, snapshot });
+    ctx.send(to, { type: 'state-reply', seq: this.stable.seq, replica: this.p.index, checkpoint: this.stable.proof, snapshot: encodeKvSnapshot(snapshot.snapshot()) });
   }
 
-  /** Installs a state vouched for by 2f+1 CHECKPOINTs, once its bytes hash to their digest. */
+  /** Installs a state vouched for by 2f+1 CHECKPOINTs, once it has their digest. */
   private onStateReply(ctx: Ctx<PbftMsg>, m: StateReply): void {
     if (m.seq <= this.executed) return;
     const s = checkpointProven(m.checkpoint, this.p.f, this.p.keys);
     if (!s || s.seq !== m.seq || s.proof.length === 0) return this.obs.invalid('bad-state-certificate');
-    if (!equalBytes(sha256(m.snapshot), s.digest)) return this.obs.invalid('state-digest-mismatch');
-    let store: KvStore;
-    try {
-      store = KvStore.fromSnapshot(decodeKvSnapshot(m.snapshot));
-    } catch (err) {
-      if (err instanceof WireError) return this.obs.invalid('malformed-state');
-      throw err;
-    }
+    const store = openKvState(m.snapshot, s.digest);
+    if (typeof store === 'string') return this.obs.invalid(store);
     this.store = store;
     this.executed = m.seq;
     this.seq = Math.max(this.seq, m.seq);
-    this.snapshots.set(m.seq, m.snapshot);
+    this.snapshots.set(m.seq, store.clone());
     this.obs.stateTransferred(m.seq);
     this.makeStable(ctx, s);
     for (const seq of this.log.keys()) if (seq <= m.seq) this.log.delete(seq);
