@@ -68,12 +68,15 @@ test('sequencers are removed and added live on loopback by editing the file, and
   const file = join(dir, 'sg.yaml');
   copyFileSync('examples/sequencergroup.yaml', file);
   const setSequencers = (n: number) => writeFileSync(file, readFileSync(file, 'utf8').replace(/sequencers: \d+/, `sequencers: ${n}`));
-  const r = await up(file, ['--duration', '14', '--json'], async (logDir, stderr) => {
+  const r = await up(file, ['--duration', '18', '--json'], async (logDir, stderr) => {
     await running(stderr);
     setSequencers(2);
     await sleep(3000);
     setSequencers(4);
-    await sleep(3000);
+    // Kill sequencer 3 once it is in (configuration 4) and has been stamping for a couple of
+    // scrapes: the summary of a killed member is its last scrape.
+    for (let i = 0; i < 100 && !/config 4/.test(stderr()); i++) await sleep(100);
+    await sleep(2500);
     process.kill(pidOf(logDir, 'sequencer-3'), 'SIGKILL');
   });
   assert.equal(r.code, 0, r.stderr);
