@@ -7,7 +7,8 @@ import { hotPathBackend } from '../node/crypto/signature.js';
 import { SimNetwork } from '../node/net/sim.js';
 import { pbftClient } from '../node/pbft/client.js';
 import { PBFT_TYPE, pbftCodec } from '../node/pbft/codec.js';
-import type { PbftMsg } from '../node/pbft/messages.js';
+import { signPbft } from '../node/pbft/auth.js';
+import type { Checkpoint, PbftMsg } from '../node/pbft/messages.js';
 import { PbftReplica } from '../node/pbft/replica.js';
 import type { Core } from '../node/runtime/core.js';
 import { Driver } from '../node/runtime/driver.js';
@@ -25,6 +26,8 @@ interface Run {
   requests?: number;
   /** Every replica takes this long per datagram (the simulated-capacity mode): a loaded machine. */
   busyUs?: number;
+  /** Replica n − 1 is Byzantine: at 20 ms it signs this many CHECKPOINTs for made-up sequence numbers to replica 0. */
+  checkpointSpam?: number;
 }
 
 const CLIENTS = 3;
@@ -66,6 +69,13 @@ function run(o: Run) {
     new SeededRandom(seed * 17 + c), { completed: (op) => history.push(op), retried() {}, rejectedReply() {} }));
   clients.forEach((c, i) => boot(100 + i, c));
   for (const c of o.crash ?? []) net.at(c.at, () => net.crash(10 + c.replica));
+  if (o.checkpointSpam) {
+    const liar = n - 1;
+    const lies = Array.from({ length: o.checkpointSpam }, (_, k) => pbftCodec.encode(signPbft<Checkpoint>({
+      type: 'checkpoint', seq: 16 * (k + 1000), replica: liar, digest: key(), sig: new Uint8Array(),
+    }, { secret: secrets[liar]!, publicKeys, backend: hotPathBackend })));
+    net.at(20_000, () => net.addNode(99, ({ transport }) => ({ start: () => lies.forEach((b) => transport.send(10, b)), stop() {} })));
+  }
   if (o.isolate) {
     const { replica, from, to } = o.isolate;
     net.at(from, () => net.partition([10 + replica], replicaIds.filter((r) => r !== 10 + replica)));
@@ -111,6 +121,13 @@ test('a slow PBFT run (each replica busy 100 µs per datagram) sends each phase 
   // n − 1 copies of each pre-prepare, n(n − 1) commits per batch; a tenth more for the odd resend.
   assert.ok(prePrepares <= 1.1 * 3 * batches, `${prePrepares} PRE-PREPARE datagrams for ${batches} batches`);
   assert.ok(commits <= 1.1 * 12 * batches, `${commits} COMMIT datagrams for ${batches} batches`);
+});
+
+test('a Byzantine replica spraying signed CHECKPOINTs for made-up sequence numbers makes a replica keep three of them, not one per lie', () => {
+  const r = run({ seed: 3, n: 4, f: 1, loss: 0, requests: 100, checkpointSpam: 500 });
+  assertHealthy('checkpoint spam', r);
+  const kept = [...r.replicas[0]!['checkpoints'].values()].filter((by) => by.has(3)).length;
+  assert.ok(kept <= 3, `${kept} checkpoints of the liar kept`);
 });
 
 test('PBFT view change: a crashed primary is replaced and every request completes, linearizable, over 40 seeds (2 % loss, duplication, reordering)', () => {

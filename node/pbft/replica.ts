@@ -98,6 +98,8 @@ export class PbftReplica implements Core<PbftMsg> {
   private readonly prePrepared = new Map<number, Map<string, SlotClaim & { batch: Uint8Array[] }>>();
   private stable: StableCheckpoint = INITIAL_CHECKPOINT;
   private readonly checkpoints = new Map<number, Map<number, Checkpoint>>();
+  /** The highest checkpoint each replica sent (bounds what is kept of its checkpoints). */
+  private readonly checkpointTop = new Map<number, number>();
   /** This replica's encoded state at checkpoints not yet superseded (to answer STATE-REQUESTs). */
   private readonly snapshots = new Map<number, KvStore>();
   private readonly changes = new Map<number, Map<number, ViewChange>>();
@@ -440,6 +442,15 @@ export class PbftReplica implements Core<PbftMsg> {
   private onCheckpoint(ctx: Ctx<PbftMsg>, m: Checkpoint): void {
     if (m.seq % CHECKPOINT_INTERVAL !== 0) return this.obs.invalid('bad-checkpoint');
     if (m.seq <= this.stable.seq) return;
+    // Kept per sender: its newest checkpoint and the two intervals below it (a correct replica's
+    // go up; a Byzantine one spraying sequence numbers holds three entries, not one per lie).
+    const top = Math.max(this.checkpointTop.get(m.replica) ?? 0, m.seq);
+    this.checkpointTop.set(m.replica, top);
+    const floor = top - 2 * CHECKPOINT_INTERVAL;
+    if (m.seq < floor) return this.obs.invalid('stale-checkpoint');
+    for (const [seq, by] of this.checkpoints) {
+      if (seq < floor && by.delete(m.replica) && by.size === 0) this.checkpoints.delete(seq);
+    }
     let at = this.checkpoints.get(m.seq);
     if (!at) this.checkpoints.set(m.seq, (at = new Map()));
     if (at.has(m.replica)) return;
