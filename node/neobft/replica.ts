@@ -133,6 +133,11 @@ export class Replica implements Core<NeoMsg> {
   private readonly lastReplies = new Map<number, Reply>();
   /** Requests AOM delivered lately (a client retrying one of these has lost replies, not its request). */
   private readonly recent = new Set<string>();
+  /**
+   * Each delivered payload opened once: a delivery is noted on arrival and again when it fills
+   * its slot, and with signed requests opening costs a signature verification.
+   */
+  private readonly opened = new WeakMap<Uint8Array, { request: KvRequest | null; refusal: string | null }>();
   /** The sequencer's latest separate signature (PK), which may prove our last entry to others. */
   private lastSign: AomSign | null = null;
   /** VIEW-CHANGEs by target view and sender, with their digest and (once checked) contents. */
@@ -213,12 +218,12 @@ export class Replica implements Core<NeoMsg> {
     return this.executed;
   }
 
-  /** The digest held at a slot (NOOP_DIGEST for a no-op), for cross-replica checks. */
   /** The digest of the state after the executed slots (what a SYNC at that slot would carry). */
   stateDigest(): Uint8Array {
     return this.store.digest();
   }
 
+  /** The digest held at a slot (NOOP_DIGEST for a no-op), for cross-replica checks. */
   slotDigest(slot: number): Uint8Array | undefined {
     const s = this.log[slot];
     return s ? (s.digest ?? digestOf(s.oc)) : undefined;
@@ -1234,13 +1239,18 @@ export class Replica implements Core<NeoMsg> {
    * first delivery, the refusal is counted by reason).
    */
   private openRequest(payload: Uint8Array, count = false): KvRequest | null {
-    try {
-      return this.p.openRequest ? this.p.openRequest(payload) : decodeKvRequest(payload);
-    } catch (err) {
-      if (!(err instanceof WireError)) throw err;
-      if (count) this.obs.invalid(err.reason === 'bad-client-signature' ? err.reason : 'malformed-request');
-      return null;
+    let opened = this.opened.get(payload);
+    if (!opened) {
+      try {
+        opened = { request: this.p.openRequest ? this.p.openRequest(payload) : decodeKvRequest(payload), refusal: null };
+      } catch (err) {
+        if (!(err instanceof WireError)) throw err;
+        opened = { request: null, refusal: err.reason === 'bad-client-signature' ? err.reason : 'malformed-request' };
+      }
+      this.opened.set(payload, opened);
     }
+    if (count && opened.refusal) this.obs.invalid(opened.refusal);
+    return opened.request;
   }
 
   /** Delivers what AOM handed over while we were holding. */

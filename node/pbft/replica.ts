@@ -100,7 +100,7 @@ export class PbftReplica implements Core<PbftMsg> {
   private readonly checkpoints = new Map<number, Map<number, Checkpoint>>();
   /** The highest checkpoint each replica sent (bounds what is kept of its checkpoints). */
   private readonly checkpointTop = new Map<number, number>();
-  /** This replica's encoded state at checkpoints not yet superseded (to answer STATE-REQUESTs). */
+  /** This replica's state at checkpoints not yet superseded (copies, encoded when a STATE-REQUEST asks). */
   private readonly snapshots = new Map<number, KvStore>();
   private readonly changes = new Map<number, Map<number, ViewChange>>();
   /** The NEW-VIEW that started the current view (resent to replicas still asking for it). */
