@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import { Reader, Writer } from '../runtime/wire.js';
@@ -111,7 +112,8 @@ export class ServerCore implements Core<CapybaraMsg> {
   private readonly imported = new Map<string, { ack: Uint8Array; at: number }>();
   /** Clients whose connection lives elsewhere now (migrated out, or given back): stray segments follow it. */
   private readonly handedOver = new Map<number, { targetIp: number; until: number }>();
-  private readonly refused = new Set<string>();
+  /** Migrations (origin:id) the origin abandoned, the newest REFUSED_KEPT of them. */
+  private readonly refused = new LRUCache<string, true>({ max: REFUSED_KEPT });
   private readonly pendingSessions = new Map<TcpConnection, StreamSession>();
   private nextMigration = 1;
   private cooldownUntil = 0;
@@ -488,8 +490,7 @@ export class ServerCore implements Core<CapybaraMsg> {
 
   /** The origin abandoned an attempt: let go of it and hand back anything buffered. */
   private abandonedHere(ctx: Ctx<CapybaraMsg>, key: number, h: MigHeader): void {
-    this.refused.add(`${h.originIp}:${h.migration}`);
-    if (this.refused.size > REFUSED_KEPT) this.refused.delete(this.refused.values().next().value!);
+    this.refused.set(`${h.originIp}:${h.migration}`, true);
     const inc = this.incoming.get(key);
     if (inc && inc.id === h.migration) {
       this.incoming.delete(key);

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { sha256 } from '../crypto/hash.js';
 import { type KvRequest, KvStore, decodeKvRequest, encodeKvSnapshot, encodeResult, openKvState } from '../apps/kv.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
@@ -131,8 +132,12 @@ export class Replica implements Core<NeoMsg> {
   private readonly unconfirmedSince = new Map<number, number>();
   /** Each client's latest reply, sent again when the client retries an executed request. */
   private readonly lastReplies = new Map<number, Reply>();
-  /** Requests AOM delivered lately (a client retrying one of these has lost replies, not its request). */
-  private readonly recent = new Set<string>();
+  /**
+   * Requests AOM delivered lately (a client retrying one of these has lost replies, not its
+   * request); the oldest go first (a Set trimmed from its front cost ~10 µs per delivery: V8
+   * skips the deleted entries on every walk to the first live one).
+   */
+  private readonly recent = new LRUCache<string, true>({ max: MAX_HELD });
   /**
    * Each delivered payload opened once: a delivery is noted on arrival and again when it fills
    * its slot, and with signed requests opening costs a signature verification.
@@ -388,8 +393,7 @@ export class Replica implements Core<NeoMsg> {
     if (!r) return;
     const key = `${r.client}/${r.requestId}`;
     this.direct.delete(key);
-    this.recent.add(key);
-    if (this.recent.size > MAX_HELD) this.recent.delete(this.recent.values().next().value!);
+    this.recent.set(key, true);
   }
 
   private fill(slot: number, oc: OrderedMulticast, confirmed = false): void {
