@@ -8,8 +8,9 @@ const USAGE = `usage:
       Runs one member of a testbed (what each pod runs).
   switchyard operator --image IMAGE [--namespaces a,b] [--port 8080] [--pod-monitor] ...
       Runs the Kubernetes operator (in-cluster, or with KUBECONFIG).
-  switchyard bench hydra|hydra-apps|crypto|bft [--json] [--out DIR] [--seconds N]
-      Measures (not a test); prints a table, writes DIR/NAME.json and DIR/NAME.md.`;
+  switchyard bench hydra|hydra-apps|crypto|bft|capybara [--json] [--out DIR] [--seconds N] [--rounds N]
+      Measures (not a test); prints a table, writes DIR/NAME.json and DIR/NAME.md.
+      bft and hydra-apps repeat their compared runs N rounds (default 3): ratios per round, median reported.`;
 
 function fail(message: string): never {
   process.stderr.write(`switchyard: ${message}\n\n${USAGE}\n`);
@@ -89,10 +90,14 @@ async function main(argv: string[]): Promise<number> {
     case 'bench': {
       const { values, positionals } = parseArgs({
         args: rest, allowPositionals: true, strict: true,
-        options: { json: { type: 'boolean', default: false }, out: { type: 'string' }, seconds: { type: 'string' } },
+        options: { json: { type: 'boolean', default: false }, out: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' } },
       });
       const { bench } = await import('../bench/bench.js');
-      return bench(positionals, { json: values.json!, out: values.out, seconds: values.seconds === undefined ? undefined : Number(values.seconds) });
+      const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
+      if (seconds !== undefined && !(seconds > 0)) fail(`--seconds must be a positive number, not "${values.seconds}"`);
+      const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
+      if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) fail(`--rounds must be a positive whole number, not "${values.rounds}"`);
+      return bench(positionals, { json: values.json!, out: values.out, seconds, rounds });
     }
     case undefined:
     case '--help':

@@ -1,19 +1,28 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 // Benchmarks are not tests: these only check that the commands run and report what they promise.
-const bench = (name: string, seconds: string) => {
+const bench = (name: string, seconds: string, ...flags: string[]) => {
   const out = mkdtempSync(join(tmpdir(), 'sy-bench-'));
-  const stdout = execFileSync(process.execPath, ['dist/cli/switchyard.js', 'bench', name, '--json', '--seconds', seconds, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  const stdout = execFileSync(process.execPath, ['dist/cli/switchyard.js', 'bench', name, '--json', '--seconds', seconds, '--out', out, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   const result = JSON.parse(stdout);
   assert.deepEqual(JSON.parse(readFileSync(join(out, `${name}.json`), 'utf8')), result);
   assert.match(readFileSync(join(out, `${name}.md`), 'utf8'), new RegExp(`# switchyard bench ${name}`));
   return result;
 };
+
+test('bench flags are checked before anything runs', () => {
+  for (const [flag, value, message] of [['--rounds', '0', /--rounds must be a positive whole number/], ['--rounds', '1.5', /--rounds must be a positive whole number/],
+    ['--seconds', '0', /--seconds must be a positive number/], ['--seconds', 'soon', /--seconds must be a positive number/]] as const) {
+    const r = spawnSync(process.execPath, ['dist/cli/switchyard.js', 'bench', 'bft', flag, value], { encoding: 'utf8' });
+    assert.equal(r.status, 2, `${flag} ${value}`);
+    assert.match(r.stderr, message);
+  }
+});
 
 test('switchyard bench crypto reports its ratios, every backend and the C baseline', () => {
   const r = bench('crypto', '0.2');
@@ -33,8 +42,12 @@ test('switchyard bench hydra reports the forwarder ratio, half-load delay, testb
 });
 
 test('switchyard bench hydra-apps compares HydraPaxos with the unreplicated server and sweeps HydraTxn\'s multi-shard share', () => {
-  const r = bench('hydra-apps', '1');
+  const r = bench('hydra-apps', '1', '--rounds', '2');
   assert.ok(r.ratio_throughput_hydrapaxos_to_unreplicated > 0 && r.ratio_p50_latency_hydrapaxos_to_unreplicated > 0);
+  // Two rounds: the reported ratio is the median (the mean of two) of the rounds' own ratios.
+  assert.equal(r.ratio_rounds.length, 2);
+  assert.ok(Math.abs(r.ratio_throughput_hydrapaxos_to_unreplicated - (r.ratio_rounds[0].throughput + r.ratio_rounds[1].throughput) / 2) < 1e-9);
+  assert.ok(r.kv.every((p: { ops_per_s_rounds: number[]; ops_per_s: number }) => p.ops_per_s_rounds.length === 2 && p.ops_per_s === Math.min(...p.ops_per_s_rounds)));
   assert.deepEqual(r.kv.map((p: { config: string }) => p.config), ['hydrapaxos-1', 'hydrapaxos-2', 'hydrapaxos-4', 'nopaxos-style', 'unreplicated']);
   assert.deepEqual(r.hydratxn.map((p: { multi_shard_share: number }) => p.multi_shard_share), [0, 0.25, 0.5, 1]);
   assert.ok([...r.kv, ...r.hydratxn].every((p: { linearizable: boolean; ops_per_s: number }) => p.linearizable && p.ops_per_s > 0));
@@ -43,8 +56,13 @@ test('switchyard bench hydra-apps compares HydraPaxos with the unreplicated serv
 });
 
 test('switchyard bench bft reports NeoBFT against PBFT and the unreplicated server', () => {
-  const r = bench('bft', '1');
+  const r = bench('bft', '1', '--rounds', '2');
   assert.ok(r.ratio_throughput_neobft_hm_to_pbft > 0 && r.ratio_p50_latency_pbft_to_neobft_hm > 0);
+  const [a, b] = r.ratio_throughput_neobft_hm_to_pbft_rounds;
+  assert.ok(Math.abs(r.ratio_throughput_neobft_hm_to_pbft - (a + b) / 2) < 1e-9, 'the median of two rounds');
+  const hm = r.protocols[0];
+  assert.equal(hm.ops_per_s_rounds.length, 2);
+  assert.equal(hm.ops_per_s, Math.min(...hm.ops_per_s_rounds), 'the reported run is the lower middle one');
   assert.deepEqual(r.protocols.map((p: { protocol: string }) => p.protocol), ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated']);
   assert.ok(r.protocols.every((p: { linearizable: boolean }) => p.linearizable));
   assert.ok(r.ratio_p50_latency_unloaded_pbft_to_neobft_hm > 0 && r.ratio_busiest_replica_cpu_pbft_to_neobft_hm > 0);

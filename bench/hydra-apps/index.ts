@@ -1,6 +1,7 @@
 import type { BenchOptions, BenchResult } from '../bench.js';
 import { runResource } from '../run-resource.js';
 import { allCpu, ms, us } from '../units.js';
+import { DEFAULT_ROUNDS, median, medianRun, rotated } from '../rounds.js';
 
 interface Point {
   config: string;
@@ -26,12 +27,14 @@ function sequencerGroup(name: string, seconds: number, spec: Record<string, unkn
  * with 1, 2 and 4 sequencers, a single-sequencer NOPaxos-style configuration (one sequencer, no
  * periodic flushes, no aggregator: plain serialization order) and the unreplicated server; then
  * HydraTxn over 3 shards with a growing share of two-shard transactions. Every configuration
- * is a loopback testbed of processes in the same run, so ratios compare like with like.
+ * is a loopback testbed of processes in the same run, so ratios compare like with like; the
+ * key-value ones run in `--rounds` rounds (ratios per round, median reported: see rounds.ts).
  */
 export async function benchHydraApps(opts: BenchOptions, log: (line: string) => void): Promise<BenchResult> {
   const seconds = opts.seconds ?? 6;
-  const measure = async (config: string, resource: Record<string, unknown>): Promise<Point> => {
-    log(`${config}: ${seconds}s`);
+  const rounds = opts.rounds ?? DEFAULT_ROUNDS;
+  const measure = async (title: string, config: string, resource: Record<string, unknown>): Promise<Point> => {
+    log(`${title}: ${seconds}s`);
     const r = await runResource(resource);
     const p = {
       config, ops_per_s: r.ops_per_s as number, latency_s: r.latency_s as Point['latency_s'], cpu_s_per_op: r.cpu_s_per_op as Record<string, number>,
@@ -40,28 +43,47 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
     log(`  ${p.ops_per_s.toFixed(0)} ops/s, p50 ${ms(p.latency_s.p50)}, p99 ${ms(p.latency_s.p99)}`);
     return p;
   };
-  const kv: Point[] = [];
-  for (const sequencers of [1, 2, 4]) {
-    kv.push(await measure(`hydrapaxos-${sequencers}`, sequencerGroup(`bench-paxos-${sequencers}`, seconds, { application: 'hydrapaxos', sequencers, groups: 1 })));
+  const kvConfigs: [string, Record<string, unknown>][] = [
+    ...[1, 2, 4].map((sequencers): [string, Record<string, unknown>] => [`hydrapaxos-${sequencers}`,
+      sequencerGroup(`bench-paxos-${sequencers}`, seconds, { application: 'hydrapaxos', sequencers, groups: 1 })]),
+    ['nopaxos-style', sequencerGroup('bench-nopaxos', seconds, {
+      application: 'hydrapaxos', sequencers: 1, groups: 1, flush: { intervalMicros: 0, aggregation: false },
+    })],
+    ['unreplicated', {
+      apiVersion: 'switchyard.dev/v1alpha1', kind: 'BFTCluster', metadata: { name: 'bench-unreplicated' },
+      spec: { protocol: 'unreplicated', f: 1, replicas: 4, workload: { clients: CLIENTS, keySpace: 1000, durationSeconds: seconds } },
+    }],
+  ];
+  // The key-value configurations run in rounds (rounds.ts): the ratios are taken per round.
+  const runs = new Map<string, Point[]>(kvConfigs.map(([config]) => [config, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const [config, resource] of rotated(kvConfigs, round)) runs.get(config)!.push(await measure(`round ${round + 1}/${rounds}, ${config}`, config, resource));
   }
-  kv.push(await measure('nopaxos-style', sequencerGroup('bench-nopaxos', seconds, {
-    application: 'hydrapaxos', sequencers: 1, groups: 1, flush: { intervalMicros: 0, aggregation: false },
-  })));
-  kv.push(await measure('unreplicated', {
-    apiVersion: 'switchyard.dev/v1alpha1', kind: 'BFTCluster', metadata: { name: 'bench-unreplicated' },
-    spec: { protocol: 'unreplicated', f: 1, replicas: 4, workload: { clients: CLIENTS, keySpace: 1000, durationSeconds: seconds } },
-  }));
+  const kv: (Point & { ops_per_s_rounds: number[] })[] = kvConfigs.map(([config]) => {
+    const mine = runs.get(config)!;
+    return { ...medianRun(mine, (p) => p.ops_per_s), ops_per_s_rounds: mine.map((p) => p.ops_per_s), linearizable: mine.every((p) => p.linearizable) };
+  });
   const txn: (Point & { multi_shard_share: number })[] = [];
   for (const share of [0, 0.25, 0.5, 1]) {
-    const p = await measure(`hydratxn-${share}`, sequencerGroup(`bench-txn-${share * 100}`, seconds, { application: 'hydratxn', sequencers: 3, groups: 3 },
+    const p = await measure(`hydratxn-${share}`, `hydratxn-${share}`, sequencerGroup(`bench-txn-${share * 100}`, seconds, { application: 'hydratxn', sequencers: 3, groups: 3 },
       { multiGroupShare: share }));
     txn.push({ ...p, multi_shard_share: share });
   }
-  const unreplicated = kv.find((p) => p.config === 'unreplicated')!;
-  const best = kv.filter((p) => p.config.startsWith('hydrapaxos-')).reduce((a, b) => (b.ops_per_s > a.ops_per_s ? b : a));
-  const ratioThroughput = best.ops_per_s / unreplicated.ops_per_s;
-  const ratioLatency = (best.latency_s.p50 ?? NaN) / (unreplicated.latency_s.p50 ?? NaN);
-  const ratioBusiest = (unreplicated.cpu_s_per_op.busiest_replica ?? NaN) / (best.cpu_s_per_op.busiest_replica ?? NaN);
+  // Per round: the best HydraPaxos configuration of that round against that round's unreplicated server.
+  const perRound = [...Array(rounds).keys()].map((i) => {
+    const unreplicated = runs.get('unreplicated')![i]!;
+    const best = kvConfigs.filter(([c]) => c.startsWith('hydrapaxos-')).map(([c]) => runs.get(c)![i]!).reduce((a, b) => (b.ops_per_s > a.ops_per_s ? b : a));
+    return {
+      best: best.config,
+      throughput: best.ops_per_s / unreplicated.ops_per_s,
+      latency: (best.latency_s.p50 ?? NaN) / (unreplicated.latency_s.p50 ?? NaN),
+      busiest: (unreplicated.cpu_s_per_op.busiest_replica ?? NaN) / (best.cpu_s_per_op.busiest_replica ?? NaN),
+    };
+  });
+  const ratioThroughput = median(perRound.map((r) => r.throughput));
+  const ratioLatency = median(perRound.map((r) => r.latency));
+  const ratioBusiest = median(perRound.map((r) => r.busiest));
+  const listed = (f: (r: (typeof perRound)[number]) => number) => perRound.map((r) => f(r).toFixed(2)).join(', ');
   const row = (p: Point) => [p.config, p.ops_per_s.toFixed(0), ms(p.latency_s.p50), ms(p.latency_s.p99),
     us(p.cpu_s_per_op.busiest_replica), us(allCpu(p.cpu_s_per_op)), String(p.linearizable)];
   return {
@@ -70,20 +92,23 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
       ratio_throughput_hydrapaxos_to_unreplicated: ratioThroughput,
       ratio_p50_latency_hydrapaxos_to_unreplicated: ratioLatency,
       ratio_busiest_replica_cpu_unreplicated_to_hydrapaxos: ratioBusiest,
-      hydrapaxos_compared: best.config,
+      rounds,
+      // Each round's best HydraPaxos configuration and its ratios to that round's unreplicated server.
+      ratio_rounds: perRound,
       kv,
       hydratxn: txn,
       targets: { hydrapaxos_throughput_within_30pct: ratioThroughput >= 0.7, hydrapaxos_p50_within_2x: ratioLatency <= 2 },
     },
     tables: [
-      [`Key-value, closed loop, ${CLIENTS} clients, 3 replicas (f = 1), every member a process on loopback`,
-        ['configuration', 'ops/s', 'p50', 'p99', 'busiest replica CPU/op', 'all CPU/op', 'linearizable'], kv.map(row)],
+      [`Key-value, closed loop, ${CLIENTS} clients, 3 replicas (f = 1), every member a process on loopback; the run of median throughput over ${rounds} round(s)`,
+        ['configuration', 'ops/s', 'ops/s by round', 'p50', 'p99', 'busiest replica CPU/op', 'all CPU/op', 'linearizable'],
+        kv.map((p) => [p.config, p.ops_per_s.toFixed(0), p.ops_per_s_rounds.map((x) => x.toFixed(0)).join(', '), ...row(p).slice(2)])],
       [`HydraTxn, 3 shards × 3 replicas, 3 sequencers, ${CLIENTS} clients`, ['two-shard share', 'txn/s', 'p50', 'p99', 'busiest replica CPU/op', 'all CPU/op', 'linearizable'],
         txn.map((p) => [String(p.multi_shard_share), ...row(p).slice(1)])],
-      ['Ratios', ['ratio', 'value'], [
-        [`${best.config} / unreplicated throughput`, ratioThroughput.toFixed(2)],
-        [`${best.config} / unreplicated p50 latency`, ratioLatency.toFixed(2)],
-        [`unreplicated server / ${best.config} busiest replica CPU per op (throughput with a machine per replica)`, ratioBusiest.toFixed(2)],
+      [`Ratios (median over rounds; per round, that round's best HydraPaxos: ${perRound.map((r) => r.best).join(', ')})`, ['ratio', 'median', 'by round', 'target'], [
+        ['HydraPaxos / unreplicated throughput', ratioThroughput.toFixed(2), listed((r) => r.throughput), '≥ 0.7'],
+        ['HydraPaxos / unreplicated p50 latency', ratioLatency.toFixed(2), listed((r) => r.latency), '≤ 2'],
+        ['unreplicated server / HydraPaxos busiest replica CPU per op (throughput with a machine per replica)', ratioBusiest.toFixed(2), listed((r) => r.busiest), ''],
       ]],
     ],
   };
