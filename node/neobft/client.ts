@@ -1,5 +1,6 @@
 import { type ClientProtocol, KvClient, type KvClientObserver, kvWorkload } from '../apps/kv-client.js';
 import type { NodeId, Random } from '../runtime/core.js';
+import { Vouched } from '../apps/vouched.js';
 import { verifyReply } from './auth.js';
 import type { NeoMsg } from './messages.js';
 
@@ -29,14 +30,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
  * the new leader passes the directly sent requests on to the new sequencer.
  */
 export function neoClient(p: NeoClientParams, rng: Random, obs: KvClientObserver): KvClient<NeoMsg> {
-  const seen = new Map<number, number>();
-  let epoch = 1;
-  const learn = (replica: number, e: number) => {
-    if (e <= epoch || (seen.get(replica) ?? 0) >= e) return;
-    seen.set(replica, e);
-    const at = [...seen.values()].sort((a, b) => b - a)[p.f];
-    if (at !== undefined && at > epoch) epoch = at;
-  };
+  const epoch = new Vouched(p.f, 1);
   // A retry resends the same signed bytes (one signature per request).
   let signed: { request: Uint8Array; payload: Uint8Array } | null = null;
   const protocol: ClientProtocol<NeoMsg> = {
@@ -44,7 +38,7 @@ export function neoClient(p: NeoClientParams, rng: Random, obs: KvClientObserver
     send(ctx, request, retry) {
       if (signed?.request !== request) signed = { request, payload: p.sign ? p.sign(request) : request };
       const { payload } = signed;
-      ctx.send(p.sequencerOf(epoch), { type: 'aom-request', group: p.group, payload });
+      ctx.send(p.sequencerOf(epoch.value), { type: 'aom-request', group: p.group, payload });
       if (retry) ctx.multicast(p.replicas, { type: 'direct-request', payload });
     },
     reply: (m) => (m.type === 'reply'
@@ -56,7 +50,7 @@ export function neoClient(p: NeoClientParams, rng: Random, obs: KvClientObserver
       const key = p.keys[m.replica];
       if (!key) return 'unknown-replica';
       if (!verifyReply(m, key)) return 'bad-mac';
-      learn(m.replica, m.view.epoch);
+      epoch.report(m.replica, m.view.epoch);
       return 'ok';
     },
   };

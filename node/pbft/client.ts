@@ -1,4 +1,5 @@
 import { type ClientProtocol, KvClient, type KvClientObserver, kvWorkload } from '../apps/kv-client.js';
+import { Vouched } from '../apps/vouched.js';
 import { equalBytes } from '../crypto/bytes.js';
 import type { NodeId, Random } from '../runtime/core.js';
 import { pbftReplyMac } from './auth.js';
@@ -15,20 +16,20 @@ export interface PbftClientParams {
 }
 
 /**
- * PBFT's client side: a request goes to the primary of the latest view a valid reply named,
- * after a timeout to every replica (backups relay it and start suspecting the primary); a
- * result counts once f+1 replicas agree on it (one of them is correct, and a correct replica
+ * PBFT's client side: a request goes to the primary of the latest view f+1 replicas' valid
+ * replies named (so a Byzantine replica cannot misdirect it), after a timeout to every replica
+ * (backups relay it and start suspecting the primary); a result counts once f+1 replicas agree on it (one of them is correct, and a correct replica
  * replies only with committed results — replies of one request may name different views when
  * a view change falls between them). With one server and f = 0 it is the unreplicated
  * baseline's client.
  */
 export function pbftClient(p: PbftClientParams, rng: Random, obs: KvClientObserver): KvClient<PbftMsg> {
-  let view = 0;
+  const view = new Vouched(p.f, 0);
   const protocol: ClientProtocol<PbftMsg> = {
     quorum: p.f + 1,
     send(ctx, payload, retry) {
       if (retry) ctx.multicast(p.replicas, { type: 'request', payload });
-      else ctx.send(p.replicas[view % p.replicas.length]!, { type: 'request', payload });
+      else ctx.send(p.replicas[view.value % p.replicas.length]!, { type: 'request', payload });
     },
     reply: (m) => (m.type === 'reply'
       ? { replica: m.replica, client: m.client, requestId: m.requestId, result: m.result, match: Buffer.from(m.result).toString('hex') }
@@ -38,7 +39,7 @@ export function pbftClient(p: PbftClientParams, rng: Random, obs: KvClientObserv
       const key = p.keys[m.replica];
       if (!key) return 'unknown-replica';
       if (!equalBytes(pbftReplyMac(m, key), m.mac)) return 'bad-mac';
-      view = Math.max(view, m.view);
+      view.report(m.replica, m.view);
       return 'ok';
     },
   };
