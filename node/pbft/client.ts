@@ -18,10 +18,10 @@ export interface PbftClientParams {
 /**
  * PBFT's client side: a request goes to the primary of the latest view f+1 replicas' valid
  * replies named (so a Byzantine replica cannot misdirect it), after a timeout to every replica
- * (backups relay it and start suspecting the primary); a result counts once f+1 replicas agree on it (one of them is correct, and a correct replica
- * replies only with committed results — replies of one request may name different views when
- * a view change falls between them). With one server and f = 0 it is the unreplicated
- * baseline's client.
+ * (backups relay it and start suspecting the primary); a result counts once f+1 replicas agree
+ * on it (one of them is correct, and a correct replica replies only with committed results —
+ * replies of one request may name different views when a view change falls between them). With
+ * one server and f = 0 it is the unreplicated baseline's client.
  */
 export function pbftClient(p: PbftClientParams, rng: Random, obs: KvClientObserver): KvClient<PbftMsg> {
   const view = new Vouched(p.f, 0);
