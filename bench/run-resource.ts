@@ -15,8 +15,10 @@ export async function runResource(resource: Record<string, unknown>): Promise<Re
   const { result } = await up({ file, out: quiet });
   if (!result.ok) {
     const members = result.members as { expected: number; ready: number } | undefined;
+    const check = result.linearizable === false ? `${String(result.linearizability_check)} (switchyard check ${String(result.history_file)}): `
+      + `${(result.counterexample as string[]).slice(0, 3).join(' | ')}` : JSON.stringify(result.linearizable ?? 'not checked');
     throw new Error(`benchmark testbed ${String(resource.kind)} failed: ${JSON.stringify(result.failures)}; members ready ${members?.ready}/${members?.expected}; `
-      + `linearizable ${JSON.stringify(result.linearizable ?? 'not checked')}`);
+      + `linearizable ${check}`);
   }
   return result;
 }

@@ -8,6 +8,8 @@ const USAGE = `usage:
       Runs one member of a testbed (what each pod runs).
   switchyard operator --image IMAGE [--namespaces a,b] [--port 8080] [--pod-monitor] ...
       Runs the Kubernetes operator (in-cluster, or with KUBECONFIG).
+  switchyard check HISTORY [--model kv|txn] [--max-steps N] [--json]
+      Checks a recorded client history (up writes one beside the logs) for linearizability.
   switchyard bench hydra|hydra-apps|crypto|bft|capybara [--json] [--out DIR] [--seconds N] [--rounds N]
       Measures (not a test); prints a table, writes DIR/NAME.json and DIR/NAME.md.
       bft and hydra-apps repeat their compared runs N rounds (default 3): ratios per round, median reported.`;
@@ -98,6 +100,19 @@ async function main(argv: string[]): Promise<number> {
       const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
       if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) fail(`--rounds must be a positive whole number, not "${values.rounds}"`);
       return bench(positionals, { json: values.json!, out: values.out, seconds, rounds });
+    }
+    case 'check': {
+      const { values, positionals } = parseArgs({
+        args: rest, allowPositionals: true, strict: true,
+        options: { model: { type: 'string' }, 'max-steps': { type: 'string' }, json: { type: 'boolean', default: false } },
+      });
+      if (positionals.length !== 1) fail('check takes exactly one HISTORY file');
+      const { MODELS } = await import('../node/check/history-file.js');
+      if (values.model !== undefined && !(values.model in MODELS)) fail(`--model must be one of ${Object.keys(MODELS).join(', ')}, not "${values.model}"`);
+      const maxSteps = values['max-steps'] === undefined ? undefined : Number(values['max-steps']);
+      if (maxSteps !== undefined && !(Number.isInteger(maxSteps) && maxSteps > 0)) fail(`--max-steps must be a positive whole number, not "${values['max-steps']}"`);
+      const { checkHistoryFile } = await import('../node/check/check-command.js');
+      return checkHistoryFile(positionals[0]!, { model: values.model as keyof typeof MODELS | undefined, maxSteps, json: values.json! });
     }
     case undefined:
     case '--help':

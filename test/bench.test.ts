@@ -41,7 +41,7 @@ test('switchyard bench hydra reports the forwarder ratio, half-load delay, testb
   assert.deepEqual(r.simulated.failover.map((f: { design: string }) => f.design), ['single-sequencer', 'hydra']);
 });
 
-test('switchyard bench hydra-apps compares HydraPaxos with the unreplicated server and sweeps HydraTxn\'s multi-shard share', () => {
+test('switchyard bench hydra-apps compares HydraPaxos with the unreplicated server (and by load) and sweeps HydraTxn\'s multi-shard share', () => {
   const r = bench('hydra-apps', '1', '--rounds', '2');
   assert.ok(r.ratio_throughput_hydrapaxos_to_unreplicated > 0 && r.ratio_p50_latency_hydrapaxos_to_unreplicated > 0);
   // Two rounds: the reported ratio is the median (the mean of two) of the rounds' own ratios.
@@ -52,6 +52,13 @@ test('switchyard bench hydra-apps compares HydraPaxos with the unreplicated serv
   assert.deepEqual(r.hydratxn.map((p: { multi_shard_share: number }) => p.multi_shard_share), [0, 0.25, 0.5, 1]);
   assert.ok([...r.kv, ...r.hydratxn].every((p: { linearizable: boolean; ops_per_s: number }) => p.linearizable && p.ops_per_s > 0));
   assert.ok(r.ratio_busiest_replica_cpu_unreplicated_to_hydrapaxos > 0);
+  // The load curve: 1, 2, 4 clients measured apart, 8 taken from the rounds' median runs.
+  assert.deepEqual(r.load_curve.map((c: { clients: number }) => c.clients), [1, 2, 4, 8]);
+  for (const c of r.load_curve) {
+    assert.ok(c.hydrapaxos_1.linearizable && c.unreplicated.linearizable && c.hydrapaxos_1.ops_per_s > 0, `${c.clients} clients`);
+    assert.ok(Math.abs(c.ratio_throughput - c.hydrapaxos_1.ops_per_s / c.unreplicated.ops_per_s) < 1e-9);
+  }
+  assert.deepEqual(r.load_curve.at(-1).unreplicated, r.kv.find((p: { config: string }) => p.config === 'unreplicated'));
   for (const p of [...r.kv, ...r.hydratxn]) assert.ok(p.cpu_s_per_op.busiest_replica > 0 && p.cpu_s_per_op.clients > 0, `${p.config}: ${JSON.stringify(p.cpu_s_per_op)}`);
 });
 

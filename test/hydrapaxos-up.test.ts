@@ -26,6 +26,11 @@ test('switchyard up runs HydraPaxos as processes over a lossy network; the clien
   assert.equal(typeof result.noops, 'number');
   assert.match(stderr, /committed operations\s+\d/);
   assert.match(stderr, /linearizable\s+yes/);
+  // The history is kept beside the logs, and checking it again gives the same verdict.
+  const again = JSON.parse((await run(process.execPath, [CLI, 'check', result.history_file, '--json'])).stdout);
+  assert.equal(again.verdict, 'linearizable');
+  assert.equal(again.model, 'kv');
+  assert.ok(again.operations >= result.committed, `${again.operations} operations in the file, ${result.committed} committed`);
 });
 
 test('killing a group\'s leader and a sequencer mid-run: the group changes view, Hydra removes the sequencer, the history stays linearizable', async () => {

@@ -13,6 +13,8 @@ interface Point {
 }
 
 const CLIENTS = 8;
+/** Client counts below CLIENTS at which HydraPaxos-1 and the unreplicated server are also run once each. */
+const CURVE_CLIENTS = [1, 2, 4];
 
 /** A SequencerGroup running an application: one group of 3 replicas for HydraPaxos, 3 shards for HydraTxn. */
 function sequencerGroup(name: string, seconds: number, spec: Record<string, unknown>, workload: Record<string, unknown> = {}) {
@@ -22,11 +24,22 @@ function sequencerGroup(name: string, seconds: number, spec: Record<string, unkn
   };
 }
 
+/** The unreplicated key-value server: PBFT with one replica (its client path, without agreement). */
+function unreplicated(seconds: number, clients = CLIENTS) {
+  return {
+    apiVersion: 'switchyard.dev/v1alpha1', kind: 'BFTCluster', metadata: { name: 'bench-unreplicated' },
+    spec: { protocol: 'unreplicated', f: 1, replicas: 4, workload: { clients, keySpace: 1000, durationSeconds: seconds } },
+  };
+}
+
+const hydraPaxos1 = (seconds: number, clients = CLIENTS) =>
+  sequencerGroup('bench-paxos-1', seconds, { application: 'hydrapaxos', sequencers: 1, groups: 1 }, { clients });
+
 /**
  * `switchyard bench hydra-apps`: the closed-loop key-value workload (8 clients) against HydraPaxos
  * with 1, 2 and 4 sequencers, a single-sequencer NOPaxos-style configuration (one sequencer, no
- * periodic flushes, no aggregator: plain serialization order) and the unreplicated server; then
- * HydraTxn over 3 shards with a growing share of two-shard transactions. Every configuration
+ * periodic flushes, no aggregator: plain serialization order) and the unreplicated server; a
+ * load curve of HydraPaxos-1 against the unreplicated server at fewer clients; then HydraTxn over 3 shards with a growing share of two-shard transactions. Every configuration
  * is a loopback testbed of processes in the same run, so ratios compare like with like; the
  * key-value ones run in `--rounds` rounds (ratios per round, median reported: see rounds.ts).
  */
@@ -44,15 +57,13 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
     return p;
   };
   const kvConfigs: [string, Record<string, unknown>][] = [
-    ...[1, 2, 4].map((sequencers): [string, Record<string, unknown>] => [`hydrapaxos-${sequencers}`,
+    ['hydrapaxos-1', hydraPaxos1(seconds)],
+    ...[2, 4].map((sequencers): [string, Record<string, unknown>] => [`hydrapaxos-${sequencers}`,
       sequencerGroup(`bench-paxos-${sequencers}`, seconds, { application: 'hydrapaxos', sequencers, groups: 1 })]),
     ['nopaxos-style', sequencerGroup('bench-nopaxos', seconds, {
       application: 'hydrapaxos', sequencers: 1, groups: 1, flush: { intervalMicros: 0, aggregation: false },
     })],
-    ['unreplicated', {
-      apiVersion: 'switchyard.dev/v1alpha1', kind: 'BFTCluster', metadata: { name: 'bench-unreplicated' },
-      spec: { protocol: 'unreplicated', f: 1, replicas: 4, workload: { clients: CLIENTS, keySpace: 1000, durationSeconds: seconds } },
-    }],
+    ['unreplicated', unreplicated(seconds)],
   ];
   // The key-value configurations run in rounds (rounds.ts): the ratios are taken per round.
   const runs = new Map<string, Point[]>(kvConfigs.map(([config]) => [config, []]));
@@ -63,6 +74,19 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
     const mine = runs.get(config)!;
     return { ...medianRun(mine, (p) => p.ops_per_s), ops_per_s_rounds: mine.map((p) => p.ops_per_s), linearizable: mine.every((p) => p.linearizable) };
   });
+  // The same comparison below saturation: with fewer clients both are bound by their hops, not by CPU.
+  const curve = [];
+  const at = (config: string) => kv.find((p) => p.config === config)!;
+  for (const clients of [...CURVE_CLIENTS, CLIENTS]) {
+    const [paxos, server] = clients === CLIENTS ? [at('hydrapaxos-1'), at('unreplicated')] : [
+      await measure(`load curve, hydrapaxos-1, ${clients} client(s)`, 'hydrapaxos-1', hydraPaxos1(seconds, clients)),
+      await measure(`load curve, unreplicated, ${clients} client(s)`, 'unreplicated', unreplicated(seconds, clients)),
+    ];
+    curve.push({
+      clients, hydrapaxos_1: paxos, unreplicated: server, ratio_throughput: paxos.ops_per_s / server.ops_per_s,
+      ratio_p50: (paxos.latency_s.p50 ?? NaN) / (server.latency_s.p50 ?? NaN),
+    });
+  }
   const txn: (Point & { multi_shard_share: number })[] = [];
   for (const share of [0, 0.25, 0.5, 1]) {
     const p = await measure(`hydratxn-${share}`, `hydratxn-${share}`, sequencerGroup(`bench-txn-${share * 100}`, seconds, { application: 'hydratxn', sequencers: 3, groups: 3 },
@@ -96,6 +120,8 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
       // Each round's best HydraPaxos configuration and its ratios to that round's unreplicated server.
       ratio_rounds: perRound,
       kv,
+      // HydraPaxos-1 and the unreplicated server at 1, 2, 4 clients (one run each) and at CLIENTS (the median runs above).
+      load_curve: curve,
       hydratxn: txn,
       targets: { hydrapaxos_throughput_within_30pct: ratioThroughput >= 0.7, hydrapaxos_p50_within_2x: ratioLatency <= 2 },
     },
@@ -103,6 +129,10 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
       [`Key-value, closed loop, ${CLIENTS} clients, 3 replicas (f = 1), every member a process on loopback; the run of median throughput over ${rounds} round(s)`,
         ['configuration', 'ops/s', 'ops/s by round', 'p50', 'p99', 'busiest replica CPU/op', 'all CPU/op', 'linearizable'],
         kv.map((p) => [p.config, p.ops_per_s.toFixed(0), p.ops_per_s_rounds.map((x) => x.toFixed(0)).join(', '), ...row(p).slice(2)])],
+      [`Load curve: HydraPaxos-1 against the unreplicated server by closed-loop clients (one run each; ${CLIENTS}: the median runs above)`,
+        ['clients', 'HydraPaxos-1 ops/s', 'p50', 'unreplicated ops/s', 'p50', 'throughput ratio', 'p50 ratio'],
+        curve.map((c) => [String(c.clients), c.hydrapaxos_1.ops_per_s.toFixed(0), ms(c.hydrapaxos_1.latency_s.p50), c.unreplicated.ops_per_s.toFixed(0),
+          ms(c.unreplicated.latency_s.p50), c.ratio_throughput.toFixed(2), c.ratio_p50.toFixed(2)])],
       [`HydraTxn, 3 shards × 3 replicas, 3 sequencers, ${CLIENTS} clients`, ['two-shard share', 'txn/s', 'p50', 'p99', 'busiest replica CPU/op', 'all CPU/op', 'linearizable'],
         txn.map((p) => [String(p.multi_shard_share), ...row(p).slice(1)])],
       [`Ratios (median over rounds; per round, that round's best HydraPaxos: ${perRound.map((r) => r.best).join(', ')})`, ['ratio', 'median', 'by round', 'target'], [

@@ -35,6 +35,10 @@ export interface CheckResult {
   /** Whether the search finished within its budget (if not, `linearizable` is unknown and false). */
   complete: boolean;
   operations: number;
+  /** Independent sub-histories searched, the largest one's operations, and search steps taken. */
+  partitions: number;
+  largestPartition: number;
+  steps: number;
   /** For a violation: the operations of the partition that could not be linearized, in call order. */
   counterexample?: string[];
 }
@@ -139,14 +143,17 @@ function checkPartition<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], 
 export function checkLinearizable<S, I, O>(model: Model<S, I, O>, history: Operation<I, O>[], maxSteps = 50_000_000): CheckResult {
   const parts = model.partition ? model.partition(history) : [history];
   const budget = { steps: maxSteps };
+  const stats = () => ({
+    operations: history.length, partitions: parts.length, largestPartition: Math.max(0, ...parts.map((p) => p.length)), steps: maxSteps - Math.max(0, budget.steps),
+  });
   for (const part of parts) {
     const r = checkPartition(model, part, budget);
-    if (r === null) return { linearizable: false, complete: false, operations: history.length };
+    if (r === null) return { linearizable: false, complete: false, ...stats() };
     if (!r) {
       const describe = model.describe ?? ((op: Operation<I, O>) => JSON.stringify(op));
       const sorted = [...part].sort((a, b) => a.call - b.call);
-      return { linearizable: false, complete: true, operations: history.length, counterexample: sorted.slice(0, 50).map(describe) };
+      return { linearizable: false, complete: true, ...stats(), counterexample: sorted.slice(0, 50).map(describe) };
     }
   }
-  return { linearizable: true, complete: true, operations: history.length };
+  return { linearizable: true, complete: true, ...stats() };
 }

@@ -10,9 +10,8 @@ import { loadResourceFile } from '../schema/resources.js';
 import { MemberProcess } from './members.js';
 import { findBasePorts } from './ports.js';
 import { type SystemReport, bftReport, capybaraReport, hydraPaxosReport, hydraReport, hydraTxnReport } from './report.js';
-import { kvModel } from '../../node/check/kv-model.js';
-import { type Model, type Operation, checkLinearizable } from '../../node/check/linearizability.js';
-import { txnModel } from '../../node/check/txn-model.js';
+import { type ModelName, modelOf, writeHistory } from '../../node/check/history-file.js';
+import { type Operation, checkLinearizable } from '../../node/check/linearizability.js';
 import { type Snapshot, scrape } from './scrape.js';
 
 export interface UpOptions {
@@ -47,23 +46,26 @@ async function drainLoad(plan: Plan, clients: MemberProcess[], scrapeNow: () => 
 }
 
 /** The sequential specification the clients' histories are checked against. */
-function modelFor(plan: Plan): Model<unknown, unknown, unknown> {
-  const txn = plan.document.system === 'hydra' && plan.document.hydra.application === 'hydratxn';
-  return (txn ? txnModel : kvModel) as Model<unknown, unknown, unknown>;
+function modelFor(plan: Plan): ModelName {
+  return plan.document.system === 'hydra' && plan.document.hydra.application === 'hydratxn' ? 'txn' : 'kv';
 }
 
 interface HistoryCheck {
   linearizable: boolean;
+  /** False when the search ran out of its step budget: then nothing is known either way. */
+  complete: boolean;
   committed: number;
   counterexample: string[];
+  /** Where the history was written, for `switchyard check` or any other checker. */
+  file: string;
 }
 
 /**
  * Asks every client to stop issuing (its outstanding request may still finish), then reads
- * their recorded histories and checks them together: a history is only complete once no
- * client adds to it.
+ * their recorded histories, writes them to `file` and checks them together: a history is only
+ * complete once no client adds to it.
  */
-async function collectHistories(clients: MemberProcess[], model: Model<unknown, unknown, unknown>): Promise<HistoryCheck> {
+async function collectHistories(clients: MemberProcess[], model: ModelName, file: string): Promise<HistoryCheck> {
   await Promise.all(clients.map((c) => fetch(`${c.metricsUrl}/admin`, { method: 'POST', body: '{"stop":true}' }).catch(() => null)));
   await new Promise((r) => setTimeout(r, 1000));
   const ops: Operation<unknown, unknown>[] = [];
@@ -73,8 +75,9 @@ async function collectHistories(clients: MemberProcess[], model: Model<unknown, 
     // JSON has no Infinity: an operation still waiting is one that never returned.
     if (h.pending) ops.push({ ...h.pending, ret: Infinity, output: undefined });
   }
-  const r = checkLinearizable(model, ops);
-  return { linearizable: r.linearizable, committed: ops.filter((o) => o.output !== undefined).length, counterexample: r.counterexample ?? (r.complete ? [] : ['search budget exhausted']) };
+  writeHistory(file, model, ops);
+  const r = checkLinearizable(modelOf(model), ops);
+  return { linearizable: r.linearizable, complete: r.complete, committed: ops.filter((o) => o.output !== undefined).length, counterexample: r.counterexample ?? [], file };
 }
 const READY_TIMEOUT_MS = 20_000;
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -236,7 +239,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     final = await scrape(endpoints(), memory);
     seconds = (Date.now() - started) / 1000;
     if (tty) out.write('\n');
-    if (current.histories) histories = await collectHistories([...procs.values()].filter((p) => p.member.load && p.running), modelFor(current));
+    if (current.histories) histories = await collectHistories([...procs.values()].filter((p) => p.member.load && p.running), modelFor(current), join(runDir, 'history.json'));
     if (current.drain) drained = await drainLoad(current, [...procs.values()].filter((p) => p.member.load && p.running), () => scrape(endpoints(), memory), DRAIN_TIMEOUT_MS);
     // Drain: stop the load first so in-flight messages are delivered before the final scrape.
     for (const p of procs.values()) if (p.member.load) await p.stop();
@@ -254,8 +257,11 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   const { rows, json, problems } = report.summary(final, base, seconds, drained ?? final);
   failures.push(...(problems ?? []));
   if (histories) {
-    rows.push(['linearizable', histories.linearizable ? `yes (${histories.committed} operations checked)` : `NO: ${histories.counterexample.slice(0, 3).join(' | ')}`]);
-    Object.assign(json, { linearizable: histories.linearizable, committed: histories.committed });
+    rows.push(['linearizable', histories.linearizable ? `yes (${histories.committed} operations checked)`
+      : histories.complete ? `NO: ${histories.counterexample.slice(0, 3).join(' | ')}` : 'UNKNOWN: the search ran out of its step budget']);
+    if (!histories.linearizable) rows.push(['history', `${histories.file} (switchyard check ${histories.file})`]);
+    Object.assign(json, { linearizable: histories.linearizable, committed: histories.committed, history_file: histories.file });
+    if (!histories.linearizable) Object.assign(json, { linearizability_check: histories.complete ? 'violation' : 'incomplete', counterexample: histories.counterexample });
   }
   const ok = outcome !== 'failed' && failures.length === 0 && ready === expected && (histories?.linearizable ?? true);
   const table: [string, string][] = [
