@@ -4,8 +4,8 @@ import { checkLinearizable } from './linearizability.js';
 
 /**
  * `switchyard check HISTORY`: runs the linearizability checker on a recorded history and
- * prints what it found. Exit code 0 linearizable, 1 a violation (its partition printed in call
- * order), 3 unknown (the search ran out of steps: raise --max-steps), 2 a bad file.
+ * prints what it found. Exit code 0 linearizable, 1 a violation (where the longest legal order
+ * stops, and the operations open there), 3 unknown (the search ran out of steps: raise --max-steps), 2 a bad file.
  */
 export function checkHistoryFile(path: string, opts: { model?: ModelName; maxSteps?: number; json: boolean }): number {
   let history;
@@ -28,7 +28,7 @@ export function checkHistoryFile(path: string, opts: { model?: ModelName; maxSte
       `history         ${path} (model ${model})`,
       `operations      ${r.operations} in ${r.partitions} independent partition(s), the largest ${r.largestPartition}`,
       `search          ${r.steps} steps, ${seconds.toFixed(2)} s`,
-      `linearizable    ${r.linearizable ? 'yes' : r.complete ? 'NO — the partition that cannot be linearized, in call order:' : 'UNKNOWN: the search ran out of steps (--max-steps)'}`,
+      `linearizable    ${r.linearizable ? 'yes' : r.complete ? 'NO' : 'UNKNOWN: the search ran out of steps (--max-steps)'}`,
       ...(r.counterexample ?? []).map((c) => `  ${c}`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

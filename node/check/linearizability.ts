@@ -39,7 +39,7 @@ export interface CheckResult {
   partitions: number;
   largestPartition: number;
   steps: number;
-  /** For a violation: the operations of the partition that could not be linearized, in call order. */
+  /** For a violation: where the longest legal order of its partition stops, and the operations open there (see explain). */
   counterexample?: string[];
 }
 
@@ -96,7 +96,17 @@ function unlift(e: Entry): void {
   if (e.next) e.next.prev = e;
 }
 
-function checkPartition<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], budget: { steps: number }): boolean | null {
+/** Where the search got furthest in a partition that cannot be linearized (Knossos reports the same). */
+interface Stuck<S> {
+  /** Operations linearized on the longest path found. */
+  depth: number;
+  /** The operation whose return no order could get past from there. */
+  blocked: number;
+  state: S;
+  linearized: Uint32Array;
+}
+
+function checkPartition<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], budget: { steps: number }, stuck: { at: Stuck<S> | null }): boolean | null {
   const head = buildList(ops as Operation<unknown, unknown>[]);
   const linearized = new Uint32Array((ops.length + 31) >>> 5);
   const seen = new Set<string>();
@@ -129,6 +139,7 @@ function checkPartition<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], 
       continue;
     }
     // A return (or the end) reached with its operation not linearized: backtrack.
+    if (entry && (!stuck.at || stack.length > stuck.at.depth)) stuck.at = { depth: stack.length, blocked: entry.id, state, linearized: linearized.slice() };
     const top = stack.pop();
     if (!top) return false;
     unlift(top.entry);
@@ -139,6 +150,25 @@ function checkPartition<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], 
   }
 }
 
+/**
+ * A violation as a reader can follow it: how far the longest legal order got, the state there,
+ * the operation whose return no order could reach, and every operation still open at that point
+ * (called before it returned, not yet linearized), in call order — one of them had to take effect
+ * first, and none can.
+ */
+function explain<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], at: Stuck<S>): string[] {
+  const describe = model.describe ?? ((op: Operation<I, O>) => JSON.stringify(op));
+  const blocked = ops[at.blocked]!;
+  const done = (i: number) => (at.linearized[i >>> 5]! & (1 << (i & 31))) !== 0;
+  const open = ops.map((op, i) => ({ op, i })).filter(({ op, i }) => !done(i) && op.call <= blocked.ret).sort((a, b) => a.op.call - b.op.call);
+  return [
+    `the longest legal order takes ${at.depth} of ${ops.length} operations; the state then: ${model.key(at.state)}`,
+    `no order reaches the return of: ${describe(blocked)}`,
+    'operations open then (one had to take effect next, none can):',
+    ...open.slice(0, 48).map(({ op }) => `  ${describe(op)}`),
+  ];
+}
+
 /** Checks a whole history; `maxSteps` bounds the search (reported as incomplete when hit). */
 export function checkLinearizable<S, I, O>(model: Model<S, I, O>, history: Operation<I, O>[], maxSteps = 50_000_000): CheckResult {
   const parts = model.partition ? model.partition(history) : [history];
@@ -147,13 +177,10 @@ export function checkLinearizable<S, I, O>(model: Model<S, I, O>, history: Opera
     operations: history.length, partitions: parts.length, largestPartition: Math.max(0, ...parts.map((p) => p.length)), steps: maxSteps - Math.max(0, budget.steps),
   });
   for (const part of parts) {
-    const r = checkPartition(model, part, budget);
+    const stuck: { at: Stuck<S> | null } = { at: null };
+    const r = checkPartition(model, part, budget, stuck);
     if (r === null) return { linearizable: false, complete: false, ...stats() };
-    if (!r) {
-      const describe = model.describe ?? ((op: Operation<I, O>) => JSON.stringify(op));
-      const sorted = [...part].sort((a, b) => a.call - b.call);
-      return { linearizable: false, complete: true, ...stats(), counterexample: sorted.slice(0, 50).map(describe) };
-    }
+    if (!r) return { linearizable: false, complete: true, ...stats(), counterexample: explain(model, part, stuck.at!) };
   }
   return { linearizable: true, complete: true, ...stats() };
 }
