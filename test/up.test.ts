@@ -75,7 +75,8 @@ test('sequencers are removed and added live on loopback by editing the file, and
     setSequencers(4);
     // Kill sequencer 3 once it is in (configuration 4) and has been stamping for a couple of
     // scrapes: the summary of a killed member is its last scrape.
-    for (let i = 0; i < 100 && !/config 4/.test(stderr()); i++) await sleep(100);
+    for (let i = 0; i < 300 && !/config 4/.test(stderr()); i++) await sleep(100);
+    assert.match(stderr(), /config 4/, 'sequencers 2 and 3 were not both added within 30 s');
     await sleep(2500);
     process.kill(pidOf(logDir, 'sequencer-3'), 'SIGKILL');
   });
