@@ -30,14 +30,15 @@ interface Point extends Loaded {
   unloaded_latency_s: Latency;
 }
 
-const resource = (protocol: string, clients: number, seconds: number) => ({
+/** A BFTCluster testbed of `protocol` with f = 1 (the unreplicated server is its n = 1 case), as every bench compares it. */
+export const bftResource = (protocol: string, clients: number, seconds: number) => ({
   apiVersion: 'switchyard.dev/v1alpha1', kind: 'BFTCluster', metadata: { name: `bench-${protocol}` },
   spec: { protocol, f: 1, replicas: 4, workload: { clients, keySpace: 1000, durationSeconds: seconds } },
 });
 
 async function loadedRun(protocol: string, seconds: number): Promise<Loaded> {
   const sentBefore = udpDatagramsSent();
-  const r = await runResource(resource(protocol, CLIENTS, seconds));
+  const r = await runResource(bftResource(protocol, CLIENTS, seconds));
   const sentAfter = udpDatagramsSent();
   const committed = r.committed as number;
   return {
@@ -73,7 +74,7 @@ export async function benchBft(opts: BenchOptions, log: (line: string) => void):
   const points: Point[] = [];
   for (const protocol of PROTOCOLS) {
     log(`${protocol}: ${seconds}s with one client`);
-    const alone = await runResource(resource(protocol, 1, seconds));
+    const alone = await runResource(bftResource(protocol, 1, seconds));
     const mine = runs.get(protocol)!;
     points.push({
       protocol,

@@ -1,6 +1,7 @@
 import type { BenchOptions, BenchResult } from '../bench.js';
 import { runResource } from '../run-resource.js';
 import { allCpu, ms, us } from '../units.js';
+import { bftResource } from '../bft/index.js';
 import { DEFAULT_ROUNDS, median, medianRun, rotated } from '../rounds.js';
 
 interface Point {
@@ -21,14 +22,6 @@ function sequencerGroup(name: string, seconds: number, spec: Record<string, unkn
   return {
     apiVersion: 'switchyard.dev/v1alpha1', kind: 'SequencerGroup', metadata: { name },
     spec: { receiversPerGroup: 3, ...spec, workload: { clients: CLIENTS, keys: 1000, durationSeconds: seconds, ...workload } },
-  };
-}
-
-/** The unreplicated key-value server: PBFT with one replica (its client path, without agreement). */
-function unreplicated(seconds: number, clients = CLIENTS) {
-  return {
-    apiVersion: 'switchyard.dev/v1alpha1', kind: 'BFTCluster', metadata: { name: 'bench-unreplicated' },
-    spec: { protocol: 'unreplicated', f: 1, replicas: 4, workload: { clients, keySpace: 1000, durationSeconds: seconds } },
   };
 }
 
@@ -63,7 +56,7 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
     ['nopaxos-style', sequencerGroup('bench-nopaxos', seconds, {
       application: 'hydrapaxos', sequencers: 1, groups: 1, flush: { intervalMicros: 0, aggregation: false },
     })],
-    ['unreplicated', unreplicated(seconds)],
+    ['unreplicated', bftResource('unreplicated', CLIENTS, seconds)],
   ];
   // The key-value configurations run in rounds (rounds.ts): the ratios are taken per round.
   const runs = new Map<string, Point[]>(kvConfigs.map(([config]) => [config, []]));
@@ -80,7 +73,7 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
   for (const clients of [...CURVE_CLIENTS, CLIENTS]) {
     const [paxos, server] = clients === CLIENTS ? [at('hydrapaxos-1'), at('unreplicated')] : [
       await measure(`load curve, hydrapaxos-1, ${clients} client(s)`, 'hydrapaxos-1', hydraPaxos1(seconds, clients)),
-      await measure(`load curve, unreplicated, ${clients} client(s)`, 'unreplicated', unreplicated(seconds, clients)),
+      await measure(`load curve, unreplicated, ${clients} client(s)`, 'unreplicated', bftResource('unreplicated', clients, seconds)),
     ];
     curve.push({
       clients, hydrapaxos_1: paxos, unreplicated: server, ratio_throughput: paxos.ops_per_s / server.ops_per_s,

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { type ModelName, modelOf, readHistory } from './history-file.js';
-import { checkLinearizable } from './linearizability.js';
+import { checkLinearizable, verdict } from './linearizability.js';
 
 /**
  * `switchyard check HISTORY`: runs the linearizability checker on a recorded history and
@@ -19,19 +19,19 @@ export function checkHistoryFile(path: string, opts: { model?: ModelName; maxSte
   const started = performance.now();
   const r = checkLinearizable(modelOf(model), history.ops, opts.maxSteps);
   const seconds = (performance.now() - started) / 1000;
-  const verdict = r.linearizable ? 'linearizable' : r.complete ? 'violation' : 'incomplete';
+  const v = verdict(r);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ file: path, model, verdict, linearizable: r.linearizable, operations: r.operations, partitions: r.partitions,
+    process.stdout.write(`${JSON.stringify({ file: path, model, verdict: v, linearizable: r.linearizable, operations: r.operations, partitions: r.partitions,
       largest_partition: r.largestPartition, steps: r.steps, seconds, counterexample: r.counterexample ?? [] })}\n`);
   } else {
     const lines = [
       `history         ${path} (model ${model})`,
       `operations      ${r.operations} in ${r.partitions} independent partition(s), the largest ${r.largestPartition}`,
       `search          ${r.steps} steps, ${seconds.toFixed(2)} s`,
-      `linearizable    ${r.linearizable ? 'yes' : r.complete ? 'NO' : 'UNKNOWN: the search ran out of steps (--max-steps)'}`,
+      `linearizable    ${{ linearizable: 'yes', violation: 'NO', incomplete: 'UNKNOWN: the search ran out of steps (--max-steps)' }[v]}`,
       ...(r.counterexample ?? []).map((c) => `  ${c}`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  return r.linearizable ? 0 : r.complete ? 1 : 3;
+  return { linearizable: 0, violation: 1, incomplete: 3 }[v];
 }

@@ -96,6 +96,11 @@ function unlift(e: Entry): void {
   if (e.next) e.next.prev = e;
 }
 
+/** A check's outcome in one word: an exhausted search proves nothing either way. */
+export function verdict(r: Pick<CheckResult, 'linearizable' | 'complete'>): 'linearizable' | 'violation' | 'incomplete' {
+  return r.linearizable ? 'linearizable' : r.complete ? 'violation' : 'incomplete';
+}
+
 /** Where the search got furthest in a partition that cannot be linearized (Knossos reports the same). */
 interface Stuck<S> {
   /** Operations linearized on the longest path found. */

@@ -11,7 +11,7 @@ import { MemberProcess } from './members.js';
 import { findBasePorts } from './ports.js';
 import { type SystemReport, bftReport, capybaraReport, hydraPaxosReport, hydraReport, hydraTxnReport } from './report.js';
 import { type ModelName, modelOf, writeHistory } from '../../node/check/history-file.js';
-import { type Operation, checkLinearizable } from '../../node/check/linearizability.js';
+import { type Operation, checkLinearizable, verdict } from '../../node/check/linearizability.js';
 import { type Snapshot, scrape } from './scrape.js';
 
 export interface UpOptions {
@@ -261,7 +261,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       : histories.complete ? `NO: ${histories.counterexample.slice(0, 3).join(' | ')}` : 'UNKNOWN: the search ran out of its step budget']);
     if (!histories.linearizable) rows.push(['history', `${histories.file} (switchyard check ${histories.file})`]);
     Object.assign(json, { linearizable: histories.linearizable, committed: histories.committed, history_file: histories.file });
-    if (!histories.linearizable) Object.assign(json, { linearizability_check: histories.complete ? 'violation' : 'incomplete', counterexample: histories.counterexample });
+    if (!histories.linearizable) Object.assign(json, { linearizability_check: verdict(histories), counterexample: histories.counterexample });
   }
   const ok = outcome !== 'failed' && failures.length === 0 && ready === expected && (histories?.linearizable ?? true);
   const table: [string, string][] = [
