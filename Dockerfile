@@ -1,8 +1,11 @@
 # syntax=docker/dockerfile:1
 # One image for everything: `switchyard operator` and `switchyard node --role …`.
-# Node.js 26 is the current LTS ("Lithium"); the tag is pinned to an exact release.
+# Node.js 26 is the current LTS ("Lithium"); the tag is pinned to an exact release. The base is a
+# build argument so that the real-cluster tests build this same file on a local base image
+# (scripts/real-cluster/build-image.sh: Debian trixie + Node 20, no registry).
+ARG NODE_IMAGE=node:26.13.0-bookworm-slim
 
-FROM node:26.13.0-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -13,7 +16,7 @@ COPY operator ./operator
 COPY bench ./bench
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:26.13.0-bookworm-slim
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
