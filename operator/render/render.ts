@@ -126,8 +126,12 @@ export function render(plan: Plan, owner: Owner, opts: RenderOptions): Kubernete
                 { name: 'protocol', containerPort: UDP_PORT, protocol: 'UDP' },
                 { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
               ],
-              readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 2, failureThreshold: 3 },
-              livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10, failureThreshold: 3 },
+              // A member starting on a busy node can take tens of seconds (every pod of a testbed starts at
+              // once, each loading Node.js): the startup probe gives it 3 minutes before liveness applies,
+              // and a slow answer under load is not taken for a dead member.
+              startupProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 2, failureThreshold: 90, timeoutSeconds: 5 },
+              readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 2, failureThreshold: 3, timeoutSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
               resources: plan.resources,
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
               volumeMounts: [
