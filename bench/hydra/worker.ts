@@ -59,7 +59,10 @@ async function main(): Promise<void> {
       break;
     }
     case 'sequencer': {
-      const transport = await UdpTransport.open({ bindHost: host, port: dutPort, book: addressBook({ kind: 'loopback', host, basePort: args.basePort }, hydraMemberName) });
+      // Whatever the sequencer addresses is a sink's port (the bench has no testbed to check ids against).
+      const transport = await UdpTransport.open({
+        bindHost: host, port: dutPort, book: addressBook({ kind: 'loopback', host, basePort: args.basePort }, hydraMemberName), isMember: () => true,
+      });
       const core = new Sequencer(
         { id: 0, incarnation: 7, topology, flushIntervalUs: 1000, minFlushGapUs: 100, loadIntervalUs: 10_000, joinRetryUs: 50_000 },
         { stamped: () => handled++, flushed() {}, rejected() {}, configured() {} },

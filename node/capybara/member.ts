@@ -1,4 +1,5 @@
 import type { NodeDocument } from '../config.js';
+import { memberId } from '../members.js';
 import { EmulatedClock } from '../runtime/clock.js';
 import type { Core } from '../runtime/core.js';
 import { newRegistry } from '../runtime/metrics.js';
@@ -14,17 +15,7 @@ import { ServerCore, type ServerObserver } from './server.js';
 import type { Logger } from 'pino';
 import { SwitchCore } from './switch.js';
 import { defaultTcpParams } from './tcp/params.js';
-import { SWITCH, VIP, capybaraMemberName, clientNode, serverNode } from './topology.js';
-
-/** Member name → id: `switch`, `server-s`, `client-c`. */
-export function capybaraMemberId(name: string, p: { servers: number; clients: number }): number {
-  if (name === 'switch') return SWITCH;
-  const m = /^(server|client)-(\d+)$/.exec(name);
-  const n = m ? Number(m[2]) : -1;
-  if (m?.[1] === 'server' && n < p.servers) return serverNode(n);
-  if (m?.[1] === 'client' && n < p.clients) return clientNode(n);
-  throw new Error(`no MigratingService member is named ${name} (switch, server-0..${p.servers - 1}, client-0..${p.clients - 1})`);
-}
+import { SWITCH, VIP, serverNode } from './topology.js';
 
 /** The first rejection of each reason is logged with its detail; after that the counter tells. */
 function loggingRejections(observer: ServerObserver, logger: Logger): ServerObserver {
@@ -43,7 +34,7 @@ function loggingRejections(observer: ServerObserver, logger: Logger): ServerObse
 /** Starts the MigratingService member named `name` from the testbed's node document. */
 export async function startCapybaraMember(doc: NodeDocument & { system: 'capybara' }, name: string): Promise<void> {
   const p = doc.capybara;
-  const id = capybaraMemberId(name, p);
+  const id = memberId(doc, name);
   const role = name.replace(/-.*$/, '');
   const me: MemberIdentity = { id, name, role };
   const registry = newRegistry({ testbed: doc.name, member: name, role });
@@ -72,5 +63,5 @@ export async function startCapybaraMember(doc: NodeDocument & { system: 'capybar
     }, metrics.client(() => ({ tally: client.tally, outstanding: client.outstanding, open: client.stack.connectionCount })), new SeededRandom(doc.seed * 104_729 + id));
     core = client;
   }
-  await runMember(doc, me, registry, logger, { core, codec: capybaraCodec, clock: new EmulatedClock(), nameOf: capybaraMemberName });
+  await runMember(doc, me, registry, logger, { core, codec: capybaraCodec, clock: new EmulatedClock() });
 }

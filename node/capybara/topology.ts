@@ -34,6 +34,16 @@ export function capybaraMemberName(id: NodeId): string {
   throw new Error(`no MigratingService member has id ${id}`);
 }
 
+/** Member name → id: `switch`, `server-s`, `client-c`. */
+export function capybaraMemberId(name: string, p: { servers: number; clients: number }): NodeId {
+  if (name === 'switch') return SWITCH;
+  const m = /^(server|client)-(\d+)$/.exec(name);
+  const n = m ? Number(m[2]) : -1;
+  if (m?.[1] === 'server' && n < p.servers) return serverNode(n);
+  if (m?.[1] === 'client' && n < p.clients) return clientNode(n);
+  throw new Error(`no MigratingService member is named ${name} (switch, server-0..${p.servers - 1}, client-0..${p.clients - 1})`);
+}
+
 export function formatIp(ip: number): string {
   return [ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].join('.');
 }

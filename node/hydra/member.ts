@@ -1,6 +1,6 @@
 import type { NodeDocument } from '../config.js';
+import { memberId } from '../members.js';
 import { EmulatedClock, wallMicros } from '../runtime/clock.js';
-import type { NodeId } from '../runtime/core.js';
 import { newRegistry } from '../runtime/metrics.js';
 import { type MemberIdentity, memberLogger, runMember } from '../runtime/process.js';
 import { SeededRandom } from '../runtime/random.js';
@@ -23,38 +23,9 @@ import type { HydraMsg } from './messages.js';
 import type { Logger } from 'pino';
 import { Sequencer } from './sequencer.js';
 import {
-  AGGREGATOR, CONFIG_SERVICE, type HydraTopology, MAX_CLIENTS, MAX_RECEIVERS_PER_GROUP, MAX_SEQUENCERS,
-  clientNode, hydraMemberName, initialConfig, receiverNode, receiversOf, sequencerNode,
+  AGGREGATOR, CONFIG_SERVICE, type HydraTopology, MAX_RECEIVERS_PER_GROUP,
+  clientNode, initialConfig, receiverNode, receiversOf, sequencerNode,
 } from './topology.js';
-
-/** Parses a member name (`sequencer-2`, `receiver-g1-0`, …) back to its id, checking it exists in this testbed. */
-export function hydraMemberId(name: string, p: HydraParams): NodeId {
-  let m: RegExpMatchArray | null;
-  if (name === 'config') return CONFIG_SERVICE;
-  if (name === 'aggregator') {
-    if (!p.aggregator) throw new Error('this testbed has no flush aggregator (spec.flush.aggregation is false)');
-    return AGGREGATOR;
-  }
-  if ((m = name.match(/^sequencer-(\d+)$/))) {
-    const k = Number(m[1]);
-    if (k >= MAX_SEQUENCERS) throw new Error(`sequencer ${k} is out of range (max ${MAX_SEQUENCERS - 1})`);
-    return sequencerNode(k);
-  }
-  if ((m = name.match(/^receiver-g(\d+)-(\d+)$/))) {
-    const g = Number(m[1]);
-    const r = Number(m[2]);
-    if (g >= p.groups || r >= p.receiversPerGroup || r >= MAX_RECEIVERS_PER_GROUP) {
-      throw new Error(`receiver ${r} of group ${g} does not exist (${p.groups} groups of ${p.receiversPerGroup})`);
-    }
-    return receiverNode(g, r);
-  }
-  if ((m = name.match(/^client-(\d+)$/))) {
-    const c = Number(m[1]);
-    if (c >= p.clients || c >= MAX_CLIENTS) throw new Error(`client ${c} does not exist (${p.clients} clients)`);
-    return clientNode(c);
-  }
-  throw new Error(`unknown Hydra member "${name}" (expected config, aggregator, sequencer-K, receiver-gG-R or client-C)`);
-}
 
 export function hydraTopology(p: HydraParams): HydraTopology {
   return {
@@ -104,7 +75,7 @@ function hydraPaxosReplica(application: HydraApplication, p: HydraParams, receiv
 /** Starts the Hydra member named `name` from the testbed's node document. */
 export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, name: string): Promise<void> {
   const p = doc.hydra;
-  const id = hydraMemberId(name, p);
+  const id = memberId(doc, name);
   const role = name.replace(/-.*$/, '');
   const me: MemberIdentity = { id, name, role };
   const registry = newRegistry({ testbed: doc.name, member: name, role });
@@ -160,5 +131,5 @@ export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, 
     }, new SeededRandom(doc.seed * 7919 + id), metrics.client());
   }
   const codec = p.application === 'none' ? hydraCodec : hydraPaxosCodec;
-  await runMember(doc, me, registry, logger, { core: core as Core<HydraPaxosMsg>, codec: codec as Codec<HydraPaxosMsg>, clock, nameOf: hydraMemberName, routes });
+  await runMember(doc, me, registry, logger, { core: core as Core<HydraPaxosMsg>, codec: codec as Codec<HydraPaxosMsg>, clock, routes });
 }

@@ -1,5 +1,6 @@
 import type { NodeId } from '../runtime/core.js';
 import type { Config } from './messages.js';
+import type { HydraParams } from './params.js';
 
 /**
  * Who is who in a SequencerGroup testbed. Member ids are fixed by role and ordinal so that any
@@ -28,6 +29,35 @@ export function hydraMemberName(id: NodeId): string {
   }
   if (id >= 2000 && id < 2000 + MAX_CLIENTS) return `client-${id - 2000}`;
   throw new Error(`no Hydra member has id ${id}`);
+}
+
+/** Parses a member name (`sequencer-2`, `receiver-g1-0`, …) back to its id, checking it exists in this testbed. */
+export function hydraMemberId(name: string, p: HydraParams): NodeId {
+  let m: RegExpMatchArray | null;
+  if (name === 'config') return CONFIG_SERVICE;
+  if (name === 'aggregator') {
+    if (!p.aggregator) throw new Error('this testbed has no flush aggregator (spec.flush.aggregation is false)');
+    return AGGREGATOR;
+  }
+  if ((m = name.match(/^sequencer-(\d+)$/))) {
+    const k = Number(m[1]);
+    if (k >= MAX_SEQUENCERS) throw new Error(`sequencer ${k} is out of range (max ${MAX_SEQUENCERS - 1})`);
+    return sequencerNode(k);
+  }
+  if ((m = name.match(/^receiver-g(\d+)-(\d+)$/))) {
+    const g = Number(m[1]);
+    const r = Number(m[2]);
+    if (g >= p.groups || r >= p.receiversPerGroup || r >= MAX_RECEIVERS_PER_GROUP) {
+      throw new Error(`receiver ${r} of group ${g} does not exist (${p.groups} groups of ${p.receiversPerGroup})`);
+    }
+    return receiverNode(g, r);
+  }
+  if ((m = name.match(/^client-(\d+)$/))) {
+    const c = Number(m[1]);
+    if (c >= p.clients || c >= MAX_CLIENTS) throw new Error(`client ${c} does not exist (${p.clients} clients)`);
+    return clientNode(c);
+  }
+  throw new Error(`unknown Hydra member "${name}" (expected config, aggregator, sequencer-K, receiver-gG-R or client-C)`);
 }
 
 export interface HydraTopology {

@@ -1,4 +1,5 @@
 import type { NodeDocument } from '../config.js';
+import { memberId } from '../members.js';
 import { halfSipKey } from '../crypto/halfsiphash.js';
 import { MacVectorKeys } from '../crypto/macvector.js';
 import { hotPathBackend } from '../crypto/signature.js';
@@ -23,7 +24,7 @@ import type { NeoMsg } from './messages.js';
 import { neobftMetrics } from './metrics.js';
 import { Replica } from './replica.js';
 import { SigningController } from './sign-controller.js';
-import { neoClientNode, neoMemberId, neoMemberName, replicaNode, sequencerNode, sequencerOfEpoch } from './topology.js';
+import { neoClientNode, replicaNode, sequencerNode, sequencerOfEpoch } from './topology.js';
 import { EpochSequencer } from './epoch-sequencer.js';
 import { SEQUENCER_LIE_EVERY, byzantine, garbageClient, lyingSequencer } from './faults.js';
 import { openSignedRequest, signRequest } from './requests.js';
@@ -43,7 +44,7 @@ function measureSigning(secret: Uint8Array): number {
 /** Starts the BFTCluster member named `name` from the testbed's node document and key file. */
 export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, name: string): Promise<void> {
   const p = doc.neobft;
-  const id = neoMemberId(name, { ...p, intruder: p.faults.intruder });
+  const id = memberId(doc, name);
   if (!doc.keys) throw new Error('a BFTCluster member needs its key file: set "keys" in the node configuration');
   const keys = loadNeoKeys(doc.keys);
   if (keys.epochs.some((e) => e.hm.length !== p.replicas) || keys.replicas.length !== p.replicas || keys.pairs.length !== p.replicas || keys.clients.length < p.clients || keys.clientSigning.length < p.clients) {
@@ -125,7 +126,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
     core = client;
     routes = { '/history.json': () => ({ completed: recorded.history, pending: client.pending }) };
   }
-  await runMember(doc, me, registry, logger, { core, codec: neoCodec, clock: new EmulatedClock(), nameOf: neoMemberName, routes });
+  await runMember(doc, me, registry, logger, { core, codec: neoCodec, clock: new EmulatedClock(), routes });
 }
 
 /** The PBFT baseline's members (and, with one replica and f = 0, the unreplicated server's). */
@@ -156,5 +157,5 @@ async function startPbftMember(doc: NodeDocument & { system: 'neobft' }, me: Mem
     core = client;
     routes = { '/history.json': () => ({ completed: recorded.history, pending: client.pending }) };
   }
-  await runMember(doc, me, registry, logger, { core, codec: pbftCodec, clock: new EmulatedClock(), nameOf: neoMemberName, routes });
+  await runMember(doc, me, registry, logger, { core, codec: pbftCodec, clock: new EmulatedClock(), routes });
 }

@@ -7,8 +7,10 @@ export interface UdpTransportOptions {
   bindHost: string;
   port: number;
   book: AddressBook;
-  /** Called for a datagram addressed to a member whose address is not known yet. */
-  onUnresolved?: (to: NodeId) => void;
+  /** Whether an id is a member's: a datagram for any other id (one a core took from a packet) is dropped. */
+  isMember: (id: NodeId) => boolean;
+  /** Called for a datagram not sent: addressed to no member, or to a member whose address is not known yet. */
+  onDropped?: (reason: 'unknown-destination' | 'unresolved', to: NodeId) => void;
   /** Called when the kernel refuses a send (e.g. buffer full); the datagram is lost, as on a wire. */
   onSendError?: (err: Error) => void;
 }
@@ -54,9 +56,13 @@ export class UdpTransport implements Transport {
 
   send(to: NodeId, bytes: Uint8Array): void {
     if (this.closed) return;
+    if (!this.opts.isMember(to)) {
+      this.opts.onDropped?.('unknown-destination', to);
+      return;
+    }
     const ep = this.opts.book.resolve(to);
     if (!ep) {
-      this.opts.onUnresolved?.(to);
+      this.opts.onDropped?.('unresolved', to);
       return;
     }
     // No per-datagram callback on the hot path: send errors arrive as the socket's 'error' event.

@@ -24,10 +24,11 @@ export function transportMetrics(registry: Registry) {
     labelNames: ['reason'],
     registers: [registry],
   });
-  const unresolved = new Counter({
-    name: 'switchyard_tx_unresolved_total',
-    help: 'Datagrams not sent because the destination member has no address yet.',
+  const dropped = new Counter({
+    name: 'switchyard_tx_dropped_total',
+    help: 'Datagrams not sent, by reason: unresolved (the destination member has no address yet), unknown-destination (no member has that id).',
+    labelNames: ['reason'],
     registers: [registry],
   });
-  return { rx, tx, rejected, unresolved };
+  return { rx, tx, rejected, dropped };
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { NodeDocument } from '../config.js';
+import { memberNameOf, membership } from '../members.js';
 import { addressBook } from '../net/addressing.js';
 import { impair, isImpaired } from '../net/impair.js';
 import type { Clock } from '../net/transport.js';
@@ -22,7 +23,6 @@ export interface MemberParts<M> {
   core: Core<M>;
   codec: Codec<M>;
   clock: Clock;
-  nameOf: (id: NodeId) => string;
   /** Extra read-only JSON endpoints (e.g. a client's recorded history at `/history.json`). */
   routes?: Record<string, () => unknown>;
 }
@@ -58,8 +58,9 @@ export async function runMember<M>(
     transport = await UdpTransport.open({
       bindHost: udp.host,
       port: udp.port,
-      book: addressBook(doc.addressing, parts.nameOf),
-      onUnresolved: () => tm.unresolved.inc(),
+      book: addressBook(doc.addressing, memberNameOf(doc)),
+      isMember: membership(doc),
+      onDropped: (reason) => tm.dropped.labels(reason).inc(),
       onSendError: (err) => logger.warn({ err: err.message }, 'UDP send failed'),
     });
   } catch (err) {

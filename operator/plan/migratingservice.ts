@@ -1,4 +1,4 @@
-import { capybaraMemberId } from '../../node/capybara/member.js';
+import { capybaraMemberId } from '../../node/capybara/topology.js';
 import type { CapybaraParams } from '../../node/capybara/params.js';
 import { SWITCH, clientNode, serverNode } from '../../node/capybara/topology.js';
 import type { MigratingService } from '../schema/migratingservice.js';

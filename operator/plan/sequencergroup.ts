@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { hydraMemberId } from '../../node/hydra/member.js';
+import { hydraMemberId } from '../../node/hydra/topology.js';
 import type { HydraParams } from '../../node/hydra/params.js';
 import { MAX_SEQUENCERS_IN_SPEC } from '../schema/sequencergroup.js';
 import type { SequencerGroup } from '../schema/sequencergroup.js';
