@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kvModel } from '../node/check/kv-model.js';
 import { checkLinearizable } from '../node/check/linearizability.js';
-import type { HydraPaxosSimOptions } from '../node/hydrapaxos/simulation.js';
-import { LOSSY, PROFILES, liveStores, runProfile } from './support/hydra-app-profiles.js';
+import { LOSSY, PROFILES, liveStores, restartProblems, runProfile } from './support/hydra-app-profiles.js';
 
 const SEEDS = process.env.PAXOS_SEED ? [Number(process.env.PAXOS_SEED)] : Array.from({ length: 210 }, (_, i) => i + 1);
 
-function run(seed: number, extra: Partial<HydraPaxosSimOptions> = {}) {
+function run(seed: number, extra: Partial<Parameters<typeof runProfile>[1]> = {}) {
   return runProfile(seed, { groups: seed % 2 === 0 ? 2 : 1, ...extra });
 }
 
@@ -53,4 +52,15 @@ test('the checker catches a broken variant (local NO-OPs for drops, results take
     if (!checkLinearizable(kvModel, sim.fullHistory()).linearizable) caught++;
   }
   assert.ok(caught > 0, 'no broken run was caught');
+});
+
+test('a HydraPaxos client that crashes and restarts with empty state completes its requests again (request ids never repeat), 12 seeds', () => {
+  const failures: string[] = [];
+  for (let seed = 1; seed <= 12; seed++) {
+    const restart = 150_000 + seed * 10_000;
+    const { sim, profile } = run(seed, { clientRestart: { crash: restart - 40_000, restart } });
+    const problems = restartProblems(sim, restart, (ops) => checkLinearizable(kvModel, ops).linearizable);
+    if (problems.length) failures.push(`seed ${seed} (${profile}): ${problems.join('; ')}`);
+  }
+  assert.deepEqual(failures, []);
 });

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kvModel } from '../node/check/kv-model.js';
 import { checkLinearizable } from '../node/check/linearizability.js';
-import { KvStore, encodeKvSnapshot } from '../node/apps/kv.js';
+import { KvStore, encodeKvRequest, encodeKvSnapshot } from '../node/apps/kv.js';
 import { equalBytes } from '../node/crypto/bytes.js';
 import { neoCodec } from '../node/neobft/codec.js';
 import type { NeoMsg } from '../node/neobft/messages.js';
 import { NeoSim } from '../node/neobft/simulation.js';
-import { replicaNode } from '../node/neobft/topology.js';
+import { neoClientNode, replicaNode, sequencerNode } from '../node/neobft/topology.js';
 import { PROTOCOL_TYPE } from '../node/neobft/protocol-codec.js';
 import { SYNC_INTERVAL } from '../node/neobft/replica.js';
 
@@ -308,4 +308,54 @@ test('a replica cut off for longer than the others keep certificates catches up 
   const [laggard, ahead] = [sim.replicas[3]!, sim.replicas[0]!];
   assert.equal(laggard.executedSlots, ahead.executedSlots, 'replica 3 caught up');
   assert.ok(equalBytes(laggard.logHash(laggard.executedSlots)!, ahead.logHash(ahead.executedSlots)!), 'with the same log hash');
+});
+
+test('NeoBFT: a request in the name of a client the testbed does not have, ordered by the sequencer and sent to every replica directly, is refused and counted by every replica and executed by none', () => {
+  for (const scheme of ['hm', 'pk'] as const) {
+    const sim = new NeoSim({ seed: 11, f: 1, scheme, clients: 3, requestsPerClient: 40, faults: { delayUs: 50, jitterUs: 30, loss: 0.02 } });
+    const refused: string[] = [];
+    sim.trace = (line) => {
+      if (line.includes('refused: unknown-client')) refused.push(line);
+    };
+    const payload = encodeKvRequest({ client: 60_000, requestId: 7, op: { op: 'put', key: 'k0', value: 'forged' } });
+    sim.net.at(40_000, () => sim.net.addNode(98, ({ transport }) => ({
+      start: () => {
+        transport.send(sequencerNode(0), neoCodec.encode({ type: 'aom-request', group: 0, payload }));
+        for (let i = 0; i < 4; i++) transport.send(replicaNode(i), neoCodec.encode({ type: 'direct-request', payload }));
+      },
+      stop() {},
+    })));
+    sim.net.runUntil(2_000_000);
+    assert.equal(sim.history.length, 120, `${scheme}: ${sim.history.length}/120 completed`);
+    assert.ok(checkLinearizable(kvModel, sim.fullHistory()).linearizable, `${scheme}: not linearizable`);
+    // Each replica refuses it when delivered in order and when sent directly.
+    assert.ok(refused.length >= 8, `${scheme}: ${refused.length} refusals`);
+    for (const r of sim.replicas) assert.equal(r['store'].lastOf(60_000), undefined, `${scheme}: a replica executed it`);
+  }
+});
+
+test('NeoBFT: a client that crashes and restarts with empty state completes its requests again (request ids never repeat), 10 seeds', () => {
+  const failures: string[] = [];
+  for (let seed = 1; seed <= 10; seed++) {
+    const sim = new NeoSim({
+      seed, f: 1, scheme: seed % 2 ? 'hm' : 'pk', clients: 3, requestsPerClient: 60,
+      faults: { delayUs: 50, jitterUs: 30, loss: 0.03, duplicate: 0.02, reorder: 0.05, reorderWindowUs: 300 },
+    });
+    const restart = 100_000 + seed * 10_000;
+    sim.net.at(restart - 30_000, () => sim.net.crash(neoClientNode(0)));
+    sim.net.at(restart, () => sim.net.restart(neoClientNode(0)));
+    sim.net.runUntil(1_500_000);
+    sim.net.faults = { ...sim.net.faults, loss: 0, duplicate: 0, reorder: 0 };
+    sim.net.runUntil(3_000_000);
+    const problems: string[] = [];
+    const before = sim.history.filter((op) => op.client === 0 && op.call < restart).length;
+    const after = sim.history.filter((op) => op.client === 0 && op.call >= restart).length;
+    if (before === 0 || before >= 60) problems.push(`the crash came after ${before} operations`);
+    if (after !== 60) problems.push(`the restarted client completed ${after}/60`);
+    if (sim.history.filter((op) => op.client !== 0).length !== 120) problems.push('the other clients did not finish');
+    const lin = checkLinearizable(kvModel, sim.fullHistory());
+    if (!lin.linearizable) problems.push(`not linearizable: ${lin.counterexample?.slice(0, 3).join(' | ')}`);
+    if (problems.length) failures.push(`seed ${seed}: ${problems.join('; ')}`);
+  }
+  assert.deepEqual(failures, []);
 });

@@ -13,6 +13,7 @@ import { PbftReplica } from '../node/pbft/replica.js';
 import type { Core } from '../node/runtime/core.js';
 import { Driver } from '../node/runtime/driver.js';
 import { SeededRandom } from '../node/runtime/random.js';
+import { encodeKvRequest } from '../node/apps/kv.js';
 
 interface Run {
   seed: number;
@@ -28,6 +29,10 @@ interface Run {
   busyUs?: number;
   /** Replica n − 1 is Byzantine: at 20 ms it signs this many CHECKPOINTs for made-up sequence numbers to replica 0. */
   checkpointSpam?: number;
+  /** At this time (µs) every replica gets a well-formed request in the name of a client the testbed does not have. */
+  forgedClientAt?: number;
+  /** Client 0 crashes and, later, restarts with empty state (µs). */
+  restartClient?: { crash: number; restart: number };
 }
 
 const CLIENTS = 3;
@@ -53,7 +58,7 @@ function run(o: Run) {
   for (let i = 0; i < n; i++) {
     replicas[i] = new PbftReplica({
       index: i, f, replicas: replicaIds, pairKeys: pairs[i]!, keys: { secret: secrets[i]!, publicKeys, backend: hotPathBackend },
-      clientKey: (c) => clientKeys[c]![i]!, clientNode: (c) => 100 + c, maxBatch: n === 1 ? 1 : 8, batchDelayUs: 200, retryUs: 2000, viewChangeUs: 20_000,
+      clientKey: (c) => clientKeys[c]![i]!, clientNode: (c) => 100 + c, clients: CLIENTS, maxBatch: n === 1 ? 1 : 8, batchDelayUs: 200, retryUs: 2000, viewChangeUs: 20_000,
     }, {
       executed() {}, checkpointStable() {}, viewStarted() {},
       batched: () => counters.batches++,
@@ -65,9 +70,26 @@ function run(o: Run) {
     if (o.busyUs) net.setCapacity(10 + i, { serviceUs: o.busyUs, queueLimit: 10_000 });
   }
   const requests = o.requests ?? 60;
-  const clients = Array.from({ length: CLIENTS }, (_, c) => pbftClient({ client: c, f, replicas: replicaIds, keys: clientKeys[c]!, keySpace: 4, requests, retryUs: 5000 },
-    new SeededRandom(seed * 17 + c), { completed: (op) => history.push(op), retried() {}, rejectedReply() {} }));
-  clients.forEach((c, i) => boot(100 + i, c));
+  const clients: ReturnType<typeof pbftClient>[] = [];
+  // What a crashed client left unanswered: it may or may not take effect.
+  const abandoned: Operation<KvInput, KvOutput>[] = [];
+  for (let c = 0; c < CLIENTS; c++) {
+    const rng = new SeededRandom(seed * 17 + c);
+    net.addNode(100 + c, ({ transport, clock, scheduler }) => {
+      if (clients[c]?.pending) abandoned.push(clients[c]!.pending!);
+      clients[c] = pbftClient({ client: c, f, replicas: replicaIds, keys: clientKeys[c]!, keySpace: 4, requests, retryUs: 5000 },
+        rng, { completed: (op) => history.push(op), retried() {}, rejectedReply() {} });
+      return new Driver(clients[c]!, pbftCodec, transport, clock, scheduler);
+    });
+  }
+  if (o.restartClient) {
+    net.at(o.restartClient.crash, () => net.crash(100));
+    net.at(o.restartClient.restart, () => net.restart(100));
+  }
+  if (o.forgedClientAt !== undefined) {
+    const forged = pbftCodec.encode({ type: 'request', payload: encodeKvRequest({ client: 60_000, requestId: 7, op: { op: 'put', key: 'k0', value: 'forged' } }) });
+    net.at(o.forgedClientAt, () => net.addNode(98, ({ transport }) => ({ start: () => replicaIds.forEach((r) => transport.send(r, forged)), stop() {} })));
+  }
   for (const c of o.crash ?? []) net.at(c.at, () => net.crash(10 + c.replica));
   if (o.checkpointSpam) {
     const liar = n - 1;
@@ -85,7 +107,7 @@ function run(o: Run) {
   net.runUntil(1_500_000);
   net.faults = { ...net.faults, loss: 0, duplicate: 0, reorder: 0 };
   net.runUntil(4_000_000);
-  const pending = clients.flatMap((c) => (c.pending ? [c.pending] : []));
+  const pending = [...abandoned, ...clients.flatMap((c) => (c.pending ? [c.pending] : []))];
   const live = replicas.filter((_, i) => !(o.crash ?? []).some((c) => c.replica === i));
   const lastReturn = Math.max(...history.map((op) => op.ret));
   return { history, pending, counters, replicas, live, expected: CLIENTS * requests, lastReturn, traffic };
@@ -162,5 +184,31 @@ test('PBFT checkpoints: a replica cut off past a stable checkpoint catches up by
     assertHealthy(`seed ${seed}`, r);
     assert.ok(r.counters.stateTransfers >= 1, `seed ${seed}: no state transfer (last return ${r.lastReturn})`);
     assert.equal(r.counters.viewChanges, 0, `seed ${seed}: a view change though the primary was fine`);
+  }
+});
+
+test('a request in the name of a client the testbed does not have is refused and counted by every replica, executed by none; the run stays healthy', () => {
+  for (const [n, f] of [[4, 1], [1, 0]] as const) {
+    const r = run({ seed: 5, n, f, loss: 0.02, forgedClientAt: 30_000 });
+    assertHealthy(`n = ${n}`, r);
+    assert.ok((r.counters.invalid.get('unknown-client') ?? 0) >= n, `n = ${n}: refusals ${JSON.stringify([...r.counters.invalid])}`);
+    assert.ok(r.replicas.every((x) => x['store'].lastOf(60_000) === undefined), `n = ${n}: a replica executed it`);
+  }
+});
+
+test('a client that crashes and restarts with empty state completes its requests again (request ids never repeat), PBFT and the unreplicated server, 10 seeds', () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    for (const [n, f] of [[4, 1], [1, 0]] as const) {
+      const restart = 60_000 + seed * 7_000;
+      const r = run({ seed, n, f, loss: 0.02, requests: 80, restartClient: { crash: restart - 15_000, restart } });
+      const what = `seed ${seed}, n = ${n}`;
+      const lin = checkLinearizable(kvModel, [...r.history, ...r.pending]);
+      assert.ok(lin.linearizable, `${what}: not linearizable: ${lin.counterexample?.slice(0, 3).join(' | ')}`);
+      const before = r.history.filter((op) => op.client === 0 && op.call < restart).length;
+      const after = r.history.filter((op) => op.client === 0 && op.call >= restart).length;
+      assert.ok(before > 0 && before < 80, `${what}: the crash came after ${before} operations`);
+      assert.equal(after, 80, `${what}: the restarted client completed ${after}/80`);
+      assert.equal(r.history.filter((op) => op.client !== 0).length, 2 * 80, `${what}: the other clients did not finish`);
+    }
   }
 });

@@ -1,6 +1,6 @@
 import type { KvInput, KvOutput } from '../check/kv-model.js';
 import type { Operation } from '../check/linearizability.js';
-import type { Core, Ctx, Random } from '../runtime/core.js';
+import { type Core, type Ctx, type Random, WireError } from '../runtime/core.js';
 import { decodeResult, encodeKvRequest } from './kv.js';
 import { nextKvOp } from './kv-workload.js';
 import { shardOf } from './shard.js';
@@ -29,6 +29,8 @@ export interface ClientProtocol<M> {
  */
 export interface ClientWorkload<I, O> {
   next(rng: Random, client: number, id: number): { input: I; payload: Uint8Array; parts: number[] };
+  /** Throws a WireError for a result that does not decode (the client refuses that reply). */
+  check(result: Uint8Array): void;
   output(results: Map<number, Uint8Array>): O;
 }
 
@@ -39,6 +41,7 @@ export function kvWorkload(keySpace: number, groups = 1): ClientWorkload<KvInput
       const input = nextKvOp(rng, client, id, keySpace);
       return { input, payload: encodeKvRequest({ client, requestId: id, op: input }), parts: [shardOf(input.key, groups)] };
     },
+    check: (result) => void decodeResult(result),
     output: (results) => decodeResult(results.values().next().value!),
   };
 }
@@ -54,7 +57,7 @@ export interface KvClientParams<I, O> {
 export interface KvClientObserver<I = KvInput, O = KvOutput> {
   completed(op: Operation<I, O>, latencyUs: number): void;
   retried(): void;
-  rejectedReply(reason: 'bad-mac' | 'unknown-replica'): void;
+  rejectedReply(reason: 'bad-mac' | 'unknown-replica' | 'bad-result'): void;
 }
 
 interface Outstanding<I> {
@@ -71,9 +74,20 @@ interface Outstanding<I> {
  * result accepted once `quorum` replicas sent matching replies under valid authenticators, a
  * retry on timeout. Every completed operation is recorded with its call and return times for
  * the linearizability checker.
+ *
+ * Request ids never repeat, not even across restarts of the client (which keep no state): the
+ * replicas execute a client's request only if its id is above every id of that client they
+ * executed (the exactly-once table, KvStore), so a restarted client that counted from 1 again
+ * would never be answered. An incarnation starting at clock reading t numbers its requests
+ * t + 1, t + 2, … and sends none before the clock has reached its id; every id of an earlier
+ * incarnation is then at most the clock reading at its crash, below t + 1. (Calibrated wall
+ * clocks in a process, `wallMicros`; the virtual clock in simulation. The clock must not step
+ * back across a restart by more than the restart takes.) A new incarnation thus supersedes the
+ * old one's entry, and the old one's unanswered request is simply lost.
  */
 export class KvClient<M, I = KvInput, O = KvOutput> implements Core<M> {
-  private nextId = 0;
+  /** The clock reading at start: this incarnation's request ids follow it. */
+  private base = 0;
   private current: Outstanding<I> | null = null;
   private issued = 0;
   private stopped = false;
@@ -87,6 +101,7 @@ export class KvClient<M, I = KvInput, O = KvOutput> implements Core<M> {
   }
 
   start(ctx: Ctx<M>): void {
+    this.base = Math.max(0, ctx.now);
     this.issue(ctx);
   }
 
@@ -105,6 +120,7 @@ export class KvClient<M, I = KvInput, O = KvOutput> implements Core<M> {
     if (verdict !== 'ok') return this.obs.rejectedReply(verdict);
     const part = c.parts.get(r.part ?? 0);
     if (!part || part.done) return;
+    if (r.result && !this.decodes(r.result)) return this.obs.rejectedReply('bad-result');
     const set = part.matches.get(r.match) ?? new Set<number>();
     set.add(r.replica);
     part.matches.set(r.match, set);
@@ -123,16 +139,28 @@ export class KvClient<M, I = KvInput, O = KvOutput> implements Core<M> {
   }
 
   timer(ctx: Ctx<M>, name: string): void {
+    if (name === 'pace') return this.issue(ctx);
     if (name !== 'retry' || !this.current) return;
     this.obs.retried();
     this.protocol.send(ctx, this.current.payload, true);
     ctx.setTimer('retry', this.p.retryUs);
   }
 
+  private decodes(result: Uint8Array): boolean {
+    try {
+      this.p.workload.check(result);
+      return true;
+    } catch (err) {
+      if (err instanceof WireError) return false;
+      throw err;
+    }
+  }
+
   private issue(ctx: Ctx<M>): void {
     if (this.stopped || this.issued >= this.p.requests) return;
+    const id = this.base + this.issued + 1;
+    if (id > ctx.now) return ctx.setTimer('pace', id - ctx.now);
     this.issued++;
-    const id = ++this.nextId;
     const { input, payload, parts } = this.p.workload.next(this.rng, this.p.client, id);
     this.current = { id, input, payload, call: ctx.now, parts: new Map(parts.map((g) => [g, { matches: new Map(), results: new Map(), done: null }])) };
     this.protocol.send(ctx, payload, false);

@@ -178,8 +178,8 @@ function readStr(r: Reader, what: string): string | null {
 /** A request's wire form (the payload of an AOM request). */
 export function encodeKvRequest(q: KvRequest): Uint8Array {
   const o = q.op;
-  const size = 2 + 4 + 1 + strSize(o.key) + (o.op === 'put' ? strSize(o.value) : o.op === 'cas' ? strSize(o.expected) + strSize(o.value) : 0);
-  const w = new Writer(size).u16(q.client).u32(q.requestId).u8(OPS[o.op]);
+  const size = 2 + 8 + 1 + strSize(o.key) + (o.op === 'put' ? strSize(o.value) : o.op === 'cas' ? strSize(o.expected) + strSize(o.value) : 0);
+  const w = new Writer(size).u16(q.client).u64(q.requestId).u8(OPS[o.op]);
   str(w, o.key);
   if (o.op === 'put') str(w, o.value);
   if (o.op === 'cas') {
@@ -192,7 +192,7 @@ export function encodeKvRequest(q: KvRequest): Uint8Array {
 export function decodeKvRequest(bytes: Uint8Array): KvRequest {
   const r = new Reader(bytes);
   const client = r.u16('client');
-  const requestId = r.u32('request id');
+  const requestId = r.u64('request id');
   const kind = r.u8('operation');
   const key = readStr(r, 'key');
   if (key === null) throw new WireError('bad-field', 'a key is required');
@@ -207,9 +207,34 @@ export function decodeKvRequest(bytes: Uint8Array): KvRequest {
   return { client, requestId, op };
 }
 
+/**
+ * A request from one of the testbed's `clients` clients, or a WireError('unknown-client'):
+ * executing a request in a made-up client's name would answer nobody and keep an exactly-once
+ * entry for nobody (replicas all refuse it alike: they share the configuration).
+ */
+export function fromKnownClient<R extends { client: number }>(r: R, clients: number): R {
+  if (r.client >= clients) throw new WireError('unknown-client', `request in the name of client ${r.client}; the testbed has ${clients} clients`);
+  return r;
+}
+
 /** Results travel as JSON inside replies (small, and only compared byte for byte). */
 export const encodeResult = (r: KvOutput) => enc.encode(JSON.stringify(r));
-export const decodeResult = (b: Uint8Array): KvOutput => JSON.parse(dec.decode(b)) as KvOutput;
+
+/** A reply's result, or a WireError('bad-result'): a client parses what a (possibly faulty or forged) reply carries. */
+export function decodeResult(b: Uint8Array): KvOutput {
+  let v: unknown;
+  try {
+    v = JSON.parse(dec.decode(b));
+  } catch {
+    throw new WireError('bad-result', 'a key-value result is not JSON');
+  }
+  const keys = v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v) : null;
+  const r = v as Record<string, unknown>;
+  const shaped = keys !== null && (keys.length === 0
+    || (keys.length === 1 && ((keys[0] === 'value' && (r.value === null || typeof r.value === 'string')) || (keys[0] === 'ok' && typeof r.ok === 'boolean'))));
+  if (!shaped) throw new WireError('bad-result', 'a key-value result is none of {}, {"value": string or null}, {"ok": boolean}');
+  return v as KvOutput;
+}
 
 /** The key-value store as a replicated state machine (HydraPaxos's application). */
 export const kvStateMachine: StateMachineKind = {

@@ -59,6 +59,7 @@ export function txnClientWorkload(groups: number, multiShard: number): ClientWor
       const parts = Array.from({ length: groups }, (_, g) => g).filter((g) => bits & (1 << g));
       return { input: { ops }, payload: encodeTxnRequest({ client, requestId: id, ops }), parts };
     },
+    check: (result) => void decodeShardResult(result),
     output(results) {
       const out: TxnOutput = [];
       for (const r of results.values()) for (const [i, v] of decodeShardResult(r)) out[i] = v;

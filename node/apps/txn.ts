@@ -119,9 +119,9 @@ const dec = new TextDecoder();
 export function encodeTxnRequest(q: TxnRequest): Uint8Array {
   const keys = q.ops.map((o) => enc.encode(o.key));
   const values = q.ops.map((o) => (o.op === 'put' ? enc.encode(o.value) : null));
-  let size = 2 + 4 + 2;
+  let size = 2 + 8 + 2;
   q.ops.forEach((o, i) => { size += 1 + 2 + keys[i]!.length + (o.op === 'put' ? 2 + values[i]!.length : o.op === 'add' ? 8 : 0); });
-  const w = new Writer(size).u16(q.client).u32(q.requestId).u16(q.ops.length);
+  const w = new Writer(size).u16(q.client).u64(q.requestId).u16(q.ops.length);
   q.ops.forEach((o, i) => {
     w.u8(KINDS[o.op]).u16(keys[i]!.length).raw(keys[i]!);
     if (o.op === 'put') w.u16(values[i]!.length).raw(values[i]!);
@@ -133,7 +133,7 @@ export function encodeTxnRequest(q: TxnRequest): Uint8Array {
 export function decodeTxnRequest(bytes: Uint8Array): TxnRequest {
   const r = new Reader(bytes);
   const client = r.u16('client');
-  const requestId = r.u32('request id');
+  const requestId = r.u64('request id');
   const n = r.u16('operation count');
   if (n === 0 || n > MAX_OPS) throw new WireError('bad-field', `a transaction has 1 to ${MAX_OPS} operations, not ${n}`);
   const ops: TxnOp[] = [];

@@ -39,7 +39,7 @@ const blobSize = (b: Uint8Array | null) => 4 + (b ? b.length : 0);
 
 function size(m: PaxosMsg): number {
   switch (m.type) {
-    case 'px-reply': return 4 + 1 + 2 + 2 + 4 + SLOT + 1 + blobSize(m.result);
+    case 'px-reply': return 4 + 1 + 2 + 2 + 8 + SLOT + 1 + blobSize(m.result);
     case 'px-gap-request': return 4 + 2 + SLOT;
     case 'px-gap-reply': return 4 + 2 + SLOT + 1 + (m.entry ? entrySize(m.entry) : 0);
     case 'px-gap-commit': return 4 + SLOT;
@@ -102,7 +102,7 @@ function encodePaxos(m: PaxosMsg): Uint8Array {
   const w = new Writer(2 + size(m)).u8(PAXOS_MAGIC).u8(TYPE[m.type]);
   switch (m.type) {
     case 'px-reply':
-      slotW(w.u32(m.view).u8(m.group).u16(m.replica).u16(m.client).u32(m.requestId), m.slot).u8(m.result ? 1 : 0);
+      slotW(w.u32(m.view).u8(m.group).u16(m.replica).u16(m.client).u64(m.requestId), m.slot).u8(m.result ? 1 : 0);
       blobW(w, m.result ?? new Uint8Array(0));
       break;
     case 'px-gap-request':
@@ -248,7 +248,7 @@ function decodePaxos(bytes: Uint8Array): PaxosMsg {
       const group = r.u8('group');
       const replica = r.u16('replica');
       const client = r.u16('client');
-      const requestId = r.u32('request id');
+      const requestId = r.u64('request id');
       const slot = slotR(r);
       const has = r.u8('result flag');
       const result = blobR(r, 'result');

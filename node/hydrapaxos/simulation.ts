@@ -1,7 +1,7 @@
 import type { KvClient } from '../apps/kv-client.js';
 import type { Operation } from '../check/linearizability.js';
 import { HydraSim, type HydraSimOptions, defaultSimOptions } from '../hydra/simulation.js';
-import { receiversOf } from '../hydra/topology.js';
+import { clientNode, receiversOf } from '../hydra/topology.js';
 import type { NodeId } from '../runtime/core.js';
 import { type HydraApplication, clientApplication, replicaApplication } from './application.js';
 import { hydraPaxosClient } from './client.js';
@@ -33,6 +33,8 @@ export const defaultPaxosSimOptions: HydraPaxosSimOptions = {
 export class HydraPaxosSim {
   readonly hydra: HydraSim<HydraPaxosMsg>;
   readonly history: Operation<unknown, unknown>[] = [];
+  /** What crashed clients left unanswered (a restart boots a client afresh): it may or may not take effect. */
+  private readonly abandoned: Operation<unknown, unknown>[] = [];
   readonly counters = { noops: 0, viewChanges: 0, stateTransfers: 0, retries: 0, found: 0, dropped: 0 };
   /** Invariants a replica found broken (see HydraPaxosObserver.invariantViolated); tests require none. */
   readonly violations: string[] = [];
@@ -58,14 +60,19 @@ export class HydraPaxosSim {
           invariantViolated: (_kind, detail) => this.violations.push(`${this.net.now} replica ${node}: ${detail}`),
         });
       },
-      client: (c, rng, topology) => hydraPaxosClient(
-        {
-          client: c, topology, requests: o.requestsPerClient, retryUs: o.retryUs,
-          ...clientApplication(o.application, topology.groups, o.keySpace, o.multiGroupShare),
-        },
-        rng,
-        { completed: (op) => this.history.push(op), retried: () => this.counters.retries++, rejectedReply() {} },
-      ),
+      client: (c, rng, topology) => {
+        // A client booted again is a restart (`hydra` is still unset while the first boots run).
+        const before = this.hydra?.core(clientNode(c)) as KvClient<HydraPaxosMsg, unknown, unknown> | undefined;
+        if (before?.pending) this.abandoned.push(before.pending);
+        return hydraPaxosClient(
+          {
+            client: c, topology, requests: o.requestsPerClient, retryUs: o.retryUs,
+            ...clientApplication(o.application, topology.groups, o.keySpace, o.multiGroupShare),
+          },
+          rng,
+          { completed: (op) => this.history.push(op), retried: () => this.counters.retries++, rejectedReply() {} },
+        );
+      },
     });
   }
 
@@ -78,12 +85,12 @@ export class HydraPaxosSim {
   }
 
   client(c: number): KvClient<HydraPaxosMsg, unknown, unknown> {
-    return this.hydra.core(2000 + c) as KvClient<HydraPaxosMsg, unknown, unknown>;
+    return this.hydra.core(clientNode(c)) as KvClient<HydraPaxosMsg, unknown, unknown>;
   }
 
   /** The history with every operation still outstanding (it may or may not have taken effect). */
   fullHistory(): Operation<unknown, unknown>[] {
     const pending = Array.from({ length: this.o.clients }, (_, c) => this.client(c).pending).filter((p) => p !== null);
-    return [...this.history, ...pending];
+    return [...this.history, ...this.abandoned, ...pending];
   }
 }

@@ -102,7 +102,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
     const replicaKeys = { secret: bytes(keys.replicas[index]!), publicKeys, backend: hotPathBackend };
     const clientKey = (c: number) => bytes(keys.clients[c]?.[index] ?? '00'.repeat(32));
     const replica = new Replica({
-      index, f: p.f, replicas: replicaIds, group: 0, authFor, sequencerNode: sequencerOf, keys: replicaKeys, clientKey, clientNode: neoClientNode,
+      index, f: p.f, replicas: replicaIds, group: 0, authFor, sequencerNode: sequencerOf, keys: replicaKeys, clientKey, clientNode: neoClientNode, clients: p.clients,
       gapTimeoutUs: p.gapMicros, retryUs: p.retryMicros, viewChangeUs: p.viewChangeMicros, byzantineNetwork: p.byzantineNetwork,
       openRequest: p.signedRequests ? (payload) => openSignedRequest(payload, (c) => clientPublic[c], hotPathBackend) : undefined,
     }, metrics.replica(p.replicas));
@@ -145,7 +145,7 @@ async function startPbftMember(doc: NodeDocument & { system: 'neobft' }, me: Mem
     core = new PbftReplica({
       index, f: p.f, replicas: replicaIds, pairKeys: keys.pairs[index]!.map(bytes),
       keys: { secret: bytes(keys.replicas[index]!), publicKeys: keys.replicas.map(publicKeyOf), backend: hotPathBackend },
-      clientKey: (c) => bytes(keys.clients[c]?.[index] ?? '00'.repeat(32)), clientNode: neoClientNode,
+      clientKey: (c) => bytes(keys.clients[c]?.[index] ?? '00'.repeat(32)), clientNode: neoClientNode, clients: p.clients,
       maxBatch: p.maxBatch, batchDelayUs: p.batchDelayMicros, retryUs: p.retryMicros, viewChangeUs: p.viewChangeMicros,
     }, metrics.pbftReplica());
   } else {

@@ -31,7 +31,7 @@ function entrySize(e: LogEntry): number {
 export function protocolSize(m: ProtocolMsg): number {
   switch (m.type) {
     case 'reply':
-      return VIEW + 1 + SLOT + 32 + 2 + 4 + 2 + m.result.length + 32;
+      return VIEW + 1 + SLOT + 32 + 2 + 8 + 2 + m.result.length + 32;
     case 'query':
       return VIEW + 1 + SLOT;
     case 'query-reply':
@@ -102,7 +102,7 @@ export function writeProtocol(w: Writer, m: ProtocolMsg): void {
   switch (m.type) {
     case 'reply':
       writeView(w, m.view);
-      w.u8(m.replica).u64(m.slot).raw(m.logHash).u16(m.client).u32(m.requestId).u16(m.result.length).raw(m.result).raw(m.mac);
+      w.u8(m.replica).u64(m.slot).raw(m.logHash).u16(m.client).u64(m.requestId).u16(m.result.length).raw(m.result).raw(m.mac);
       return;
     case 'query':
       writeView(w, m.view);
@@ -229,7 +229,7 @@ export function readProtocol(r: Reader, type: number): ProtocolMsg {
       const slot = r.u64('slot');
       const logHash = copy(r, 32, 'log hash');
       const client = r.u16('client');
-      const requestId = r.u32('request id');
+      const requestId = r.u64('request id');
       const result = copy(r, r.u16('result length'), 'result');
       return { type: 'reply', view, replica, slot, logHash, client, requestId, result, mac: copy(r, 32, 'MAC') };
     }

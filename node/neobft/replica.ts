@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { sha256 } from '../crypto/hash.js';
-import { type KvRequest, KvStore, decodeKvRequest, encodeKvSnapshot, encodeResult, openKvState } from '../apps/kv.js';
+import { type KvRequest, KvStore, decodeKvRequest, encodeKvSnapshot, encodeResult, fromKnownClient, openKvState } from '../apps/kv.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import type { AomSign, OrderedMulticast } from './aom-messages.js';
@@ -43,6 +43,8 @@ export interface ReplicaParams {
   /** The HMAC key this replica shares with a client, and where the client is. */
   clientKey(client: number): Uint8Array;
   clientNode(client: number): NodeId;
+  /** Clients of the testbed (ids 0 … clients − 1): a request in any other client's name is refused. */
+  clients: number;
   gapTimeoutUs: number;
   retryUs: number;
   /**
@@ -856,8 +858,8 @@ export class Replica implements Core<NeoMsg> {
 
   /** A request a client sent directly: the leader passes it to the sequencer; everyone waits for AOM to deliver it. */
   private onDirect(ctx: Ctx<NeoMsg>, payload: Uint8Array): void {
-    const r = this.openRequest(payload);
-    if (!r) return this.obs.invalid('malformed-request');
+    const r = this.openRequest(payload, true);
+    if (!r) return;
     if (this.store.answered(r.client, r.requestId)) {
       // Executed, and the client still asks: our reply was lost (or came from an old view).
       const last = this.lastReplies.get(r.client);
@@ -1238,18 +1240,19 @@ export class Replica implements Core<NeoMsg> {
   }
 
   /**
-   * The request a slot carries, or null: a Byzantine client's garbage or a request forged in a
-   * client's name still takes its slot, as a no-op at every correct replica alike (`count`: on
-   * first delivery, the refusal is counted by reason).
+   * The request a slot carries, or null: a Byzantine client's garbage, a request forged in a
+   * client's name or made in the name of a client the testbed does not have still takes its
+   * slot, as a no-op at every correct replica alike (`count`: on first delivery, the refusal is
+   * counted by reason).
    */
   private openRequest(payload: Uint8Array, count = false): KvRequest | null {
     let opened = this.opened.get(payload);
     if (!opened) {
       try {
-        opened = { request: this.p.openRequest ? this.p.openRequest(payload) : decodeKvRequest(payload), refusal: null };
+        opened = { request: fromKnownClient(this.p.openRequest ? this.p.openRequest(payload) : decodeKvRequest(payload), this.p.clients), refusal: null };
       } catch (err) {
         if (!(err instanceof WireError)) throw err;
-        opened = { request: null, refusal: err.reason === 'bad-client-signature' ? err.reason : 'malformed-request' };
+        opened = { request: null, refusal: err.reason === 'bad-client-signature' || err.reason === 'unknown-client' ? err.reason : 'malformed-request' };
       }
       this.opened.set(payload, opened);
     }

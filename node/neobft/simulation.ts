@@ -49,6 +49,8 @@ export class NeoSim {
   readonly replicas: Replica[] = [];
   readonly clients: KvClient<NeoMsg>[] = [];
   readonly history: Operation<KvInput, KvOutput>[] = [];
+  /** What crashed clients left unanswered (a restart boots a client afresh): it may or may not take effect. */
+  private readonly abandoned: Operation<KvInput, KvOutput>[] = [];
   readonly counters = { gapAgreements: 0, noops: 0, rollbacks: 0, retries: 0, invalid: 0, viewChanges: 0, stateTransfers: 0, epoch: 1 };
 
   /** Set to follow view changes (e.g. to console.log while replaying a seed). */
@@ -100,8 +102,7 @@ export class NeoSim {
         const r = new Replica({
           index: i, f: o.f, replicas: replicaIds, group: 0, authFor, sequencerNode: sequencerOf,
           keys,
-          // A request may claim any client id; an unknown client's replies go nowhere useful.
-          clientKey: (c) => clientKeys[c]?.[i] ?? new Uint8Array(32), clientNode: neoClientNode, gapTimeoutUs: 1000, retryUs: 2000,
+          clientKey: (c) => clientKeys[c]?.[i] ?? new Uint8Array(32), clientNode: neoClientNode, clients: o.clients, gapTimeoutUs: 1000, retryUs: 2000,
           viewChangeUs: 20_000, byzantineNetwork: o.byzantineNetwork ?? false, openRequest,
         }, {
           executed() {}, rejected() {}, verified() {}, synced() {},
@@ -132,6 +133,8 @@ export class NeoSim {
     for (let c = 0; c < o.clients; c++) {
       const crng = new SeededRandom(o.seed * 31 + c);
       boot(neoClientNode(c), () => {
+        const before = this.clients[c]?.pending;
+        if (before) this.abandoned.push(before);
         const client = neoClient({
           client: c, f: o.f, replicas: replicaIds, sequencerOf, group: 0, keys: clientKeys[c]!, keySpace: 4,
           sign: o.signedRequests ? (r) => signRequest(r, clientSecrets[c]!, hotPathBackend) : undefined,
@@ -147,8 +150,8 @@ export class NeoSim {
     }
   }
 
-  /** The completed operations plus every client's unanswered one. */
+  /** The completed operations plus every client's unanswered ones (including those of crashed incarnations). */
   fullHistory(): Operation<KvInput, KvOutput>[] {
-    return [...this.history, ...this.clients.flatMap((c) => (c.pending ? [c.pending] : []))];
+    return [...this.history, ...this.abandoned, ...this.clients.flatMap((c) => (c.pending ? [c.pending] : []))];
   }
 }

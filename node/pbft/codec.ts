@@ -28,7 +28,7 @@ function size(m: PbftMsg): number {
     case 'commit':
       return 4 + 8 + 1 + 32 + 1 + 2 + m.auth.length;
     case 'reply':
-      return 4 + 1 + 2 + 4 + 2 + m.result.length + 32;
+      return 4 + 1 + 2 + 8 + 2 + m.result.length + 32;
     case 'checkpoint':
       return CHECKPOINT;
     case 'view-change':
@@ -76,7 +76,7 @@ export const pbftCodec: Codec<PbftMsg> = {
         w.u32(m.view).u64(m.seq).u8(m.replica).raw(m.digest).u8(m.resent ? 1 : 0).u16(m.auth.length).raw(m.auth);
         break;
       case 'reply':
-        w.u32(m.view).u8(m.replica).u16(m.client).u32(m.requestId).u16(m.result.length).raw(m.result).raw(m.mac);
+        w.u32(m.view).u8(m.replica).u16(m.client).u64(m.requestId).u16(m.result.length).raw(m.result).raw(m.mac);
         break;
       case 'checkpoint':
         writeCheckpoint(w, m);
@@ -147,7 +147,7 @@ export const pbftCodec: Codec<PbftMsg> = {
         break;
       case PBFT_TYPE.reply:
         m = {
-          type: 'reply', view: r.u32('view'), replica: r.u8('replica'), client: r.u16('client'), requestId: r.u32('request id'),
+          type: 'reply', view: r.u32('view'), replica: r.u8('replica'), client: r.u16('client'), requestId: r.u64('request id'),
           result: copy(r.u16('result length'), 'result'), mac: copy(32, 'MAC'),
         };
         break;

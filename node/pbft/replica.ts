@@ -1,4 +1,4 @@
-import { KvStore, decodeKvRequest, encodeKvSnapshot, encodeResult, openKvState } from '../apps/kv.js';
+import { type KvRequest, KvStore, decodeKvRequest, encodeKvSnapshot, encodeResult, fromKnownClient, openKvState } from '../apps/kv.js';
 import { equalBytes } from '../crypto/bytes.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
@@ -18,6 +18,8 @@ export interface PbftReplicaParams {
   keys: PbftSigningKeys;
   clientKey(client: number): Uint8Array;
   clientNode(client: number): NodeId;
+  /** Clients of the testbed (ids 0 … clients − 1): a request in any other client's name is refused. */
+  clients: number;
   maxBatch: number;
   batchDelayUs: number;
   retryUs: number;
@@ -225,14 +227,9 @@ export class PbftReplica implements Core<PbftMsg> {
   }
 
   private onRequest(ctx: Ctx<PbftMsg>, payload: Uint8Array): void {
-    let client: number;
-    let requestId: number;
-    try {
-      ({ client, requestId } = decodeKvRequest(payload));
-    } catch (err) {
-      if (err instanceof WireError) return this.obs.invalid('malformed-request');
-      throw err;
-    }
+    const request = this.open(payload);
+    if (!request) return;
+    const { client, requestId } = request;
     const done = this.store.lastOf(client);
     if (done && done.requestId >= requestId) {
       if (done.requestId === requestId) ctx.send(this.p.clientNode(client), this.reply(client, requestId, done.result));
@@ -254,6 +251,17 @@ export class PbftReplica implements Core<PbftMsg> {
     // for a batch to commit (or the batch to fill, or the delay to pass).
     if (this.queue.length >= this.p.maxBatch || this.inFlight() < PIPELINE) this.flush(ctx);
     else ctx.setTimer('batch', this.p.batchDelayUs);
+  }
+
+  /** A request's payload decoded, or null with the refusal counted (malformed, or in the name of no client of the testbed). */
+  private open(payload: Uint8Array): KvRequest | null {
+    try {
+      return fromKnownClient(decodeKvRequest(payload), this.p.clients);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      this.obs.invalid(err.reason === 'unknown-client' ? err.reason : 'malformed-request');
+      return null;
+    }
   }
 
   private armViewChangeTimer(ctx: Ctx<PbftMsg>): void {
@@ -393,13 +401,9 @@ export class PbftReplica implements Core<PbftMsg> {
     for (let inst = this.log.get(this.executed + 1); inst?.committed; inst = this.log.get(this.executed + 1)) {
       this.executed++;
       for (const payload of inst.prePrepare!.batch) {
-        let request;
-        try {
-          request = decodeKvRequest(payload);
-        } catch (err) {
-          if (err instanceof WireError) continue;
-          throw err;
-        }
+        // A faulty primary's batch may hold anything: every correct replica skips the same requests.
+        const request = this.open(payload);
+        if (!request) continue;
         const { result } = this.store.execute(request);
         if (result !== null) ctx.send(this.p.clientNode(request.client), this.reply(request.client, request.requestId, result));
       }

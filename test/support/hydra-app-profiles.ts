@@ -1,4 +1,4 @@
-import { receiverNode, receiversOf, sequencerNode } from '../../node/hydra/topology.js';
+import { clientNode, receiverNode, receiversOf, sequencerNode } from '../../node/hydra/topology.js';
 import { SeededRandom } from '../../node/runtime/random.js';
 import { HydraPaxosSim, type HydraPaxosSimOptions, defaultPaxosSimOptions } from '../../node/hydrapaxos/simulation.js';
 
@@ -11,9 +11,10 @@ export const LOSSY = { delayUs: 50, jitterUs: 30, loss: 0.03, duplicate: 0.02, r
  * Runs one seed: its profile's faults during 1.5 s of a lossy network, then a quiet network until
  * every client is done. With `blackouts`, a sequencer is also cut off from one shard or from all
  * of them for 1–3 ms every 40 ms, so that whole shards lose messages: one shard of a transaction
- * (recovered from another) or every shard (dropped everywhere).
+ * (recovered from another) or every shard (dropped everywhere). With `clientRestart`, client 0
+ * crashes and boots again with empty state at those times (µs).
  */
-export function runProfile(seed: number, o: Partial<HydraPaxosSimOptions> & { groups: number; blackouts?: boolean }) {
+export function runProfile(seed: number, o: Partial<HydraPaxosSimOptions> & { groups: number; blackouts?: boolean; clientRestart?: { crash: number; restart: number } }) {
   const profile = PROFILES[seed % PROFILES.length]!;
   const groups = o.groups;
   const sim = new HydraPaxosSim({ ...defaultPaxosSimOptions, seed, clients: 4, requestsPerClient: 80, faults: LOSSY, ...o });
@@ -32,6 +33,11 @@ export function runProfile(seed: number, o: Partial<HydraPaxosSimOptions> & { gr
   if (profile === 'sequencers removed and added') {
     sim.net.at(250_000, () => sim.hydra.setSequencers([0]));
     sim.net.at(600_000, () => sim.hydra.setSequencers([0, 1, 2, 3]));
+  }
+  if (o.clientRestart) {
+    const { crash, restart } = o.clientRestart;
+    sim.net.at(crash, () => sim.net.crash(clientNode(0)));
+    sim.net.at(restart, () => sim.net.restart(clientNode(0)));
   }
   if (o.blackouts) {
     const rng = new SeededRandom(seed * 31 + 7);
@@ -53,4 +59,22 @@ export function runProfile(seed: number, o: Partial<HydraPaxosSimOptions> & { gr
 /** The stores of a group's live replicas (they must all be equal once the network is quiet). */
 export function liveStores(sim: HydraPaxosSim, group: number): string[] {
   return [0, 1, 2].map((r) => receiverNode(group, r)).filter((n) => sim.net.isUp(n)).map((n) => sim.replica(n).state.store);
+}
+
+/**
+ * Problems of a run whose client 0 restarted at `restart`: the restarted client must complete all
+ * its requests (its request ids must not repeat the crashed incarnation's), the others theirs, and
+ * the whole history — the crashed incarnation's unanswered request included — be linearizable.
+ */
+export function restartProblems(sim: HydraPaxosSim, restart: number, linearizable: (ops: ReturnType<HydraPaxosSim['fullHistory']>) => boolean): string[] {
+  const problems: string[] = [];
+  const n = sim.o.requestsPerClient;
+  const before = sim.history.filter((op) => op.client === 0 && op.call < restart).length;
+  const after = sim.history.filter((op) => op.client === 0 && op.call >= restart).length;
+  const others = sim.history.filter((op) => op.client !== 0).length;
+  if (before === 0 || before >= n) problems.push(`the crash came after ${before} operations`);
+  if (after !== n) problems.push(`the restarted client completed ${after}/${n}`);
+  if (others !== (sim.o.clients - 1) * n) problems.push(`the other clients completed ${others}/${(sim.o.clients - 1) * n}`);
+  if (!linearizable(sim.fullHistory())) problems.push('not linearizable');
+  return problems;
 }
