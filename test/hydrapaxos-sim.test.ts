@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kvModel } from '../node/check/kv-model.js';
 import { checkLinearizable } from '../node/check/linearizability.js';
-import { LOSSY, PROFILES, liveStores, restartProblems, runProfile } from './support/hydra-app-profiles.js';
+import { LOSSY, PROFILES, liveStores, runProfile } from './support/hydra-app-profiles.js';
+import { restartProblems } from './support/client-restart.js';
 
 const SEEDS = process.env.PAXOS_SEED ? [Number(process.env.PAXOS_SEED)] : Array.from({ length: 210 }, (_, i) => i + 1);
 
@@ -57,9 +58,9 @@ test('the checker catches a broken variant (local NO-OPs for drops, results take
 test('a HydraPaxos client that crashes and restarts with empty state completes its requests again (request ids never repeat), 12 seeds', () => {
   const failures: string[] = [];
   for (let seed = 1; seed <= 12; seed++) {
-    const restart = 150_000 + seed * 10_000;
-    const { sim, profile } = run(seed, { clientRestart: { crash: restart - 40_000, restart } });
-    const problems = restartProblems(sim, restart, (ops) => checkLinearizable(kvModel, ops).linearizable);
+    const { sim, profile, restartAt } = run(seed, { clientRestart: 5 + 3 * seed });
+    const problems = restartProblems(sim.history, { clients: sim.o.clients, requests: sim.o.requestsPerClient, restartAt: restartAt! });
+    if (!checkLinearizable(kvModel, sim.fullHistory()).linearizable) problems.push('not linearizable');
     if (problems.length) failures.push(`seed ${seed} (${profile}): ${problems.join('; ')}`);
   }
   assert.deepEqual(failures, []);

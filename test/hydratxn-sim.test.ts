@@ -4,7 +4,8 @@ import type { TxnOutput } from '../node/apps/txn.js';
 import { type Operation, checkLinearizable } from '../node/check/linearizability.js';
 import { type TxnInput, txnModel } from '../node/check/txn-model.js';
 import type { HydraPaxosSim } from '../node/hydrapaxos/simulation.js';
-import { LOSSY, PROFILES, liveStores, restartProblems, runProfile } from './support/hydra-app-profiles.js';
+import { LOSSY, PROFILES, liveStores, runProfile } from './support/hydra-app-profiles.js';
+import { restartProblems } from './support/client-restart.js';
 
 // 376: a recovered message once joined a leader's log before Hydra had delivered up to its place (a torn read).
 const SEEDS = process.env.TXN_SEED ? [Number(process.env.TXN_SEED)] : [...Array.from({ length: 204 }, (_, i) => i + 1), 376];
@@ -66,9 +67,9 @@ test('the checks catch a broken variant (a shard fills a lost multi-shard transa
 test('a HydraTxn client that crashes and restarts with empty state completes its transactions again (request ids never repeat), 6 seeds', () => {
   const failures: string[] = [];
   for (let seed = 1; seed <= 6; seed++) {
-    const restart = 150_000 + seed * 10_000;
-    const { sim, profile, groups } = run(seed, { clientRestart: { crash: restart - 40_000, restart } });
-    const problems = restartProblems(sim, restart, (ops) => checkLinearizable(txnModel, ops as Operation<TxnInput, TxnOutput>[]).linearizable);
+    const { sim, profile, groups, restartAt } = run(seed, { clientRestart: 5 + 3 * seed });
+    const problems = restartProblems(sim.history, { clients: sim.o.clients, requests: sim.o.requestsPerClient, restartAt: restartAt! });
+    if (!checkLinearizable(txnModel, sim.fullHistory() as Operation<TxnInput, TxnOutput>[]).linearizable) problems.push('not linearizable');
     if (balanceSum(sim, groups) !== 0) problems.push('balances do not sum to 0');
     if (problems.length) failures.push(`seed ${seed} (${profile}): ${problems.join('; ')}`);
   }

@@ -10,6 +10,7 @@ import { NeoSim } from '../node/neobft/simulation.js';
 import { neoClientNode, replicaNode, sequencerNode } from '../node/neobft/topology.js';
 import { PROTOCOL_TYPE } from '../node/neobft/protocol-codec.js';
 import { SYNC_INTERVAL } from '../node/neobft/replica.js';
+import { restartClientMidway, restartProblems } from './support/client-restart.js';
 
 const SEEDS = process.env.NEO_SEED ? [Number(process.env.NEO_SEED)] : Array.from({ length: 200 }, (_, i) => i + 1);
 
@@ -341,18 +342,11 @@ test('NeoBFT: a client that crashes and restarts with empty state completes its 
       seed, f: 1, scheme: seed % 2 ? 'hm' : 'pk', clients: 3, requestsPerClient: 60,
       faults: { delayUs: 50, jitterUs: 30, loss: 0.03, duplicate: 0.02, reorder: 0.05, reorderWindowUs: 300 },
     });
-    const restart = 100_000 + seed * 10_000;
-    sim.net.at(restart - 30_000, () => sim.net.crash(neoClientNode(0)));
-    sim.net.at(restart, () => sim.net.restart(neoClientNode(0)));
+    const restart = restartClientMidway(sim.net, neoClientNode(0), sim.history, 5 + 3 * seed, 20_000);
     sim.net.runUntil(1_500_000);
     sim.net.faults = { ...sim.net.faults, loss: 0, duplicate: 0, reorder: 0 };
     sim.net.runUntil(3_000_000);
-    const problems: string[] = [];
-    const before = sim.history.filter((op) => op.client === 0 && op.call < restart).length;
-    const after = sim.history.filter((op) => op.client === 0 && op.call >= restart).length;
-    if (before === 0 || before >= 60) problems.push(`the crash came after ${before} operations`);
-    if (after !== 60) problems.push(`the restarted client completed ${after}/60`);
-    if (sim.history.filter((op) => op.client !== 0).length !== 120) problems.push('the other clients did not finish');
+    const problems = restartProblems(sim.history, { clients: 3, requests: 60, restartAt: restart.restartAt });
     const lin = checkLinearizable(kvModel, sim.fullHistory());
     if (!lin.linearizable) problems.push(`not linearizable: ${lin.counterexample?.slice(0, 3).join(' | ')}`);
     if (problems.length) failures.push(`seed ${seed}: ${problems.join('; ')}`);

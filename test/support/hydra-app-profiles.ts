@@ -1,5 +1,6 @@
 import { clientNode, receiverNode, receiversOf, sequencerNode } from '../../node/hydra/topology.js';
 import { SeededRandom } from '../../node/runtime/random.js';
+import { restartClientMidway } from './client-restart.js';
 import { HydraPaxosSim, type HydraPaxosSimOptions, defaultPaxosSimOptions } from '../../node/hydrapaxos/simulation.js';
 
 /** The fault profiles the replicated Hydra applications (HydraPaxos, HydraTxn) are simulated under, one per seed in turn. */
@@ -12,9 +13,9 @@ export const LOSSY = { delayUs: 50, jitterUs: 30, loss: 0.03, duplicate: 0.02, r
  * every client is done. With `blackouts`, a sequencer is also cut off from one shard or from all
  * of them for 1–3 ms every 40 ms, so that whole shards lose messages: one shard of a transaction
  * (recovered from another) or every shard (dropped everywhere). With `clientRestart`, client 0
- * crashes and boots again with empty state at those times (µs).
+ * crashes after that many operations and boots again with empty state 20 ms later.
  */
-export function runProfile(seed: number, o: Partial<HydraPaxosSimOptions> & { groups: number; blackouts?: boolean; clientRestart?: { crash: number; restart: number } }) {
+export function runProfile(seed: number, o: Partial<HydraPaxosSimOptions> & { groups: number; blackouts?: boolean; clientRestart?: number }) {
   const profile = PROFILES[seed % PROFILES.length]!;
   const groups = o.groups;
   const sim = new HydraPaxosSim({ ...defaultPaxosSimOptions, seed, clients: 4, requestsPerClient: 80, faults: LOSSY, ...o });
@@ -34,11 +35,7 @@ export function runProfile(seed: number, o: Partial<HydraPaxosSimOptions> & { gr
     sim.net.at(250_000, () => sim.hydra.setSequencers([0]));
     sim.net.at(600_000, () => sim.hydra.setSequencers([0, 1, 2, 3]));
   }
-  if (o.clientRestart) {
-    const { crash, restart } = o.clientRestart;
-    sim.net.at(crash, () => sim.net.crash(clientNode(0)));
-    sim.net.at(restart, () => sim.net.restart(clientNode(0)));
-  }
+  const restart = o.clientRestart === undefined ? null : restartClientMidway(sim.net, clientNode(0), sim.history, o.clientRestart, 20_000);
   if (o.blackouts) {
     const rng = new SeededRandom(seed * 31 + 7);
     for (let t = 100_000; t < 1_400_000; t += 40_000) {
@@ -53,7 +50,7 @@ export function runProfile(seed: number, o: Partial<HydraPaxosSimOptions> & { gr
   // Faults stop; every outstanding request must then finish.
   sim.net.faults = { ...sim.net.faults, loss: 0, duplicate: 0, reorder: 0 };
   sim.net.runUntil(4_000_000);
-  return { sim, profile, groups };
+  return { sim, profile, groups, restartAt: restart?.restartAt ?? null };
 }
 
 /** The stores of a group's live replicas (they must all be equal once the network is quiet). */
@@ -61,20 +58,3 @@ export function liveStores(sim: HydraPaxosSim, group: number): string[] {
   return [0, 1, 2].map((r) => receiverNode(group, r)).filter((n) => sim.net.isUp(n)).map((n) => sim.replica(n).state.store);
 }
 
-/**
- * Problems of a run whose client 0 restarted at `restart`: the restarted client must complete all
- * its requests (its request ids must not repeat the crashed incarnation's), the others theirs, and
- * the whole history — the crashed incarnation's unanswered request included — be linearizable.
- */
-export function restartProblems(sim: HydraPaxosSim, restart: number, linearizable: (ops: ReturnType<HydraPaxosSim['fullHistory']>) => boolean): string[] {
-  const problems: string[] = [];
-  const n = sim.o.requestsPerClient;
-  const before = sim.history.filter((op) => op.client === 0 && op.call < restart).length;
-  const after = sim.history.filter((op) => op.client === 0 && op.call >= restart).length;
-  const others = sim.history.filter((op) => op.client !== 0).length;
-  if (before === 0 || before >= n) problems.push(`the crash came after ${before} operations`);
-  if (after !== n) problems.push(`the restarted client completed ${after}/${n}`);
-  if (others !== (sim.o.clients - 1) * n) problems.push(`the other clients completed ${others}/${(sim.o.clients - 1) * n}`);
-  if (!linearizable(sim.fullHistory())) problems.push('not linearizable');
-  return problems;
-}
