@@ -1,5 +1,5 @@
 import { WireError } from '../runtime/core.js';
-import { Reader, Writer } from '../runtime/wire.js';
+import { Reader, Writer, parseJson } from '../runtime/wire.js';
 import type { KvInput, KvOutput } from '../check/kv-model.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { KvDigest } from './kv-digest.js';
@@ -127,12 +127,7 @@ export function encodeKvSnapshot(s: KvSnapshot): Uint8Array {
 }
 
 export function decodeKvSnapshot(b: Uint8Array): KvSnapshot {
-  let s: KvSnapshot;
-  try {
-    s = JSON.parse(dec.decode(b)) as KvSnapshot;
-  } catch (e) {
-    throw new WireError('bad-field', `key-value snapshot is not valid JSON: ${(e as Error).message}`);
-  }
+  const s = parseJson(b, 'bad-field', 'key-value snapshot') as KvSnapshot;
   if (!Array.isArray(s?.data) || !Array.isArray(s?.last)) throw new WireError('bad-field', 'key-value snapshot lacks data or last');
   if (!s.data.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'string')) {
     throw new WireError('bad-field', 'key-value snapshot has an entry that is not a [key, value] pair of strings');
@@ -222,12 +217,7 @@ export const encodeResult = (r: KvOutput) => enc.encode(JSON.stringify(r));
 
 /** A reply's result, or a WireError('bad-result'): a client parses what a (possibly faulty or forged) reply carries. */
 export function decodeResult(b: Uint8Array): KvOutput {
-  let v: unknown;
-  try {
-    v = JSON.parse(dec.decode(b));
-  } catch {
-    throw new WireError('bad-result', 'a key-value result is not JSON');
-  }
+  const v = parseJson(b, 'bad-result', 'a key-value result');
   const keys = v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v) : null;
   const r = v as Record<string, unknown>;
   const shaped = keys !== null && (keys.length === 0

@@ -1,5 +1,5 @@
 import { WireError } from '../runtime/core.js';
-import { Reader, Writer } from '../runtime/wire.js';
+import { Reader, Writer, parseJson } from '../runtime/wire.js';
 import { shardOf } from './shard.js';
 import type { StateMachine, StateMachineKind } from './state-machine.js';
 
@@ -97,12 +97,7 @@ export function txnStateMachine(group: number, groups: number): StateMachineKind
     create: () => machine(new TxnShard(group, groups)),
     restore(snapshot) {
       const s = new TxnShard(group, groups);
-      let parsed: { data: [string, string][]; last: [number, number, string][] };
-      try {
-        parsed = JSON.parse(dec.decode(snapshot)) as typeof parsed;
-      } catch (e) {
-        throw new WireError('bad-field', `transaction store snapshot is not valid JSON: ${(e as Error).message}`);
-      }
+      const parsed = parseJson(snapshot, 'bad-field', 'transaction store snapshot') as { data: [string, string][]; last: [number, number, string][] };
       if (!Array.isArray(parsed?.data) || !Array.isArray(parsed?.last)) throw new WireError('bad-field', 'transaction store snapshot lacks data or last');
       for (const [k, v] of parsed.data) s.data.set(k, v);
       for (const [c, requestId, result] of parsed.last) s.last.set(c, { requestId, result: enc.encode(result) });
@@ -154,12 +149,7 @@ export function decodeTxnRequest(bytes: Uint8Array): TxnRequest {
 
 /** A shard's reply payload; throws a WireError if it is not one. */
 export function decodeShardResult(bytes: Uint8Array): ShardResult {
-  let v: unknown;
-  try {
-    v = JSON.parse(dec.decode(bytes));
-  } catch {
-    throw new WireError('bad-field', 'a shard result is not valid JSON');
-  }
+  const v = parseJson(bytes, 'bad-field', 'a shard result');
   if (!Array.isArray(v) || !v.every((x) => Array.isArray(x) && typeof x[0] === 'number' && (x[1] === null || typeof x[1] === 'string'))) {
     throw new WireError('bad-field', 'a shard result is not a list of [index, value]');
   }

@@ -129,6 +129,17 @@ export class Writer {
   }
 }
 
+const utf8 = new TextDecoder();
+
+/** A JSON document carried in a packet (a result, a snapshot), parsed; a WireError(reason) if it is not JSON. */
+export function parseJson(bytes: Uint8Array, reason: string, what: string): unknown {
+  try {
+    return JSON.parse(utf8.decode(bytes));
+  } catch (e) {
+    throw new WireError(reason, `${what} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
 export function popcount32(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
