@@ -3,6 +3,10 @@ import { test } from 'node:test';
 import { kvModel } from '../node/check/kv-model.js';
 import { checkLinearizable } from '../node/check/linearizability.js';
 import { LOSSY, PROFILES, liveStores, runProfile } from './support/hydra-app-profiles.js';
+import { encodeKvRequest } from '../node/apps/kv.js';
+import { hydraPaxosCodec } from '../node/hydrapaxos/codec.js';
+import { HydraPaxosSim, defaultPaxosSimOptions } from '../node/hydrapaxos/simulation.js';
+import { sequencerNode } from '../node/hydra/topology.js';
 import { restartProblems } from './support/client-restart.js';
 
 const SEEDS = process.env.PAXOS_SEED ? [Number(process.env.PAXOS_SEED)] : Array.from({ length: 210 }, (_, i) => i + 1);
@@ -64,4 +68,16 @@ test('a HydraPaxos client that crashes and restarts with empty state completes i
     if (problems.length) failures.push(`seed ${seed} (${profile}): ${problems.join('; ')}`);
   }
   assert.deepEqual(failures, []);
+});
+
+test('a HydraPaxos request in the name of a client the testbed does not have is refused and counted by every replica, executed by none', () => {
+  const sim = new HydraPaxosSim({ ...defaultPaxosSimOptions, seed: 3, groups: 1, requestsPerClient: 40 });
+  const payload = encodeKvRequest({ client: 60_000, requestId: 7, op: { op: 'put', key: 'k0', value: 'forged' } });
+  const forged = hydraPaxosCodec.encode({ type: 'client', client: 0, msgId: 1_000_000, groups: 1, sentAt: 0, payload });
+  sim.net.at(30_000, () => sim.net.addNode(97, ({ transport }) => ({ start: () => transport.send(sequencerNode(0), forged), stop() {} })));
+  sim.net.runUntil(2_000_000);
+  assert.equal(sim.history.length, 4 * 40);
+  assert.ok(checkLinearizable(kvModel, sim.fullHistory()).linearizable);
+  assert.equal(sim.rejections.get('unknown-client'), 3, JSON.stringify([...sim.rejections]));
+  assert.ok(liveStores(sim, 0).every((store) => !store.includes('forged')));
 });

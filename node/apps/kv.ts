@@ -226,16 +226,18 @@ export function decodeResult(b: Uint8Array): KvOutput {
   return v as KvOutput;
 }
 
-/** The key-value store as a replicated state machine (HydraPaxos's application). */
-export const kvStateMachine: StateMachineKind = {
-  create: () => kvMachine(new KvStore()),
-  restore: (snapshot) => kvMachine(KvStore.fromSnapshot(decodeKvSnapshot(snapshot))),
-};
+/** The key-value store as a replicated state machine (HydraPaxos's application), for a testbed of `clients` clients. */
+export function kvStateMachine(clients: number): StateMachineKind {
+  return {
+    create: () => kvMachine(new KvStore(), clients),
+    restore: (snapshot) => kvMachine(KvStore.fromSnapshot(decodeKvSnapshot(snapshot)), clients),
+  };
+}
 
-function kvMachine(store: KvStore): StateMachine {
+function kvMachine(store: KvStore, clients: number): StateMachine {
   return {
     execute(request) {
-      const q = decodeKvRequest(request);
+      const q = fromKnownClient(decodeKvRequest(request), clients);
       const { result, undo } = store.execute(q);
       return { client: q.client, requestId: q.requestId, result: result === null ? null : encodeResult(result), undo };
     },

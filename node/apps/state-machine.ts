@@ -13,7 +13,10 @@ export interface Execution {
 }
 
 export interface StateMachine {
-  /** Throws a WireError for a malformed request (every replica logs the same bytes, so all reject it alike). */
+  /**
+   * Throws a WireError for a malformed request or one in the name of a client the testbed does
+   * not have (every replica logs the same bytes, so all reject it alike).
+   */
   execute(request: Uint8Array): Execution;
   undo(undo: unknown): void;
   snapshot(): Uint8Array;

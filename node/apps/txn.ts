@@ -1,6 +1,7 @@
 import { WireError } from '../runtime/core.js';
 import { Reader, Writer, parseJson } from '../runtime/wire.js';
 import { shardOf } from './shard.js';
+import { fromKnownClient } from './kv.js';
 import type { StateMachine, StateMachineKind } from './state-machine.js';
 
 /**
@@ -79,11 +80,11 @@ export class TxnShard {
   }
 }
 
-/** A shard of the transactional store as a replicated state machine (HydraTxn's application). */
-export function txnStateMachine(group: number, groups: number): StateMachineKind {
+/** A shard of the transactional store as a replicated state machine (HydraTxn's application), for a testbed of `clients` clients. */
+export function txnStateMachine(group: number, groups: number, clients: number): StateMachineKind {
   const machine = (s: TxnShard): StateMachine => ({
     execute(request) {
-      const q = decodeTxnRequest(request);
+      const q = fromKnownClient(decodeTxnRequest(request), clients);
       const { result, undo } = s.execute(q);
       return { client: q.client, requestId: q.requestId, result, undo };
     },

@@ -18,9 +18,9 @@ export type HydraApplication = 'hydrapaxos' | 'hydratxn';
 
 export function replicaApplication(application: HydraApplication, topology: HydraTopology, group: number):
   { app: StateMachineKind; shards: NodeId[][] | null } {
-  if (application === 'hydrapaxos') return { app: kvStateMachine, shards: null };
+  if (application === 'hydrapaxos') return { app: kvStateMachine(topology.clients), shards: null };
   return {
-    app: txnStateMachine(group, topology.groups),
+    app: txnStateMachine(group, topology.groups, topology.clients),
     shards: Array.from({ length: topology.groups }, (_, g) => receiversOf(topology, g)),
   };
 }

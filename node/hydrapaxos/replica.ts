@@ -307,7 +307,7 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       // Every replica logs the same bytes, so every replica skips it alike.
-      this.obs.rejected('bad-request');
+      this.obs.rejected(err.reason === 'unknown-client' ? err.reason : 'bad-request');
     }
     if (this.log.length > 0 && !keyBefore(this.end, entryKey(e))) {
       const k = (key: OrderKey) => `(${key.clock}, ${key.sequencer})`;

@@ -36,6 +36,8 @@ export class HydraPaxosSim {
   /** What crashed clients left unanswered (a restart boots a client afresh): it may or may not take effect. */
   private readonly abandoned: Operation<unknown, unknown>[] = [];
   readonly counters = { noops: 0, viewChanges: 0, stateTransfers: 0, retries: 0, found: 0, dropped: 0 };
+  /** Requests and messages replicas refused, by reason. */
+  readonly rejections = new Map<string, number>();
   /** Invariants a replica found broken (see HydraPaxosObserver.invariantViolated); tests require none. */
   readonly violations: string[] = [];
   readonly viewChanges: { at: number; node: NodeId; view: number; reason: ViewChangeReason }[] = [];
@@ -49,7 +51,8 @@ export class HydraPaxosSim {
           id: node, group, replicas: receiversOf(params.topology, group), receiver, ...replicaApplication(o.application, params.topology, group), syncIntervalUs: o.syncIntervalUs,
           viewChangeUs: o.viewChangeUs, gapRetryUs: 2_000, gapCommitUs: 6_000, stateRetryUs: 20_000, unsafeLocalNoops: o.unsafe,
         }, {
-          executed() {}, rejected() {}, hydra,
+          executed() {}, hydra,
+          rejected: (reason) => this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1),
           noopCommitted: () => this.counters.noops++,
           viewChanged: (view, reason) => {
             this.counters.viewChanges++;
