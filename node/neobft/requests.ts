@@ -31,9 +31,13 @@ export function openSignedRequest(payload: Uint8Array, clientPublicKey: (client:
   return request;
 }
 
-/** The request bytes a forger would put in a slot: a write in client 0's name (with a made-up signature when requests are signed). */
+/**
+ * The request bytes a forger would put in a slot: a write in client 0's name, its request id
+ * raised past any the client will issue (they follow its clock in µs, below 2^52), with a
+ * made-up signature when requests are signed.
+ */
 export function forgedRequest(seq: number, signed: boolean): Uint8Array {
-  const body = encodeKvRequest({ client: 0, requestId: 1_000_000 + seq, op: { op: 'put', key: 'k0', value: 'forged' } });
+  const body = encodeKvRequest({ client: 0, requestId: 2 ** 52 + seq, op: { op: 'put', key: 'k0', value: 'forged' } });
   if (!signed) return body;
   const out = new Uint8Array(body.length + SIG).fill(0x5a);
   out.set(body);
