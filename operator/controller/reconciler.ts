@@ -35,7 +35,7 @@ export interface ReconcilerOptions {
   counted: (r: ReadResult) => void;
 }
 
-export type Outcome = { result: 'ok' | 'invalid' | 'quota' | 'gone' } | { result: 'requeue'; afterMs: number };
+export type Outcome = { result: 'invalid' | 'quota' | 'gone' } | { result: 'requeue'; afterMs: number };
 
 type Status = Record<string, unknown> & { conditions?: Condition[] };
 
@@ -58,6 +58,8 @@ export class Reconciler {
   private readonly applied = new Map<string, number>();
   private readonly trackers = new Map<string, ProgressTracker>();
   private readonly warnings = new WarningMemory();
+  /** The Ready reason last written per testbed (the informer's copy of the status may lag behind it). */
+  private readonly readyReason = new Map<string, string>();
 
   constructor(private readonly kube: Kube, private readonly informers: InformerSet, private readonly o: ReconcilerOptions, private readonly log: Logger) {}
 
@@ -66,7 +68,7 @@ export class Reconciler {
     const key = `${namespace}/${name}`;
     const obj = this.informers.get(k.plural, name, namespace) as (KubernetesObject & { spec?: unknown; status?: Status }) | undefined;
     if (!obj) {
-      for (const memory of [this.sent, this.applied, this.trackers]) memory.delete(key);
+      for (const memory of [this.sent, this.applied, this.trackers, this.readyReason]) memory.delete(key);
       this.warnings.forget(key);
       return { result: 'gone' }; // deleted: owner references let the garbage collector remove the children
     }
@@ -158,16 +160,17 @@ export class Reconciler {
     // Numbers no majority of members reports now keep their last readings.
     const previous = Object.fromEntries(Object.keys(plan.statusMetrics).filter((f) => obj.status?.[f] !== undefined).map((f) => [f, obj.status![f]]));
     await writeStatus({ roles, members, ready: `${members.ready}/${members.expected}`, ...previous, ...values });
-    await this.tellUser(owner, problems, readyBefore, ready);
+    await this.tellUser(owner, problems, this.readyReason.get(key) ?? readyBefore?.reason, ready);
+    this.readyReason.set(key, ready.reason!);
     return { result: 'requeue', afterMs: this.o.observeEveryMs };
   }
 
   /** Warning Events for new pod problems and a stall, a Normal one when progress resumes; never one per pass. */
-  private async tellUser(owner: Owner, problems: ReturnType<typeof podProblems>, before: Condition | undefined, ready: Pick<Condition, 'reason' | 'message'>): Promise<void> {
+  private async tellUser(owner: Owner, problems: ReturnType<typeof podProblems>, before: string | undefined, ready: Pick<Condition, 'reason' | 'message'>): Promise<void> {
     const fresh = this.warnings.fresh(`${owner.namespace}/${owner.name}`, problems);
     if (fresh.message) await this.kube.event(owner, 'Warning', fresh.reason, fresh.message);
-    if (ready.reason === 'ProtocolStalled' && before?.reason !== 'ProtocolStalled') await this.kube.event(owner, 'Warning', 'ProtocolStalled', ready.message!);
-    if (before?.reason === 'ProtocolStalled' && ready.reason === 'AllMembersReady') await this.kube.event(owner, 'Normal', 'ProgressResumed', ready.message!);
+    if (ready.reason === 'ProtocolStalled' && before !== 'ProtocolStalled') await this.kube.event(owner, 'Warning', 'ProtocolStalled', ready.message!);
+    if (before === 'ProtocolStalled' && ready.reason === 'AllMembersReady') await this.kube.event(owner, 'Normal', 'ProgressResumed', ready.message!);
   }
 
   private judgeProgress(key: string, plan: Plan, readings: Map<string, MemberReading>, values: Record<string, number>): Observed['progress'] {
