@@ -6,8 +6,12 @@ const USAGE = `usage:
       Runs the custom resource in FILE as local processes on loopback.
   switchyard node --config FILE --role ROLE
       Runs one member of a testbed (what each pod runs).
-  switchyard operator --image IMAGE [--namespaces a,b] [--port 8080] [--pod-monitor] ...
-      Runs the Kubernetes operator (in-cluster, or with KUBECONFIG).
+  switchyard operator --image IMAGE [--member-image IMAGE] [--namespaces a,b] [--port 8080] [--pod-monitor] ...
+      Runs the Kubernetes operator (in-cluster, or with KUBECONFIG). Members run --member-image
+      (default: --image). It reads members' /metrics at pod IPs in-cluster, through the API
+      server's pod proxy outside (--member-url URL-TEMPLATE|apiserver), every --observe-every
+      seconds (5), and calls a testbed stalled when its progress counter has not moved for
+      max(--stall-after (30), the spec's longest timeout) seconds.
   switchyard check HISTORY [--model kv|txn] [--max-steps N] [--json]
       Checks a recorded client history (up writes one beside the logs) for linearizability.
   switchyard bench hydra|hydra-apps|crypto|bft|capybara [--json] [--out DIR] [--seconds N] [--rounds N]
@@ -55,9 +59,9 @@ async function main(argv: string[]): Promise<number> {
           namespaces: { type: 'string' }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string', default: 'switchyard-operator' },
           'lease-duration': { type: 'string', default: '15' }, 'renew-deadline': { type: 'string', default: '10' }, 'retry-period': { type: 'string', default: '2' },
           port: { type: 'string', default: '8080' }, workers: { type: 'string', default: '4' }, resync: { type: 'string', default: '300' },
-          image: { type: 'string' }, 'image-pull-policy': { type: 'string', default: 'IfNotPresent' },
+          image: { type: 'string' }, 'member-image': { type: 'string' }, 'image-pull-policy': { type: 'string', default: 'IfNotPresent' },
           'cluster-domain': { type: 'string', default: 'cluster.local' }, 'pod-monitor': { type: 'boolean', default: false },
-          'member-url': { type: 'string', default: 'http://{pod}.{service}.{namespace}.svc.{domain}:9464' },
+          'member-url': { type: 'string' }, 'stall-after': { type: 'string', default: '30' }, 'observe-every': { type: 'string', default: '5' },
           'log-level': { type: 'string', default: 'info' },
         },
       });
@@ -73,6 +77,9 @@ async function main(argv: string[]): Promise<number> {
       };
       const image = values.image ?? process.env.SWITCHYARD_IMAGE;
       if (!image) fail('operator needs --image (or SWITCHYARD_IMAGE): the image its testbed pods run');
+      if (values['member-image'] === '') fail('--member-image must name an image (leave it out to run members on --image)');
+      const memberUrl = values['member-url'];
+      if (memberUrl !== undefined && memberUrl !== 'apiserver' && !/^https?:\/\//.test(memberUrl)) fail(`--member-url must be an http(s) URL template or "apiserver", not "${memberUrl}"`);
       const policy = values['image-pull-policy'];
       if (policy !== 'Always' && policy !== 'IfNotPresent' && policy !== 'Never') fail('--image-pull-policy must be Always, IfNotPresent or Never');
       const namespaces = values.namespaces ?? process.env.WATCH_NAMESPACES;
@@ -83,8 +90,10 @@ async function main(argv: string[]): Promise<number> {
         leaseName: values['lease-name']!,
         leaseDurationMs: seconds('lease-duration'), renewDeadlineMs: seconds('renew-deadline'), retryPeriodMs: seconds('retry-period'),
         httpPort: int('port'), workers: Math.max(1, int('workers')), resyncMs: seconds('resync'),
-        render: { image: image!, imagePullPolicy: policy, clusterDomain: values['cluster-domain']!, podMonitor: values['pod-monitor']! },
-        memberUrl: values['member-url']!,
+        render: { image: values['member-image'] ?? image!, imagePullPolicy: policy, clusterDomain: values['cluster-domain']!, podMonitor: values['pod-monitor']! },
+        // In a pod, members' IPs are routable; elsewhere only the API server reaches them.
+        memberUrl: memberUrl ?? (process.env.KUBERNETES_SERVICE_HOST ? 'http://{ip}:9464' : 'apiserver'),
+        stallAfterMs: seconds('stall-after'), observeEveryMs: seconds('observe-every'),
         logLevel: values['log-level']!,
       });
       return -1;

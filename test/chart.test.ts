@@ -34,6 +34,7 @@ test('helm template renders cluster-wide or per-namespace RBAC, monitors and das
   const deploy = wide.find((o) => o.kind === 'Deployment');
   const c = deploy.spec.template.spec.containers[0];
   assert.equal(c.image, 'ghcr.io/switchyard/switchyard:0.1.0');
+  assert.ok(c.args.includes('--member-image=ghcr.io/switchyard/switchyard:0.1.0'), 'members run the operator\'s image unless told otherwise');
   assert.ok(c.args.includes('operator') && !c.args.some((a: string) => a.startsWith('--namespaces')));
   assert.equal(c.securityContext.readOnlyRootFilesystem, true);
   assert.equal(deploy.spec.template.spec.securityContext.runAsNonRoot, true);
@@ -45,6 +46,10 @@ test('helm template renders cluster-wide or per-namespace RBAC, monitors and das
   assert.ok(!scoped.some((o) => o.kind === 'ClusterRole'));
   const args = scoped.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].args;
   assert.ok(args.includes('--namespaces=lab1,lab2') && args.includes('--pod-monitor'));
+  const split = objects(helm(['template', 'sy', CHART, '--set', 'memberImage.repository=registry.test/members', '--set', 'memberImage.tag=broken']));
+  const splitArgs = split.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0];
+  assert.equal(splitArgs.image, 'ghcr.io/switchyard/switchyard:0.1.0', 'the operator keeps its own image');
+  assert.ok(splitArgs.args.includes('--member-image=registry.test/members:broken'));
   assert.ok(scoped.some((o) => o.kind === 'ServiceMonitor'));
   const dashboards = scoped.filter((o) => o.kind === 'ConfigMap');
   assert.deepEqual(dashboards.map((d) => d.metadata.labels.grafana_dashboard), dashboards.map(() => '1'));
@@ -54,6 +59,7 @@ test('helm template renders cluster-wide or per-namespace RBAC, monitors and das
 test('values are checked against values.schema.json', () => {
   assert.throws(() => helm(['template', 'sy', CHART, '--set', 'replicaCount=0']), /replicaCount/);
   assert.throws(() => helm(['template', 'sy', CHART, '--set', 'image.pullPolicy=Sometimes']), /pullPolicy/);
+  assert.throws(() => helm(['template', 'sy', CHART, '--set', 'memberImage.registry=x']), /memberImage/);
 });
 
 test('every metric a dashboard queries is registered by the code', () => {
@@ -117,9 +123,11 @@ test('helm install of the chart against a real API server, with RBAC enough for 
     ['create', 'statefulsets.apps', '-n', 'lab'], ['delete', 'configmaps', '-n', 'lab'], ['create', 'networkpolicies.networking.k8s.io', '-n', 'lab'],
     ['create', 'events', '-n', 'lab'], ['list', 'resourcequotas', '-n', 'lab'], ['update', 'leases.coordination.k8s.io', '-n', 'ops'],
     ['watch', 'bftclusters.switchyard.dev', '-n', 'lab'], ['create', 'secrets', '-n', 'lab'], ['get', 'secrets', '-n', 'lab'],
+    ['watch', 'pods', '-n', 'lab'], ['list', 'pods', '-n', 'lab'],
   ]) assert.ok(can(allowed), `the operator may ${allowed.join(' ')}`);
   for (const denied of [
     ['patch', 'sequencergroups.switchyard.dev', '-n', 'lab'], ['list', 'secrets', '-n', 'lab'], ['update', 'secrets', '-n', 'lab'], ['create', 'pods', '-n', 'lab'],
+    ['delete', 'pods', '-n', 'lab'], ['get', 'pods', '--subresource=proxy', '-n', 'lab'],
     ['update', 'leases.coordination.k8s.io', '-n', 'lab'], ['delete', 'namespaces'],
   ]) assert.ok(!can(denied), `the operator may not ${denied.join(' ')}`);
   assert.match(cp.helm(['status', 'sy', '-n', 'ops']), /STATUS: deployed/);

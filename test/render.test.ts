@@ -38,6 +38,7 @@ test('a SequencerGroup renders to owned, hardened children', () => {
   assert.equal(c.securityContext.readOnlyRootFilesystem, true);
   assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
   assert.equal(c.resources.limits.memory, '256Mi');
+  assert.equal(c.terminationMessagePolicy, 'FallbackToLogsOnError', 'a crashing member\'s last log lines reach its termination message');
   const doc = JSON.parse((objects[0] as any).data['node-config.json']);
   assert.deepEqual(doc.addressing, { kind: 'dns', prefix: 'demo', domain: 'demo.lab.svc.cluster.local', port: 7000 });
   assert.ok(render(plan(resource()), owner, { ...opts, podMonitor: true }).some((o) => o.kind === 'PodMonitor'));

@@ -53,6 +53,16 @@ export const CHILD_KINDS: Watchable[] = [
 export const crdWatchable = crd;
 
 /**
+ * The testbeds' pods (made by their StatefulSets, labelled like them): their state says why a
+ * member cannot run, and their IPs are where the operator reads members' metrics.
+ */
+export const PODS: Watchable = {
+  name: 'pods', managedOnly: true,
+  path: (ns) => `/api/v1${ns ? `/namespaces/${ns}` : ''}/pods`,
+  list: (k, ns, labelSelector) => (ns ? k.core.listNamespacedPod({ namespace: ns, labelSelector }) : k.core.listPodForAllNamespaces({ labelSelector })) as Promise<List>,
+};
+
+/**
  * One informer per resource type and namespace (or one for all namespaces), restarted with
  * exponential backoff when its watch fails, feeding `onChange` with every added, updated or
  * deleted object. Its cache is what reconcilers read.

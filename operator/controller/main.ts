@@ -4,9 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { ApisApi, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import pino from 'pino';
 import { newRegistry } from '../../node/runtime/metrics.js';
-import type { RenderOptions } from '../render/render.js';
 import { KINDS } from '../schema/crd.js';
-import { CHILD_KINDS, InformerSet, crdWatchable } from './informers.js';
+import { apiServerAccess, urlAccess } from '../members/access.js';
+import { METRICS_PORT, type RenderOptions } from '../render/render.js';
+import { CHILD_KINDS, InformerSet, PODS, crdWatchable } from './informers.js';
 import { Kube } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { operatorMetrics } from './metrics.js';
@@ -26,7 +27,10 @@ export interface OperatorOptions {
   workers: number;
   resyncMs: number;
   render: RenderOptions;
+  /** A URL template for members' HTTP endpoints (see `urlAccess`), or `apiserver` for the API server's pod proxy. */
   memberUrl: string;
+  stallAfterMs: number;
+  observeEveryMs: number;
   logLevel: string;
 }
 
@@ -46,19 +50,29 @@ export async function runOperator(o: OperatorOptions): Promise<void> {
   const informers = new InformerSet(kube, o.namespaces, log);
   const queue = new WorkQueue();
   const render = { ...o.render, podMonitor: o.render.podMonitor && (await prometheusOperatorInstalled(kc, log)) };
-  const reconciler = new Reconciler(kube, informers, { render, memberUrl: o.memberUrl }, log);
+  const access = o.memberUrl === 'apiserver' ? apiServerAccess(kc, METRICS_PORT) : urlAccess(o.memberUrl, o.render.clusterDomain);
+  const reconciler = new Reconciler(kube, informers, {
+    render, access, stallAfterMs: o.stallAfterMs, observeEveryMs: o.observeEveryMs, counted: (r) => m.memberReads.labels(r).inc(),
+  }, log);
   const byKind = new Map(KINDS.map((k) => [k.kind, k]));
   let synced = false;
 
-  const enqueueObject = (kind: string) => (obj: KubernetesObject) => {
-    const md = obj.metadata;
-    if (md?.namespace && md.name) queue.add(`${kind}/${md.namespace}/${md.name}`);
+  // Keys whose next pass must apply the children (a child changed, a resync); other passes
+  // (a pod changed, the resource's status changed, the periodic look) only observe.
+  const full = new Set<string>();
+  const enqueue = (key: string, applyChildren: boolean) => {
+    if (applyChildren) full.add(key);
+    queue.add(key);
   };
-  const enqueueOwner = (obj: KubernetesObject) => {
+  const enqueueObject = (kind: string, applyChildren: boolean) => (obj: KubernetesObject) => {
+    const md = obj.metadata;
+    if (md?.namespace && md.name) enqueue(`${kind}/${md.namespace}/${md.name}`, applyChildren);
+  };
+  const enqueueOwner = (applyChildren: boolean) => (obj: KubernetesObject) => {
     const l = obj.metadata?.labels ?? {};
     const kind = l['switchyard.dev/kind'];
     const testbed = l['switchyard.dev/testbed'];
-    if (kind && testbed && obj.metadata?.namespace) queue.add(`${kind}/${obj.metadata.namespace}/${testbed}`);
+    if (kind && testbed && obj.metadata?.namespace) enqueue(`${kind}/${obj.metadata.namespace}/${testbed}`, applyChildren);
   };
 
   const handle = async (key: string) => {
@@ -66,7 +80,7 @@ export async function runOperator(o: OperatorOptions): Promise<void> {
     const k = byKind.get(kind)!;
     const end = m.seconds.startTimer({ kind });
     try {
-      const outcome = await reconciler.reconcile(k, namespace, name);
+      const outcome = await reconciler.reconcile(k, namespace, name, full.delete(key));
       m.reconciles.labels(kind, outcome.result).inc();
       queue.forget(key);
       if (outcome.result === 'requeue') queue.addAfter(key, outcome.afterMs);
@@ -83,11 +97,13 @@ export async function runOperator(o: OperatorOptions): Promise<void> {
   let resync: NodeJS.Timeout | null = null;
   const startControllers = async () => {
     m.leader.set(1);
-    for (const k of KINDS) await informers.watch(crdWatchable(k.plural), enqueueObject(k.kind));
-    for (const c of CHILD_KINDS) await informers.watch(c, enqueueOwner);
+    // A new generation is applied whatever the pass (the reconciler remembers which it applied).
+    for (const k of KINDS) await informers.watch(crdWatchable(k.plural), enqueueObject(k.kind, false));
+    for (const c of CHILD_KINDS) await informers.watch(c, enqueueOwner(true));
+    await informers.watch(PODS, enqueueOwner(false));
     synced = true;
     resync = setInterval(() => {
-      for (const k of KINDS) for (const obj of informers.list(k.plural)) enqueueObject(k.kind)(obj);
+      for (const k of KINDS) for (const obj of informers.list(k.plural)) enqueueObject(k.kind, true)(obj);
     }, o.resyncMs);
     log.info({ namespaces: o.namespaces ?? 'all' }, 'controllers started');
     await queue.run(o.workers, handle);

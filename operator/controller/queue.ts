@@ -9,7 +9,8 @@ export class WorkQueue {
   private readonly active = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Keys waiting to be added, with when: one timer per key (the earliest wins, as in client-go's delaying queue). */
+  private readonly delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly waiters: (() => void)[] = [];
   private stopped = false;
 
@@ -28,11 +29,15 @@ export class WorkQueue {
   }
 
   addAfter(key: string, ms: number): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
+    const at = Date.now() + ms;
+    const pending = this.delayed.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.delayed.delete(key);
       this.add(key);
     }, ms);
-    this.timers.add(t);
+    this.delayed.set(key, { at, timer });
   }
 
   /** Requeues after a failure: 200 ms, 400 ms, … up to a minute. */
@@ -76,8 +81,8 @@ export class WorkQueue {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    for (const { timer } of this.delayed.values()) clearTimeout(timer);
+    this.delayed.clear();
     for (const wake of this.waiters.splice(0)) wake();
   }
 }

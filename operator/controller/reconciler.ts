@@ -1,6 +1,10 @@
-import type { KubernetesObject, V1StatefulSet } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { podName } from '../../node/net/addressing.js';
+import type { MemberAccess, MemberAddress } from '../members/access.js';
+import { type MemberReading, ProgressTracker, describeVerdict } from '../members/progress.js';
+import { type ReadResult, readMembers } from '../members/read.js';
+import { agreedValues } from '../members/status-values.js';
 import { plan as planResource } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import { type Owner, type RenderOptions, keySecret, keysSecretName, render } from '../render/render.js';
@@ -9,7 +13,10 @@ import type { Condition } from '../schema/status.js';
 import { setCondition } from './conditions.js';
 import type { InformerSet } from './informers.js';
 import { type Kube, httpStatus } from './kube.js';
+import { podProblems } from './pod-problems.js';
 import { quotaProblems } from './quota.js';
+import { type Observed, progressing, readiness } from './readiness.js';
+import { WarningMemory } from './warnings.js';
 
 export interface KindInfo {
   kind: string;
@@ -18,104 +25,165 @@ export interface KindInfo {
 
 export interface ReconcilerOptions {
   render: RenderOptions;
-  /** Base URL of a member's metrics/admin endpoint; {pod}, {service}, {namespace}, {domain} are filled in. */
-  memberUrl: string;
+  /** How the operator reaches members' `/metrics` and `/admin`. */
+  access: MemberAccess;
+  /** No stall is declared sooner than this (nor sooner than the spec's longest timeout). */
+  stallAfterMs: number;
+  /** How often a testbed's pods and members are looked at between other events. */
+  observeEveryMs: number;
+  /** Learns the outcome of every read of a member's metrics. */
+  counted: (r: ReadResult) => void;
 }
 
-export type Outcome = { result: 'ok' | 'invalid' | 'quota' | 'gone' } | { result: 'requeue'; afterMs: number };
+export type Outcome = { result: 'invalid' | 'quota' | 'gone' } | { result: 'requeue'; afterMs: number };
 
 type Status = Record<string, unknown> & { conditions?: Condition[] };
 
-interface ProtocolReading {
-  reachable: boolean;
-  values: Record<string, number>;
-}
+const MEMBER_TIMEOUT_MS = 3000;
+
+/** Status as the API server keeps it, compared without regard to the order of conditions. */
+const canonical = (s: Status | undefined) => JSON.stringify({ ...s, conditions: [...(s?.conditions ?? [])].sort((a, b) => a.type.localeCompare(b.type)) });
 
 /**
  * Reconciles one custom resource: plan → render → server-side apply of every child → prune
- * children no longer rendered → membership changes sent to the protocol → status through
- * `/status`. Level-triggered: it reads the world afresh each time and is safe to repeat.
+ * children no longer rendered (the full pass, when the spec or a child changed); then, on every
+ * pass, observes: membership changes sent to the protocol, member pods' problems, the protocol's
+ * status numbers and progress read from the members, and status through `/status` when it
+ * changed. Level-triggered: it reads the world afresh each time and is safe to repeat.
  */
 export class Reconciler {
   /** The last membership command each testbed's protocol accepted (memory; resent after a restart). */
   private readonly sent = new Map<string, string>();
+  /** The generation whose children were last applied, per testbed. */
+  private readonly applied = new Map<string, number>();
+  private readonly trackers = new Map<string, ProgressTracker>();
+  private readonly warnings = new WarningMemory();
+  /** The Ready reason last written per testbed (the informer's copy of the status may lag behind it). */
+  private readonly readyReason = new Map<string, string>();
 
   constructor(private readonly kube: Kube, private readonly informers: InformerSet, private readonly o: ReconcilerOptions, private readonly log: Logger) {}
 
-  async reconcile(k: KindInfo, namespace: string, name: string): Promise<Outcome> {
+  /** `full`: apply the children even if this generation's were applied already (a child changed, a resync). */
+  async reconcile(k: KindInfo, namespace: string, name: string, full = true): Promise<Outcome> {
+    const key = `${namespace}/${name}`;
     const obj = this.informers.get(k.plural, name, namespace) as (KubernetesObject & { spec?: unknown; status?: Status }) | undefined;
     if (!obj) {
-      this.sent.delete(`${namespace}/${name}`);
+      for (const memory of [this.sent, this.applied, this.trackers, this.readyReason]) memory.delete(key);
+      this.warnings.forget(key);
       return { result: 'gone' }; // deleted: owner references let the garbage collector remove the children
     }
     const meta = obj.metadata!;
     const owner: Owner = { kind: k.kind, name, namespace, uid: meta.uid! };
     const generation = meta.generation ?? 0;
     const now = new Date().toISOString();
-    let conditions = obj.status?.conditions ?? [];
-    const writeStatus = (status: Status) =>
-      this.kube.applyStatus(k.kind, k.plural, namespace, name, { ...status, observedGeneration: generation, conditions });
+    const before = obj.status?.conditions ?? [];
+    let conditions = before;
+    const set = (type: string, c: Pick<Condition, 'status' | 'reason' | 'message'>) =>
+      (conditions = setCondition(conditions, { type, ...c, observedGeneration: generation }, now));
+    const writeStatus = async (status: Status) => {
+      const next = { ...status, observedGeneration: generation, conditions };
+      if (canonical(next) !== canonical(obj.status)) await this.kube.applyStatus(k.kind, k.plural, namespace, name, next);
+    };
+    const readyBefore = before.find((c) => c.type === 'Ready');
 
     let plan: Plan;
     try {
       plan = planResource(parseResource({ ...obj, status: undefined }, `${k.kind} ${namespace}/${name}`));
     } catch (err) {
       const message = (err as Error).message;
-      conditions = setCondition(conditions, { type: 'Ready', status: 'False', reason: 'InvalidSpec', message, observedGeneration: generation }, now);
-      conditions = setCondition(conditions, { type: 'Progressing', status: 'False', reason: 'InvalidSpec', message, observedGeneration: generation }, now);
+      set('Ready', { status: 'False', reason: 'InvalidSpec', message });
+      set('Progressing', { status: 'False', reason: 'InvalidSpec', message });
       await writeStatus({});
-      await this.kube.event(owner, 'Warning', 'InvalidSpec', message);
+      if (readyBefore?.message !== message || readyBefore.observedGeneration !== generation) await this.kube.event(owner, 'Warning', 'InvalidSpec', message);
       return { result: 'invalid' };
     }
 
-    const quotas = (await this.kube.core.listNamespacedResourceQuota({ namespace })).items;
-    const overQuota = quotaProblems(plan, quotas);
-    if (overQuota.length > 0) {
-      const message = `the testbed does not fit the namespace's quota: ${overQuota.join('; ')}`;
-      const changed = conditions.find((c) => c.type === 'Ready')?.reason !== 'QuotaExceeded';
-      conditions = setCondition(conditions, { type: 'Ready', status: 'False', reason: 'QuotaExceeded', message, observedGeneration: generation }, now);
-      conditions = setCondition(conditions, { type: 'Progressing', status: 'False', reason: 'QuotaExceeded', message, observedGeneration: generation }, now);
-      await writeStatus(this.memberCounts(plan, namespace, name));
-      if (changed) await this.kube.event(owner, 'Warning', 'QuotaExceeded', message);
-      return { result: 'quota' };
+    if (full || this.applied.get(key) !== generation) {
+      const quotas = (await this.kube.core.listNamespacedResourceQuota({ namespace })).items;
+      const overQuota = quotaProblems(plan, quotas);
+      if (overQuota.length > 0) {
+        const message = `the testbed does not fit the namespace's quota: ${overQuota.join('; ')}`;
+        set('Ready', { status: 'False', reason: 'QuotaExceeded', message });
+        set('Progressing', { status: 'False', reason: 'QuotaExceeded', message });
+        const { roles, members } = this.memberCounts(plan, namespace, name);
+        await writeStatus({ roles, members, ready: `${members.ready}/${members.expected}` });
+        if (readyBefore?.reason !== 'QuotaExceeded') await this.kube.event(owner, 'Warning', 'QuotaExceeded', message);
+        this.applied.delete(key);
+        return { result: 'quota' };
+      }
+      const children = render(plan, owner, this.o.render);
+      const fresh = !this.informers.get('configmaps', `${name}-topology`, namespace);
+      await this.ensureKeys(plan, owner);
+      for (const child of children) await this.kube.apply(child);
+      await this.prune(children, namespace, name);
+      if (fresh) await this.kube.event(owner, 'Normal', 'Created', `created ${children.length} children: ${children.map((c) => `${c.kind}/${c.metadata!.name}`).join(', ')}`);
+      this.applied.set(key, generation);
     }
 
-    const children = render(plan, owner, this.o.render);
-    const fresh = !this.informers.get('configmaps', `${name}-topology`, namespace);
-    await this.ensureKeys(plan, owner);
-    for (const child of children) await this.kube.apply(child);
-    await this.prune(children, namespace, name);
-    if (fresh) await this.kube.event(owner, 'Normal', 'Created', `created ${children.length} children: ${children.map((c) => `${c.kind}/${c.metadata!.name}`).join(', ')}`);
+    const pods = this.informers.list('pods', namespace).filter((p) => p.metadata?.labels?.['switchyard.dev/testbed'] === name) as V1Pod[];
+    const address = (member: string): MemberAddress => {
+      const pod = `${name}-${podName(member)}`;
+      const ip = pods.find((p) => p.metadata?.name === pod)?.status?.podIP;
+      return { namespace, pod, ip, service: name };
+    };
+    if (plan.reconfigure) await this.reconfigure(plan.reconfigure, owner, obj.status ?? {}, address(plan.reconfigure.member));
 
-    if (plan.reconfigure) await this.reconfigure(plan.reconfigure, owner, obj.status ?? {});
-    const reading = plan.statusMember ? await this.readProtocol(plan, plan.statusMember, owner) : null;
-    const counts = this.memberCounts(plan, namespace, name);
-    const members = counts.members as { expected: number; ready: number };
-    const rolling = this.rollingOut(plan, namespace, name);
-    const allReady = members.ready === members.expected;
-    const notReady = Object.entries(counts.roles as Record<string, { expected: number; ready: number }>)
-      .filter(([, c]) => c.ready < c.expected).map(([role, c]) => `${role} ${c.ready}/${c.expected}`);
-    conditions = setCondition(conditions, allReady
-      ? { type: 'Ready', status: 'True', reason: 'AllMembersReady', message: `${members.ready}/${members.expected} members ready`, observedGeneration: generation }
-      : { type: 'Ready', status: 'False', reason: 'MembersNotReady', message: `waiting for ${notReady.join(', ')}`, observedGeneration: generation }, now);
-    conditions = setCondition(conditions, rolling.length > 0
-      ? { type: 'Progressing', status: 'True', reason: 'RollingOut', message: `updating ${rolling.join(', ')}`, observedGeneration: generation }
-      : { type: 'Progressing', status: 'False', reason: 'Stable', message: 'every workload is at its desired state', observedGeneration: generation }, now);
-    let converged = true;
-    if (plan.reconfigure && reading) {
-      const target = plan.reconfigure.converged;
-      converged = reading.values[target.field] === target.value;
-      conditions = setCondition(conditions, !reading.reachable
-        ? { type: 'Reconfiguring', status: 'Unknown', reason: 'ProtocolUnreachable', message: `the ${plan.reconfigure.member} member does not answer yet`, observedGeneration: generation }
-        : converged
-          ? { type: 'Reconfiguring', status: 'False', reason: 'Converged', message: `${target.field} is ${target.value}`, observedGeneration: generation }
-          : { type: 'Reconfiguring', status: 'True', reason: 'InProgress', message: `${target.field} is ${reading.values[target.field]}, going to ${target.value}`, observedGeneration: generation }, now);
+    const { roles, members } = this.memberCounts(plan, namespace, name);
+    const problems = podProblems(pods);
+    const running = problems.length === 0 && members.ready === members.expected;
+    const signal = running ? plan.progress : null;
+    const toRead = new Set([...plan.statusMembers, ...(plan.reconfigure ? [plan.reconfigure.member] : [])]);
+    if (signal) {
+      for (const m of plan.members) {
+        if (m.name.startsWith(signal.counter.members) || (signal.meanwhile && m.name.startsWith(signal.meanwhile.members))) toRead.add(m.name);
+      }
     }
-    // While the protocol member doesn't answer, its last readings stay in the status.
+    const readings = await readMembers(this.o.access, new Map([...toRead].map((m) => [m, address(m)])), MEMBER_TIMEOUT_MS, this.o.counted);
+    const values = agreedValues(plan.statusMetrics, plan.statusMembers, readings);
+    const progress = signal ? this.judgeProgress(key, plan, readings, values) : null;
+    if (!signal) this.trackers.delete(key);
+
+    const observed: Observed = { roles, members, rolling: this.rollingOut(plan, namespace, name), problems, progress };
+    const ready = readiness(observed);
+    set('Ready', ready);
+    set('Progressing', progressing(observed));
+    if (plan.reconfigure) {
+      const rc = plan.reconfigure;
+      const target = rc.converged;
+      const current = values[target.field];
+      set('Reconfiguring', readings.get(rc.member) instanceof Error || current === undefined
+        ? { status: 'Unknown', reason: 'ProtocolUnreachable', message: `the ${rc.member} member does not answer yet` }
+        : current === target.value
+          ? { status: 'False', reason: 'Converged', message: `${target.field} is ${target.value}` }
+          : { status: 'True', reason: 'InProgress', message: `${target.field} is ${current}, going to ${target.value}` });
+    }
+    // Numbers no majority of members reports now keep their last readings.
     const previous = Object.fromEntries(Object.keys(plan.statusMetrics).filter((f) => obj.status?.[f] !== undefined).map((f) => [f, obj.status![f]]));
-    await writeStatus({ ...counts, ...(reading?.reachable ? reading.values : previous) });
-    if (!allReady || (reading && (!reading.reachable || !converged))) return { result: 'requeue', afterMs: 5000 };
-    return { result: 'ok' };
+    await writeStatus({ roles, members, ready: `${members.ready}/${members.expected}`, ...previous, ...values });
+    await this.tellUser(owner, problems, this.readyReason.get(key) ?? readyBefore?.reason, ready);
+    this.readyReason.set(key, ready.reason!);
+    return { result: 'requeue', afterMs: this.o.observeEveryMs };
+  }
+
+  /** Warning Events for new pod problems and a stall, a Normal one when progress resumes; never one per pass. */
+  private async tellUser(owner: Owner, problems: ReturnType<typeof podProblems>, before: string | undefined, ready: Pick<Condition, 'reason' | 'message'>): Promise<void> {
+    const fresh = this.warnings.fresh(`${owner.namespace}/${owner.name}`, problems);
+    if (fresh.message) await this.kube.event(owner, 'Warning', fresh.reason, fresh.message);
+    if (ready.reason === 'ProtocolStalled' && before !== 'ProtocolStalled') await this.kube.event(owner, 'Warning', 'ProtocolStalled', ready.message!);
+    if (before === 'ProtocolStalled' && ready.reason === 'AllMembersReady') await this.kube.event(owner, 'Normal', 'ProgressResumed', ready.message!);
+  }
+
+  private judgeProgress(key: string, plan: Plan, readings: Map<string, MemberReading>, values: Record<string, number>): Observed['progress'] {
+    const signal = plan.progress!;
+    const windowMs = Math.max(this.o.stallAfterMs, signal.timeoutMs);
+    let tracker = this.trackers.get(key);
+    if (!tracker || tracker.windowMs !== windowMs || JSON.stringify(tracker.signal) !== JSON.stringify(signal)) {
+      this.trackers.set(key, (tracker = new ProgressTracker(signal, windowMs)));
+    }
+    const now = Date.now();
+    tracker.observe(now, readings);
+    const verdict = tracker.verdict(now);
+    return { state: verdict.state, message: describeVerdict(signal, verdict, plan.describeStatus(values)) };
   }
 
   /** Keys are generated once, when the testbed's Secret does not exist yet; never rewritten. */
@@ -131,7 +199,7 @@ export class Reconciler {
     }
   }
 
-  private memberCounts(plan: Plan, namespace: string, name: string): Status {
+  private memberCounts(plan: Plan, namespace: string, name: string): Pick<Observed, 'roles' | 'members'> {
     const roles: Record<string, { expected: number; ready: number }> = {};
     for (const w of plan.workloads) {
       const sts = this.informers.get('statefulsets', `${name}-${w.name}`, namespace) as V1StatefulSet | undefined;
@@ -139,7 +207,7 @@ export class Reconciler {
     }
     const expected = plan.workloads.reduce((n, w) => n + w.replicas, 0);
     const ready = Object.values(roles).reduce((n, r) => n + r.ready, 0);
-    return { roles, members: { expected, ready }, ready: `${ready}/${expected}` };
+    return { roles, members: { expected, ready } };
   }
 
   private rollingOut(plan: Plan, namespace: string, name: string): string[] {
@@ -167,48 +235,22 @@ export class Reconciler {
     }
   }
 
-  private memberBase(member: string, owner: Owner): string {
-    return this.o.memberUrl
-      .replaceAll('{pod}', `${owner.name}-${podName(member)}`)
-      .replaceAll('{service}', owner.name)
-      .replaceAll('{namespace}', owner.namespace)
-      .replaceAll('{domain}', this.o.render.clusterDomain);
-  }
-
   /**
    * Tells the protocol its membership (the Hydra configuration service adds or removes
    * sequencers through its own protocol). Unreachable members are retried on the next pass.
    */
-  private async reconfigure(rc: NonNullable<Plan['reconfigure']>, owner: Owner, status: Status): Promise<void> {
+  private async reconfigure(rc: NonNullable<Plan['reconfigure']>, owner: Owner, status: Status, to: MemberAddress): Promise<void> {
     const key = `${owner.namespace}/${owner.name}`;
     const command = JSON.stringify(rc.command);
     if (this.sent.get(key) === command && status[rc.converged.field] === rc.converged.value) return;
     try {
-      const res = await fetch(`${this.memberBase(rc.member, owner)}/admin`, { method: 'POST', body: command, signal: AbortSignal.timeout(3000) });
-      if (!res.ok) throw new Error(`admin endpoint answered ${res.status}: ${await res.text()}`);
+      await this.o.access.post(to, '/admin', command, MEMBER_TIMEOUT_MS);
       if (this.sent.get(key) !== command) {
         this.sent.set(key, command);
         await this.kube.event(owner, 'Normal', 'Reconfiguring', `asked the ${rc.member} member for ${command}`);
       }
     } catch (err) {
       this.log.debug({ testbed: key, err: (err as Error).message }, 'protocol member unreachable');
-    }
-  }
-
-  /** Reads the protocol's own status numbers (configuration, view, …) from one member's metrics. */
-  private async readProtocol(plan: Plan, member: string, owner: Owner): Promise<ProtocolReading> {
-    try {
-      const res = await fetch(`${this.memberBase(member, owner)}/metrics.json`, { signal: AbortSignal.timeout(3000) });
-      const metrics = (await res.json()) as { name: string; values: { value: number }[] }[];
-      const values: Record<string, number> = {};
-      for (const [field, metric] of Object.entries(plan.statusMetrics)) {
-        const m = metrics.find((x) => x.name === metric);
-        if (m?.values[0]) values[field] = m.values[0].value;
-      }
-      return { reachable: true, values };
-    } catch (err) {
-      this.log.debug({ testbed: `${owner.namespace}/${owner.name}`, err: (err as Error).message }, 'protocol member unreachable');
-      return { reachable: false, values: {} };
     }
   }
 }

@@ -3,6 +3,7 @@ import type { NeobftParams } from '../../node/neobft/params.js';
 import { INTRUDER_NODE, neoClientNode, neoMemberId, replicaNode, sequencerNode } from '../../node/neobft/topology.js';
 import type { BftCluster } from '../schema/bftcluster.js';
 import { seedOf } from './sequencergroup.js';
+import { clientsCommitted, clientsRetrying } from './progress.js';
 import type { Plan, PlannedMember } from './types.js';
 
 /**
@@ -69,8 +70,15 @@ export function planBftCluster(b: BftCluster): Plan {
     resources: s.resources,
     liveFields: [],
     reconfigure: null,
-    statusMember: neo ? 'replica-0' : null,
+    // Every replica's view of the epoch and leader: a restarted replica lags until it catches up.
+    statusMembers: neo ? Array.from({ length: replicas }, (_, i) => `replica-${i}`) : [],
     statusMetrics: neo ? { epoch: 'switchyard_neobft_epoch', leader: 'switchyard_neobft_leader' } : {},
+    describeStatus: (v) => (v.epoch === undefined ? null : `replicas at epoch ${v.epoch}${v.leader === undefined ? '' : `, leader replica-${v.leader}`}`),
+    progress: s.workload.clients === 0 ? null : {
+      counter: clientsCommitted,
+      meanwhile: clientsRetrying,
+      timeoutMs: Math.max(s.timeouts.viewChangeMillis, s.timeouts.clientRetryMillis),
+    },
     keys: () => generateNeoKeys(replicas, s.workload.clients),
     histories: true,
     drain: null,

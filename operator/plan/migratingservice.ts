@@ -64,8 +64,16 @@ export function planMigratingService(m: MigratingService): Plan {
     resources: s.resources,
     liveFields: [],
     reconfigure: null,
-    statusMember: null,
+    statusMembers: [],
     statusMetrics: {},
+    describeStatus: () => null,
+    progress: s.workload.clients === 0 || s.workload.ratePerClient === 0 ? null : {
+      counter: { members: 'server-', role: 'servers', metric: 'switchyard_capybara_served_requests_total', labels: {}, did: 'served', doing: 'serving' },
+      meanwhile: {
+        members: 'switch', role: 'the switch', metric: 'switchyard_capybara_switch_forwarded_total', labels: { direction: 'to-server' }, did: 'forwarded', doing: 'forwarding',
+      },
+      timeoutMs: s.migration.retryMicros / 1000,
+    },
     keys: null,
     histories: false,
     drain: { command: 'stop', outstanding: 'switchyard_capybara_client_outstanding' },

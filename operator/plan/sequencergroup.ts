@@ -3,6 +3,7 @@ import { hydraMemberId } from '../../node/hydra/topology.js';
 import type { HydraParams } from '../../node/hydra/params.js';
 import { MAX_SEQUENCERS_IN_SPEC } from '../schema/sequencergroup.js';
 import type { SequencerGroup } from '../schema/sequencergroup.js';
+import { clientsCommitted, sequencersStamping } from './progress.js';
 import type { Plan, PlannedMember, Workload } from './types.js';
 
 /** A stable 31-bit seed from the resource's name, so a testbed's randomness is reproducible. */
@@ -103,8 +104,17 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
       command: { sequencers: Array.from({ length: s.sequencers }, (_, k) => k) },
       converged: { field: 'activeSequencers', value: s.sequencers },
     },
-    statusMember: 'config',
+    statusMembers: ['config'],
     statusMetrics: { configuration: 'switchyard_hydra_configuration', activeSequencers: 'switchyard_hydra_active_sequencers' },
+    describeStatus: (v) => (v.configuration === undefined ? null : `configuration service at configuration ${v.configuration}`),
+    // Plain Hydra makes progress when receivers deliver; an application when its clients commit.
+    progress: s.workload.clients === 0 || (s.application === 'none' && s.workload.ratePerClient === 0) ? null : {
+      counter: s.application === 'none'
+        ? { members: 'receiver-', role: 'receivers', metric: 'switchyard_hydra_delivered_total', labels: {}, did: 'delivered', doing: 'delivering' }
+        : clientsCommitted,
+      meanwhile: sequencersStamping,
+      timeoutMs: Math.max(s.failureTimeoutMillis, s.application === 'none' ? 0 : hydra.viewChangeMicros / 1000),
+    },
     keys: null,
     histories: s.application !== 'none',
     drain: null,

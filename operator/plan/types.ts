@@ -25,6 +25,28 @@ export interface Workload {
   replicas: number;
 }
 
+/** A counter of one role's members that moves while the protocol does its job. */
+export interface ProgressCounter {
+  /** Members counted: those whose name starts with this, e.g. `receiver-`. */
+  members: string;
+  /** The role in words, plural: `receivers`. */
+  role: string;
+  metric: string;
+  /** Only series with these labels, e.g. `{ result: 'committed' }`. */
+  labels: Record<string, string>;
+  /** What the counter counts, as verbs: `delivered`, `delivering`. */
+  did: string;
+  doing: string;
+}
+
+export interface ProgressSignal {
+  counter: ProgressCounter;
+  /** A counter upstream of it, named in a stall message to say where the work stops (null: none). */
+  meanwhile: ProgressCounter | null;
+  /** The spec's longest failure-detection timeout (ms): no stall is declared sooner than this. */
+  timeoutMs: number;
+}
+
 /** The planner's output: everything both materializations (operator, local runner) need. */
 export interface Plan {
   kind: string;
@@ -50,9 +72,16 @@ export interface Plan {
     /** The status field (read from that member's metrics) that shows the change took effect, and its target. */
     converged: { field: string; value: number };
   } | null;
-  /** The member whose metrics carry the protocol's status numbers (null: none), and which: field → metric name. */
-  statusMember: string | null;
+  /**
+   * The members whose metrics carry the protocol's status numbers, and which: field → metric name.
+   * A field takes the value a majority of these members report (one member: its value).
+   */
+  statusMembers: string[];
   statusMetrics: Record<string, string>;
+  /** The status numbers in words, for a user reading why the testbed stalled (null: nothing to say). */
+  describeStatus: (values: Record<string, number>) => string | null;
+  /** What shows the protocol making progress (null: no load, nothing is expected to move). */
+  progress: ProgressSignal | null;
   /** Fresh key material for a new testbed (the materializer stores it: a 0600 file, a Secret), or null. */
   keys: (() => unknown) | null;
   /** Whether the load members record key-value histories at /history.json for the linearizability checker. */

@@ -126,6 +126,9 @@ export function render(plan: Plan, owner: Owner, opts: RenderOptions): Kubernete
                 { name: 'protocol', containerPort: UDP_PORT, protocol: 'UDP' },
                 { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
               ],
+              // A crashing member's last log lines become its termination message, which the
+              // operator puts in the testbed's Ready condition.
+              terminationMessagePolicy: 'FallbackToLogsOnError',
               // A member starting on a busy node can take tens of seconds (every pod of a testbed starts at
               // once, each loading Node.js): the startup probe gives it 3 minutes before liveness applies,
               // and a slow answer under load is not taken for a dead member.

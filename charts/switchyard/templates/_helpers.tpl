@@ -33,6 +33,14 @@ app.kubernetes.io/component: operator
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
+{{- define "switchyard.memberImage" -}}
+{{- if .Values.memberImage.repository -}}
+{{- printf "%s:%s" .Values.memberImage.repository (default .Chart.AppVersion .Values.memberImage.tag) -}}
+{{- else -}}
+{{- include "switchyard.image" . -}}
+{{- end -}}
+{{- end -}}
+
 {{/* What the operator may do to testbeds: least privilege, the same rules cluster-wide or per namespace. */}}
 {{- define "switchyard.testbedRules" -}}
 - apiGroups: ["switchyard.dev"]
@@ -50,6 +58,10 @@ app.kubernetes.io/component: operator
 - apiGroups: ["networking.k8s.io"]
   resources: ["networkpolicies"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
+# Members' pods: why they cannot run, and their IPs (where the operator reads members' metrics).
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch"]
 - apiGroups: [""]
   resources: ["resourcequotas"]
   verbs: ["list"]
