@@ -23,6 +23,14 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** `--duration SECONDS`: a positive number, or undefined when absent. */
+function durationFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) fail(`--duration must be a positive number of seconds, not "${value}"`);
+  return seconds;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -32,11 +40,7 @@ async function main(argv: string[]): Promise<number> {
         options: { duration: { type: 'string' }, json: { type: 'boolean', default: false } },
       });
       if (positionals.length !== 1) fail('up takes exactly one FILE');
-      let durationSeconds: number | undefined;
-      if (values.duration !== undefined) {
-        durationSeconds = Number(values.duration);
-        if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) fail(`--duration must be a positive number of seconds, not "${values.duration}"`);
-      }
+      const durationSeconds = durationFlag(values.duration);
       const { up } = await import('../operator/local/runner.js');
       const { exitCode, result } = await up({ file: positionals[0]!, durationSeconds, out: values.json ? process.stderr : process.stdout });
       if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -51,11 +55,7 @@ async function main(argv: string[]): Promise<number> {
         },
       });
       if (positionals.length !== 1) fail('status takes exactly one NAME (of a SequencerGroup, BFTCluster or MigratingService)');
-      let durationSeconds: number | undefined;
-      if (values.duration !== undefined) {
-        durationSeconds = Number(values.duration);
-        if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) fail(`--duration must be a positive number of seconds, not "${values.duration}"`);
-      }
+      const durationSeconds = durationFlag(values.duration);
       const { statusCommand } = await import('../operator/status/command.js');
       return statusCommand({
         name: positionals[0]!, namespace: values.namespace, kind: values.kind, watch: values.watch!, durationSeconds, json: values.json!,

@@ -55,8 +55,13 @@ class FakeCluster implements Cluster {
     throw Object.assign(new Error('HTTP-Code: 404'), { code: 404, body: JSON.stringify({ kind: 'Status', message: `${plural}.switchyard.dev "${name}" not found` }) });
   }
 
+  /** Called after each pod listing (the first is before the window, the last after it). */
+  onList = (_listing: number) => {};
+  private listings = 0;
+
   async listPods(): Promise<V1Pod[]> {
-    return this.pods;
+    this.onList(this.listings++);
+    return structuredClone(this.pods); // a fresh listing, as from the API server
   }
 
   async get(path: string): Promise<ApiResponse> {
@@ -148,6 +153,24 @@ test('status names a member whose pod is not ready, with its phase and reason, o
   const failures = (result.failures as string[]).join('\n');
   assert.match(failures, /pod paxos-receiver-g0-1 \(member receiver-g0-1\) is Running, not Ready: container member CrashLoopBackOff: back-off 1m20s.*last terminated: Error \(exit code 1\): switchyard: unknown member/);
   assert.match(failures, /pod paxos-sequencer-0 \(member sequencer-0\) does not exist \(StatefulSet paxos-sequencer\)/);
+});
+
+test('status names a member that restarted or was replaced during the window; expendable ones are the protocol\'s business', async () => {
+  const pods = Object.values(MEMBERS).map(readyPod);
+  const cluster = new FakeCluster(pods, linearizable());
+  const pod = (name: string) => pods.find((p) => p.metadata!.name === name)!;
+  cluster.onList = (n) => {
+    if (n !== 1) return;
+    pod('paxos-config-0').status!.containerStatuses = [{ name: 'member', image: 'i', imageID: '', ready: true, restartCount: 1 }];
+    pod('paxos-client-0').metadata!.uid = 'another';
+    pod('paxos-sequencer-0').status!.containerStatuses = [{ name: 'member', image: 'i', imageID: '', ready: true, restartCount: 2 }];
+  };
+  const { exitCode, result } = await observe(cluster);
+  assert.equal(exitCode, 1);
+  assert.deepEqual((result.failures as string[]).filter((f) => /during the window/.test(f)), [
+    'pod paxos-config-0 (member config) restarted 1 times during the window',
+    'pod paxos-client-0 (member client-0) was replaced during the window',
+  ]);
 });
 
 test('status exits 1 when the clients made no progress in the window', async () => {

@@ -1,6 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Plan } from '../plan/types.js';
+import type { MemberAccess } from '../report/access.js';
 import { type HistoryCheck, checkHistory, fetchHistories, historyPrefix, modelFor } from '../report/histories.js';
 import { type Snapshot, scrape } from '../report/scrape.js';
 import { LiveView, formatTable, verdictOf } from '../report/summary.js';
@@ -81,7 +83,7 @@ export async function status(cluster: Cluster, opts: StatusOptions): Promise<{ e
   ]);
   for (let stopped = false; !stopped;) {
     stopped = await Promise.race([stop.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000))]);
-    if (!stopped && opts.watch) live.show(await scrapeNow(), withPods.length);
+    if (!stopped && opts.watch) live.show(await scrapeNow(), plan.members.length);
   }
   const final: Snapshot = await scrapeNow();
   const seconds = (Date.now() - started) / 1000;
@@ -89,7 +91,7 @@ export async function status(cluster: Cluster, opts: StatusOptions): Promise<{ e
 
   const last = await readMembers();
   note(last);
-  const failures = [...problems.values()];
+  const failures = [...problems.values(), ...restartedIn(first, last, plan)];
   const silent = withPods.filter((m) => !memory.has(m));
   if (silent.length > 0) failures.push(`not answering through the pod proxy: ${silent.join(', ')} (${await firstError(access, silent[0]!, timeoutMs)})`);
   let histories: HistoryCheck | null = null;
@@ -113,8 +115,24 @@ export async function status(cluster: Cluster, opts: StatusOptions): Promise<{ e
   return { exitCode: ok ? 0 : 1, result: { ...result, namespace } };
 }
 
+/**
+ * Members whose pods restarted or were replaced during the window (their counters started again
+ * from zero). As in `switchyard up`, an expendable member's death is the protocol's business.
+ */
+function restartedIn(first: MemberPod[], last: MemberPod[], plan: Plan): string[] {
+  const restarts = (m: MemberPod) => (m.pod?.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0);
+  const before = new Map(first.map((m) => [m.member, m]));
+  return last.flatMap((m) => {
+    const b = before.get(m.member);
+    if (plan.members.find((x) => x.name === m.member)!.expendable || !b?.pod || !m.pod) return [];
+    if (b.pod.metadata?.uid !== m.pod.metadata?.uid) return [`pod ${m.podName} (member ${m.member}) was replaced during the window`];
+    const n = restarts(m) - restarts(b);
+    return n > 0 ? [`pod ${m.podName} (member ${m.member}) restarted ${n} times during the window`] : [];
+  });
+}
+
 /** Why a member does not answer, said once for all that do not. */
-async function firstError(access: ReturnType<typeof podProxyAccess>, member: string, timeoutMs: number): Promise<string> {
+async function firstError(access: MemberAccess, member: string, timeoutMs: number): Promise<string> {
   try {
     await access.getJson(member, '/metrics.json', timeoutMs);
     return 'it answers now';
