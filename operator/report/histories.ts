@@ -61,7 +61,7 @@ export function wholeHistory(histories: ClientHistory[]): Op[] {
  * a client that shows nothing yet (in the members' clock, microseconds).
  */
 export function historyPrefix(histories: ClientHistory[], fallbackCut: number): Op[] {
-  const lastEvent = (h: ClientHistory) => h.pending ? h.pending.call : h.completed.length ? Math.max(...h.completed.map((o) => o.ret)) : fallbackCut;
+  const lastEvent = (h: ClientHistory) => h.pending ? h.pending.call : h.completed.length ? h.completed.reduce((t, o) => Math.max(t, o.ret), -Infinity) : fallbackCut;
   const cut = Math.min(fallbackCut, ...histories.map(lastEvent));
   return wholeHistory(histories)
     .filter((o) => o.call <= cut)
