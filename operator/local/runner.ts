@@ -55,6 +55,8 @@ const READY_TIMEOUT_MS = 20_000;
 const DRAIN_TIMEOUT_MS = 10_000;
 const METRICS_GAP = 2500;
 const HISTORY_TIMEOUT_MS = 10_000;
+/** The summary comes from the last scrape: a loaded machine gets longer than the live line's 800 ms to answer it. */
+const FINAL_SCRAPE_TIMEOUT_MS = 5000;
 
 /**
  * `switchyard up FILE`: plans the resource and runs every member as a local process on
@@ -118,7 +120,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   const access = urlAccess((member) => procs.get(member)!.metricsUrl);
   const running = () => [...procs.values()].filter((p) => p.running).map((p) => p.member.name);
   const memory: Parameters<typeof scrape>[2] = new Map();
-  const scrapeNow = () => scrape(running(), access, memory);
+  const scrapeNow = (timeoutMs?: number) => scrape(running(), access, memory, timeoutMs);
 
   const stopAll = async () => {
     stopping = true;
@@ -204,7 +206,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     outcome = await Promise.race([timer, interrupted, failedPromise.then(() => 'failed' as const)]);
     finished = true;
     // The measurement window ends here; what follows (history collection, drain) is bookkeeping.
-    final = await scrapeNow();
+    final = await scrapeNow(FINAL_SCRAPE_TIMEOUT_MS);
     seconds = (Date.now() - started) / 1000;
     live.end();
     if (current.histories) {
@@ -214,13 +216,13 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         failures.push((err as Error).message);
       }
     }
-    if (current.drain) drained = await drainLoad(current, [...procs.values()].filter((p) => p.member.load && p.running), scrapeNow, DRAIN_TIMEOUT_MS);
+    if (current.drain) drained = await drainLoad(current, [...procs.values()].filter((p) => p.member.load && p.running), () => scrapeNow(), DRAIN_TIMEOUT_MS);
     // Drain: stop the load first so in-flight messages are delivered before the final scrape.
     for (const p of procs.values()) if (p.member.load) await p.stop();
     await new Promise((r) => setTimeout(r, 500));
   }
   if (!final) {
-    final = await scrapeNow();
+    final = await scrapeNow(FINAL_SCRAPE_TIMEOUT_MS);
     seconds = (Date.now() - started) / 1000;
   }
   await stopAll();

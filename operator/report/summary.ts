@@ -57,7 +57,10 @@ export function verdictOf(o: Observation): { ok: boolean; table: [string, string
   const { rows, json, problems } = o.report.summary(o.final, o.base, o.seconds, o.drained);
   failures.push(...(problems ?? []));
   if (o.members.ready < o.members.expected && failures.length === 0) failures.push(`${o.members.expected - o.members.ready} members not ready`);
-  if (o.report.work(o.final) <= o.report.work(o.base)) failures.push(`the clients made no progress in the ${o.seconds.toFixed(1)}s window`);
+  if (o.report.work(o.final) <= o.report.work(o.base)) {
+    const silent = o.final.answering < o.members.ready ? ` (only ${o.final.answering} of ${o.members.ready} ready members answered its last scrape)` : '';
+    failures.push(`the clients made no progress in the ${o.seconds.toFixed(1)}s window${silent}`);
+  }
   const h = o.histories;
   if (h && !h.linearizable) failures.push(h.complete ? 'the client histories are not linearizable' : 'linearizability unknown: the check ran out of its step budget');
   if (h) {

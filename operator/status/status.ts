@@ -31,6 +31,8 @@ export interface StatusOptions {
 export const DEFAULT_WINDOW_S = 5;
 const SCRAPE_TIMEOUT_MS = 3000;
 const HISTORY_TIMEOUT_MS = 20_000;
+/** The summary comes from the last scrape: it gets longer to answer than the live line's. */
+const FINAL_SCRAPE_TIMEOUT_MS = 10_000;
 
 /**
  * `switchyard status NAME`: observes a testbed the operator runs, for a window, and gives the
@@ -71,7 +73,7 @@ export async function status(cluster: Cluster, opts: StatusOptions): Promise<{ e
   // Members whose pods have an address (one still Pending has none: it is a failure already).
   const withPods = first.filter((m) => m.pod?.status?.podIP).map((m) => m.member);
   const memory: Parameters<typeof scrape>[2] = new Map();
-  const scrapeNow = () => scrape(withPods, access, memory, timeoutMs);
+  const scrapeNow = (patience = timeoutMs) => scrape(withPods, access, memory, patience);
   const base = await scrapeNow();
   const started = Date.now();
   const live = new LiveView(report, out, started, base);
@@ -85,7 +87,7 @@ export async function status(cluster: Cluster, opts: StatusOptions): Promise<{ e
     stopped = await Promise.race([stop.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000))]);
     if (!stopped && opts.watch) live.show(await scrapeNow(), plan.members.length);
   }
-  const final: Snapshot = await scrapeNow();
+  const final: Snapshot = await scrapeNow(Math.max(timeoutMs, FINAL_SCRAPE_TIMEOUT_MS));
   const seconds = (Date.now() - started) / 1000;
   live.end();
 
