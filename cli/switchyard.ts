@@ -4,6 +4,10 @@ import { parseArgs } from 'node:util';
 const USAGE = `usage:
   switchyard up FILE [--duration SECONDS] [--json]
       Runs the custom resource in FILE as local processes on loopback.
+  switchyard status NAME [-n NAMESPACE] [--kind KIND] [--watch] [--duration SECONDS] [--json]
+      Observes a testbed the operator runs (KUBECONFIG) through the API server's pod proxy and
+      gives up's verdict: live line (--watch), summary, linearizability. Window: --duration,
+      else 5 s (--watch: until Ctrl-C). Exit 0 ok, 1 failed a check, 3 could not observe.
   switchyard node --config FILE --role ROLE
       Runs one member of a testbed (what each pod runs).
   switchyard operator --image IMAGE [--member-image IMAGE] [--namespaces a,b] [--port 8080] [--pod-monitor] ...
@@ -23,6 +27,14 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** `--duration SECONDS`: a positive number, or undefined when absent. */
+function durationFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) fail(`--duration must be a positive number of seconds, not "${value}"`);
+  return seconds;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -32,15 +44,26 @@ async function main(argv: string[]): Promise<number> {
         options: { duration: { type: 'string' }, json: { type: 'boolean', default: false } },
       });
       if (positionals.length !== 1) fail('up takes exactly one FILE');
-      let durationSeconds: number | undefined;
-      if (values.duration !== undefined) {
-        durationSeconds = Number(values.duration);
-        if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) fail(`--duration must be a positive number of seconds, not "${values.duration}"`);
-      }
+      const durationSeconds = durationFlag(values.duration);
       const { up } = await import('../operator/local/runner.js');
       const { exitCode, result } = await up({ file: positionals[0]!, durationSeconds, out: values.json ? process.stderr : process.stdout });
       if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
       return exitCode;
+    }
+    case 'status': {
+      const { values, positionals } = parseArgs({
+        args: rest, allowPositionals: true, strict: true,
+        options: {
+          namespace: { type: 'string', short: 'n' }, kind: { type: 'string' }, watch: { type: 'boolean', default: false },
+          duration: { type: 'string' }, json: { type: 'boolean', default: false },
+        },
+      });
+      if (positionals.length !== 1) fail('status takes exactly one NAME (of a SequencerGroup, BFTCluster or MigratingService)');
+      const durationSeconds = durationFlag(values.duration);
+      const { statusCommand } = await import('../operator/status/command.js');
+      return statusCommand({
+        name: positionals[0]!, namespace: values.namespace, kind: values.kind, watch: values.watch!, durationSeconds, json: values.json!,
+      });
     }
     case 'node': {
       const { values } = parseArgs({

@@ -1,5 +1,5 @@
 import asciichart from 'asciichart';
-import { fmtSeconds } from '../../operator/local/report.js';
+import { fmtSeconds } from '../../operator/report/systems.js';
 import type { BenchOptions, BenchResult } from '../bench.js';
 import { runResource } from '../run-resource.js';
 

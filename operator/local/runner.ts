@@ -9,10 +9,11 @@ import type { Plan } from '../plan/types.js';
 import { loadResourceFile } from '../schema/resources.js';
 import { MemberProcess } from './members.js';
 import { findBasePorts } from './ports.js';
-import { type SystemReport, bftReport, capybaraReport, hydraPaxosReport, hydraReport, hydraTxnReport } from './report.js';
-import { type ModelName, modelOf, writeHistory } from '../../node/check/history-file.js';
-import { type Operation, checkLinearizable, verdict } from '../../node/check/linearizability.js';
-import { type Snapshot, scrape } from './scrape.js';
+import { urlAccess } from '../report/access.js';
+import { type HistoryCheck, checkHistory, fetchHistories, modelFor, wholeHistory } from '../report/histories.js';
+import { type Snapshot, scrape } from '../report/scrape.js';
+import { LiveView, formatTable, verdictOf } from '../report/summary.js';
+import { reportFor } from '../report/systems.js';
 
 export interface UpOptions {
   file: string;
@@ -20,14 +21,6 @@ export interface UpOptions {
   durationSeconds?: number;
   /** Where progress and the summary table go (stderr when --json keeps stdout for the result). */
   out: NodeJS.WritableStream;
-}
-
-function reportFor(plan: Plan): SystemReport {
-  if (plan.document.system === 'hydra') {
-    const app = plan.document.hydra.application;
-    return app === 'hydrapaxos' ? hydraPaxosReport : app === 'hydratxn' ? hydraTxnReport : hydraReport;
-  }
-  return plan.document.system === 'capybara' ? capybaraReport : bftReport;
 }
 
 /**
@@ -45,43 +38,25 @@ async function drainLoad(plan: Plan, clients: MemberProcess[], scrapeNow: () => 
   }
 }
 
-/** The sequential specification the clients' histories are checked against. */
-function modelFor(plan: Plan): ModelName {
-  return plan.document.system === 'hydra' && plan.document.hydra.application === 'hydratxn' ? 'txn' : 'kv';
-}
-
-interface HistoryCheck {
-  linearizable: boolean;
-  /** False when the search ran out of its step budget: then nothing is known either way. */
-  complete: boolean;
-  committed: number;
-  counterexample: string[];
-  /** Where the history was written, for `switchyard check` or any other checker. */
-  file: string;
-}
-
 /**
  * Asks every client to stop issuing (its outstanding request may still finish), then reads
  * their recorded histories, writes them to `file` and checks them together: a history is only
  * complete once no client adds to it.
  */
-async function collectHistories(clients: MemberProcess[], model: ModelName, file: string): Promise<HistoryCheck> {
+async function collectHistories(plan: Plan, clients: MemberProcess[], file: string): Promise<HistoryCheck> {
   await Promise.all(clients.map((c) => fetch(`${c.metricsUrl}/admin`, { method: 'POST', body: '{"stop":true}' }).catch(() => null)));
   await new Promise((r) => setTimeout(r, 1000));
-  const ops: Operation<unknown, unknown>[] = [];
-  for (const c of clients) {
-    const h = (await (await fetch(`${c.metricsUrl}/history.json`)).json()) as { completed: Operation<unknown, unknown>[]; pending: Operation<unknown, unknown> | null };
-    ops.push(...h.completed);
-    // JSON has no Infinity: an operation still waiting is one that never returned.
-    if (h.pending) ops.push({ ...h.pending, ret: Infinity, output: undefined });
-  }
-  writeHistory(file, model, ops);
-  const r = checkLinearizable(modelOf(model), ops);
-  return { linearizable: r.linearizable, complete: r.complete, committed: ops.filter((o) => o.output !== undefined).length, counterexample: r.counterexample ?? [], file };
+  const access = urlAccess((member) => clients.find((c) => c.member.name === member)!.metricsUrl);
+  const histories = await fetchHistories(clients.map((c) => c.member.name), access, HISTORY_TIMEOUT_MS);
+  return checkHistory(wholeHistory(histories), modelFor(plan), file);
 }
+
 const READY_TIMEOUT_MS = 20_000;
 const DRAIN_TIMEOUT_MS = 10_000;
 const METRICS_GAP = 2500;
+const HISTORY_TIMEOUT_MS = 10_000;
+/** The summary comes from the last scrape: a loaded machine gets longer than the live line's 800 ms to answer it. */
+const FINAL_SCRAPE_TIMEOUT_MS = 5000;
 
 /**
  * `switchyard up FILE`: plans the resource and runs every member as a local process on
@@ -142,7 +117,10 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     procs.set(m.name, p);
     return p;
   };
-  const endpoints = () => new Map([...procs.values()].filter((p) => p.running).map((p) => [p.member.name, p.metricsUrl]));
+  const access = urlAccess((member) => procs.get(member)!.metricsUrl);
+  const running = () => [...procs.values()].filter((p) => p.running).map((p) => p.member.name);
+  const memory: Parameters<typeof scrape>[2] = new Map();
+  const scrapeNow = (timeoutMs?: number) => scrape(running(), access, memory, timeoutMs);
 
   const stopAll = async () => {
     stopping = true;
@@ -179,14 +157,14 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     await Promise.race([new Promise((r) => setTimeout(r, current.warmupSeconds * 1000)), interrupted]);
   }
 
-  const memory: Parameters<typeof scrape>[1] = new Map();
-  let base = await scrape(endpoints(), memory);
+  // A member that misses this scrape counts from zero (its start), as when none answers it.
+  const base = await scrapeNow();
   const started = Date.now();
   let outcome: 'done' | 'interrupted' | 'failed' = failures.length > 0 ? 'failed' : 'done';
   let histories: HistoryCheck | null = null;
   let final: Snapshot | null = null;
   let drained: Snapshot | null = null;
-  const timeline: Record<string, unknown>[] = [];
+  const live = new LiveView(report, out, started, base);
   let seconds = 0;
 
   if (outcome === 'done') {
@@ -217,64 +195,44 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       }, 2000);
     };
 
-    let prev = base;
-    const tty = 'isTTY' in out && (out as NodeJS.WriteStream).isTTY;
     void (async () => {
       for (;;) {
         await new Promise((r) => setTimeout(r, 1000));
         if (stopping || finished) return;
-        const now = await scrape(endpoints(), memory);
-        const t = ((Date.now() - started) / 1000).toFixed(0).padStart(3);
-        const up = `up ${now.answering}/${[...procs.values()].filter((p) => !p.stopping).length}`;
-        const line = `[${t}s] ${report.progress(now, prev)} · ${up}`;
-        if (report.sample) timeline.push({ t_s: (now.at - started) / 1000, ...report.sample(now, prev) });
-        out.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
-        prev = now;
+        live.show(await scrapeNow(), [...procs.values()].filter((p) => !p.stopping).length);
       }
     })();
     const timer = new Promise<'done'>((resolve) => setTimeout(() => resolve('done'), duration * 1000));
     outcome = await Promise.race([timer, interrupted, failedPromise.then(() => 'failed' as const)]);
     finished = true;
     // The measurement window ends here; what follows (history collection, drain) is bookkeeping.
-    final = await scrape(endpoints(), memory);
+    final = await scrapeNow(FINAL_SCRAPE_TIMEOUT_MS);
     seconds = (Date.now() - started) / 1000;
-    if (tty) out.write('\n');
-    if (current.histories) histories = await collectHistories([...procs.values()].filter((p) => p.member.load && p.running), modelFor(current), join(runDir, 'history.json'));
-    if (current.drain) drained = await drainLoad(current, [...procs.values()].filter((p) => p.member.load && p.running), () => scrape(endpoints(), memory), DRAIN_TIMEOUT_MS);
+    live.end();
+    if (current.histories) {
+      try {
+        histories = await collectHistories(current, [...procs.values()].filter((p) => p.member.load && p.running), join(runDir, 'history.json'));
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }
+    if (current.drain) drained = await drainLoad(current, [...procs.values()].filter((p) => p.member.load && p.running), () => scrapeNow(), DRAIN_TIMEOUT_MS);
     // Drain: stop the load first so in-flight messages are delivered before the final scrape.
     for (const p of procs.values()) if (p.member.load) await p.stop();
     await new Promise((r) => setTimeout(r, 500));
   }
   if (!final) {
-    final = await scrape(endpoints(), memory);
+    final = await scrapeNow(FINAL_SCRAPE_TIMEOUT_MS);
     seconds = (Date.now() - started) / 1000;
   }
-  if (base.answering === 0) base = final;
   await stopAll();
   // One process may run many testbeds (switchyard bench): leave no listener behind.
   process.removeListener('SIGINT', onInterrupt);
 
-  const { rows, json, problems } = report.summary(final, base, seconds, drained ?? final);
-  failures.push(...(problems ?? []));
-  if (histories) {
-    rows.push(['linearizable', histories.linearizable ? `yes (${histories.committed} operations checked)`
-      : histories.complete ? `NO: ${histories.counterexample.slice(0, 3).join(' | ')}` : 'UNKNOWN: the search ran out of its step budget']);
-    if (!histories.linearizable) rows.push(['history', `${histories.file} (switchyard check ${histories.file})`]);
-    Object.assign(json, { linearizable: histories.linearizable, committed: histories.committed, history_file: histories.file });
-    if (!histories.linearizable) Object.assign(json, { linearizability_check: verdict(histories), counterexample: histories.counterexample });
-  }
-  const ok = outcome !== 'failed' && failures.length === 0 && ready === expected && (histories?.linearizable ?? true);
-  const table: [string, string][] = [
-    ['testbed', `${current.kind}/${current.name}`],
-    ['result', ok ? (outcome === 'interrupted' ? 'ok (interrupted)' : 'ok') : `FAILED: ${failures.join('; ')}`],
-    ['members ready', `${ready}/${expected}`],
-    ['duration', `${seconds.toFixed(1)}s`],
-    ...rows,
-  ];
-  const width = Math.max(...table.map(([k]) => k.length));
-  out.write(`\n${table.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n')}\n`);
-  return {
-    exitCode: ok ? (outcome === 'interrupted' ? 130 : 0) : 1,
-    result: { ok, kind: current.kind, name: current.name, members: { expected, ready }, duration_s: seconds, failures, ...json, ...(timeline.length ? { timeline } : {}) },
-  };
+  const { ok, table, result } = verdictOf({
+    report, kind: current.kind, name: current.name, base, final, seconds, drained: drained ?? final,
+    members: { expected, ready }, failures, histories, interrupted: outcome === 'interrupted', timeline: live.timeline,
+  });
+  out.write(formatTable(table));
+  return { exitCode: ok ? (outcome === 'interrupted' ? 130 : 0) : 1, result };
 }

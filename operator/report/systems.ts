@@ -1,15 +1,19 @@
+import type { Plan } from '../plan/types.js';
 import type { Snapshot } from './scrape.js';
 
-/** What `switchyard up` shows for one system: a live progress line and the end-of-run summary. */
+/** What `switchyard up` and `switchyard status` show for one system: a live progress line and the summary. */
 export interface SystemReport {
   progress(now: Snapshot, prev: Snapshot): string;
+  /** What the clients have got done so far (a counter): a window in which it does not grow saw no progress. */
+  work(s: Snapshot): number;
   /** One point of the run's timeline (`timeline` in `--json`), taken with each progress line. */
   sample?(now: Snapshot, prev: Snapshot): Record<string, unknown>;
   /**
    * Rows for the summary table and the system's own fields for `--json`; `drained` is the scrape
-   * after the load finished (the plan's drain), for what only the end can tell. `problems` fail the run.
+   * after the load finished (the plan's drain), for what only the end can tell, or null while the
+   * load still runs (`switchyard status` on a live testbed). `problems` fail the run.
    */
-  summary(final: Snapshot, base: Snapshot, seconds: number, drained: Snapshot): { rows: [string, string][]; json: Record<string, unknown>; problems?: string[] };
+  summary(final: Snapshot, base: Snapshot, seconds: number, drained: Snapshot | null): { rows: [string, string][]; json: Record<string, unknown>; problems?: string[] };
 }
 
 export const fmtSeconds = (s: number | null) =>
@@ -22,7 +26,13 @@ const rate = (now: Snapshot, prev: Snapshot, name: string) => {
   return dt > 0 ? (now.sum(name) - prev.sum(name)) / dt : 0;
 };
 
+/** Operations the clients completed (every system's clients observe this histogram once per operation). */
+const clientOperations = (s: Snapshot) => s.histogram('switchyard_client_request_seconds').count;
+
 export const hydraReport: SystemReport = {
+  // Hydra's senders are open-loop: their progress is what the receivers deliver.
+  work: (s) => s.sum('switchyard_hydra_delivered_total'),
+
   progress(now, prev) {
     const delay = now.histogram('switchyard_hydra_delivery_delay_seconds').since(prev.histogram('switchyard_hydra_delivery_delay_seconds'));
     return [
@@ -79,6 +89,8 @@ export const hydraReport: SystemReport = {
 };
 
 export const bftReport: SystemReport = {
+  work: clientOperations,
+
   progress(now, prev) {
     const latency = now.histogram('switchyard_client_request_seconds').since(prev.histogram('switchyard_client_request_seconds'));
     const dt = (now.at - prev.at) / 1000;
@@ -185,9 +197,11 @@ function hydraAppProgress(now: Snapshot, prev: Snapshot, committed: string): str
 
 /** HydraPaxos on Hydra: the application's commits and recovery events, then Hydra's own rows. */
 export const hydraPaxosReport: SystemReport = {
+  work: clientOperations,
+
   progress: (now, prev) => hydraAppProgress(now, prev, 'committed'),
 
-  summary(final, base, seconds) {
+  summary(final, base, seconds, drained) {
     const latency = final.histogram('switchyard_client_request_seconds').since(base.histogram('switchyard_client_request_seconds'));
     const opsPerS = seconds > 0 ? latency.count / seconds : 0;
     const viewChanges = Object.fromEntries(final.byLabel('switchyard_hydrapaxos_view_changes_total', 'reason'));
@@ -195,7 +209,7 @@ export const hydraPaxosReport: SystemReport = {
     const transfers = final.sum('switchyard_hydrapaxos_state_transfers_total');
     const retried = final.sum('switchyard_client_requests_total', { result: 'retried' });
     const violations = Object.fromEntries(final.byLabel('switchyard_hydrapaxos_invariant_violations_total', 'kind'));
-    const hydra = hydraReport.summary(final, base, seconds, final);
+    const hydra = hydraReport.summary(final, base, seconds, drained);
     const cpu = cpuPerOp(final, base, latency.count, 'receiver');
     return {
       rows: [
@@ -231,13 +245,15 @@ export const hydraPaxosReport: SystemReport = {
  * shard lost: recovered from another shard, or aborted everywhere (their clients retry them).
  */
 export const hydraTxnReport: SystemReport = {
+  work: clientOperations,
+
   progress(now, prev) {
     const aborted = now.sum('switchyard_hydratxn_cross_shard_decisions_total', { outcome: 'dropped' });
     return `${hydraAppProgress(now, prev, 'transactions')} · aborted ${fmtCount(aborted)}`;
   },
 
-  summary(final, base, seconds) {
-    const paxos = hydraPaxosReport.summary(final, base, seconds, final);
+  summary(final, base, seconds, drained) {
+    const paxos = hydraPaxosReport.summary(final, base, seconds, drained);
     const found = final.sum('switchyard_hydratxn_cross_shard_decisions_total', { outcome: 'found' });
     const aborted = final.sum('switchyard_hydratxn_cross_shard_decisions_total', { outcome: 'dropped' });
     const [committed, ...rest] = paxos.rows;
@@ -254,6 +270,8 @@ export const hydraTxnReport: SystemReport = {
 
 /** Capybara: client requests and latency, per-server load, migrations and their phases, integrity at the end. */
 export const capybaraReport: SystemReport = {
+  work: clientOperations,
+
   sample(now, prev) {
     const dt = (now.at - prev.at) / 1000;
     const before = prev.byLabel('switchyard_capybara_server_requests_total', 'server');
@@ -291,13 +309,15 @@ export const capybaraReport: SystemReport = {
     const before = base.byLabel('switchyard_capybara_server_requests_total', 'server');
     const load = Object.fromEntries([...final.byLabel('switchyard_capybara_server_requests_total', 'server')]
       .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([s, n]) => [s, seconds > 0 ? (n - (before.get(s) ?? 0)) / seconds : 0]));
-    const errors = (kind: string) => drained.sum('switchyard_capybara_client_errors', { kind });
-    const lost = drained.sum('switchyard_capybara_client_outstanding');
+    const end = drained ?? final;
+    const errors = (kind: string) => end.sum('switchyard_capybara_client_errors', { kind });
+    // Outstanding requests are lost only once the load has drained; on a live testbed they are in flight.
+    const lost = drained ? drained.sum('switchyard_capybara_client_outstanding') : null;
     const opsPerS = seconds > 0 ? latency.count / seconds : 0;
     const completed = byResult.completed ?? 0;
-    const rejected = Object.fromEntries(drained.byLabel('switchyard_capybara_rejected_total', 'reason'));
+    const rejected = Object.fromEntries(end.byLabel('switchyard_capybara_rejected_total', 'reason'));
     const problems = [
-      ...(lost > 0 ? [`${lost} requests never answered`] : []),
+      ...(lost !== null && lost > 0 ? [`${lost} requests never answered`] : []),
       ...(errors('duplicated') > 0 ? [`${errors('duplicated')} requests executed twice`] : []),
       ...(errors('mismatched') > 0 ? [`${errors('mismatched')} wrong replies`] : []),
     ];
@@ -308,7 +328,7 @@ export const capybaraReport: SystemReport = {
         ['load per server', Object.entries(load).map(([s, r]) => `${s} ${fmtCount(r)}/s`).join(', ') || '—'],
         ['migrations', Object.entries(byResult).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${fmtCount(n)}`).join(', ') || 'none'],
         ['migration p50', ['prepare', 'serialize', 'transfer', 'blackout', 'total'].map((p) => `${p} ${fmtSeconds(phases[p]!.p50)}`).join(', ')],
-        ['requests lost / duplicated / wrong', `${lost} / ${errors('duplicated')} / ${errors('mismatched')}`],
+        ['requests lost / duplicated / wrong', `${lost ?? '— (load still running)'} / ${errors('duplicated')} / ${errors('mismatched')}`],
         ['connections cut (clients saw)', `${errors('reset')} resets, ${errors('timeout')} timeouts (${errors('reconnect')} reconnects)`],
         ['rejected', Object.entries(rejected).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
       ],
@@ -332,3 +352,12 @@ export const capybaraReport: SystemReport = {
     };
   },
 };
+
+/** The report of the system a plan runs. */
+export function reportFor(plan: Plan): SystemReport {
+  if (plan.document.system === 'hydra') {
+    const app = plan.document.hydra.application;
+    return app === 'hydrapaxos' ? hydraPaxosReport : app === 'hydratxn' ? hydraTxnReport : hydraReport;
+  }
+  return plan.document.system === 'capybara' ? capybaraReport : bftReport;
+}

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
+import type { MemberAccess } from './access.js';
 
-type MetricJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>[number];
+export type MetricJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>[number];
 
 /** Metrics of every member at one instant, as served on `/metrics.json` by prom-client. */
 export class Snapshot {
@@ -113,13 +114,11 @@ export class Histogram {
  * Fetches `/metrics.json` from every member. With `memory`, a member that no longer answers
  * (stopped, killed) keeps its last values, so run totals never go backwards.
  */
-export async function scrape(endpoints: Map<string, string>, memory?: Map<string, MetricJson[]>, timeoutMs = 800): Promise<Snapshot> {
+export async function scrape(members: string[], access: MemberAccess, memory?: Map<string, MetricJson[]>, timeoutMs = 800): Promise<Snapshot> {
   const results = await Promise.all(
-    [...endpoints].map(async ([member, url]) => {
+    members.map(async (member) => {
       try {
-        const res = await fetch(`${url}/metrics.json`, { signal: AbortSignal.timeout(timeoutMs) });
-        if (!res.ok) return null;
-        return [member, (await res.json()) as MetricJson[]] as const;
+        return [member, (await access.getJson(member, '/metrics.json', timeoutMs)) as MetricJson[]] as const;
       } catch {
         return null;
       }
