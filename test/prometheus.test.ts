@@ -115,7 +115,8 @@ async function testbedCase(name: string, example: string, dashboard: string, sho
   const up = spawnUp(file, 900);
   try {
     const base = await eventually('the testbed\'s metrics ports', async () => Number(up.out.stderr.match(/metrics (\d+)\+id/)?.[1]), 60_000);
-    await eventually('the testbed running (its first progress line)', async () => /\[\s*\d+s\]/.test(up.out.stderr), 180_000)
+    const ended = up.exited.then((code) => Promise.reject(new Error(`switchyard up ended (exit ${code}) before running`)));
+    await Promise.race([eventually('the testbed running (its first progress line)', async () => /\[\s*\d+s\]/.test(up.out.stderr), 180_000), ended])
       .catch((err) => assert.fail(`${(err as Error).message}\n${up.out.stderr}`));
     await scrapeAndLint(p.members.map((m) => ({ address: `127.0.0.1:${base + p.idOf(m.name)}`, name: m.name })));
     await checkDashboard(dashboard, p.name, shows);
@@ -131,7 +132,7 @@ const protocol = (name: string) => (y: string) => y.replace('protocol: neobft-hm
 /** The operator test's lighter Hydra load: these 2 cores also run Prometheus and the checks. */
 const light = (y: string) => y.replace('ratePerClient: 2000', 'ratePerClient: 200');
 
-test('Hydra dashboard: every query has data from a SequencerGroup (Hydra alone); every member passes promtool', { skip }, () =>
+test('Hydra dashboard: every query but the application panels\' has data from a SequencerGroup (Hydra alone)', { skip }, () =>
   testbedCase('hydra', 'examples/sequencergroup.yaml', 'hydra.json', notApplications, light));
 
 test('Hydra dashboard: every query, application panels included, has data from a HydraPaxos SequencerGroup', { skip }, () =>
