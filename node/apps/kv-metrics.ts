@@ -9,6 +9,8 @@ export function kvClientMetrics<I, O>(registry: Registry, system: string): KvCli
   const seconds = new Histogram({ name: 'switchyard_client_request_seconds', help: 'Client request latency, by system.', labelNames: ['system'], buckets: LATENCY_BUCKETS, registers: r });
   const requests = new Counter({ name: 'switchyard_client_requests_total', help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r });
   const latency = seconds.labels(system);
+  // Both results a dashboard plots start at 0 (see zeroed()).
+  for (const result of ['committed', 'retried']) requests.labels(system, result).inc(0);
   return {
     completed: (_op, us) => {
       latency.observe(us / 1e6);

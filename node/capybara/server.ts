@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { Core, Ctx, NodeId } from '../runtime/core.js';
+import type { Core, Ctx, NodeId, WireReason } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import { Reader, Writer } from '../runtime/wire.js';
 import type { StreamApp, StreamSession } from './app/session.js';
@@ -56,12 +56,14 @@ export interface ServerParams {
 
 export type MigrationPhase = 'prepare' | 'serialize' | 'transfer' | 'blackout' | 'total';
 export type MigrationResult = 'completed' | 'rejected' | 'returned' | 'abandoned' | 'reconnect';
+/** Why a server refused a migration message or a segment (`switchyard_capybara_rejected_total{reason}`). */
+export type CapybaraRefusal = WireReason | 'buffer-full' | 'stray-segment' | 'unexpected-state';
 
 export interface ServerObserver {
   requests(count: number): void;
   connections(open: number): void;
   migration(result: MigrationResult, phases: Partial<Record<MigrationPhase, number>> | null, stateBytes: number): void;
-  rejected(reason: string, detail: string): void;
+  rejected(reason: CapybaraRefusal, detail: string): void;
 }
 
 interface Session {

@@ -1,9 +1,9 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { LATENCY_BUCKETS } from '../runtime/metrics.js';
+import { LATENCY_BUCKETS, valuesOf, zeroed } from '../runtime/metrics.js';
 import type { AggregatorObserver } from './aggregator.js';
 import type { ClientObserver } from './client.js';
 import type { ConfigServiceObserver } from './config-service.js';
-import type { ReceiverObserver } from './receiver.js';
+import type { ReceiverObserver, ReceiverRejection } from './receiver.js';
 import type { SequencerObserver } from './sequencer.js';
 
 /** Binds each Hydra role's observer to the metric names of the dashboards' contract (DESIGN.md). */
@@ -23,7 +23,8 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
   function sequencer(id: number): SequencerObserver {
     const stamped = new Counter({ name: 'switchyard_hydra_stamped_total', help: 'Messages stamped.', labelNames: ['sequencer'], registers: r });
     const active = new Gauge({ name: 'switchyard_hydra_sequencer_active', help: '1 while this sequencer may stamp.', registers: r });
-    const flushed = flushes();
+    const flushed = zeroed(flushes(), ['periodic', 'solicited']);
+    zeroed(rejected, valuesOf<Parameters<SequencerObserver['rejected']>[0]>({ inactive: true, 'bad-groups': true }));
     const stampedChild = stamped.labels(String(id));
     return {
       stamped: () => stampedChild.inc(),
@@ -55,6 +56,9 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
       registers: r,
     });
     violations.inc(0);
+    zeroed(rejected, valuesOf<ReceiverRejection>({
+      'unknown-sequencer': true, 'stale-incarnation': true, 'removed-sequencer': true, 'not-addressed': true, duplicate: true, late: true, 'beyond-final': true,
+    }));
     let lastClock = -1;
     let lastSequencer = -1;
     return {
@@ -80,7 +84,7 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
   }
 
   function aggregator(): AggregatorObserver {
-    const flushed = flushes();
+    const flushed = zeroed(flushes(), ['aggregated', 'absorbed']);
     return {
       forwarded: () => flushed.labels('aggregated').inc(),
       absorbed: () => flushed.labels('absorbed').inc(),
@@ -88,9 +92,9 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
   }
 
   function configService(initialActive: number): ConfigServiceObserver {
-    const changes = new Counter({
+    const changes = zeroed(new Counter({
       name: 'switchyard_hydra_reconfigurations_total', help: 'Configuration changes, by kind.', labelNames: ['kind'], registers: r,
-    });
+    }), valuesOf<Parameters<ConfigServiceObserver['reconfigured']>[0]>({ add: true, remove: true, abort: true }));
     const active = new Gauge({ name: 'switchyard_hydra_active_sequencers', help: 'Sequencers in the current configuration.', registers: r });
     active.set(initialActive);
     return {

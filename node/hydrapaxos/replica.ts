@@ -3,7 +3,7 @@ import type { Config } from '../hydra/messages.js';
 import { type Delivery, Receiver, type ReceiverObserver, type ReceiverParams } from '../hydra/receiver.js';
 import { clientNode } from '../hydra/topology.js';
 import type { Execution, StateMachine, StateMachineKind } from '../apps/state-machine.js';
-import type { Core, Ctx, NodeId } from '../runtime/core.js';
+import type { Core, Ctx, NodeId, WireReason } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import { Reassembly, chunksOf } from './codec.js';
 import { CrossShard, type CrossShardHost } from './cross-shard.js';
@@ -49,6 +49,9 @@ export interface HydraPaxosParams {
 
 export type ViewChangeReason = 'leader-silent' | 'view-change-timeout' | 'peer-request' | 'recovered-leader';
 
+/** Why a replica refused a request, a reassembled message or a transferred state (`switchyard_hydrapaxos_rejected_total{reason}`). */
+export type HydraPaxosRefusal = 'bad-request' | 'unknown-client' | `chunk-${WireReason}` | `state-${WireReason}`;
+
 export interface HydraPaxosObserver {
   executed(): void;
   noopCommitted(): void;
@@ -56,7 +59,7 @@ export interface HydraPaxosObserver {
   stateTransferred(): void;
   /** HydraTxn: a message lost by a whole shard was decided found (executed everywhere) or dropped (nowhere). */
   crossShardDecided(outcome: 'found' | 'dropped'): void;
-  rejected(reason: string): void;
+  rejected(reason: HydraPaxosRefusal): void;
   /** A property the protocol relies on failed here (a bug): counted and logged so a failing run says where. */
   invariantViolated(kind: 'log-order', detail: string): void;
   hydra: ReceiverObserver;

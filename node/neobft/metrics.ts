@@ -3,7 +3,9 @@ import type { AomSequencerObserver } from './aom-sequencer.js';
 import type { EpochSequencerObserver } from './epoch-sequencer.js';
 import type { KvClientObserver } from '../apps/kv-client.js';
 import { kvClientMetrics } from '../apps/kv-metrics.js';
-import type { ReplicaObserver } from './replica.js';
+import { valuesOf, zeroed } from '../runtime/metrics.js';
+import type { AomRejection } from './aom-receiver.js';
+import type { NeoBftRefusal, ReplicaObserver } from './replica.js';
 import type { PbftObserver } from '../pbft/replica.js';
 
 /** Binds the BFTCluster roles' observers (NeoBFT, and the PBFT and unreplicated baselines) to the metric names of the dashboards' contract (DESIGN.md). */
@@ -24,16 +26,26 @@ export function neobftMetrics(registry: Registry) {
 
   function replica(replicas: number): ReplicaObserver {
     const verified = new Counter({ name: 'switchyard_aom_verified_total', help: 'Authenticator checks at receivers.', labelNames: ['scheme', 'result'], registers: r });
-    const rejected = new Counter({ name: 'switchyard_aom_rejected_total', help: 'AOM messages refused, by reason.', labelNames: ['reason'], registers: r });
-    const executed = new Counter({ name: 'switchyard_neobft_executed_total', help: 'Log slots executed (speculatively), by kind.', labelNames: ['kind'], registers: r });
-    const gaps = new Counter({ name: 'switchyard_neobft_gap_agreements_total', help: 'Gap agreements completed, by outcome.', labelNames: ['outcome'], registers: r });
+    const rejected = zeroed(new Counter({ name: 'switchyard_aom_rejected_total', help: 'AOM messages refused, by reason.', labelNames: ['reason'], registers: r }), valuesOf<AomRejection>({
+      'wrong-group': true, 'wrong-epoch': true, replayed: true, duplicate: true, equivocation: true, corrupted: true, 'bad-mac': true,
+      'bad-signature': true, 'chain-broken': true, unverifiable: true, 'buffer-full': true,
+    }));
+    const executed = zeroed(new Counter({ name: 'switchyard_neobft_executed_total', help: 'Log slots executed (speculatively), by kind.', labelNames: ['kind'], registers: r }), ['request', 'no-op']);
+    const gaps = zeroed(new Counter({ name: 'switchyard_neobft_gap_agreements_total', help: 'Gap agreements completed, by outcome.', labelNames: ['outcome'], registers: r }),
+      valuesOf<Parameters<ReplicaObserver['gapAgreement']>[1]>({ message: true, 'no-op': true }));
     const rollbacks = new Counter({ name: 'switchyard_neobft_rollbacks_total', help: 'Slots rolled back after a gap became a no-op.', registers: r });
-    const invalid = new Counter({ name: 'switchyard_neobft_invalid_total', help: 'Protocol messages refused, by reason.', labelNames: ['reason'], registers: r });
+    const invalid = zeroed(new Counter({ name: 'switchyard_neobft_invalid_total', help: 'Protocol messages refused, by reason.', labelNames: ['reason'], registers: r }), valuesOf<NeoBftRefusal>({
+      'bad-confirm': true, 'bad-gap-decision': true, 'bad-gap-drop': true, 'bad-gap-find': true, 'bad-gap-vote': true, 'bad-state-certificate': true,
+      'bad-sync': true, 'bad-view-change': true, 'bad-view-start': true, 'certificate-for-another-slot': true, 'forged-certificate': true,
+      'gap-decision-contradicts-confirm': true, 'malformed-request': true, 'bad-client-signature': true, 'unknown-client': true, 'no-keys-for-next-epoch': true,
+      'view-change-below-sync-point': true, 'malformed-state': true, 'state-digest-mismatch': true,
+    }));
     const epoch = new Gauge({ name: 'switchyard_neobft_epoch', help: 'Current epoch (sequencer installation).', registers: r });
     const leader = new Gauge({ name: 'switchyard_neobft_leader', help: 'Index of the current leader replica.', registers: r });
     epoch.set(1);
     leader.set(0);
-    const viewChanges = new Counter({ name: 'switchyard_neobft_view_changes_total', help: 'View changes started, by reason (leader, sequencer, timeout, joined).', labelNames: ['reason'], registers: r });
+    const viewChanges = zeroed(new Counter({ name: 'switchyard_neobft_view_changes_total', help: 'View changes started, by reason (leader, sequencer, timeout, joined).', labelNames: ['reason'], registers: r }),
+      valuesOf<Parameters<ReplicaObserver['viewChanged']>[1]>({ leader: true, sequencer: true, timeout: true, joined: true }));
     const syncPoint = new Gauge({ name: 'switchyard_neobft_sync_point', help: 'Highest slot made final by 2f+1 matching SYNCs.', registers: r });
     const stateTransfers = new Counter({ name: 'switchyard_neobft_state_transfers_total', help: 'State transfers taken (this replica was behind the others\' compacted prefix).', registers: r });
     return {
@@ -57,7 +69,8 @@ export function neobftMetrics(registry: Registry) {
     const executed = new Counter({ name: 'switchyard_pbft_executed_total', help: 'Requests executed by PBFT (or the unreplicated server).', registers: r });
     const batches = new Histogram({ name: 'switchyard_pbft_batch_size', help: 'Requests per PBFT batch.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: r });
     const invalid = new Counter({ name: 'switchyard_pbft_invalid_total', help: 'PBFT messages refused, by reason.', labelNames: ['reason'], registers: r });
-    const viewChanges = new Counter({ name: 'switchyard_pbft_view_changes_total', help: 'PBFT view changes this replica took part in, by reason (request-timeout, new-view-timeout, joined).', labelNames: ['reason'], registers: r });
+    const viewChanges = zeroed(new Counter({ name: 'switchyard_pbft_view_changes_total', help: 'PBFT view changes this replica took part in, by reason (request-timeout, new-view-timeout, joined).', labelNames: ['reason'], registers: r }),
+      valuesOf<Parameters<PbftObserver['viewChanged']>[1]>({ 'request-timeout': true, 'new-view-timeout': true, joined: true }));
     const view = new Gauge({ name: 'switchyard_pbft_view', help: 'The PBFT view this replica runs (or is changing to).', registers: r });
     const stable = new Gauge({ name: 'switchyard_pbft_stable_checkpoint', help: 'Sequence number of the latest stable checkpoint (2f+1 matching signed CHECKPOINTs).', registers: r });
     const transfers = new Counter({ name: 'switchyard_pbft_state_transfers_total', help: 'States taken from another replica at a stable checkpoint.', registers: r });

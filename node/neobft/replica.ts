@@ -63,12 +63,19 @@ export interface ReplicaParams {
   openRequest?(payload: Uint8Array): KvRequest;
 }
 
+/** Why a replica refused a protocol message or a delivered request (`switchyard_neobft_invalid_total{reason}`). */
+export type NeoBftRefusal =
+  | 'bad-confirm' | 'bad-gap-decision' | 'bad-gap-drop' | 'bad-gap-find' | 'bad-gap-vote' | 'bad-state-certificate' | 'bad-sync'
+  | 'bad-view-change' | 'bad-view-start' | 'certificate-for-another-slot' | 'forged-certificate' | 'gap-decision-contradicts-confirm'
+  | 'malformed-request' | 'bad-client-signature' | 'unknown-client' | 'no-keys-for-next-epoch' | 'view-change-below-sync-point'
+  | 'malformed-state' | 'state-digest-mismatch';
+
 export interface ReplicaObserver extends Pick<AomReceiverObserver, 'rejected' | 'verified'> {
   executed(slot: number, noop: boolean): void;
   synced(slot: number): void;
   gapAgreement(slot: number, outcome: 'message' | 'no-op'): void;
   rolledBack(slots: number): void;
-  invalid(reason: string): void;
+  invalid(reason: NeoBftRefusal): void;
   viewChanged(view: View, reason: 'leader' | 'sequencer' | 'timeout' | 'joined'): void;
   viewStarted(view: View): void;
   /** The replica was behind the others' compacted prefix and took their state at `slot`. */
@@ -144,7 +151,7 @@ export class Replica implements Core<NeoMsg> {
    * Each delivered payload opened once: a delivery is noted on arrival and again when it fills
    * its slot, and with signed requests opening costs a signature verification.
    */
-  private readonly opened = new WeakMap<Uint8Array, { request: KvRequest | null; refusal: string | null }>();
+  private readonly opened = new WeakMap<Uint8Array, { request: KvRequest | null; refusal: NeoBftRefusal | null }>();
   /** The sequencer's latest separate signature (PK), which may prove our last entry to others. */
   private lastSign: AomSign | null = null;
   /** VIEW-CHANGEs by target view and sender, with their digest and (once checked) contents. */

@@ -35,9 +35,17 @@ export interface Codec<M> {
   decode(bytes: Uint8Array): M;
 }
 
+/** Why a packet could not be decoded: the `reason` label of `switchyard_rx_rejected_total`. */
+export const WIRE_REASONS = [
+  'truncated', 'trailing-bytes', 'out-of-range', 'bad-magic', 'unknown-type', 'bad-field', 'bad-stage', 'bad-rps',
+  'bad-app-state', 'bad-result', 'bad-client-signature', 'unknown-client', 'bad-ip-header', 'bad-ip-checksum',
+  'bad-tcp-header', 'bad-tcp-checksum', 'bad-tcp-option', 'bad-tcp-state',
+] as const;
+export type WireReason = (typeof WIRE_REASONS)[number];
+
 /** A packet that can't be decoded, with a short machine-readable reason for the rejection counter. */
 export class WireError extends Error {
-  constructor(readonly reason: string, message: string) {
+  constructor(readonly reason: WireReason, message: string) {
     super(message);
     this.name = 'WireError';
   }

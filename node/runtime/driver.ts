@@ -1,4 +1,4 @@
-import type { Codec, Core, Ctx, NodeId } from './core.js';
+import type { Codec, Core, Ctx, NodeId, WireReason } from './core.js';
 import { WireError } from './core.js';
 import type { Clock, Scheduler, Transport } from '../net/transport.js';
 
@@ -6,7 +6,7 @@ import type { Clock, Scheduler, Transport } from '../net/transport.js';
 export interface DriverObserver {
   received(bytes: number): void;
   sent(bytes: number, copies: number): void;
-  rejected(reason: string, detail: string): void;
+  rejected(reason: WireReason, detail: string): void;
 }
 
 export const silentObserver: DriverObserver = { received() {}, sent() {}, rejected() {} };

@@ -1,10 +1,24 @@
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { WIRE_REASONS } from './core.js';
 
 /** Latency buckets from 1 µs to 1 s (1-2-5 steps), shared by every latency histogram. */
 export const LATENCY_BUCKETS = [1, 2, 5]
   .flatMap((m) => [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1].map((d) => Number((m * d).toPrecision(1))))
   .concat([1])
   .sort((a, b) => a - b);
+
+/** Every value of a string union, checked complete by the compiler: `valuesOf<'a' | 'b'>({ a: true, b: true })`. */
+export const valuesOf = <T extends string>(all: Record<T, true>): T[] => Object.keys(all) as T[];
+
+/**
+ * Starts a counter's series at 0 for each label value known in advance, so that a dashboard
+ * panel shows a flat zero until the first event instead of no data (the Prometheus
+ * instrumentation guide's "Avoid missing metrics"). For counters with one label.
+ */
+export function zeroed<C extends Counter<string>>(counter: C, values: readonly string[]): C {
+  for (const value of values) counter.labels(value).inc(0);
+  return counter;
+}
 
 /** Each process has its own Registry (no global state), with the standard process metrics. */
 export function newRegistry(labels: Record<string, string>): Registry {
@@ -18,12 +32,12 @@ export function newRegistry(labels: Record<string, string>): Registry {
 export function transportMetrics(registry: Registry) {
   const rx = new Counter({ name: 'switchyard_rx_datagrams_total', help: 'Datagrams received.', registers: [registry] });
   const tx = new Counter({ name: 'switchyard_tx_datagrams_total', help: 'Datagrams sent (one per destination).', registers: [registry] });
-  const rejected = new Counter({
+  const rejected = zeroed(new Counter({
     name: 'switchyard_rx_rejected_total',
     help: 'Datagrams that could not be decoded, by reason.',
     labelNames: ['reason'],
     registers: [registry],
-  });
+  }), WIRE_REASONS);
   const dropped = new Counter({
     name: 'switchyard_tx_dropped_total',
     help: 'Datagrams not sent, by reason: unresolved (the destination member has no address yet), unknown-destination (no member has that id).',

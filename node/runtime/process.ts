@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { NodeDocument } from '../config.js';
@@ -10,6 +10,7 @@ import { UdpTransport } from '../net/udp.js';
 import { timerScheduler } from './clock.js';
 import type { Codec, Core, NodeId } from './core.js';
 import { Driver } from './driver.js';
+import { json, metricsRoutes, type Routes, serveRoutes, text } from './http.js';
 import { transportMetrics } from './metrics.js';
 import { SeededRandom } from './random.js';
 
@@ -80,7 +81,8 @@ export async function runMember<M>(
     },
   });
   driver.start();
-  const server = await serveHttp(metrics.host, metrics.port, registry, driver, logger, parts.routes ?? {});
+  const server = await serveRoutes(metrics.port, metrics.host, memberRoutes(registry, driver, parts.routes ?? {}), (err) =>
+    logger.error({ err: err.message }, 'HTTP handler failed'));
   logger.info({ udp, metrics }, `${me.name} ready`);
 
   const stop = (signal: string) => {
@@ -95,42 +97,22 @@ export async function runMember<M>(
   else process.once('SIGINT', () => stop('SIGINT'));
 }
 
-async function serveHttp(host: string, port: number, registry: Registry, driver: Driver<unknown>, logger: Logger, routes: Record<string, () => unknown>): Promise<Server> {
-  const server = createServer((req, res) => {
-    handle(req, res, registry, driver, routes).catch((err) => {
-      logger.error({ err: (err as Error).message }, 'HTTP handler failed');
-      if (!res.headersSent) res.writeHead(500).end();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`cannot serve metrics on ${host}:${port}: ${err.message}`)));
-    server.listen(port, host, () => resolve());
-  });
-  return server;
-}
-
-async function handle(req: IncomingMessage, res: ServerResponse, registry: Registry, driver: Driver<unknown>, routes: Record<string, () => unknown>): Promise<void> {
-  const url = req.url ?? '/';
-  const route = req.method === 'GET' ? routes[url] : undefined;
-  if (route) {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(route()));
-  } else if (req.method === 'GET' && url === '/metrics') {
-    res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
-  } else if (req.method === 'GET' && url === '/metrics.json') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(await registry.getMetricsAsJSON()));
-  } else if (req.method === 'GET' && (url === '/healthz' || url === '/readyz')) {
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-  } else if (req.method === 'POST' && url === '/admin') {
-    const body = await readBody(req);
-    try {
-      driver.command(JSON.parse(body));
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-    } catch (err) {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`);
-    }
-  } else {
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-  }
+/** `/metrics`, probes, the role's JSON routes, and `POST /admin` for the runner's and operator's commands. */
+function memberRoutes(registry: Registry, driver: Driver<unknown>, routes: Record<string, () => unknown>): Routes {
+  const extra = Object.fromEntries(Object.entries(routes).map(([path, read]) => [`GET ${path}`, () => json(read())]));
+  return {
+    ...metricsRoutes(registry),
+    ...extra,
+    'POST /admin': async (req) => {
+      const body = await readBody(req);
+      try {
+        driver.command(JSON.parse(body));
+        return text(200, 'ok\n');
+      } catch (err) {
+        return text(400, `${(err as Error).message}\n`);
+      }
+    },
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -1,4 +1,4 @@
-import { WireError } from './core.js';
+import { WireError, type WireReason } from './core.js';
 
 const TWO32 = 0x1_0000_0000;
 
@@ -132,7 +132,7 @@ export class Writer {
 const utf8 = new TextDecoder();
 
 /** A JSON document carried in a packet (a result, a snapshot), parsed; a WireError(reason) if it is not JSON. */
-export function parseJson(bytes: Uint8Array, reason: string, what: string): unknown {
+export function parseJson(bytes: Uint8Array, reason: WireReason, what: string): unknown {
   try {
     return JSON.parse(utf8.decode(bytes));
   } catch (e) {

@@ -1,8 +1,8 @@
-import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ApisApi, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import pino from 'pino';
+import { metricsRoutes, serveRoutes, text } from '../../node/runtime/http.js';
 import { newRegistry } from '../../node/runtime/metrics.js';
 import { KINDS } from '../schema/crd.js';
 import { apiServerAccess, urlAccess } from '../members/access.js';
@@ -129,21 +129,11 @@ export async function runOperator(o: OperatorOptions): Promise<void> {
     },
   );
 
-  const server = createServer((req, res) => {
-    void (async () => {
-      if (req.url === '/healthz') res.writeHead(200).end('ok\n');
-      else if (req.url === '/readyz') {
-        // A standby is ready (it can take over); a leader once its caches have synced.
-        const ready = !elector.isLeader || synced;
-        res.writeHead(ready ? 200 : 503).end(ready ? 'ok\n' : 'caches not synced\n');
-      } else if (req.url === '/metrics') res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
-      else res.writeHead(404).end('not found\n');
-    })();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`cannot serve on port ${o.httpPort}: ${err.message}`)));
-    server.listen(o.httpPort, resolve);
-  });
+  const server = await serveRoutes(o.httpPort, undefined, {
+    ...metricsRoutes(registry),
+    // A standby is ready (it can take over); a leader once its caches have synced.
+    'GET /readyz': () => (!elector.isLeader || synced ? text(200, 'ok\n') : text(503, 'caches not synced\n')),
+  }, (err) => log.error({ err: err.message }, 'HTTP handler failed'));
   log.info({ port: o.httpPort }, 'operator serving /healthz, /readyz and /metrics');
   elector.start();
 

@@ -48,7 +48,10 @@ export class Snapshot {
     return out;
   }
 
-  /** Values of a counter summed per value of one label. */
+  /**
+   * Values of a counter summed per value of one label; values still at zero everywhere are left
+   * out (members start the label values they know at 0, for the dashboards).
+   */
   byLabel(name: string, label: string): Map<string, number> {
     const out = new Map<string, number>();
     for (const metrics of this.byMember.values()) {
@@ -58,6 +61,7 @@ export class Snapshot {
         out.set(key, (out.get(key) ?? 0) + v.value);
       }
     }
+    for (const [key, n] of out) if (n === 0) out.delete(key);
     return out;
   }
 

@@ -32,5 +32,7 @@ export function spawnUp(file: string, seconds: number) {
         readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => pattern.test(l)).map((l) => `${f.replace(/\.log$/, '')}: ${l}`));
     },
     result: () => JSON.parse(out.stdout.trim().split('\n').at(-1)!),
+    /** Ctrl-C: the runner takes its last scrape, stops every member and prints its result. */
+    interrupt: () => child.kill('SIGINT'),
   };
 }
