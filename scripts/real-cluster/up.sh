@@ -9,7 +9,12 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
 mkdir -p "$B"/{run,logs,data,cni/ipam}
 cd "$B"
-trap 'echo "up.sh failed; tearing down" >&2; bash "$here/down.sh" >&2' ERR
+failed() {
+  echo "up.sh failed; the last lines of each component's log, then teardown:" >&2
+  for f in "$B"/logs/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }; done
+  bash "$here/down.sh" >&2
+}
+trap failed ERR
 [ -f pki/ca.crt ] || bash "$here/gen-pki.sh"
 bash "$here/gen-config.sh"
 T0=$SECONDS; t() { echo "[up $((SECONDS - T0))s] $*"; }
@@ -50,8 +55,13 @@ t "host network prepared (node $NODE_IP; pod egress through $EXT_IF dropped)"
 mkdir -p "$(dirname "$CTR_SOCK")"
 start containerd containerd --config etc/containerd.toml
 wait_for "containerd up" 60 ctr -a "$CTR_SOCK" version
-ctrk8s images import "$IMAGES/pause.tar" >/dev/null
-[ -f images/switchyard.tar ] && ctrk8s images import images/switchyard.tar >/dev/null
+import() { # archive: a freshly started containerd has been seen to drop the first ingest (EOF); retried
+  local n
+  for n in 1 2 3; do ctrk8s images import "$1" >/dev/null && return 0; sleep $n; done
+  return 1
+}
+import "$IMAGES/pause.tar"
+if [ -f images/switchyard.tar ]; then import images/switchyard.tar; fi
 t "images imported"
 
 # --- etcd, API server, controllers ---
