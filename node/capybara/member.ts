@@ -43,10 +43,10 @@ export async function startCapybaraMember(doc: NodeDocument & { system: 'capybar
   const servers = Array.from({ length: p.servers }, (_, s) => serverNode(s));
   let core: Core<CapybaraMsg>;
   if (role === 'switch') {
-    core = new SwitchCore({ id, vip: VIP, servicePort: p.servicePort, servers, assign: p.assign, signalIntervalUs: p.signalIntervalMicros }, metrics.switch());
+    core = new SwitchCore({ id, vip: VIP, servicePort: p.servicePort, servers, clients: p.clients, assign: p.assign, signalIntervalUs: p.signalIntervalMicros }, metrics.switch());
   } else if (role === 'server') {
     core = new ServerCore({
-      id, switchNode: SWITCH, servicePort: p.servicePort, servers: p.servers, app: p.app === 'kv' ? kvApp : echoApp, mode: p.mode,
+      id, switchNode: SWITCH, servicePort: p.servicePort, servers: p.servers, clients: p.clients, app: p.app === 'kv' ? kvApp : echoApp, mode: p.mode,
       policy: { ...p.policy, cooldownUs: p.policy.cooldownMicros }, tcp: defaultTcpParams, signalIntervalUs: p.signalIntervalMicros,
       migrationRetryUs: p.migrationRetryMicros, prepareAttempts: 3, serviceUs: p.serviceMicros,
       forcedEveryUs: p.forcedMigrationMicros,

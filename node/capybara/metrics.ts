@@ -3,7 +3,7 @@ import { WIRE_REASONS } from '../runtime/core.js';
 import { LATENCY_BUCKETS, valuesOf, zeroed } from '../runtime/metrics.js';
 import type { NodeId } from '../runtime/core.js';
 import type { ClientObserver, ClientTally } from './client.js';
-import type { CapybaraRefusal, MigrationResult, ServerObserver } from './server.js';
+import type { CapybaraRefusal, MigrationRefusal, MigrationResult, ServerObserver } from './server.js';
 import type { SwitchObserver } from './switch.js';
 import { capybaraMemberName } from './topology.js';
 
@@ -15,7 +15,7 @@ export function capybaraMetrics(registry: Registry) {
       const requests = new Counter({ name: 'switchyard_capybara_server_requests_total', help: 'Requests the switch forwarded to each server.', labelNames: ['server'], registers: r });
       const forwarded = new Counter({ name: 'switchyard_capybara_switch_forwarded_total', help: 'TCP segments the switch rewrote and forwarded, by direction.', labelNames: ['direction'], registers: r });
       const dropped = zeroed(new Counter({ name: 'switchyard_capybara_switch_dropped_total', help: 'Packets the switch could not place, by reason.', labelNames: ['reason'], registers: r }),
-        valuesOf<Parameters<SwitchObserver['dropped']>[0]>({ 'no-entry': true, 'not-vip': true, 'unknown-server': true }));
+        valuesOf<Parameters<SwitchObserver['dropped']>[0]>({ 'no-entry': true, 'not-vip': true, 'unknown-server': true, 'unknown-client': true }));
       const moves = zeroed(new Counter({ name: 'switchyard_capybara_directory_updates_total', help: 'Migration-directory owner changes, by cause.', labelNames: ['cause'], registers: r }),
         valuesOf<Parameters<SwitchObserver['ownerChanged']>[3]>({ migrated: true, 'rolled-back': true }));
       // Both are counted per packet: resolve the label children once, not on every call.
@@ -42,7 +42,9 @@ export function capybaraMetrics(registry: Registry) {
         valuesOf<MigrationResult>({ completed: true, rejected: true, returned: true, abandoned: true, reconnect: true }));
       const seconds = new Histogram({ name: 'switchyard_capybara_migration_seconds', help: 'Migration phases (prepare, serialize, transfer, blackout, total).', labelNames: ['phase'], buckets: LATENCY_BUCKETS, registers: r });
       const stateBytes = new Histogram({ name: 'switchyard_capybara_migration_state_bytes', help: 'Bytes of a migrated connection state (TCP and application).', buckets: [0, 256, 1024, 4096, 16_384, 65_536, 131_072, 262_144, 1_048_576], registers: r });
-      const refusals: CapybaraRefusal[] = [...WIRE_REASONS, 'buffer-full', 'stray-segment', 'unexpected-state'];
+      const refusals: CapybaraRefusal[] = [...WIRE_REASONS, 'buffer-full', 'stray-segment', 'unexpected-state', ...valuesOf<MigrationRefusal>({
+        'unknown-client': true, 'unknown-origin': true, 'not-target': true, 'unknown-target': true, 'state-mismatch': true,
+      })];
       const rejected = zeroed(new Counter({ name: 'switchyard_capybara_rejected_total', help: 'Migration messages refused, by reason.', labelNames: ['reason'], registers: r }), refusals);
       return {
         requests: (n) => served.inc(n),

@@ -6,14 +6,14 @@ import type { StreamApp, StreamSession } from './app/session.js';
 import { MAX_FRAGMENT } from './codec.js';
 import { type CapybaraMsg, FLAG_LOAD, FLAG_NEXT_FRAGMENT, type MigHeader, STAGE, type Stage } from './messages.js';
 import { type MigrationPolicy, chooseMigrations, pastWeight } from './policy.js';
-import type { TcpConnection, TcpEvent } from './tcp/connection.js';
+import type { TcpConnection, TcpControlBlockState, TcpEvent } from './tcp/connection.js';
 import { FIN, SYN, type TcpPacket, rewriteEndpoint } from './tcp/packet.js';
 import type { TcpParams } from './tcp/params.js';
 import { StackPump } from './tcp/pump.js';
 import { TcpStack } from './tcp/stack.js';
 import { decodeTcpState, encodeTcpState } from './tcp/state-codec.js';
 import { ServiceQueue } from './service-queue.js';
-import { endpointKey, formatEndpoint, ipOf, nodeOfIp } from './topology.js';
+import { endpointKey, formatEndpoint, formatIp, ipOf, isClientIp, isServerIp, nodeOfIp } from './topology.js';
 import type { Random } from '../runtime/core.js';
 
 /**
@@ -27,6 +27,13 @@ import type { Random } from '../runtime/core.js';
  * side. Segments that still reach the origin after the export are forwarded to the target.
  * Target: PREPARE_MIG → buffer the client's segments, answer PREPARE_MIG_ACK with LOAD; on the
  * whole CONN_STATE rebuild the connection and session, acknowledge, replay the buffered segments.
+ *
+ * Every address a migration message names is checked before use (the network is trusted, not
+ * authenticated — a member's address can be spoofed): the client must be one of the testbed's
+ * clients, the origin and target other servers, and a CONN_STATE must describe the very
+ * connection its header names, on the service port (whose PREPARE_MIG was refused if this server
+ * held that connection), never another one.
+ * Anything else is refused and counted by reason (`switchyard_capybara_rejected_total`).
  */
 
 export type MigrationMode = 'capybara' | 'none' | 'reconnect';
@@ -36,6 +43,8 @@ export interface ServerParams {
   switchNode: NodeId;
   servicePort: number;
   servers: number;
+  /** Clients 0..clients-1: a migration must name one of them. */
+  clients: number;
   app: StreamApp;
   mode: MigrationMode;
   policy: MigrationPolicy;
@@ -57,7 +66,9 @@ export interface ServerParams {
 export type MigrationPhase = 'prepare' | 'serialize' | 'transfer' | 'blackout' | 'total';
 export type MigrationResult = 'completed' | 'rejected' | 'returned' | 'abandoned' | 'reconnect';
 /** Why a server refused a migration message or a segment (`switchyard_capybara_rejected_total{reason}`). */
-export type CapybaraRefusal = WireReason | 'buffer-full' | 'stray-segment' | 'unexpected-state';
+export type CapybaraRefusal = WireReason | 'buffer-full' | 'stray-segment' | 'unexpected-state' | MigrationRefusal;
+/** A migration message naming what it must not (see `ServerCore.invalid`), or a CONN_STATE of another connection than its header's. */
+export type MigrationRefusal = 'unknown-client' | 'unknown-origin' | 'not-target' | 'unknown-target' | 'state-mismatch';
 
 export interface ServerObserver {
   requests(count: number): void;
@@ -355,7 +366,15 @@ export class ServerCore implements Core<CapybaraMsg> {
     this.outgoing.delete(out.key);
     this.handedOver.set(out.key, { targetIp: out.target, until: ctx.now + FORWARD_US });
     let accepted: number | null = null;
-    if (payload.length === 8) accepted = new Reader(payload).u64('accepted at');
+    if (payload.length === 8) {
+      try {
+        accepted = new Reader(payload).u64('accepted at');
+      } catch (err) {
+        // The move is done either way; only the blackout's end is unknown.
+        if (!(err instanceof WireError)) throw err;
+        this.observer.rejected(err.reason, `CONN_STATE_ACK of migration ${out.id}: ${err.message}`);
+      }
+    }
     const t = out.times;
     const phases: Partial<Record<MigrationPhase, number>> = {
       prepare: (t.ackReceived! - t.init) / 1e6,
@@ -406,6 +425,11 @@ export class ServerCore implements Core<CapybaraMsg> {
   private migration(ctx: Ctx<CapybaraMsg>, h: MigHeader, payload: Uint8Array): void {
     const key = endpointKey(h.clientIp, h.clientPort);
     const mine = h.originIp === this.ip;
+    const refusal = this.invalid(h, mine);
+    if (refusal) {
+      this.observer.rejected(refusal, `${stageName(h.stage)} of migration ${h.migration} for ${formatEndpoint(key)} from origin ${formatIp(h.originIp)} (target ${formatIp(h.targetIp)})`);
+      return;
+    }
     const out = mine ? this.outgoing.get(key) : undefined;
     const current = out && out.id === h.migration ? out : undefined;
     switch (h.stage) {
@@ -429,6 +453,20 @@ export class ServerCore implements Core<CapybaraMsg> {
         }
         this.abandonedHere(ctx, key, h);
     }
+  }
+
+  /**
+   * Why a migration message names something it must not, or null: a client that is no client, an
+   * origin that is no other server (this server sends it CONN_STATE_ACKs and buffered segments),
+   * a PREPARE_MIG the switch did not address to this server, or an acknowledgement pointing this
+   * server's own migration at a target that is no other server.
+   */
+  private invalid(h: MigHeader, mine: boolean): MigrationRefusal | null {
+    if (!isClientIp(h.clientIp, this.params.clients)) return 'unknown-client';
+    if (!mine && !isServerIp(h.originIp, this.params.servers)) return 'unknown-origin';
+    if (h.stage === STAGE.prepare && (mine || h.targetIp !== this.ip)) return 'not-target';
+    if (mine && h.stage === STAGE.prepareAck && (h.targetIp === this.ip || !isServerIp(h.targetIp, this.params.servers))) return 'unknown-target';
+    return null;
   }
 
   private prepareHere(ctx: Ctx<CapybaraMsg>, key: number, h: MigHeader): void {
@@ -464,21 +502,14 @@ export class ServerCore implements Core<CapybaraMsg> {
     if (inc.last === null) return;
     for (let i = 0; i <= inc.last; i++) if (!inc.fragments[i]) return;
     const whole = concat(inc.fragments.slice(0, inc.last + 1) as Uint8Array[]);
-    let conn: TcpConnection;
-    try {
-      const r = new Reader(whole);
-      const tcp = decodeTcpState(r.bytesOf(r.u32('tcp state length'), 'tcp state'));
-      const session = this.params.app.restore(r.bytesOf(r.u32('app state length'), 'app state'));
-      r.end('CONN_STATE');
-      conn = this.stack.importConnection(ctx.now, tcp);
-      this.pendingSessions.set(conn, session);
-    } catch (err) {
-      if (!(err instanceof WireError)) throw err;
-      this.observer.rejected(err.reason, `CONN_STATE of migration ${h.migration}: ${err.message}`);
+    const opened = this.openState(whole, h);
+    if ('refusal' in opened) {
+      this.observer.rejected(opened.refusal, `CONN_STATE of migration ${h.migration}: ${opened.detail}`);
       inc.fragments = [];
       inc.last = null;
       return;
     }
+    this.pendingSessions.set(this.stack.importConnection(ctx.now, opened.tcp), opened.session);
     this.incoming.delete(key);
     this.handedOver.delete(key); // it may be coming back
     for (const e of this.stack.events()) this.onEvent(ctx.now, e);
@@ -488,6 +519,25 @@ export class ServerCore implements Core<CapybaraMsg> {
     // Replay what arrived while the connection was on its way.
     for (const b of inc.buffered) this.stack.receive(ctx.now, b.packet);
     this.armRetry(ctx);
+  }
+
+  /** A whole CONN_STATE's connection and session, or why it is refused: malformed, or not the connection its header names on the service port. */
+  private openState(whole: Uint8Array, h: MigHeader): { tcp: TcpControlBlockState; session: StreamSession } | { refusal: CapybaraRefusal; detail: string } {
+    let tcp: TcpControlBlockState;
+    let session: StreamSession;
+    try {
+      const r = new Reader(whole);
+      tcp = decodeTcpState(r.bytesOf(r.u32('tcp state length'), 'tcp state'));
+      session = this.params.app.restore(r.bytesOf(r.u32('app state length'), 'app state'));
+      r.end('CONN_STATE');
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      return { refusal: err.reason, detail: err.message };
+    }
+    if (tcp.remote.ip !== h.clientIp || tcp.remote.port !== h.clientPort || tcp.local.port !== this.params.servicePort) {
+      return { refusal: 'state-mismatch', detail: `the state is of connection ${formatIp(tcp.remote.ip)}:${tcp.remote.port} → port ${tcp.local.port}, not the one the header names` };
+    }
+    return { tcp, session };
   }
 
   /** The origin abandoned an attempt: let go of it and hand back anything buffered. */
@@ -516,3 +566,9 @@ function concat(parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+const STAGE_NAMES: Record<Stage, string> = {
+  [STAGE.rejected]: 'REJECTED', [STAGE.prepare]: 'PREPARE_MIG', [STAGE.prepareAck]: 'PREPARE_MIG_ACK',
+  [STAGE.connState]: 'CONN_STATE', [STAGE.connStateAck]: 'CONN_STATE_ACK',
+};
+const stageName = (stage: Stage): string => STAGE_NAMES[stage];

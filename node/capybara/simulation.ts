@@ -69,14 +69,14 @@ export class CapybaraSim {
   constructor(readonly o: CapybaraSimOptions) {
     this.net = new SimNetwork(o.seed, o.faults);
     const servers = Array.from({ length: o.servers }, (_, s) => serverNode(s));
-    this.switchCore = new SwitchCore({ id: SWITCH, vip: VIP, servicePort: 6379, servers, assign: 'round-robin', signalIntervalUs: o.signalIntervalUs }, {
+    this.switchCore = new SwitchCore({ id: SWITCH, vip: VIP, servicePort: 6379, servers, clients: o.clients, assign: 'round-robin', signalIntervalUs: o.signalIntervalUs }, {
       forwarded() {}, requests() {}, dropped: (reason) => this.rejections.push(`switch: ${reason}`),
       ownerChanged: (client) => this.moves.set(client, (this.moves.get(client) ?? 0) + 1),
     });
     this.boot(SWITCH, this.switchCore);
     for (const id of servers) {
       const core = new ServerCore({
-        id, switchNode: SWITCH, servicePort: 6379, servers: o.servers, app: o.workload.app === 'kv' ? kvApp : echoApp, mode: o.mode,
+        id, switchNode: SWITCH, servicePort: 6379, servers: o.servers, clients: o.clients, app: o.workload.app === 'kv' ? kvApp : echoApp, mode: o.mode,
         policy: o.policy, tcp: o.tcp, signalIntervalUs: o.signalIntervalUs, migrationRetryUs: o.migrationRetryUs, prepareAttempts: 3, serviceUs: o.serviceUs, forcedEveryUs: o.forcedEveryUs,
       }, {
         requests() {}, connections() {},

@@ -2,7 +2,7 @@ import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { type CapybaraMsg, FLAG_LOAD, type MigHeader, STAGE } from './messages.js';
 import { ACK, FIN, RST, SYN, rewriteEndpoint } from './tcp/packet.js';
 import { pastWeight } from './policy.js';
-import { endpointKey, ipOf, nodeOfIp } from './topology.js';
+import { endpointKey, ipOf, isClientIp, nodeOfIp } from './topology.js';
 
 /**
  * The L4 switch in front of the virtual IP (reference §4.5), as a pure core.
@@ -23,6 +23,9 @@ import { endpointKey, ipOf, nodeOfIp } from './topology.js';
  *   a PREPARE_MIG_ACK with LOAD points the client's entry at the target; a REJECTED with LOAD (the
  *   origin abandoning an attempt, or a target giving it back) points it at the origin again, and
  *   a late PREPARE_MIG_ACK of that attempt is then ignored.
+ * - Addresses are checked before use (the network is trusted, not authenticated): a segment is
+ *   forwarded only to a client of the testbed, and only a client gets a directory entry; anything
+ *   else is dropped and counted (`switchyard_capybara_switch_dropped_total{reason}`).
  */
 
 export interface SwitchParams {
@@ -30,6 +33,8 @@ export interface SwitchParams {
   vip: number;
   servicePort: number;
   servers: readonly NodeId[];
+  /** Clients 0..clients-1: the only addresses the switch forwards to or keeps directory entries for. */
+  clients: number;
   assign: 'round-robin' | 'least-loaded';
   signalIntervalUs: number;
 }
@@ -38,7 +43,7 @@ export interface SwitchObserver {
   forwarded(direction: 'to-server' | 'to-client'): void;
   requests(server: NodeId, count: number): void;
   /** A packet the switch could not place: reason for the rejection counter. */
-  dropped(reason: 'no-entry' | 'not-vip' | 'unknown-server'): void;
+  dropped(reason: 'no-entry' | 'not-vip' | 'unknown-server' | 'unknown-client'): void;
   ownerChanged(client: number, from: NodeId, to: NodeId, why: 'migrated' | 'rolled-back'): void;
 }
 
@@ -98,6 +103,12 @@ export class SwitchCore implements Core<CapybaraMsg> {
     const p = msg.packet;
     const raw = msg.raw!;
     if (this.serverIps.has(p.srcIp)) {
+      // A server's segment (or one forged from its address) to an address no client has: dropped,
+      // never forwarded to a member that does not exist.
+      if (!isClientIp(p.dstIp, this.params.clients)) {
+        this.observer.dropped('unknown-client');
+        return;
+      }
       const entry = this.directory.get(endpointKey(p.dstIp, p.dstPort));
       if (entry) {
         if (p.flags & FIN) entry.serverFin = true;
@@ -110,6 +121,11 @@ export class SwitchCore implements Core<CapybaraMsg> {
     }
     if (p.dstIp !== this.params.vip || p.dstPort !== this.params.servicePort) {
       this.observer.dropped('not-vip');
+      return;
+    }
+    if (!isClientIp(p.srcIp, this.params.clients)) {
+      // No directory entry for an address that is no client: the server's answer could go nowhere.
+      this.observer.dropped('unknown-client');
       return;
     }
     const key = endpointKey(p.srcIp, p.srcPort);

@@ -27,6 +27,12 @@ export function formatEndpoint(key: number): string {
 }
 export const nodeOfIp = (ip: number): NodeId => ip - NET;
 
+/** Whether `ip` is the address of one of the testbed's `servers` servers. */
+export const isServerIp = (ip: number, servers: number): boolean => nodeOfIp(ip) >= serverNode(0) && nodeOfIp(ip) < serverNode(servers);
+
+/** Whether `ip` is the address of one of the testbed's `clients` clients. */
+export const isClientIp = (ip: number, clients: number): boolean => nodeOfIp(ip) >= clientNode(0) && nodeOfIp(ip) < clientNode(clients);
+
 export function capybaraMemberName(id: NodeId): string {
   if (id === SWITCH) return 'switch';
   if (id >= 100 && id < 100 + MAX_SERVERS) return `server-${id - 100}`;
