@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { NeoMsg } from '../node/neobft/messages.js';
 import { neoCodec } from '../node/neobft/codec.js';
 import { SigningController } from '../node/neobft/sign-controller.js';
 import { WireError } from '../node/runtime/core.js';
+import { aomSamples as samples } from './support/wire-samples.js';
 
-const digest = Uint8Array.from({ length: 32 }, (_, i) => i);
-const samples: NeoMsg[] = [
-  { type: 'aom-request', group: 3, payload: new Uint8Array([1, 2, 3]) },
-  { type: 'aom', header: { group: 0, epoch: 7, seq: 2 ** 40 + 5, digest }, auth: { scheme: 'hm', macs: Uint32Array.of(1, 2, 0xffffffff) }, payload: new Uint8Array([9]) },
-  { type: 'aom', header: { group: 1, epoch: 1, seq: 1, digest }, auth: { scheme: 'pk', linked: digest, signature: new Uint8Array(64).fill(5) }, payload: new Uint8Array() },
-  { type: 'aom', header: { group: 1, epoch: 1, seq: 2, digest }, auth: { scheme: 'pk', linked: digest, signature: null }, payload: new Uint8Array([4, 4]) },
-  { type: 'aom-sign', group: 1, epoch: 2, seq: 99, chain: digest, signature: new Uint8Array(64).fill(6) },
-];
 
 test('every AOM message survives an encode/decode round trip; malformed ones are refused by reason', () => {
   for (const m of samples) assert.deepEqual(neoCodec.decode(neoCodec.encode(m)), m, m.type);

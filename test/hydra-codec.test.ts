@@ -4,28 +4,8 @@ import { hydraCodec } from '../node/hydra/codec.js';
 import type { HydraMsg } from '../node/hydra/messages.js';
 import { WireError } from '../node/runtime/core.js';
 import { Driver } from '../node/runtime/driver.js';
+import { hydraSamples as samples } from './support/wire-samples.js';
 
-const payload = new Uint8Array([1, 2, 3, 250]);
-const big = 2 ** 52 + 12345;
-const samples: HydraMsg[] = [
-  { type: 'client', client: 7, msgId: 4_000_000_000, groups: 0b101, sentAt: big, payload },
-  { type: 'groupcast', config: 9, sequencer: 3, clock: big, groups: 0b110, stamps: [5, big], client: 1, msgId: 2, sentAt: 3, payload },
-  { type: 'flush', solicited: true, config: 2, sequencer: 1, clock: 77, seqs: [1, 2, 3] },
-  { type: 'aggflush', flushes: [{ config: 2, sequencer: 1, clock: 77, seqs: [1] }, { config: 3, sequencer: 2, clock: 78, seqs: [0] }] },
-  { type: 'flushreq', receiver: 250, config: 4 },
-  { type: 'suspect', receiver: 251, config: 4, sequencer: 2 },
-  { type: 'prepare', newConfig: 5, change: 'add', sequencer: 3 },
-  { type: 'prepare', newConfig: 6, change: 'remove', sequencer: 0 },
-  { type: 'removereport', newConfig: 6, reporter: 100, sequencer: 0, clock: big, seqs: [10, 0] },
-  { type: 'addreport', newConfig: 5, receiver: 200, sequencer: 3, clock: 99 },
-  {
-    type: 'config', config: 6, active: [{ sequencer: 1, joined: 1, start: 0, incarnation: big }],
-    finals: [{ sequencer: 0, config: 6, clock: big, seqs: [10, 0] }],
-  },
-  { type: 'configack', member: 2001, config: 6 },
-  { type: 'load', sequencer: 2, rate: 1234.5 },
-  { type: 'join', sequencer: 2, incarnation: big },
-];
 
 test('every Hydra message survives an encode/decode round trip', () => {
   for (const m of samples) assert.deepEqual(hydraCodec.decode(hydraCodec.encode(m)), m, m.type);

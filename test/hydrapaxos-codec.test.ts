@@ -2,48 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WireError } from '../node/runtime/core.js';
 import { MAX_DATAGRAM, Reassembly, chunksOf, hydraPaxosCodec } from '../node/hydrapaxos/codec.js';
-import type { LogState, PaxosMsg } from '../node/hydrapaxos/messages.js';
+import type { PaxosMsg } from '../node/hydrapaxos/messages.js';
+import { paxosLog as log, paxosSamples as samples } from './support/wire-samples.js';
 
-const slot = { sequencer: 2, epoch: 3, seq: 123_456_789 };
-const entry = (i: number) => ({
-  slot: { sequencer: i % 4, epoch: 1, seq: i + 1 }, clock: 1_000 + i, groups: i % 2 ? 0b101 : 0b1, stamps: i % 2 ? [i + 1, 2 ** 40 + i] : [i + 1],
-  request: new Uint8Array([i & 0xff, 7, 9]),
-});
-const stamp = { ...slot, group: 5 };
-const log = (n: number): LogState => ({
-  sync: { key: { clock: -1, sequencer: -1 }, streams: [] },
-  entries: Array.from({ length: n }, (_, i) => entry(i)),
-  noops: [slot],
-  end: { key: { clock: 5_000, sequencer: 1 }, streams: [{ sequencer: 1, epoch: 1, next: 42 }] },
-  holds: n > 1 ? [{ ...stamp, state: 'held' }, { ...stamp, seq: 3, state: 'dropped' }] : [],
-});
-
-const samples: PaxosMsg[] = [
-  { type: 'px-reply', view: 4, group: 0, replica: 1, client: 7, requestId: 99, slot, result: new Uint8Array([1, 2]) },
-  { type: 'px-reply', view: 4, group: 3, replica: 2, client: 7, requestId: 99, slot, result: null },
-  { type: 'px-gap-request', view: 1, replica: 0, slot },
-  { type: 'px-gap-reply', view: 1, replica: 2, slot, status: 'found', entry: entry(5) },
-  { type: 'px-gap-reply', view: 1, replica: 2, slot, status: 'truncated', entry: null },
-  { type: 'px-gap-commit', view: 9, slot },
-  { type: 'px-gap-commit-ok', view: 9, replica: 1, slot },
-  { type: 'px-sync', view: 2, point: log(0).end, noops: [slot, { ...slot, seq: 1 }] },
-  { type: 'px-sync-ok', view: 2, replica: 1, key: { clock: 77, sequencer: 0 } },
-  { type: 'px-sync-commit', view: 2, key: { clock: -1, sequencer: -1 } },
-  { type: 'px-view-change-request', view: 3 },
-  { type: 'px-view-change', view: 3, replica: 2, lastNormal: 2, log: log(3) },
-  { type: 'px-start-view', view: 3, log: log(2) },
-  { type: 'px-state-request', replica: 1, nonce: 5 },
-  { type: 'px-state-empty', replica: 2, nonce: 5 },
-  { type: 'px-state', replica: 0, nonce: 5, view: 3, normal: true, config: new Uint8Array([0x48, 10]), store: new Uint8Array([123, 125]), log: log(1) },
-  { type: 'px-hold', view: 2, hold: { ...stamp, state: 'released' } },
-  { type: 'px-hold-ok', view: 2, replica: 1, hold: { ...stamp, state: 'held' } },
-  { type: 'px-txn-find', group: 1, stamp },
-  { type: 'px-txn-answer', group: 0, stamp, status: 'found', entry: entry(3) },
-  { type: 'px-txn-answer', group: 0, stamp, status: 'held', entry: null },
-  { type: 'px-txn-decide', group: 1, stamp, entry: entry(1) },
-  { type: 'px-txn-decide', group: 1, stamp, entry: null },
-  { type: 'px-txn-decided', group: 2, stamp },
-];
 
 test('every HydraPaxos message survives an encode/decode round trip', () => {
   for (const m of samples) assert.deepEqual(hydraPaxosCodec.decode(hydraPaxosCodec.encode(m)), m, m.type);

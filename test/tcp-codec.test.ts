@@ -8,6 +8,7 @@ import { ACK, FIN, PSH, RST, SYN, type TcpPacket, decodeTcpPacket, encodeTcpPack
 import { defaultTcpParams } from '../node/capybara/tcp/params.js';
 import { TcpStack } from '../node/capybara/tcp/stack.js';
 import { decodeTcpState, encodeTcpState } from '../node/capybara/tcp/state-codec.js';
+import { fixTcpChecksum } from './support/tcp-checksums.js';
 
 const A = 0x0a000001;
 const B = 0x0a000002;
@@ -72,15 +73,6 @@ test('malformed packets are rejected with specific reasons', () => {
   fixTcpChecksum(opt);
   rejects(opt, 'bad-tcp-option');
 });
-
-function fixTcpChecksum(bytes: Uint8Array): void {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  view.setUint16(36, 0);
-  const src = view.getUint32(12);
-  const dst = view.getUint32(16);
-  const len = bytes.length - 20;
-  view.setUint16(36, checksum(bytes.subarray(20), (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + 6 + len));
-}
 
 test('rewriting an address in place keeps both checksums valid (RFC 1624 incremental update)', () => {
   const rng = new SeededRandom(5);

@@ -100,6 +100,12 @@ export function txnStateMachine(group: number, groups: number, clients: number):
       const s = new TxnShard(group, groups);
       const parsed = parseJson(snapshot, 'bad-field', 'transaction store snapshot') as { data: [string, string][]; last: [number, number, string][] };
       if (!Array.isArray(parsed?.data) || !Array.isArray(parsed?.last)) throw new WireError('bad-field', 'transaction store snapshot lacks data or last');
+      if (!parsed.data.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'string')) {
+        throw new WireError('bad-field', 'transaction store snapshot has an entry that is not a [key, value] pair of strings');
+      }
+      if (!parsed.last.every((l) => Array.isArray(l) && l.length === 3 && Number.isInteger(l[0]) && Number.isInteger(l[1]) && typeof l[2] === 'string')) {
+        throw new WireError('bad-field', 'transaction store snapshot has an exactly-once entry that is not [client, request id, result]');
+      }
       for (const [k, v] of parsed.data) s.data.set(k, v);
       for (const [c, requestId, result] of parsed.last) s.last.set(c, { requestId, result: enc.encode(result) });
       return machine(s);

@@ -1,6 +1,7 @@
 import { Heap } from 'heap-js';
 import type { Core, Ctx, NodeId, Random } from '../runtime/core.js';
 import type { CapybaraMsg } from './messages.js';
+import { takeReply } from './replies.js';
 import type { TcpConnection, TcpEvent } from './tcp/connection.js';
 import type { TcpParams } from './tcp/params.js';
 import { StackPump } from './tcp/pump.js';
@@ -290,8 +291,10 @@ export class ClientCore implements Core<CapybaraMsg> {
   private replies(ctx: Ctx<CapybaraMsg>, c: Conn): void {
     c.inbox += Buffer.from(c.conn.read()).toString('latin1');
     for (;;) {
-      const reply = this.parse(c);
-      if (reply === null) break;
+      const next = takeReply(c.inbox, this.params.workload.app);
+      if (next === null) break;
+      const { reply } = next;
+      c.inbox = next.rest;
       const p = c.pending.shift();
       if (!p) {
         this.tally.mismatched++;
@@ -309,29 +312,6 @@ export class ClientCore implements Core<CapybaraMsg> {
       if (this.params.workload.loop === 'closed' && !this.stopped && c.pending.length === 0) this.request(ctx, c);
     }
     if (this.stopped) this.finish(c, ctx.now);
-  }
-
-  /** One whole reply from the inbox, or null. KV: a RESP line (a bulk string with its body); echo: a line. */
-  private parse(c: Conn): string | null {
-    if (this.params.workload.app === 'echo') {
-      const end = c.inbox.indexOf('\n');
-      if (end < 0) return null;
-      const line = c.inbox.slice(0, end + 1);
-      c.inbox = c.inbox.slice(end + 1);
-      return line;
-    }
-    const end = c.inbox.indexOf('\r\n');
-    if (end < 0) return null;
-    const head = c.inbox.slice(0, end);
-    if (head.startsWith('$') && head !== '$-1') {
-      const len = Number(head.slice(1));
-      if (c.inbox.length < end + 2 + len + 2) return null;
-      const body = c.inbox.slice(end + 2, end + 2 + len);
-      c.inbox = c.inbox.slice(end + 2 + len + 2);
-      return `$${body}`;
-    }
-    c.inbox = c.inbox.slice(end + 2);
-    return head;
   }
 
   /** After stop: read the blob back, then close once nothing is outstanding. */
