@@ -91,6 +91,8 @@ test(`Hydra ordering holds over ${SEEDS.length} seeds of loss, duplication, reor
     if (lost.length > 0) problems.push(`${lost.length} messages sent after faults stopped were not delivered (e.g. ${lost.slice(0, 3).join(', ')})`);
     const delivered = [...sim.logs.values()].reduce((n, l) => n + l.deliveries.length, 0);
     if (delivered < 1000) problems.push(`only ${delivered} deliveries`);
+    const refused = sim.rejections.get('beyond-window');
+    if (refused) problems.push(`${refused} real sequencer claims refused as beyond the window`);
     if (problems.length > 0) {
       failures.push(`seed ${seed} (${name}): ${problems.slice(0, 3).join('; ')} — replay: HYDRA_SEED=${seed} npm test -- hydra-sim`);
     }

@@ -58,6 +58,7 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
     violations.inc(0);
     zeroed(rejected, valuesOf<ReceiverRejection>({
       'unknown-sequencer': true, 'stale-incarnation': true, 'removed-sequencer': true, 'not-addressed': true, duplicate: true, late: true, 'beyond-final': true,
+      'beyond-window': true,
     }));
     let lastClock = -1;
     let lastSequencer = -1;

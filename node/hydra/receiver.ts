@@ -32,7 +32,8 @@ export type ReceiverRejection =
   | 'not-addressed'
   | 'duplicate'
   | 'late'
-  | 'beyond-final';
+  | 'beyond-final'
+  | 'beyond-window';
 
 export interface ReceiverObserver {
   delivered(d: Delivery, now: number): void;
@@ -71,6 +72,8 @@ interface SeqView {
   /** Highest counters seen from it for every group (reported when it is removed). */
   observedSeqs: number[];
   observedClock: number;
+  /** When a claim from it last raised (or, a flush, restated) the numbers above; its admission before that. */
+  claimedAt: number;
   /** Set when it is removed: its numbers past this were never part of any configuration. */
   finalSeq: number;
 }
@@ -92,6 +95,19 @@ interface Key {
 
 /** A sequencer never heard from is suspected only after this many failure timeouts (processes boot). */
 const STARTUP_GRACE = 10;
+
+/**
+ * How far past what we have seen a sequencer's numbers may claim to be (see `plausible`): the
+ * slack for the numbers it stamped while an earlier claim was still on its way to us (65,536
+ * covers 6.5 s of queueing at 10k stamps per second and group, well past the failure timeout).
+ */
+export const SEQ_WINDOW = 1 << 16;
+/**
+ * Numbers a sequencer can stamp per microsecond of our clock, at most: each stamp takes at least
+ * one microsecond of its strictly monotonic clock (seed-systems.md §2.2; `Sequencer.tick`), and an
+ * emulated clock runs less than 1.5 times as fast as real time (`hydraParams` drift < 0.5).
+ */
+const STAMPS_PER_US = 2;
 
 const before = (a: Key, b: Key) => a.clock < b.clock || (a.clock === b.clock && a.sequencer < b.sequencer);
 
@@ -210,6 +226,26 @@ export class Receiver implements Core<HydraMsg> {
     this.deliver(ctx);
   }
 
+  /**
+   * Whether numbers claimed for v's groups lie within what v can have stamped since the highest we
+   * accepted from it: at most SEQ_WINDOW + STAMPS_PER_US × (time since that claim) past it. A
+   * claim beyond — a forged flush announcing 2^40 messages, which would make us drop-notify
+   * every one of them — is refused (`beyond-window`) and leaves no trace; a real sequencer never
+   * gets there, and one we refuse all the same goes silent for us, so the failure detector
+   * reports it and the configuration service replaces it as it does a failed one.
+   */
+  private plausible(now: number, v: SeqView, claims: Iterable<[group: number, seq: number]>): boolean {
+    const limit = SEQ_WINDOW + STAMPS_PER_US * Math.max(0, now - v.claimedAt);
+    for (const [g, s] of claims) {
+      const seen = Math.max(v.observedSeqs[g] ?? 0, g === this.p.group ? v.covered : 0);
+      if (s - seen > limit) {
+        this.obs.rejected('beyond-window');
+        return false;
+      }
+    }
+    return true;
+  }
+
   private onGroupcast(ctx: Ctx<HydraMsg>, m: Groupcast): void {
     const v = this.views.get(m.sequencer);
     if (!v || m.config < v.joined) {
@@ -230,15 +266,17 @@ export class Receiver implements Core<HydraMsg> {
       this.obs.rejected('not-addressed');
       return;
     }
+    const stamps = Receiver.stampsOf(m);
+    if (!this.plausible(ctx.now, v, stamps)) return;
     v.lastHeard = ctx.now;
     v.heard = true;
-    let i = 0;
     let s = 0;
-    for (let g = 0; g < 32 && i < m.stamps.length; g++) {
-      if (!(m.groups & (1 << g))) continue;
-      const stamp = m.stamps[i++]!;
+    for (const [g, stamp] of stamps) {
       if (g === this.p.group) s = stamp;
-      if (stamp > (v.observedSeqs[g] ?? 0)) v.observedSeqs[g] = stamp;
+      if (stamp > (v.observedSeqs[g] ?? 0)) {
+        v.observedSeqs[g] = stamp;
+        v.claimedAt = ctx.now;
+      }
     }
     if (m.clock > v.observedClock) v.observedClock = m.clock;
     if (m.clock > v.clock) v.clock = m.clock;
@@ -267,7 +305,9 @@ export class Receiver implements Core<HydraMsg> {
       return;
     }
     if (v.frozen || this.retiring.has(v)) return;
+    if (!this.plausible(ctx.now, v, f.seqs.entries())) return;
     v.lastHeard = ctx.now;
+    v.claimedAt = ctx.now;
     v.heard = true;
     v.solicitedAt = -Infinity;
     f.seqs.forEach((s, g) => {
@@ -280,6 +320,13 @@ export class Receiver implements Core<HydraMsg> {
       this.heap.push({ clock: f.clock, view: v, seq: s, msg: null, arrivedAt: ctx.now, final: false });
       v.covered = s;
     }
+  }
+
+  /** A groupcast's (group, sequence number) pairs: its stamps in the order of its group bitmap. */
+  private static stampsOf(m: Groupcast): [number, number][] {
+    const out: [number, number][] = [];
+    for (let g = 0; g < 32 && out.length < m.stamps.length; g++) if (m.groups & (1 << g)) out.push([g, m.stamps[out.length]!]);
+    return out;
   }
 
   /**
@@ -530,7 +577,7 @@ export class Receiver implements Core<HydraMsg> {
         id: a.sequencer, joined: a.joined, clock: a.start, next: 1, covered: 0, pendingSeqs: new Map(), lost: new Set(),
         deliveredClock: a.start, gapSince: -1,
         lastHeard: ctx.now, heard: false, suspectedAt: -Infinity, solicitedAt: -Infinity, frozen: false,
-        observedSeqs: [], observedClock: a.start, finalSeq: Infinity,
+        observedSeqs: [], observedClock: a.start, claimedAt: ctx.now, finalSeq: Infinity,
       });
     }
     this.config = m.config;

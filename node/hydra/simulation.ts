@@ -83,6 +83,8 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
   private readonly clockRng: SeededRandom;
   readonly reconfigurations: { kind: string; sequencer: number; config: number; at: number }[] = [];
   readonly sent: { client: number; msgId: number; groups: number; at: number }[] = [];
+  /** Messages the receivers refused, by reason. */
+  readonly rejections = new Map<string, number>();
 
   constructor(readonly o: HydraSimOptions, private readonly app?: HydraSimApp<M>) {
     this.net = new SimNetwork(o.seed, o.faults);
@@ -124,7 +126,8 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
             log.deliveries.push(d);
             log.times.push(this.net.now);
           },
-          rejected() {}, solicited() {}, suspected() {}, configured() {}, pending() {},
+          rejected: (reason) => this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1),
+          solicited() {}, suspected() {}, configured() {}, pending() {},
         };
         this.add(node, () => (this.app ? this.app.receiver(node, params, observer) : new Receiver(params, observer)));
       }
