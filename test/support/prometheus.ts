@@ -56,6 +56,58 @@ export function promtoolProblems(tools: string, exposition: string): string[] {
   return `${run.stdout}\n${run.stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
 }
 
+/** One active scrape target, as /api/v1/targets reports it. */
+export interface ActiveTarget {
+  /** After relabelling: job, instance, and (Kubernetes discovery) namespace, pod, … */
+  labels: Record<string, string>;
+  scrapePool: string;
+  scrapeUrl: string;
+  health: 'up' | 'down' | 'unknown';
+  lastError: string;
+}
+
+/**
+ * Prometheus's HTTP API at `url`. A request Prometheus refuses (bad PromQL) throws PromQlError with
+ * its reason; `alive` runs before each request, to report a server that has gone.
+ */
+export function prometheusApi(url: string, alive: () => void = () => {}) {
+  /** GET /api/v1/PATH: the `data` of a success. */
+  const get = async <T>(path: string, params: Record<string, string | string[]> = {}): Promise<T> => {
+    alive();
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) for (const one of [v].flat()) q.append(k, one);
+    const res = await fetch(`${url}/api/v1/${path}?${q}`);
+    const text = await res.text();
+    let body: { status?: string; data?: T; errorType?: string; error?: string };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new Error(`Prometheus /api/v1/${path}: HTTP ${res.status}, not JSON: ${text.slice(0, 200)}`);
+    }
+    if (body.status !== 'success') throw new PromQlError(`${body.errorType ?? `HTTP ${res.status}`}: ${body.error ?? text.slice(0, 200)}`);
+    return body.data as T;
+  };
+  return {
+    url,
+    get,
+    /** An instant query now; throws PromQlError when Prometheus refuses the expression. */
+    query: async (expr: string): Promise<Series[]> => {
+      const data = await get<{ resultType: string; result: Series[] }>('query', { query: expr });
+      if (data.resultType !== 'vector') throw new PromQlError(`${expr}: a ${data.resultType}, not an instant vector`);
+      return data.result;
+    },
+    /** Values of `label` on series matching `match` over the last `seconds` (what Grafana's label_values() asks). */
+    labelValues: async (label: string, match: string | undefined, seconds: number): Promise<string[]> => {
+      const end = Date.now() / 1000;
+      return get<string[]>(`label/${encodeURIComponent(label)}/values`, { ...(match ? { 'match[]': match } : {}), start: String(end - seconds), end: String(end) });
+    },
+    /** The active scrape targets. */
+    targets: async (): Promise<ActiveTarget[]> => (await get<{ activeTargets: ActiveTarget[] }>('targets', { state: 'active' })).activeTargets,
+  };
+}
+
+export type PrometheusApi = ReturnType<typeof prometheusApi>;
+
 /**
  * A real Prometheus server on a loopback port with its own data directory, scraping whatever
  * `setTargets` names (file-based discovery) every `scrapeSeconds`, plus its HTTP API.
@@ -83,15 +135,6 @@ export async function startPrometheus(tools: string, scrapeSeconds: number) {
   proc.stderr!.on('data', (c) => (log = (log + c).slice(-10_000)));
   const url = `http://127.0.0.1:${port}`;
 
-  const api = async (path: string, params: Record<string, string | string[]>): Promise<any> => {
-    if (proc.exitCode !== null) throw new Error(`prometheus exited (${proc.exitCode}):\n${log}`);
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(params)) for (const one of [v].flat()) q.append(k, one);
-    const body = (await (await fetch(`${url}${path}?${q}`)).json()) as { status: string; data: unknown; errorType?: string; error?: string };
-    if (body.status !== 'success') throw new PromQlError(`${body.errorType}: ${body.error}`);
-    return body.data;
-  };
-
   await eventually('prometheus to be ready', async () => proc.exitCode === null && (await fetch(`${url}/-/ready`)).ok, 60_000)
     .catch((err) => {
       proc.kill('SIGKILL');
@@ -99,22 +142,13 @@ export async function startPrometheus(tools: string, scrapeSeconds: number) {
     });
 
   return {
-    url,
+    ...prometheusApi(url, () => {
+      if (proc.exitCode !== null) throw new Error(`prometheus exited (${proc.exitCode}):\n${log}`);
+    }),
     /** Replaces the scraped targets (written atomically: discovery reads the file on change). */
     setTargets(targets: Target[]) {
       writeFileSync(`${targetsFile}.tmp`, JSON.stringify([{ targets: targets.map((t) => t.address) }]));
       renameSync(`${targetsFile}.tmp`, targetsFile);
-    },
-    /** An instant query now; throws PromQlError when Prometheus refuses the expression. */
-    query: async (expr: string): Promise<Series[]> => {
-      const data = (await api('/api/v1/query', { query: expr })) as { resultType: string; result: Series[] };
-      if (data.resultType !== 'vector') throw new PromQlError(`${expr}: a ${data.resultType}, not an instant vector`);
-      return data.result;
-    },
-    /** Values of `label` on series matching `match` over the last `seconds` (what Grafana's label_values() asks). */
-    labelValues: async (label: string, match: string | undefined, seconds: number): Promise<string[]> => {
-      const end = Date.now() / 1000;
-      return (await api(`/api/v1/label/${encodeURIComponent(label)}/values`, { ...(match ? { 'match[]': match } : {}), start: String(end - seconds), end: String(end) })) as string[];
     },
     log: () => log,
     async stop() {
