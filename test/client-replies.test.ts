@@ -23,7 +23,7 @@ function recorder() {
 }
 
 function client(application: HydraApplication) {
-  const topology = { groups: 1, receiversPerGroup: 3, clients: 1, aggregator: false, initial: initialConfig(1) };
+  const topology = { groups: 1, receiversPerGroup: 3, clients: 1, aggregator: false, configReplicas: 3, initial: initialConfig(1) };
   const rejected: string[] = [];
   const completed: unknown[] = [];
   const core = hydraPaxosClient({ client: 0, topology, requests: 1, retryUs: 100_000, ...clientApplication(application, 1, 4, 0) },

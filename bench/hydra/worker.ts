@@ -25,7 +25,7 @@ const host = '127.0.0.1';
 let handled = 0;
 let marked = 0;
 
-const topology: HydraTopology = { groups: 1, receiversPerGroup: args.fanout, clients: 0, aggregator: false, initial: initialConfig(1) };
+const topology: HydraTopology = { groups: 1, receiversPerGroup: args.fanout, clients: 0, aggregator: false, configReplicas: 1, initial: initialConfig(1) };
 const dutPort = args.basePort + sequencerNode(0);
 const sinkPorts = Array.from({ length: args.fanout }, (_, r) => args.basePort + receiverNode(0, r));
 

@@ -1,6 +1,6 @@
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import type { Config, FlushState, HydraMsg } from './messages.js';
-import { AGGREGATOR, CONFIG_SERVICE, type HydraTopology, allReceivers } from './topology.js';
+import { AGGREGATOR, type HydraTopology, allReceivers, configNodes } from './topology.js';
 
 export interface AggregatorObserver {
   forwarded(flushes: number): void;
@@ -19,10 +19,12 @@ export class Aggregator implements Core<HydraMsg> {
   private readonly latest = new Map<number, FlushState>();
   private lastMin = { clock: -1, sequencer: -1 };
   private readonly receivers: NodeId[];
+  private readonly configService: NodeId[];
 
   constructor(topology: HydraTopology, private readonly obs: AggregatorObserver) {
     this.config = topology.initial;
     this.receivers = allReceivers(topology);
+    this.configService = configNodes(topology);
   }
 
   start(): void {}
@@ -39,7 +41,7 @@ export class Aggregator implements Core<HydraMsg> {
       }
       this.maybeForward(ctx, m.solicited);
     } else if (m.type === 'config') {
-      ctx.send(CONFIG_SERVICE, { type: 'configack', member: AGGREGATOR, config: m.config });
+      ctx.multicast(this.configService, { type: 'configack', member: AGGREGATOR, config: m.config });
       if (m.config <= this.config.config) return;
       this.config = m;
       for (const k of [...this.latest.keys()]) if (!m.active.some((a) => a.sequencer === k)) this.latest.delete(k);

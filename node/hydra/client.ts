@@ -1,6 +1,6 @@
 import type { Core, Ctx, Random } from '../runtime/core.js';
 import type { ClientMsg, HydraMsg } from './messages.js';
-import { CONFIG_SERVICE, type HydraTopology, clientNode, sequencerNode } from './topology.js';
+import { configNodes, type HydraTopology, clientNode, sequencerNode } from './topology.js';
 
 export interface ClientParams {
   /** Client index c (member id 2000 + c). */
@@ -47,7 +47,7 @@ export class Client implements Core<HydraMsg> {
 
   receive(ctx: Ctx<HydraMsg>, m: HydraMsg): void {
     if (m.type === 'config') {
-      ctx.send(CONFIG_SERVICE, { type: 'configack', member: clientNode(this.p.index), config: m.config });
+      ctx.multicast(configNodes(this.p.topology), { type: 'configack', member: clientNode(this.p.index), config: m.config });
       if (m.config > this.config) {
         this.config = m.config;
         this.active = m.active.map((a) => a.sequencer);

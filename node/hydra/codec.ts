@@ -1,11 +1,12 @@
 import type { Codec } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import { Reader, Writer, popcount32 } from '../runtime/wire.js';
-import type { ActiveSequencer, FlushState, HydraMsg } from './messages.js';
+import { vrWire } from '../vr/codec.js';
+import { configCommandPart, configPart, configStatePart, flushStateSize, readFlushState, readSeqs, writeFlushState } from './config-wire.js';
+import type { FlushState, HydraMsg } from './messages.js';
 
 /** First byte of every Hydra datagram; anything else is another protocol's or garbage. */
 export const HYDRA_MAGIC = 0x48;
-export const MAX_GROUPS = 32;
 
 const TYPE = {
   client: 1,
@@ -21,29 +22,11 @@ const TYPE = {
   configack: 11,
   load: 12,
   join: 13,
+  /** The configuration service's own replication (Viewstamped Replication, node/vr). */
+  replication: 14,
 } as const;
 
-const flushStateSize = (f: FlushState) => 4 + 2 + 8 + 1 + 8 * f.seqs.length;
-
-function writeFlushState(w: Writer, f: FlushState): void {
-  w.u32(f.config).u16(f.sequencer).u64(f.clock).u8(f.seqs.length);
-  for (const s of f.seqs) w.u64(s);
-}
-
-function readSeqs(r: Reader, what: string): number[] {
-  const n = r.u8(`${what} group count`);
-  if (n > MAX_GROUPS) throw new WireError('bad-field', `${what} lists ${n} groups (max ${MAX_GROUPS})`);
-  const seqs = new Array<number>(n);
-  for (let i = 0; i < n; i++) seqs[i] = r.u64(`${what} sequence number`);
-  return seqs;
-}
-
-function readFlushState(r: Reader): FlushState {
-  const config = r.u32('flush config');
-  const sequencer = r.u16('flush sequencer');
-  const clock = r.u64('flush clock');
-  return { config, sequencer, clock, seqs: readSeqs(r, 'flush') };
-}
+const vr = vrWire(configStatePart, configCommandPart);
 
 function readGroups(r: Reader): number {
   const groups = r.u32('group bitmap');
@@ -100,11 +83,9 @@ export const hydraCodec: Codec<HydraMsg> = {
         return new Writer(18).u8(HYDRA_MAGIC).u8(TYPE.addreport).u32(m.newConfig).u16(m.receiver)
           .u16(m.sequencer).u64(m.clock).done();
       case 'config': {
-        const w = new Writer(2 + 4 + 1 + 22 * m.active.length + 1 + m.finals.reduce((n, f) => n + flushStateSize(f), 0));
-        w.u8(HYDRA_MAGIC).u8(TYPE.config).u32(m.config).u8(m.active.length);
-        for (const a of m.active) w.u16(a.sequencer).u32(a.joined).u64(a.start).u64(a.incarnation);
-        w.u8(m.finals.length);
-        for (const f of m.finals) writeFlushState(w, f);
+        const w = new Writer(2 + configPart.size(m));
+        w.u8(HYDRA_MAGIC).u8(TYPE.config);
+        configPart.write(w, m);
         return w.done();
       }
       case 'configack':
@@ -113,6 +94,12 @@ export const hydraCodec: Codec<HydraMsg> = {
         return new Writer(12).u8(HYDRA_MAGIC).u8(TYPE.load).u16(m.sequencer).f64(m.rate).done();
       case 'join':
         return new Writer(12).u8(HYDRA_MAGIC).u8(TYPE.join).u16(m.sequencer).u64(m.incarnation).done();
+      default: {
+        const w = new Writer(2 + vr.size(m));
+        w.u8(HYDRA_MAGIC).u8(TYPE.replication);
+        vr.write(w, m);
+        return w.done();
+      }
     }
   },
 
@@ -184,22 +171,9 @@ export const hydraCodec: Codec<HydraMsg> = {
           sequencer: r.u16('sequencer'), clock: r.u64('clock'),
         };
         break;
-      case TYPE.config: {
-        const config = r.u32('config');
-        const na = r.u8('active count');
-        const active: ActiveSequencer[] = [];
-        for (let i = 0; i < na; i++) {
-          active.push({
-            sequencer: r.u16('sequencer'), joined: r.u32('joined'), start: r.u64('start'),
-            incarnation: r.u64('incarnation'),
-          });
-        }
-        const nf = r.u8('final count');
-        const finals: FlushState[] = [];
-        for (let i = 0; i < nf; i++) finals.push(readFlushState(r));
-        m = { type: 'config', config, active, finals };
+      case TYPE.config:
+        m = configPart.read(r);
         break;
-      }
       case TYPE.configack:
         m = { type: 'configack', member: r.u16('member'), config: r.u32('config') };
         break;
@@ -212,6 +186,9 @@ export const hydraCodec: Codec<HydraMsg> = {
       }
       case TYPE.join:
         m = { type: 'join', sequencer: r.u16('sequencer'), incarnation: r.u64('incarnation') };
+        break;
+      case TYPE.replication:
+        m = vr.read(r);
         break;
       default:
         throw new WireError('unknown-type', `unknown Hydra message type ${type}`);

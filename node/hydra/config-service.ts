@@ -1,23 +1,32 @@
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
-import type { ActiveSequencer, AddReport, Config, FinalFlush, HydraMsg, RemoveReport } from './messages.js';
+import { isVrMsg } from '../vr/messages.js';
+import { VrReplica, type VrObserver } from '../vr/replica.js';
+import { type ConfigCommand, type ConfigState, type PlannedChange, configStateMachine, initialConfigState } from './config-state.js';
+import type { AddReport, Config, FinalFlush, HydraMsg, RemoveReport } from './messages.js';
 import {
-  AGGREGATOR, MAX_SEQUENCERS, type HydraTopology, allClients, allReceivers, receiversOf, sequencerNode,
+  AGGREGATOR, MAX_SEQUENCERS, type HydraTopology, allClients, allReceivers, configNodes, receiversOf, sequencerNode,
 } from './topology.js';
 
 export interface ConfigServiceParams {
   topology: HydraTopology;
+  /** This replica's number among the service's `topology.configReplicas`. */
+  replica: number;
   /** Sequencer ids that should be active (the spec's `sequencers`); changed live by `command`. */
   desired: number[];
-  /** Period of retransmissions and of checking for work. */
+  /** Period of retransmissions, replication heartbeats and of checking for work. */
   tickUs: number;
   /** After a quorum of every group has reported, how long to wait for the remaining receivers. */
   reportGraceUs: number;
   /** An addition whose joiner never flushes is abandoned after this long, un-pausing receivers. */
   addTimeoutUs: number;
+  /** A backup that hears nothing from the primary for this long starts a view change. */
+  viewChangeUs: number;
 }
 
 export interface ConfigServiceObserver {
+  /** A configuration change committed (at every replica, as it applies it). */
   reconfigured(kind: 'remove' | 'add' | 'abort', sequencer: number, config: number, activeCount: number): void;
+  replication: VrObserver<ConfigState, ConfigCommand>;
 }
 
 /** An admin command: set the wanted sequencer ids (from the operator, the runner or a test). */
@@ -25,52 +34,89 @@ export interface SetSequencers {
   sequencers: number[];
 }
 
-interface Change {
-  kind: 'remove' | 'add';
-  sequencer: number;
-  incarnation: number;
-  newConfig: number;
+/** A change the primary is carrying out: the receivers' reports it has gathered. */
+interface Gathering {
+  planned: PlannedChange;
   startedAt: number;
   quorumAt: number | null;
   reports: Map<NodeId, RemoveReport | AddReport>;
 }
 
-const FINALS_KEPT = 16;
+/** What only the primary keeps: learned again from the members by every new primary. */
+interface Leadership {
+  view: number;
+  /** Latest JOIN per sequencer id: which incarnation announced itself, and when. */
+  alive: Map<number, { incarnation: number; at: number }>;
+  suspected: Set<number>;
+  unacked: Set<NodeId>;
+  /** The committed state the primary last acted on. */
+  seen: ConfigState;
+  change: Gathering | null;
+}
+
+const ENDS: Record<string, 'remove' | 'add' | 'abort'> = { removed: 'remove', added: 'add', aborted: 'abort' };
 
 /**
- * Hydra's configuration service (seed-systems.md §2.5): numbered configurations of the active
- * sequencers, changed one at a time.
+ * One replica of Hydra's configuration service (seed-systems.md §2.5; docs/hydra-configuration-service.md):
+ * numbered configurations of the active sequencers, changed one at a time.
  * - Removal (suspected, restarted, or no longer wanted): receivers freeze the sequencer and
  *   report the highest counters they saw from it; after a quorum of every group (and a grace
  *   period for the rest), the maximum becomes its final flush, which turns its unknown tail
  *   into drop notifications at the same position everywhere.
  * - Addition: receivers pause and report the joiner's first flush later than all they
  *   delivered; the highest such timestamp from a quorum of every group is its start frontier.
- * The service itself is one process (the paper replicates it with Paxos; a single instance is
- * our simplification, and it keeps no state a restart would need beyond the spec).
+ *
+ * As in the paper, the service is replicated: 2f+1 replicas run Viewstamped Replication
+ * (node/vr) over its decisions — wanted sequencers, admissions, the start of a change and its
+ * outcome (config-state.ts) — so it survives the loss of f replicas, and a replica restarted
+ * with nothing takes the state from the others. The primary does the service's work: it
+ * proposes each decision and acts on it (PREPARE to receivers, the new configuration to every
+ * member) once committed. Members send to every replica; backups leave it to the primary.
  */
 export class ConfigService implements Core<HydraMsg> {
-  private config: Config;
-  private desired: Set<number>;
-  /** Latest JOIN per sequencer id: which incarnation announced itself, and when. */
-  private readonly alive = new Map<number, { incarnation: number; at: number }>();
-  private readonly suspected = new Set<number>();
-  private change: Change | null = null;
-  private readonly unacked = new Set<NodeId>();
+  private readonly vr: VrReplica<ConfigState, ConfigCommand>;
   private readonly receivers: NodeId[];
+  private lead: Leadership | null = null;
+  /** The change in progress as of the last applied op (names the sequencer a change's outcome concerns). */
+  private lastChange: PlannedChange | null = null;
+  /** The latest admin command given to this replica, until the replicated state has it. */
+  private requested: { sequencers: number[]; at: number } | null = null;
 
-  constructor(private readonly p: ConfigServiceParams, private readonly obs: ConfigServiceObserver) {
-    this.config = structuredClone(p.topology.initial);
-    this.desired = new Set(p.desired);
+  constructor(private readonly p: ConfigServiceParams, obs: ConfigServiceObserver) {
     this.receivers = allReceivers(p.topology);
+    const machine = configStateMachine(initialConfigState(structuredClone(p.topology.initial), p.desired));
+    this.vr = new VrReplica({ members: configNodes(p.topology), me: p.replica, viewChangeUs: p.viewChangeUs }, machine, {
+      ...obs.replication,
+      applied: (op, command, state) => {
+        obs.replication.applied(op, command, state);
+        const before = this.lastChange;
+        this.lastChange = state.change;
+        const kind = ENDS[command.kind];
+        if (kind && before && !state.change && before.newConfig === state.config.config) {
+          obs.reconfigured(kind, before.sequencer, state.config.config, state.config.active.length);
+        }
+      },
+      adopted: (commit, state) => {
+        obs.replication.adopted(commit, state);
+        this.lastChange = state.change;
+      },
+    });
   }
 
+  /** The committed configuration. */
   get current(): Config {
-    return this.config;
+    return this.vr.state.config;
+  }
+
+  /** The replication state, for tests and status. */
+  get replication(): VrReplica<ConfigState, ConfigCommand> {
+    return this.vr;
   }
 
   start(ctx: Ctx<HydraMsg>): void {
+    this.vr.start(ctx);
     ctx.setTimer('tick', this.p.tickUs);
+    this.afterInput(ctx);
   }
 
   command(ctx: Ctx<HydraMsg>, command: unknown): void {
@@ -78,29 +124,39 @@ export class ConfigService implements Core<HydraMsg> {
     if (!Array.isArray(ids) || ids.some((k) => !Number.isInteger(k) || k < 0 || k >= MAX_SEQUENCERS)) {
       throw new Error(`sequencers must be a list of ids in 0..${MAX_SEQUENCERS - 1}`);
     }
-    this.desired = new Set(ids);
-    this.advance(ctx);
+    this.requested = { sequencers: [...new Set(ids)], at: ctx.now };
+    this.forwardRequest(ctx);
+    this.afterInput(ctx);
   }
 
   receive(ctx: Ctx<HydraMsg>, m: HydraMsg): void {
+    if (isVrMsg(m)) {
+      this.vr.receive(ctx, m);
+      this.afterInput(ctx);
+      return;
+    }
+    // Members send to every replica: a backup leaves their messages to the primary.
+    const lead = this.lead;
+    if (!lead) return;
     switch (m.type) {
       case 'join':
-        this.onJoin(ctx, m.sequencer, m.incarnation);
+        this.onJoin(ctx, lead, m.sequencer, m.incarnation);
         break;
       case 'suspect':
-        if (this.isActive(m.sequencer)) this.suspected.add(m.sequencer);
+        if (this.isActive(m.sequencer)) lead.suspected.add(m.sequencer);
         break;
       case 'removereport':
       case 'addreport': {
-        const c = this.change;
+        const c = lead.change;
         const reporter = m.type === 'removereport' ? m.reporter : m.receiver;
-        if (c && c.newConfig === m.newConfig && c.sequencer === m.sequencer && c.kind === (m.type === 'addreport' ? 'add' : 'remove')) {
+        const kind = m.type === 'addreport' ? 'add' : 'remove';
+        if (c && c.planned.newConfig === m.newConfig && c.planned.sequencer === m.sequencer && c.planned.kind === kind) {
           c.reports.set(reporter, m);
         }
         break;
       }
       case 'configack':
-        if (m.config === this.config.config) this.unacked.delete(m.member);
+        if (m.config === this.current.config) lead.unacked.delete(m.member);
         return;
       default:
         return;
@@ -110,64 +166,130 @@ export class ConfigService implements Core<HydraMsg> {
 
   timer(ctx: Ctx<HydraMsg>, name: string): void {
     if (name !== 'tick') return;
+    this.vr.tick(ctx);
+    this.forwardRequest(ctx);
+    this.afterInput(ctx);
     this.retransmit(ctx);
-    this.advance(ctx);
     ctx.setTimer('tick', this.p.tickUs);
   }
 
   private isActive(k: number): boolean {
-    return this.config.active.some((a) => a.sequencer === k);
+    return this.current.active.some((a) => a.sequencer === k);
   }
 
-  private onJoin(ctx: Ctx<HydraMsg>, k: number, incarnation: number): void {
-    this.alive.set(k, { incarnation, at: ctx.now });
-    const entry = this.config.active.find((a) => a.sequencer === k);
+  /** An admin command reaches the replicated state through the primary (§4.1: clients talk to the primary). */
+  private forwardRequest(ctx: Ctx<HydraMsg>): void {
+    const r = this.requested;
+    if (!r) return;
+    if (r.at <= this.vr.state.desiredAt) {
+      this.requested = null;
+      return;
+    }
+    if (!this.vr.isPrimary) this.vr.request(ctx, { kind: 'desire', sequencers: r.sequencers, at: r.at });
+  }
+
+  /** Brings the primary's own bookkeeping up to the committed state, acts on what changed, then looks for work. */
+  private afterInput(ctx: Ctx<HydraMsg>): void {
+    const fresh = !this.lead || this.lead.view !== this.vr.currentView;
+    if (!this.vr.isPrimary || (fresh && this.vr.uncommitted > 0)) {
+      // A new primary acts once the log it took over has committed, never on an older configuration.
+      this.lead = null;
+      return;
+    }
+    const s = this.vr.state;
+    let lead = this.lead;
+    if (!lead || fresh) {
+      // A new primary: tell every member the configuration, and resume a change in progress.
+      lead = { view: this.vr.currentView, alive: new Map(), suspected: new Set(), unacked: new Set(), seen: s, change: null };
+      this.lead = lead;
+      this.publish(ctx, lead, this.everyone(lead));
+    } else if (s !== lead.seen) {
+      this.committed(ctx, lead, lead.seen, s);
+    }
+    lead.seen = s;
+    if (!s.change) lead.change = null;
+    else if (lead.change?.planned.newConfig !== s.change.newConfig) {
+      lead.change = { planned: s.change, startedAt: ctx.now, quorumAt: null, reports: new Map() };
+      this.sendPrepare(ctx, lead.change);
+    }
+    this.advance(ctx);
+  }
+
+  /** Acts on committed decisions: a new configuration goes to every member, an admission to its sequencer. */
+  private committed(ctx: Ctx<HydraMsg>, lead: Leadership, before: ConfigState, after: ConfigState): void {
+    const ended = before.change && !after.change ? before.change : null;
+    if (ended) {
+      const k = ended.sequencer;
+      if (ended.kind === 'remove') {
+        lead.suspected.delete(k);
+        // The removed incarnation is gone for good; a restarted process announces a new one.
+        if (lead.alive.get(k)?.incarnation === ended.incarnation) lead.alive.delete(k);
+      } else if (!after.config.active.some((a) => a.sequencer === k)) {
+        lead.alive.delete(k);
+      }
+    }
+    if (after.config.config !== before.config.config) {
+      lead.unacked.clear();
+      this.publish(ctx, lead, this.everyone(lead));
+    } else if (after.config !== before.config) {
+      const admitted = after.config.active.filter((a) => before.config.active.find((b) => b.sequencer === a.sequencer)?.incarnation !== a.incarnation);
+      this.publish(ctx, lead, admitted.map((a) => sequencerNode(a.sequencer)));
+    }
+  }
+
+  private onJoin(ctx: Ctx<HydraMsg>, lead: Leadership, k: number, incarnation: number): void {
+    lead.alive.set(k, { incarnation, at: ctx.now });
+    const entry = this.current.active.find((a) => a.sequencer === k);
     if (!entry) return;
     if (entry.incarnation === 0) {
       // First boot of an initial sequencer: admit this incarnation in the current configuration.
-      entry.incarnation = incarnation;
-      this.publish(ctx, [sequencerNode(k)]);
+      if (this.vr.uncommitted === 0) this.vr.propose(ctx, { kind: 'admit', sequencer: k, incarnation });
     } else if (entry.incarnation !== incarnation) {
       // Restarted: its counters began again, so the old incarnation must be removed first.
-      this.suspected.add(k);
+      lead.suspected.add(k);
     } else {
-      ctx.send(sequencerNode(k), this.config);
+      ctx.send(sequencerNode(k), this.current);
     }
   }
 
-  /** Finishes the change in progress if it can, else starts the next one. */
+  /** Proposes the next decision once the previous one has committed: finishing the change in progress, or starting one. */
   private advance(ctx: Ctx<HydraMsg>): void {
-    if (this.change) {
-      this.tryFinish(ctx, this.change);
-      if (this.change) return;
+    const lead = this.lead;
+    if (!lead || this.vr.uncommitted > 0) return;
+    if (lead.change) return this.tryFinish(ctx, lead.change);
+    const s = this.vr.state;
+    if (this.requested && this.requested.at > s.desiredAt) {
+      this.vr.propose(ctx, { kind: 'desire', sequencers: this.requested.sequencers, at: this.requested.at });
+      return;
     }
-    const removal = this.config.active
-      .filter((a) => this.suspected.has(a.sequencer) || !this.desired.has(a.sequencer))
+    const desired = new Set(s.desired);
+    const removal = s.config.active
+      .filter((a) => lead.suspected.has(a.sequencer) || !desired.has(a.sequencer))
       .sort((a, b) => a.sequencer - b.sequencer)[0];
-    if (removal) return this.begin(ctx, 'remove', removal.sequencer, removal.incarnation);
-    this.suspected.clear();
+    const newConfig = s.config.config + 1;
+    if (removal) {
+      this.vr.propose(ctx, { kind: 'begin', change: { kind: 'remove', sequencer: removal.sequencer, incarnation: removal.incarnation, newConfig } });
+      return;
+    }
+    lead.suspected.clear();
     // Only a sequencer that announced itself recently is added: an addition pauses receivers.
-    const addition = [...this.desired]
-      .filter((k) => !this.isActive(k) && ctx.now - (this.alive.get(k)?.at ?? -Infinity) < this.p.addTimeoutUs / 2)
+    const addition = [...desired]
+      .filter((k) => !this.isActive(k) && ctx.now - (lead.alive.get(k)?.at ?? -Infinity) < this.p.addTimeoutUs / 2)
       .sort((a, b) => a - b)[0];
-    if (addition !== undefined) this.begin(ctx, 'add', addition, this.alive.get(addition)!.incarnation);
+    if (addition !== undefined) {
+      this.vr.propose(ctx, { kind: 'begin', change: { kind: 'add', sequencer: addition, incarnation: lead.alive.get(addition)!.incarnation, newConfig } });
+    }
   }
 
-  private begin(ctx: Ctx<HydraMsg>, kind: 'remove' | 'add', sequencer: number, incarnation: number): void {
-    this.change = {
-      kind, sequencer, incarnation, newConfig: this.config.config + 1, startedAt: ctx.now, quorumAt: null, reports: new Map(),
-    };
-    this.sendPrepare(ctx, this.change);
-  }
-
-  private sendPrepare(ctx: Ctx<HydraMsg>, c: Change): void {
+  private sendPrepare(ctx: Ctx<HydraMsg>, c: Gathering): void {
+    const { kind, sequencer, newConfig } = c.planned;
     const to = this.receivers.filter((r) => !c.reports.has(r));
     // A leaving sequencer that is still alive reports its own exact counters.
-    if (c.kind === 'remove' && !c.reports.has(sequencerNode(c.sequencer))) to.push(sequencerNode(c.sequencer));
-    ctx.multicast(to, { type: 'prepare', newConfig: c.newConfig, change: c.kind, sequencer: c.sequencer });
+    if (kind === 'remove' && !c.reports.has(sequencerNode(sequencer))) to.push(sequencerNode(sequencer));
+    ctx.multicast(to, { type: 'prepare', newConfig, change: kind, sequencer });
   }
 
-  private quorumOfEveryGroup(c: Change): boolean {
+  private quorumOfEveryGroup(c: Gathering): boolean {
     for (let g = 0; g < this.p.topology.groups; g++) {
       const members = receiversOf(this.p.topology, g);
       const reported = members.filter((r) => c.reports.has(r)).length;
@@ -176,64 +298,48 @@ export class ConfigService implements Core<HydraMsg> {
     return true;
   }
 
-  private tryFinish(ctx: Ctx<HydraMsg>, c: Change): void {
-    if (c.kind === 'add' && ctx.now - c.startedAt > this.p.addTimeoutUs) {
-      // The joiner never flushed: publish a configuration without it so receivers resume.
-      this.alive.delete(c.sequencer);
-      this.install(ctx, { ...this.config, config: c.newConfig }, 'abort', c.sequencer);
+  private tryFinish(ctx: Ctx<HydraMsg>, c: Gathering): void {
+    const { kind, newConfig } = c.planned;
+    if (kind === 'add' && ctx.now - c.startedAt > this.p.addTimeoutUs) {
+      // The joiner never flushed: a configuration without it lets receivers resume.
+      this.vr.propose(ctx, { kind: 'aborted', newConfig });
       return;
     }
     if (!this.quorumOfEveryGroup(c)) return;
     c.quorumAt ??= ctx.now;
     const everyone = this.receivers.every((r) => c.reports.has(r));
     if (!everyone && ctx.now - c.quorumAt < this.p.reportGraceUs) return;
-    if (c.kind === 'remove') {
+    if (kind === 'remove') {
       const reports = [...c.reports.values()] as RemoveReport[];
       const final: FinalFlush = {
-        sequencer: c.sequencer,
-        config: c.newConfig,
+        sequencer: c.planned.sequencer,
+        config: newConfig,
         clock: Math.max(...reports.map((r) => r.clock)),
         seqs: Array.from({ length: this.p.topology.groups }, (_, g) => Math.max(...reports.map((r) => r.seqs[g] ?? 0))),
       };
-      this.suspected.delete(c.sequencer);
-      // The removed incarnation is gone for good; a restarted process announces a new one.
-      if (this.alive.get(c.sequencer)?.incarnation === c.incarnation) this.alive.delete(c.sequencer);
-      const finals = [...this.config.finals, final].slice(-FINALS_KEPT);
-      this.install(ctx, {
-        type: 'config', config: c.newConfig, active: this.config.active.filter((a) => a.sequencer !== c.sequencer), finals,
-      }, 'remove', c.sequencer);
+      this.vr.propose(ctx, { kind: 'removed', newConfig, final });
     } else {
       const start = Math.max(...([...c.reports.values()] as AddReport[]).map((r) => r.clock));
-      const joiner: ActiveSequencer = { sequencer: c.sequencer, joined: c.newConfig, start, incarnation: c.incarnation };
-      this.install(ctx, {
-        type: 'config', config: c.newConfig, active: [...this.config.active, joiner].sort((a, b) => a.sequencer - b.sequencer),
-        finals: this.config.finals,
-      }, 'add', c.sequencer);
+      this.vr.propose(ctx, { kind: 'added', newConfig, start });
     }
   }
 
-  private install(ctx: Ctx<HydraMsg>, next: Config, kind: 'remove' | 'add' | 'abort', sequencer: number): void {
-    this.config = next;
-    this.change = null;
-    this.unacked.clear();
-    this.publish(ctx, this.everyone());
-    this.obs.reconfigured(kind, sequencer, next.config, next.active.length);
-  }
-
-  private everyone(): NodeId[] {
-    const seqs = new Set<number>([...this.alive.keys(), ...this.config.active.map((a) => a.sequencer)]);
+  private everyone(lead: Leadership): NodeId[] {
+    const seqs = new Set<number>([...lead.alive.keys(), ...this.current.active.map((a) => a.sequencer)]);
     const members = [...this.receivers, ...[...seqs].map(sequencerNode), ...allClients(this.p.topology)];
     if (this.p.topology.aggregator) members.push(AGGREGATOR);
     return members;
   }
 
-  private publish(ctx: Ctx<HydraMsg>, to: NodeId[]): void {
-    for (const m of to) this.unacked.add(m);
-    ctx.multicast(to, this.config);
+  private publish(ctx: Ctx<HydraMsg>, lead: Leadership, to: NodeId[]): void {
+    for (const m of to) lead.unacked.add(m);
+    ctx.multicast(to, this.current);
   }
 
   private retransmit(ctx: Ctx<HydraMsg>): void {
-    if (this.change) this.sendPrepare(ctx, this.change);
-    if (this.unacked.size > 0) ctx.multicast([...this.unacked], this.config);
+    const lead = this.lead;
+    if (!lead) return;
+    if (lead.change) this.sendPrepare(ctx, lead.change);
+    if (lead.unacked.size > 0) ctx.multicast([...lead.unacked], this.current);
   }
 }

@@ -7,7 +7,7 @@ import { SeededRandom } from '../runtime/random.js';
 import { Aggregator } from './aggregator.js';
 import { Client } from './client.js';
 import { hydraCodec } from './codec.js';
-import { ConfigService } from './config-service.js';
+import { ConfigService, type ConfigServiceObserver } from './config-service.js';
 import { hydraMetrics } from './metrics.js';
 import type { HydraParams } from './params.js';
 import { Receiver, type ReceiverObserver, type ReceiverParams } from './receiver.js';
@@ -23,8 +23,8 @@ import type { HydraMsg } from './messages.js';
 import type { Logger } from 'pino';
 import { Sequencer } from './sequencer.js';
 import {
-  AGGREGATOR, CONFIG_SERVICE, type HydraTopology, MAX_RECEIVERS_PER_GROUP,
-  clientNode, initialConfig, receiverNode, receiversOf, sequencerNode,
+  AGGREGATOR, type HydraTopology, MAX_RECEIVERS_PER_GROUP,
+  clientNode, configNode, initialConfig, receiverNode, receiversOf, sequencerNode,
 } from './topology.js';
 
 export function hydraTopology(p: HydraParams): HydraTopology {
@@ -33,6 +33,7 @@ export function hydraTopology(p: HydraParams): HydraTopology {
     receiversPerGroup: p.receiversPerGroup,
     clients: p.clients,
     aggregator: p.aggregator,
+    configReplicas: p.configReplicas,
     initial: initialConfig(p.sequencers),
   };
 }
@@ -43,6 +44,31 @@ function withSuspicionLog(o: ReceiverObserver, logger: Logger): ReceiverObserver
     suspected: (sequencer) => {
       o.suspected(sequencer);
       logger.warn({ sequencer }, `sequencer ${sequencer} silent past the failure timeout; reported to the configuration service`);
+    },
+  };
+}
+
+/** A configuration replica's changes, view changes, recoveries and broken invariants are logged. */
+function withConfigLog(o: ConfigServiceObserver, logger: Logger): ConfigServiceObserver {
+  return {
+    reconfigured: (kind, sequencer, config, active) => {
+      o.reconfigured(kind, sequencer, config, active);
+      logger.info({ kind, sequencer, config, active }, `configuration ${config}: ${kind} sequencer ${sequencer}`);
+    },
+    replication: {
+      ...o.replication,
+      normal: (view, primary, how) => {
+        o.replication.normal(view, primary, how);
+        logger.info({ view, primary, how }, `replication view ${view} (${how}), ${primary ? 'primary' : 'backup'}`);
+      },
+      adopted: (commit, state) => {
+        o.replication.adopted(commit, state);
+        logger.info({ commit, config: state.config.config }, `took the service's state at op ${commit} (configuration ${state.config.config})`);
+      },
+      invariantViolated: (kind, detail) => {
+        o.replication.invariantViolated(kind, detail);
+        logger.error({ kind }, `invariant broken: ${detail}`);
+      },
     },
   };
 }
@@ -85,17 +111,11 @@ export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, 
   let clock = new EmulatedClock();
   let core: Core<HydraMsg> | Core<HydraPaxosMsg>;
   let routes: Record<string, () => unknown> | undefined;
-  if (id === CONFIG_SERVICE) {
-    const observe = metrics.configService(p.sequencers);
+  if (role === 'config') {
     core = new ConfigService({
-      topology, desired: Array.from({ length: p.sequencers }, (_, k) => k), tickUs: p.configTickMicros,
-      reportGraceUs: p.reportGraceMicros, addTimeoutUs: p.addTimeoutMicros,
-    }, {
-      reconfigured: (kind, sequencer, config, active) => {
-        observe.reconfigured(kind, sequencer, config, active);
-        logger.info({ kind, sequencer, config, active }, `configuration ${config}: ${kind} sequencer ${sequencer}`);
-      },
-    });
+      topology, replica: id - configNode(0), desired: Array.from({ length: p.sequencers }, (_, k) => k), tickUs: p.configTickMicros,
+      reportGraceUs: p.reportGraceMicros, addTimeoutUs: p.addTimeoutMicros, viewChangeUs: p.configViewChangeMicros,
+    }, withConfigLog(metrics.configService(p.sequencers), logger));
   } else if (id === AGGREGATOR) {
     core = new Aggregator(topology, metrics.aggregator());
   } else if (role === 'sequencer') {

@@ -1,3 +1,6 @@
+import type { VrMsg } from '../vr/messages.js';
+import type { ConfigCommand, ConfigState } from './config-state.js';
+
 /**
  * Hydra messages. A groupcast carries the destination-group bitmap, the sequencer id, the
  * sequencer's clock, one sequence number per destination group (the multi-stamp) and the
@@ -138,6 +141,9 @@ export interface Join {
   incarnation: number;
 }
 
+/** Between the configuration service's replicas: Viewstamped Replication of its decisions. */
+export type ConfigVrMsg = VrMsg<ConfigState, ConfigCommand>;
+
 export type HydraMsg =
   | ClientMsg
   | Groupcast
@@ -151,4 +157,5 @@ export type HydraMsg =
   | Config
   | ConfigAck
   | Load
-  | Join;
+  | Join
+  | ConfigVrMsg;

@@ -98,11 +98,42 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
     }), valuesOf<Parameters<ConfigServiceObserver['reconfigured']>[0]>({ add: true, remove: true, abort: true }));
     const active = new Gauge({ name: 'switchyard_hydra_active_sequencers', help: 'Sequencers in the current configuration.', registers: r });
     active.set(initialActive);
+    const view = new Gauge({ name: 'switchyard_hydra_config_view', help: 'View of this configuration-service replica.', registers: r });
+    const primary = new Gauge({ name: 'switchyard_hydra_config_primary', help: '1 while this configuration-service replica is the primary.', registers: r });
+    const commit = new Gauge({ name: 'switchyard_hydra_config_commit', help: 'Ops of the configuration service\'s log committed here.', registers: r });
+    const normal = new Counter({
+      name: 'switchyard_hydra_config_normal_total', help: 'Times this configuration replica became normal, by how (view-change, recovery, first-start, state-transfer).',
+      labelNames: ['how'], registers: r,
+    });
+    const transfers = new Counter({ name: 'switchyard_hydra_config_state_transfers_total', help: 'Snapshots of the configuration service\'s state taken from another replica.', registers: r });
+    const violations = new Counter({
+      name: 'switchyard_hydra_config_invariant_violations_total', help: 'Replication invariants found broken, by kind.', labelNames: ['kind'], registers: r,
+    });
+    const installed = (config: number, count: number) => {
+      configuration.set(config);
+      active.set(count);
+    };
     return {
       reconfigured: (kind, _sequencer, config, count) => {
         changes.labels(kind).inc();
-        configuration.set(config);
-        active.set(count);
+        installed(config, count);
+      },
+      replication: {
+        applied: (op, _command, state) => {
+          commit.set(op);
+          installed(state.config.config, state.config.active.length);
+        },
+        adopted: (op, state) => {
+          transfers.inc();
+          commit.set(op);
+          installed(state.config.config, state.config.active.length);
+        },
+        normal: (v, isPrimary, how) => {
+          view.set(v);
+          primary.set(isPrimary ? 1 : 0);
+          normal.labels(how).inc();
+        },
+        invariantViolated: (kind) => violations.labels(kind).inc(),
       },
     };
   }

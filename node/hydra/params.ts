@@ -19,7 +19,11 @@ export const hydraParams = z.strictObject({
   solicitation: z.enum(['immediate', 'batched']),
   solicitIntervalMicros: micros().min(50),
   failureTimeoutMicros: micros().min(1000),
+  /** Replicas of the configuration service (2f + 1). */
+  configReplicas: z.number().int().min(1).max(7).refine((n) => n % 2 === 1, 'must be odd (2f + 1 replicas)'),
   configTickMicros: micros().min(1000),
+  /** A configuration backup that hears nothing from its primary this long starts a view change. */
+  configViewChangeMicros: micros().min(1000),
   reportGraceMicros: micros(),
   addTimeoutMicros: micros().min(1000),
   routing: z.enum(['random', 'load-aware']),

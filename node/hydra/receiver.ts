@@ -1,7 +1,7 @@
 import { Heap } from 'heap-js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import type { Config, FlushState, Groupcast, HydraMsg, Prepare } from './messages.js';
-import { CONFIG_SERVICE, type HydraTopology, sequencerNode } from './topology.js';
+import { configNodes, type HydraTopology, sequencerNode } from './topology.js';
 
 export interface ReceiverParams {
   /** This receiver's member id. */
@@ -510,7 +510,7 @@ export class Receiver implements Core<HydraMsg> {
       if (!this.p.periodicFlushes && !holdsUsBack) continue;
       if (ctx.now - v.suspectedAt < this.p.failureTimeoutUs / 2) continue;
       v.suspectedAt = ctx.now;
-      ctx.send(CONFIG_SERVICE, { type: 'suspect', receiver: this.p.id, config: this.config, sequencer: v.id });
+      ctx.multicast(configNodes(this.p.topology), { type: 'suspect', receiver: this.p.id, config: this.config, sequencer: v.id });
       this.obs.suspected(v.id);
     }
   }
@@ -521,7 +521,7 @@ export class Receiver implements Core<HydraMsg> {
       // Stop taking input from it and report the highest counters we saw from it.
       const v = this.views.get(m.sequencer);
       if (v) v.frozen = true;
-      ctx.send(CONFIG_SERVICE, {
+      ctx.multicast(configNodes(this.p.topology), {
         type: 'removereport', newConfig: m.newConfig, reporter: this.p.id, sequencer: m.sequencer,
         clock: v?.observedClock ?? 0,
         seqs: Array.from({ length: this.p.topology.groups }, (_, g) => v?.observedSeqs[g] ?? 0),
@@ -549,13 +549,13 @@ export class Receiver implements Core<HydraMsg> {
 
   private sendAddReport(ctx: Ctx<HydraMsg>): void {
     const a = this.adding!;
-    ctx.send(CONFIG_SERVICE, {
+    ctx.multicast(configNodes(this.p.topology), {
       type: 'addreport', newConfig: a.newConfig, receiver: this.p.id, sequencer: a.sequencer, clock: a.reported!,
     });
   }
 
   private onConfig(ctx: Ctx<HydraMsg>, m: Config): void {
-    ctx.send(CONFIG_SERVICE, { type: 'configack', member: this.p.id, config: m.config });
+    ctx.multicast(configNodes(this.p.topology), { type: 'configack', member: this.p.id, config: m.config });
     if (m.config <= this.config) return;
     this.install(ctx, m);
     const early = this.early;

@@ -1,7 +1,7 @@
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import type { ClientMsg, Config, Flush, HydraMsg } from './messages.js';
 import {
-  AGGREGATOR, CONFIG_SERVICE, type HydraTopology, allClients, allReceivers, receiversOfGroups, sequencerNode,
+  AGGREGATOR, configNodes, type HydraTopology, allClients, allReceivers, receiversOfGroups, sequencerNode,
 } from './topology.js';
 
 export interface SequencerParams {
@@ -162,7 +162,7 @@ export class Sequencer implements Core<HydraMsg> {
   private join(ctx: Ctx<HydraMsg>): void {
     if (this.active) return;
     // Repeated while not a member, so the service knows this incarnation is alive and can admit it.
-    ctx.send(CONFIG_SERVICE, { type: 'join', sequencer: this.p.id, incarnation: this.p.incarnation });
+    ctx.multicast(configNodes(this.p.topology), { type: 'join', sequencer: this.p.id, incarnation: this.p.incarnation });
     ctx.setTimer('join', this.p.joinRetryUs);
   }
 
@@ -170,7 +170,7 @@ export class Sequencer implements Core<HydraMsg> {
   private leave(ctx: Ctx<HydraMsg>, newConfig: number): void {
     this.active = false;
     this.leftFor = Math.max(this.leftFor, newConfig);
-    ctx.send(CONFIG_SERVICE, {
+    ctx.multicast(configNodes(this.p.topology), {
       type: 'removereport', newConfig, reporter: sequencerNode(this.p.id), sequencer: this.p.id,
       clock: this.lastClock, seqs: [...this.seqs],
     });
@@ -179,7 +179,7 @@ export class Sequencer implements Core<HydraMsg> {
   }
 
   private configure(ctx: Ctx<HydraMsg>, m: Config): void {
-    ctx.send(CONFIG_SERVICE, { type: 'configack', member: sequencerNode(this.p.id), config: m.config });
+    ctx.multicast(configNodes(this.p.topology), { type: 'configack', member: sequencerNode(this.p.id), config: m.config });
     if (m.config < this.config) return;
     const me = m.config >= this.leftFor
       ? m.active.find((a) => a.sequencer === this.p.id && a.incarnation === this.p.incarnation)

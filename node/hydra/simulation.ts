@@ -6,11 +6,15 @@ import { Aggregator } from './aggregator.js';
 import { Client } from './client.js';
 import { hydraCodec } from './codec.js';
 import { ConfigService } from './config-service.js';
+import type { ConfigCommand, ConfigState } from './config-state.js';
+import { configCommandPart, configStatePart } from './config-wire.js';
+import { partHex } from '../vr/codec.js';
+import { ReplicationChecker } from '../vr/check.js';
 import type { HydraMsg } from './messages.js';
 import { type Delivery, Receiver, type ReceiverObserver, type ReceiverParams } from './receiver.js';
 import { Sequencer } from './sequencer.js';
 import {
-  AGGREGATOR, CONFIG_SERVICE, type HydraTopology, clientNode, initialConfig, receiverNode, sequencerNode,
+  AGGREGATOR, type HydraTopology, clientNode, configNode, initialConfig, receiverNode, sequencerNode,
 } from './topology.js';
 
 export interface HydraSimOptions {
@@ -33,6 +37,8 @@ export interface HydraSimOptions {
   failureTimeoutUs: number;
   /** Sequencer processes boot this late (as when processes start in phases). */
   sequencerBootDelayUs: number;
+  /** Replicas of the configuration service (2f + 1). */
+  configReplicas: number;
 }
 
 export const defaultSimOptions: HydraSimOptions = {
@@ -52,6 +58,7 @@ export const defaultSimOptions: HydraSimOptions = {
   maxDrift: 0,
   failureTimeoutUs: 20_000,
   sequencerBootDelayUs: 0,
+  configReplicas: 3,
 };
 
 export interface ReceiverLog {
@@ -79,9 +86,14 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
   readonly net: SimNetwork;
   readonly topology: HydraTopology;
   readonly logs = new Map<NodeId, ReceiverLog>();
-  readonly configService: ConfigService;
   private readonly clockRng: SeededRandom;
+  /** Committed configuration changes, one per configuration number (every replica reports each; they must agree). */
   readonly reconfigurations: { kind: string; sequencer: number; config: number; at: number }[] = [];
+  /** The configuration service's replicated log: same command and state at every op, nothing undone. */
+  readonly replication = new ReplicationChecker<ConfigState, ConfigCommand>(
+    { command: (c) => partHex(configCommandPart, c), state: (st) => partHex(configStatePart, st) },
+    (st) => st.config.config,
+  );
   readonly sent: { client: number; msgId: number; groups: number; at: number }[] = [];
   /** Messages the receivers refused, by reason. */
   readonly rejections = new Map<string, number>();
@@ -94,19 +106,11 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
       receiversPerGroup: o.receiversPerGroup,
       clients: o.clients,
       aggregator: o.aggregator,
+      configReplicas: o.configReplicas,
       initial: initialConfig(o.sequencers),
     };
     const topology = this.topology;
-    const cs = new ConfigService(
-      {
-        topology, desired: Array.from({ length: o.sequencers }, (_, k) => k), tickUs: 5_000,
-        reportGraceUs: 10_000, addTimeoutUs: 10 * o.failureTimeoutUs,
-      },
-      { reconfigured: (kind, sequencer, config) => this.reconfigurations.push({ kind, sequencer, config, at: this.net.now }) },
-    );
-    this.configService = cs;
-    // The configuration service keeps its state across the run (it is not crashed in tests).
-    this.add(CONFIG_SERVICE, () => cs);
+    for (let i = 0; i < o.configReplicas; i++) this.addConfigReplica(i);
     if (o.aggregator) this.add(AGGREGATOR, () => new Aggregator(topology, { forwarded() {}, absorbed() {} }));
     for (let k = 0; k < o.sequencers; k++) {
       if (o.sequencerBootDelayUs > 0) this.net.at(o.sequencerBootDelayUs, () => this.addSequencer(k));
@@ -156,9 +160,38 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
     ), { skewUs, drift });
   }
 
-  /** Asks the configuration service for a new set of sequencers, as the operator or runner would. */
+  /** Replica i of the configuration service; every boot starts it with nothing (it recovers from the others). */
+  private addConfigReplica(i: number): void {
+    let boots = 0;
+    this.add(configNode(i), () => new ConfigService({
+      topology: this.topology, replica: i, desired: Array.from({ length: this.o.sequencers }, (_, k) => k), tickUs: 5_000,
+      reportGraceUs: 10_000, addTimeoutUs: 10 * this.o.failureTimeoutUs, viewChangeUs: 25_000,
+    }, {
+      reconfigured: (kind, sequencer, config) => this.noteReconfiguration(kind, sequencer, config),
+      replication: { ...this.replication.observer(i, ++boots, () => this.net.now), normal() {} },
+    }));
+  }
+
+  private noteReconfiguration(kind: string, sequencer: number, config: number): void {
+    const known = this.reconfigurations.find((r) => r.config === config);
+    if (!known) this.reconfigurations.push({ kind, sequencer, config, at: this.net.now });
+    else if (known.kind !== kind || known.sequencer !== sequencer) {
+      this.replication.problems.push(`configuration ${config}: ${kind} ${sequencer} at one replica, ${known.kind} ${known.sequencer} at another`);
+    }
+  }
+
+  /** The replica of the configuration service that leads now (the most advanced one when none does). */
+  get configService(): ConfigService {
+    const replicas = Array.from({ length: this.o.configReplicas }, (_, i) => configNode(i))
+      .filter((id) => this.net.isUp(id)).map((id) => this.core(id) as unknown as ConfigService);
+    const primary = replicas.filter((c) => c.replication.isPrimary).sort((a, b) => b.replication.currentView - a.replication.currentView)[0];
+    return primary ?? replicas.sort((a, b) => b.replication.committed - a.replication.committed)[0]!;
+  }
+
+  /** Asks the configuration service for a new set of sequencers, as the operator or runner would (at its first live replica). */
   setSequencers(ids: number[]): void {
-    this.drivers.get(CONFIG_SERVICE)!.command({ sequencers: ids });
+    const to = Array.from({ length: this.o.configReplicas }, (_, i) => configNode(i)).find((id) => this.net.isUp(id));
+    if (to !== undefined) this.drivers.get(to)!.command({ sequencers: ids });
   }
 
   stopClients(): void {

@@ -1,7 +1,7 @@
 import { type ClientProtocol, type ClientWorkload, KvClient, type KvClientObserver } from '../apps/kv-client.js';
 import { decodeKvRequest } from '../apps/kv.js';
 import { shardOf } from '../apps/shard.js';
-import { CONFIG_SERVICE, type HydraTopology, clientNode, sequencerNode } from '../hydra/topology.js';
+import { configNodes, type HydraTopology, clientNode, sequencerNode } from '../hydra/topology.js';
 import type { Random } from '../runtime/core.js';
 import { type HydraPaxosMsg, slotKey } from './messages.js';
 
@@ -43,7 +43,7 @@ export function hydraPaxosClient<I, O>(p: HydraPaxosClientParams<I, O>, rng: Ran
     verify: (m) => (m.type === 'px-reply' && m.replica < p.topology.receiversPerGroup ? 'ok' : 'unknown-replica'),
     observe(ctx, m) {
       if (m.type !== 'config') return;
-      ctx.send(CONFIG_SERVICE, { type: 'configack', member: clientNode(p.client), config: m.config });
+      ctx.multicast(configNodes(p.topology), { type: 'configack', member: clientNode(p.client), config: m.config });
       if (m.config > config) {
         config = m.config;
         active = m.active.map((a) => a.sequencer);

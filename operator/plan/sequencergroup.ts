@@ -22,7 +22,8 @@ function clockOf(name: string, k: number, maxSkew: number, maxDrift: number) {
  * Turns a SequencerGroup into roles, members and protocol parameters. Timing choices derived
  * from the spec (documented here, used by both the operator and the local runner):
  * - the configuration service ticks at a tenth of the failure timeout (≥ 5 ms) and waits half
- *   a timeout for stragglers once a quorum of every group has reported;
+ *   a timeout for stragglers once a quorum of every group has reported; its replicas change
+ *   view after 250 ms without the primary (as HydraPaxos does) or 10 ticks, whichever is longer;
  * - an addition is abandoned after ten failure timeouts;
  * - at most one solicited flush per 100 µs per sequencer; load feedback every 10 ms;
  * - HydraPaxos: SYNC (and leader heartbeat) every 20 ms, a view change after 250 ms without
@@ -48,7 +49,9 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
     solicitation: s.flush.solicitation,
     solicitIntervalMicros: s.flush.solicitIntervalMicros,
     failureTimeoutMicros: failure,
+    configReplicas: s.configReplicas,
     configTickMicros: Math.max(5000, Math.round(failure / 10)),
+    configViewChangeMicros: Math.max(250_000, 10 * Math.max(5000, Math.round(failure / 10))),
     reportGraceMicros: Math.round(failure / 2),
     addTimeoutMicros: Math.min(60_000_000, 10 * failure),
     routing: s.routing,
@@ -62,9 +65,9 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
     viewChangeMicros: 250_000,
     clientRetryMicros: 100_000,
   };
-  const members: PlannedMember[] = [
-    { name: 'config', workload: 'config', phase: 0, expendable: false, load: false },
-  ];
+  // The configuration service survives f of its 2f+1 replicas dying (a restarted one recovers from the others).
+  const members: PlannedMember[] = Array.from({ length: s.configReplicas }, (_, i) => (
+    { name: `config-${i}`, workload: 'config', phase: 0, expendable: s.configReplicas > 1, load: false }));
   if (s.flush.aggregation) members.push({ name: 'aggregator', workload: 'aggregator', phase: 0, expendable: false, load: false });
   for (let g = 0; g < s.groups; g++) {
     for (let r = 0; r < s.receiversPerGroup; r++) {
@@ -79,7 +82,7 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
     members.push({ name: `client-${c}`, workload: 'client', phase: 3, expendable: false, load: true });
   }
   const workloads: Workload[] = [
-    { name: 'config', kind: 'StatefulSet', replicas: 1 },
+    { name: 'config', kind: 'StatefulSet', replicas: s.configReplicas },
     ...(s.flush.aggregation ? [{ name: 'aggregator', kind: 'StatefulSet' as const, replicas: 1 }] : []),
     ...Array.from({ length: s.groups }, (_, g) => ({ name: `receiver-g${g}`, kind: 'StatefulSet' as const, replicas: s.receiversPerGroup })),
     { name: 'sequencer', kind: 'StatefulSet', replicas: s.sequencers },
@@ -100,11 +103,12 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
     resources: s.resources,
     liveFields: ['hydra.sequencers'],
     reconfigure: {
-      member: 'config',
+      member: 'config-0',
       command: { sequencers: Array.from({ length: s.sequencers }, (_, k) => k) },
       converged: { field: 'activeSequencers', value: s.sequencers },
     },
-    statusMembers: ['config'],
+    // Every replica of the configuration service reports its committed configuration; a majority's value is the service's.
+    statusMembers: Array.from({ length: s.configReplicas }, (_, i) => `config-${i}`),
     statusMetrics: { configuration: 'switchyard_hydra_configuration', activeSequencers: 'switchyard_hydra_active_sequencers' },
     describeStatus: (v) => (v.configuration === undefined ? null : `configuration service at configuration ${v.configuration}`),
     // Plain Hydra makes progress when receivers deliver; an application when its clients commit.

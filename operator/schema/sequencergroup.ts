@@ -8,6 +8,13 @@ export const MAX_SEQUENCERS_IN_SPEC = 16;
 export const sequencerGroupSpec = z.strictObject({
   sequencers: z.number().int().min(1).max(MAX_SEQUENCERS_IN_SPEC).default(3)
     .describe('Number of active sequencers; changing it live goes through Hydra\'s add/remove protocol.'),
+  configReplicas: z.number().int().min(1).max(7).default(3)
+    .refine((n) => n % 2 === 1, 'must be odd: 2f + 1 replicas survive the loss of f')
+    .describe('Replicas of Hydra\'s configuration service (2f + 1, Viewstamped Replication): the service survives the loss of any f of them, and a restarted one takes the state from the others.')
+    .meta({ 'x-kubernetes-validations': [
+      { rule: 'self % 2 == 1', message: 'spec.configReplicas must be odd: 2f + 1 replicas survive the loss of f' },
+      ...immutable('spec.configReplicas')['x-kubernetes-validations'],
+    ] }),
   groups: z.number().int().min(1).max(8).default(2).describe('Number of receiver groups.').meta(immutable('spec.groups')),
   receiversPerGroup: z.number().int().min(1).max(9).default(3).describe('Receivers in every group.')
     .meta(immutable('spec.receiversPerGroup')),

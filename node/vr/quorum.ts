@@ -1,0 +1,32 @@
+/** Quorum arithmetic of a replica group of n = 2f + 1 members, counted here and nowhere else. */
+export class Quorum {
+  /** Failures tolerated: f. */
+  readonly f: number;
+  /** Members in a quorum: f + 1. */
+  readonly size: number;
+
+  constructor(readonly n: number) {
+    if (!Number.isInteger(n) || n < 1 || n % 2 === 0) throw new Error(`a replica group needs an odd number of members, not ${n}`);
+    this.f = (n - 1) / 2;
+    this.size = this.f + 1;
+  }
+
+  /** The primary of `view` (Viewstamped Replication Revisited §4: round-robin by replica number). */
+  primaryOf(view: number): number {
+    return view % this.n;
+  }
+
+  /** Whether `count` distinct members make a quorum. */
+  reached(count: number): boolean {
+    return count >= this.size;
+  }
+
+  /**
+   * The highest op-number that a quorum has acknowledged, given each member's highest
+   * acknowledged op-number (one entry per member heard from), or 0 when fewer than a quorum.
+   */
+  highestAcknowledged(acks: readonly number[]): number {
+    if (acks.length < this.size) return 0;
+    return [...acks].sort((a, b) => b - a)[this.size - 1]!;
+  }
+}
