@@ -20,11 +20,14 @@ test('the planner turns the example into the members, workloads and parameters o
   assert.equal(names.filter((n) => n.startsWith('sequencer-')).length, 3);
   assert.equal(names.filter((n) => n.startsWith('receiver-g')).length, 6);
   assert.equal(names.filter((n) => n.startsWith('client-')).length, 4);
-  assert.ok(names.includes('config') && names.includes('aggregator'));
+  assert.deepEqual(names.filter((n) => n.startsWith('config-')), ['config-0', 'config-1', 'config-2']);
+  assert.ok(names.includes('aggregator'));
+  assert.equal(hydraOf(p).configReplicas, 3);
+  assert.deepEqual(p.workloads.find((w) => w.name === 'config'), { name: 'config', kind: 'StatefulSet', replicas: 3 });
   assert.equal(new Set(p.members.map((m) => p.idOf(m.name))).size, p.members.length, 'member ids are unique');
   assert.equal(hydraOf(p).failureTimeoutMicros, 250_000);
   assert.deepEqual(p.reconfigure, {
-    member: 'config', command: { sequencers: [0, 1, 2] }, converged: { field: 'activeSequencers', value: 3 },
+    member: 'config-0', command: { sequencers: [0, 1, 2] }, converged: { field: 'activeSequencers', value: 3 },
   });
   // Clock errors stay inside the spec's bounds and are the same on every planning.
   for (const c of hydraOf(p).sequencerClocks) assert.ok(Math.abs(c.skewMicros) <= 200 && Math.abs(c.drift) <= 1e-4);
@@ -59,10 +62,12 @@ test('switchyard node exits with a clear message on a bad configuration or role'
       return (e as { stderr: Buffer }).stderr.toString();
     }
   };
-  assert.match(run(['--config', file, '--role', 'config']), /addressing: Invalid input/);
+  assert.match(run(['--config', file, '--role', 'config-0']), /addressing: Invalid input/);
   const good = join(dir, 'good.json');
   writeFileSync(good, JSON.stringify({ ...example().document, addressing: { kind: 'loopback', basePort: 30000 }, metrics: { kind: 'offset', basePort: 33000 } }));
   assert.match(run(['--config', good, '--role', 'receiver-g5-0']), /receiver 0 of group 5 does not exist/);
+  assert.match(run(['--config', good, '--role', 'config-3']), /configuration replica 3 does not exist \(3 replicas\)/);
   assert.match(run(['--config', good, '--role', 'sequencer']), /needs an ordinal/);
-  assert.match(run(['--config', join(dir, 'missing.json'), '--role', 'config']), /cannot read node configuration/);
+  assert.match(run(['--config', good, '--role', 'config']), /needs an ordinal/);
+  assert.match(run(['--config', join(dir, 'missing.json'), '--role', 'config-0']), /cannot read node configuration/);
 });

@@ -37,6 +37,7 @@ test('every example is accepted, with defaults filled in by the API server', () 
   cp.kubectl(['apply', '-f', 'examples/sequencergroup.yaml']);
   const sg = JSON.parse(cp.kubectl(['get', 'sg', 'demo', '-o', 'json']));
   assert.equal(sg.spec.sequencers, 3);
+  assert.equal(sg.spec.configReplicas, 3, 'three configuration replicas by default');
   assert.equal(sg.spec.flush.solicitIntervalMicros, 500, 'a default the example leaves out');
   assert.equal(sg.spec.network.loss, 0);
   const table = cp.kubectl(['get', 'switchyard']);
@@ -69,6 +70,7 @@ test('a BFTCluster with injected faults is accepted; more than f faulty replicas
 test('invalid resources are refused with messages that name the field', () => {
   const bad = (from: string, to: string) => example.replace('name: demo', 'name: bad').replace(from, to);
   assert.match(refusal(['apply', '-f', '-'], bad('sequencers: 3', 'sequencers: 0')), /spec\.sequencers: Invalid value: 0: spec\.sequencers in body should be greater than or equal to 1/);
+  assert.match(refusal(['apply', '-f', '-'], bad('sequencers: 3', 'sequencers: 3\n  configReplicas: 4')), /spec\.configReplicas must be odd/);
   assert.match(refusal(['apply', '-f', '-'], bad('routing: load-aware', 'routing: fastest')), /spec\.routing: Unsupported value: "fastest"/);
   assert.match(refusal(['apply', '-f', '-'], bad('routing: load-aware', 'routing: random\n  colour: blue')), /unknown field "spec\.colour"/);
   assert.match(refusal(['apply', '-f', '-'], example.replace('name: demo', `name: ${'x'.repeat(41)}`)), /metadata\.name must be at most 40 characters/);

@@ -6,7 +6,6 @@ import { WireError } from '../node/runtime/core.js';
 import { Driver } from '../node/runtime/driver.js';
 import { hydraSamples as samples } from './support/wire-samples.js';
 
-
 test('every Hydra message survives an encode/decode round trip', () => {
   for (const m of samples) assert.deepEqual(hydraCodec.decode(hydraCodec.encode(m)), m, m.type);
 });
@@ -29,6 +28,21 @@ test('malformed datagrams are rejected with a specific reason', () => {
       return b;
     })()],
   ];
+  const sample = (type: HydraMsg['type'], nth = 0) => hydraCodec.encode(samples.filter((m) => m.type === type)[nth]!);
+  const prepare = sample('vr-prepare');
+  const withByte = (b: Uint8Array, at: number, v: number) => {
+    const c = b.slice();
+    c[at] = v;
+    return c;
+  };
+  cases.push(
+    ['unknown-type', new Uint8Array([0x48, 14, 99])],
+    // byte 11 is the command kind of a PREPARE, byte 12 the change kind of its `begin`
+    ['unknown-type', withByte(prepare, 11, 77)],
+    ['bad-field', withByte(prepare, 12, 2)],
+    ['bad-field', withByte(sample('vr-prepare-ok'), 11, 255)],
+    ['bad-field', withByte(sample('vr-recovery-response', 1), 16, 4)],
+  );
   for (const [reason, bytes] of cases) {
     assert.throws(() => hydraCodec.decode(bytes), (e) => e instanceof WireError && e.reason === reason, reason);
   }

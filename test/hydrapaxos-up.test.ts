@@ -17,7 +17,7 @@ test('switchyard up runs HydraPaxos as processes over a lossy network; the clien
   const { stdout, stderr } = await run(process.execPath, [CLI, 'up', file, '--duration', '5', '--json']);
   const result = JSON.parse(stdout.trim());
   assert.equal(result.ok, true, stderr);
-  assert.deepEqual(result.members, { expected: 15, ready: 15 });
+  assert.deepEqual(result.members, { expected: 17, ready: 17 });
   assert.deepEqual(result.invariant_violations, {}, stderr);
   assert.equal(result.linearizable, true);
   assert.ok(result.committed > 500, `committed ${result.committed}`);

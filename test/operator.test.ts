@@ -199,22 +199,22 @@ test('status follows member readiness and the protocol; conditions carry the rea
     return condition(s, 'Ready')?.reason === 'MembersNotReady' && s;
   });
   assert.equal(condition(sg, 'Ready').status, 'False');
-  assert.match(condition(sg, 'Ready').message, /waiting for config 0\/1/);
+  assert.match(condition(sg, 'Ready').message, /waiting for config 0\/3/);
   assert.equal(condition(sg, 'Progressing').status, 'True', 'pods not ready yet are progress, not "Stable"');
   markReady('default', 'demo');
   sg = await eventually('Ready', () => {
     const s = getJson(['sg', 'demo']);
     return condition(s, 'Ready')?.status === 'True' && s;
   });
-  assert.equal(sg.status.ready, '15/15');
-  assert.deepEqual(sg.status.members, { expected: 15, ready: 15 });
+  assert.equal(sg.status.ready, '17/17');
+  assert.deepEqual(sg.status.members, { expected: 17, ready: 17 });
   assert.equal(condition(sg, 'Progressing').reason, 'Stable');
   // Read from the configuration service (a busy machine may make it answer late).
   sg = await eventually('the configuration service\'s numbers', () => {
     const s = getJson(['sg', 'demo']);
     return s.status.activeSequencers === 3 && condition(s, 'Reconfiguring')?.reason === 'Converged' && s;
   }, 60_000);
-  assert.match(cp.kubectl(['get', 'sg']), /demo\s+3\s+3\s+\d+\s+15\/15\s+AllMembersReady/);
+  assert.match(cp.kubectl(['get', 'sg']), /demo\s+3\s+3\s+\d+\s+17\/17\s+AllMembersReady/);
   // The configuration number is the configuration service's own (on a busy machine it may move on
   // by itself, suspecting a starved sequencer): the status follows it without any change to the resource.
   await eventually('the configuration service\'s configuration in status', async () => {
@@ -223,7 +223,7 @@ test('status follows member readiness and the protocol; conditions carry the rea
     return now >= 1 && getJson(['sg', 'demo']).status.configuration === now;
   });
   // The operator reads the receivers' delivered counters from the running testbed.
-  await eventually('receivers seen delivering', () => /15\/15 members ready; receivers delivering/.test(condition(getJson(['sg', 'demo']), 'Ready')?.message));
+  await eventually('receivers seen delivering', () => /17\/17 members ready; receivers delivering/.test(condition(getJson(['sg', 'demo']), 'Ready')?.message));
 });
 
 test('scaling spec.sequencers is reconciled live through Hydra\'s configuration service', async () => {
@@ -248,7 +248,7 @@ test('a testbed too large for the namespace quota gets a reason and an event, no
     const s = getJson(['sg', 'demo', '-n', 'small']);
     return condition(s, 'Ready')?.reason === 'QuotaExceeded' && s;
   });
-  assert.match(condition(sg, 'Ready').message, /ResourceQuota tiny allows pods=5, the testbed needs 15/);
+  assert.match(condition(sg, 'Ready').message, /ResourceQuota tiny allows pods=5, the testbed needs 17/);
   assert.match(cp.kubectl(['get', 'events', '-n', 'small']), /QuotaExceeded/);
   assert.equal(JSON.parse(cp.kubectl(['get', 'statefulsets', '-n', 'small', '-o', 'json'])).items.length, 0);
 });
@@ -457,7 +457,8 @@ test('a testbed whose members are ready but whose protocol makes no progress is 
   let configuration = 1;
   const sg = readFileSync('examples/sequencergroup.yaml', 'utf8').replace('name: demo', 'name: stalled');
   const config = { metrics: () => `switchyard_hydra_configuration ${configuration}\nswitchyard_hydra_active_sequencers 3\n`, admin: [] as string[] };
-  fakes.set('faulty/stalled-config-0', config);
+  // Every replica of the configuration service reports the same configuration.
+  for (const i of [0, 1, 2]) fakes.set(`faulty/stalled-config-${i}`, config);
   for (const g of [0, 1]) for (const r of [0, 1, 2]) fakes.set(`faulty/stalled-receiver-g${g}-${r}`, { metrics: () => `switchyard_hydra_delivered_total ${delivered()}\n`, admin: [] });
   for (const k of [0, 1, 2]) fakes.set(`faulty/stalled-sequencer-${k}`, { metrics: moving((n) => `switchyard_hydra_stamped_total{sequencer="${k}"} ${n}\n`), admin: [] });
   cp.kubectl(['apply', '-n', 'faulty', '-f', '-'], sg);
@@ -469,7 +470,7 @@ test('a testbed whose members are ready but whose protocol makes no progress is 
   }, 60_000);
   assert.equal(condition(stalled, 'Ready').status, 'False');
   assert.equal(condition(stalled, 'Ready').message, 'receivers delivered nothing for 3 s; sequencers kept stamping; configuration service at configuration 1');
-  assert.equal(stalled.status.ready, '15/15', 'every pod is ready: only the protocol says otherwise');
+  assert.equal(stalled.status.ready, '17/17', 'every pod is ready: only the protocol says otherwise');
   assert.equal(stalled.status.configuration, 1);
   assert.ok(config.admin.length > 0 && config.admin.every((c) => c === '{"sequencers":[0,1,2]}'), 'the membership was sent to the configuration service');
   await eventually('a ProtocolStalled Warning Event', () => events('faulty', 'stalled').some((e) => e.type === 'Warning' && e.reason === 'ProtocolStalled'));
@@ -483,7 +484,7 @@ test('a testbed whose members are ready but whose protocol makes no progress is 
     return condition(s, 'Ready')?.status === 'True' && s;
   }, 60_000);
   assert.equal(condition(resumed, 'Ready').reason, 'AllMembersReady');
-  assert.match(condition(resumed, 'Ready').message, /^15\/15 members ready; receivers delivering$/);
+  assert.match(condition(resumed, 'Ready').message, /^17\/17 members ready; receivers delivering$/);
   await eventually('a ProgressResumed Event', () => events('faulty', 'stalled').some((e) => e.type === 'Normal' && e.reason === 'ProgressResumed'));
   assert.equal(events('faulty', 'stalled').filter((e) => e.reason === 'ProtocolStalled').length, 1, 'one Event for the stall, however long it lasted');
   const managers = getJson(['sg', 'stalled', '-n', 'faulty', '--show-managed-fields']).metadata.managedFields

@@ -134,6 +134,7 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
           normal.labels(how).inc();
         },
         invariantViolated: (kind) => violations.labels(kind).inc(),
+        rejected: (reason) => rejected.labels(reason).inc(),
       },
     };
   }

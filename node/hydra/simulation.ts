@@ -94,6 +94,10 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
     { command: (c) => partHex(configCommandPart, c), state: (st) => partHex(configStatePart, st) },
     (st) => st.config.config,
   );
+  /** How often a configuration replica became normal, by how (view changes, recoveries, …). */
+  readonly replicaEvents = { 'view-change': 0, recovery: 0, 'first-start': 0, 'state-transfer': 0 };
+  /** The configuration each receiver installed last. */
+  readonly installed = new Map<NodeId, number>();
   readonly sent: { client: number; msgId: number; groups: number; at: number }[] = [];
   /** Messages the receivers refused, by reason. */
   readonly rejections = new Map<string, number>();
@@ -131,7 +135,9 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
             log.times.push(this.net.now);
           },
           rejected: (reason) => this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1),
-          solicited() {}, suspected() {}, configured() {}, pending() {},
+          solicited() {}, suspected() {},
+          configured: (config) => this.installed.set(node, config),
+          pending() {},
         };
         this.add(node, () => (this.app ? this.app.receiver(node, params, observer) : new Receiver(params, observer)));
       }
@@ -168,7 +174,7 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
       reportGraceUs: 10_000, addTimeoutUs: 10 * this.o.failureTimeoutUs, viewChangeUs: 25_000,
     }, {
       reconfigured: (kind, sequencer, config) => this.noteReconfiguration(kind, sequencer, config),
-      replication: { ...this.replication.observer(i, ++boots, () => this.net.now), normal() {} },
+      replication: { ...this.replication.observer(i, ++boots, () => this.net.now), normal: (_view, _primary, how) => this.replicaEvents[how]++ },
     }));
   }
 

@@ -4,7 +4,7 @@ import type { VrObserver } from './replica.js';
  * Checks a replica group's safety as the simulation runs (Viewstamped Replication Revisited §8's
  * correctness conditions): every replica that commits op n commits the same command there and
  * reaches the same state; a snapshot taken at op n is that same state; no replica undoes a
- * commit; and whatever a replica reports as an invariant it found broken. `progress` of a state
+ * commit; and whatever a replica reports as an invariant it found broken or a message it refused. `progress` of a state
  * (e.g. its configuration number) may only grow at each replica.
  */
 export class ReplicationChecker<S, C> {
@@ -45,6 +45,8 @@ export class ReplicationChecker<S, C> {
       },
       adopted: (commit, state) => reached(commit, state, 'adopted a snapshot at'),
       invariantViolated: (kind, detail) => this.problems.push(`${now()} µs ${at}: invariant ${kind}: ${detail}`),
+      // The simulation sends nothing malformed: a rejection is a bug.
+      rejected: (reason, detail) => this.problems.push(`${now()} µs ${at}: rejected (${reason}) ${detail}`),
     };
   }
 

@@ -32,6 +32,8 @@ export interface VrObserver<S, C> {
   /** Entered normal status in `view` (after a view change, a recovery or the group's first start). */
   normal(view: number, primary: boolean, how: 'view-change' | 'recovery' | 'first-start' | 'state-transfer'): void;
   invariantViolated(kind: string, detail: string): void;
+  /** A message refused as bad input (e.g. from a replica number outside the group). */
+  rejected(reason: string, detail: string): void;
 }
 
 /**
@@ -149,6 +151,10 @@ export class VrReplica<S, C> {
   }
 
   receive(ctx: Ctx<VrMsg<S, C>>, m: VrMsg<S, C>): void {
+    if ('replica' in m && (m.replica >= this.p.members.length || m.replica === this.p.me)) {
+      this.obs.rejected('unknown-replica', `${m.type} from replica ${m.replica} (group of ${this.p.members.length}, this is ${this.p.me})`);
+      return;
+    }
     switch (m.type) {
       case 'vr-prepare': return this.onPrepare(ctx, m);
       case 'vr-prepare-ok': return this.onPrepareOk(ctx, m);
@@ -175,7 +181,7 @@ export class VrReplica<S, C> {
   }
 
   private onPrepareOk(ctx: Ctx<VrMsg<S, C>>, m: VrPrepareOk): void {
-    if (!this.isPrimary || m.view !== this.view || m.replica === this.p.me || m.replica >= this.p.members.length) return;
+    if (!this.isPrimary || m.view !== this.view) return;
     if (m.op > this.opNumber) {
       this.obs.invariantViolated('ack-beyond-log', `replica ${m.replica} acknowledged op ${m.op} of view ${m.view}; the primary's log ends at ${this.opNumber}`);
       return;
@@ -258,7 +264,7 @@ export class VrReplica<S, C> {
   }
 
   private onGetState(ctx: Ctx<VrMsg<S, C>>, m: VrGetState): void {
-    if (!this.isPrimary || m.view !== this.view || m.replica >= this.p.members.length) return;
+    if (!this.isPrimary || m.view !== this.view) return;
     ctx.send(this.p.members[m.replica]!, { type: 'vr-new-state', view: this.view, log: this.log() });
   }
 
@@ -281,7 +287,7 @@ export class VrReplica<S, C> {
   }
 
   private onStartViewChange(ctx: Ctx<VrMsg<S, C>>, m: VrStartViewChange): void {
-    if (this.status === 'recovering' || m.view < this.view || m.replica === this.p.me || m.replica >= this.p.members.length) return;
+    if (this.status === 'recovering' || m.view < this.view) return;
     if (m.view > this.view) this.startViewChange(ctx, m.view);
     if (this.status !== 'view-change') return;
     const before = this.startViewChanges.size;
@@ -296,7 +302,7 @@ export class VrReplica<S, C> {
   }
 
   private onDoViewChange(ctx: Ctx<VrMsg<S, C>>, m: VrDoViewChange<S, C>): void {
-    if (this.status === 'recovering' || m.view < this.view || m.replica >= this.p.members.length) return;
+    if (this.status === 'recovering' || m.view < this.view) return;
     if (this.q.primaryOf(m.view) !== this.p.me) return;
     if (m.view > this.view) this.startViewChange(ctx, m.view);
     if (this.status === 'normal') {
@@ -346,7 +352,7 @@ export class VrReplica<S, C> {
   // ── recovery (§4.3) ──
 
   private onRecovery(ctx: Ctx<VrMsg<S, C>>, m: VrRecovery): void {
-    if (m.replica === this.p.me || m.replica >= this.p.members.length || this.status === 'view-change') return;
+    if (this.status === 'view-change') return;
     const recovering = this.status === 'recovering';
     ctx.send(this.p.members[m.replica]!, {
       type: 'vr-recovery-response', view: recovering ? 0 : this.view, nonce: m.nonce, replica: this.p.me, recovering,
@@ -355,7 +361,7 @@ export class VrReplica<S, C> {
   }
 
   private onRecoveryResponse(ctx: Ctx<VrMsg<S, C>>, m: VrRecoveryResponse<S, C>): void {
-    if (this.status !== 'recovering' || m.nonce !== this.nonce || m.replica === this.p.me || m.replica >= this.p.members.length) return;
+    if (this.status !== 'recovering' || m.nonce !== this.nonce) return;
     this.responses.set(m.replica, m);
     this.tryRecover(ctx);
   }

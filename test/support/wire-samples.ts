@@ -1,3 +1,4 @@
+import type { ConfigCommand, ConfigState } from '../../node/hydra/config-state.js';
 import type { HydraMsg } from '../../node/hydra/messages.js';
 import type { LogState, PaxosMsg } from '../../node/hydrapaxos/messages.js';
 import type { OrderedMulticast } from '../../node/neobft/aom-messages.js';
@@ -29,7 +30,37 @@ export const hydraSamples: HydraMsg[] = [
   { type: 'configack', member: 2001, config: 6 },
   { type: 'load', sequencer: 2, rate: 1234.5 },
   { type: 'join', sequencer: 2, incarnation: big },
+  ...replicationSamples(),
 ];
+
+/** The configuration service's replication messages (Viewstamped Replication), one of each, carrying every command kind. */
+function replicationSamples(): HydraMsg[] {
+  const state: ConfigState = {
+    config: { type: 'config', config: 6, active: [{ sequencer: 1, joined: 1, start: 0, incarnation: big }], finals: [{ sequencer: 0, config: 6, clock: big, seqs: [10, 0] }] },
+    desired: [0, 1, 3], desiredAt: big, change: { kind: 'remove', sequencer: 1, incarnation: big, newConfig: 7 },
+  };
+  const ops: ConfigCommand[] = [
+    { kind: 'desire', sequencers: [0, 2], at: 5 }, { kind: 'admit', sequencer: 2, incarnation: big },
+    { kind: 'begin', change: { kind: 'add', sequencer: 4, incarnation: 9, newConfig: 8 } },
+    { kind: 'removed', newConfig: 7, final: { sequencer: 1, config: 7, clock: big, seqs: [3, 4] } },
+    { kind: 'added', newConfig: 8, start: big }, { kind: 'aborted', newConfig: 8 },
+  ];
+  const log = { commit: 12, state, ops };
+  return [
+    { type: 'vr-prepare', view: 3, op: 13, command: ops[2]!, commit: 12 },
+    { type: 'vr-prepare-ok', view: 3, op: 13, replica: 2 },
+    { type: 'vr-commit', view: 3, commit: 13 },
+    { type: 'vr-start-view-change', view: 4, replica: 1 },
+    { type: 'vr-do-view-change', view: 4, lastNormal: 3, log, replica: 1 },
+    { type: 'vr-start-view', view: 4, log: { ...log, state: { ...state, change: null } } },
+    { type: 'vr-recovery', replica: 0, nonce: big },
+    { type: 'vr-recovery-response', view: 4, nonce: big, replica: 1, recovering: false, log },
+    { type: 'vr-recovery-response', view: 0, nonce: big, replica: 2, recovering: true, log: null },
+    { type: 'vr-get-state', view: 4, op: 9, replica: 0 },
+    { type: 'vr-new-state', view: 4, log },
+    { type: 'vr-request', command: ops[0]! },
+  ];
+}
 
 const slot = { sequencer: 2, epoch: 3, seq: 123_456_789 };
 const entry = (i: number) => ({
