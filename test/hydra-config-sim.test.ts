@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkHydraHistories } from '../node/hydra/check.js';
 import { hydraCodec } from '../node/hydra/codec.js';
-import type { ConfigService } from '../node/hydra/config-service.js';
+import { ConfigService } from '../node/hydra/config-service.js';
 import { HydraSim, type HydraSimOptions, defaultSimOptions } from '../node/hydra/simulation.js';
-import { configNode, receiverNode, sequencerNode } from '../node/hydra/topology.js';
+import { configNode, sequencerNode } from '../node/hydra/topology.js';
 import { SeededRandom } from '../node/runtime/random.js';
+import { histories, undelivered } from './support/hydra-sim.js';
 
 const MS = 1000;
 const FAULTS_STOP = 200 * MS;
@@ -60,26 +61,6 @@ function churnConfigReplicas(sim: HydraSim, seed: number, until: number): { cras
     });
   }
   return stats;
-}
-
-function histories(sim: HydraSim) {
-  return [...sim.logs.values()].map((l) => ({ receiver: l.node, group: l.group, deliveries: l.deliveries }));
-}
-
-function undelivered(sim: HydraSim, from: number, to: number): number {
-  const delivered = new Map<number, Set<string>>();
-  for (const l of sim.logs.values()) {
-    delivered.set(l.node, new Set(l.deliveries.flatMap((d) => (d.kind === 'message' ? [`${d.msg.client}:${d.msg.msgId}`] : []))));
-  }
-  let missing = 0;
-  for (const s of sim.sent) {
-    if (s.at < from || s.at > to) continue;
-    for (let g = 0; g < sim.topology.groups; g++) {
-      if (!(s.groups & (1 << g))) continue;
-      for (let r = 0; r < sim.topology.receiversPerGroup; r++) if (!delivered.get(receiverNode(g, r))!.has(`${s.client}:${s.msgId}`)) missing++;
-    }
-  }
-  return missing;
 }
 
 /**
@@ -148,7 +129,7 @@ test(`the replicated configuration service keeps Hydra going over ${SEEDS.length
     const problems = [...sim.replication.problems];
     problems.push(...checkHydraHistories(histories(sim), true));
     const lost = undelivered(sim, 230 * MS, 290 * MS);
-    if (lost > 0) problems.push(`${lost} deliveries of messages sent after faults stopped are missing`);
+    if (lost.length > 0) problems.push(`${lost.length} messages sent after faults stopped were not delivered (e.g. ${lost.slice(0, 3).join(', ')})`);
     problems.push(...converged(sim, expected));
     if (problems.length > 0) {
       failures.push(`seed ${seed} (${s.name}; ${n} replica crashes): ${problems.slice(0, 3).join('; ')} — replay: HYDRA_CONFIG_SEED=${seed} npm test -- hydra-config-sim`);
@@ -193,4 +174,21 @@ test('the primary of the configuration service crashes in the middle of a remova
   assert.equal(back.replication.currentStatus, 'normal');
   assert.equal(back.current.config, 2);
   assert.deepEqual(sim.replication.problems, []);
+});
+
+test('a replication message from outside the replica group is a counted rejection', () => {
+  const rejected: string[] = [];
+  const sent: unknown[] = [];
+  const sim = new HydraSim({ ...defaultSimOptions, seed: 1 });
+  const replica = new ConfigService({
+    topology: sim.topology, replica: 1, desired: [0, 1, 2], tickUs: 5000, reportGraceUs: 10_000, addTimeoutUs: 200_000, viewChangeUs: 25_000,
+  }, {
+    reconfigured() {},
+    replication: { applied() {}, adopted() {}, normal() {}, invariantViolated() {}, rejected: (reason) => rejected.push(reason) },
+  });
+  const ctx = { now: 0, send: (_to: number, m: unknown) => sent.push(m), multicast: (_to: readonly number[], m: unknown) => sent.push(m), setTimer() {}, cancelTimer() {} };
+  replica.receive(ctx, { type: 'vr-prepare-ok', view: 0, op: 1, replica: 9 });
+  replica.receive(ctx, { type: 'vr-start-view-change', view: 1, replica: 1 });
+  assert.deepEqual(rejected, ['unknown-replica', 'unknown-replica']);
+  assert.deepEqual(sent, []);
 });
