@@ -184,7 +184,7 @@ test('a replication message from outside the replica group is a counted rejectio
     topology: sim.topology, replica: 1, desired: [0, 1, 2], tickUs: 5000, reportGraceUs: 10_000, addTimeoutUs: 200_000, viewChangeUs: 25_000,
   }, {
     reconfigured() {},
-    replication: { applied() {}, adopted() {}, normal() {}, invariantViolated() {}, rejected: (reason) => rejected.push(reason) },
+    replication: { applied() {}, adopted() {}, normal() {}, changingView() {}, invariantViolated() {}, rejected: (reason) => rejected.push(reason) },
   });
   const ctx = { now: 0, send: (_to: number, m: unknown) => sent.push(m), multicast: (_to: readonly number[], m: unknown) => sent.push(m), setTimer() {}, cancelTimer() {} };
   replica.receive(ctx, { type: 'vr-prepare-ok', view: 0, op: 1, replica: 9 });

@@ -99,7 +99,7 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
     const active = new Gauge({ name: 'switchyard_hydra_active_sequencers', help: 'Sequencers in the current configuration.', registers: r });
     active.set(initialActive);
     const view = new Gauge({ name: 'switchyard_hydra_config_view', help: 'View of this configuration-service replica.', registers: r });
-    const primary = new Gauge({ name: 'switchyard_hydra_config_primary', help: '1 while this configuration-service replica is the primary.', registers: r });
+    const primary = new Gauge({ name: 'switchyard_hydra_config_primary', help: '1 while this configuration-service replica is the primary of a view.', registers: r });
     const commit = new Gauge({ name: 'switchyard_hydra_config_commit', help: 'Ops of the configuration service\'s log committed here.', registers: r });
     const normal = new Counter({
       name: 'switchyard_hydra_config_normal_total', help: 'Times this configuration replica became normal, by how (view-change, recovery, first-start, state-transfer).',
@@ -132,6 +132,10 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
           view.set(v);
           primary.set(isPrimary ? 1 : 0);
           normal.labels(how).inc();
+        },
+        changingView: (v) => {
+          view.set(v);
+          primary.set(0);
         },
         invariantViolated: (kind) => violations.labels(kind).inc(),
         rejected: (reason) => rejected.labels(reason).inc(),

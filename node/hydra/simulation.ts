@@ -174,7 +174,7 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
       reportGraceUs: 10_000, addTimeoutUs: 10 * this.o.failureTimeoutUs, viewChangeUs: 25_000,
     }, {
       reconfigured: (kind, sequencer, config) => this.noteReconfiguration(kind, sequencer, config),
-      replication: { ...this.replication.observer(i, ++boots, () => this.net.now), normal: (_view, _primary, how) => this.replicaEvents[how]++ },
+      replication: { ...this.replication.observer(i, ++boots, () => this.net.now), normal: (_view, _primary, how) => this.replicaEvents[how]++, changingView() {} },
     }));
   }
 

@@ -20,7 +20,7 @@ export class ReplicationChecker<S, C> {
   ) {}
 
   /** An observer for one boot of one replica; `now` reads the simulated time for messages. */
-  observer(replica: number, boot: number, now: () => number): Omit<VrObserver<S, C>, 'normal'> {
+  observer(replica: number, boot: number, now: () => number): Omit<VrObserver<S, C>, 'normal' | 'changingView'> {
     const at = `replica ${replica} (boot ${boot})`;
     const b = { commit: 0, progress: 0 };
     this.boots.set(`${replica}/${boot}`, b);

@@ -31,6 +31,8 @@ export interface VrObserver<S, C> {
   adopted(commit: number, state: S): void;
   /** Entered normal status in `view` (after a view change, a recovery or the group's first start). */
   normal(view: number, primary: boolean, how: 'view-change' | 'recovery' | 'first-start' | 'state-transfer'): void;
+  /** Left normal status to change to `view` (§4.2). */
+  changingView(view: number): void;
   invariantViolated(kind: string, detail: string): void;
   /** A message refused as bad input (e.g. from a replica number outside the group). */
   rejected(reason: string, detail: string): void;
@@ -280,6 +282,7 @@ export class VrReplica<S, C> {
   private startViewChange(ctx: Ctx<VrMsg<S, C>>, view: number): void {
     this.setView(view);
     this.status = 'view-change';
+    this.obs.changingView(view);
     this.startViewChanges = new Set();
     this.doViewChanges = new Map();
     this.changeSince = ctx.now;
