@@ -36,7 +36,7 @@ function scenario(seed: number): Scenario {
       ...defaultSimOptions, seed, aggregator: seed % 2 === 1, routing: seed % 3 === 0 ? 'load-aware' : 'random',
       solicit: seed % 5 === 4 ? 'batched' : 'immediate', faults: { delayUs: 30, jitterUs: 20, ...links },
     },
-    name: `config replicas crash and restart empty, ${JSON.stringify(links)}, sequencer ${faults[profile]}`,
+    name: `config replicas crash and restart empty or are cut off, ${JSON.stringify(links)}, sequencer ${faults[profile]}`,
     sequencerFault: faults[profile]!,
   };
 }
@@ -45,16 +45,28 @@ function replicas(sim: HydraSim): (ConfigService | null)[] {
   return Array.from({ length: sim.o.configReplicas }, (_, i) => (sim.net.isUp(configNode(i)) ? sim.core(configNode(i)) as unknown as ConfigService : null));
 }
 
-/** Every few tens of ms one replica (the primary half of the time) crashes and restarts 5–30 ms later, if all are normal. */
-function churnConfigReplicas(sim: HydraSim, seed: number, until: number): { crashes: number } {
+/**
+ * Every few tens of ms one replica (the primary half of the time), if all are normal, either
+ * crashes and restarts 5–30 ms later with nothing, or (one time in four) is cut off from the
+ * other replicas for 5–20 ms while it still reaches every other member: a deposed primary
+ * that goes on talking to receivers.
+ */
+function churnConfigReplicas(sim: HydraSim, seed: number, until: number): { crashes: number; partitions: number } {
   const rng = new SeededRandom(seed * 31 + 7);
-  const stats = { crashes: 0 };
+  const stats = { crashes: 0, partitions: 0 };
   for (let t = 20 * MS + rng.int(20 * MS); t < until; t += 25 * MS + rng.int(30 * MS)) {
     sim.net.at(t, () => {
       const all = replicas(sim);
       if (all.some((r) => r === null || r.replication.currentStatus !== 'normal')) return;
       const primary = all.findIndex((r) => r!.replication.isPrimary);
       const victim = primary >= 0 && rng.chance(0.5) ? primary : rng.int(all.length);
+      if (rng.chance(0.25)) {
+        const others = all.map((_, i) => configNode(i)).filter((id) => id !== configNode(victim));
+        sim.net.partition([configNode(victim)], others);
+        stats.partitions++;
+        sim.net.at(sim.net.now + 5 * MS + rng.int(15 * MS), () => sim.net.heal());
+        return;
+      }
       sim.net.crash(configNode(victim));
       stats.crashes++;
       sim.net.at(sim.net.now + 5 * MS + rng.int(25 * MS), () => sim.net.restart(configNode(victim)));
@@ -74,7 +86,7 @@ function setSequencers(sim: HydraSim, ids: number[]): void {
   sim.net.at(sim.net.now + 20 * MS, () => setSequencers(sim, ids));
 }
 
-function runSeed(seed: number): { sim: HydraSim; s: Scenario; crashes: number; expected: string } {
+function runSeed(seed: number): { sim: HydraSim; s: Scenario; crashes: number; partitions: number; expected: string } {
   const s = scenario(seed);
   const sim = new HydraSim(s.options);
   const churn = churnConfigReplicas(sim, seed, FAULTS_STOP);
@@ -96,7 +108,7 @@ function runSeed(seed: number): { sim: HydraSim; s: Scenario; crashes: number; e
   sim.net.runUntil(300 * MS);
   sim.stopClients();
   sim.net.runUntil(400 * MS);
-  return { sim, s, crashes: churn.crashes, expected: expected.join(',') };
+  return { sim, s, crashes: churn.crashes, partitions: churn.partitions, expected: expected.join(',') };
 }
 
 /** What must hold once faults stopped: one log, every replica caught up, every receiver on the final configuration. */
@@ -118,13 +130,15 @@ function converged(sim: HydraSim, expected: string): string[] {
 
 const SEEDS = process.env.HYDRA_CONFIG_SEED ? [Number(process.env.HYDRA_CONFIG_SEED)] : Array.from({ length: 200 }, (_, i) => i + 1);
 
-test(`the replicated configuration service keeps Hydra going over ${SEEDS.length} seeds of replicas crashing and restarting empty`, (t) => {
+test(`the replicated configuration service keeps Hydra going over ${SEEDS.length} seeds of replicas crashing and restarting empty or cut off`, (t) => {
   const failures: string[] = [];
   let crashes = 0;
+  let partitions = 0;
   const events = { 'view-change': 0, recovery: 0, 'first-start': 0, 'state-transfer': 0 };
   for (const seed of SEEDS) {
-    const { sim, s, crashes: n, expected } = runSeed(seed);
+    const { sim, s, crashes: n, partitions: cut, expected } = runSeed(seed);
     crashes += n;
+    partitions += cut;
     for (const [k, v] of Object.entries(sim.replicaEvents)) events[k as keyof typeof events] += v;
     const problems = [...sim.replication.problems];
     problems.push(...checkHydraHistories(histories(sim), true));
@@ -132,13 +146,13 @@ test(`the replicated configuration service keeps Hydra going over ${SEEDS.length
     if (lost.length > 0) problems.push(`${lost.length} messages sent after faults stopped were not delivered (e.g. ${lost.slice(0, 3).join(', ')})`);
     problems.push(...converged(sim, expected));
     if (problems.length > 0) {
-      failures.push(`seed ${seed} (${s.name}; ${n} replica crashes): ${problems.slice(0, 3).join('; ')} — replay: HYDRA_CONFIG_SEED=${seed} npm test -- hydra-config-sim`);
+      failures.push(`seed ${seed} (${s.name}; ${n} replica crashes, ${cut} cut off): ${problems.slice(0, 3).join('; ')} — replay: HYDRA_CONFIG_SEED=${seed} npm test -- hydra-config-sim`);
     }
   }
-  t.diagnostic(`${crashes} replica crashes; replicas became normal by ${JSON.stringify(events)}`);
+  t.diagnostic(`${crashes} replica crashes, ${partitions} cut off from the others; replicas became normal by ${JSON.stringify(events)}`);
   assert.deepEqual(failures, []);
   // The sweep must exercise the replicas: crashes, recoveries and view changes in every seed on average.
-  assert.ok(crashes >= 2 * SEEDS.length, `only ${crashes} replica crashes over ${SEEDS.length} seeds`);
+  assert.ok(crashes >= 2 * SEEDS.length && partitions >= SEEDS.length / 2, `only ${crashes} replica crashes and ${partitions} cut off over ${SEEDS.length} seeds`);
   assert.ok(events.recovery >= crashes && events['view-change'] >= SEEDS.length, JSON.stringify(events));
 });
 

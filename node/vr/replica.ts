@@ -273,7 +273,9 @@ export class VrReplica<S, C> {
   private onNewState(ctx: Ctx<VrMsg<S, C>>, m: VrNewState<S, C>): void {
     if (this.status !== 'normal' || m.view !== this.view || this.isPrimary) return;
     this.lastHeard = ctx.now;
-    this.adopt(m.log);
+    // Within a view the primary's log only grows: a NEWSTATE no longer than this log is an old
+    // one (delayed or duplicated), a prefix of it. Taking it would drop ops already acknowledged.
+    if (m.log.commit + m.log.ops.length > this.opNumber) this.adopt(m.log);
     this.acknowledge(ctx);
   }
 
@@ -365,6 +367,8 @@ export class VrReplica<S, C> {
 
   private onRecoveryResponse(ctx: Ctx<VrMsg<S, C>>, m: VrRecoveryResponse<S, C>): void {
     if (this.status !== 'recovering' || m.nonce !== this.nonce) return;
+    // A reordered older answer never replaces a newer one (views only grow).
+    if ((this.responses.get(m.replica)?.view ?? -1) > m.view) return;
     this.responses.set(m.replica, m);
     this.tryRecover(ctx);
   }
