@@ -5,6 +5,7 @@ import type { ClientObserver } from './client.js';
 import type { ConfigServiceObserver } from './config-service.js';
 import type { ReceiverObserver, ReceiverRejection } from './receiver.js';
 import type { SequencerObserver } from './sequencer.js';
+import type { VrInvariant, VrNormalBy, VrRefusal } from '../vr/replica.js';
 
 /** Binds each Hydra role's observer to the metric names of the dashboards' contract (DESIGN.md). */
 export function hydraMetrics(registry: Registry, wallNow: () => number) {
@@ -101,14 +102,15 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
     const view = new Gauge({ name: 'switchyard_hydra_config_view', help: 'View of this configuration-service replica.', registers: r });
     const primary = new Gauge({ name: 'switchyard_hydra_config_primary', help: '1 while this configuration-service replica is the primary of a view.', registers: r });
     const commit = new Gauge({ name: 'switchyard_hydra_config_commit', help: 'Ops of the configuration service\'s log committed here.', registers: r });
-    const normal = new Counter({
+    const normal = zeroed(new Counter({
       name: 'switchyard_hydra_config_normal_total', help: 'Times this configuration replica became normal, by how (view-change, recovery, first-start, state-transfer).',
       labelNames: ['how'], registers: r,
-    });
+    }), valuesOf<VrNormalBy>({ 'view-change': true, recovery: true, 'first-start': true, 'state-transfer': true }));
     const transfers = new Counter({ name: 'switchyard_hydra_config_state_transfers_total', help: 'Snapshots of the configuration service\'s state taken from another replica.', registers: r });
-    const violations = new Counter({
+    const violations = zeroed(new Counter({
       name: 'switchyard_hydra_config_invariant_violations_total', help: 'Replication invariants found broken, by kind.', labelNames: ['kind'], registers: r,
-    });
+    }), valuesOf<VrInvariant>({ 'ack-beyond-log': true, 'view-change-log': true, 'log-behind-commit': true, 'view-regressed': true }));
+    zeroed(rejected, valuesOf<VrRefusal>({ 'unknown-replica': true }));
     const installed = (config: number, count: number) => {
       configuration.set(config);
       active.set(count);

@@ -23,6 +23,12 @@ export interface VrParams {
 }
 
 export type VrStatus = 'normal' | 'view-change' | 'recovering';
+/** How a replica became normal. */
+export type VrNormalBy = 'view-change' | 'recovery' | 'first-start' | 'state-transfer';
+/** Invariants a replica checks as it goes; any one broken is a bug. */
+export type VrInvariant = 'ack-beyond-log' | 'view-change-log' | 'log-behind-commit' | 'view-regressed';
+/** Messages a replica refuses as bad input. */
+export type VrRefusal = 'unknown-replica';
 
 export interface VrObserver<S, C> {
   /** Op `op` committed here and was applied, giving `state`. */
@@ -30,12 +36,12 @@ export interface VrObserver<S, C> {
   /** The committed state jumped to op `commit` by taking another replica's snapshot (§5.2). */
   adopted(commit: number, state: S): void;
   /** Entered normal status in `view` (after a view change, a recovery or the group's first start). */
-  normal(view: number, primary: boolean, how: 'view-change' | 'recovery' | 'first-start' | 'state-transfer'): void;
+  normal(view: number, primary: boolean, how: VrNormalBy): void;
   /** Left normal status to change to `view` (§4.2). */
   changingView(view: number): void;
-  invariantViolated(kind: string, detail: string): void;
+  invariantViolated(kind: VrInvariant, detail: string): void;
   /** A message refused as bad input (e.g. from a replica number outside the group). */
-  rejected(reason: string, detail: string): void;
+  rejected(reason: VrRefusal, detail: string): void;
 }
 
 /**
