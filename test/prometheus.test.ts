@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import { plan } from '../operator/plan/plan.js';
 import { loadResourceFile } from '../operator/schema/resources.js';
 import { freePort, startControlPlane } from './kube/envtest.js';
-import { formatValue, interpolate, intervals, labelValuesQuery, loadDashboard, panelQueries } from './support/grafana.js';
+import { DASHBOARDS, checkDashboard } from './support/dashboards.js';
+import { loadDashboard, panelQueries } from './support/grafana.js';
 import { type Prometheus, type Target, eventually, prometheusTools, promtoolProblems, startPrometheus } from './support/prometheus.js';
 import { spawnUp } from './support/up-process.js';
 
@@ -17,10 +18,7 @@ import { spawnUp } from './support/up-process.js';
  * and at least one series (DESIGN.md, Metrics). Each member's /metrics also passes `promtool
  * check metrics`.
  */
-const DASHBOARDS = 'charts/switchyard/dashboards';
 const SCRAPE_MS = 2000;
-/** A panel about half a 1920-pixel screen wide: Grafana asks for that many points. */
-const MAX_DATA_POINTS = 900;
 /**
  * prom-client's default process metrics include three gauges named `nodejs_active_*_total`,
  * which promtool flags (a gauge with a counter's suffix). prom-client fixes those names (its
@@ -61,49 +59,6 @@ async function scrapeAndLint(targets: Target[]): Promise<void> {
 }
 
 /**
- * Runs every query of `dashboard` that `shows` selects, with the testbed variable resolved the
- * way Grafana resolves it (its own label_values() query) and set to `testbed`, then to All;
- * each must be valid PromQL and return a series. Waits (up to `seconds`) for series that
- * need a second scrape or a first event; reports every query that never had data.
- */
-async function checkDashboard(file: string, testbed: string | null, shows: (expr: string) => boolean, seconds = 180): Promise<void> {
-  const d = loadDashboard(join(DASHBOARDS, file));
-  const iv = intervals(d, SCRAPE_MS, MAX_DATA_POINTS);
-  const builtins = { __interval: iv.__interval, __rate_interval: iv.__rate_interval };
-  const selections: Record<string, string>[] = [builtins];
-  for (const v of d.templating.list.filter((x) => x.type === 'query')) {
-    assert.equal(v.name, 'testbed', `${file}: a query variable other than $testbed (${v.name}) needs a value here`);
-    assert.ok(testbed, `${file}: $testbed, but no testbed runs`);
-    const { match, label } = labelValuesQuery(v);
-    const options = await eventually(`${file}: $testbed (${match}) to list ${testbed}`, async () => {
-      const values = await prom.labelValues(label, match && interpolate(match, builtins), iv.rangeSeconds);
-      return values.includes(testbed) && values;
-    }, seconds * 1000);
-    selections.splice(0, selections.length,
-      { ...builtins, testbed: formatValue(v, [testbed], options) },
-      { ...builtins, testbed: formatValue(v, 'All', options) });
-  }
-  const deadline = Date.now() + seconds * 1000;
-  const empty: string[] = [];
-  const queries = panelQueries(d).filter((x) => shows(x.expr));
-  assert.ok(queries.length > 0, `${file}: no query to check`);
-  for (const q of queries) {
-    let hasData = true;
-    for (const values of selections) {
-      const expr = interpolate(q.expr, values);
-      try {
-        await eventually('a series', async () => (await prom.query(expr)).length > 0, Math.max(deadline - Date.now(), SCRAPE_MS * 2));
-      } catch (err) {
-        empty.push(`"${q.panel}": ${expr} → ${(err as Error).message}`);
-        hasData = false;
-      }
-    }
-    if (hasData) shown.add(`${file} · ${q.expr}`);
-  }
-  assert.deepEqual(empty, [], `${file}: queries without data for ${testbed ?? 'the operator'}`);
-}
-
-/**
  * Runs the example (edited) as a local testbed named `name` (a name no earlier case used, so
  * that $testbed must list this one), scrapes each member, checks the dashboard's queries for it.
  */
@@ -119,7 +74,7 @@ async function testbedCase(name: string, example: string, dashboard: string, sho
     await Promise.race([eventually('the testbed running (its first progress line)', async () => /\[\s*\d+s\]/.test(up.out.stderr), 180_000), ended])
       .catch((err) => assert.fail(`${(err as Error).message}\n${up.out.stderr}`));
     await scrapeAndLint(p.members.map((m) => ({ address: `127.0.0.1:${base + p.idOf(m.name)}`, name: m.name })));
-    await checkDashboard(dashboard, p.name, shows);
+    await checkDashboard(prom, dashboard, p.name, shows, { scrapeMs: SCRAPE_MS, shown });
   } finally {
     up.interrupt();
     await up.exited;
@@ -167,7 +122,7 @@ test('operator dashboard: every query has data from an operator reconciling agai
     for (const stream of [operator.stdout!, operator.stderr!]) stream.on('data', (c) => (log = (log + c).slice(-5000)));
     cp.kubectl(['apply', '-f', 'examples/sequencergroup.yaml']);
     await scrapeAndLint([{ address: `127.0.0.1:${port}`, name: 'operator' }]);
-    await checkDashboard('operator.json', null, everything);
+    await checkDashboard(prom, 'operator.json', null, everything, { scrapeMs: SCRAPE_MS, shown });
   } catch (err) {
     throw new Error(`${(err as Error).message}\noperator log:\n${log}`);
   } finally {
