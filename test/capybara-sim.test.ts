@@ -68,7 +68,9 @@ test(`Capybara migration over ${SEEDS} seeds: no request lost, duplicated or reo
       requests += t.completed;
     }
     for (const [id, s] of sim.servers) if (s.sessions.size) problems.push(`server ${id} still holds ${s.sessions.size} sessions`);
-    if (sim.rejections.length) problems.push(`rejections: ${sim.rejections.slice(0, 3).join(' | ')}`);
+    // A target's wait for a migration its origin had already given up is ended, and counted: not a fault.
+    const rejections = sim.rejections.filter((r) => !r.includes('migration-expired'));
+    if (rejections.length) problems.push(`rejections: ${rejections.slice(0, 3).join(' | ')}`);
     for (const m of sim.migrations) outcomes.set(m.result, (outcomes.get(m.result) ?? 0) + 1);
     movedTwice += [...sim.moves.values()].filter((n) => n >= 2).length;
     if (problems.length) failures.push(`seed ${seed} (${name}): ${problems.join('; ')} — replay: CAPY_SEED=${seed} npm test -- capybara-sim`);

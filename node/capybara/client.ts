@@ -4,6 +4,7 @@ import type { CapybaraMsg } from './messages.js';
 import { takeReply } from './replies.js';
 import type { TcpConnection, TcpEvent } from './tcp/connection.js';
 import type { TcpParams } from './tcp/params.js';
+import { keepAlive } from './tcp/keepalive.js';
 import { StackPump } from './tcp/pump.js';
 import { TcpStack } from './tcp/stack.js';
 import { ipOf } from './topology.js';
@@ -21,7 +22,9 @@ import { ipOf } from './topology.js';
  * integer (a request executed twice skips one, a lost one never answers) and the blob is read
  * back at the end; for echo every line must come back verbatim and in order. A reset is counted
  * (under Capybara it must never happen); the client then reconnects, as real clients do, and
- * resends what was outstanding — which is the `reconnect` baseline's whole story.
+ * resends what was outstanding — which is the `reconnect` baseline's whole story. Idle
+ * connections are probed (TCP keep-alive), so one whose server restarted is reset and reopened
+ * before it is needed.
  */
 
 export interface ClientWorkload {
@@ -47,6 +50,8 @@ export interface ClientParams {
   servicePort: number;
   tcp: TcpParams;
   workload: ClientWorkload;
+  /** Idle time before a connection's server is probed, and the probe interval. */
+  keepaliveUs: number;
 }
 
 export interface ClientObserver {
@@ -62,6 +67,14 @@ export interface ClientTally {
   /** Connections given up after the retransmission limit. */
   timeouts: number;
   reconnects: number;
+  /**
+   * Requests outstanding on a connection when it was reset or timed out (a server restarted, or
+   * the reconnect baseline cut it off): sent again on the new connection, but the old server may
+   * have executed them before it lost the connection, so each may have run once more than the
+   * client saw. With the requests outstanding when a client host itself restarts, these are the
+   * only requests a restart may lose or repeat.
+   */
+  cut: number;
 }
 
 interface Pending {
@@ -102,7 +115,7 @@ export class ClientCore implements Core<CapybaraMsg> {
   readonly conns: Conn[] = [];
   private readonly byConn = new Map<TcpConnection, Conn>();
   private readonly arrivals = new Heap<{ at: number; c: Conn }>((a, b) => a.at - b.at);
-  readonly tally: ClientTally = { completed: 0, duplicated: 0, mismatched: 0, resets: 0, timeouts: 0, reconnects: 0 };
+  readonly tally: ClientTally = { completed: 0, duplicated: 0, mismatched: 0, resets: 0, timeouts: 0, reconnects: 0, cut: 0 };
   private stopped = false;
   private armedAt: number | null = null;
   /** When this client started: the step workload's time zero. */
@@ -134,6 +147,7 @@ export class ClientCore implements Core<CapybaraMsg> {
       this.conns.push(c);
       this.byConn.set(c.conn, c);
     }
+    ctx.setTimer('keepalive', this.params.keepaliveUs);
     this.settle(ctx);
   }
 
@@ -158,6 +172,11 @@ export class ClientCore implements Core<CapybaraMsg> {
     if (name === 'arrivals') {
       this.armedAt = null;
       this.arrive(ctx);
+    }
+    if (name === 'keepalive') {
+      // A silent server is one that lost the connection: counted as a timeout when it closes.
+      keepAlive(ctx.now, this.params.keepaliveUs, this.stack.all(), () => {});
+      ctx.setTimer('keepalive', this.params.keepaliveUs);
     }
     this.settle(ctx);
   }
@@ -233,8 +252,9 @@ export class ClientCore implements Core<CapybaraMsg> {
       this.byConn.delete(e.conn);
       c.ready = false;
       if (e.reason === 'normal') return;
-      if (e.reason === 'timeout') this.tally.timeouts++;
+      if (e.reason === 'timeout' || e.reason === 'aborted') this.tally.timeouts++;
       else this.tally.resets++;
+      this.tally.cut += c.pending.length;
       // After stop, only to finish what was outstanding.
       if (!this.stopped || c.pending.length > 0) this.reconnect(ctx, c);
     }

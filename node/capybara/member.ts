@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { NodeDocument } from '../config.js';
 import { memberId } from '../members.js';
 import { EmulatedClock } from '../runtime/clock.js';
@@ -16,6 +17,9 @@ import type { Logger } from 'pino';
 import { SwitchCore } from './switch.js';
 import { defaultTcpParams } from './tcp/params.js';
 import { SWITCH, VIP, serverNode } from './topology.js';
+
+/** A connection's peer silent this long is probed (TCP keep-alive), a second in the emulated datacenter. */
+const KEEPALIVE_US = 1_000_000;
 
 /** The first rejection of each reason is logged with its detail; after that the counter tells. */
 function loggingRejections(observer: ServerObserver, logger: Logger): ServerObserver {
@@ -41,20 +45,23 @@ export async function startCapybaraMember(doc: NodeDocument & { system: 'capybar
   const logger = memberLogger(doc, me);
   const metrics = capybaraMetrics(registry);
   const servers = Array.from({ length: p.servers }, (_, s) => serverNode(s));
+  // A fresh number on every start of this process (the seed is the same on each): a restarted
+  // switch or server is told from its predecessor by it.
+  const incarnation = randomBytes(4).readUInt32BE(0);
   let core: Core<CapybaraMsg>;
   if (role === 'switch') {
-    core = new SwitchCore({ id, vip: VIP, servicePort: p.servicePort, servers, clients: p.clients, assign: p.assign, signalIntervalUs: p.signalIntervalMicros }, metrics.switch());
+    core = new SwitchCore({ id, vip: VIP, servicePort: p.servicePort, servers, clients: p.clients, assign: p.assign, signalIntervalUs: p.signalIntervalMicros, incarnation }, metrics.switch());
   } else if (role === 'server') {
     core = new ServerCore({
       id, switchNode: SWITCH, servicePort: p.servicePort, servers: p.servers, clients: p.clients, app: p.app === 'kv' ? kvApp : echoApp, mode: p.mode,
       policy: { ...p.policy, cooldownUs: p.policy.cooldownMicros }, tcp: defaultTcpParams, signalIntervalUs: p.signalIntervalMicros,
       migrationRetryUs: p.migrationRetryMicros, prepareAttempts: 3, serviceUs: p.serviceMicros,
-      forcedEveryUs: p.forcedMigrationMicros,
+      forcedEveryUs: p.forcedMigrationMicros, keepaliveUs: KEEPALIVE_US, incarnation,
     }, loggingRejections(metrics.server(id), logger), new SeededRandom(doc.seed * 7919 + id));
   } else {
     const w = p.workload;
     const client: ClientCore = new ClientCore({
-      id, switchNode: SWITCH, vip: VIP, servicePort: p.servicePort, tcp: defaultTcpParams,
+      id, switchNode: SWITCH, vip: VIP, servicePort: p.servicePort, tcp: defaultTcpParams, keepaliveUs: KEEPALIVE_US,
       workload: {
         connections: w.connectionsPerClient, rate: w.ratePerClient, loop: w.loop, zipf: w.zipf, stepAtUs: w.stepAtMicros, stepFactor: w.stepFactor,
         bursts: w.bursts && { everyUs: w.bursts.everyMicros, lengthUs: w.bursts.lengthMicros, factor: w.bursts.factor },

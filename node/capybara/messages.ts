@@ -7,11 +7,21 @@ import type { TcpPacket } from './tcp/packet.js';
  * - `mig`: a TCPMig message (reference §4.2) — the migration protocol's stages, with a CONN_STATE
  *   payload fragmented to the path MTU.
  * - `rps`: the switch's request-rate signal to a server (§4.5): requests counted for all servers
- *   and for this one during the last interval.
+ *   and for this one during the last interval, and the switch's incarnation (Switchyard's
+ *   addition: a restarted switch draws a new one, which tells the servers its directory is empty).
+ * - `whoHas` / `own`: Switchyard's directory recovery. The directory is soft state; the servers
+ *   know which connections they hold. A switch that meets a non-SYN segment of a client it has no
+ *   entry for asks every server `whoHas`; the server holding that client's connection answers
+ *   `own`, and every server announces all its connections in `own` messages when it sees a new
+ *   switch incarnation.
  */
 
 export const MIG_MAGIC = 0xcafedead;
 export const RPS_MAGIC = 0xabcdabcd;
+export const WHO_HAS_MAGIC = 0xabcd0001;
+export const OWN_MAGIC = 0xabcd0002;
+/** Client ends in one `own` datagram (6 bytes each; the datagram stays under 1500 bytes). */
+export const MAX_OWNED_PER_MESSAGE = 200;
 
 export const STAGE = {
   rejected: 1,
@@ -24,6 +34,8 @@ export type Stage = (typeof STAGE)[keyof typeof STAGE];
 
 export const FLAG_LOAD = 0x01;
 export const FLAG_NEXT_FRAGMENT = 0x02;
+/** Switchyard's: on a REJECTED from target to origin, "this migration is unknown here" (the target restarted). */
+export const FLAG_UNKNOWN = 0x04;
 
 export interface MigHeader {
   /** The origin server's address and service port. */
@@ -48,4 +60,7 @@ export interface MigHeader {
 export type CapybaraMsg =
   | { kind: 'tcp'; packet: TcpPacket; raw?: Uint8Array }
   | { kind: 'mig'; header: MigHeader; payload: Uint8Array }
-  | { kind: 'rps'; sum: number; individual: number };
+  | { kind: 'rps'; sum: number; individual: number; incarnation: number }
+  | { kind: 'whoHas'; clientIp: number; clientPort: number }
+  /** `server` holds connections from these client ends (endpointKey: ip · 2^16 + port). */
+  | { kind: 'own'; serverIp: number; clients: number[] };

@@ -4,7 +4,7 @@ import { LATENCY_BUCKETS, valuesOf, zeroed } from '../runtime/metrics.js';
 import type { NodeId } from '../runtime/core.js';
 import type { ClientObserver, ClientTally } from './client.js';
 import type { CapybaraRefusal, MigrationRefusal, MigrationResult, ServerObserver } from './server.js';
-import type { SwitchObserver } from './switch.js';
+import type { RecoveryEvent, SwitchObserver } from './switch.js';
 import { capybaraMemberName } from './topology.js';
 
 /** Capybara's metrics (DESIGN.md: `switchyard_capybara_*`, `switchyard_client_*`). */
@@ -17,7 +17,9 @@ export function capybaraMetrics(registry: Registry) {
       const dropped = zeroed(new Counter({ name: 'switchyard_capybara_switch_dropped_total', help: 'Packets the switch could not place, by reason.', labelNames: ['reason'], registers: r }),
         valuesOf<Parameters<SwitchObserver['dropped']>[0]>({ 'no-entry': true, 'not-vip': true, 'unknown-server': true, 'unknown-client': true }));
       const moves = zeroed(new Counter({ name: 'switchyard_capybara_directory_updates_total', help: 'Migration-directory owner changes, by cause.', labelNames: ['cause'], registers: r }),
-        valuesOf<Parameters<SwitchObserver['ownerChanged']>[3]>({ migrated: true, 'rolled-back': true }));
+        valuesOf<Parameters<SwitchObserver['ownerChanged']>[3]>({ migrated: true, 'rolled-back': true, recovered: true }));
+      const recovery = zeroed(new Counter({ name: 'switchyard_capybara_directory_recovery_total', help: 'Migration-directory recovery after a switch restart: WHO_HAS asked, entries restored from OWN claims, claims confirming a live entry, stale claims ignored.', labelNames: ['reason'], registers: r }),
+        valuesOf<RecoveryEvent>({ asked: true, restored: true, confirmed: true, 'conflicting-claim': true }));
       // Both are counted per packet: resolve the label children once, not on every call.
       const byDirection = { 'to-server': forwarded.labels('to-server'), 'to-client': forwarded.labels('to-client') };
       const perServer = new Map<NodeId, ReturnType<typeof requests.labels>>();
@@ -31,6 +33,7 @@ export function capybaraMetrics(registry: Registry) {
         requests: (server, n) => serverCounter(server).inc(n),
         dropped: (reason) => dropped.labels(reason).inc(),
         ownerChanged: (_client, _from, _to, why) => moves.labels(why).inc(),
+        recovery: (event) => recovery.labels(event).inc(),
       };
     },
 
@@ -39,10 +42,10 @@ export function capybaraMetrics(registry: Registry) {
       const served = new Counter({ name: 'switchyard_capybara_served_requests_total', help: 'Requests this server executed.', labelNames: ['server'], registers: r }).labels(name);
       const connections = new Gauge({ name: 'switchyard_capybara_connections', help: 'Open connections at this server.', labelNames: ['server'], registers: r }).labels(name);
       const migrations = zeroed(new Counter({ name: 'switchyard_capybara_migrations_total', help: 'Migrations this server started as origin, by result.', labelNames: ['result'], registers: r }),
-        valuesOf<MigrationResult>({ completed: true, rejected: true, returned: true, abandoned: true, reconnect: true }));
+        valuesOf<MigrationResult>({ completed: true, rejected: true, returned: true, abandoned: true, reconnect: true, lost: true }));
       const seconds = new Histogram({ name: 'switchyard_capybara_migration_seconds', help: 'Migration phases (prepare, serialize, transfer, blackout, total).', labelNames: ['phase'], buckets: LATENCY_BUCKETS, registers: r });
       const stateBytes = new Histogram({ name: 'switchyard_capybara_migration_state_bytes', help: 'Bytes of a migrated connection state (TCP and application).', buckets: [0, 256, 1024, 4096, 16_384, 65_536, 131_072, 262_144, 1_048_576], registers: r });
-      const refusals: CapybaraRefusal[] = [...WIRE_REASONS, 'buffer-full', 'stray-segment', 'unexpected-state', ...valuesOf<MigrationRefusal>({
+      const refusals: CapybaraRefusal[] = [...WIRE_REASONS, 'buffer-full', 'stray-segment', 'unexpected-state', 'migration-expired', 'dead-peer', ...valuesOf<MigrationRefusal>({
         'unknown-client': true, 'unknown-origin': true, 'not-target': true, 'unknown-target': true, 'state-mismatch': true,
       })];
       const rejected = zeroed(new Counter({ name: 'switchyard_capybara_rejected_total', help: 'Migration messages refused, by reason.', labelNames: ['reason'], registers: r }), refusals);
@@ -63,7 +66,7 @@ export function capybaraMetrics(registry: Registry) {
       const latency = new Histogram({ name: 'switchyard_client_request_seconds', help: 'Client request latency, by system.', labelNames: ['system'], buckets: LATENCY_BUCKETS, registers: r }).labels('capybara');
       const requests = new Counter({ name: 'switchyard_client_requests_total', help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r });
       new Gauge({
-        name: 'switchyard_capybara_client_errors', help: 'Replies proving a request ran twice, wrong replies, resets seen, reconnects.', labelNames: ['kind'], registers: r,
+        name: 'switchyard_capybara_client_errors', help: 'Replies proving a request ran twice, wrong replies, resets seen, timeouts, reconnects, requests cut off by a reset or timeout (sent again; the old server may have run them).', labelNames: ['kind'], registers: r,
         collect() {
           const t = read().tally;
           this.labels('duplicated').set(t.duplicated);
@@ -71,6 +74,7 @@ export function capybaraMetrics(registry: Registry) {
           this.labels('reset').set(t.resets);
           this.labels('timeout').set(t.timeouts);
           this.labels('reconnect').set(t.reconnects);
+          this.labels('cut').set(t.cut);
         },
       });
       new Gauge({

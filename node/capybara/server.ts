@@ -4,11 +4,12 @@ import { WireError } from '../runtime/core.js';
 import { Reader, Writer } from '../runtime/wire.js';
 import type { StreamApp, StreamSession } from './app/session.js';
 import { MAX_FRAGMENT } from './codec.js';
-import { type CapybaraMsg, FLAG_LOAD, FLAG_NEXT_FRAGMENT, type MigHeader, STAGE, type Stage } from './messages.js';
+import { type CapybaraMsg, FLAG_LOAD, FLAG_NEXT_FRAGMENT, FLAG_UNKNOWN, MAX_OWNED_PER_MESSAGE, type MigHeader, STAGE, type Stage } from './messages.js';
 import { type MigrationPolicy, chooseMigrations, pastWeight } from './policy.js';
 import type { TcpConnection, TcpControlBlockState, TcpEvent } from './tcp/connection.js';
 import { FIN, SYN, type TcpPacket, rewriteEndpoint } from './tcp/packet.js';
 import type { TcpParams } from './tcp/params.js';
+import { keepAlive } from './tcp/keepalive.js';
 import { StackPump } from './tcp/pump.js';
 import { TcpStack } from './tcp/stack.js';
 import { decodeTcpState, encodeTcpState } from './tcp/state-codec.js';
@@ -34,6 +35,19 @@ import type { Random } from '../runtime/core.js';
  * connection its header names, on the service port (whose PREPARE_MIG was refused if this server
  * held that connection), never another one.
  * Anything else is refused and counted by reason (`switchyard_capybara_rejected_total`).
+ *
+ * Restarts (Switchyard's; any member may come back with empty state):
+ * - a new switch incarnation in the RPS signal: announce every connection held here (OWN), and
+ *   answer the switch's WHO_HAS for a client whose connection is held here;
+ * - a target that does not know a CONN_STATE (it restarted after PREPARE_MIG_ACK) says so
+ *   (REJECTED with UNKNOWN); the origin, which exported the connection, counts it `lost`;
+ * - a target still awaiting a CONN_STATE after INCOMING_PROBE_RETRIES resend intervals asks the
+ *   origin (PREPARE_MIG_ACK with UNKNOWN, every interval); an origin with no such migration (it
+ *   restarted, or the attempt ended) answers REJECTED with UNKNOWN, and the target lets go as on
+ *   an abandonment, counted (`migration-expired`);
+ * - a connection whose client has been silent for `keepaliveUs` is probed (TCP keep-alive): a
+ *   restarted client's host answers with a reset, and one silent for longer is aborted, counted
+ *   (`dead-peer`).
  */
 
 export type MigrationMode = 'capybara' | 'none' | 'reconnect';
@@ -61,12 +75,16 @@ export interface ServerParams {
    * migration latency is measured, as the paper's Fig. 14 does with deliberate migrations.
    */
   forcedEveryUs: number | null;
+  /** Idle time before a connection's client is probed, and the probe interval. */
+  keepaliveUs: number;
+  /** Differs on every start of this server: its migration numbers start elsewhere, so a restarted origin's are not taken for its predecessor's. */
+  incarnation: number;
 }
 
 export type MigrationPhase = 'prepare' | 'serialize' | 'transfer' | 'blackout' | 'total';
-export type MigrationResult = 'completed' | 'rejected' | 'returned' | 'abandoned' | 'reconnect';
+export type MigrationResult = 'completed' | 'rejected' | 'returned' | 'abandoned' | 'reconnect' | 'lost';
 /** Why a server refused a migration message or a segment (`switchyard_capybara_rejected_total{reason}`). */
-export type CapybaraRefusal = WireReason | 'buffer-full' | 'stray-segment' | 'unexpected-state' | MigrationRefusal;
+export type CapybaraRefusal = WireReason | 'buffer-full' | 'stray-segment' | 'unexpected-state' | 'migration-expired' | 'dead-peer' | MigrationRefusal;
 /** A migration message naming what it must not (see `ServerCore.invalid`), or a CONN_STATE of another connection than its header's. */
 export type MigrationRefusal = 'unknown-client' | 'unknown-origin' | 'not-target' | 'unknown-target' | 'state-mismatch';
 
@@ -104,6 +122,9 @@ interface Outgoing {
 
 interface Incoming {
   id: number;
+  since: number;
+  /** The PREPARE_MIG it answers (origin, client, migration number). */
+  header: MigHeader;
   buffered: { packet: TcpPacket; raw: Uint8Array }[];
   fragments: (Uint8Array | undefined)[];
   last: number | null;
@@ -114,6 +135,8 @@ const FORWARD_US = 200_000;
 /** Segments a target holds for one arriving connection; beyond it the oldest go (TCP resends them). */
 const BUFFER_LIMIT = 4096;
 const REFUSED_KEPT = 1024;
+/** Resend intervals a target waits for an acknowledged migration's CONN_STATE before asking the origin about it. */
+const INCOMING_PROBE_RETRIES = 10;
 
 export class ServerCore implements Core<CapybaraMsg> {
   readonly stack: TcpStack;
@@ -135,6 +158,9 @@ export class ServerCore implements Core<CapybaraMsg> {
   private readonly ip: number;
   private readonly service: ServiceQueue<Session>;
   private serviceArmedAt: number | null = null;
+  private retryArmed = false;
+  /** The switch incarnation of the last RPS signal. */
+  private switchIncarnation: number | null = null;
 
   constructor(
     readonly params: ServerParams,
@@ -145,26 +171,33 @@ export class ServerCore implements Core<CapybaraMsg> {
     this.stack = new TcpStack(this.ip, params.tcp, random);
     this.service = new ServiceQueue(params.serviceUs);
     this.pump = new StackPump(this.stack, () => params.switchNode, (packet) => ({ kind: 'tcp', packet }));
+    this.nextMigration = (params.incarnation * 7919) & 0xffff;
   }
 
   start(ctx: Ctx<CapybaraMsg>): void {
     this.stack.listen(this.params.servicePort);
     if (this.params.forcedEveryUs !== null && this.params.mode === 'capybara') ctx.setTimer('forced', this.params.forcedEveryUs);
+    ctx.setTimer('keepalive', this.params.keepaliveUs);
     this.pump.run(ctx);
   }
 
   receive(ctx: Ctx<CapybaraMsg>, msg: CapybaraMsg): void {
     if (msg.kind === 'tcp') this.segment(ctx, msg.packet, msg.raw!);
-    else if (msg.kind === 'rps') this.signal(ctx, msg.sum, msg.individual);
-    else this.migration(ctx, msg.header, msg.payload);
+    else if (msg.kind === 'rps') this.signal(ctx, msg.sum, msg.individual, msg.incarnation);
+    else if (msg.kind === 'whoHas') this.whoHas(ctx, endpointKey(msg.clientIp, msg.clientPort));
+    else if (msg.kind === 'mig') this.migration(ctx, msg.header, msg.payload);
     this.settle(ctx);
   }
 
   timer(ctx: Ctx<CapybaraMsg>, name: string): void {
     if (name === this.pump.timerName) this.pump.fire(ctx);
-    if (name === 'migration') this.retryMigrations(ctx);
+    if (name === 'migration') {
+      this.retryArmed = false;
+      this.retryMigrations(ctx);
+    }
     if (name === 'service') this.serviceArmedAt = null;
     if (name === 'forced') this.forceMigration(ctx);
+    if (name === 'keepalive') this.keepalive(ctx);
     this.settle(ctx);
   }
 
@@ -255,9 +288,46 @@ export class ServerCore implements Core<CapybaraMsg> {
     else ctx.setTimer('service', next - ctx.now);
   }
 
+  /** Probes connections whose client has been silent; aborts those silent for too long. */
+  private keepalive(ctx: Ctx<CapybaraMsg>): void {
+    keepAlive(ctx.now, this.params.keepaliveUs, this.sessions.keys(), (conn, silent) => {
+      this.observer.rejected('dead-peer', `client ${formatEndpoint(endpointKey(conn.remote.ip, conn.remote.port))} silent for ${silent} µs: connection aborted`);
+    });
+    ctx.setTimer('keepalive', this.params.keepaliveUs);
+  }
+
+  // ---- directory recovery --------------------------------------------------------------
+
+  /** How this server has a client's connection: serving it, or in a migration not finished here. */
+  holding(key: number): 'session' | 'migrating' | null {
+    if (this.held().includes(key)) return 'session';
+    return this.incoming.has(key) || this.outgoing.get(key)?.phase === 'sending' ? 'migrating' : null;
+  }
+
+  /** Client ends of the connections held here (a migrating one until its export). */
+  private held(): number[] {
+    return [...this.sessions.keys()].map((c) => endpointKey(c.remote.ip, c.remote.port));
+  }
+
+  private announce(ctx: Ctx<CapybaraMsg>, clients: number[]): void {
+    for (let at = 0; at < clients.length; at += MAX_OWNED_PER_MESSAGE) {
+      ctx.send(this.params.switchNode, { kind: 'own', serverIp: this.ip, clients: clients.slice(at, at + MAX_OWNED_PER_MESSAGE) });
+    }
+  }
+
+  private whoHas(ctx: Ctx<CapybaraMsg>, key: number): void {
+    const conn = this.stack.lookup(Math.floor(key / 0x1_0000), key % 0x1_0000, this.params.servicePort);
+    if (conn && this.sessions.has(conn)) this.announce(ctx, [key]);
+  }
+
   // ---- load signals and the policy -----------------------------------------------------
 
-  private signal(ctx: Ctx<CapybaraMsg>, sum: number, individual: number): void {
+  private signal(ctx: Ctx<CapybaraMsg>, sum: number, individual: number, incarnation: number): void {
+    if (incarnation !== this.switchIncarnation) {
+      // A switch that restarted lost its directory: tell it what is held here.
+      this.switchIncarnation = incarnation;
+      this.announce(ctx, this.held());
+    }
     const perSecond = 1e6 / this.params.signalIntervalUs;
     const past = pastWeight(this.params.signalIntervalUs);
     for (const s of this.sessions.values()) {
@@ -397,6 +467,12 @@ export class ServerCore implements Core<CapybaraMsg> {
     this.observer.migration(result, null, 0);
   }
 
+  private lost(ctx: Ctx<CapybaraMsg>, out: Outgoing): void {
+    this.outgoing.delete(out.key);
+    this.handedOver.set(out.key, { targetIp: out.target, until: ctx.now + FORWARD_US });
+    this.observer.migration('lost', null, 0);
+  }
+
   private retryMigrations(ctx: Ctx<CapybaraMsg>): void {
     for (const out of [...this.outgoing.values()]) {
       if (ctx.now < out.deadline) continue;
@@ -413,11 +489,18 @@ export class ServerCore implements Core<CapybaraMsg> {
       }
     }
     for (const [key, done] of this.imported) if (ctx.now - done.at > FORWARD_US) this.imported.delete(key);
+    for (const inc of this.incoming.values()) {
+      if (ctx.now - inc.since < INCOMING_PROBE_RETRIES * this.params.migrationRetryUs) continue;
+      this.sendVia(ctx, nodeOfIp(inc.header.originIp), { ...inc.header, stage: STAGE.prepareAck, flags: FLAG_UNKNOWN, targetIp: this.ip, fragment: 0 });
+    }
     this.armRetry(ctx);
   }
 
+  /** Arms the resend timer unless it is armed: re-arming on every new attempt would put it off for good under frequent migrations. */
   private armRetry(ctx: Ctx<CapybaraMsg>): void {
-    if (this.outgoing.size > 0 || this.imported.size > 0) ctx.setTimer('migration', this.params.migrationRetryUs);
+    if (this.retryArmed || (this.outgoing.size === 0 && this.imported.size === 0 && this.incoming.size === 0)) return;
+    this.retryArmed = true;
+    ctx.setTimer('migration', this.params.migrationRetryUs);
   }
 
   // ---- target side ---------------------------------------------------------------------
@@ -437,6 +520,11 @@ export class ServerCore implements Core<CapybaraMsg> {
         this.prepareHere(ctx, key, h);
         return;
       case STAGE.prepareAck:
+        if (h.flags & FLAG_UNKNOWN) {
+          // A target asking whether this migration is still on: not if it is not ours any more.
+          if (mine && !current) this.sendVia(ctx, nodeOfIp(h.targetIp), { ...h, stage: STAGE.rejected, flags: FLAG_UNKNOWN });
+          return;
+        }
         if (current?.phase === 'preparing') this.prepareAcked(ctx, current, h);
         return;
       case STAGE.connState:
@@ -446,6 +534,16 @@ export class ServerCore implements Core<CapybaraMsg> {
         if (current?.phase === 'sending') this.stateAcked(ctx, current, payload);
         return;
       case STAGE.rejected:
+        if (h.flags & FLAG_UNKNOWN) {
+          // To an origin: the target restarted and lost the state it was sent, the connection is gone.
+          // To a target: the origin no longer migrates this connection, the wait is over.
+          if (mine && current?.phase === 'sending') this.lost(ctx, current);
+          if (!mine && this.incoming.get(key)?.id === h.migration) {
+            this.observer.rejected('migration-expired', `migration ${h.migration} for ${formatEndpoint(key)}: its origin no longer sends it`);
+            this.abandonedHere(ctx, key, h);
+          }
+          return;
+        }
         if (mine && !(h.flags & FLAG_LOAD)) {
           // Returned by the switch, refused by the target, or the target confirming an abandonment.
           if (current && current.phase !== 'sending') this.cancel(current, current.phase === 'abandoning' ? 'abandoned' : h.targetIp === 0 ? 'returned' : 'rejected');
@@ -481,8 +579,9 @@ export class ServerCore implements Core<CapybaraMsg> {
       reply(STAGE.rejected, 0);
       return;
     }
-    this.incoming.set(key, { id: h.migration, buffered: [], fragments: [], last: null });
+    this.incoming.set(key, { id: h.migration, since: ctx.now, header: h, buffered: [], fragments: [], last: null });
     reply(STAGE.prepareAck, FLAG_LOAD);
+    this.armRetry(ctx);
   }
 
   private stateFragment(ctx: Ctx<CapybaraMsg>, key: number, h: MigHeader, payload: Uint8Array): void {
@@ -495,6 +594,8 @@ export class ServerCore implements Core<CapybaraMsg> {
     const inc = this.incoming.get(key);
     if (!inc || inc.id !== h.migration) {
       this.observer.rejected('unexpected-state', `CONN_STATE of migration ${h.migration} for ${formatEndpoint(key)} without a PREPARE_MIG`);
+      // Not expecting it (this server restarted since it acknowledged the PREPARE_MIG): the origin must know.
+      if (!inc) this.sendVia(ctx, origin, { ...h, stage: STAGE.rejected, flags: FLAG_UNKNOWN, fragment: 0 });
       return;
     }
     inc.fragments[h.fragment] = payload.slice();

@@ -1,4 +1,4 @@
-import type { NodeId } from '../runtime/core.js';
+import type { Core, NodeId } from '../runtime/core.js';
 import { Driver } from '../runtime/driver.js';
 import { SeededRandom } from '../runtime/random.js';
 import { type LinkFaults, SimNetwork } from '../net/sim.js';
@@ -32,6 +32,7 @@ export interface CapybaraSimOptions {
   migrationRetryUs: number;
   serviceUs: number;
   forcedEveryUs: number | null;
+  keepaliveUs: number;
 }
 
 export const defaultCapybaraSimOptions: CapybaraSimOptions = {
@@ -47,6 +48,7 @@ export const defaultCapybaraSimOptions: CapybaraSimOptions = {
   migrationRetryUs: 2_000,
   serviceUs: 0,
   forcedEveryUs: null,
+  keepaliveUs: 20_000,
 };
 
 export interface MigrationRecord {
@@ -57,48 +59,70 @@ export interface MigrationRecord {
 
 export class CapybaraSim {
   readonly net: SimNetwork;
-  readonly switchCore: SwitchCore;
+  switchCore!: SwitchCore;
+  /** The running incarnation of each server and client. */
   readonly servers = new Map<NodeId, ServerCore>();
   readonly clients = new Map<NodeId, ClientCore>();
+  /** Client incarnations that crashed: their tallies, and what they had outstanding when they died. */
+  readonly crashedClients: ClientCore[] = [];
   private readonly drivers = new Map<NodeId, Driver<CapybaraMsg>>();
+  /** Starts of each member so far (the incarnation of the running one). */
+  private readonly starts = new Map<NodeId, number>();
   readonly migrations: MigrationRecord[] = [];
-  /** Ownership changes per client connection (endpointKey). */
+  /** Ownership changes per client connection (endpointKey), migrations and roll-backs only. */
   readonly moves = new Map<number, number>();
+  /** Directory entries rebuilt from the servers' claims after a switch restart. */
+  recovered = 0;
+  /** Requests executed by the servers, every incarnation of them. */
+  executed = 0;
   readonly rejections: string[] = [];
 
   constructor(readonly o: CapybaraSimOptions) {
     this.net = new SimNetwork(o.seed, o.faults);
     const servers = Array.from({ length: o.servers }, (_, s) => serverNode(s));
-    this.switchCore = new SwitchCore({ id: SWITCH, vip: VIP, servicePort: 6379, servers, clients: o.clients, assign: 'round-robin', signalIntervalUs: o.signalIntervalUs }, {
+    this.boot(SWITCH, (incarnation) => (this.switchCore = new SwitchCore({
+      id: SWITCH, vip: VIP, servicePort: 6379, servers, clients: o.clients, assign: 'round-robin', signalIntervalUs: o.signalIntervalUs, incarnation,
+    }, {
       forwarded() {}, requests() {}, dropped: (reason) => this.rejections.push(`switch: ${reason}`),
-      ownerChanged: (client) => this.moves.set(client, (this.moves.get(client) ?? 0) + 1),
-    });
-    this.boot(SWITCH, this.switchCore);
+      ownerChanged: (client, _from, _to, why) => {
+        if (why === 'recovered') this.recovered++;
+        else this.moves.set(client, (this.moves.get(client) ?? 0) + 1);
+      },
+      recovery() {},
+    })));
     for (const id of servers) {
-      const core = new ServerCore({
-        id, switchNode: SWITCH, servicePort: 6379, servers: o.servers, clients: o.clients, app: o.workload.app === 'kv' ? kvApp : echoApp, mode: o.mode,
-        policy: o.policy, tcp: o.tcp, signalIntervalUs: o.signalIntervalUs, migrationRetryUs: o.migrationRetryUs, prepareAttempts: 3, serviceUs: o.serviceUs, forcedEveryUs: o.forcedEveryUs,
-      }, {
-        requests() {}, connections() {},
-        migration: (result, phases) => this.migrations.push({ server: id, result, phases }),
-        rejected: (reason, detail) => this.rejections.push(`${id}: ${reason}: ${detail}`),
-      }, new SeededRandom(o.seed * 31 + id));
-      this.servers.set(id, core);
-      this.boot(id, core);
+      this.boot(id, (incarnation) => {
+        const core = new ServerCore({
+          id, switchNode: SWITCH, servicePort: 6379, servers: o.servers, clients: o.clients, app: o.workload.app === 'kv' ? kvApp : echoApp, mode: o.mode,
+          policy: o.policy, tcp: o.tcp, signalIntervalUs: o.signalIntervalUs, migrationRetryUs: o.migrationRetryUs, prepareAttempts: 3, serviceUs: o.serviceUs,
+          forcedEveryUs: o.forcedEveryUs, keepaliveUs: o.keepaliveUs, incarnation,
+        }, {
+          requests: (n) => (this.executed += n), connections() {},
+          migration: (result, phases) => this.migrations.push({ server: id, result, phases }),
+          rejected: (reason, detail) => this.rejections.push(`${id}: ${reason}: ${detail}`),
+        }, new SeededRandom(o.seed * 31 + id + incarnation * 7_919));
+        this.servers.set(id, core);
+        return core;
+      });
     }
     for (let c = 0; c < o.clients; c++) {
       const id = clientNode(c);
-      const core = new ClientCore({
-        id, switchNode: SWITCH, vip: VIP, servicePort: 6379, tcp: o.tcp, workload: { ...o.workload, servers: o.servers },
-      }, { completed() {} }, new SeededRandom(o.seed * 131 + id));
-      this.clients.set(id, core);
-      this.boot(id, core);
+      this.boot(id, (incarnation) => {
+        const core = new ClientCore({
+          id, switchNode: SWITCH, vip: VIP, servicePort: 6379, tcp: o.tcp, workload: { ...o.workload, servers: o.servers }, keepaliveUs: o.keepaliveUs,
+        }, { completed() {} }, new SeededRandom(o.seed * 131 + id + incarnation * 7_919));
+        this.clients.set(id, core);
+        return core;
+      });
     }
   }
 
-  private boot(id: NodeId, core: ServerCore | ClientCore | SwitchCore): void {
+  /** Each start of a member builds its core afresh: a restarted member has empty state. */
+  private boot(id: NodeId, build: (incarnation: number) => Core<CapybaraMsg>): void {
     this.net.addNode(id, ({ transport, clock, scheduler }) => {
-      const driver = new Driver<CapybaraMsg>(core, capybaraCodec, transport, clock, scheduler, {
+      const incarnation = (this.starts.get(id) ?? 0) + 1;
+      this.starts.set(id, incarnation);
+      const driver = new Driver<CapybaraMsg>(build(incarnation), capybaraCodec, transport, clock, scheduler, {
         received() {}, sent() {}, rejected: (reason, detail) => this.rejections.push(`${id}: ${reason}: ${detail}`),
       });
       this.drivers.set(id, driver);
@@ -106,8 +130,22 @@ export class CapybaraSim {
     });
   }
 
+  /** Kills a member; a client's lost incarnation is kept for the accounting. */
+  crash(id: NodeId): void {
+    if (!this.net.isUp(id)) return;
+    const client = this.clients.get(id);
+    if (client) this.crashedClients.push(client);
+    this.net.crash(id);
+  }
+
+  /** Starts a crashed member again with empty state; a client that was stopped stays stopped. */
+  restart(id: NodeId, stopped: boolean): void {
+    this.net.restart(id);
+    if (stopped && this.clients.has(id)) this.drivers.get(id)!.command('stop');
+  }
+
   /** Clients stop issuing requests, read their blobs back and close. */
   stopClients(): void {
-    for (const id of this.clients.keys()) this.drivers.get(id)!.command('stop');
+    for (const id of this.clients.keys()) if (this.net.isUp(id)) this.drivers.get(id)!.command('stop');
   }
 }

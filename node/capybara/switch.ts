@@ -26,6 +26,13 @@ import { endpointKey, ipOf, isClientIp, nodeOfIp } from './topology.js';
  * - Addresses are checked before use (the network is trusted, not authenticated): a segment is
  *   forwarded only to a client of the testbed, and only a client gets a directory entry; anything
  *   else is dropped and counted (`switchyard_capybara_switch_dropped_total{reason}`).
+ * - Recovery (Switchyard's; the paper's directory is soft state, the servers know which
+ *   connections they hold): a restarted switch starts with an empty directory and a new
+ *   incarnation, carried in every RPS signal. Servers that see a new incarnation announce their
+ *   connections (OWN); a non-SYN segment of a client without an entry is dropped (TCP resends it)
+ *   and every server is asked WHO_HAS that client, at most once per signal interval per client;
+ *   the holder answers OWN. A claim fills an empty entry; a claim on a live entry of another
+ *   server is stale (an answer overtaken by a migration) and ignored.
  */
 
 export interface SwitchParams {
@@ -37,14 +44,20 @@ export interface SwitchParams {
   clients: number;
   assign: 'round-robin' | 'least-loaded';
   signalIntervalUs: number;
+  /** Differs on every start of the switch: servers notice a restart by it. */
+  incarnation: number;
 }
+
+/** What directory recovery did (`switchyard_capybara_directory_recovery_total{reason}`). */
+export type RecoveryEvent = 'asked' | 'restored' | 'confirmed' | 'conflicting-claim';
 
 export interface SwitchObserver {
   forwarded(direction: 'to-server' | 'to-client'): void;
   requests(server: NodeId, count: number): void;
   /** A packet the switch could not place: reason for the rejection counter. */
   dropped(reason: 'no-entry' | 'not-vip' | 'unknown-server' | 'unknown-client'): void;
-  ownerChanged(client: number, from: NodeId, to: NodeId, why: 'migrated' | 'rolled-back'): void;
+  ownerChanged(client: number, from: NodeId | null, to: NodeId, why: 'migrated' | 'rolled-back' | 'recovered'): void;
+  recovery(event: RecoveryEvent): void;
 }
 
 interface Entry {
@@ -63,6 +76,9 @@ interface Entry {
 
 const ABANDONED_KEPT = 8;
 
+const newEntry = (owner: NodeId): Entry => ({ owner, clientFin: false, serverFin: false, reset: false, abandoned: [], pending: null });
+const ended = (entry: Entry): boolean => entry.reset || (entry.clientFin && entry.serverFin);
+
 export class SwitchCore implements Core<CapybaraMsg> {
   private readonly directory = new Map<number, Entry>();
   private readonly counts = new Map<NodeId, number>();
@@ -70,6 +86,8 @@ export class SwitchCore implements Core<CapybaraMsg> {
   private readonly load = new Map<NodeId, number>();
   private nextServer = 0;
   private readonly serverIps: Set<number>;
+  /** Clients asked about (WHO_HAS) this signal interval. */
+  private asked = new Set<number>();
 
   constructor(
     readonly params: SwitchParams,
@@ -86,13 +104,15 @@ export class SwitchCore implements Core<CapybaraMsg> {
   receive(ctx: Ctx<CapybaraMsg>, msg: CapybaraMsg): void {
     if (msg.kind === 'tcp') this.forward(ctx, msg);
     else if (msg.kind === 'mig') this.migration(ctx, msg.header, msg.payload);
+    else if (msg.kind === 'own') this.claim(msg.serverIp, msg.clients);
   }
 
   timer(ctx: Ctx<CapybaraMsg>, name: string): void {
     if (name !== 'signal') return;
     let sum = 0;
     for (const n of this.counts.values()) sum += n;
-    for (const [server, n] of this.counts) ctx.send(server, { kind: 'rps', sum, individual: n });
+    for (const [server, n] of this.counts) ctx.send(server, { kind: 'rps', sum, individual: n, incarnation: this.params.incarnation });
+    this.asked.clear();
     const past = pastWeight(this.params.signalIntervalUs);
     for (const [server, n] of this.counts) this.load.set(server, past * (this.load.get(server) ?? 0) + (1 - past) * n);
     for (const s of this.counts.keys()) this.counts.set(s, 0);
@@ -130,13 +150,17 @@ export class SwitchCore implements Core<CapybaraMsg> {
     }
     const key = endpointKey(p.srcIp, p.srcPort);
     let entry = this.directory.get(key);
-    const ended = entry && (entry.reset || (entry.clientFin && entry.serverFin));
-    if (p.flags & SYN && !(p.flags & ACK) && (!entry || ended)) {
-      entry = { owner: this.choose(), clientFin: false, serverFin: false, reset: false, abandoned: [], pending: null };
+    if (p.flags & SYN && !(p.flags & ACK) && (!entry || ended(entry))) {
+      entry = newEntry(this.choose());
       this.directory.set(key, entry);
     }
     if (!entry) {
       this.observer.dropped('no-entry');
+      if (!(p.flags & RST) && !this.asked.has(key)) {
+        this.asked.add(key);
+        ctx.multicast(this.params.servers, { kind: 'whoHas', clientIp: p.srcIp, clientPort: p.srcPort });
+        this.observer.recovery('asked');
+      }
       return;
     }
     if (p.flags & FIN) entry.clientFin = true;
@@ -148,6 +172,29 @@ export class SwitchCore implements Core<CapybaraMsg> {
     rewriteEndpoint(raw, 'dst', ipOf(entry.owner), p.dstPort);
     ctx.send(entry.owner, { kind: 'tcp', packet: p, raw });
     this.observer.forwarded('to-server');
+  }
+
+  /** A server says it holds connections from these clients (recovery). */
+  private claim(serverIp: number, clients: readonly number[]): void {
+    if (!this.serverIps.has(serverIp)) {
+      this.observer.dropped('unknown-server');
+      return;
+    }
+    const server = nodeOfIp(serverIp);
+    for (const key of clients) {
+      if (!isClientIp(Math.floor(key / 0x1_0000), this.params.clients)) {
+        this.observer.dropped('unknown-client');
+        continue;
+      }
+      const entry = this.directory.get(key);
+      if (entry && !ended(entry)) {
+        this.observer.recovery(entry.owner === server ? 'confirmed' : 'conflicting-claim');
+        continue;
+      }
+      this.directory.set(key, newEntry(server));
+      this.observer.recovery('restored');
+      this.observer.ownerChanged(key, null, server, 'recovered');
+    }
   }
 
   private choose(): NodeId {

@@ -198,5 +198,7 @@ export const capybaraSamples: CapybaraMsg[] = [
     header: { originIp: A, originPort: 6379, clientIp: B, clientPort: 49152, fragment: 3, flags: 2, stage: 4, targetIp: A + 1, migration: 0x0065_0001 },
   },
   { kind: 'mig', payload: new Uint8Array(0), header: { originIp: A, originPort: 6379, clientIp: B, clientPort: 1, fragment: 0, flags: 1, stage: 2, targetIp: 0, migration: 9 } },
-  { kind: 'rps', sum: 100, individual: 40 },
+  { kind: 'rps', sum: 100, individual: 40, incarnation: 0x1234_5678 },
+  { kind: 'whoHas', clientIp: B, clientPort: 49152 },
+  { kind: 'own', serverIp: A, clients: [B * 0x1_0000 + 49152, B * 0x1_0000 + 65535] },
 ];

@@ -132,6 +132,8 @@ export class TcpConnection {
   private probe = false;
   private ackNeeded = false;
   private synNeeded = false;
+  /** When the peer was last heard from (null: not since this host took the connection). */
+  lastHeardAt: number | null = null;
 
   private constructor(
     private readonly params: TcpParams,
@@ -218,6 +220,15 @@ export class TcpConnection {
     this.finish('aborted');
   }
 
+  /**
+   * A keep-alive probe (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6): an ACK carrying SND.NXT − 1, outside
+   * the peer's window, which a live peer answers with an ACK and a host that lost the connection
+   * (it restarted) with a reset.
+   */
+  keepalive(): void {
+    this.sink.output(this.packet(ACK, seqAdd(this.sndMax, -1), this.windowField(), new Uint8Array(0)));
+  }
+
   // ---- inputs from the stack ------------------------------------------------------------
 
   /** The earliest time this connection's timer must run, or null. */
@@ -228,6 +239,7 @@ export class TcpConnection {
 
   receive(now: number, p: TcpPacket): void {
     if (this.state === 'CLOSED') return;
+    this.lastHeardAt = now;
     if (this.state === 'SYN_SENT') this.receiveInSynSent(now, p);
     else this.receiveSynchronized(now, p);
     this.sink.dirty(this);
@@ -742,6 +754,7 @@ export class TcpConnection {
     c.lastWindowSent = c.receiveSpace();
     c.retries = s.retries;
     c.ackNeeded = s.ackPending;
+    c.lastHeardAt = now;
     // A SYN not yet sent (SND.NXT still at the ISS) goes out from the new host.
     c.synNeeded = (s.state === 'SYN_SENT' || s.state === 'SYN_RECEIVED') && s.sendNext === s.iss;
     if (s.timerRemainingUs !== null) {
