@@ -329,7 +329,7 @@ export const capybaraReport: SystemReport = {
         ['migrations', Object.entries(byResult).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${fmtCount(n)}`).join(', ') || 'none'],
         ['migration p50', ['prepare', 'serialize', 'transfer', 'blackout', 'total'].map((p) => `${p} ${fmtSeconds(phases[p]!.p50)}`).join(', ')],
         ['requests lost / duplicated / wrong', `${lost ?? '— (load still running)'} / ${errors('duplicated')} / ${errors('mismatched')}`],
-        ['connections cut (clients saw)', `${errors('reset')} resets, ${errors('timeout')} timeouts (${errors('reconnect')} reconnects)`],
+        ['connections cut (clients saw)', `${errors('reset')} resets, ${errors('timeout')} timeouts (${errors('reconnect')} reconnects, ${errors('cut')} requests cut off and sent again)`],
         ['rejected', Object.entries(rejected).map(([k, v]) => `${k} ${fmtCount(v)}`).join(', ') || 'none'],
       ],
       json: {
@@ -345,6 +345,8 @@ export const capybaraReport: SystemReport = {
         resets: errors('reset'),
         timeouts: errors('timeout'),
         reconnects: errors('reconnect'),
+        /** Requests outstanding on connections closed by a reset or timeout: resent, possibly run twice (a restart's own toll). */
+        requests_cut: errors('cut'),
         load_per_server_rps: load,
         rejected,
       },
