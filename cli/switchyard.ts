@@ -2,8 +2,10 @@
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage:
-  switchyard up FILE [--duration SECONDS] [--json]
-      Runs the custom resource in FILE as local processes on loopback.
+  switchyard up FILE [--duration SECONDS] [--fail-fast] [--json]
+      Runs the custom resource in FILE as local processes on loopback. A member that dies is
+      restarted empty, as a kubelet restarts a pod (--fail-fast: it fails the run instead); a
+      protocol stalled for max(30 s, the spec's longest timeout) fails the run at once.
   switchyard status NAME [-n NAMESPACE] [--kind KIND] [--watch] [--duration SECONDS] [--json]
       Observes a testbed the operator runs (KUBECONFIG) through the API server's pod proxy and
       gives up's verdict: live line (--watch), summary, linearizability. Window: --duration,
@@ -41,12 +43,12 @@ async function main(argv: string[]): Promise<number> {
     case 'up': {
       const { values, positionals } = parseArgs({
         args: rest, allowPositionals: true, strict: true,
-        options: { duration: { type: 'string' }, json: { type: 'boolean', default: false } },
+        options: { duration: { type: 'string' }, json: { type: 'boolean', default: false }, 'fail-fast': { type: 'boolean', default: false } },
       });
       if (positionals.length !== 1) fail('up takes exactly one FILE');
       const durationSeconds = durationFlag(values.duration);
       const { up } = await import('../operator/local/runner.js');
-      const { exitCode, result } = await up({ file: positionals[0]!, durationSeconds, out: values.json ? process.stderr : process.stdout });
+      const { exitCode, result } = await up({ file: positionals[0]!, durationSeconds, failFast: values['fail-fast']!, out: values.json ? process.stderr : process.stdout });
       if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
       return exitCode;
     }

@@ -6,9 +6,14 @@ import type { PlannedMember } from '../plan/types.js';
 const CLI = new URL('../../cli/switchyard.js', import.meta.url).pathname;
 const TAIL_LINES = 25;
 
-/** One member running as a child process, with its output kept in a log file and a short tail. */
+/**
+ * One incarnation of a member running as a child process, with its output appended to the
+ * member's log file (every incarnation's, in turn) and a short tail.
+ */
 export class MemberProcess {
   readonly tail: string[] = [];
+  /** When it was started (ms since the epoch). */
+  readonly startedAt = Date.now();
   private readonly child: ChildProcess;
   private readonly log: WriteStream;
   exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
@@ -16,7 +21,7 @@ export class MemberProcess {
 
   constructor(readonly member: PlannedMember, readonly metricsUrl: string, docPath: string, runDir: string,
     onExit: (m: MemberProcess) => void) {
-    this.log = createWriteStream(join(runDir, `${member.name}.log`));
+    this.log = createWriteStream(join(runDir, `${member.name}.log`), { flags: 'a' });
     // SWITCHYARD_NODE_ARGS passes flags to every member's Node.js, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile.
     const nodeArgs = (process.env.SWITCHYARD_NODE_ARGS ?? '').split(' ').filter(Boolean);
     this.child = spawn(process.execPath, [...nodeArgs, CLI, 'node', '--config', docPath, '--role', member.name], {

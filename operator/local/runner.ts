@@ -9,9 +9,12 @@ import type { Plan } from '../plan/types.js';
 import { loadResourceFile } from '../schema/resources.js';
 import { MemberProcess } from './members.js';
 import { findBasePorts } from './ports.js';
+import { type LostIncarnation, Supervisor } from './supervisor.js';
 import { urlAccess } from '../report/access.js';
 import { type HistoryCheck, checkHistory, fetchHistories, modelFor, wholeHistory } from '../report/histories.js';
+import { withLostIncarnations } from '../report/lost-histories.js';
 import { type Snapshot, scrape } from '../report/scrape.js';
+import { StallWatch } from '../report/stall.js';
 import { LiveView, formatTable, verdictOf } from '../report/summary.js';
 import { reportFor } from '../report/systems.js';
 
@@ -21,6 +24,8 @@ export interface UpOptions {
   durationSeconds?: number;
   /** Where progress and the summary table go (stderr when --json keeps stdout for the result). */
   out: NodeJS.WritableStream;
+  /** A member that dies fails the run (today's behaviour before restarts; expendable members excepted). */
+  failFast?: boolean;
 }
 
 /**
@@ -29,7 +34,8 @@ export interface UpOptions {
  */
 async function drainLoad(plan: Plan, clients: MemberProcess[], scrapeNow: () => Promise<Snapshot>, timeoutMs: number): Promise<Snapshot> {
   const drain = plan.drain!;
-  await Promise.all(clients.map((c) => fetch(`${c.metricsUrl}/admin`, { method: 'POST', body: JSON.stringify(drain.command) })));
+  // A client that died meanwhile has nothing to drain (and is not waited for).
+  await Promise.all(clients.map((c) => fetch(`${c.metricsUrl}/admin`, { method: 'POST', body: JSON.stringify(drain.command) }).catch(() => null)));
   const until = Date.now() + timeoutMs;
   for (;;) {
     const now = await scrapeNow();
@@ -41,14 +47,16 @@ async function drainLoad(plan: Plan, clients: MemberProcess[], scrapeNow: () => 
 /**
  * Asks every client to stop issuing (its outstanding request may still finish), then reads
  * their recorded histories, writes them to `file` and checks them together: a history is only
- * complete once no client adds to it.
+ * complete once no client adds to it. `lost`: client incarnations that died, whose histories
+ * went with them (withLostIncarnations says how they are checked).
  */
-async function collectHistories(plan: Plan, clients: MemberProcess[], file: string): Promise<HistoryCheck> {
+async function collectHistories(plan: Plan, clients: MemberProcess[], lost: LostIncarnation[], file: string): Promise<HistoryCheck> {
   await Promise.all(clients.map((c) => fetch(`${c.metricsUrl}/admin`, { method: 'POST', body: '{"stop":true}' }).catch(() => null)));
   await new Promise((r) => setTimeout(r, 1000));
   const access = urlAccess((member) => clients.find((c) => c.member.name === member)!.metricsUrl);
   const histories = await fetchHistories(clients.map((c) => c.member.name), access, HISTORY_TIMEOUT_MS);
-  return checkHistory(wholeHistory(histories), modelFor(plan), file);
+  const model = modelFor(plan);
+  return checkHistory(withLostIncarnations(wholeHistory(histories), lost, model), model, file);
 }
 
 const READY_TIMEOUT_MS = 20_000;
@@ -93,39 +101,42 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   writeFileSync(docPath, JSON.stringify(doc, null, 2));
   out.write(`switchyard: ${current.kind} ${current.name}: ${current.members.length} members on 127.0.0.1 (UDP ${ports.udp}+id, metrics ${ports.metrics}+id); logs in ${runDir}\n`);
 
-  const procs = new Map<string, MemberProcess>();
   const failures: string[] = [];
-  let stopping = false;
   let finished = false;
   let failed: (() => void) | null = null;
   const failedPromise = new Promise<void>((resolve) => (failed = resolve));
-
-  const onExit = (p: MemberProcess) => {
-    if (p.stopping || stopping) return;
-    const how = p.exited!.signal ? `killed by ${p.exited!.signal}` : `exited with code ${p.exited!.code}`;
-    if (p.member.expendable && (p.exited!.signal || p.exited!.code === 0)) {
-      out.write(`\nswitchyard: ${p.member.name} ${how}; the protocol reconfigures around it\n`);
-      return;
-    }
-    failures.push(`${p.member.name} ${how}`);
-    out.write(`\nswitchyard: ${p.member.name} ${how} unexpectedly; its last log lines:\n${p.tail.map((l) => `  ${l}`).join('\n')}\n`);
+  const fail = (reason: string) => {
+    failures.push(reason);
     failed?.();
   };
+
   const metricsUrl = (name: string) => `http://127.0.0.1:${ports.metrics + current.idOf(name)}`;
-  const launch = (m: Plan['members'][number]) => {
-    const p = new MemberProcess(m, metricsUrl(m.name), docPath, runDir, onExit);
-    procs.set(m.name, p);
-    return p;
-  };
-  const access = urlAccess((member) => procs.get(member)!.metricsUrl);
-  const running = () => [...procs.values()].filter((p) => p.running).map((p) => p.member.name);
   const memory: Parameters<typeof scrape>[2] = new Map();
+  const members = new Supervisor({
+    failFast: opts.failFast ?? false,
+    out,
+    fail,
+    spawn: (m, onExit) => {
+      // A new incarnation counts from zero: the previous one's last scraped counters and
+      // histograms are kept beside it (as `<member>-incarnation<start>`, of the same role), so
+      // run totals never go backwards; its gauges (a view, a configuration) went with it.
+      const previous = members.get(m.name);
+      const last = memory.get(m.name);
+      if (previous && last) {
+        memory.set(`${m.name}-incarnation${previous.startedAt}`, last.filter((x) => ['counter', 'histogram'].includes(String(x.type))));
+        memory.delete(m.name);
+      }
+      return new MemberProcess(m, metricsUrl(m.name), docPath, runDir, onExit);
+    },
+  });
+  const access = urlAccess((member) => members.get(member)!.metricsUrl);
+  const running = () => members.processes().filter((p) => p.running).map((p) => p.member.name);
   const scrapeNow = (timeoutMs?: number) => scrape(running(), access, memory, timeoutMs);
+  const load = () => members.processes().filter((p) => p.member.load && p.running);
 
   const stopAll = async () => {
-    stopping = true;
     unwatchFile(opts.file);
-    await Promise.all([...procs.values()].map((p) => p.stop()));
+    await members.stopAll();
   };
   // Ctrl-C reaches the members too (same process group); they leave it to us, so the summary
   // still gets a last scrape before every member is stopped.
@@ -139,14 +150,14 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   let ready = 0;
   const phases = [...new Set(current.members.map((m) => m.phase))].sort((a, b) => a - b);
   for (const phase of phases) {
-    const started = current.members.filter((m) => m.phase === phase).map(launch);
-    const ok = await Promise.all(started.map((p) => p.ready(READY_TIMEOUT_MS)));
+    const started = current.members.filter((m) => m.phase === phase).map((m) => members.launch(m).member.name);
+    const ok = await Promise.all(started.map((name) => members.ready(name, READY_TIMEOUT_MS)));
     ready += ok.filter(Boolean).length;
     const notReady = started.filter((_, i) => !ok[i]);
     if (notReady.length > 0) {
-      for (const p of notReady) {
-        if (!failures.some((f) => f.startsWith(p.member.name))) failures.push(`${p.member.name} not ready after ${READY_TIMEOUT_MS / 1000}s`);
-        out.write(`switchyard: ${p.member.name} did not become ready; its last log lines:\n${p.tail.map((l) => `  ${l}`).join('\n')}\n`);
+      for (const name of notReady) {
+        if (!failures.some((f) => f.startsWith(name))) failures.push(`${name} not ready after ${READY_TIMEOUT_MS / 1000}s`);
+        out.write(`switchyard: ${name} did not become ready; its last log lines:\n${members.get(name)!.tail.map((l) => `  ${l}`).join('\n')}\n`);
       }
       break;
     }
@@ -179,27 +190,35 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         return;
       }
       const wanted = new Set(next.members.map((m) => m.name));
-      for (const m of next.members) if (!procs.get(m.name)?.running) {
-        const p = launch(m);
-        await p.ready(READY_TIMEOUT_MS);
+      for (const m of next.members) if (!members.wants(m.name)) {
+        members.launch(m);
+        await members.ready(m.name, READY_TIMEOUT_MS);
       }
       if (!next.reconfigure) return;
-      const target = procs.get(next.reconfigure.member)!;
+      const target = members.get(next.reconfigure.member)!;
       const res = await fetch(`${target.metricsUrl}/admin`, { method: 'POST', body: JSON.stringify(next.reconfigure.command) });
       if (!res.ok) throw new Error(`reconfiguration refused: ${await res.text()}`);
       out.write(`\nswitchyard: applied ${JSON.stringify(next.reconfigure.command)}\n`);
       current = next;
       // Members no longer wanted leave through the protocol first, then their processes stop.
       setTimeout(() => {
-        for (const p of procs.values()) if (!wanted.has(p.member.name) && p.running) void p.stop();
+        for (const p of members.processes()) if (!wanted.has(p.member.name)) void members.stop(p.member.name);
       }, 2000);
     };
 
+    const stall = new StallWatch(current);
     void (async () => {
       for (;;) {
         await new Promise((r) => setTimeout(r, 1000));
-        if (stopping || finished) return;
-        live.show(await scrapeNow(), [...procs.values()].filter((p) => !p.stopping).length);
+        if (finished) return;
+        const now = await scrapeNow();
+        if (finished) return;
+        live.show(now, members.wanted(), members.restarts());
+        const stalled = stall.observe(now, running());
+        if (stalled) {
+          out.write(`\nswitchyard: ${stalled}\n`);
+          return fail(stalled);
+        }
       }
     })();
     const timer = new Promise<'done'>((resolve) => setTimeout(() => resolve('done'), duration * 1000));
@@ -211,14 +230,15 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     live.end();
     if (current.histories) {
       try {
-        histories = await collectHistories(current, [...procs.values()].filter((p) => p.member.load && p.running), join(runDir, 'history.json'));
+        // A client waiting for its restart has nothing to read: its dead incarnation is among the lost.
+        histories = await collectHistories(current, load(), members.lost.filter((l) => members.get(l.member)?.member.load), join(runDir, 'history.json'));
       } catch (err) {
         failures.push((err as Error).message);
       }
     }
-    if (current.drain) drained = await drainLoad(current, [...procs.values()].filter((p) => p.member.load && p.running), () => scrapeNow(), DRAIN_TIMEOUT_MS);
+    if (current.drain) drained = await drainLoad(current, load(), () => scrapeNow(), DRAIN_TIMEOUT_MS);
     // Drain: stop the load first so in-flight messages are delivered before the final scrape.
-    for (const p of procs.values()) if (p.member.load) await p.stop();
+    for (const p of members.processes()) if (p.member.load) await members.stop(p.member.name);
     await new Promise((r) => setTimeout(r, 500));
   }
   if (!final) {
@@ -231,7 +251,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
 
   const { ok, table, result } = verdictOf({
     report, kind: current.kind, name: current.name, base, final, seconds, drained: drained ?? final,
-    members: { expected, ready }, failures, histories, interrupted: outcome === 'interrupted', timeline: live.timeline,
+    members: { expected, ready }, failures, histories, interrupted: outcome === 'interrupted', timeline: live.timeline, restarts: members.restarts(),
   });
   out.write(formatTable(table));
   return { exitCode: ok ? (outcome === 'interrupted' ? 130 : 0) : 1, result };

@@ -5,8 +5,18 @@ export type MetricJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>[numbe
 
 /** Metrics of every member at one instant, as served on `/metrics.json` by prom-client. */
 export class Snapshot {
-  /** `answering`: how many members answered this scrape (the rest are remembered values). */
-  constructor(readonly at: number, private readonly byMember: Map<string, MetricJson[]>, readonly answering = byMember.size) {}
+  /** `answered`: the members that answered this scrape (the rest are remembered values). */
+  constructor(readonly at: number, private readonly byMember: Map<string, MetricJson[]>, readonly answered: ReadonlySet<string> = new Set(byMember.keys())) {}
+
+  /** How many members answered this scrape. */
+  get answering(): number {
+    return this.answered.size;
+  }
+
+  /** What `member` answered to this scrape, or undefined when it did not. */
+  fresh(member: string): MetricJson[] | undefined {
+    return this.answered.has(member) ? this.byMember.get(member) : undefined;
+  }
 
   /** Sum of a counter or gauge over members (optionally only those matching `memberPrefix`) and label filter. */
   sum(name: string, labels: Record<string, string> = {}, memberPrefix = ''): number {
@@ -131,5 +141,5 @@ export async function scrape(members: string[], access: MemberAccess, memory?: M
   const fresh = new Map(results.filter((r) => r !== null));
   if (!memory) return new Snapshot(Date.now(), fresh);
   for (const [member, metrics] of fresh) memory.set(member, metrics);
-  return new Snapshot(Date.now(), new Map(memory), fresh.size);
+  return new Snapshot(Date.now(), new Map(memory), new Set(fresh.keys()));
 }

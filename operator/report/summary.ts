@@ -12,10 +12,11 @@ export class LiveView {
     this.tty = 'isTTY' in out && Boolean((out as NodeJS.WriteStream).isTTY);
   }
 
-  /** Shows the progress since the previous scrape; `members` is how many should have answered. */
-  show(now: Snapshot, members: number): void {
+  /** Shows the progress since the previous scrape; `members` is how many should have answered, `restarts` per member so far. */
+  show(now: Snapshot, members: number, restarts: Record<string, number> = {}): void {
     const t = ((Date.now() - this.started) / 1000).toFixed(0).padStart(3);
-    const line = `[${t}s] ${this.report.progress(now, this.prev)} · up ${now.answering}/${members}`;
+    const restarted = Object.values(restarts).reduce((a, n) => a + n, 0);
+    const line = `[${t}s] ${this.report.progress(now, this.prev)} · up ${now.answering}/${members}${restarted ? ` · restarts ${restarted}` : ''}`;
     if (this.report.sample) this.timeline.push({ t_s: (now.at - this.started) / 1000, ...this.report.sample(now, this.prev) });
     this.out.write(this.tty ? `\r\x1b[2K${line}` : `${line}\n`);
     this.prev = now;
@@ -44,6 +45,8 @@ export interface Observation {
   /** Ctrl-C ended the window. */
   interrupted: boolean;
   timeline: Record<string, unknown>[];
+  /** Restarts per member during the run (`switchyard up` restarts a member that dies); absent: not counted. */
+  restarts?: Record<string, number>;
 }
 
 /**
@@ -76,12 +79,13 @@ export function verdictOf(o: Observation): { ok: boolean; table: [string, string
     ['result', ok ? (o.interrupted ? 'ok (interrupted)' : 'ok') : `FAILED: ${failures.join('; ')}`],
     ['members ready', `${o.members.ready}/${o.members.expected}`],
     ['duration', `${o.seconds.toFixed(1)}s`],
+    ...(o.restarts ? [['restarts', Object.entries(o.restarts).map(([m, n]) => `${m} ${n}`).join(', ') || 'none'] as [string, string]] : []),
     ...rows,
   ];
   return {
     ok,
     table,
-    result: { ok, kind: o.kind, name: o.name, members: o.members, duration_s: o.seconds, failures, ...json, ...(o.timeline.length ? { timeline: o.timeline } : {}) },
+    result: { ok, kind: o.kind, name: o.name, members: o.members, duration_s: o.seconds, failures, ...(o.restarts ? { restarts: o.restarts } : {}), ...json, ...(o.timeline.length ? { timeline: o.timeline } : {}) },
   };
 }
 

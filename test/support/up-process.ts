@@ -6,8 +6,8 @@ import { join } from 'node:path';
  * `switchyard up FILE --duration S --json` as a child process, for tests that act on a running
  * testbed: wait for progress, kill a member by its role, then read the final JSON line.
  */
-export function spawnUp(file: string, seconds: number) {
-  const child = spawn(process.execPath, ['dist/cli/switchyard.js', 'up', file, '--duration', String(seconds), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnUp(file: string, seconds: number, args: string[] = []) {
+  const child = spawn(process.execPath, ['dist/cli/switchyard.js', 'up', file, '--duration', String(seconds), '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (c) => (out.stdout += c));
   child.stderr.on('data', (c) => (out.stderr += c));
@@ -16,10 +16,11 @@ export function spawnUp(file: string, seconds: number) {
   return {
     out,
     exited,
-    /** Waits (up to a minute) until the progress output matches. */
-    async waitFor(pattern: RegExp): Promise<void> {
-      const deadline = Date.now() + 60_000;
-      while (!pattern.test(out.stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    /** Waits (up to `timeoutMs`) until the progress output after its first `since` characters matches; says whether it did. */
+    async waitFor(pattern: RegExp, since = 0, timeoutMs = 60_000): Promise<boolean> {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(out.stderr.slice(since)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      return pattern.test(out.stderr.slice(since));
     },
     /** The pid of the member process playing `role`. */
     pidOf(role: string): number {
