@@ -33,12 +33,15 @@ for (const protocol of ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated']) {
   });
 }
 
-/** Runs a testbed of `protocol` for 9 s and SIGKILLs `member` once operations commit. */
+/**
+ * Runs a testbed of `protocol` for 9 s and SIGKILLs `member` once operations commit; with
+ * --fail-fast, as the protocol's own failover is under test, not up's restarts.
+ */
 async function killMidRun(protocol: string, member: string) {
   const dir = mkdtempSync(join(tmpdir(), 'sy-bft-failover-'));
   const file = join(dir, 'bft.yaml');
   writeFileSync(file, readFileSync('examples/bftcluster.yaml', 'utf8').replace('protocol: neobft-hm', `protocol: ${protocol}`));
-  const up = spawnUp(file, 9);
+  const up = spawnUp(file, 9, ['--fail-fast']);
   await up.waitFor(/committed [1-9]/);
   process.kill(up.pidOf(member), 'SIGKILL');
   assert.equal(await up.exited, 0, up.out.stderr);
@@ -59,6 +62,23 @@ test('killing the PBFT primary mid-run moves the replicas to view 1 by a view ch
   const result = await killMidRun('pbft', 'replica-0');
   assert.ok(result.view >= 1, `view ${result.view}: a backup became primary`);
   assert.ok((result.view_changes['request-timeout'] ?? 0) >= 1, JSON.stringify(result.view_changes));
+});
+
+test('a protocol that stalls (two of PBFT\'s four replicas dead, not restarted) fails the run with ProtocolStalled once nothing commits for 30 s, not at the end of its duration', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-bft-stall-'));
+  const file = join(dir, 'bft.yaml');
+  writeFileSync(file, readFileSync('examples/bftcluster.yaml', 'utf8').replace('protocol: neobft-hm', 'protocol: pbft'));
+  const up = spawnUp(file, 600, ['--fail-fast']);
+  assert.ok(await up.waitFor(/committed [1-9]/, 0, 120_000), up.out.stderr);
+  const started = Date.now();
+  process.kill(up.pidOf('replica-1'), 'SIGKILL');
+  process.kill(up.pidOf('replica-2'), 'SIGKILL');
+  assert.equal(await up.exited, 1, up.out.stderr);
+  assert.ok(Date.now() - started < 300_000, 'ended long before its 600 s');
+  const result = up.result();
+  assert.equal(result.ok, false);
+  assert.ok(result.failures.some((f: string) => /^ProtocolStalled: clients committed nothing for 30 s; clients kept retrying/.test(f)), JSON.stringify(result.failures));
+  assert.match(up.out.stderr, /result\s+FAILED: ProtocolStalled: clients committed nothing for 30 s/);
 });
 
 test('injected faults (an equivocating sequencer, a replica forging results, an intruder) are survived in Byzantine-network mode', async () => {

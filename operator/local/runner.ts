@@ -189,7 +189,6 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         out.write(`\nswitchyard: only ${next.liveFields.join(', ')} can change on a running testbed; other edits need a restart\n`);
         return;
       }
-      const wanted = new Set(next.members.map((m) => m.name));
       for (const m of next.members) if (!members.wants(m.name)) {
         members.launch(m);
         await members.ready(m.name, READY_TIMEOUT_MS);
@@ -200,8 +199,10 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       if (!res.ok) throw new Error(`reconfiguration refused: ${await res.text()}`);
       out.write(`\nswitchyard: applied ${JSON.stringify(next.reconfigure.command)}\n`);
       current = next;
-      // Members no longer wanted leave through the protocol first, then their processes stop.
+      // Members no longer wanted leave through the protocol first, then their processes stop
+      // (wanted by the plan then: a later edit may have brought them back meanwhile).
       setTimeout(() => {
+        const wanted = new Set(current.members.map((m) => m.name));
         for (const p of members.processes()) if (!wanted.has(p.member.name)) void members.stop(p.member.name);
       }, 2000);
     };
