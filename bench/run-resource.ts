@@ -12,7 +12,8 @@ export async function runResource(resource: Record<string, unknown>): Promise<Re
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
   const file = join(dir, 'resource.yaml');
   writeFileSync(file, stringify(resource));
-  const { result } = await up({ file, out: quiet });
+  // A member that dies fails a measurement rather than being restarted into it.
+  const { result } = await up({ file, out: quiet, failFast: true });
   if (!result.ok) {
     const members = result.members as { expected: number; ready: number } | undefined;
     const check = result.linearizable === false ? `${String(result.linearizability_check)} (switchyard check ${String(result.history_file)}): `
