@@ -13,7 +13,7 @@ import { type LostIncarnation, Supervisor } from './supervisor.js';
 import { urlAccess } from '../report/access.js';
 import { type HistoryCheck, checkHistory, fetchHistories, modelFor, wholeHistory } from '../report/histories.js';
 import { withLostIncarnations } from '../report/lost-histories.js';
-import { type Snapshot, scrape } from '../report/scrape.js';
+import { type Snapshot, retire, scrape } from '../report/scrape.js';
 import { StallWatch } from '../report/stall.js';
 import { LiveView, formatTable, verdictOf } from '../report/summary.js';
 import { reportFor } from '../report/systems.js';
@@ -117,15 +117,9 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     out,
     fail,
     spawn: (m, onExit) => {
-      // A new incarnation counts from zero: the previous one's last scraped counters and
-      // histograms are kept beside it (as `<member>-incarnation<start>`, of the same role), so
-      // run totals never go backwards; its gauges (a view, a configuration) went with it.
+      // A new incarnation counts from zero; its gauges (a view, a configuration) went with it.
       const previous = members.get(m.name);
-      const last = memory.get(m.name);
-      if (previous && last) {
-        memory.set(`${m.name}-incarnation${previous.startedAt}`, last.filter((x) => ['counter', 'histogram'].includes(String(x.type))));
-        memory.delete(m.name);
-      }
+      if (previous) retire(memory, m.name, previous.startedAt);
       return new MemberProcess(m, metricsUrl(m.name), docPath, runDir, onExit);
     },
   });

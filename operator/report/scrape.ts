@@ -48,12 +48,12 @@ export class Snapshot {
     return best;
   }
 
-  /** A counter or gauge per member (summed over its labels); members without it are left out. */
+  /** A counter or gauge per member (summed over its labels and incarnations); members without it are left out. */
   perMember(name: string): Map<string, number> {
     const out = new Map<string, number>();
-    for (const [member, metrics] of this.byMember) {
+    for (const [entry, metrics] of this.byMember) {
       const m = metrics.find((x) => x.name === name);
-      if (m) out.set(member, m.values.reduce((a, v) => a + v.value, 0));
+      if (m) out.set(memberOf(entry), (out.get(memberOf(entry)) ?? 0) + m.values.reduce((a, v) => a + v.value, 0));
     }
     return out;
   }
@@ -123,6 +123,20 @@ export class Histogram {
     return prevLe;
   }
 }
+
+/**
+ * A scrape memory keeps the last counters and histograms of a member's earlier incarnation
+ * (it restarted from zero) under this name, beside the current one: totals never go backwards.
+ */
+export function retire(memory: Map<string, MetricJson[]>, member: string, startedAt: number): void {
+  const last = memory.get(member);
+  if (!last) return;
+  memory.set(`${member}-incarnation${startedAt}`, last.filter((x) => ['counter', 'histogram'].includes(String(x.type))));
+  memory.delete(member);
+}
+
+/** The member a snapshot's entry belongs to (itself, or the member of a retired incarnation). */
+export const memberOf = (entry: string) => entry.replace(/-incarnation\d+$/, '');
 
 /**
  * Fetches `/metrics.json` from every member. With `memory`, a member that no longer answers
