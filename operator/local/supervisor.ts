@@ -116,7 +116,9 @@ export class Supervisor {
       if (Date.now() - p.startedAt >= BACKOFF.resetAfterMs) slot.delayMs = BACKOFF.firstMs;
       const delay = slot.delayMs;
       slot.delayMs = Math.min(BACKOFF.capMs, delay * 2);
-      this.o.out.write(`\nswitchyard: ${name} ${how}; restarting it in ${(delay / 1000).toFixed(1)}s (restart ${slot.restarts + 1})\n`);
+      // One that exits on its own says why (its termination message, as a crash-looping pod's).
+      const why = p.exited!.signal ? '' : `; its last log lines:\n${p.tail.slice(-5).map((l) => `  ${l}`).join('\n')}`;
+      this.o.out.write(`\nswitchyard: ${name} ${how}; restarting it in ${(delay / 1000).toFixed(1)}s (restart ${slot.restarts + 1})${why}\n`);
       slot.timer = setTimeout(() => {
         slot.timer = null;
         if (slot.stopped) return;
