@@ -11,15 +11,22 @@ export function spawnUp(file: string, seconds: number, args: string[] = []) {
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (c) => (out.stdout += c));
   child.stderr.on('data', (c) => (out.stderr += c));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let running = true;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+    running = false;
+    resolve(code);
+  }));
   const logDir = () => out.stderr.match(/logs in (\S+)/)![1]!;
   return {
     out,
     exited,
-    /** Waits (up to `timeoutMs`) until the progress output after its first `since` characters matches; says whether it did. */
+    /**
+     * Waits (up to `timeoutMs`, and no longer than the run) until the progress output after its
+     * first `since` characters matches; says whether it did.
+     */
     async waitFor(pattern: RegExp, since = 0, timeoutMs = 60_000): Promise<boolean> {
       const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(out.stderr.slice(since)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      while (!pattern.test(out.stderr.slice(since)) && Date.now() < deadline && running) await new Promise((r) => setTimeout(r, 200));
       return pattern.test(out.stderr.slice(since));
     },
     /** The pid of the member process playing `role`. */
