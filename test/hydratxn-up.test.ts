@@ -15,7 +15,7 @@ test('switchyard up runs HydraTxn as processes over a lossy network with a shard
   const stderr = up.out.stderr;
   const result = up.result();
   assert.equal(result.ok, true, stderr);
-  assert.equal(result.members.expected, 18);
+  assert.equal(result.members.expected, 20);
   assert.equal(result.linearizable, true);
   assert.ok(result.committed > 300, `committed ${result.committed}`);
   assert.ok(result.drop_notifications > 0, 'the lossy network dropped ordered messages, which the shards recovered');
