@@ -54,7 +54,7 @@ test('each kind names the counter that shows its protocol working, and never jud
   assert.equal(hydra.progress?.counter.metric, 'switchyard_hydra_delivered_total');
   assert.equal(hydra.progress?.counter.members, 'receiver-');
   assert.equal(hydra.progress?.meanwhile?.metric, 'switchyard_hydra_stamped_total');
-  assert.deepEqual(hydra.statusMembers, ['config']);
+  assert.deepEqual(hydra.statusMembers, ['config-0', 'config-1', 'config-2']);
   for (const file of ['examples/hydrapaxos.yaml', 'examples/hydratxn.yaml', 'examples/bftcluster.yaml']) {
     const p = planOf(file);
     assert.deepEqual([p.progress?.counter.members, p.progress?.counter.metric, p.progress?.counter.labels], ['client-', 'switchyard_client_requests_total', { result: 'committed' }], file);
@@ -74,7 +74,7 @@ test('progress: moving counters keep a testbed progressing; one still for longer
   const signal = planOf('examples/sequencergroup.yaml').progress!;
   const t = new ProgressTracker(signal, 30_000);
   const read = (at: number, delivered: number, stamped: number) =>
-    t.observe(at, new Map([['receiver-g0-0', receiverAt(delivered)], ['receiver-g1-0', receiverAt(delivered)], ['sequencer-0', sequencerAt(stamped)], ['config', parseExposition(CONFIG)]]));
+    t.observe(at, new Map([['receiver-g0-0', receiverAt(delivered)], ['receiver-g1-0', receiverAt(delivered)], ['sequencer-0', sequencerAt(stamped)], ['config-0', parseExposition(CONFIG)], ['config-1', parseExposition(CONFIG)]]));
   assert.deepEqual(t.verdict(0), { state: 'waiting' });
   read(0, 100, 1000);
   assert.deepEqual(t.verdict(0), { state: 'waiting' }, 'one reading is only a baseline');

@@ -18,11 +18,11 @@ const T = 1_700_000_000_000_000; // µs since the epoch, as members record
 
 const paxos: KubernetesObject = {
   apiVersion: 'switchyard.dev/v1alpha1', kind: 'SequencerGroup', metadata: { name: 'paxos', namespace: NS },
-  spec: { application: 'hydrapaxos', sequencers: 1, groups: 1, receiversPerGroup: 3, workload: { clients: 2 } },
+  spec: { application: 'hydrapaxos', sequencers: 1, groups: 1, receiversPerGroup: 3, configReplicas: 1, workload: { clients: 2 } },
 } as KubernetesObject;
 /** paxos's members and their pods (StatefulSet paxos-WORKLOAD, ordinal in plan order). */
 const MEMBERS: Record<string, string> = {
-  config: 'paxos-config-0', aggregator: 'paxos-aggregator-0', 'receiver-g0-0': 'paxos-receiver-g0-0', 'receiver-g0-1': 'paxos-receiver-g0-1',
+  'config-0': 'paxos-config-0', aggregator: 'paxos-aggregator-0', 'receiver-g0-0': 'paxos-receiver-g0-0', 'receiver-g0-1': 'paxos-receiver-g0-1',
   'receiver-g0-2': 'paxos-receiver-g0-2', 'sequencer-0': 'paxos-sequencer-0', 'client-0': 'paxos-client-0', 'client-1': 'paxos-client-1',
 };
 
@@ -168,7 +168,7 @@ test('status names a member that restarted or was replaced during the window; ex
   const { exitCode, result } = await observe(cluster);
   assert.equal(exitCode, 1);
   assert.deepEqual((result.failures as string[]).filter((f) => /during the window/.test(f)), [
-    'pod paxos-config-0 (member config) restarted 1 times during the window',
+    'pod paxos-config-0 (member config-0) restarted 1 times during the window',
     'pod paxos-client-0 (member client-0) was replaced during the window',
   ]);
 });
