@@ -7,7 +7,9 @@ import type { Operation } from '../node/check/linearizability.js';
 import { type ClientHistory, checkHistory, historyPrefix, wholeHistory } from '../operator/report/histories.js';
 import type { ApiResponse, Cluster } from '../operator/status/cluster.js';
 import { ObserveError } from '../operator/status/errors.js';
-import { status } from '../operator/status/status.js';
+import { lostIncarnations, status } from '../operator/status/status.js';
+import { plan as planResource } from '../operator/plan/plan.js';
+import { parseResource } from '../operator/schema/resources.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -201,4 +203,19 @@ test('histories read one after another are checked up to one instant, with no fa
   assert.equal(checkHistory(prefix, 'kv', join(dir, 'prefix.json')).linearizable, true);
   // A client showing nothing yet bounds the cut by the instant the reads began.
   assert.equal(historyPrefix([{ client: 'client-0', completed: [], pending: null }, ...histories], T + 15).length, 2);
+});
+
+test('a client pod that restarted or was replaced has lost its earlier history: it counts from the resource\'s creation', () => {
+  const p = planResource(parseResource({ ...paxos }));
+  const created = Date.parse('2026-01-01T00:00:00Z');
+  const at = (seconds: number) => new Date(created + seconds * 1000).toISOString();
+  const member = (name: string, createdAfter: number, restartCount = 0) => {
+    const pod = readyPod(MEMBERS[name]!);
+    pod.metadata!.creationTimestamp = at(createdAfter) as unknown as Date;
+    pod.status!.containerStatuses = [{ name: 'member', image: 'i', imageID: '', ready: true, restartCount }];
+    return { member: name, podName: MEMBERS[name]!, pod };
+  };
+  assert.deepEqual(lostIncarnations([member('client-0', 1), member('client-1', 2), member('config-0', 300, 4)], p, created), [], 'first incarnations everywhere (a replica\'s restarts are not a client\'s)');
+  assert.deepEqual(lostIncarnations([member('client-0', 1, 1), member('client-1', 240)], p, created),
+    [{ member: 'client-0', startedAt: created }, { member: 'client-1', startedAt: created }]);
 });

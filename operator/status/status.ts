@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Plan } from '../plan/types.js';
 import type { MemberAccess } from '../report/access.js';
 import { type HistoryCheck, checkHistory, fetchHistories, historyPrefix, modelFor } from '../report/histories.js';
+import { type LostClient, withLostIncarnations } from '../report/lost-histories.js';
 import { type Snapshot, scrape } from '../report/scrape.js';
 import { LiveView, formatTable, verdictOf } from '../report/summary.js';
 import { reportFor } from '../report/systems.js';
@@ -45,7 +46,7 @@ const FINAL_SCRAPE_TIMEOUT_MS = 10_000;
 export async function status(cluster: Cluster, opts: StatusOptions): Promise<{ exitCode: number; result: Record<string, unknown> & { ok: boolean } }> {
   const { out, namespace, name } = opts;
   const timeoutMs = opts.scrapeTimeoutMs ?? SCRAPE_TIMEOUT_MS;
-  const { kind, plan } = await findTestbed(cluster, namespace, name, kindsToTry(opts.kind));
+  const { kind, object, plan } = await findTestbed(cluster, namespace, name, kindsToTry(opts.kind));
   const report = reportFor(plan);
   const readMembers = async (): Promise<MemberPod[]> => {
     try {
@@ -103,7 +104,8 @@ export async function status(cluster: Cluster, opts: StatusOptions): Promise<{ e
       const cut = Date.now() * 1000;
       const read = await fetchHistories(clients, access, HISTORY_TIMEOUT_MS);
       const file = join(mkdtempSync(join(tmpdir(), `switchyard-status-${name}-`)), 'history.json');
-      histories = checkHistory(historyPrefix(read, cut), modelFor(plan), file);
+      const lost = lostIncarnations(last, plan, Date.parse(String(object.metadata?.creationTimestamp ?? '')));
+      histories = checkHistory(withLostIncarnations(historyPrefix(read, cut), lost, modelFor(plan)), modelFor(plan), file);
     } catch (err) {
       failures.push((err as Error).message);
     }
@@ -132,6 +134,25 @@ function restartedIn(first: MemberPod[], last: MemberPod[], plan: Plan): string[
     return n > 0 ? [`pod ${m.podName} (member ${m.member}) restarted ${n} times during the window`] : [];
   });
 }
+
+/**
+ * Clients whose earlier incarnations' histories are gone: their pod's container restarted, or the
+ * pod was replaced (created well after the testbed's first pods). Such an incarnation started no
+ * earlier than the resource was created, the time given as its start: the check loses strictness
+ * from then on, never soundness (withLostIncarnations).
+ */
+export function lostIncarnations(members: MemberPod[], plan: Plan, createdAt: number): LostClient[] {
+  const clients = members.filter((m) => plan.members.find((x) => x.name === m.member)?.load && m.pod);
+  const created = (m: MemberPod) => Date.parse(String(m.pod!.metadata?.creationTimestamp ?? ''));
+  const first = Math.min(...clients.map(created).filter(Number.isFinite));
+  const startedAt = Number.isFinite(createdAt) ? createdAt : first;
+  return clients
+    .filter((m) => (m.pod!.status?.containerStatuses ?? []).some((c) => c.restartCount > 0) || created(m) > first + REPLACED_AFTER_MS)
+    .map((m) => ({ member: m.member, startedAt }));
+}
+
+/** A client pod created this long after the first one replaced an earlier pod (StatefulSets create them within seconds). */
+const REPLACED_AFTER_MS = 10_000;
 
 /** Why a member does not answer, said once for all that do not. */
 async function firstError(access: MemberAccess, member: string, timeoutMs: number): Promise<string> {
