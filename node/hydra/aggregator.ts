@@ -8,11 +8,20 @@ export interface AggregatorObserver {
 }
 
 /**
+ * How often a stale aggregator asks again for the current configuration; a lost answer costs
+ * at most this much more of receivers falling back on their solicitations.
+ */
+const ASK_RETRY_US = 5_000;
+
+/**
  * The top-of-rack flush aggregator (seed-systems.md §2.4): it keeps the latest flush of every
  * active sequencer and forwards one combined flush to the receivers only when the minimum
  * (clock, id) over all of them advanced — the only event that can let a receiver deliver more.
  * Flushes that receivers solicited are forwarded at once: a receiver waiting on a sequencer
  * may know the others' clocks from their messages, which the aggregator never sees.
+ * Its state is soft: restarted empty, it knows only the initial configuration, and the first
+ * flush stamped in a newer one makes it acknowledge its own (older) configuration to the
+ * configuration service, which answers with the current one.
  */
 export class Aggregator implements Core<HydraMsg> {
   private config: Config;
@@ -20,6 +29,7 @@ export class Aggregator implements Core<HydraMsg> {
   private lastMin = { clock: -1, sequencer: -1 };
   private readonly receivers: NodeId[];
   private readonly configService: NodeId[];
+  private askedAt = -Infinity;
 
   constructor(topology: HydraTopology, private readonly obs: AggregatorObserver) {
     this.config = topology.initial;
@@ -33,6 +43,10 @@ export class Aggregator implements Core<HydraMsg> {
 
   receive(ctx: Ctx<HydraMsg>, m: HydraMsg): void {
     if (m.type === 'flush') {
+      if (m.config > this.config.config && ctx.now - this.askedAt >= ASK_RETRY_US) {
+        this.askedAt = ctx.now;
+        ctx.multicast(this.configService, { type: 'configack', member: AGGREGATOR, config: this.config.config });
+      }
       const entry = this.config.active.find((a) => a.sequencer === m.sequencer);
       if (!entry || m.config < entry.joined) return;
       const prev = this.latest.get(m.sequencer);

@@ -4,6 +4,10 @@ export interface ReceiverHistory {
   receiver: number;
   group: number;
   deliveries: readonly Delivery[];
+  /** The receiver restarted with empty state before this history: each stream may start at any slot. */
+  rejoined?: boolean;
+  /** The history ended with a crash: it need not be complete. */
+  crashed?: boolean;
 }
 
 /**
@@ -17,19 +21,21 @@ export interface ReceiverHistory {
  * - a drop notification comes no later than the lost message's place in the order (known when
  *   another receiver of the group delivered it), so applications can put a recovered message back;
  * - with `complete`, every slot that some receiver of a group delivered, every other receiver
- *   of that group delivered too (as the message or as a drop notification).
+ *   of that group delivered too (as the message or as a drop notification) — a history that
+ *   ended in a crash excepted, and a rejoined one only from where it started each stream.
  */
 export function checkHydraHistories(histories: readonly ReceiverHistory[], complete: boolean): string[] {
   const problems: string[] = [];
   const slotMsg = new Map<string, string>();
   const slotsByGroup = new Map<number, Set<string>>();
-  const perReceiver = new Map<number, Set<string>>();
+  const perReceiver = new Map<ReceiverHistory, { seen: Set<string>; firsts: Map<string, number> }>();
   const slotKey = new Map<string, { clock: number; sequencer: number }>();
   const drops: { receiver: number; slot: string; clock: number; sequencer: number }[] = [];
   for (const h of histories) {
     const next = new Map<string, number>();
     const seen = new Set<string>();
-    perReceiver.set(h.receiver, seen);
+    const firsts = new Map<string, number>();
+    perReceiver.set(h, { seen, firsts });
     const groupSlots = slotsByGroup.get(h.group) ?? new Set<string>();
     slotsByGroup.set(h.group, groupSlots);
     let lastClock = -1;
@@ -37,7 +43,8 @@ export function checkHydraHistories(histories: readonly ReceiverHistory[], compl
     for (const d of h.deliveries) {
       const sequencer = d.kind === 'message' ? d.msg.sequencer : d.sequencer;
       const stream = `${sequencer}@${d.epoch}`;
-      const expected = next.get(stream) ?? 1;
+      const expected = next.get(stream) ?? (h.rejoined ? d.seq : 1);
+      if (!next.has(stream)) firsts.set(stream, expected);
       if (d.seq !== expected) {
         problems.push(`receiver ${h.receiver}: sequencer ${stream} slot ${d.seq} delivered when ${expected} was next`);
         if (problems.length > 20) return problems;
@@ -75,10 +82,14 @@ export function checkHydraHistories(histories: readonly ReceiverHistory[], compl
   }
   if (complete) {
     for (const h of histories) {
-      const seen = perReceiver.get(h.receiver)!;
+      if (h.crashed) continue;
+      const { seen, firsts } = perReceiver.get(h)!;
       let missing = 0;
       let example = '';
       for (const slot of slotsByGroup.get(h.group)!) {
+        const [stream, seq] = slot.split('#') as [string, string];
+        const first = h.rejoined ? firsts.get(stream) : 1;
+        if (first === undefined || Number(seq) < first) continue;
         if (!seen.has(slot)) {
           missing++;
           example ||= slot;

@@ -157,6 +157,8 @@ export class ConfigService implements Core<HydraMsg> {
       }
       case 'configack':
         if (m.config === this.current.config) lead.unacked.delete(m.member);
+        // A member acknowledging an older configuration restarted or missed a change: bring it up to date.
+        else if (m.config < this.current.config) ctx.send(m.member, this.current);
         return;
       default:
         return;

@@ -76,6 +76,8 @@ interface SeqView {
   claimedAt: number;
   /** Set when it is removed: its numbers past this were never part of any configuration. */
   finalSeq: number;
+  /** Whether we know where its stream starts for us (see `startStream`); until then it holds the frontier. */
+  started: boolean;
 }
 
 /** A buffered message, or a flush marker that drop-notifies everything up to `seq` not yet seen. */
@@ -109,6 +111,13 @@ export const SEQ_WINDOW = 1 << 16;
  */
 const STAMPS_PER_US = 2;
 
+/**
+ * A stream's first claim numbered at most this is taken to start at number 1: what is missing
+ * below it is drop-notified, as any gap. A first claim numbered higher means we came in late
+ * (a restart with empty state), and the stream starts right after what the claim covers.
+ */
+export const FRESH_START = 1024;
+
 const before = (a: Key, b: Key) => a.clock < b.clock || (a.clock === b.clock && a.sequencer < b.sequencer);
 
 /**
@@ -126,6 +135,22 @@ const before = (a: Key, b: Key) => a.clock < b.clock || (a.clock === b.clock && 
  * notification precedes the lost message in the global order — which is what lets an
  * application (HydraPaxos) recover the message from a peer and put it back in its place. The
  * order of messages is the same at every receiver of every group.
+ *
+ * Rejoining (Hydra leaves receiver recovery to the application, seed-systems.md §2.3): a receiver
+ * keeps no state across a restart, so it cannot know what it missed. It learns the current
+ * configuration from the configuration service (it acknowledges its own, older one whenever
+ * it holds messages stamped in a newer one, and the service answers with the current one),
+ * and it delivers each sequencer incarnation's stream from the first claim it accepts from
+ * it (`startStream`): from number 1 if that claim is at most FRESH_START (a testbed starting,
+ * a sequencer just admitted), else from just past it — everything up to the claim happened
+ * before this receiver's time, is neither delivered nor drop-notified, and is the
+ * application's business (HydraPaxos and HydraTxn replicas take it from their group by state
+ * transfer, which `resume` applies). Since every message it delivers is still delivered in
+ * (clock, sequencer id) order, its deliveries are a contiguous suffix of each stream in the
+ * same order as everywhere else. A stream not yet started holds the frontier at the
+ * configuration's start frontier, so nothing is delivered ahead of a stream whose position is
+ * unknown. The first claim is trusted without the window check (there is nothing to compare
+ * it with yet — Hydra emulates a trusted datacenter network); every later one is checked.
  */
 export class Receiver implements Core<HydraMsg> {
   private config: number;
@@ -164,6 +189,8 @@ export class Receiver implements Core<HydraMsg> {
 
   start(ctx: Ctx<HydraMsg>): void {
     this.install(ctx, this.p.topology.initial);
+    // A restarted receiver's first word to the service; answered only if a newer configuration exists.
+    this.askForConfig(ctx);
     ctx.setTimer('fd', this.p.failureTimeoutUs / 4);
     if (this.p.solicit === 'batched') ctx.setTimer('solicit', this.p.solicitIntervalUs);
   }
@@ -193,6 +220,7 @@ export class Receiver implements Core<HydraMsg> {
 
   timer(ctx: Ctx<HydraMsg>, name: string): void {
     if (name === 'fd') {
+      if (this.early.length > 0) this.askForConfig(ctx);
       this.detectFailures(ctx);
       ctx.setTimer('fd', this.p.failureTimeoutUs / 4);
     } else if (name === 'gap') {
@@ -248,13 +276,15 @@ export class Receiver implements Core<HydraMsg> {
 
   private onGroupcast(ctx: Ctx<HydraMsg>, m: Groupcast): void {
     const v = this.views.get(m.sequencer);
+    if (m.config > this.config) {
+      // Stamped in a configuration we have not installed: which incarnation of its sequencer
+      // stamped it is known only there (a receiver restarted at the initial configuration
+      // would otherwise take a re-admitted sequencer's new numbering for its old one).
+      if (this.early.length < 65536) this.early.push(m);
+      return;
+    }
     if (!v || m.config < v.joined) {
-      if (m.config > this.config) {
-        // Stamped by a sequencer admitted in a configuration we have not heard of yet.
-        if (this.early.length < 65536) this.early.push(m);
-      } else {
-        this.obs.rejected(v ? 'stale-incarnation' : 'unknown-sequencer');
-      }
+      this.obs.rejected(v ? 'stale-incarnation' : 'unknown-sequencer');
       return;
     }
     if (v.frozen || this.retiring.has(v)) {
@@ -267,6 +297,7 @@ export class Receiver implements Core<HydraMsg> {
       return;
     }
     const stamps = Receiver.stampsOf(m);
+    if (!v.started) this.startStream(ctx, v, stamps, m.clock - 1, true);
     if (!this.plausible(ctx.now, v, stamps)) return;
     v.lastHeard = ctx.now;
     v.heard = true;
@@ -304,7 +335,10 @@ export class Receiver implements Core<HydraMsg> {
       this.noteJoiningFlush(ctx, f);
       return;
     }
+    // Sent in a configuration we have not installed: it may be another incarnation's (see onGroupcast).
+    if (f.config > this.config) return;
     if (v.frozen || this.retiring.has(v)) return;
+    if (!v.started) this.startStream(ctx, v, f.seqs.entries(), f.clock, false);
     if (!this.plausible(ctx.now, v, f.seqs.entries())) return;
     v.lastHeard = ctx.now;
     v.claimedAt = ctx.now;
@@ -320,6 +354,29 @@ export class Receiver implements Core<HydraMsg> {
       this.heap.push({ clock: f.clock, view: v, seq: s, msg: null, arrivedAt: ctx.now, final: false });
       v.covered = s;
     }
+  }
+
+  /**
+   * Places v's stream from its first claim (see the class comment), unless a peer's state
+   * already placed it, and anchors the window check on it: a groupcast's own number
+   * is still to be delivered (`inclusive`), a flush's is covered. Past FRESH_START everything up
+   * to the claim is before our time: the stream starts there, at the clock just below it.
+   */
+  private startStream(ctx: Ctx<HydraMsg>, v: SeqView, claims: Iterable<[group: number, seq: number]>, clock: number, inclusive: boolean): void {
+    v.started = true;
+    v.claimedAt = ctx.now;
+    let own = 0;
+    for (const [g, s] of claims) {
+      if (s > (v.observedSeqs[g] ?? 0)) v.observedSeqs[g] = s;
+      if (g === this.p.group) own = s;
+    }
+    const last = inclusive ? own - 1 : own;
+    // A position taken from a peer (`resume`) stands: the claim only anchors the window check.
+    if (last <= FRESH_START || v.next > 1) return;
+    v.next = last + 1;
+    v.covered = last;
+    if (clock > v.clock) v.clock = clock;
+    if (clock > v.deliveredClock) v.deliveredClock = clock;
   }
 
   /** A groupcast's (group, sequence number) pairs: its stamps in the order of its group bitmap. */
@@ -554,6 +611,14 @@ export class Receiver implements Core<HydraMsg> {
     });
   }
 
+  /**
+   * Acknowledging our own configuration, older than the service's, makes it send the current
+   * one: how a restarted receiver (or one that missed a change) learns it.
+   */
+  private askForConfig(ctx: Ctx<HydraMsg>): void {
+    ctx.multicast(configNodes(this.p.topology), { type: 'configack', member: this.p.id, config: this.config });
+  }
+
   private onConfig(ctx: Ctx<HydraMsg>, m: Config): void {
     ctx.multicast(configNodes(this.p.topology), { type: 'configack', member: this.p.id, config: m.config });
     if (m.config <= this.config) return;
@@ -569,7 +634,8 @@ export class Receiver implements Core<HydraMsg> {
       const still = next.get(v.id);
       if (still && still.joined === v.joined) continue;
       this.views.delete(v.id);
-      this.retire(v, m.finals.find((f) => f.sequencer === v.id && f.config > v.joined));
+      // A stream we never placed had nothing delivered here: nothing of it is ours to finish.
+      if (v.started) this.retire(v, m.finals.find((f) => f.sequencer === v.id && f.config > v.joined));
     }
     for (const a of m.active) {
       if (this.views.has(a.sequencer)) continue;
@@ -577,7 +643,7 @@ export class Receiver implements Core<HydraMsg> {
         id: a.sequencer, joined: a.joined, clock: a.start, next: 1, covered: 0, pendingSeqs: new Map(), lost: new Set(),
         deliveredClock: a.start, gapSince: -1,
         lastHeard: ctx.now, heard: false, suspectedAt: -Infinity, solicitedAt: -Infinity, frozen: false,
-        observedSeqs: [], observedClock: a.start, claimedAt: ctx.now, finalSeq: Infinity,
+        observedSeqs: [], observedClock: a.start, claimedAt: ctx.now, finalSeq: Infinity, started: false,
       });
     }
     this.config = m.config;

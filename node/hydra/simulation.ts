@@ -67,6 +67,8 @@ export interface ReceiverLog {
   deliveries: Delivery[];
   /** Virtual time of each delivery. */
   times: number[];
+  /** Which boot of the receiver this is (0: the first; a restart starts a new log with empty state). */
+  boot: number;
 }
 
 /** An application on top of Hydra: its codec, its receiver-side core and its clients. */
@@ -85,7 +87,10 @@ export interface HydraSimApp<M extends { type: string }> {
 export class HydraSim<M extends { type: string } = HydraMsg> {
   readonly net: SimNetwork;
   readonly topology: HydraTopology;
+  /** The current log of every receiver (its latest boot). */
   readonly logs = new Map<NodeId, ReceiverLog>();
+  /** Every receiver's log of every boot, in boot order. */
+  readonly lives: ReceiverLog[] = [];
   private readonly clockRng: SeededRandom;
   /** Committed configuration changes, one per configuration number (every replica reports each; they must agree). */
   readonly reconfigurations: { kind: string; sequencer: number; config: number; at: number }[] = [];
@@ -123,23 +128,26 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
     for (let g = 0; g < o.groups; g++) {
       for (let r = 0; r < o.receiversPerGroup; r++) {
         const node = receiverNode(g, r);
-        const log: ReceiverLog = { node, group: g, deliveries: [], times: [] };
-        this.logs.set(node, log);
         const params: ReceiverParams = {
           id: node, group: g, topology, solicit: o.solicit, solicitIntervalUs: 300,
           failureTimeoutUs: o.failureTimeoutUs, periodicFlushes: o.flushIntervalUs > 0, gapWaitUs: 300,
         };
-        const observer: ReceiverObserver = {
-          delivered: (d) => {
-            log.deliveries.push(d);
-            log.times.push(this.net.now);
-          },
-          rejected: (reason) => this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1),
-          solicited() {}, suspected() {},
-          configured: (config) => this.installed.set(node, config),
-          pending() {},
-        };
-        this.add(node, () => (this.app ? this.app.receiver(node, params, observer) : new Receiver(params, observer)));
+        this.add(node, () => {
+          const log: ReceiverLog = { node, group: g, deliveries: [], times: [], boot: this.logs.has(node) ? this.logs.get(node)!.boot + 1 : 0 };
+          this.logs.set(node, log);
+          this.lives.push(log);
+          const observer: ReceiverObserver = {
+            delivered: (d) => {
+              log.deliveries.push(d);
+              log.times.push(this.net.now);
+            },
+            rejected: (reason) => this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1),
+            solicited() {}, suspected() {},
+            configured: (config) => this.installed.set(node, config),
+            pending() {},
+          };
+          return this.app ? this.app.receiver(node, params, observer) : new Receiver(params, observer);
+        });
       }
     }
     for (let c = 0; c < o.clients; c++) {

@@ -1,9 +1,14 @@
 import type { HydraSim } from '../../node/hydra/simulation.js';
 import { receiverNode } from '../../node/hydra/topology.js';
 
-/** Every receiver's deliveries, as the Hydra checker takes them. */
+/**
+ * Every receiver's deliveries, as the Hydra checker takes them: one history per boot — a
+ * restarted receiver starts a rejoined history, and the one before it ended in a crash.
+ */
 export function histories(sim: HydraSim) {
-  return [...sim.logs.values()].map((l) => ({ receiver: l.node, group: l.group, deliveries: l.deliveries }));
+  return sim.lives.map((l) => ({
+    receiver: l.node, group: l.group, deliveries: l.deliveries, rejoined: l.boot > 0, crashed: sim.logs.get(l.node) !== l,
+  }));
 }
 
 /** Messages sent between `from` and `to` (virtual µs) must be delivered, as messages, at every receiver of their groups. */
