@@ -5,7 +5,7 @@ import { HydraPaxosSim, type HydraPaxosSimOptions, defaultPaxosSimOptions } from
 
 /** The fault profiles the replicated Hydra applications (HydraPaxos, HydraTxn) are simulated under, one per seed in turn. */
 export const PROFILES = ['lossy network', 'leader crash', 'replica crash and restart', 'sequencer crash', 'sequencers removed and added',
-  'leader crash and restart'] as const;
+  'leader crash and restart', 'sequencer crash and restart', 'replica restart after reconfiguration'] as const;
 export const LOSSY = { delayUs: 50, jitterUs: 30, loss: 0.03, duplicate: 0.02, reorder: 0.05, reorderWindowUs: 300 };
 
 /**
@@ -31,6 +31,18 @@ export function runProfile(seed: number, o: Partial<HydraPaxosSimOptions> & { gr
     sim.net.at(700_000, () => sim.net.restart(leader));
   }
   if (profile === 'sequencer crash') sim.net.at(300_000, () => sim.net.crash(sequencerNode(seed % 3)));
+  if (profile === 'sequencer crash and restart') {
+    // Back with empty state (its numbering restarts): a new incarnation, removed then added.
+    sim.net.at(300_000, () => sim.net.crash(sequencerNode(seed % 3)));
+    sim.net.at(300_000 + 10_000 * (seed % 5), () => sim.net.restart(sequencerNode(seed % 3)));
+  }
+  if (profile === 'replica restart after reconfiguration') {
+    // The restarted replica must learn a configuration other than the initial one and rejoin through state transfer.
+    sim.net.at(200_000, () => sim.hydra.setSequencers([0, 2]));
+    sim.net.at(300_000, () => sim.hydra.setSequencers([0, 1, 2]));
+    sim.net.at(500_000, () => sim.net.crash(seed % 3 === 0 ? leader : follower));
+    sim.net.at(520_000 + 20_000 * (seed % 4), () => sim.net.restart(seed % 3 === 0 ? leader : follower));
+  }
   if (profile === 'sequencers removed and added') {
     sim.net.at(250_000, () => sim.hydra.setSequencers([0]));
     sim.net.at(600_000, () => sim.hydra.setSequencers([0, 1, 2, 3]));
