@@ -39,6 +39,16 @@ function scenario(seed: number): { options: HydraSimOptions; crash: boolean; res
   };
 }
 
+/** Hydra's guarantees over every receiver's histories, delivery of what was sent in [from, to], and no real claim refused. */
+function sweepProblems(sim: HydraSim, from: number, to: number): string[] {
+  const problems = checkHydraHistories(histories(sim), true);
+  const lost = undelivered(sim, from, to);
+  if (lost.length > 0) problems.push(`${lost.length} messages sent after faults stopped were not delivered (e.g. ${lost.slice(0, 3).join(', ')})`);
+  const refused = sim.rejections.get('beyond-window');
+  if (refused) problems.push(`${refused} real sequencer claims refused as beyond the window`);
+  return problems;
+}
+
 function runSeed(seed: number): { sim: HydraSim; name: string } {
   const { options, crash, restart, partition, name } = scenario(seed);
   const sim = new HydraSim(options);
@@ -64,13 +74,9 @@ test(`Hydra ordering holds over ${SEEDS.length} seeds of loss, duplication, reor
   const failures: string[] = [];
   for (const seed of SEEDS) {
     const { sim, name } = runSeed(seed);
-    const problems = checkHydraHistories(histories(sim), true);
-    const lost = undelivered(sim, 230 * MS, 290 * MS);
-    if (lost.length > 0) problems.push(`${lost.length} messages sent after faults stopped were not delivered (e.g. ${lost.slice(0, 3).join(', ')})`);
+    const problems = sweepProblems(sim, 230 * MS, 290 * MS);
     const delivered = [...sim.logs.values()].reduce((n, l) => n + l.deliveries.length, 0);
     if (delivered < 1000) problems.push(`only ${delivered} deliveries`);
-    const refused = sim.rejections.get('beyond-window');
-    if (refused) problems.push(`${refused} real sequencer claims refused as beyond the window`);
     if (problems.length > 0) {
       failures.push(`seed ${seed} (${name}): ${problems.slice(0, 3).join('; ')} — replay: HYDRA_SEED=${seed} npm test -- hydra-sim`);
     }
@@ -183,12 +189,8 @@ test(`Hydra rejoins a receiver, a sequencer or the aggregator restarted with emp
   const failures: string[] = [];
   for (const seed of RESTART_SEEDS) {
     const { sim, name } = runRestartSeed(seed);
-    const problems = checkHydraHistories(histories(sim), true);
     // Progress once faults stop: everything sent then reaches every receiver, the restarted one included.
-    const lost = undelivered(sim, 180 * MS, 240 * MS);
-    if (lost.length > 0) problems.push(`${lost.length} messages sent after faults stopped were not delivered (e.g. ${lost.slice(0, 3).join(', ')})`);
-    const refused = sim.rejections.get('beyond-window');
-    if (refused) problems.push(`${refused} real sequencer claims refused as beyond the window`);
+    const problems = sweepProblems(sim, 180 * MS, 240 * MS);
     if (problems.length > 0) {
       failures.push(`seed ${seed} (${name}): ${problems.slice(0, 3).join('; ')} — replay: HYDRA_RESTART_SEED=${seed} node scripts/run-tests.mjs hydra-sim`);
     }
