@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { parse } from 'yaml';
+import { spawnSync } from 'node:child_process';
+import { Snapshot } from '../operator/report/scrape.js';
+import { checkDashboard } from './support/dashboards.js';
+import type { PrometheusApi } from './support/prometheus.js';
+import { deployPrometheus, notUp } from './support/prometheus-operator.js';
+import { type RealCluster, clusterLogTail, startRealCluster, unavailable, waitUntil } from './support/real-cluster.js';
+
+/**
+ * End to end on a real single-node cluster (scripts/real-cluster/): the image built from the
+ * Dockerfile, the chart installed by the real helm, pods run by a kubelet. What only real pods show:
+ * members start from the rendered StatefulSets, find each other through cluster DNS and make the
+ * protocol progress, read from their own metrics through the API server's pod proxy.
+ */
+const why = unavailable();
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Example {
+  file: string;
+  kind: string;
+  name: string;
+  /** The member-name prefix and metric (with labels) whose growth shows the protocol working. */
+  progress: { member: string; metric: string; labels?: Record<string, string>; what: string };
+  /** Whether clients record histories that `switchyard status` checks for linearizability. */
+  histories: boolean;
+  /** Why restarting its members is not yet expected to recover (the test still runs, reported as todo). */
+  restartTodo?: string;
+  /** The dashboard that shows this kind, and which of its queries apply to this example. */
+  dashboard: { file: string; shows: (expr: string) => boolean };
+}
+
+const everything = () => true;
+const hydra = { file: 'hydra.json', shows: (e: string) => !/hydrapaxos|hydratxn/.test(e) };
+const bft = { file: 'bft.json', shows: (e: string) => !/pbft/.test(e) };
+
+const examples: Example[] = [
+  { file: 'sequencergroup.yaml', histories: false, dashboard: hydra, progress: { member: 'receiver', metric: 'switchyard_hydra_delivered_total', what: 'messages delivered in order' } },
+  { file: 'hydrapaxos.yaml', histories: true, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydratxn/.test(e) }, progress: { member: 'client', metric: 'switchyard_client_requests_total', labels: { result: 'committed' }, what: 'operations committed' } },
+  { file: 'hydratxn.yaml', histories: true, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydrapaxos/.test(e) }, progress: { member: 'client', metric: 'switchyard_client_requests_total', labels: { result: 'committed' }, what: 'transactions committed' } },
+  { file: 'bftcluster.yaml', histories: true, dashboard: bft, progress: { member: 'client', metric: 'switchyard_client_requests_total', labels: { result: 'committed' }, what: 'operations committed' } },
+  { file: 'bftcluster-faults.yaml', histories: true, dashboard: bft, restartTodo: 'with an equivocating sequencer-0 the replacement sequencer is chosen back and replicas restarted empty do not rejoin yet (issue 18: NeoBFT recovery, faulty sequencer not re-chosen)', progress: { member: 'client', metric: 'switchyard_client_requests_total', labels: { result: 'committed' }, what: 'operations committed' } },
+  { file: 'migratingservice.yaml', histories: false, dashboard: { file: 'capybara.json', shows: everything }, progress: { member: 'server', metric: 'switchyard_capybara_server_requests_total', what: 'requests served' } },
+].map((e) => {
+  const doc = parse(readFileSync(`examples/${e.file}`, 'utf8')) as { kind: string; metadata: { name: string } };
+  return { ...e, kind: doc.kind, name: doc.metadata.name };
+});
+
+describe('real cluster: every example on real pods', { skip: why ? `real cluster not possible here: ${why}` : false }, () => {
+  let cluster: RealCluster;
+  let prom: PrometheusApi;
+  /** Every dashboard query that has had data from some testbed on the cluster. */
+  const shown = new Set<string>();
+  const operatorNs = 'switchyard-system';
+
+  /** Every member's metrics at one instant, through the API server's pod proxy. */
+  function scrape(ns: string, name: string): Snapshot {
+    const pods = JSON.parse(cluster.kubectl(['-n', ns, 'get', 'pods', '-l', `app.kubernetes.io/instance=${name}`, '-o', 'json'])) as { items: { metadata: { name: string } }[] };
+    const byMember = new Map();
+    for (const p of pods.items) {
+      const member = p.metadata.name.slice(name.length + 1);
+      try {
+        byMember.set(member, JSON.parse(cluster.kubectl(['get', '--raw', `/api/v1/namespaces/${ns}/pods/${p.metadata.name}:9464/proxy/metrics.json`])));
+      } catch {
+        // a member not answering yet is left out of this scrape
+      }
+    }
+    return new Snapshot(Date.now(), byMember);
+  }
+
+  function resource(ns: string, kind: string, name: string): { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } } {
+    return JSON.parse(cluster.kubectl(['-n', ns, 'get', kind.toLowerCase(), name, '-o', 'json']));
+  }
+
+  function condition(ns: string, kind: string, name: string, type: string) {
+    return resource(ns, kind, name).status?.conditions?.find((c) => c.type === type);
+  }
+
+  /** Ordinal 0 of every StatefulSet of a testbed: one pod per role. */
+  /** `switchyard status NAME -n NS --json` over a short window: its JSON result. */
+  function statusOf(ns: string, name: string): Record<string, unknown> & { ok?: boolean; failures?: string[]; error?: string; linearizable?: boolean; committed?: number; history_file?: string } {
+    const r = spawnSync(process.execPath, ['dist/cli/switchyard.js', 'status', name, '-n', ns, '--duration', '8', '--json'], {
+      env: { ...process.env, KUBECONFIG: cluster.kubeconfig }, maxBuffer: 256 << 20, timeout: 180_000,
+    });
+    const line = r.stdout.toString().trim().split('\n').at(-1) ?? '';
+    try {
+      return JSON.parse(line);
+    } catch {
+      throw new Error(`switchyard status ${name} printed no JSON (exit ${r.status}):\n${r.stderr}`);
+    }
+  }
+
+  function firstPodOfEachWorkload(ns: string, name: string): string[] {
+    const sets = JSON.parse(cluster.kubectl(['-n', ns, 'get', 'statefulsets', '-l', `app.kubernetes.io/instance=${name}`, '-o', 'json'])) as { items: { metadata: { name: string } }[] };
+    return sets.items.map((s) => `${s.metadata.name}-0`).sort();
+  }
+
+  function podUid(ns: string, pod: string): string {
+    return JSON.parse(cluster.kubectl(['-n', ns, 'get', 'pod', pod, '-o', 'json'])).metadata.uid;
+  }
+
+  function testbedNamespace(ns: string): void {
+    cluster.kubectl(['create', 'namespace', ns]);
+    // Every testbed pod must pass the restricted Pod Security Standard.
+    cluster.kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);
+  }
+
+  before(() => {
+    cluster = startRealCluster(log);
+  });
+
+  after(() => cluster?.stop());
+
+  test('the Prometheus Operator and Prometheus run on the cluster', async () => {
+    prom = await deployPrometheus(cluster, log);
+  });
+
+  test('the chart installs the operator with the real helm: two replicas, one leader', async () => {
+    cluster.kubectl(['apply', '--server-side', '-f', 'crds/']);
+    cluster.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+    const [repository, tag] = cluster.image.split(':');
+    cluster.helm(['install', 'switchyard', 'charts/switchyard', '-n', operatorNs, '--create-namespace', '--wait', '--timeout', '180s',
+      '--set', `image.repository=${repository}`, '--set', `image.tag=${tag}`, '--set', 'image.pullPolicy=Never',
+      '--set', 'monitoring.serviceMonitor.enabled=true', '--set', 'monitoring.serviceMonitor.interval=5s', '--set', 'monitoring.podMonitors.enabled=true']);
+    const deploy = JSON.parse(cluster.kubectl(['-n', operatorNs, 'get', 'deployment', 'switchyard', '-o', 'json']));
+    assert.equal(deploy.status.readyReplicas, 2, 'both operator replicas Ready');
+    const holder = await waitUntil('an operator to hold the lease', 120, () => {
+      const lease = JSON.parse(cluster.kubectl(['-n', operatorNs, 'get', 'lease', 'switchyard', '-o', 'json']));
+      return lease.spec.holderIdentity || undefined;
+    });
+    log(`leader: ${holder}`);
+    // The image the Dockerfile built: production dependencies only, run as its non-root user.
+    const inPod = (code: string) => cluster.kubectl(['-n', operatorNs, 'exec', 'deploy/switchyard', '--', 'node', '-e', code]).trim();
+    assert.equal(inPod("try { require.resolve('typescript'); console.log('dev') } catch { console.log('prod') }"), 'prod');
+    assert.equal(inPod('console.log(process.getuid())'), '10001');
+  });
+
+  for (const ex of examples) {
+    describe(ex.file, () => {
+      const ns = `sy-${ex.name}`;
+      // A failed example's testbed goes too: the next one must not share the node with it.
+      after(() => cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']));
+
+      /** `switchyard status` must pass: members Ready and answering, progress, histories linearizable. */
+      const verdict = (when: string) => waitUntil(`switchyard status ok ${when}`, 120, () => {
+        const r = statusOf(ns, ex.name);
+        if (r.ok !== true) throw new Error(`not ok: ${JSON.stringify(r.failures ?? r.error)} (history ${r.history_file})`);
+        if (ex.histories && r.linearizable !== true) throw new Error(`histories not linearizable (${r.history_file})`);
+        log(`${ex.file}: status ok ${when}${ex.histories ? `, linearizable over ${r.committed} operations` : ''}`);
+        return r;
+      });
+
+      test(`all pods Ready, ${ex.progress.what}, the same verdict as switchyard up`, async () => {
+        testbedNamespace(ns);
+        cluster.kubectl(['-n', ns, 'apply', '-f', `examples/${ex.file}`]);
+        const started = Date.now();
+        try {
+          await waitUntil(`${ex.kind} ${ex.name} Ready`, 240, () => condition(ns, ex.kind, ex.name, 'Ready')?.status === 'True' || undefined);
+        } catch (e) {
+          throw new Error(`${(e as Error).message}\n${cluster.kubectl(['-n', ns, 'get', 'pods', '-o', 'wide'])}\n${JSON.stringify(resource(ns, ex.kind, ex.name).status, null, 1)}\n${clusterLogTail()}`);
+        }
+        log(`${ex.file}: Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        const { member, metric, labels } = ex.progress;
+        const first = await waitUntil(`${ex.progress.what} (${metric})`, 120, () => {
+          const v = scrape(ns, ex.name).sum(metric, labels, member);
+          return v > 0 ? v : undefined;
+        });
+        log(`${ex.file}: ${metric} ${first} at ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        // The verdict `switchyard up` gives locally, on the cluster: members scraped through the API
+        // server, clients' histories checked for linearizability.
+        await verdict('while running');
+      });
+
+      test(`Prometheus scrapes every member through the PodMonitor; every ${ex.dashboard.file} query for it has data`, async () => {
+        const pods = (ns2: string, selector: string) => (JSON.parse(cluster.kubectl(['-n', ns2, 'get', 'pods', '-l', selector, '-o', 'json'])).items as { metadata: { name: string } }[]).map((p) => p.metadata.name);
+        const members = pods(ns, `app.kubernetes.io/instance=${ex.name}`);
+        const operators = pods(operatorNs, 'app.kubernetes.io/name=switchyard');
+        await waitUntil('every member and operator pod scraped (up == 1)', 180, async () => {
+          const missing = [...notUp(await prom.targets(), ns, members), ...notUp(await prom.targets(), operatorNs, operators)];
+          if (missing.length > 0) throw new Error(missing.join('; '));
+          return true;
+        });
+        await checkDashboard(prom, ex.dashboard.file, ex.name, ex.dashboard.shows, { scrapeMs: 5000, shown });
+      });
+
+      // Clients are left out where histories are checked: a deleted client's history goes with its pod,
+      // and checking the whole run with that incarnation's operations unknown (lost-histories.ts) makes
+      // the linearizability search explode on histories this long (it ran past 3 minutes); restarted
+      // clients are checked in simulation and by `switchyard up` (up-restart.test.ts) instead.
+      const roles = () => firstPodOfEachWorkload(ns, ex.name).filter((pod) => !(ex.histories && pod === `${ex.name}-client-0`));
+      test(`one pod of every role${ex.histories ? ' but the clients' : ''} deleted in turn: the protocol goes on`, { todo: ex.restartTodo }, async () => {
+        for (const pod of roles()) {
+          const uid = podUid(ns, pod);
+          cluster.kubectl(['-n', ns, 'delete', 'pod', pod, '--wait=false']);
+          await waitUntil(`${pod} replaced and Ready`, 240, () => {
+            const p = JSON.parse(cluster.kubectl(['-n', ns, 'get', 'pod', pod, '-o', 'json', '--ignore-not-found']) || 'null');
+            return p && p.metadata.uid !== uid && p.status.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
+          });
+          log(`${ex.file}: ${pod} restarted`);
+        }
+        await verdict('after every role restarted');
+      });
+
+      test('deleting the resource removes every pod and child', async () => {
+        cluster.kubectl(['-n', ns, 'delete', ex.kind.toLowerCase(), ex.name, '--wait=true', '--timeout=120s']);
+        await waitUntil(`every pod of ${ex.name} gone`, 180, () =>
+          cluster.kubectl(['-n', ns, 'get', 'pods,statefulsets,services,configmaps,secrets,networkpolicies', '-l', `app.kubernetes.io/instance=${ex.name}`, '-o', 'name']).trim() === '' || undefined);
+      });
+    });
+  }
+
+  test('the operator dashboard: every query has data from the operators on the cluster', async () => {
+    await checkDashboard(prom, 'operator.json', null, everything, { scrapeMs: 5000, shown });
+  });
+
+  test('live changes and operator failover with real pods: spec.sequencers through Hydra, the leading operator killed', async (t) => {
+    const ns = 'sy-live';
+    const name = 'demo';
+    testbedNamespace(ns);
+    t.after(() => cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']));
+    cluster.kubectl(['-n', ns, 'apply', '-f', 'examples/sequencergroup.yaml']);
+    await waitUntil('SequencerGroup Ready', 240, () => condition(ns, 'SequencerGroup', name, 'Ready')?.status === 'True' || undefined);
+    const status = () => resource(ns, 'SequencerGroup', name).status as { configuration?: number; activeSequencers?: number };
+    const patchSequencers = (n: number) => cluster.kubectl(['-n', ns, 'patch', 'sequencergroup', name, '--type=merge', '-p', JSON.stringify({ spec: { sequencers: n } })]);
+    const stamped = (member: string) => scrape(ns, name).sum('switchyard_hydra_stamped_total', {}, member);
+    const delivered = () => scrape(ns, name).sum('switchyard_hydra_delivered_total', {}, 'receiver');
+
+    // Addition: a fourth sequencer pod starts and the configuration service adds it.
+    const before = await waitUntil('a configuration with all 3 sequencers', 120, () => (status().activeSequencers === 3 ? status().configuration : undefined));
+    patchSequencers(4);
+    const added = await waitUntil('configuration with 4 active sequencers', 180, () => {
+      const s = status();
+      return s.activeSequencers === 4 && (s.configuration ?? 0) > (before ?? 0) ? s.configuration : undefined;
+    });
+    await waitUntil('sequencer-3 stamping', 120, () => (stamped('sequencer-3') > 0 ? true : undefined));
+    log(`live: configuration ${before} → ${added} with sequencer-3 stamping`);
+
+    // Removal: two sequencers leave through Hydra's removal protocol, then their pods go.
+    patchSequencers(2);
+    const removed = await waitUntil('configuration with 2 active sequencers', 180, () => (status().activeSequencers === 2 ? status().configuration : undefined));
+    await waitUntil('sequencer-2 and sequencer-3 pods gone', 180, () =>
+      cluster.kubectl(['-n', ns, 'get', 'pods', '-o', 'name']).split('\n').some((p) => /sequencer-[23]$/.test(p)) ? undefined : true);
+    const d0 = delivered();
+    await waitUntil('delivery going on with 2 sequencers', 120, () => (delivered() > d0 ? true : undefined));
+    log(`live: configuration ${removed} with 2 sequencers, delivery going on`);
+
+    // Operator failover: the lease passes to the other replica; the testbed's pods are untouched.
+    const pods = () => JSON.parse(cluster.kubectl(['-n', ns, 'get', 'pods', '-o', 'json'])).items.map((p: { metadata: { uid: string }; status: { containerStatuses?: { restartCount: number }[] } }) =>
+      `${p.metadata.uid}/${p.status.containerStatuses?.[0]?.restartCount}`).sort().join(',');
+    const podsBefore = pods();
+    const holder = () => JSON.parse(cluster.kubectl(['-n', operatorNs, 'get', 'lease', 'switchyard', '-o', 'json'])).spec.holderIdentity as string;
+    const leader = holder();
+    const leaderPod = leader.replace(/-[^-]+$/, '');
+    cluster.kubectl(['-n', operatorNs, 'delete', 'pod', leaderPod, '--grace-period=0', '--force']);
+    const next = await waitUntil('the other operator replica to take the lease', 120, () => {
+      const h = holder();
+      return h && !h.startsWith(leaderPod) ? h : undefined;
+    });
+    log(`failover: ${leader} → ${next}`);
+    assert.equal(pods(), podsBefore, 'no testbed pod restarted or replaced by the failover');
+    // The new leader acts: a live change after the failover goes through Hydra.
+    patchSequencers(3);
+    await waitUntil('configuration with 3 active sequencers after failover', 180, () => (status().activeSequencers === 3 ? true : undefined));
+  });
+
+  test('helm upgrade with a changed value rolls the operator', async () => {
+    const podNames = () => cluster.kubectl(['-n', operatorNs, 'get', 'pods', '-o', 'jsonpath={.items[*].metadata.name}']).split(' ').filter(Boolean).sort();
+    const before = podNames();
+    cluster.helm(['upgrade', 'switchyard', 'charts/switchyard', '-n', operatorNs, '--reuse-values', '--set', 'logLevel=debug', '--wait', '--timeout', '180s']);
+    const args = JSON.parse(cluster.kubectl(['-n', operatorNs, 'get', 'deployment', 'switchyard', '-o', 'json'])).spec.template.spec.containers[0].args as string[];
+    assert.ok(args.includes('--log-level=debug'), `the new value reached the operator: ${args.join(' ')}`);
+    await waitUntil('the old operator pods replaced', 180, () => {
+      const now = podNames();
+      return now.length === 2 && now.every((p) => !before.includes(p)) ? true : undefined;
+    });
+  });
+
+  test('helm uninstall leaves no operator objects', async () => {
+    cluster.helm(['uninstall', 'switchyard', '-n', operatorNs, '--wait', '--timeout', '120s']);
+    await waitUntil('operator pods gone', 120, () => cluster.kubectl(['-n', operatorNs, 'get', 'pods', '-o', 'name']).trim() === '' || undefined);
+    const left = cluster.kubectl(['get', 'clusterroles,clusterrolebindings', '-o', 'name']).split('\n').filter((n) => n.includes('switchyard'));
+    assert.deepEqual(left, [], 'no cluster-wide RBAC left behind');
+    assert.equal(cluster.kubectl(['-n', operatorNs, 'get', 'deployments,serviceaccounts,services,roles,rolebindings', '-o', 'name']).split('\n').filter((n) => n.includes('switchyard')).length, 0);
+  });
+});
