@@ -102,9 +102,10 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
   }
 
   function testbedNamespace(ns: string): void {
-    cluster.kubectl(['create', 'namespace', ns]);
     // Every testbed pod must pass the restricted Pod Security Standard.
-    cluster.kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);
+    cluster.kubectl(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
+    }));
   }
 
   before(() => {
