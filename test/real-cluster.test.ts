@@ -42,7 +42,7 @@ const examples: Example[] = [
   { file: 'hydratxn.yaml', histories: true, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydrapaxos/.test(e) }, progress: { member: 'client', metric: 'switchyard_client_requests_total', labels: { result: 'committed' }, what: 'transactions committed' } },
   { file: 'bftcluster.yaml', histories: true, dashboard: bft, restartTodo: 'a NeoBFT replica restarted empty does not rejoin its epoch yet (issue 18: replica recovery); not yet seen to pass on the real cluster', progress: { member: 'client', metric: 'switchyard_client_requests_total', labels: { result: 'committed' }, what: 'operations committed' } },
   { file: 'bftcluster-faults.yaml', histories: true, dashboard: bft, restartTodo: 'with an equivocating sequencer-0 the replacement sequencer is chosen back and replicas restarted empty do not rejoin yet (issue 18: NeoBFT recovery, faulty sequencer not re-chosen)', progress: { member: 'client', metric: 'switchyard_client_requests_total', labels: { result: 'committed' }, what: 'operations committed' } },
-  { file: 'migratingservice.yaml', histories: false, dashboard: { file: 'capybara.json', shows: everything }, progress: { member: 'server', metric: 'switchyard_capybara_server_requests_total', what: 'requests served' } },
+  { file: 'migratingservice.yaml', histories: false, dashboard: { file: 'capybara.json', shows: everything }, progress: { member: 'switch', metric: 'switchyard_capybara_server_requests_total', what: 'requests served (counted per server by the switch)' } },
 ].map((e) => {
   const doc = parse(readFileSync(`examples/${e.file}`, 'utf8')) as { kind: string; metadata: { name: string } };
   return { ...e, kind: doc.kind, name: doc.metadata.name };
