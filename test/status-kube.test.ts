@@ -33,11 +33,11 @@ function status(args: string[], env: Record<string, string> = {}): Promise<{ cod
 
 const paxos = (name: string) => ({
   apiVersion: 'switchyard.dev/v1alpha1', kind: 'SequencerGroup', metadata: { name, namespace: NS },
-  spec: { application: 'hydrapaxos', sequencers: 1, groups: 1, receiversPerGroup: 3, workload: { clients: 2 } },
+  spec: { application: 'hydrapaxos', sequencers: 1, groups: 1, receiversPerGroup: 3, configReplicas: 1, workload: { clients: 2 } },
 });
 /** The pods of paxos's members: StatefulSet NAME-WORKLOAD, ordinals in plan order. */
 const MEMBERS: [string, string][] = [
-  ['config', 'config-0'], ['aggregator', 'aggregator-0'], ['receiver-g0-0', 'receiver-g0-0'], ['receiver-g0-1', 'receiver-g0-1'],
+  ['config-0', 'config-0'], ['aggregator', 'aggregator-0'], ['receiver-g0-0', 'receiver-g0-0'], ['receiver-g0-1', 'receiver-g0-1'],
   ['receiver-g0-2', 'receiver-g0-2'], ['sequencer-0', 'sequencer-0'], ['client-0', 'client-0'], ['client-1', 'client-1'],
 ];
 
@@ -122,7 +122,7 @@ test('a name that is no testbed: the kinds tried are named; --json says so on st
   assert.match(twin.stderr, /"twin" in namespace lab is a SequencerGroup and a BFTCluster: say which with --kind/);
   const bft = await status(['twin', '-n', NS, '--kind', 'sg', '--duration', '0.5']);
   assert.match(bft.stdout, /SequencerGroup lab\/twin: 0\/8 member pods ready/);
-  assert.match(bft.stdout, /pod twin-config-0 \(member config\) does not exist \(StatefulSet twin-config\)/);
+  assert.match(bft.stdout, /pod twin-config-0 \(member config-0\) does not exist \(StatefulSet twin-config\)/);
 });
 
 test('no kubeconfig, or an API server that does not answer: said plainly; exit 3', async () => {
