@@ -63,23 +63,18 @@ test('switchyard up runs the example and prints a summary and a JSON result', as
   assert.match(r.stderr, /\[\s*\d+s\] ordered/);
 });
 
-test('sequencers are removed and added live on loopback by editing the file, and killed sequencers and configuration replicas are reconfigured around', async () => {
+test('sequencers are removed and added live on loopback by editing the file, and a killed sequencer is reconfigured around', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sy-live-'));
   const file = join(dir, 'sg.yaml');
   copyFileSync('examples/sequencergroup.yaml', file);
   const setSequencers = (n: number) => writeFileSync(file, readFileSync(file, 'utf8').replace(/sequencers: \d+/, `sequencers: ${n}`));
-  let runDir = '';
   // --fail-fast: a killed member is not restarted (this test is about the protocol working around it).
   const r = await up(file, ['--duration', '24', '--json', '--fail-fast'], async (logDir, stderr) => {
-    runDir = logDir;
     await running(stderr);
     setSequencers(2);
     for (let i = 0; i < 300 && !/config 2/.test(stderr()); i++) await sleep(100);
     assert.match(stderr(), /config 2/, 'sequencer 2 was not removed within 30 s');
-    // The configuration service's primary (replica 0 leads view 0) dies; the others change view.
-    process.kill(pidOf(logDir, 'config-0'), 'SIGKILL');
-    for (let i = 0; i < 300 && !/config-0 killed by SIGKILL/.test(stderr()); i++) await sleep(100);
-    // The edit starts config-0 again with nothing: it recovers from the others and passes the runner's command to the new primary.
+    // (A configuration replica killed and restarted empty mid-run: up-restart.test.ts.)
     setSequencers(4);
     // Kill sequencer 3 once it is in (configuration 4) and has been stamping for a couple of
     // scrapes: the summary of a killed member is its last scrape.
@@ -95,12 +90,8 @@ test('sequencers are removed and added live on loopback by editing the file, and
   assert.equal(result.configuration, 5, r.stderr);
   assert.equal(result.active_sequencers, 3);
   assert.equal(result.order_violations, 0);
-  assert.match(r.stderr, /config-0 killed by SIGKILL; the protocol reconfigures around it/);
   assert.match(r.stderr, /sequencer-3 killed by SIGKILL; the protocol reconfigures around it/);
   for (const k of ['0', '1', '2', '3']) assert.ok((result.stamped_per_sequencer[k] ?? 0) > 0, `sequencer ${k} stamped nothing`);
-  const restarted = readFileSync(join(runDir, 'config-0.log'), 'utf8');
-  assert.match(restarted, /replication view [1-9]\d* \(recovery\), backup/, 'the restarted replica recovered from the others');
-  assert.match(restarted, /configuration 5: remove sequencer 3/, 'and went on applying the service\'s decisions');
 });
 
 test('with --fail-fast, a member that dies fails the run with its last log lines', async () => {
