@@ -174,31 +174,45 @@ export async function up(opts: UpOptions): Promise<UpResult> {
 
   if (outcome === 'done') {
     // Live edits of the file: scalable fields go through the protocol, others are refused.
+    // Edits apply one at a time, in order; `desired` is the plan of the latest edit taken, so a
+    // member an edit starts is never stopped as unwanted by an earlier edit's sweep.
+    let desired = current;
+    let edits = Promise.resolve();
     watchFile(opts.file, { interval: 500 }, () => {
-      applyEdit().catch((err) => out.write(`\nswitchyard: ${(err as Error).message}\n`));
+      edits = edits.then(applyEdit).catch((err) => {
+        out.write(`\nswitchyard: ${(err as Error).message}\n`);
+      });
     });
+    // Members no longer wanted leave through the protocol first, then their processes stop.
+    const sweepUnwanted = () => setTimeout(() => {
+      const wanted = new Set(desired.members.map((m) => m.name));
+      for (const p of members.processes()) if (!wanted.has(p.member.name)) void members.stop(p.member.name);
+    }, 2000);
     const applyEdit = async () => {
       const next = planResource(loadResourceFile(opts.file));
       if (!isDeepStrictEqual(withoutLive(next.document, next.liveFields), withoutLive(current.document, current.liveFields))) {
         out.write(`\nswitchyard: only ${next.liveFields.join(', ')} can change on a running testbed; other edits need a restart\n`);
         return;
       }
+      desired = next;
       for (const m of next.members) if (!members.wants(m.name)) {
+        // An incarnation a sweep is stopping must free its ports first.
+        await members.get(m.name)?.stop();
         members.launch(m);
         await members.ready(m.name, READY_TIMEOUT_MS);
       }
       if (!next.reconfigure) return;
       const target = members.get(next.reconfigure.member)!;
-      const res = await fetch(`${target.metricsUrl}/admin`, { method: 'POST', body: JSON.stringify(next.reconfigure.command) });
-      if (!res.ok) throw new Error(`reconfiguration refused: ${await res.text()}`);
+      const res = await fetch(`${target.metricsUrl}/admin`, { method: 'POST', body: JSON.stringify(next.reconfigure.command) })
+        .catch((err: Error) => ({ ok: false, text: async () => err.message }));
+      if (!res.ok) {
+        desired = current;
+        sweepUnwanted();
+        throw new Error(`reconfiguration refused: ${await res.text()}`);
+      }
       out.write(`\nswitchyard: applied ${JSON.stringify(next.reconfigure.command)}\n`);
       current = next;
-      // Members no longer wanted leave through the protocol first, then their processes stop
-      // (wanted by the plan then: a later edit may have brought them back meanwhile).
-      setTimeout(() => {
-        const wanted = new Set(current.members.map((m) => m.name));
-        for (const p of members.processes()) if (!wanted.has(p.member.name)) void members.stop(p.member.name);
-      }, 2000);
+      sweepUnwanted();
     };
 
     const stall = new StallWatch(current);
