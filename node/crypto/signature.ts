@@ -91,3 +91,8 @@ export const hotPathBackend: SignatureBackend = nativeBackend ?? wasmBackend;
 export function newSecretKey(): Uint8Array {
   return noble.utils.randomSecretKey();
 }
+
+/** A valid secret key determined by `seed` (≥ 48 uniform bytes, reduced modulo the group order: FIPS 186-5 A.2.1). */
+export function secretKeyFromSeed(seed: Uint8Array): Uint8Array {
+  return noble.utils.randomSecretKey(seed);
+}

@@ -8,11 +8,10 @@ import type { Core } from '../runtime/core.js';
 import { newRegistry } from '../runtime/metrics.js';
 import { type MemberIdentity, memberLogger, runMember } from '../runtime/process.js';
 import { SeededRandom } from '../runtime/random.js';
-import type { AomReceiverAuth } from './aom-receiver.js';
 import { AomSequencer } from './aom-sequencer.js';
 import { neoClient } from './client.js';
 import { neoCodec } from './codec.js';
-import { type NeoKeys, bytes, loadNeoKeys, publicKeyOf } from './keys.js';
+import { type NeoKeys, bytes, epochKeyring, loadNeoKeys, publicKeyOf, receiverAuthFor } from './keys.js';
 import { recordingHistory } from '../apps/kv-metrics.js';
 import { pbftClient } from '../pbft/client.js';
 import { pbftCodec } from '../pbft/codec.js';
@@ -47,7 +46,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
   const id = memberId(doc, name);
   if (!doc.keys) throw new Error('a BFTCluster member needs its key file: set "keys" in the node configuration');
   const keys = loadNeoKeys(doc.keys);
-  if (keys.epochs.some((e) => e.hm.length !== p.replicas) || keys.replicas.length !== p.replicas || keys.pairs.length !== p.replicas || keys.clients.length < p.clients || keys.clientSigning.length < p.clients) {
+  if (keys.replicas.length !== p.replicas || keys.pairs.length !== p.replicas || keys.clients.length < p.clients || keys.clientSigning.length < p.clients) {
     throw new Error(`the key file ${doc.keys} is for another testbed shape (${keys.replicas.length} replicas, ${keys.clients.length} clients)`);
   }
   const role = name.replace(/-.*$/, '');
@@ -62,22 +61,19 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
   const publicKeys = keys.replicas.map(publicKeyOf);
   const clientPublic = p.signedRequests ? keys.clientSigning.map(publicKeyOf) : [];
   const sequencerOf = (epoch: number) => sequencerOfEpoch(epoch, p.sequencers);
+  const keyring = epochKeyring(bytes(keys.epochSecret), p.replicas);
   if (role === 'sequencer') {
     const observer = metrics.sequencer();
     let budget = 0;
     const ordering = (epoch: number) => {
-      const k = keys.epochs[epoch - 1];
-      if (!k) {
-        logger.error({ epoch }, `no keys for epoch ${epoch}: the testbed was generated with ${keys.epochs.length}`);
-        return null;
-      }
-      const secret = bytes(k.sequencer);
+      const k = keyring(epoch);
+      const secret = k.sequencer;
       if (p.scheme === 'pk' && budget === 0) {
         budget = p.signBudgetPerSecond > 0 ? p.signBudgetPerSecond : Math.max(1, Math.floor(measureSigning(secret) / 2));
         logger.info({ budget }, `signing budget ${budget} signatures/s`);
       }
       logger.info({ epoch }, `ordering epoch ${epoch}`);
-      const hmKeys = () => new MacVectorKeys(k.hm.map((h) => halfSipKey(bytes(h))));
+      const hmKeys = () => new MacVectorKeys(k.hm.map(halfSipKey));
       const lying = id === sequencerNode(0) ? p.faults.sequencer : 'none';
       if (lying !== 'none') logger.warn({ epoch, fault: lying }, `injected fault: this sequencer will ${lying} every ${SEQUENCER_LIE_EVERY}th number`);
       return lyingSequencer(new AomSequencer({
@@ -92,13 +88,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
     }, observer);
   } else if (role === 'replica') {
     const index = id - replicaNode(0);
-    const authFor = (epoch: number): AomReceiverAuth | null => {
-      const k = keys.epochs[epoch - 1];
-      if (!k) return null;
-      return p.scheme === 'hm'
-        ? { scheme: 'hm', key: halfSipKey(bytes(k.hm[index]!)) }
-        : { scheme: 'pk', publicKey: publicKeyOf(k.sequencer), backend: hotPathBackend };
-    };
+    const authFor = receiverAuthFor(keyring, p.scheme, index);
     const replicaKeys = { secret: bytes(keys.replicas[index]!), publicKeys, backend: hotPathBackend };
     const clientKey = (c: number) => bytes(keys.clients[c]?.[index] ?? '00'.repeat(32));
     const replica = new Replica({

@@ -68,7 +68,7 @@ export type NeoBftRefusal =
   | 'bad-confirm' | 'bad-gap-decision' | 'bad-gap-drop' | 'bad-gap-find' | 'bad-gap-vote' | 'bad-state-certificate' | 'bad-sync'
   | 'bad-view-change' | 'bad-view-start' | 'certificate-for-another-slot' | 'forged-certificate' | 'gap-decision-contradicts-confirm'
   | 'malformed-request' | 'bad-client-signature' | 'unknown-client' | 'no-keys-for-next-epoch' | 'view-change-below-sync-point'
-  | 'malformed-state' | 'state-digest-mismatch';
+  | 'malformed-state' | 'state-digest-mismatch' | 'other-view';
 
 export interface ReplicaObserver extends Pick<AomReceiverObserver, 'rejected' | 'verified'> {
   executed(slot: number, noop: boolean): void;
@@ -123,6 +123,13 @@ export class Replica implements Core<NeoMsg> {
   private status: 'normal' | 'view-change' = 'normal';
   /** The view being moved to while status is view-change. */
   private target: View = this.view;
+  /**
+   * View changes since the last progress (a sync point made final in the current view): every
+   * timeout doubles with each (PBFT §4.5.2: a replica waits 2T for view v+2 after view v+1 did
+   * not bring progress). Reset when the view starts, a slow testbed — members started apart,
+   * a view change slower than the timeout on a loaded host — changed views faster than any view
+   * could settle, and the replicas never again agreed on one.
+   */
   private attempts = 0;
   /** The slot each epoch started after: epoch e's message seq s fills slot epochStarts[e] + s. */
   private readonly epochStarts = new Map<number, number>([[1, 0]]);
@@ -338,6 +345,7 @@ export class Replica implements Core<NeoMsg> {
     // Our latest SYNC until it is agreed (it may have been lost), or until it certifies our epoch.
     const lastSync = [...this.mySyncs.values()].reduce<Sync | undefined>((a, b) => (a && a.slot > b.slot ? a : b), undefined);
     if (lastSync && (lastSync.slot > this.syncPoint || this.certifiedEpoch < this.view.epoch)) ctx.multicast(this.others(), { ...lastSync, resent: true });
+    this.announceEpoch(ctx);
     // Slots not settled yet: resend our confirm, marked as asking for the others' (they may have been lost).
     for (const [slot, c] of this.myConfirms) {
       if (this.log[slot]) continue;
@@ -350,6 +358,19 @@ export class Replica implements Core<NeoMsg> {
     }
     // The new leader keeps announcing its view start until the view is settled.
     if (this.myViewStart && compareViews(this.myViewStart.view, this.view) === 0) ctx.multicast(this.others(), this.myViewStart);
+  }
+
+  /**
+   * The new epoch's sequencer numbers nothing until f+1 EPOCH-STARTs reached it, and ours went
+   * once: while clients wait (requests sent directly) and the sequencer has ordered nothing in
+   * this epoch, ours goes again. Lost, it left the sequencer idle, the replicas gave up on it
+   * and moved on to the next epoch.
+   */
+  private announceEpoch(ctx: Ctx<NeoMsg>): void {
+    if (this.view.epoch === 1 || this.direct.size === 0 || this.aom.nextSeq > 1) return;
+    const start = this.epochStarts.get(this.view.epoch)!;
+    const mine = this.mySyncs.get(start);
+    if (mine && mine.view.epoch === this.view.epoch && mine.epochStart === start) ctx.send(this.p.sequencerNode(this.view.epoch), mine);
   }
 
   private sameView(v: View): boolean {
@@ -570,6 +591,8 @@ export class Replica implements Core<NeoMsg> {
 
   /** `slot` is final (`cert`: 2f+1 matching SYNCs of `epoch`): what waited for it goes on, what only a rollback needed goes. */
   private finalize(slot: number, cert: Sync[], epoch: number): void {
+    // Progress in this view: timeouts are back to their base.
+    if (slot > this.syncPoint && epoch === this.view.epoch && this.status === 'normal') this.attempts = 0;
     this.syncPoint = slot;
     this.syncCert = cert;
     for (const s of this.syncs.keys()) if (s <= slot) this.syncs.delete(s);
@@ -715,7 +738,8 @@ export class Replica implements Core<NeoMsg> {
   }
 
   private onGapFind(ctx: Ctx<NeoMsg>, m: { view: View; replica: number; slot: number } & Parameters<typeof verifySigned>[0]): void {
-    if (!this.sameView(m.view) || m.replica !== leaderOf(this.view, this.p.replicas.length) || !verifySigned(m, this.p.keys)) {
+    if (!this.sameView(m.view)) return this.otherView();
+    if (m.replica !== leaderOf(this.view, this.p.replicas.length) || !verifySigned(m, this.p.keys)) {
       this.obs.invalid('bad-gap-find');
       return;
     }
@@ -734,6 +758,16 @@ export class Replica implements Core<NeoMsg> {
       g.votedDrop = true;
       ctx.send(leader, sign({ type: 'gap-drop', view: this.view, replica: this.p.index, slot: m.slot, sig: new Uint8Array(64) }, this.p.keys));
     }
+  }
+
+  /**
+   * A gap-agreement message of another view: not a forgery — its sender is a view ahead of or
+   * behind us (replicas leave a view one at a time, more so on a slow testbed). Counted apart
+   * (`other-view`); the view change brings the two together (a replica behind hears the new
+   * leader's VIEW-START, which it keeps announcing).
+   */
+  private otherView(): void {
+    this.obs.invalid('other-view');
   }
 
   private onGapReport(ctx: Ctx<NeoMsg>, m: NeoMsg & { type: 'gap-recv' | 'gap-drop' }): void {
@@ -788,6 +822,7 @@ export class Replica implements Core<NeoMsg> {
     const g = this.gap(d.slot);
     if (g.decision) return;
     if (g.done) return;
+    if (!this.sameView(d.view)) return this.otherView();
     if (!this.validDecision(d)) {
       this.obs.invalid('bad-gap-decision');
       return;
@@ -814,7 +849,8 @@ export class Replica implements Core<NeoMsg> {
   }
 
   private onVote(ctx: Ctx<NeoMsg>, v: GapVote): void {
-    if (!this.sameView(v.view) || v.replica >= this.p.replicas.length || !verifySigned(v, this.p.keys)) {
+    if (!this.sameView(v.view)) return this.otherView();
+    if (v.replica >= this.p.replicas.length || !verifySigned(v, this.p.keys)) {
       this.obs.invalid('bad-gap-vote');
       return;
     }
@@ -879,9 +915,14 @@ export class Replica implements Core<NeoMsg> {
     if (!this.recent.has(key) && !this.direct.has(key) && this.direct.size < MAX_HELD) this.direct.set(key, ctx.now);
   }
 
+  /** The suspicion and view-change timeout, doubled per view change without progress (at most 64×). */
+  private get timeoutUs(): number {
+    return this.p.viewChangeUs * 2 ** Math.min(Math.max(this.attempts - 1, 0), 6);
+  }
+
   /** Starts a view change when the leader or the sequencer stopped making progress; true if it did. */
   private suspect(ctx: Ctx<NeoMsg>): boolean {
-    const limit = ctx.now - this.p.viewChangeUs;
+    const limit = ctx.now - this.timeoutUs;
     for (const [slot, since] of this.missingSince) {
       if (since > limit || slot > this.syncPoint + LOG_WINDOW) continue;
       this.startViewChange(ctx, { epoch: this.view.epoch, leader: this.view.leader + 1 }, 'leader');
@@ -931,8 +972,8 @@ export class Replica implements Core<NeoMsg> {
     this.myViewChange = vc;
     ctx.multicast(this.others(), vc);
     this.obs.viewChanged(target, reason);
-    ctx.setTimer('view-change', this.p.viewChangeUs * 2 ** Math.min(this.attempts, 6));
     this.attempts++;
+    ctx.setTimer('view-change', this.timeoutUs);
     this.onViewChange(ctx, vc);
   }
 
@@ -947,7 +988,7 @@ export class Replica implements Core<NeoMsg> {
       const above = [...this.viewChanges.values()].flatMap((m) => [...m.values()]).map((x) => x.msg.view)
         .filter((v) => compareViews(v, this.target) > 0).sort(compareViews)[0];
       if (above) return this.startViewChange(ctx, above, 'joined');
-      ctx.setTimer('view-change', this.p.viewChangeUs);
+      ctx.setTimer('view-change', this.timeoutUs);
       return;
     }
     this.startViewChange(ctx, { epoch: this.target.epoch, leader: this.target.leader + 1 }, 'timeout');
@@ -1138,6 +1179,10 @@ export class Replica implements Core<NeoMsg> {
       } else {
         delete this.log[slot];
         this.markMissing(slot);
+        // An agreement this replica finished in an earlier view does not hold the slot any more:
+        // kept, it would block the new view's agreement on it (a done record answers nothing)
+        // and resend that view's decision and votes on every retry.
+        this.gaps.delete(slot);
       }
     }
     if (newEpoch) {
@@ -1147,7 +1192,6 @@ export class Replica implements Core<NeoMsg> {
     }
     this.view = view;
     this.status = 'normal';
-    this.attempts = 0;
     this.myViewChange = null;
     ctx.cancelTimer('view-change');
     for (const k of [...this.viewChanges.keys()]) {

@@ -8,7 +8,6 @@ import type { Core, NodeId } from '../runtime/core.js';
 import { Driver } from '../runtime/driver.js';
 import { SeededRandom } from '../runtime/random.js';
 import { AomSequencer } from './aom-sequencer.js';
-import type { AomReceiverAuth } from './aom-receiver.js';
 import { neoClient } from './client.js';
 import type { KvClient } from '../apps/kv-client.js';
 import { neoCodec } from './codec.js';
@@ -18,7 +17,7 @@ import { SigningController } from './sign-controller.js';
 import { type ReplicaFault, type SequencerFault, byzantine, garbageClient, lyingSequencer } from './faults.js';
 import { neoClientNode, replicaNode, sequencerNode, sequencerOfEpoch } from './topology.js';
 import { EpochSequencer } from './epoch-sequencer.js';
-import { MAX_EPOCHS } from './keys.js';
+import { epochKeyring, receiverAuthFor } from './keys.js';
 import { openSignedRequest, signRequest } from './requests.js';
 
 export interface NeoSimOptions {
@@ -40,7 +39,23 @@ export interface NeoSimOptions {
   lyingSequencer?: { fault: SequencerFault; every: number };
   /** Clients sign their requests and replicas check the signatures (see requests.ts). */
   signedRequests?: boolean;
+  /** Protocol timeouts (µs); the defaults are short, for fast simulated runs. */
+  timing?: Partial<NeoSimTiming>;
+  /**
+   * When each member starts (µs; 0 unless given): members of a real testbed come up at
+   * different times (pods scheduled apart, peers resolved late), so timers run before peers exist.
+   */
+  startAtUs?: (id: NodeId) => number;
 }
+
+export interface NeoSimTiming {
+  gapUs: number;
+  retryUs: number;
+  viewChangeUs: number;
+  clientRetryUs: number;
+}
+
+const SIM_TIMING: NeoSimTiming = { gapUs: 1000, retryUs: 2000, viewChangeUs: 20_000, clientRetryUs: 5000 };
 
 
 /** A BFTCluster testbed in the simulated network, with every client's history recorded. */
@@ -61,7 +76,7 @@ export class NeoSim {
     const rng = new SeededRandom(o.seed ^ 0x4e30);
     const bytes = (n: number) => Uint8Array.from({ length: n }, () => rng.int(256));
     const n = 3 * o.f + 1;
-    const epochs = Array.from({ length: MAX_EPOCHS }, () => ({ hm: Array.from({ length: n }, () => halfSipKey(bytes(8))), secret: bytes(32) }));
+    const keyring = epochKeyring(bytes(32), n);
     const sequencers = o.sequencers ?? 2;
     const replicaSecrets = Array.from({ length: n }, () => bytes(32));
     const publicKeys = replicaSecrets.map((s) => hotPathBackend.publicKey(s));
@@ -70,31 +85,34 @@ export class NeoSim {
     const clientPublic = clientSecrets.map((s) => hotPathBackend.publicKey(s));
     const openRequest = o.signedRequests ? (payload: Uint8Array) => openSignedRequest(payload, (c) => clientPublic[c], hotPathBackend) : undefined;
     const replicaIds = Array.from({ length: n }, (_, i) => replicaNode(i));
-    const boot = (id: NodeId, make: () => Core<NeoMsg>) =>
+    const timing = { ...SIM_TIMING, ...o.timing };
+    const boot = (id: NodeId, make: () => Core<NeoMsg>) => {
       this.net.addNode(id, ({ transport, clock, scheduler }) => new Driver(make(), neoCodec, transport, clock, scheduler));
-    const ordering = (epoch: number) => {
-      const k = epochs[epoch - 1];
-      if (!k) return null;
-      const lie = epoch === 1 ? o.lyingSequencer : undefined;
+      const at = o.startAtUs?.(id) ?? 0;
+      if (at <= 0) return;
+      this.net.crash(id);
+      this.net.at(at, () => this.net.restart(id));
+    };
+    // The lying sequencer is a faulty device: it lies in every epoch it orders (as in a member).
+    const ordering = (sequencer: number, epoch: number) => {
+      const k = keyring(epoch);
+      const hm = () => new MacVectorKeys(k.hm.map(halfSipKey));
+      const lie = sequencer === 0 ? o.lyingSequencer : undefined;
       return lyingSequencer(new AomSequencer({
         group: 0, epoch, receivers: replicaIds,
         auth: o.scheme === 'hm'
-          ? { scheme: 'hm', keys: new MacVectorKeys(k.hm) }
-          : { scheme: 'pk', secret: k.secret, backend: hotPathBackend, controller: new SigningController(5000, 16), idleSignUs: 300 },
-      }, { authenticated() {} }), lie?.fault ?? 'none', lie?.every ?? 0, new MacVectorKeys(k.hm), o.signedRequests);
+          ? { scheme: 'hm', keys: hm() }
+          : { scheme: 'pk', secret: k.sequencer, backend: hotPathBackend, controller: new SigningController(5000, 16), idleSignUs: 300 },
+      }, { authenticated() {} }), lie?.fault ?? 'none', lie?.every ?? 0, hm(), o.signedRequests);
     };
     for (let k = 0; k < sequencers; k++) {
       boot(sequencerNode(k), () => new EpochSequencer({
-        index: k, count: sequencers, f: o.f, replicaKeys: { publicKeys, backend: hotPathBackend }, make: ordering,
+        index: k, count: sequencers, f: o.f, replicaKeys: { publicKeys, backend: hotPathBackend }, make: (e) => ordering(k, e),
       }, { installed: (e) => { this.trace?.(`${this.net.now} sequencer ${k} installed epoch ${e}`); this.counters.epoch = Math.max(this.counters.epoch, e); }, idle() {} }));
     }
     const sequencerOf = (epoch: number) => sequencerOfEpoch(epoch, sequencers);
     for (let i = 0; i < n; i++) {
-      const authFor = (epoch: number): AomReceiverAuth | null => {
-        const k = epochs[epoch - 1];
-        if (!k) return null;
-        return o.scheme === 'hm' ? { scheme: 'hm', key: k.hm[i]! } : { scheme: 'pk', publicKey: hotPathBackend.publicKey(k.secret), backend: hotPathBackend };
-      };
+      const authFor = receiverAuthFor(keyring, o.scheme, i);
       const faulty = o.faulty?.replica === i ? o.faulty.behaviour : null;
       const keys = { secret: replicaSecrets[i]!, publicKeys, backend: hotPathBackend };
       boot(replicaNode(i), () => {
@@ -102,8 +120,8 @@ export class NeoSim {
         const r = new Replica({
           index: i, f: o.f, replicas: replicaIds, group: 0, authFor, sequencerNode: sequencerOf,
           keys,
-          clientKey: (c) => clientKeys[c]?.[i] ?? new Uint8Array(32), clientNode: neoClientNode, clients: o.clients, gapTimeoutUs: 1000, retryUs: 2000,
-          viewChangeUs: 20_000, byzantineNetwork: o.byzantineNetwork ?? false, openRequest,
+          clientKey: (c) => clientKeys[c]?.[i] ?? new Uint8Array(32), clientNode: neoClientNode, clients: o.clients, gapTimeoutUs: timing.gapUs, retryUs: timing.retryUs,
+          viewChangeUs: timing.viewChangeUs, byzantineNetwork: o.byzantineNetwork ?? false, openRequest,
         }, {
           executed() {}, rejected() {}, verified() {}, synced() {},
           stateTransferred: (slot) => {
@@ -138,7 +156,7 @@ export class NeoSim {
         const client = neoClient({
           client: c, f: o.f, replicas: replicaIds, sequencerOf, group: 0, keys: clientKeys[c]!, keySpace: 4,
           sign: o.signedRequests ? (r) => signRequest(r, clientSecrets[c]!, hotPathBackend) : undefined,
-          requests: o.requestsPerClient, retryUs: 5000,
+          requests: o.requestsPerClient, retryUs: timing.clientRetryUs,
         }, crng, {
           completed: (op) => this.history.push(op),
           retried: () => this.counters.retries++,
