@@ -590,7 +590,9 @@ export class Replica implements Core<NeoMsg> {
     const mine = this.hashes[m.slot];
     // 2f+1 others made a point final more than an interval past what we executed: what we lack
     // is compacted at them, so only their state brings us there.
-    if (who.size >= this.quorum && m.slot > this.executed + SYNC_INTERVAL) this.stateWanted = Math.max(this.stateWanted, m.slot);
+    // A mute replica takes any later final point's state: in Byzantine-network mode it cannot
+    // fill a slot it missed (that takes 2f+1 CONFIRMs of this view, and it sends none).
+    if (who.size >= this.quorum && (m.slot > this.executed + SYNC_INTERVAL || (this.mute && m.slot > this.executed))) this.stateWanted = Math.max(this.stateWanted, m.slot);
     if (who.size < this.quorum || !mine || hex(mine) !== hex(m.logHash)) return;
     // (An EPOCH-START is at or past the final point: the epoch started after what was final.)
     this.finalize(m.slot, [...who.values()].slice(0, this.quorum), m.view.epoch);
