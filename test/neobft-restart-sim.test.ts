@@ -5,7 +5,7 @@ import { checkLinearizable } from '../node/check/linearizability.js';
 import { NeoSim } from '../node/neobft/simulation.js';
 import { replicaNode, sequencerOfEpoch } from '../node/neobft/topology.js';
 import { neoDivergence } from './support/neobft-divergence.js';
-import { restartWithEmptyState } from './support/restart-sweep.js';
+import { mostCommon, restartWithEmptyState } from './support/restart-sweep.js';
 
 const SEEDS = process.env.NEO_SEED ? [Number(process.env.NEO_SEED)] : Array.from({ length: 200 }, (_, i) => i + 1);
 const CLIENTS = 3;
@@ -32,12 +32,12 @@ test(`NeoBFT: a replica (the leader too) or the AOM sequencer restarting with em
     });
     let victim = -1;
     const pick = () => {
-      const view = sim.replicas[0]!.currentView;
-      if (kind === 'sequencer') return sequencerOfEpoch(Math.max(...sim.replicas.map((r) => r.currentView.epoch)), 2);
+      const view = mostCommon(sim.replicas.map((r) => r.currentView), (v) => `${v.epoch}/${v.leader}`);
+      if (kind === 'sequencer') return sequencerOfEpoch(view.epoch, 2);
       victim = kind === 'leader' ? view.leader % 4 : 1 + (seed % 3);
       return replicaNode(victim);
     };
-    restartWithEmptyState(sim.net, { pick, firstAt: 40_000 + (seed % 7) * 15_000, downUs: 5_000 + (seed % 5) * 10_000, times, gapUs: 150_000 });
+    restartWithEmptyState(sim.net, { pick, firstAt: 40_000 + (seed % 7) * 15_000, downUs: 5_000 + (seed % 5) * 10_000, times, gapUs: 100_000 });
     sim.net.runUntil(1_000_000);
     sim.net.faults = { ...sim.net.faults, loss: 0, duplicate: 0, reorder: 0 };
     sim.net.runUntil(3_500_000);

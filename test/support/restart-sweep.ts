@@ -16,3 +16,10 @@ export function restartWithEmptyState(net: SimNetwork, o: { pick: () => NodeId; 
   });
   once(o.firstAt, o.times);
 }
+
+/** The value most members hold (a restarted member may still be behind: pick faults by what the others run). */
+export function mostCommon<T>(values: readonly T[], key: (v: T) => string = String): T {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(key(v), (counts.get(key(v)) ?? 0) + 1);
+  return values.reduce((a, b) => ((counts.get(key(b)) ?? 0) > (counts.get(key(a)) ?? 0) ? b : a));
+}
