@@ -161,6 +161,8 @@ export class PbftReplica implements Core<PbftMsg> {
 
   start(ctx: Ctx<PbftMsg>): void {
     ctx.setTimer('retry', this.p.retryUs);
+    // Started with empty state (perhaps restarted): the others' stable checkpoint, if they have one.
+    if (this.n > 1) this.requestState(ctx);
   }
 
   receive(ctx: Ctx<PbftMsg>, m: PbftMsg): void {
