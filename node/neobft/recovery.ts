@@ -24,9 +24,10 @@ export interface RecoveryOutcome {
  * - the view: the (f+1)-th highest reported, i.e. one at least one correct replica is in;
  * - the final point: the highest certificate (2f+1 signed SYNCs prove themselves);
  * - how long to stay mute: a replica fills at most LOG_WINDOW slots past its sync point, and its
- *   sync point before the restart was signed by 2f+1, at least one of them correct among any
- *   2f answerers' … so the highest credible `executed` (bounded by the answerer's own final
- *   point plus the window) plus the window bounds what it may have accepted.
+ *   sync point before the restart was signed by 2f+1 replicas, f of whom at least are among any
+ *   2f answerers (with the recovering replica as the one fault, a correct one); so the highest
+ *   credible `executed` (bounded by the answerer's own final point plus the window) plus the
+ *   window bounds what it may have accepted.
  */
 export class RecoveryRound {
   private readonly replies = new Map<number, RecoveryReply>();
