@@ -12,26 +12,11 @@ import { PROTOCOL_TYPE } from '../node/neobft/protocol-codec.js';
 import { SYNC_INTERVAL } from '../node/neobft/replica.js';
 import { restartClientMidway, restartProblems } from './support/client-restart.js';
 import { SeededRandom } from '../node/runtime/random.js';
+import { neoDivergence } from './support/neobft-divergence.js';
 
 const SEEDS = process.env.NEO_SEED ? [Number(process.env.NEO_SEED)] : Array.from({ length: 200 }, (_, i) => i + 1);
 
-/**
- * No two correct replicas hold different values in a slot both have executed, or different
- * states after executing the same number of slots (execution is a function of the log alone).
- */
-function divergence(sim: NeoSim): string | null {
-  const correct = sim.replicas.filter((r, i) => r && i !== sim.o.faulty?.replica);
-  for (let s = 1; correct.some((r) => r.executedSlots >= s); s++) {
-    // A replica that took the others' state never saw the slots it skipped.
-    const held = correct.filter((r) => r.executedSlots >= s).map((r) => r.slotDigest(s)).filter((d): d is Uint8Array => d !== undefined);
-    if (held.some((d) => !equalBytes(d, held[0]!))) return `slot ${s} differs`;
-  }
-  for (const a of correct) {
-    const b = correct.find((x) => x.executedSlots === a.executedSlots && !equalBytes(x.stateDigest(), a.stateDigest()));
-    if (b) return `states differ after slot ${a.executedSlots}`;
-  }
-  return null;
-}
+const divergence = (sim: NeoSim) => neoDivergence(sim.replicas, sim.o.faulty?.replica);
 
 test(`NeoBFT (normal case, queries, gap agreement) stays linearizable over ${SEEDS.length} seeds of loss, duplication, reordering, a crashed or Byzantine replica, a Byzantine client or a lying sequencer`, (t) => {
   const failures: string[] = [];

@@ -8,13 +8,13 @@ import { SimNetwork } from '../node/net/sim.js';
 import { pbftClient } from '../node/pbft/client.js';
 import { PBFT_TYPE, pbftCodec } from '../node/pbft/codec.js';
 import { signPbft } from '../node/pbft/auth.js';
-import type { Checkpoint, PbftMsg } from '../node/pbft/messages.js';
+import type { Checkpoint } from '../node/pbft/messages.js';
 import { PbftReplica } from '../node/pbft/replica.js';
-import type { Core } from '../node/runtime/core.js';
 import { Driver } from '../node/runtime/driver.js';
 import { SeededRandom } from '../node/runtime/random.js';
 import { encodeKvRequest } from '../node/apps/kv.js';
 import { restartClientMidway, restartProblems } from './support/client-restart.js';
+import { mostCommon, restartWithEmptyState } from './support/restart-sweep.js';
 
 interface Run {
   seed: number;
@@ -34,6 +34,8 @@ interface Run {
   forgedClientAt?: number;
   /** Client 0 crashes after this many operations and restarts with empty state 20 ms later. */
   restartClientAfter?: number;
+  /** Replicas restarting with empty state: `pick` names one by index (given the replicas as they are then). */
+  restarts?: { pick: (replicas: readonly PbftReplica[]) => number; firstAt: number; downUs: number; times: number; gapUs: number };
 }
 
 const CLIENTS = 3;
@@ -55,8 +57,8 @@ function run(o: Run) {
   const history: Operation<KvInput, KvOutput>[] = [];
   const counters = { viewChanges: 0, stateTransfers: 0, batches: 0, invalid: new Map<string, number>() };
   const replicas: PbftReplica[] = [];
-  const boot = (id: number, core: Core<PbftMsg>) => net.addNode(id, ({ transport, clock, scheduler }) => new Driver(core, pbftCodec, transport, clock, scheduler));
-  for (let i = 0; i < n; i++) {
+  // Each boot makes the replica afresh: a restart starts it with empty state.
+  const make = (i: number) => {
     replicas[i] = new PbftReplica({
       index: i, f, replicas: replicaIds, pairKeys: pairs[i]!, keys: { secret: secrets[i]!, publicKeys, backend: hotPathBackend },
       clientKey: (c) => clientKeys[c]![i]!, clientNode: (c) => 100 + c, clients: CLIENTS, maxBatch: n === 1 ? 1 : 8, batchDelayUs: 200, retryUs: 2000, viewChangeUs: 20_000,
@@ -67,7 +69,10 @@ function run(o: Run) {
       viewChanged: () => counters.viewChanges++,
       stateTransferred: () => counters.stateTransfers++,
     });
-    boot(10 + i, replicas[i]!);
+    return replicas[i]!;
+  };
+  for (let i = 0; i < n; i++) {
+    net.addNode(10 + i, ({ transport, clock, scheduler }) => new Driver(make(i), pbftCodec, transport, clock, scheduler));
     if (o.busyUs) net.setCapacity(10 + i, { serviceUs: o.busyUs, queueLimit: 10_000 });
   }
   const requests = o.requests ?? 60;
@@ -89,6 +94,7 @@ function run(o: Run) {
     net.at(o.forgedClientAt, () => net.addNode(98, ({ transport }) => ({ start: () => replicaIds.forEach((r) => transport.send(r, forged)), stop() {} })));
   }
   for (const c of o.crash ?? []) net.at(c.at, () => net.crash(10 + c.replica));
+  if (o.restarts) restartWithEmptyState(net, { ...o.restarts, pick: () => 10 + o.restarts!.pick(replicas) });
   if (o.checkpointSpam) {
     const liar = n - 1;
     const lies = Array.from({ length: o.checkpointSpam }, (_, k) => pbftCodec.encode(signPbft<Checkpoint>({
@@ -204,4 +210,46 @@ test('a client that crashes and restarts with empty state completes its requests
       assert.deepEqual(restartProblems(r.history, { clients: CLIENTS, requests: 80, restartAt: r.restartAt! }), [], what);
     }
   }
+});
+
+const RESTART_SEEDS = process.env.PB_SEED ? [Number(process.env.PB_SEED)] : Array.from({ length: 200 }, (_, i) => i + 1);
+
+/**
+ * Issue 18: a replica restarted by Kubernetes comes back with empty state in view 0. Per seed,
+ * under loss, duplication and reordering, while the clients are busy (the workload lasts about
+ * 100 ms: an idle replica learns the view only from the next normal-case traffic), a replica — the primary of the view then on every
+ * other seed — crashes and boots again with nothing, twice on every third seed. It joins the
+ * view f+1 others show and takes the state at their next stable checkpoint; once faults stop
+ * every request completes, the history is linearizable and every replica that executed as many
+ * batches holds the same state.
+ */
+test(`PBFT: a replica (the primary too) restarting with empty state, once or twice, under loss and reordering, over ${RESTART_SEEDS.length} seeds`, (t) => {
+  const failures: string[] = [];
+  let transfers = 0;
+  for (const seed of RESTART_SEEDS) {
+    const primary = seed % 2 === 0;
+    const times = seed % 3 === 0 ? 2 : 1;
+    const r = run({
+      seed, n: 4, f: 1, loss: 0.02, requests: 80,
+      restarts: {
+        pick: (replicas) => (primary ? mostCommon(replicas.map((x) => x.currentView.view)) % 4 : 1 + (seed % 3)),
+        firstAt: 10_000 + (seed % 7) * 5_000, downUs: 2_000 + (seed % 5) * 3_000, times, gapUs: 20_000,
+      },
+    });
+    transfers += r.counters.stateTransfers;
+    const problems: string[] = [];
+    if (r.history.length !== r.expected) problems.push(`${r.history.length}/${r.expected} completed`);
+    if (!checkLinearizable(kvModel, [...r.history, ...r.pending]).linearizable) problems.push('not linearizable');
+    const byExecuted = new Map<number, string>();
+    for (const x of r.replicas) {
+      const { executed, contents } = x.progressState;
+      if ((byExecuted.get(executed) ?? contents) !== contents) problems.push(`states differ after ${executed} batches`);
+      byExecuted.set(executed, contents);
+    }
+    const views = new Set(r.replicas.map((x) => x.currentView.view));
+    if (views.size !== 1) problems.push(`replicas end in views ${[...views].join(', ')}`);
+    if (problems.length) failures.push(`seed ${seed} (${primary ? 'primary' : 'backup'} restarted ${times}×): ${problems.join('; ')} — replay: PB_SEED=${seed} node scripts/run-tests.mjs pbft-sim`);
+  }
+  t.diagnostic(`${RESTART_SEEDS.length} runs, ${transfers} state transfers`);
+  assert.deepEqual(failures, []);
 });

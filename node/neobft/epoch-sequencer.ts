@@ -20,11 +20,17 @@ export interface EpochSequencerObserver {
 }
 
 /**
- * A sequencer process across epochs. The first one orders epoch 1 from the start; any of them
- * is installed for a later epoch it serves once f+1 replicas (one correct at least) sent it
- * their signed EPOCH-START for that epoch, i.e. after the view change agreed on everything the
- * previous sequencer ordered. It then numbers from 1 under that epoch's keys; a sequencer that
- * was replaced simply gets no more traffic, and replicas refuse its old epoch.
+ * A sequencer process across epochs. Any of them is installed for an epoch it serves once f+1
+ * replicas (one correct at least) sent it their signed EPOCH-START for that epoch: for epoch 1,
+ * replicas that found a fresh testbed when they started (nothing executed anywhere); for a later
+ * one, after the view change agreed on everything the previous sequencer ordered. It then
+ * numbers from 1 under that epoch's keys; a sequencer that was replaced simply gets no more
+ * traffic, and replicas refuse its old epoch.
+ *
+ * A sequencer keeps nothing across a restart, so it never orders on its own: restarted, it
+ * waits to be installed for a new epoch. Replicas that stop getting their requests ordered
+ * meanwhile treat it as failed and move to the next epoch (its next sequencer, under fresh
+ * keys), so it never numbers from 1 again in an epoch it ordered before.
  */
 export class EpochSequencer implements Core<NeoMsg> {
   private epoch = 0;
@@ -37,9 +43,7 @@ export class EpochSequencer implements Core<NeoMsg> {
     return this.epoch;
   }
 
-  start(ctx: Ctx<NeoMsg>): void {
-    if (this.p.index === 0) this.install(ctx, 1);
-  }
+  start(): void {}
 
   receive(ctx: Ctx<NeoMsg>, m: NeoMsg): void {
     if (m.type === 'sync') {

@@ -38,7 +38,7 @@ export function neobftMetrics(registry: Registry) {
       'bad-confirm': true, 'bad-gap-decision': true, 'bad-gap-drop': true, 'bad-gap-find': true, 'bad-gap-vote': true, 'bad-state-certificate': true,
       'bad-sync': true, 'bad-view-change': true, 'bad-view-start': true, 'certificate-for-another-slot': true, 'forged-certificate': true,
       'gap-decision-contradicts-confirm': true, 'malformed-request': true, 'bad-client-signature': true, 'unknown-client': true, 'no-keys-for-next-epoch': true,
-      'view-change-below-sync-point': true, 'malformed-state': true, 'state-digest-mismatch': true, 'other-view': true,
+      'view-change-below-sync-point': true, 'malformed-state': true, 'state-digest-mismatch': true, 'other-view': true, 'bad-recovery-reply': true,
     }));
     const epoch = new Gauge({ name: 'switchyard_neobft_epoch', help: 'Current epoch (sequencer installation).', registers: r });
     const leader = new Gauge({ name: 'switchyard_neobft_leader', help: 'Index of the current leader replica.', registers: r });

@@ -7,7 +7,7 @@ import type { Confirm, GapDrop, GapFind, GapVote, LogEntry, ProtocolMsg, Sync, V
 export const PROTOCOL_TYPE = {
   reply: 10, query: 11, 'query-reply': 12, 'gap-find': 13, 'gap-recv': 14, 'gap-drop': 15, 'gap-decision': 16,
   'gap-prepare': 17, 'gap-commit': 18, 'direct-request': 19, confirm: 20, sync: 21, 'view-change': 22, 'view-start': 23,
-  'view-change-fetch': 24, 'state-request': 25, 'state-reply': 26,
+  'view-change-fetch': 24, 'state-request': 25, 'state-reply': 26, recovery: 27, 'recovery-reply': 28,
 } as const;
 
 const VIEW = 4 + 4;
@@ -63,6 +63,10 @@ export function protocolSize(m: ProtocolMsg): number {
       return 1 + SLOT;
     case 'state-reply':
       return 1 + 1 + m.cert.length * SYNC + 4 + m.snapshot.length;
+    case 'recovery':
+      return 1 + SLOT;
+    case 'recovery-reply':
+      return VIEW + 1 + SLOT + SLOT + 1 + m.cert.length * SYNC + SIG;
   }
 }
 
@@ -170,6 +174,15 @@ export function writeProtocol(w: Writer, m: ProtocolMsg): void {
       w.u8(m.replica).u8(m.cert.length);
       for (const c of m.cert) writeSync(w, c);
       w.u32(m.snapshot.length).raw(m.snapshot);
+      return;
+    case 'recovery':
+      w.u8(m.replica).u64(m.nonce);
+      return;
+    case 'recovery-reply':
+      writeView(w, m.view);
+      w.u8(m.replica).u64(m.nonce).u64(m.executed).u8(m.cert.length);
+      for (const c of m.cert) writeSync(w, c);
+      w.raw(m.sig);
   }
 }
 
@@ -295,6 +308,16 @@ export function readProtocol(r: Reader, type: number): ProtocolMsg {
       const replica = r.u8('replica');
       const cert = Array.from({ length: count(r, 'certificate SYNC', MAX_CERT) }, () => readSync(r));
       return { type: 'state-reply', replica, cert, snapshot: copy(r, r.u32('snapshot length'), 'snapshot') };
+    }
+    case PROTOCOL_TYPE.recovery:
+      return { type: 'recovery', replica: r.u8('replica'), nonce: r.u64('nonce') };
+    case PROTOCOL_TYPE['recovery-reply']: {
+      const view = readView(r);
+      const replica = r.u8('replica');
+      const nonce = r.u64('nonce');
+      const executed = r.u64('executed');
+      const cert = Array.from({ length: count(r, 'certificate SYNC', MAX_CERT) }, () => readSync(r));
+      return { type: 'recovery-reply', view, replica, nonce, executed, cert, sig: copy(r, SIG, 'signature') };
     }
     default:
       throw new WireError('unknown-type', `unknown BFTCluster message type ${type}`);

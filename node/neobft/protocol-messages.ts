@@ -136,6 +136,28 @@ export interface StateReply {
 }
 
 /**
+ * A replica that started with empty state (a restarted process) asks every other where the
+ * cluster is before it takes part (Viewstamped Replication Revisited's RECOVERY: the nonce makes
+ * an old answer useless).
+ */
+export interface Recovery {
+  type: 'recovery';
+  replica: number;
+  nonce: number;
+}
+
+/** The answer: the sender's view, the last slot it executed, its sync point's certificate; signed, with the nonce. */
+export interface RecoveryReply {
+  type: 'recovery-reply';
+  view: View;
+  replica: number;
+  nonce: number;
+  executed: number;
+  cert: Sync[];
+  sig: Uint8Array;
+}
+
+/**
  * A log entry as a VIEW-CHANGE carries it. Entries at or below the sender's sync point are
  * proven by the hash chain up to its SYNC certificate; above it each carries its own proof: the
  * ordering certificate (plus 2f+1 CONFIRMs in Byzantine-network mode), or the gap certificate
@@ -185,7 +207,7 @@ export interface DirectRequest {
 }
 
 export type ProtocolMsg = Reply | Query | QueryReply | GapFind | GapRecv | GapDrop | GapDecision | GapVote | Confirm | Sync | DirectRequest
-  | ViewChange | ViewStart | ViewChangeFetch | StateRequest | StateReply;
-export type SignedMsg = GapFind | GapDrop | GapDecision | GapVote | Confirm | Sync | ViewChange | ViewStart;
+  | ViewChange | ViewStart | ViewChangeFetch | StateRequest | StateReply | Recovery | RecoveryReply;
+export type SignedMsg = GapFind | GapDrop | GapDecision | GapVote | Confirm | Sync | ViewChange | ViewStart | RecoveryReply;
 
 export const NOOP_DIGEST = new Uint8Array(32);

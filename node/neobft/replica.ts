@@ -9,9 +9,10 @@ import { type ReplicaKeys, replyMac, sign, verifyRelayedOc, verifySigned } from 
 import { equalBytes } from '../crypto/bytes.js';
 import type { NeoMsg } from './messages.js';
 import {
-  type Confirm, type GapDecision, type GapDrop, type GapVote, type LogEntry, NOOP_DIGEST, type Reply, type StateReply, type Sync, type View,
-  type ViewChange, type ViewChangeFetch, type ViewStart,
+  type Confirm, type GapDecision, type GapDrop, type GapVote, type LogEntry, NOOP_DIGEST, type Recovery, type RecoveryReply, type Reply, type StateReply,
+  type Sync, type View, type ViewChange, type ViewChangeFetch, type ViewStart,
 } from './protocol-messages.js';
+import { RecoveryRound, type RecoveryOutcome } from './recovery.js';
 import {
   type CheckEnv, type CheckedViewChange, type FinalPoint, GENESIS, type MergedLog, checkEntry, checkSyncCert, checkViewChange, compareViews, leaderOf,
   mergeViewChanges, viewKey,
@@ -68,7 +69,7 @@ export type NeoBftRefusal =
   | 'bad-confirm' | 'bad-gap-decision' | 'bad-gap-drop' | 'bad-gap-find' | 'bad-gap-vote' | 'bad-state-certificate' | 'bad-sync'
   | 'bad-view-change' | 'bad-view-start' | 'certificate-for-another-slot' | 'forged-certificate' | 'gap-decision-contradicts-confirm'
   | 'malformed-request' | 'bad-client-signature' | 'unknown-client' | 'no-keys-for-next-epoch' | 'view-change-below-sync-point'
-  | 'malformed-state' | 'state-digest-mismatch' | 'other-view';
+  | 'malformed-state' | 'state-digest-mismatch' | 'other-view' | 'bad-recovery-reply';
 
 export interface ReplicaObserver extends Pick<AomReceiverObserver, 'rejected' | 'verified'> {
   executed(slot: number, noop: boolean): void;
@@ -192,6 +193,19 @@ export class Replica implements Core<NeoMsg> {
   private readonly syncs = new Map<number, Map<string, Map<number, Sync>>>();
   private readonly mySyncs = new Map<number, Sync>();
   private syncPoint = 0;
+  /**
+   * Every replica starts as a restarted process would, with empty state: it takes part only
+   * once a recovery round told it the view and final point (recovery.ts), and took the state
+   * there. Null once it has rejoined.
+   */
+  private recovery: RecoveryRound | null = null;
+  private recoveryRounds = 0;
+  /** Rejoined at a final point past genesis: waiting for the state there. */
+  private awaitingState = false;
+  /** Until the sync point reaches this slot, no vote that denies a slot (RecoveryOutcome.muteUntil). */
+  private muteUntil = 0;
+  /** Our EPOCH-START of epoch 1 (a fresh testbed), sent to its sequencer until it orders something. */
+  private epochOneStart: Sync | null = null;
 
   constructor(private readonly p: ReplicaParams, private readonly obs: ReplicaObserver) {
     const auth = p.authFor(1);
@@ -223,7 +237,12 @@ export class Replica implements Core<NeoMsg> {
 
   /** Deliveries wait while a view change runs, or while the current epoch has no certificate yet. */
   private get holding(): boolean {
-    return this.status === 'view-change' || this.certifiedEpoch < this.view.epoch;
+    return this.recovery !== null || this.status === 'view-change' || this.certifiedEpoch < this.view.epoch;
+  }
+
+  /** Recovered with a frontier it may have accepted before the restart and forgot (RecoveryOutcome.muteUntil). */
+  private get mute(): boolean {
+    return this.syncPoint < this.muteUntil;
   }
 
   private get quorum(): number {
@@ -264,10 +283,15 @@ export class Replica implements Core<NeoMsg> {
   start(ctx: Ctx<NeoMsg>): void {
     this.ctx = ctx;
     ctx.setTimer('retry', this.p.retryUs);
+    this.startRecovery(ctx);
   }
 
   receive(ctx: Ctx<NeoMsg>, m: NeoMsg): void {
     this.ctx = ctx;
+    if (m.type === 'recovery') return this.answerRecovery(ctx, m);
+    if (m.type === 'recovery-reply') return this.onRecoveryReply(ctx, m);
+    // Rejoining: only AOM (held until we are in) and the state we asked for.
+    if (this.recovery && m.type !== 'aom' && m.type !== 'aom-sign' && !(m.type === 'state-reply' && this.awaitingState)) return;
     switch (m.type) {
       case 'aom-sign':
         if (m.epoch === this.aomEpoch && (!this.lastSign || m.seq > this.lastSign.seq)) this.lastSign = m;
@@ -329,6 +353,8 @@ export class Replica implements Core<NeoMsg> {
     if (name !== 'retry') return;
     ctx.setTimer('retry', this.p.retryUs);
     this.askForState(ctx);
+    if (this.recovery) return this.retryRecovery(ctx);
+    if (this.epochOneStart) ctx.send(this.p.sequencerNode(1), this.epochOneStart);
     if (this.status === 'view-change') return this.resendViewChange(ctx);
     if (this.suspect(ctx)) return;
     // Retransmit whatever is still unresolved: the network may lose any of it.
@@ -382,6 +408,8 @@ export class Replica implements Core<NeoMsg> {
   }
 
   private onDelivery(d: AomDelivery): void {
+    // Epoch 1's sequencer is ordering: our EPOCH-START reached it.
+    this.epochOneStart = null;
     if (d.kind === 'message') this.noteDelivered(d.msg);
     if (this.holding) {
       if (this.held.length < MAX_HELD) this.held.push(d);
@@ -469,7 +497,7 @@ export class Replica implements Core<NeoMsg> {
     const byDigest = this.candidates.get(slot) ?? new Map<string, OrderedMulticast>();
     byDigest.set(d, oc);
     this.candidates.set(slot, byDigest);
-    if (!this.myConfirms.has(slot)) {
+    if (!this.myConfirms.has(slot) && !this.mute) {
       this.unconfirmedSince.set(slot, this.ctx.now);
       this.ctx.multicast(this.others(), this.signConfirm(slot, oc.header.digest));
     }
@@ -503,7 +531,7 @@ export class Replica implements Core<NeoMsg> {
     if (c.need) {
       const held = this.log[c.slot]?.oc;
       const mine = this.myConfirms.get(c.slot)
-        ?? (held && this.signConfirm(c.slot, held.header.digest));
+        ?? (held && !this.mute && this.signConfirm(c.slot, held.header.digest));
       if (mine) ctx.send(this.p.replicas[c.replica]!, mine);
     }
     this.settle(c.slot);
@@ -583,7 +611,9 @@ export class Replica implements Core<NeoMsg> {
     const mine = this.hashes[m.slot];
     // 2f+1 others made a point final more than an interval past what we executed: what we lack
     // is compacted at them, so only their state brings us there.
-    if (who.size >= this.quorum && m.slot > this.executed + SYNC_INTERVAL) this.stateWanted = Math.max(this.stateWanted, m.slot);
+    // A mute replica takes any later final point's state: in Byzantine-network mode it cannot
+    // fill a slot it missed (that takes 2f+1 CONFIRMs of this view, and it sends none).
+    if (who.size >= this.quorum && (m.slot > this.executed + SYNC_INTERVAL || (this.mute && m.slot > this.executed))) this.stateWanted = Math.max(this.stateWanted, m.slot);
     if (who.size < this.quorum || !mine || hex(mine) !== hex(m.logHash)) return;
     // (An EPOCH-START is at or past the final point: the epoch started after what was final.)
     this.finalize(m.slot, [...who.values()].slice(0, this.quorum), m.view.epoch);
@@ -717,6 +747,8 @@ export class Replica implements Core<NeoMsg> {
   }
 
   private startGap(ctx: Ctx<NeoMsg>, slot: number): void {
+    // A mute leader cannot vote drop: it leaves the slot to the next leader.
+    if (this.mute) return;
     const g = this.gap(slot);
     const drop = sign({ type: 'gap-drop', view: this.view, replica: this.p.index, slot, sig: new Uint8Array(64) }, this.p.keys);
     g.finds.set(this.p.index, drop);
@@ -751,7 +783,7 @@ export class Replica implements Core<NeoMsg> {
       ctx.send(leader, { type: 'gap-recv', view: this.view, replica: this.p.index, slot: m.slot, oc });
       return;
     }
-    if (this.log[m.slot] === undefined || this.missing.has(m.slot)) {
+    if (!this.mute && (this.log[m.slot] === undefined || this.missing.has(m.slot))) {
       // We missed it too: vote drop, and from now on ignore query replies for it.
       this.markMissing(m.slot);
       const g = this.gap(m.slot);
@@ -922,6 +954,8 @@ export class Replica implements Core<NeoMsg> {
 
   /** Starts a view change when the leader or the sequencer stopped making progress; true if it did. */
   private suspect(ctx: Ctx<NeoMsg>): boolean {
+    // A mute replica's suspicion counts for nothing (it sends no VIEW-CHANGE): it follows the others.
+    if (this.mute) return false;
     const limit = ctx.now - this.timeoutUs;
     for (const [slot, since] of this.missingSince) {
       if (since > limit || slot > this.syncPoint + LOG_WINDOW) continue;
@@ -968,13 +1002,14 @@ export class Replica implements Core<NeoMsg> {
     this.myViewStart = null;
     this.pendingStart = null;
     this.direct.clear();
-    const vc = sign(this.buildViewChange(target), this.p.keys);
+    // A mute replica follows the view change without a VIEW-CHANGE of its own: its log may lack what it accepted before its restart.
+    const vc = this.mute ? null : sign(this.buildViewChange(target), this.p.keys);
     this.myViewChange = vc;
-    ctx.multicast(this.others(), vc);
+    if (vc) ctx.multicast(this.others(), vc);
     this.obs.viewChanged(target, reason);
     this.attempts++;
     ctx.setTimer('view-change', this.timeoutUs);
-    this.onViewChange(ctx, vc);
+    if (vc) this.onViewChange(ctx, vc);
   }
 
   private onViewChangeTimeout(ctx: Ctx<NeoMsg>): void {
@@ -1270,6 +1305,8 @@ export class Replica implements Core<NeoMsg> {
   private onStateReply(m: StateReply): void {
     const point = checkSyncCert(m.cert, this.checkEnv());
     if (typeof point === 'string' || point.slot === 0) return this.obs.invalid('bad-state-certificate');
+    // Rejoining, the epoch moved on since the recovery round: ask again.
+    if (this.awaitingState && point.epoch > this.view.epoch) return this.startRecovery(this.ctx);
     if (point.slot <= this.executed || point.epoch > this.view.epoch) return;
     const store = openKvState(m.snapshot, m.cert[0]!.stateDigest);
     if (typeof store === 'string') return this.obs.invalid(store);
@@ -1288,6 +1325,79 @@ export class Replica implements Core<NeoMsg> {
     this.finalize(point.slot, m.cert, point.epoch);
     if (point.epoch === this.aomEpoch) this.aom.skipTo(this.ctx, point.slot - this.epochStarts.get(point.epoch)!);
     this.execute();
+    if (this.awaitingState) this.rejoined(this.ctx);
+  }
+
+  // ——— Recovery (a replica that starts with empty state) ———
+
+  private startRecovery(ctx: Ctx<NeoMsg>): void {
+    this.recovery = new RecoveryRound(Math.max(0, ctx.now) + ++this.recoveryRounds, this.checkEnv(), LOG_WINDOW);
+    this.awaitingState = false;
+    ctx.multicast(this.others(), { type: 'recovery', replica: this.p.index, nonce: this.recovery.nonce });
+  }
+
+  private retryRecovery(ctx: Ctx<NeoMsg>): void {
+    const round = this.recovery!;
+    if (this.awaitingState) return;
+    // Enough answers and still no outcome: the cluster is between epochs; a new round, with a new nonce.
+    if (round.answers >= 2 * this.p.f) return this.startRecovery(ctx);
+    ctx.multicast(this.others(), { type: 'recovery', replica: this.p.index, nonce: round.nonce });
+  }
+
+  /** Where we are, as we are (a replica still rejoining says so: the start of epoch 1, nothing final). */
+  private answerRecovery(ctx: Ctx<NeoMsg>, m: Recovery): void {
+    if (m.replica >= this.p.replicas.length || m.replica === this.p.index) return;
+    const reply = sign<RecoveryReply>({
+      type: 'recovery-reply', view: this.view, replica: this.p.index, nonce: m.nonce, executed: this.executed, cert: this.syncCert, sig: new Uint8Array(64),
+    }, this.p.keys);
+    ctx.send(this.p.replicas[m.replica]!, reply);
+  }
+
+  private onRecoveryReply(ctx: Ctx<NeoMsg>, m: RecoveryReply): void {
+    if (!this.recovery || this.awaitingState) return;
+    if (this.recovery.add(m) !== null) return this.obs.invalid('bad-recovery-reply');
+    const out = this.recovery.outcome();
+    if (out) this.rejoin(ctx, out);
+  }
+
+  /** Takes the view and epoch the recovery round found; then the state at its final point, if past genesis. */
+  private rejoin(ctx: Ctx<NeoMsg>, out: RecoveryOutcome): void {
+    const epoch = out.point.epoch;
+    const auth = this.p.authFor(epoch);
+    if (!auth) return this.obs.invalid('no-keys-for-next-epoch');
+    this.muteUntil = out.muteUntil;
+    this.view = out.view;
+    this.target = out.view;
+    this.epochStarts.clear();
+    this.epochStarts.set(epoch, out.point.epochStart);
+    this.certifiedEpoch = epoch;
+    if (epoch !== this.aomEpoch) {
+      this.aomEpoch = epoch;
+      this.held = [];
+      this.lastSign = null;
+      this.aom.setEpoch(ctx, epoch, auth);
+    }
+    this.obs.viewStarted(out.view);
+    if (out.point.slot === 0) return this.rejoined(ctx, out.muteUntil === 0 && epoch === 1);
+    this.awaitingState = true;
+    this.stateWanted = out.point.slot;
+    this.stateAskedAt = -Infinity;
+    this.askForState(ctx);
+  }
+
+  /** In: what AOM delivered meanwhile goes in (a fresh testbed's replica also tells epoch 1's sequencer to start). */
+  private rejoined(ctx: Ctx<NeoMsg>, fresh = false): void {
+    this.recovery = null;
+    this.awaitingState = false;
+    this.viewStartedAt = ctx.now;
+    if (fresh && this.held.length === 0) {
+      this.epochOneStart = sign<Sync>({
+        type: 'sync', view: this.view, replica: this.p.index, slot: 0, logHash: this.hashes[0]!, stateDigest: this.store.digest(), epochStart: 0,
+        resent: false, sig: new Uint8Array(64),
+      }, this.p.keys);
+      ctx.send(this.p.sequencerNode(1), this.epochOneStart);
+    }
+    this.release();
   }
 
   /**

@@ -6,6 +6,7 @@ import { type PbftSigningKeys, authenticate, batchDigest, pbftReplyMac, signPbft
 import type {
   Checkpoint, NewView, PbftMsg, PbftReply, PhaseVote, PrePrepare, SlotClaim, StateReply, ViewChange,
 } from './messages.js';
+import { ViewWitness } from './view-witness.js';
 import { INITIAL_CHECKPOINT, type NewViewPlan, type StableCheckpoint, checkpointProven, planNewView, viewChangeFault } from './new-view.js';
 
 export interface PbftReplicaParams {
@@ -116,9 +117,11 @@ export class PbftReplica implements Core<PbftMsg> {
   private executedAtLastRetry = -1;
   /** The latest CHECKPOINT this replica signed, resent while it is not yet stable (one lost copy must not hold the window). */
   private lastCheckpoint: Checkpoint | null = null;
+  private readonly witness: ViewWitness;
 
   constructor(private readonly p: PbftReplicaParams, private readonly obs: PbftObserver) {
     this.viewChangeUs = p.viewChangeUs;
+    this.witness = new ViewWitness(p.f);
   }
 
   /** The view this replica runs, and whether it is still waiting for that view's NEW-VIEW. */
@@ -158,6 +161,8 @@ export class PbftReplica implements Core<PbftMsg> {
 
   start(ctx: Ctx<PbftMsg>): void {
     ctx.setTimer('retry', this.p.retryUs);
+    // Started with empty state (perhaps restarted): the others' stable checkpoint, if they have one.
+    if (this.n > 1) this.requestState(ctx);
   }
 
   receive(ctx: Ctx<PbftMsg>, m: PbftMsg): void {
@@ -324,7 +329,8 @@ export class PbftReplica implements Core<PbftMsg> {
   }
 
   /** Whether a normal-case message belongs to the view this replica is running (older ones are expected after a view change and dropped). */
-  private current(m: PrePrepare | PhaseVote): boolean {
+  private current(ctx: Ctx<PbftMsg>, m: PrePrepare | PhaseVote): boolean {
+    if (m.view > this.view && this.authentic(m)) this.witnessed(ctx, m.replica, m.view);
     if (m.view !== this.view || !this.active) return false;
     if (m.seq <= this.stable.seq || m.seq > this.stable.seq + WINDOW) {
       this.obs.invalid('outside-window');
@@ -334,7 +340,7 @@ export class PbftReplica implements Core<PbftMsg> {
   }
 
   private onPrePrepare(ctx: Ctx<PbftMsg>, m: PrePrepare): void {
-    if (!this.current(m) || m.replica !== this.primaryOf(this.view) || !this.authentic(m)) return;
+    if (!this.current(ctx, m) || m.replica !== this.primaryOf(this.view) || !this.authentic(m)) return;
     const inst = this.instance(m.seq);
     const digest = batchDigest(m.batch);
     if (inst.digest && !equalBytes(inst.digest, digest)) return this.obs.invalid('conflicting-pre-prepare');
@@ -346,7 +352,7 @@ export class PbftReplica implements Core<PbftMsg> {
   }
 
   private onVote(ctx: Ctx<PbftMsg>, m: PhaseVote): void {
-    if (!this.current(m) || !this.authentic(m)) return;
+    if (!this.current(ctx, m) || !this.authentic(m)) return;
     const inst = this.instance(m.seq);
     if (inst.digest && !equalBytes(inst.digest, m.digest)) return this.obs.invalid('mismatched-vote');
     if (m.resent && inst.sentCommit && inst.digest && !this.retransmitting(inst)) {
@@ -503,6 +509,28 @@ export class PbftReplica implements Core<PbftMsg> {
     this.releaseAnswered(ctx);
   }
 
+  /**
+   * f+1 replicas run a later view (we restarted with empty state, or missed its VIEW-CHANGEs and
+   * NEW-VIEW): join it as a backup. What its NEW-VIEW re-proposed we take at its next stable
+   * checkpoint; our own pre-prepares, prepares and claims of older views go.
+   */
+  private witnessed(ctx: Ctx<PbftMsg>, replica: number, view: number): void {
+    const joined = this.witness.note(replica, view, this.view);
+    if (joined === null || this.primaryOf(joined) === this.p.index) return;
+    this.view = joined;
+    this.active = true;
+    this.newView = null;
+    this.pendingNewView = null;
+    this.log.clear();
+    this.witness.clear();
+    for (const v of this.changes.keys()) if (v <= joined) this.changes.delete(v);
+    ctx.cancelTimer('view-change');
+    this.timerArmed = false;
+    this.obs.viewChanged(joined, 'joined');
+    this.obs.viewStarted(joined);
+    if (this.waiting.size > 0) this.armViewChangeTimer(ctx);
+  }
+
   /** Moves to `target` (> view): stops the normal case and sends a signed VIEW-CHANGE with P, Q and the stable checkpoint. */
   private startViewChange(ctx: Ctx<PbftMsg>, target: number, reason: 'request-timeout' | 'new-view-timeout' | 'joined'): void {
     if (target <= this.view || this.n === 1) return;
@@ -600,6 +628,7 @@ export class PbftReplica implements Core<PbftMsg> {
   /** Starts the view: every slot of the plan is pre-prepared again in it, and the normal case resumes. */
   private install(ctx: Ctx<PbftMsg>, plan: NewViewPlan, nv: NewView): void {
     this.active = true;
+    this.witness.clear();
     this.newView = nv;
     this.pendingNewView = null;
     this.obs.viewStarted(this.view);

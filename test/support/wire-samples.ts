@@ -138,6 +138,11 @@ export const neoSamples: NeoMsg[] = [
     type: 'state-reply', replica: 1, snapshot: b(40, 27),
     cert: [{ type: 'sync', view, replica: 1, slot: 256, logHash: b(32, 17), stateDigest: b(32, 26), epochStart: 0, resent: false, sig: b(64, 18) }],
   },
+  { type: 'recovery', replica: 3, nonce: 2 ** 40 + 7 },
+  {
+    type: 'recovery-reply', view, replica: 0, nonce: 2 ** 40 + 7, executed: 300, sig: b(64, 28),
+    cert: [{ type: 'sync', view, replica: 2, slot: 256, logHash: b(32, 17), stateDigest: b(32, 26), epochStart: 0, resent: false, sig: b(64, 18) }],
+  },
 ];
 
 const aomDigest = Uint8Array.from({ length: 32 }, (_, i) => i);
