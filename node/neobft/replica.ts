@@ -614,9 +614,24 @@ export class Replica implements Core<NeoMsg> {
     // A mute replica takes any later final point's state: in Byzantine-network mode it cannot
     // fill a slot it missed (that takes 2f+1 CONFIRMs of this view, and it sends none).
     if (who.size >= this.quorum && (m.slot > this.executed + SYNC_INTERVAL || (this.mute && m.slot > this.executed))) this.stateWanted = Math.max(this.stateWanted, m.slot);
+    if (who.size >= this.quorum && mine && hex(mine) !== hex(m.logHash)) return this.contradicted(m.slot);
     if (who.size < this.quorum || !mine || hex(mine) !== hex(m.logHash)) return;
     // (An EPOCH-START is at or past the final point: the epoch started after what was final.)
     this.finalize(m.slot, [...who.values()].slice(0, this.quorum), m.view.epoch);
+  }
+
+  /**
+   * 2f+1 replicas made `slot` final with a log other than the one we executed speculatively:
+   * somewhere past our sync point we hold what they settled otherwise (a message only we
+   * received, made a no-op by a gap agreement whose decision we missed and the leader has
+   * since compacted). That execution is undone and the slots up to theirs go; their state
+   * there replaces them (state transfer).
+   */
+  private contradicted(slot: number): void {
+    this.rollback(this.syncPoint + 1);
+    for (let s = this.syncPoint + 1; s <= slot; s++) delete this.log[s];
+    this.stateWanted = Math.max(this.stateWanted, slot);
+    this.askForState(this.ctx);
   }
 
   /** `slot` is final (`cert`: 2f+1 matching SYNCs of `epoch`): what waited for it goes on, what only a rollback needed goes. */
