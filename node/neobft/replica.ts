@@ -762,12 +762,16 @@ export class Replica implements Core<NeoMsg> {
   }
 
   private startGap(ctx: Ctx<NeoMsg>, slot: number): void {
-    // A mute leader cannot vote drop: it leaves the slot to the next leader.
-    if (this.mute) return;
     const g = this.gap(slot);
-    const drop = sign({ type: 'gap-drop', view: this.view, replica: this.p.index, slot, sig: new Uint8Array(64) }, this.p.keys);
-    g.finds.set(this.p.index, drop);
-    g.votedDrop = true;
+    // A mute leader cannot vote drop, but it still asks: a replica holding the slot answers with
+    // it (GAP-RECV), or 2f+1 others' GAP-DROPs decide a no-op without its vote. Leaving the slot
+    // open instead stalled the testbed: its log never reached the next SYNC point, so it stayed
+    // mute, and with a silent replica besides no SYNC quorum formed.
+    if (!this.mute) {
+      const drop = sign({ type: 'gap-drop', view: this.view, replica: this.p.index, slot, sig: new Uint8Array(64) }, this.p.keys);
+      g.finds.set(this.p.index, drop);
+      g.votedDrop = true;
+    }
     ctx.multicast(this.others(), sign({ type: 'gap-find', view: this.view, replica: this.p.index, slot, sig: new Uint8Array(64) }, this.p.keys));
   }
 
