@@ -6,7 +6,7 @@ import { kvClientMetrics } from '../apps/kv-metrics.js';
 import { valuesOf, zeroed } from '../runtime/metrics.js';
 import type { AomRejection } from './aom-receiver.js';
 import type { NeoBftRefusal, ReplicaObserver } from './replica.js';
-import type { PbftObserver } from '../pbft/replica.js';
+import type { PbftObserver, PbftViewChangeReason } from '../pbft/replica.js';
 
 /** Binds the BFTCluster roles' observers (NeoBFT, and the PBFT and unreplicated baselines) to the metric names of the dashboards' contract (DESIGN.md). */
 export function neobftMetrics(registry: Registry) {
@@ -69,8 +69,8 @@ export function neobftMetrics(registry: Registry) {
     const executed = new Counter({ name: 'switchyard_pbft_executed_total', help: 'Requests executed by PBFT (or the unreplicated server).', registers: r });
     const batches = new Histogram({ name: 'switchyard_pbft_batch_size', help: 'Requests per PBFT batch.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: r });
     const invalid = new Counter({ name: 'switchyard_pbft_invalid_total', help: 'PBFT messages refused, by reason.', labelNames: ['reason'], registers: r });
-    const viewChanges = zeroed(new Counter({ name: 'switchyard_pbft_view_changes_total', help: 'PBFT view changes this replica took part in, by reason (request-timeout, new-view-timeout, joined).', labelNames: ['reason'], registers: r }),
-      valuesOf<Parameters<PbftObserver['viewChanged']>[1]>({ 'request-timeout': true, 'new-view-timeout': true, joined: true }));
+    const viewChanges = zeroed(new Counter({ name: 'switchyard_pbft_view_changes_total', help: 'PBFT view changes this replica took part in, by reason (request-timeout, new-view-timeout, joined, restarted-primary).', labelNames: ['reason'], registers: r }),
+      valuesOf<PbftViewChangeReason>({ 'request-timeout': true, 'new-view-timeout': true, joined: true, 'restarted-primary': true }));
     const view = new Gauge({ name: 'switchyard_pbft_view', help: 'The PBFT view this replica runs (or is changing to).', registers: r });
     const stable = new Gauge({ name: 'switchyard_pbft_stable_checkpoint', help: 'Sequence number of the latest stable checkpoint (2f+1 matching signed CHECKPOINTs).', registers: r });
     const transfers = new Counter({ name: 'switchyard_pbft_state_transfers_total', help: 'States taken from another replica at a stable checkpoint.', registers: r });

@@ -28,12 +28,15 @@ export interface PbftReplicaParams {
   viewChangeUs: number;
 }
 
+/** Why a replica moved to a later view (`switchyard_pbft_view_changes_total{reason}`). */
+export type PbftViewChangeReason = 'request-timeout' | 'new-view-timeout' | 'joined' | 'restarted-primary';
+
 export interface PbftObserver {
   executed(requests: number): void;
   batched(size: number): void;
   invalid(reason: string): void;
   /** This replica moved to `view` and sent its VIEW-CHANGE. */
-  viewChanged(view: number, reason: 'request-timeout' | 'new-view-timeout' | 'joined'): void;
+  viewChanged(view: number, reason: PbftViewChangeReason): void;
   viewStarted(view: number): void;
   checkpointStable(seq: number): void;
   stateTransferred(seq: number): void;
@@ -118,6 +121,8 @@ export class PbftReplica implements Core<PbftMsg> {
   /** The latest CHECKPOINT this replica signed, resent while it is not yet stable (one lost copy must not hold the window). */
   private lastCheckpoint: Checkpoint | null = null;
   private readonly witness: ViewWitness;
+  /** Replicas that voted for sequence numbers we never assigned, in a view we lead (`unassignedVote`). */
+  private unassigned = { view: -1, voters: new Set<number>() };
 
   constructor(private readonly p: PbftReplicaParams, private readonly obs: PbftObserver) {
     this.viewChangeUs = p.viewChangeUs;
@@ -200,9 +205,17 @@ export class PbftReplica implements Core<PbftMsg> {
     if (name === 'view-change') {
       this.timerArmed = false;
       if (this.active) this.startViewChange(ctx, this.view + 1, 'request-timeout');
-      else {
+      else if ((this.changes.get(this.view)?.size ?? 0) >= 2 * this.p.f + 1) {
         this.viewChangeUs *= 2;
         this.startViewChange(ctx, this.view + 1, 'new-view-timeout');
+      } else {
+        // Castro & Liskov §4.5.2: the next view is tried only once 2f+1 replicas wanted this
+        // one and its NEW-VIEW did not come within a timeout of that (the timer restarts when
+        // the 2f+1-th VIEW-CHANGE arrives). A replica that timed out alone waits for the others
+        // (f+1 of them moving on bring it along): running up views nobody joined, it was left
+        // in a view above everyone's for good.
+        this.timerArmed = true;
+        ctx.setTimer('view-change', this.viewChangeUs);
       }
     }
     if (name !== 'retry') return;
@@ -214,7 +227,7 @@ export class PbftReplica implements Core<PbftMsg> {
       if (this.pendingNewView) this.onNewView(ctx, this.pendingNewView);
       return;
     }
-    if (this.stable.seq > this.executed && this.executed === this.executedAtLastRetry) this.requestState(ctx);
+    if ((this.stable.seq > this.executed || this.checkpointedPastUs()) && this.executed === this.executedAtLastRetry) this.requestState(ctx);
     this.executedAtLastRetry = this.executed;
     if (this.lastCheckpoint && this.lastCheckpoint.seq > this.stable.seq) ctx.multicast(this.others(), this.lastCheckpoint);
     for (const [seq, inst] of this.log) {
@@ -328,10 +341,27 @@ export class PbftReplica implements Core<PbftMsg> {
     return true;
   }
 
+  /**
+   * f+1 replicas (one correct at least) voted, in the view we lead, for sequence numbers we never
+   * assigned: an earlier incarnation of ours pre-prepared them, and we restarted with empty state
+   * in our own view. Numbering again from the stable checkpoint would contradict it (backups
+   * refuse the conflicting pre-prepares, and what it ordered is ours no longer to send), so we
+   * give the view up: the next one's NEW-VIEW carries what was prepared under the old numbering.
+   */
+  private unassignedVote(ctx: Ctx<PbftMsg>, replica: number): void {
+    if (this.unassigned.view !== this.view) this.unassigned = { view: this.view, voters: new Set() };
+    this.unassigned.voters.add(replica);
+    if (this.unassigned.voters.size > this.p.f) this.startViewChange(ctx, this.view + 1, 'restarted-primary');
+  }
+
   /** Whether a normal-case message belongs to the view this replica is running (older ones are expected after a view change and dropped). */
   private current(ctx: Ctx<PbftMsg>, m: PrePrepare | PhaseVote): boolean {
     if (m.view > this.view && this.authentic(m)) this.witnessed(ctx, m.replica, m.view);
     if (m.view !== this.view || !this.active) return false;
+    if (m.type !== 'pre-prepare' && this.primary && m.seq > this.seq) {
+      if (this.authentic(m)) this.unassignedVote(ctx, m.replica);
+      return false;
+    }
     if (m.seq <= this.stable.seq || m.seq > this.stable.seq + WINDOW) {
       this.obs.invalid('outside-window');
       return false;
@@ -480,6 +510,19 @@ export class PbftReplica implements Core<PbftMsg> {
     if (this.primary && this.active) this.flush(ctx);
   }
 
+  /**
+   * f+1 others (one correct at least) checkpointed past what we executed: batches we lack went
+   * there, and their votes, or the pre-prepare itself (a primary that restarted has none of its
+   * earlier ones), may never come again. The checkpoint they make stable needs 2f+1 signers,
+   * so with a replica down it may wait for us to catch up: we ask for the state at their stable
+   * checkpoint as soon as it passes us (Castro & Liskov's state transfer).
+   */
+  private checkpointedPastUs(): boolean {
+    let past = 0;
+    for (const [replica, top] of this.checkpointTop) if (replica !== this.p.index && top > this.executed) past++;
+    return past > this.p.f;
+  }
+
   private requestState(ctx: Ctx<PbftMsg>): void {
     ctx.multicast(this.others(), { type: 'state-request', seq: this.stable.seq, replica: this.p.index });
   }
@@ -532,7 +575,7 @@ export class PbftReplica implements Core<PbftMsg> {
   }
 
   /** Moves to `target` (> view): stops the normal case and sends a signed VIEW-CHANGE with P, Q and the stable checkpoint. */
-  private startViewChange(ctx: Ctx<PbftMsg>, target: number, reason: 'request-timeout' | 'new-view-timeout' | 'joined'): void {
+  private startViewChange(ctx: Ctx<PbftMsg>, target: number, reason: PbftViewChangeReason): void {
     if (target <= this.view || this.n === 1) return;
     this.view = target;
     this.active = false;
@@ -562,16 +605,27 @@ export class PbftReplica implements Core<PbftMsg> {
   }
 
   private onViewChange(ctx: Ctx<PbftMsg>, m: ViewChange): void {
-    if (m.replica === this.p.index || m.view < this.view) return;
+    if (m.view < this.view || (m.replica === this.p.index && !this.namedByPendingNewView(m))) return;
     const fault = viewChangeFault(m, this.p.f, this.p.keys);
     if (fault) return this.obs.invalid(`view-change-${fault}`);
+    if (m.replica === this.p.index) {
+      this.changesOf(m.view).set(m.replica, m);
+      return this.onNewView(ctx, this.pendingNewView!);
+    }
     if (m.view === this.view && this.active) {
       // The sender has not seen the NEW-VIEW of the view we are running.
       if (this.primary && this.newView) ctx.send(this.p.replicas[m.replica]!, this.newView);
       return;
     }
     const at = this.changesOf(m.view);
-    if (!at.has(m.replica)) at.set(m.replica, m);
+    if (!at.has(m.replica)) {
+      at.set(m.replica, m);
+      // The view we wait for now has 2f+1 VIEW-CHANGEs: its NEW-VIEW gets a whole timeout from here.
+      if (m.view === this.view && !this.active && at.size === 2 * this.p.f + 1) {
+        this.timerArmed = true;
+        ctx.setTimer('view-change', this.viewChangeUs);
+      }
+    }
     // f+1 replicas want a later view: at least one correct one does, so join the smallest of them.
     const ahead = new Map<number, number>();
     for (const [v, byReplica] of this.changes) {
@@ -582,6 +636,17 @@ export class PbftReplica implements Core<PbftMsg> {
       if (this.primary) this.tryNewView(ctx);
       else if (this.pendingNewView?.view === m.view) this.onNewView(ctx, this.pendingNewView);
     }
+  }
+
+  /**
+   * Our own VIEW-CHANGE as the NEW-VIEW we wait on names it: sent by an earlier incarnation of
+   * ours (we restarted with empty state and sent another for the same view), fetched from the
+   * new primary. The view was formed with it, so we take it in place of ours; refused, the
+   * NEW-VIEW never matched and we sat out the view, then ran ahead into the next alone.
+   */
+  private namedByPendingNewView(m: ViewChange): boolean {
+    const nv = this.pendingNewView;
+    return nv !== null && nv.view === m.view && nv.changes.some((c) => c.replica === m.replica && equalBytes(c.digest, viewChangeDigest(m)));
   }
 
   /** The new primary: once the VIEW-CHANGEs it holds decide every slot, it announces the view. */
