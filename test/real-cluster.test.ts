@@ -108,6 +108,32 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
     }));
   }
 
+  /** The example's resource with `change` applied to its spec, applied in `ns` (a fresh restricted namespace). */
+  function applyChanged(ns: string, file: string, change: (spec: Record<string, unknown>) => void): { kind: string; name: string } {
+    testbedNamespace(ns);
+    const doc = parse(readFileSync(`examples/${file}`, 'utf8'));
+    change(doc.spec);
+    cluster.kubectl(['-n', ns, 'apply', '-f', '-'], JSON.stringify(doc));
+    return { kind: doc.kind, name: doc.metadata.name };
+  }
+
+  /**
+   * Status a user can act on: waits until Ready is False with `reason` and a message that names a
+   * member pod and says `says`, and a Warning Event of the resource says the same.
+   */
+  async function reportsProblem(ns: string, kind: string, name: string, reason: string, says: RegExp): Promise<void> {
+    const named = new RegExp(`${name}-\\w+-\\d+`);
+    const ready = await waitUntil(`${kind} ${name} Ready=False ${reason}`, 240, () => {
+      const c = condition(ns, kind, name, 'Ready');
+      return c?.status === 'False' && c.reason === reason && says.test(c.message) && named.test(c.message) ? c : undefined;
+    });
+    log(`${ns}: Ready=False ${ready.reason}: ${ready.message}`);
+    await waitUntil(`a Warning Event ${reason}`, 120, () => {
+      const events = JSON.parse(cluster.kubectl(['-n', ns, 'get', 'events', '--field-selector', `involvedObject.name=${name}`, '-o', 'json'])).items as { type: string; reason: string; message: string }[];
+      return events.some((e) => e.type === 'Warning' && e.reason === reason && says.test(e.message)) || undefined;
+    });
+  }
+
   before(() => {
     cluster = startRealCluster(log);
   });
@@ -212,6 +238,15 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
     });
   }
 
+  test('a testbed whose pods cannot be scheduled says so: Ready=False MembersUnschedulable with the pods and the scheduler\'s reason, and a Warning Event', async (t) => {
+    const ns = 'sy-unschedulable';
+    t.after(() => cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']));
+    const { kind, name } = applyChanged(ns, 'sequencergroup.yaml', (spec) => {
+      spec.resources = { requests: { cpu: '64' } };
+    });
+    await reportsProblem(ns, kind, name, 'MembersUnschedulable', /Unschedulable.*Insufficient cpu/);
+  });
+
   test('the operator dashboard: every query has data from the operators on the cluster', async () => {
     await checkDashboard(prom, 'operator.json', null, everything, { scrapeMs: 5000, shown });
   });
@@ -266,16 +301,23 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
     await waitUntil('configuration with 3 active sequencers after failover', 180, () => (status().activeSequencers === 3 ? true : undefined));
   });
 
-  test('helm upgrade with a changed value rolls the operator', async () => {
+  test('helm upgrade with changed values rolls the operator; a member image that does not exist is reported by the testbed', async (t) => {
     const podNames = () => cluster.kubectl(['-n', operatorNs, 'get', 'pods', '-o', 'jsonpath={.items[*].metadata.name}']).split(' ').filter(Boolean).sort();
     const before = podNames();
-    cluster.helm(['upgrade', 'switchyard', 'charts/switchyard', '-n', operatorNs, '--reuse-values', '--set', 'logLevel=debug', '--wait', '--timeout', '180s']);
+    cluster.helm(['upgrade', 'switchyard', 'charts/switchyard', '-n', operatorNs, '--reuse-values', '--set', 'logLevel=debug',
+      '--set', 'memberImage.repository=localhost/switchyard/missing', '--set', 'memberImage.tag=none', '--wait', '--timeout', '180s']);
     const args = JSON.parse(cluster.kubectl(['-n', operatorNs, 'get', 'deployment', 'switchyard', '-o', 'json'])).spec.template.spec.containers[0].args as string[];
     assert.ok(args.includes('--log-level=debug'), `the new value reached the operator: ${args.join(' ')}`);
+    assert.ok(args.includes('--member-image=localhost/switchyard/missing:none'), `the member image reached the operator: ${args.join(' ')}`);
     await waitUntil('the old operator pods replaced', 180, () => {
       const now = podNames();
       return now.length === 2 && now.every((p) => !before.includes(p)) ? true : undefined;
     });
+    // The image is not on the node and the pull policy (Never) forbids fetching it.
+    const ns = 'sy-no-image';
+    t.after(() => cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']));
+    const { kind, name } = applyChanged(ns, 'sequencergroup.yaml', () => {});
+    await reportsProblem(ns, kind, name, 'MemberFailing', /ErrImageNeverPull.*localhost\/switchyard\/missing:none/);
   });
 
   test('helm uninstall leaves no operator objects', async () => {

@@ -1,6 +1,6 @@
 /*
  * The native baseline of `switchyard bench crypto`: HalfSipHash-2-4 with 32-bit output, written
- * in this project from the published algorithm (seed-systems.md §5), built with the machine's
+ * in this project from the published algorithm (docs/neobft.md#halfsiphash-2-4), built with the machine's
  * gcc -O2. Usage: halfsiphash INPUT_BYTES ITERATIONS — prints MACs per second and a checksum
  * (which also keeps the compiler from discarding the work).
  */

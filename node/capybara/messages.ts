@@ -4,9 +4,9 @@ import type { TcpPacket } from './tcp/packet.js';
  * What Capybara's members exchange, each in one UDP datagram:
  * - `tcp`: an emulated TCP/IPv4 packet; `raw` keeps its encoded bytes so the switch can rewrite
  *   addresses in place and forward without re-encoding.
- * - `mig`: a TCPMig message (reference §4.2) — the migration protocol's stages, with a CONN_STATE
+ * - `mig`: a TCPMig message (docs/capybara.md#messages) — the migration protocol's stages, with a CONN_STATE
  *   payload fragmented to the path MTU.
- * - `rps`: the switch's request-rate signal to a server (§4.5): requests counted for all servers
+ * - `rps`: the switch's request-rate signal to a server (docs/capybara.md#load-signals-and-the-policy): requests counted for all servers
  *   and for this one during the last interval, and the switch's incarnation (Switchyard's
  *   addition: a restarted switch draws a new one, which tells the servers its directory is empty).
  * - `whoHas` / `own`: Switchyard's directory recovery. The directory is soft state; the servers

@@ -1,5 +1,5 @@
 /**
- * When a server sheds connections, and which (reference §4.6, generalised to N servers).
+ * When a server sheds connections, and which (docs/capybara.md#load-signals-and-the-policy, generalised to N servers).
  * The SIGCOMM'26 artifact's 2-server knobs are MIG_THRESHOLD_PCT=60 (a server carrying over 60 %
  * of the cluster's requests sheds), a per-connection rate cap and a 10 ms cooldown; its exact
  * formula was not published. Switchyard's reading, documented here: with N servers the fair

@@ -5,7 +5,7 @@ import { pastWeight } from './policy.js';
 import { endpointKey, ipOf, isClientIp, nodeOfIp } from './topology.js';
 
 /**
- * The L4 switch in front of the virtual IP (reference §4.5), as a pure core.
+ * The L4 switch in front of the virtual IP (docs/capybara.md#the-switch), as a pure core.
  *
  * - Migration directory: client (ip, port) → owning server. The hardware indexes 2^16 registers
  *   by a 16-bit CRC of the client and checks the stored identifier; here the directory is an

@@ -1,5 +1,5 @@
 /**
- * HalfSipHash-2-4 (seed-systems.md §5; Aumasson & Bernstein's reference algorithm): 32-bit
+ * HalfSipHash-2-4 (Aumasson & Bernstein's reference algorithm; docs/neobft.md#halfsiphash-2-4): 32-bit
  * words, a 64-bit key (k0, k1 = little-endian words of key bytes 0..3 and 4..7), two
  * compression rounds per message word and four finalization rounds. The 32-bit output is what
  * AOM's MAC vectors carry, one per receiver. Written for speed on the hot path: no allocation,

@@ -1,7 +1,7 @@
 import { type HalfSipKey, halfSipHash32Words, toWords } from './halfsiphash.js';
 
 /**
- * AOM-HM's authenticator (seed-systems.md §3): one HalfSipHash-2-4 MAC per receiver, each under
+ * AOM-HM's authenticator (NeoBFT §4.3; docs/neobft.md#aom-hm-halfsiphash-mac-vectors): one HalfSipHash-2-4 MAC per receiver, each under
  * that receiver's own key, over the same message. The whole vector travels with the message,
  * so a receiver that forwards it lets another receiver check its own entry (transferable
  * authentication). Keys are held as two word arrays so the hot loop touches no objects.

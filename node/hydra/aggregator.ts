@@ -14,7 +14,7 @@ export interface AggregatorObserver {
 const ASK_RETRY_US = 5_000;
 
 /**
- * The top-of-rack flush aggregator (seed-systems.md §2.4): it keeps the latest flush of every
+ * The top-of-rack flush aggregator (docs/hydra.md#flushes-and-the-aggregator): it keeps the latest flush of every
  * active sequencer and forwards one combined flush to the receivers only when the minimum
  * (clock, id) over all of them advanced — the only event that can let a receiver deliver more.
  * Flushes that receivers solicited are forwarded at once: a receiver waiting on a sequencer

@@ -57,7 +57,7 @@ interface Leadership {
 const ENDS: Record<string, 'remove' | 'add' | 'abort'> = { removed: 'remove', added: 'add', aborted: 'abort' };
 
 /**
- * One replica of Hydra's configuration service (seed-systems.md §2.5; docs/hydra-configuration-service.md):
+ * One replica of Hydra's configuration service (docs/hydra.md#reconfiguration; docs/hydra-configuration-service.md):
  * numbered configurations of the active sequencers, changed one at a time.
  * - Removal (suspected, restarted, or no longer wanted): receivers freeze the sequencer and
  *   report the highest counters they saw from it; after a quorum of every group (and a grace
@@ -179,7 +179,7 @@ export class ConfigService implements Core<HydraMsg> {
     return this.current.active.some((a) => a.sequencer === k);
   }
 
-  /** An admin command reaches the replicated state through the primary (§4.1: clients talk to the primary). */
+  /** An admin command reaches the replicated state through the primary (Viewstamped Replication Revisited §4.1: clients talk to the primary). */
   private forwardRequest(ctx: Ctx<HydraMsg>): void {
     const r = this.requested;
     if (!r) return;

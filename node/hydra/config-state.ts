@@ -11,7 +11,7 @@ export interface PlannedChange {
 }
 
 /**
- * What the replicated configuration service decides (seed-systems.md §2.5): the current
+ * What the replicated configuration service decides (docs/hydra.md#reconfiguration): the current
  * configuration, the sequencer ids the operator wants, and the change in progress. Everything
  * else the service keeps (who JOINed lately, suspicions, the receivers' reports) is gathered
  * again by a new primary from the members, which repeat it until they are answered.

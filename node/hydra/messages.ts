@@ -4,7 +4,7 @@ import type { ConfigCommand, ConfigState } from './config-state.js';
 /**
  * Hydra messages. A groupcast carries the destination-group bitmap, the sequencer id, the
  * sequencer's clock, one sequence number per destination group (the multi-stamp) and the
- * configuration number it was stamped in (seed-systems.md §2.2). Bit widths are not published;
+ * configuration number it was stamped in (docs/hydra.md#messages). Bit widths are not published;
  * we use u16 member ids, u32 configuration numbers and group bitmaps (≤ 32 groups), and 64-bit
  * clocks (µs) and sequence numbers.
  */

@@ -44,7 +44,7 @@ export interface ReceiverObserver {
   pending(count: number): void;
 }
 
-/** Per-sequencer state (seed-systems.md §2.3): c[i], the delivery cursor, and what we saw of it. */
+/** Per-sequencer state (docs/hydra.md#receivers-and-the-minimum-barrier): c[i], the delivery cursor, and what we saw of it. */
 interface SeqView {
   id: number;
   joined: number;
@@ -106,7 +106,7 @@ const STARTUP_GRACE = 10;
 export const SEQ_WINDOW = 1 << 16;
 /**
  * Numbers a sequencer can stamp per microsecond of our clock, at most: each stamp takes at least
- * one microsecond of its strictly monotonic clock (seed-systems.md §2.2; `Sequencer.tick`), and an
+ * one microsecond of its strictly monotonic clock (docs/hydra.md#sequencer; `Sequencer.tick`), and an
  * emulated clock runs less than 1.5 times as fast as real time (`hydraParams` drift < 0.5).
  */
 const STAMPS_PER_US = 2;
@@ -136,7 +136,7 @@ const before = (a: Key, b: Key) => a.clock < b.clock || (a.clock === b.clock && 
  * application (HydraPaxos) recover the message from a peer and put it back in its place. The
  * order of messages is the same at every receiver of every group.
  *
- * Rejoining (Hydra leaves receiver recovery to the application, seed-systems.md §2.3): a receiver
+ * Rejoining (Hydra leaves receiver recovery to the application, docs/hydra.md#restarted-receivers): a receiver
  * keeps no state across a restart, so it cannot know what it missed. It learns the current
  * configuration from the configuration service (it acknowledges its own, older one whenever
  * it holds messages stamped in a newer one, and the service answers with the current one),

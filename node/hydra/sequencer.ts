@@ -29,7 +29,7 @@ export interface SequencerObserver {
 
 /**
  * The switch role of Hydra: one atomic step reads a strictly monotonic clock and bumps the
- * counter of every destination group (seed-systems.md §2.2), then multicasts the stamped
+ * counter of every destination group (docs/hydra.md#sequencer), then multicasts the stamped
  * message. It flushes (clock and every group's latest counter, no counter bump) periodically
  * and when receivers ask. It stamps only while the configuration service lists this very
  * incarnation as active, so a restarted process with reset counters can never reuse numbers.

@@ -29,6 +29,8 @@ export const SYNC_INTERVAL = 64;
 export const LOG_WINDOW = 96;
 /** AOM deliveries held while a view change runs or a new epoch is not yet certified. */
 const MAX_HELD = 10_000;
+/** Epochs a sequencer change looks ahead for one whose sequencer is not known to lie (at least spec.sequencers' maximum, 9). */
+const MAX_EPOCH_SKIP = 16;
 
 export interface ReplicaParams {
   index: number;
@@ -187,6 +189,11 @@ export class Replica implements Core<NeoMsg> {
   private readonly candidates = new Map<number, Map<string, OrderedMulticast>>();
   private readonly confirms = new Map<number, Map<string, Map<number, Confirm>>>();
   private readonly myConfirms = new Map<number, Confirm>();
+  /**
+   * Sequencers seen equivocating: an epoch of theirs had a slot in two versions, each confirmed
+   * by a correct replica (us, or f+1 others). Later sequencer changes skip their epochs.
+   */
+  private readonly equivocators = new Set<NodeId>();
   /** Our confirms re-signed as requests for help (need = true), made once per slot. */
   private readonly pleas = new Map<number, Confirm>();
   /** SYNC votes per slot by log hash; the highest slot 2f+1 replicas agreed on is final. */
@@ -995,17 +1002,38 @@ export class Replica implements Core<NeoMsg> {
     if (this.certifiedEpoch < this.view.epoch) return false;
     // Byzantine-network mode: a slot 2f+1 replicas never confirmed alike (an equivocating
     // sequencer splits them) is the sequencer's doing.
-    for (const since of this.unconfirmedSince.values()) {
+    for (const [slot, since] of this.unconfirmedSince) {
       if (since > limit) continue;
-      this.startViewChange(ctx, { epoch: this.view.epoch + 1, leader: this.view.leader }, 'sequencer');
+      if (this.split(slot)) this.equivocators.add(this.p.sequencerNode(this.view.epoch));
+      this.startViewChange(ctx, { epoch: this.nextEpoch(), leader: this.view.leader }, 'sequencer');
       return true;
     }
     for (const since of this.direct.values()) {
       if (since > limit) continue;
-      this.startViewChange(ctx, { epoch: this.view.epoch + 1, leader: this.view.leader }, 'sequencer');
+      this.startViewChange(ctx, { epoch: this.nextEpoch(), leader: this.view.leader }, 'sequencer');
       return true;
     }
     return false;
+  }
+
+  /** Whether two versions of `slot` each have a correct replica's CONFIRM: ours, or f+1. */
+  private split(slot: number): boolean {
+    const mine = this.myConfirms.get(slot);
+    const versions = [...(this.confirms.get(slot) ?? new Map<string, Map<number, Confirm>>())]
+      .filter(([digest, who]) => who.size >= this.p.f + 1 || (mine !== undefined && hex(mine.digest) === digest));
+    return versions.length >= 2;
+  }
+
+  /**
+   * The epoch a sequencer change moves to: the next one whose sequencer was not seen
+   * equivocating (re-choosing a lying sequencer only buys another detection timeout), or simply
+   * the next if every sequencer was. Replicas that differ on it converge on the highest view
+   * asked for, as in any split view change; epoch numbers carry no meaning beyond their order.
+   */
+  private nextEpoch(): number {
+    const e = this.view.epoch;
+    for (let next = e + 1; next <= e + MAX_EPOCH_SKIP; next++) if (!this.equivocators.has(this.p.sequencerNode(next))) return next;
+    return e + 1;
   }
 
   private startViewChange(ctx: Ctx<NeoMsg>, target: View, reason: 'leader' | 'sequencer' | 'timeout' | 'joined'): void {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { API_GROUP, API_VERSION, metadata, networkSpec, podResources } from './common.js';
 import { commonStatus, immutable } from './status.js';
 
-/** The BFTCluster custom resource: one NeoBFT testbed over authenticated ordered multicast (seed-systems.md §3). */
+/** The BFTCluster custom resource: one NeoBFT testbed over authenticated ordered multicast (docs/neobft.md). */
 export const bftClusterSpec = z.strictObject({
   protocol: z.enum(['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated']).default('neobft-hm')
     .describe('NeoBFT over AOM with HalfSipHash MAC vectors (hm) or secp256k1 signatures on a hash chain (pk); the PBFT baseline; or one unreplicated server (replicas and f are then ignored).')

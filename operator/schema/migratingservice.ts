@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { API_GROUP, API_VERSION, metadata, networkSpec, podResources } from './common.js';
 import { commonStatus, immutable } from './status.js';
 
-/** The MigratingService custom resource: one Capybara testbed (seed-systems.md §4). */
+/** The MigratingService custom resource: one Capybara testbed (docs/capybara.md). */
 export const migratingServiceSpec = z.strictObject({
   servers: z.number().int().min(1).max(64).default(4).describe('Backend servers behind the virtual IP.').meta(immutable('spec.servers')),
   application: z.enum(['kv', 'echo']).default('kv')

@@ -4,7 +4,7 @@ import { commonStatus, immutable } from './status.js';
 
 export const MAX_SEQUENCERS_IN_SPEC = 16;
 
-/** The SequencerGroup custom resource: one Hydra testbed (seed-systems.md §2). */
+/** The SequencerGroup custom resource: one Hydra testbed (docs/hydra.md). */
 export const sequencerGroupSpec = z.strictObject({
   sequencers: z.number().int().min(1).max(MAX_SEQUENCERS_IN_SPEC).default(3)
     .describe('Number of active sequencers; changing it live goes through Hydra\'s add/remove protocol.'),

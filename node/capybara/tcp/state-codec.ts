@@ -4,7 +4,7 @@ import { TCP_STATES, type TcpControlBlockState } from './connection.js';
 import { MAX_WINDOW_SHIFT } from './packet.js';
 
 /**
- * The bytes of a migrating connection: Capybara's ControlBlockState layout (reference §4.4,
+ * The bytes of a migrating connection: Capybara's ControlBlockState layout (docs/capybara.md#state-migrated,
  * big-endian; deques as a u32 count then items, buffers as a u32 length then bytes), followed
  * by Switchyard's additions (TCP state, ISS, whether the application closed, SND.MAX, the
  * RTT estimate, the time left on the timer, the retry count and an owed ACK) so that a connection in any state, not only ESTABLISHED, survives the trip.
