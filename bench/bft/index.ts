@@ -1,9 +1,9 @@
-import type { BenchOptions, BenchResult } from '../bench.js';
+import type { BenchOptions, BenchResult } from '../support/types.js';
 import { bftReport } from '../../operator/report/bft.js';
-import { runResource } from '../run-resource.js';
-import { allCpu, ms, us } from '../units.js';
-import { udpDatagramsSent } from '../udp-counter.js';
-import { DEFAULT_ROUNDS, median, medianRun, rotated } from '../rounds.js';
+import { runResource } from '../support/run-resource.js';
+import { allCpu, ms, us } from '../support/units.js';
+import { udpDatagramsSent } from '../support/udp-counter.js';
+import { DEFAULT_ROUNDS, median, medianRun, rotated } from '../support/rounds.js';
 
 const PROTOCOLS = ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated'] as const;
 const CLIENTS = 8;

@@ -1,8 +1,8 @@
 import asciichart from 'asciichart';
 import { fmtSeconds } from '../../operator/report/format.js';
-import type { BenchOptions, BenchResult } from '../bench.js';
+import type { BenchOptions, BenchResult } from '../support/types.js';
 import { capybaraReport } from '../../operator/report/capybara.js';
-import { runResource } from '../run-resource.js';
+import { runResource } from '../support/run-resource.js';
 
 type Phases = Record<string, { p50: number | null; p99: number | null }>;
 

@@ -1,10 +1,10 @@
-import type { BenchOptions, BenchResult } from '../bench.js';
+import type { BenchOptions, BenchResult } from '../support/types.js';
 import { bftReport } from '../../operator/report/bft.js';
 import { hydraPaxosReport, hydraTxnReport } from '../../operator/report/hydra-apps.js';
-import { runResource } from '../run-resource.js';
-import { allCpu, ms, us } from '../units.js';
+import { runResource } from '../support/run-resource.js';
+import { allCpu, ms, us } from '../support/units.js';
 import { bftResource } from '../bft/index.js';
-import { DEFAULT_ROUNDS, median, medianRun, rotated } from '../rounds.js';
+import { DEFAULT_ROUNDS, median, medianRun, rotated } from '../support/rounds.js';
 
 interface Point {
   config: string;

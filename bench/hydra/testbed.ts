@@ -1,5 +1,5 @@
 import { hydraReport } from '../../operator/report/hydra.js';
-import { runResource } from '../run-resource.js';
+import { runResource } from '../support/run-resource.js';
 
 export interface TestbedPoint {
   sequencers: number;

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { stringify } from 'yaml';
-import { up } from '../operator/local/runner.js';
-import type { TestbedResult } from '../operator/report/summary.js';
-import type { SummaryJson, SystemReport } from '../operator/report/system-report.js';
+import { up } from '../../operator/local/runner.js';
+import type { TestbedResult } from '../../operator/report/summary.js';
+import type { SummaryJson, SystemReport } from '../../operator/report/system-report.js';
 
 const quiet = new Writable({ write: (_c, _e, cb) => cb() });
 
