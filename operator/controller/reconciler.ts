@@ -1,6 +1,6 @@
 import type { KubernetesObject, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { podName } from '../../node/net/addressing.js';
+import { podName } from '../../node/runtime/addressing.js';
 import type { MemberAccess, MemberAddress } from '../members/access.js';
 import { type MemberReading, ProgressTracker, describeVerdict } from '../members/progress.js';
 import { type ReadResult, readMembers } from '../members/read.js';
