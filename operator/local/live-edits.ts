@@ -43,6 +43,21 @@ export class LiveEdits {
     }, 2000);
   }
 
+  /** Posts the command to every member that runs; returns why each that did not take it refused. */
+  private async tell(names: string[], body: string): Promise<string[]> {
+    const said = await Promise.all(names.map(async (name) => {
+      const member = this.members.get(name);
+      if (!member?.running) return `${name} is not running`;
+      try {
+        const res = await fetch(`${member.metricsUrl}/admin`, { method: 'POST', body });
+        return res.ok ? null : `${name}: ${await res.text()}`;
+      } catch (err) {
+        return `${name}: ${(err as Error).message}`;
+      }
+    }));
+    return said.filter((s): s is string => s !== null);
+  }
+
   private async apply(): Promise<void> {
     const next = planResource(loadResourceFile(this.file));
     const current = this.current;
@@ -58,13 +73,11 @@ export class LiveEdits {
       await this.members.ready(m.name, this.readyTimeoutMs);
     }
     if (!next.reconfigure) return;
-    const target = this.members.get(next.reconfigure.member)!;
-    const res = await fetch(`${target.metricsUrl}/admin`, { method: 'POST', body: JSON.stringify(next.reconfigure.command) })
-      .catch((err: Error) => ({ ok: false, text: async () => err.message }));
-    if (!res.ok) {
+    const refusals = await this.tell(next.reconfigure.members, JSON.stringify(next.reconfigure.command));
+    if (refusals.length === next.reconfigure.members.length) {
       this.desired = this.current;
       this.sweepUnwanted();
-      throw new Error(`reconfiguration refused: ${await res.text()}`);
+      throw new Error(`reconfiguration refused: ${refusals.join('; ')}`);
     }
     this.out.write(`\nswitchyard: applied ${JSON.stringify(next.reconfigure.command)}\n`);
     this.current = next;

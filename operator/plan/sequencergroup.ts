@@ -36,6 +36,7 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
   const s = sg.spec;
   const name = sg.metadata.name;
   const failure = s.failureTimeoutMillis * 1000;
+  const configMembers = Array.from({ length: s.configReplicas }, (_, i) => `config-${i}`);
   const hydra: HydraParams = {
     groups: s.groups,
     receiversPerGroup: s.receiversPerGroup,
@@ -104,12 +105,13 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
     resources: s.resources,
     liveFields: ['hydra.sequencers'],
     reconfigure: {
-      member: 'config-0',
+      // Every replica of the configuration service takes it (a backup forwards it to the primary).
+      members: configMembers,
       command: { sequencers: Array.from({ length: s.sequencers }, (_, k) => k) },
       converged: { field: 'activeSequencers', value: s.sequencers },
     },
     // Every replica of the configuration service reports its committed configuration; a majority's value is the service's.
-    statusMembers: Array.from({ length: s.configReplicas }, (_, i) => `config-${i}`),
+    statusMembers: configMembers,
     statusMetrics: { configuration: HYDRA_METRICS.configuration, activeSequencers: HYDRA_METRICS.activeSequencers },
     describeStatus: (v) => (v.configuration === undefined ? null : `configuration service at configuration ${v.configuration}`),
     // Plain Hydra makes progress when receivers deliver; an application when its clients commit.
