@@ -5,23 +5,7 @@ import { benchCapybara } from './capybara/index.js';
 import { benchCrypto } from './crypto/index.js';
 import { benchHydra } from './hydra/index.js';
 import { benchHydraApps } from './hydra-apps/index.js';
-
-export interface BenchOptions {
-  json: boolean;
-  out?: string;
-  seconds?: number;
-  /** Rounds of the compared runs, for benches that compare testbeds (see rounds.ts). */
-  rounds?: number;
-}
-
-export interface BenchResult {
-  name: string;
-  json: Record<string, unknown>;
-  /** Titled tables: [title, header, rows]. */
-  tables: [string, string[], string[][]][];
-  /** Titled plots, already drawn as text (they go into the report as code blocks). */
-  plots?: [string, string][];
-}
+import type { BenchOptions, BenchResult } from './support/types.js';
 
 const benches: Record<string, (o: BenchOptions, log: (l: string) => void) => Promise<BenchResult>> = {
   hydra: benchHydra, 'hydra-apps': benchHydraApps, crypto: benchCrypto, bft: benchBft, capybara: benchCapybara,

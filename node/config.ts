@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { networkImpairments } from './net/impair.js';
+import { networkImpairments } from './runtime/impair.js';
 import { hydraParams } from './hydra/params.js';
 import { neobftParams } from './neobft/params.js';
 import { capybaraParams } from './capybara/params.js';

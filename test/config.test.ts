@@ -27,7 +27,7 @@ test('the planner turns the example into the members, workloads and parameters o
   assert.equal(new Set(p.members.map((m) => p.idOf(m.name))).size, p.members.length, 'member ids are unique');
   assert.equal(hydraOf(p).failureTimeoutMicros, 250_000);
   assert.deepEqual(p.reconfigure, {
-    member: 'config-0', command: { sequencers: [0, 1, 2] }, converged: { field: 'activeSequencers', value: 3 },
+    members: ['config-0', 'config-1', 'config-2'], command: { sequencers: [0, 1, 2] }, converged: { field: 'activeSequencers', value: 3 },
   });
   // Clock errors stay inside the spec's bounds and are the same on every planning.
   for (const c of hydraOf(p).sequencerClocks) assert.ok(Math.abs(c.skewMicros) <= 200 && Math.abs(c.drift) <= 1e-4);

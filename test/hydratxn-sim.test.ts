@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { TxnOutput } from '../node/apps/txn.js';
+import type { TxnOutput } from '../node/check/txn-model.js';
 import { type Operation, checkLinearizable } from '../node/check/linearizability.js';
 import { type TxnInput, txnModel } from '../node/check/txn-model.js';
 import type { HydraPaxosSim } from '../node/hydrapaxos/simulation.js';

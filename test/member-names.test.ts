@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import { parseNodeDocument } from '../node/config.js';
 import { memberNameOf, membership, resolveMember } from '../node/members.js';
-import { podName } from '../node/net/addressing.js';
+import { podName } from '../node/runtime/addressing.js';
 import { plan } from '../operator/plan/plan.js';
 import { render } from '../operator/render/render.js';
 import { parseResource } from '../operator/schema/resources.js';

@@ -10,7 +10,7 @@ import { apiServerAccess } from '../operator/members/access.js';
 import { readMembers } from '../operator/members/read.js';
 import { after, before, test } from 'node:test';
 import { parse } from 'yaml';
-import { podName } from '../node/net/addressing.js';
+import { podName } from '../node/runtime/addressing.js';
 import { plan } from '../operator/plan/plan.js';
 import type { Plan } from '../operator/plan/types.js';
 import { parseResource } from '../operator/schema/resources.js';

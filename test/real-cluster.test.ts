@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { spawnSync } from 'node:child_process';
+import { CAPYBARA_METRICS } from '../node/capybara/metrics.js';
+import { HYDRA_METRICS } from '../node/hydra/metrics.js';
+import { CLIENT_METRICS } from '../node/runtime/metrics.js';
 import { Snapshot } from '../operator/report/scrape.js';
 import { checkDashboard } from './support/dashboards.js';
 import type { PrometheusApi } from './support/prometheus.js';
@@ -37,12 +40,12 @@ const hydra = { file: 'hydra.json', shows: (e: string) => !/hydrapaxos|hydratxn/
 const bft = { file: 'bft.json', shows: (e: string) => !/pbft/.test(e) };
 
 const examples: Example[] = [
-  { file: 'sequencergroup.yaml', histories: false, dashboard: hydra, progress: { member: 'receiver', metric: 'switchyard_hydra_delivered_total', what: 'messages delivered in order' } },
-  { file: 'hydrapaxos.yaml', histories: true, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydratxn/.test(e) }, progress: { member: 'client', metric: 'switchyard_client_requests_total', labels: { result: 'committed' }, what: 'operations committed' } },
-  { file: 'hydratxn.yaml', histories: true, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydrapaxos/.test(e) }, progress: { member: 'client', metric: 'switchyard_client_requests_total', labels: { result: 'committed' }, what: 'transactions committed' } },
-  { file: 'bftcluster.yaml', histories: true, dashboard: bft, restartTodo: 'a NeoBFT replica restarted empty does not rejoin its epoch yet (issue 18: replica recovery); not yet seen to pass on the real cluster', progress: { member: 'client', metric: 'switchyard_client_requests_total', labels: { result: 'committed' }, what: 'operations committed' } },
-  { file: 'bftcluster-faults.yaml', histories: true, dashboard: bft, restartTodo: 'with an equivocating sequencer-0 the replacement sequencer is chosen back and replicas restarted empty do not rejoin yet (issue 18: NeoBFT recovery, faulty sequencer not re-chosen)', progress: { member: 'client', metric: 'switchyard_client_requests_total', labels: { result: 'committed' }, what: 'operations committed' } },
-  { file: 'migratingservice.yaml', histories: false, dashboard: { file: 'capybara.json', shows: everything }, progress: { member: 'switch', metric: 'switchyard_capybara_server_requests_total', what: 'requests served (counted per server by the switch)' } },
+  { file: 'sequencergroup.yaml', histories: false, dashboard: hydra, progress: { member: 'receiver', metric: HYDRA_METRICS.delivered, what: 'messages delivered in order' } },
+  { file: 'hydrapaxos.yaml', histories: true, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydratxn/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
+  { file: 'hydratxn.yaml', histories: true, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydrapaxos/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'transactions committed' } },
+  { file: 'bftcluster.yaml', histories: true, dashboard: bft, restartTodo: 'a NeoBFT replica restarted empty does not rejoin its epoch yet (issue 18: replica recovery); not yet seen to pass on the real cluster', progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
+  { file: 'bftcluster-faults.yaml', histories: true, dashboard: bft, restartTodo: 'with an equivocating sequencer-0 the replacement sequencer is chosen back and replicas restarted empty do not rejoin yet (issue 18: NeoBFT recovery, faulty sequencer not re-chosen)', progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
+  { file: 'migratingservice.yaml', histories: false, dashboard: { file: 'capybara.json', shows: everything }, progress: { member: 'switch', metric: CAPYBARA_METRICS.serverRequests, what: 'requests served (counted per server by the switch)' } },
 ].map((e) => {
   const doc = parse(readFileSync(`examples/${e.file}`, 'utf8')) as { kind: string; metadata: { name: string } };
   return { ...e, kind: doc.kind, name: doc.metadata.name };
@@ -260,8 +263,8 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
     await waitUntil('SequencerGroup Ready', 240, () => condition(ns, 'SequencerGroup', name, 'Ready')?.status === 'True' || undefined);
     const status = () => resource(ns, 'SequencerGroup', name).status as { configuration?: number; activeSequencers?: number };
     const patchSequencers = (n: number) => cluster.kubectl(['-n', ns, 'patch', 'sequencergroup', name, '--type=merge', '-p', JSON.stringify({ spec: { sequencers: n } })]);
-    const stamped = (member: string) => scrape(ns, name).sum('switchyard_hydra_stamped_total', {}, member);
-    const delivered = () => scrape(ns, name).sum('switchyard_hydra_delivered_total', {}, 'receiver');
+    const stamped = (member: string) => scrape(ns, name).sum(HYDRA_METRICS.stamped, {}, member);
+    const delivered = () => scrape(ns, name).sum(HYDRA_METRICS.delivered, {}, 'receiver');
 
     // Addition: a fourth sequencer pod starts and the configuration service adds it.
     const before = await waitUntil('a configuration with all 3 sequencers', 120, () => (status().activeSequencers === 3 ? status().configuration : undefined));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { median, medianRun, rotated } from '../bench/rounds.js';
+import { median, medianRun, rotated } from '../bench/support/rounds.js';
 
 test('median of odd and even counts, and of nothing', () => {
   assert.equal(median([3, 1, 2]), 2);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SimNetwork } from '../node/net/sim.js';
-import type { Transport } from '../node/net/transport.js';
+import type { Transport } from '../node/runtime/transport.js';
 
 /** Two nodes: 1 sends `count` datagrams to 2 at t = 0; 2 records arrival times. */
 function pair(net: SimNetwork, count: number) {

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { Histogram, Registry } from 'prom-client';
 import type { Operation } from '../node/check/linearizability.js';
+import { CLIENT_METRICS } from '../node/runtime/metrics.js';
 import { type ClientHistory, checkHistory, historyPrefix, wholeHistory } from '../operator/report/histories.js';
 import type { ApiResponse, Cluster } from '../operator/status/cluster.js';
 import { ObserveError } from '../operator/status/errors.js';
@@ -76,7 +77,7 @@ class FakeCluster implements Cluster {
     let r = this.registries.get(member);
     if (!r) {
       const reg = new Registry();
-      r = { reg, latency: new Histogram({ name: 'switchyard_client_request_seconds', help: 'h', labelNames: ['system'], buckets: [0.001, 0.01], registers: [reg]! }) };
+      r = { reg, latency: new Histogram({ name: CLIENT_METRICS.requestSeconds, help: 'h', labelNames: ['system'], buckets: [0.001, 0.01], registers: [reg]! }) };
       this.registries.set(member, r);
     }
     if (member.startsWith('client') && this.progress) r.latency.labels('hydrapaxos').observe(0.002);

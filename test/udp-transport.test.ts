@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addressBook } from '../node/net/addressing.js';
-import { UdpTransport } from '../node/net/udp.js';
+import { addressBook } from '../node/runtime/addressing.js';
+import { UdpTransport } from '../node/runtime/udp.js';
 
 test('a datagram for an id no member has is a counted drop, not a throw; members still get theirs', async () => {
   const receiver = await UdpTransport.open({ bindHost: '127.0.0.1', port: 0, book: addressBook({ kind: 'loopback', host: '127.0.0.1', basePort: 1024 }, String), isMember: () => true });

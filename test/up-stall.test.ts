@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { plan } from '../operator/plan/plan.js';
+import { HYDRA_METRICS } from '../node/hydra/metrics.js';
+import { CLIENT_METRICS } from '../node/runtime/metrics.js';
 import { type MetricJson, Snapshot } from '../operator/report/scrape.js';
 import { StallWatch } from '../operator/report/stall.js';
 import { loadResourceFile } from '../operator/schema/resources.js';
@@ -10,8 +12,8 @@ const counter = (name: string, values: [Record<string, string>, number][]) =>
 
 /** A scrape at `t` s where each client has committed `committed[i]` and sequencers stamped `stamped`; `answered` defaults to all. */
 function scrapeAt(t: number, committed: number[], stamped: number, answered?: string[]): Snapshot {
-  const members = new Map<string, MetricJson[]>(committed.map((n, i) => [`client-${i}`, [counter('switchyard_client_requests_total', [[{ result: 'committed' }, n], [{ result: 'retried' }, 1]])]]));
-  members.set('sequencer-0', [counter('switchyard_hydra_stamped_total', [[{}, stamped]])]);
+  const members = new Map<string, MetricJson[]>(committed.map((n, i) => [`client-${i}`, [counter(CLIENT_METRICS.requests, [[{ result: 'committed' }, n], [{ result: 'retried' }, 1]])]]));
+  members.set('sequencer-0', [counter(HYDRA_METRICS.stamped, [[{}, stamped]])]);
   return new Snapshot(t * 1000, members, new Set(answered ?? members.keys()));
 }
 

@@ -1,8 +1,9 @@
-import type { BenchOptions, BenchResult } from '../bench.js';
-import { runResource } from '../run-resource.js';
-import { allCpu, ms, us } from '../units.js';
-import { udpDatagramsSent } from '../udp-counter.js';
-import { DEFAULT_ROUNDS, median, medianRun, rotated } from '../rounds.js';
+import type { BenchOptions, BenchResult } from '../support/types.js';
+import { bftReport } from '../../operator/report/bft.js';
+import { runResource } from '../support/run-resource.js';
+import { allCpu, ms, us } from '../support/units.js';
+import { udpDatagramsSent } from '../support/udp-counter.js';
+import { DEFAULT_ROUNDS, median, medianRun, rotated } from '../support/rounds.js';
 
 const PROTOCOLS = ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated'] as const;
 const CLIENTS = 8;
@@ -38,15 +39,15 @@ export const bftResource = (protocol: string, clients: number, seconds: number) 
 
 async function loadedRun(protocol: string, seconds: number): Promise<Loaded> {
   const sentBefore = udpDatagramsSent();
-  const r = await runResource(bftResource(protocol, CLIENTS, seconds));
+  const r = await runResource(bftResource(protocol, CLIENTS, seconds), bftReport);
   const sentAfter = udpDatagramsSent();
-  const committed = r.committed as number;
+  const committed = r.committed ?? 0;
   return {
-    ops_per_s: r.ops_per_s as number,
-    latency_s: r.latency_s as Latency,
-    cpu_s_per_op: r.cpu_s_per_op as Record<string, number>,
+    ops_per_s: r.ops_per_s,
+    latency_s: r.latency_s,
+    cpu_s_per_op: r.cpu_s_per_op,
     datagrams_per_op: sentBefore === null || sentAfter === null || committed === 0 ? null : (sentAfter - sentBefore) / committed,
-    linearizable: r.linearizable as boolean,
+    linearizable: r.linearizable === true,
   };
 }
 
@@ -74,14 +75,14 @@ export async function benchBft(opts: BenchOptions, log: (line: string) => void):
   const points: Point[] = [];
   for (const protocol of PROTOCOLS) {
     log(`${protocol}: ${seconds}s with one client`);
-    const alone = await runResource(bftResource(protocol, 1, seconds));
+    const alone = await runResource(bftResource(protocol, 1, seconds), bftReport);
     const mine = runs.get(protocol)!;
     points.push({
       protocol,
       ...medianRun(mine, (r) => r.ops_per_s),
       ops_per_s_rounds: mine.map((r) => r.ops_per_s),
-      unloaded_latency_s: alone.latency_s as Latency,
-      linearizable: mine.every((r) => r.linearizable) && (alone.linearizable as boolean),
+      unloaded_latency_s: alone.latency_s,
+      linearizable: mine.every((r) => r.linearizable) && alone.linearizable === true,
     });
     log(`  alone p50 ${ms(points.at(-1)!.unloaded_latency_s.p50)}`);
   }

@@ -1,7 +1,8 @@
 import asciichart from 'asciichart';
-import { fmtSeconds } from '../../operator/report/systems.js';
-import type { BenchOptions, BenchResult } from '../bench.js';
-import { runResource } from '../run-resource.js';
+import { fmtSeconds } from '../../operator/report/format.js';
+import type { BenchOptions, BenchResult } from '../support/types.js';
+import { capybaraReport } from '../../operator/report/capybara.js';
+import { runResource } from '../support/run-resource.js';
 
 type Phases = Record<string, { p50: number | null; p99: number | null }>;
 
@@ -26,7 +27,7 @@ interface WorkloadPoint {
   load_per_server_rps: Record<string, number>;
   migrations: number;
   reconnects: number;
-  requests_lost: number;
+  requests_lost: number | null;
   requests_duplicated: number;
 }
 
@@ -69,8 +70,8 @@ export async function benchCapybara(opts: BenchOptions, log: (line: string) => v
     // Deliberate migrations, each server one every 20 ms, under a light load.
     const r = await runResource(service(`bench-capy-state-${kb}`, seconds, { servers: 2, migration: { forcedEveryMillis: 20 } }, {
       clients: 1, connectionsPerClient: 20, ratePerClient: 2000, stateBytes: kb * 1024, step: { atSeconds: null },
-    }));
-    const p: StatePoint = { state_kb: kb, migrations: r.migrations as number, phases_s: r.migration_phases_s as Phases };
+    }), capybaraReport);
+    const p: StatePoint = { state_kb: kb, migrations: r.migrations, phases_s: r.migration_phases_s };
     log(`  ${p.migrations} migrations, blackout p50 ${fmtSeconds(p.phases_s.blackout!.p50)}, total p50 ${fmtSeconds(p.phases_s.total!.p50)}`);
     states.push(p);
   }
@@ -87,11 +88,11 @@ export async function benchCapybara(opts: BenchOptions, log: (line: string) => v
   for (const [workload, spec, load] of shapes) {
     for (const mode of MODES) {
       log(`${workload}, ${mode}: ${seconds}s`);
-      const r = await runResource(service(`bench-capy-${workloads.length}`, seconds, { ...spec, migration: { mode } }, load));
+      const r = await runResource(service(`bench-capy-${workloads.length}`, seconds, { ...spec, migration: { mode } }, load), capybaraReport);
       const p: WorkloadPoint = {
-        workload, mode, timeline: r.timeline as TimelinePoint[], ops_per_s: r.ops_per_s as number, latency_s: r.latency_s as WorkloadPoint['latency_s'],
-        load_per_server_rps: r.load_per_server_rps as Record<string, number>, migrations: r.migrations as number, reconnects: r.reconnects as number,
-        requests_lost: r.requests_lost as number, requests_duplicated: r.requests_duplicated as number,
+        workload, mode, timeline: r.timeline ?? [], ops_per_s: r.ops_per_s, latency_s: r.latency_s,
+        load_per_server_rps: r.load_per_server_rps, migrations: r.migrations, reconnects: r.reconnects,
+        requests_lost: r.requests_lost, requests_duplicated: r.requests_duplicated,
       };
       log(`  ${p.ops_per_s.toFixed(0)} req/s, p50 ${fmtSeconds(p.latency_s.p50)}, p99 ${fmtSeconds(p.latency_s.p99)}, ${p.migrations} migrations`);
       workloads.push(p);
@@ -100,7 +101,7 @@ export async function benchCapybara(opts: BenchOptions, log: (line: string) => v
   const step = (mode: string) => workloads.find((w) => w.workload.startsWith('step') && w.mode === mode)!;
   const ratioP99 = (step('none').latency_s.p99 ?? NaN) / (step('capybara').latency_s.p99 ?? NaN);
   const blackoutP50 = states[0]!.phases_s.blackout!.p50;
-  const lost = workloads.reduce((n, w) => n + w.requests_lost, 0);
+  const lost = workloads.reduce((n, w) => n + (w.requests_lost ?? 0), 0);
   const duplicated = workloads.reduce((n, w) => n + w.requests_duplicated, 0);
   const phase = (p: Phases, name: string) => fmtSeconds(p[name]!.p50);
   const stepRuns = workloads.filter((w) => w.workload.startsWith('step'));

@@ -9,7 +9,7 @@ import { hmacSha256, sha256 as hotSha256 } from '../../node/crypto/hash.js';
 import { halfSipHash32Words, halfSipKey, toWords } from '../../node/crypto/halfsiphash.js';
 import { MacVectorKeys } from '../../node/crypto/macvector.js';
 import { allBackends, hotPathBackend, nativeBackend, newSecretKey } from '../../node/crypto/signature.js';
-import type { BenchOptions, BenchResult } from '../bench.js';
+import type { BenchOptions, BenchResult } from '../support/types.js';
 
 const C_SOURCE = new URL('../../../bench/crypto/halfsiphash.c', import.meta.url).pathname;
 

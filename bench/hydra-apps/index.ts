@@ -1,8 +1,10 @@
-import type { BenchOptions, BenchResult } from '../bench.js';
-import { runResource } from '../run-resource.js';
-import { allCpu, ms, us } from '../units.js';
+import type { BenchOptions, BenchResult } from '../support/types.js';
+import { bftReport } from '../../operator/report/bft.js';
+import { hydraPaxosReport, hydraTxnReport } from '../../operator/report/hydra-apps.js';
+import { runResource } from '../support/run-resource.js';
+import { allCpu, ms, us } from '../support/units.js';
 import { bftResource } from '../bft/index.js';
-import { DEFAULT_ROUNDS, median, medianRun, rotated } from '../rounds.js';
+import { DEFAULT_ROUNDS, median, medianRun, rotated } from '../support/rounds.js';
 
 interface Point {
   config: string;
@@ -14,6 +16,8 @@ interface Point {
 }
 
 const CLIENTS = 8;
+/** What a configuration runs: a key-value or transaction service whose clients commit operations. */
+type Service = typeof hydraPaxosReport | typeof hydraTxnReport | typeof bftReport;
 /** Client counts below CLIENTS at which HydraPaxos-1 and the unreplicated server are also run once each. */
 const CURVE_CLIENTS = [1, 2, 4];
 
@@ -39,29 +43,26 @@ const hydraPaxos1 = (seconds: number, clients = CLIENTS) =>
 export async function benchHydraApps(opts: BenchOptions, log: (line: string) => void): Promise<BenchResult> {
   const seconds = opts.seconds ?? 6;
   const rounds = opts.rounds ?? DEFAULT_ROUNDS;
-  const measure = async (title: string, config: string, resource: Record<string, unknown>): Promise<Point> => {
+  const measure = async (title: string, config: string, resource: Record<string, unknown>, report: Service): Promise<Point> => {
     log(`${title}: ${seconds}s`);
-    const r = await runResource(resource);
-    const p = {
-      config, ops_per_s: r.ops_per_s as number, latency_s: r.latency_s as Point['latency_s'], cpu_s_per_op: r.cpu_s_per_op as Record<string, number>,
-      linearizable: r.linearizable as boolean,
-    };
+    const r = await runResource(resource, report);
+    const p = { config, ops_per_s: r.ops_per_s, latency_s: r.latency_s, cpu_s_per_op: r.cpu_s_per_op, linearizable: r.linearizable === true };
     log(`  ${p.ops_per_s.toFixed(0)} ops/s, p50 ${ms(p.latency_s.p50)}, p99 ${ms(p.latency_s.p99)}`);
     return p;
   };
-  const kvConfigs: [string, Record<string, unknown>][] = [
-    ['hydrapaxos-1', hydraPaxos1(seconds)],
-    ...[2, 4].map((sequencers): [string, Record<string, unknown>] => [`hydrapaxos-${sequencers}`,
-      sequencerGroup(`bench-paxos-${sequencers}`, seconds, { application: 'hydrapaxos', sequencers, groups: 1 })]),
+  const kvConfigs: [string, Record<string, unknown>, Service][] = [
+    ['hydrapaxos-1', hydraPaxos1(seconds), hydraPaxosReport],
+    ...[2, 4].map((sequencers): [string, Record<string, unknown>, Service] => [`hydrapaxos-${sequencers}`,
+      sequencerGroup(`bench-paxos-${sequencers}`, seconds, { application: 'hydrapaxos', sequencers, groups: 1 }), hydraPaxosReport]),
     ['nopaxos-style', sequencerGroup('bench-nopaxos', seconds, {
       application: 'hydrapaxos', sequencers: 1, groups: 1, flush: { intervalMicros: 0, aggregation: false },
-    })],
-    ['unreplicated', bftResource('unreplicated', CLIENTS, seconds)],
+    }), hydraPaxosReport],
+    ['unreplicated', bftResource('unreplicated', CLIENTS, seconds), bftReport],
   ];
   // The key-value configurations run in rounds (rounds.ts): the ratios are taken per round.
   const runs = new Map<string, Point[]>(kvConfigs.map(([config]) => [config, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const [config, resource] of rotated(kvConfigs, round)) runs.get(config)!.push(await measure(`round ${round + 1}/${rounds}, ${config}`, config, resource));
+    for (const [config, resource, report] of rotated(kvConfigs, round)) runs.get(config)!.push(await measure(`round ${round + 1}/${rounds}, ${config}`, config, resource, report));
   }
   const kv: (Point & { ops_per_s_rounds: number[] })[] = kvConfigs.map(([config]) => {
     const mine = runs.get(config)!;
@@ -72,8 +73,8 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
   const at = (config: string) => kv.find((p) => p.config === config)!;
   for (const clients of [...CURVE_CLIENTS, CLIENTS]) {
     const [paxos, server] = clients === CLIENTS ? [at('hydrapaxos-1'), at('unreplicated')] : [
-      await measure(`load curve, hydrapaxos-1, ${clients} client(s)`, 'hydrapaxos-1', hydraPaxos1(seconds, clients)),
-      await measure(`load curve, unreplicated, ${clients} client(s)`, 'unreplicated', bftResource('unreplicated', clients, seconds)),
+      await measure(`load curve, hydrapaxos-1, ${clients} client(s)`, 'hydrapaxos-1', hydraPaxos1(seconds, clients), hydraPaxosReport),
+      await measure(`load curve, unreplicated, ${clients} client(s)`, 'unreplicated', bftResource('unreplicated', clients, seconds), bftReport),
     ];
     curve.push({
       clients, hydrapaxos_1: paxos, unreplicated: server, ratio_throughput: paxos.ops_per_s / server.ops_per_s,
@@ -83,7 +84,7 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
   const txn: (Point & { multi_shard_share: number })[] = [];
   for (const share of [0, 0.25, 0.5, 1]) {
     const p = await measure(`hydratxn-${share}`, `hydratxn-${share}`, sequencerGroup(`bench-txn-${share * 100}`, seconds, { application: 'hydratxn', sequencers: 3, groups: 3 },
-      { multiGroupShare: share }));
+      { multiGroupShare: share }), hydraTxnReport);
     txn.push({ ...p, multi_shard_share: share });
   }
   // Per round: the best HydraPaxos configuration of that round against that round's unreplicated server.

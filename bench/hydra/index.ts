@@ -1,6 +1,6 @@
 import { findBasePorts } from '../../operator/local/ports.js';
 import { receiverNode, sequencerNode } from '../../node/hydra/topology.js';
-import type { BenchOptions, BenchResult } from '../bench.js';
+import type { BenchOptions, BenchResult } from '../support/types.js';
 import { measureCapacity } from './capacity.js';
 import { simulatedFailover, simulatedScaling } from './simulated.js';
 import { type TestbedPoint, runTestbed } from './testbed.js';

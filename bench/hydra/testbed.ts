@@ -1,4 +1,5 @@
-import { runResource } from '../run-resource.js';
+import { hydraReport } from '../../operator/report/hydra.js';
+import { runResource } from '../support/run-resource.js';
 
 export interface TestbedPoint {
   sequencers: number;
@@ -21,14 +22,13 @@ export async function runTestbed(sequencers: number, offeredPerS: number, second
       flush: { intervalMicros: 1000, aggregation: true },
       workload: { clients, ratePerClient: Math.ceil(offeredPerS / clients), payloadBytes: 64, multiGroupShare: 0, durationSeconds: seconds },
     },
-  });
-  const latency = result.latency_s as { p50: number | null; p99: number | null };
+  }, hydraReport);
   return {
     sequencers,
     offered_per_s: offeredPerS,
-    ordered_per_s: result.ops_per_s as number,
-    delay_p50_s: latency.p50,
-    delay_p99_s: latency.p99,
-    end_to_end_p50_s: (result.end_to_end_s as { p50: number | null }).p50,
+    ordered_per_s: result.ops_per_s,
+    delay_p50_s: result.latency_s.p50,
+    delay_p99_s: result.latency_s.p99,
+    end_to_end_p50_s: result.end_to_end_s.p50,
   };
 }

@@ -5,8 +5,8 @@
  * over IPC with the number of messages it handled.
  */
 import dgram from 'node:dgram';
-import { addressBook } from '../../node/net/addressing.js';
-import { UdpTransport } from '../../node/net/udp.js';
+import { addressBook } from '../../node/runtime/addressing.js';
+import { UdpTransport } from '../../node/runtime/udp.js';
 import { EmulatedClock, timerScheduler } from '../../node/runtime/clock.js';
 import { Driver } from '../../node/runtime/driver.js';
 import { hydraCodec } from '../../node/hydra/codec.js';

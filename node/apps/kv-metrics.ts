@@ -1,13 +1,13 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { LATENCY_BUCKETS } from '../runtime/metrics.js';
+import { CLIENT_METRICS, LATENCY_BUCKETS } from '../runtime/metrics.js';
 import type { Operation } from '../check/linearizability.js';
 import type { KvClientObserver } from './kv-client.js';
 
 /** A key-value client's latency and results (`switchyard_client_*`, DESIGN.md), labelled by the system it runs on. */
 export function kvClientMetrics<I, O>(registry: Registry, system: string): KvClientObserver<I, O> {
   const r = [registry];
-  const seconds = new Histogram({ name: 'switchyard_client_request_seconds', help: 'Client request latency, by system.', labelNames: ['system'], buckets: LATENCY_BUCKETS, registers: r });
-  const requests = new Counter({ name: 'switchyard_client_requests_total', help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r });
+  const seconds = new Histogram({ name: CLIENT_METRICS.requestSeconds, help: 'Client request latency, by system.', labelNames: ['system'], buckets: LATENCY_BUCKETS, registers: r });
+  const requests = new Counter({ name: CLIENT_METRICS.requests, help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r });
   const latency = seconds.labels(system);
   // Both results a dashboard plots start at 0 (see zeroed()).
   for (const result of ['committed', 'retried']) requests.labels(system, result).inc(0);

@@ -1,8 +1,8 @@
-import type { TxnInput } from '../check/txn-model.js';
+import type { TxnInput, TxnOp, TxnOutput } from '../check/txn-model.js';
 import type { Random } from '../runtime/core.js';
 import type { ClientWorkload } from './kv-client.js';
 import { shardOf } from './shard.js';
-import { type TxnOp, type TxnOutput, decodeShardResult, encodeTxnRequest, groupsOf } from './txn.js';
+import { decodeShardResult, encodeTxnRequest, groupsOf } from './txn.js';
 
 /** The keys of the transaction workload, per shard: accounts (whose balances sum to zero) and notes (plain values). */
 export interface TxnKeys {

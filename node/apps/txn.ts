@@ -1,3 +1,4 @@
+import type { TxnOp } from '../check/txn-model.js';
 import { WireError } from '../runtime/core.js';
 import { Reader, Writer, parseJson } from '../runtime/wire.js';
 import { shardOf } from './shard.js';
@@ -11,19 +12,11 @@ import type { StateMachine, StateMachineKind } from './state-machine.js';
  * not depend on reads at other shards, so a transfer is unconditional (balances may go below
  * zero; what the checker verifies is that their sum never changes).
  */
-export type TxnOp =
-  | { op: 'get'; key: string }
-  | { op: 'put'; key: string; value: string }
-  | { op: 'add'; key: string; delta: number };
-
 export interface TxnRequest {
   client: number;
   requestId: number;
   ops: TxnOp[];
 }
-
-/** One value per operation: what a get read; null for writes. */
-export type TxnOutput = (string | null)[];
 
 /** A shard's part of the outputs: [operation index, value] for the operations on its keys. */
 export type ShardResult = [number, string | null][];

@@ -1,5 +1,13 @@
-import type { TxnOp, TxnOutput } from '../apps/txn.js';
 import type { Model, Operation } from './linearizability.js';
+
+/** One operation of a transaction (HydraTxn's application, apps/txn.ts, executes them). */
+export type TxnOp =
+  | { op: 'get'; key: string }
+  | { op: 'put'; key: string; value: string }
+  | { op: 'add'; key: string; delta: number };
+
+/** One value per operation: what a get read; null for writes. */
+export type TxnOutput = (string | null)[];
 
 export interface TxnInput {
   ops: TxnOp[];

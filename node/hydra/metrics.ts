@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { LATENCY_BUCKETS, valuesOf, zeroed } from '../runtime/metrics.js';
+import { CLIENT_METRICS, LATENCY_BUCKETS, valuesOf, zeroed } from '../runtime/metrics.js';
 import type { AggregatorObserver } from './aggregator.js';
 import type { ClientObserver } from './client.js';
 import type { ConfigServiceObserver } from './config-service.js';
@@ -7,23 +7,49 @@ import type { ReceiverObserver, ReceiverRejection } from './receiver.js';
 import type { SequencerObserver } from './sequencer.js';
 import type { VrInvariant, VrNormalBy, VrRefusal } from '../vr/replica.js';
 
+/** Hydra's metric names (DESIGN.md: `switchyard_hydra_*`). */
+export const HYDRA_METRICS = {
+  configuration: 'switchyard_hydra_configuration',
+  rejected: 'switchyard_hydra_rejected_total',
+  flushes: 'switchyard_hydra_flushes_total',
+  stamped: 'switchyard_hydra_stamped_total',
+  sequencerActive: 'switchyard_hydra_sequencer_active',
+  delivered: 'switchyard_hydra_delivered_total',
+  dropNotifications: 'switchyard_hydra_drop_notifications_total',
+  deliveryDelay: 'switchyard_hydra_delivery_delay_seconds',
+  endToEnd: 'switchyard_hydra_end_to_end_seconds',
+  flushSolicitations: 'switchyard_hydra_flush_solicitations_total',
+  suspicions: 'switchyard_hydra_suspicions_total',
+  pending: 'switchyard_hydra_pending_messages',
+  orderViolations: 'switchyard_hydra_order_violations_total',
+  reconfigurations: 'switchyard_hydra_reconfigurations_total',
+  activeSequencers: 'switchyard_hydra_active_sequencers',
+  configView: 'switchyard_hydra_config_view',
+  configPrimary: 'switchyard_hydra_config_primary',
+  configCommit: 'switchyard_hydra_config_commit',
+  configNormal: 'switchyard_hydra_config_normal_total',
+  configStateTransfers: 'switchyard_hydra_config_state_transfers_total',
+  configInvariantViolations: 'switchyard_hydra_config_invariant_violations_total',
+  routed: 'switchyard_hydra_routed_total',
+} as const;
+
 /** Binds each Hydra role's observer to the metric names of the dashboards' contract (DESIGN.md). */
 export function hydraMetrics(registry: Registry, wallNow: () => number) {
   const r = [registry];
-  const configuration = new Gauge({ name: 'switchyard_hydra_configuration', help: 'Configuration number this member has installed.', registers: r });
+  const configuration = new Gauge({ name: HYDRA_METRICS.configuration, help: 'Configuration number this member has installed.', registers: r });
   configuration.set(1);
   const rejected = new Counter({
-    name: 'switchyard_hydra_rejected_total', help: 'Hydra messages refused by a member, by reason.', labelNames: ['reason'], registers: r,
+    name: HYDRA_METRICS.rejected, help: 'Hydra messages refused by a member, by reason.', labelNames: ['reason'], registers: r,
   });
 
   // Sequencers send flushes and the aggregator forwards them: one metric, told apart by `kind`.
   let flushCounter: Counter | undefined;
   const flushes = () =>
-    (flushCounter ??= new Counter({ name: 'switchyard_hydra_flushes_total', help: 'Flushes sent or forwarded, by kind.', labelNames: ['kind'], registers: r }));
+    (flushCounter ??= new Counter({ name: HYDRA_METRICS.flushes, help: 'Flushes sent or forwarded, by kind.', labelNames: ['kind'], registers: r }));
 
   function sequencer(id: number): SequencerObserver {
-    const stamped = new Counter({ name: 'switchyard_hydra_stamped_total', help: 'Messages stamped.', labelNames: ['sequencer'], registers: r });
-    const active = new Gauge({ name: 'switchyard_hydra_sequencer_active', help: '1 while this sequencer may stamp.', registers: r });
+    const stamped = new Counter({ name: HYDRA_METRICS.stamped, help: 'Messages stamped.', labelNames: ['sequencer'], registers: r });
+    const active = new Gauge({ name: HYDRA_METRICS.sequencerActive, help: '1 while this sequencer may stamp.', registers: r });
     const flushed = zeroed(flushes(), ['periodic', 'solicited']);
     zeroed(rejected, valuesOf<Parameters<SequencerObserver['rejected']>[0]>({ inactive: true, 'bad-groups': true }));
     const stampedChild = stamped.labels(String(id));
@@ -39,20 +65,20 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
   }
 
   function receiver(): ReceiverObserver {
-    const delivered = new Counter({ name: 'switchyard_hydra_delivered_total', help: 'Messages delivered in order.', registers: r });
-    const drops = new Counter({ name: 'switchyard_hydra_drop_notifications_total', help: 'DROP-NOTIFICATIONs delivered.', registers: r });
+    const delivered = new Counter({ name: HYDRA_METRICS.delivered, help: 'Messages delivered in order.', registers: r });
+    const drops = new Counter({ name: HYDRA_METRICS.dropNotifications, help: 'DROP-NOTIFICATIONs delivered.', registers: r });
     const delay = new Histogram({
-      name: 'switchyard_hydra_delivery_delay_seconds', help: 'Arrival at the receiver to in-order delivery.', buckets: LATENCY_BUCKETS, registers: r,
+      name: HYDRA_METRICS.deliveryDelay, help: 'Arrival at the receiver to in-order delivery.', buckets: LATENCY_BUCKETS, registers: r,
     });
     const endToEnd = new Histogram({
-      name: 'switchyard_hydra_end_to_end_seconds', help: 'Sender send to in-order delivery (clocks of one machine or NTP-synced).',
+      name: HYDRA_METRICS.endToEnd, help: 'Sender send to in-order delivery (clocks of one machine or NTP-synced).',
       buckets: LATENCY_BUCKETS, registers: r,
     });
-    const solicitations = new Counter({ name: 'switchyard_hydra_flush_solicitations_total', help: 'Flush solicitations sent.', registers: r });
-    const suspicions = new Counter({ name: 'switchyard_hydra_suspicions_total', help: 'Sequencers reported as silent.', registers: r });
-    const pending = new Gauge({ name: 'switchyard_hydra_pending_messages', help: 'Messages buffered awaiting the frontier.', registers: r });
+    const solicitations = new Counter({ name: HYDRA_METRICS.flushSolicitations, help: 'Flush solicitations sent.', registers: r });
+    const suspicions = new Counter({ name: HYDRA_METRICS.suspicions, help: 'Sequencers reported as silent.', registers: r });
+    const pending = new Gauge({ name: HYDRA_METRICS.pending, help: 'Messages buffered awaiting the frontier.', registers: r });
     const violations = new Counter({
-      name: 'switchyard_hydra_order_violations_total',
+      name: HYDRA_METRICS.orderViolations,
       help: 'Messages delivered out of (clock, sequencer) order: an online self-check, always 0 when Hydra is correct.',
       registers: r,
     });
@@ -95,20 +121,20 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
 
   function configService(initialActive: number): ConfigServiceObserver {
     const changes = zeroed(new Counter({
-      name: 'switchyard_hydra_reconfigurations_total', help: 'Configuration changes, by kind.', labelNames: ['kind'], registers: r,
+      name: HYDRA_METRICS.reconfigurations, help: 'Configuration changes, by kind.', labelNames: ['kind'], registers: r,
     }), valuesOf<Parameters<ConfigServiceObserver['reconfigured']>[0]>({ add: true, remove: true, abort: true }));
-    const active = new Gauge({ name: 'switchyard_hydra_active_sequencers', help: 'Sequencers in the current configuration.', registers: r });
+    const active = new Gauge({ name: HYDRA_METRICS.activeSequencers, help: 'Sequencers in the current configuration.', registers: r });
     active.set(initialActive);
-    const view = new Gauge({ name: 'switchyard_hydra_config_view', help: 'View of this configuration-service replica.', registers: r });
-    const primary = new Gauge({ name: 'switchyard_hydra_config_primary', help: '1 while this configuration-service replica is the primary of a view.', registers: r });
-    const commit = new Gauge({ name: 'switchyard_hydra_config_commit', help: 'Ops of the configuration service\'s log committed here.', registers: r });
+    const view = new Gauge({ name: HYDRA_METRICS.configView, help: 'View of this configuration-service replica.', registers: r });
+    const primary = new Gauge({ name: HYDRA_METRICS.configPrimary, help: '1 while this configuration-service replica is the primary of a view.', registers: r });
+    const commit = new Gauge({ name: HYDRA_METRICS.configCommit, help: 'Ops of the configuration service\'s log committed here.', registers: r });
     const normal = zeroed(new Counter({
-      name: 'switchyard_hydra_config_normal_total', help: 'Times this configuration replica became normal, by how (view-change, recovery, first-start, state-transfer).',
+      name: HYDRA_METRICS.configNormal, help: 'Times this configuration replica became normal, by how (view-change, recovery, first-start, state-transfer).',
       labelNames: ['how'], registers: r,
     }), valuesOf<VrNormalBy>({ 'view-change': true, recovery: true, 'first-start': true, 'state-transfer': true }));
-    const transfers = new Counter({ name: 'switchyard_hydra_config_state_transfers_total', help: 'Snapshots of the configuration service\'s state taken from another replica.', registers: r });
+    const transfers = new Counter({ name: HYDRA_METRICS.configStateTransfers, help: 'Snapshots of the configuration service\'s state taken from another replica.', registers: r });
     const violations = zeroed(new Counter({
-      name: 'switchyard_hydra_config_invariant_violations_total', help: 'Replication invariants found broken, by kind.', labelNames: ['kind'], registers: r,
+      name: HYDRA_METRICS.configInvariantViolations, help: 'Replication invariants found broken, by kind.', labelNames: ['kind'], registers: r,
     }), valuesOf<VrInvariant>({ 'ack-beyond-log': true, 'view-change-log': true, 'log-behind-commit': true, 'view-regressed': true }));
     zeroed(rejected, valuesOf<VrRefusal>({ 'unknown-replica': true }));
     const installed = (config: number, count: number) => {
@@ -147,9 +173,9 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
 
   function client(): ClientObserver {
     const requests = new Counter({
-      name: 'switchyard_client_requests_total', help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r,
+      name: CLIENT_METRICS.requests, help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r,
     });
-    const routed = new Counter({ name: 'switchyard_hydra_routed_total', help: 'Messages sent, by chosen sequencer.', labelNames: ['sequencer'], registers: r });
+    const routed = new Counter({ name: HYDRA_METRICS.routed, help: 'Messages sent, by chosen sequencer.', labelNames: ['sequencer'], registers: r });
     const sent = requests.labels('hydra', 'sent');
     return {
       sent: (_m, sequencer) => {

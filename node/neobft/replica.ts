@@ -533,6 +533,7 @@ export class Replica implements Core<NeoMsg> {
       return;
     }
     this.count(c);
+    this.checkEquivocation(ctx, c.slot);
     // A replica asking for help with a slot gets our confirm again (answers never ask back); a
     // slot we hold from an earlier view (our confirms there do not count in this one) gets a new one.
     if (c.need) {
@@ -542,6 +543,19 @@ export class Replica implements Core<NeoMsg> {
       if (mine) ctx.send(this.p.replicas[c.replica]!, mine);
     }
     this.settle(c.slot);
+  }
+
+  /**
+   * A slot of this epoch in two versions, each confirmed by a correct replica, proves the
+   * sequencer lied: move to the next epoch at once. Waiting for a timeout let gap agreement turn
+   * every split slot into a no-op first, and the stalled window then blamed leader after leader
+   * while the lying sequencer kept its epoch (seen on a busy real cluster: no operation executed).
+   */
+  private checkEquivocation(ctx: Ctx<NeoMsg>, slot: number): void {
+    const start = this.epochStarts.get(this.view.epoch);
+    if (this.status !== 'normal' || start === undefined || slot <= start || !this.split(slot)) return;
+    this.equivocators.add(this.p.sequencerNode(this.view.epoch));
+    this.startViewChange(ctx, { epoch: this.nextEpoch(), leader: this.view.leader }, 'sequencer');
   }
 
   private settle(slot: number): void {
@@ -1016,11 +1030,15 @@ export class Replica implements Core<NeoMsg> {
     return false;
   }
 
-  /** Whether two versions of `slot` each have a correct replica's CONFIRM: ours, or f+1. */
+  /**
+   * Whether two versions of `slot` each have a correct replica's CONFIRM in this view: ours, or
+   * f+1 (confirms of earlier views stay counted, and a slot an epoch change re-opened holds
+   * another epoch's message).
+   */
   private split(slot: number): boolean {
     const mine = this.myConfirms.get(slot);
-    const versions = [...(this.confirms.get(slot) ?? new Map<string, Map<number, Confirm>>())]
-      .filter(([digest, who]) => who.size >= this.p.f + 1 || (mine !== undefined && hex(mine.digest) === digest));
+    const versions = [...(this.confirms.get(slot) ?? new Map<string, Map<number, Confirm>>())].filter(([digest, who]) =>
+      [...who.values()].filter((c) => this.sameView(c.view)).length >= this.p.f + 1 || (mine !== undefined && hex(mine.digest) === digest));
     return versions.length >= 2;
   }
 

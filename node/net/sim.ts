@@ -1,7 +1,7 @@
 import { Heap } from 'heap-js';
 import type { NodeId } from '../runtime/core.js';
 import { SeededRandom } from '../runtime/random.js';
-import type { Clock, Scheduler, Transport } from './transport.js';
+import type { Clock, Scheduler, Transport } from '../runtime/transport.js';
 
 /**
  * A deterministic simulated network in virtual time (the spirit of TigerBeetle's VOPR and

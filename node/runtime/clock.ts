@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Clock, Scheduler } from '../net/transport.js';
+import type { Clock, Scheduler } from './transport.js';
 
 /**
  * Where the millisecond clock ticked, in monotonic milliseconds: read the monotonic clock, the

@@ -1,6 +1,6 @@
 import type { Codec, Core, Ctx, NodeId, WireReason } from './core.js';
 import { WireError } from './core.js';
-import type { Clock, Scheduler, Transport } from '../net/transport.js';
+import type { Clock, Scheduler, Transport } from './transport.js';
 
 /** What a driver reports about its traffic (the runtime binds this to Prometheus counters). */
 export interface DriverObserver {

@@ -1,6 +1,23 @@
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { WIRE_REASONS } from './core.js';
 
+/** What every system's clients export, one histogram observation per completed operation (DESIGN.md: `switchyard_client_*`). */
+export const CLIENT_METRICS = {
+  requestSeconds: 'switchyard_client_request_seconds',
+  requests: 'switchyard_client_requests_total',
+} as const;
+
+/** Datagram counters every member exports (DESIGN.md). */
+export const TRANSPORT_METRICS = {
+  rx: 'switchyard_rx_datagrams_total',
+  tx: 'switchyard_tx_datagrams_total',
+  rejected: 'switchyard_rx_rejected_total',
+  dropped: 'switchyard_tx_dropped_total',
+} as const;
+
+/** prom-client's default process CPU counter (collectDefaultMetrics), which every member registers. */
+export const PROCESS_CPU_SECONDS = 'process_cpu_seconds_total';
+
 /** Latency buckets from 1 µs to 1 s (1-2-5 steps), shared by every latency histogram. */
 export const LATENCY_BUCKETS = [1, 2, 5]
   .flatMap((m) => [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1].map((d) => Number((m * d).toPrecision(1))))
@@ -30,16 +47,16 @@ export function newRegistry(labels: Record<string, string>): Registry {
 
 /** Datagram counters every member exports, bound to the driver's observer. */
 export function transportMetrics(registry: Registry) {
-  const rx = new Counter({ name: 'switchyard_rx_datagrams_total', help: 'Datagrams received.', registers: [registry] });
-  const tx = new Counter({ name: 'switchyard_tx_datagrams_total', help: 'Datagrams sent (one per destination).', registers: [registry] });
+  const rx = new Counter({ name: TRANSPORT_METRICS.rx, help: 'Datagrams received.', registers: [registry] });
+  const tx = new Counter({ name: TRANSPORT_METRICS.tx, help: 'Datagrams sent (one per destination).', registers: [registry] });
   const rejected = zeroed(new Counter({
-    name: 'switchyard_rx_rejected_total',
+    name: TRANSPORT_METRICS.rejected,
     help: 'Datagrams that could not be decoded, by reason.',
     labelNames: ['reason'],
     registers: [registry],
   }), WIRE_REASONS);
   const dropped = new Counter({
-    name: 'switchyard_tx_dropped_total',
+    name: TRANSPORT_METRICS.dropped,
     help: 'Datagrams not sent, by reason: unresolved (the destination member has no address yet), unknown-destination (no member has that id).',
     labelNames: ['reason'],
     registers: [registry],

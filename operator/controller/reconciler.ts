@@ -1,6 +1,6 @@
 import type { KubernetesObject, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { podName } from '../../node/net/addressing.js';
+import { podName } from '../../node/runtime/addressing.js';
 import type { MemberAccess, MemberAddress } from '../members/access.js';
 import { type MemberReading, ProgressTracker, describeVerdict } from '../members/progress.js';
 import { type ReadResult, readMembers } from '../members/read.js';
@@ -126,13 +126,13 @@ export class Reconciler {
       const ip = pods.find((p) => p.metadata?.name === pod)?.status?.podIP;
       return { namespace, pod, ip, service: name };
     };
-    if (plan.reconfigure) await this.reconfigure(plan.reconfigure, owner, obj.status ?? {}, address(plan.reconfigure.member));
+    if (plan.reconfigure) await this.reconfigure(plan.reconfigure, owner, obj.status ?? {}, plan.reconfigure.members.map(address));
 
     const { roles, members } = this.memberCounts(plan, namespace, name);
     const problems = podProblems(pods);
     const running = problems.length === 0 && members.ready === members.expected;
     const signal = running ? plan.progress : null;
-    const toRead = new Set([...plan.statusMembers, ...(plan.reconfigure ? [plan.reconfigure.member] : [])]);
+    const toRead = new Set([...plan.statusMembers, ...(plan.reconfigure?.members ?? [])]);
     if (signal) {
       for (const m of plan.members) {
         if (m.name.startsWith(signal.counter.members) || (signal.meanwhile && m.name.startsWith(signal.meanwhile.members))) toRead.add(m.name);
@@ -151,8 +151,8 @@ export class Reconciler {
       const rc = plan.reconfigure;
       const target = rc.converged;
       const current = values[target.field];
-      set('Reconfiguring', readings.get(rc.member) instanceof Error || current === undefined
-        ? { status: 'Unknown', reason: 'ProtocolUnreachable', message: `the ${rc.member} member does not answer yet` }
+      set('Reconfiguring', current === undefined
+        ? { status: 'Unknown', reason: 'ProtocolUnreachable', message: `no majority of ${rc.members.join(', ')} answers yet` }
         : current === target.value
           ? { status: 'False', reason: 'Converged', message: `${target.field} is ${target.value}` }
           : { status: 'True', reason: 'InProgress', message: `${target.field} is ${current}, going to ${target.value}` });
@@ -237,20 +237,20 @@ export class Reconciler {
 
   /**
    * Tells the protocol its membership (the Hydra configuration service adds or removes
-   * sequencers through its own protocol). Unreachable members are retried on the next pass.
+   * sequencers through its own protocol): every member that takes the command gets it, so one
+   * pod down or restarting does not hold the change back. Retried on the next pass until the
+   * status shows it converged.
    */
-  private async reconfigure(rc: NonNullable<Plan['reconfigure']>, owner: Owner, status: Status, to: MemberAddress): Promise<void> {
+  private async reconfigure(rc: NonNullable<Plan['reconfigure']>, owner: Owner, status: Status, to: MemberAddress[]): Promise<void> {
     const key = `${owner.namespace}/${owner.name}`;
     const command = JSON.stringify(rc.command);
     if (this.sent.get(key) === command && status[rc.converged.field] === rc.converged.value) return;
-    try {
-      await this.o.access.post(to, '/admin', command, MEMBER_TIMEOUT_MS);
-      if (this.sent.get(key) !== command) {
-        this.sent.set(key, command);
-        await this.kube.event(owner, 'Normal', 'Reconfiguring', `asked the ${rc.member} member for ${command}`);
-      }
-    } catch (err) {
-      this.log.debug({ testbed: key, err: (err as Error).message }, 'protocol member unreachable');
+    const results = await Promise.allSettled(to.map((member) => this.o.access.post(member, '/admin', command, MEMBER_TIMEOUT_MS)));
+    const took = rc.members.filter((_, i) => results[i]!.status === 'fulfilled');
+    for (const r of results) if (r.status === 'rejected') this.log.debug({ testbed: key, err: (r.reason as Error).message }, 'protocol member unreachable');
+    if (took.length > 0 && this.sent.get(key) !== command) {
+      this.sent.set(key, command);
+      await this.kube.event(owner, 'Normal', 'Reconfiguring', `asked ${took.join(', ')} for ${command}`);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { CAPYBARA_METRICS } from '../../node/capybara/metrics.js';
 import { capybaraMemberId } from '../../node/capybara/topology.js';
 import type { CapybaraParams } from '../../node/capybara/params.js';
 import { SWITCH, clientNode, serverNode } from '../../node/capybara/topology.js';
@@ -68,15 +69,15 @@ export function planMigratingService(m: MigratingService): Plan {
     statusMetrics: {},
     describeStatus: () => null,
     progress: s.workload.clients === 0 || s.workload.ratePerClient === 0 ? null : {
-      counter: { members: 'server-', role: 'servers', metric: 'switchyard_capybara_served_requests_total', labels: {}, did: 'served', doing: 'serving' },
+      counter: { members: 'server-', role: 'servers', metric: CAPYBARA_METRICS.served, labels: {}, did: 'served', doing: 'serving' },
       meanwhile: {
-        members: 'switch', role: 'the switch', metric: 'switchyard_capybara_switch_forwarded_total', labels: { direction: 'to-server' }, did: 'forwarded', doing: 'forwarding',
+        members: 'switch', role: 'the switch', metric: CAPYBARA_METRICS.switchForwarded, labels: { direction: 'to-server' }, did: 'forwarded', doing: 'forwarding',
       },
       timeoutMs: s.migration.retryMicros / 1000,
     },
     keys: null,
     histories: false,
-    drain: { command: 'stop', outstanding: 'switchyard_capybara_client_outstanding' },
+    drain: { command: 'stop', outstanding: CAPYBARA_METRICS.clientOutstanding },
     // Handshakes and every connection's first requests are start-up, not load: a second per
     // thousand connections (measured: 4000 connections still dominated the second second).
     warmupSeconds: Math.max(1, Math.ceil((s.workload.clients * s.workload.connectionsPerClient) / 1000)),

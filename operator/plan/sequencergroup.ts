@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hydraMemberId } from '../../node/hydra/topology.js';
+import { HYDRA_METRICS } from '../../node/hydra/metrics.js';
 import type { HydraParams } from '../../node/hydra/params.js';
 import { MAX_SEQUENCERS_IN_SPEC } from '../schema/sequencergroup.js';
 import type { SequencerGroup } from '../schema/sequencergroup.js';
@@ -35,6 +36,7 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
   const s = sg.spec;
   const name = sg.metadata.name;
   const failure = s.failureTimeoutMillis * 1000;
+  const configMembers = Array.from({ length: s.configReplicas }, (_, i) => `config-${i}`);
   const hydra: HydraParams = {
     groups: s.groups,
     receiversPerGroup: s.receiversPerGroup,
@@ -103,18 +105,19 @@ export function planSequencerGroup(sg: SequencerGroup): Plan {
     resources: s.resources,
     liveFields: ['hydra.sequencers'],
     reconfigure: {
-      member: 'config-0',
+      // Every replica of the configuration service takes it (a backup forwards it to the primary).
+      members: configMembers,
       command: { sequencers: Array.from({ length: s.sequencers }, (_, k) => k) },
       converged: { field: 'activeSequencers', value: s.sequencers },
     },
     // Every replica of the configuration service reports its committed configuration; a majority's value is the service's.
-    statusMembers: Array.from({ length: s.configReplicas }, (_, i) => `config-${i}`),
-    statusMetrics: { configuration: 'switchyard_hydra_configuration', activeSequencers: 'switchyard_hydra_active_sequencers' },
+    statusMembers: configMembers,
+    statusMetrics: { configuration: HYDRA_METRICS.configuration, activeSequencers: HYDRA_METRICS.activeSequencers },
     describeStatus: (v) => (v.configuration === undefined ? null : `configuration service at configuration ${v.configuration}`),
     // Plain Hydra makes progress when receivers deliver; an application when its clients commit.
     progress: s.workload.clients === 0 || (s.application === 'none' && s.workload.ratePerClient === 0) ? null : {
       counter: s.application === 'none'
-        ? { members: 'receiver-', role: 'receivers', metric: 'switchyard_hydra_delivered_total', labels: {}, did: 'delivered', doing: 'delivering' }
+        ? { members: 'receiver-', role: 'receivers', metric: HYDRA_METRICS.delivered, labels: {}, did: 'delivered', doing: 'delivering' }
         : clientsCommitted,
       meanwhile: sequencersStamping,
       timeoutMs: Math.max(s.failureTimeoutMillis, s.application === 'none' ? 0 : hydra.viewChangeMicros / 1000),

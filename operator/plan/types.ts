@@ -65,9 +65,13 @@ export interface Plan {
   resources: { requests: Record<string, string>; limits: Record<string, string | undefined> };
   /** Document fields that may change on a running testbed (others need a restart). */
   liveFields: string[];
-  /** The command that tells the running protocol its new membership, and which member takes it (null: fixed membership). */
+  /**
+   * The command that tells the running protocol its new membership, and the members that take
+   * it (null: fixed membership). It goes to every one of them — any may be down or restarting;
+   * the protocol forwards it to whichever acts on it.
+   */
   reconfigure: {
-    member: string;
+    members: string[];
     command: unknown;
     /** The status field (read from that member's metrics) that shows the change took effect, and its target. */
     converged: { field: string; value: number };

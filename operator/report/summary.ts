@@ -1,7 +1,7 @@
 import { verdict } from '../../node/check/linearizability.js';
 import type { HistoryCheck } from './histories.js';
 import type { Snapshot } from './scrape.js';
-import type { SystemReport } from './systems.js';
+import type { SystemReport } from './system-report.js';
 
 /** The live part of a run: one progress line per scrape, and the timeline samples `--json` reports. */
 export class LiveView {
@@ -28,8 +28,8 @@ export class LiveView {
   }
 }
 
-export interface Observation {
-  report: SystemReport;
+export interface Observation<J extends object> {
+  report: SystemReport<J>;
   kind: string;
   name: string;
   /** The measurement window: its first and last scrape, and its length. */
@@ -49,15 +49,37 @@ export interface Observation {
   restarts?: Record<string, number>;
 }
 
+/** The fields of every run's `--json` result, whatever the system; the system's own follow (TestbedResult). */
+export interface RunResult {
+  ok: boolean;
+  kind: string;
+  name: string;
+  members: { expected: number; ready: number };
+  duration_s: number;
+  failures: string[];
+  restarts?: Record<string, number>;
+  timeline?: Record<string, unknown>[];
+  /** With client histories: their check. */
+  linearizable?: boolean;
+  committed?: number;
+  history_file?: string;
+  linearizability_check?: ReturnType<typeof verdict>;
+  counterexample?: string[];
+}
+
+/** A run's `--json` result: the common fields and those of its system's report (SummaryJson). */
+export type TestbedResult<J extends object = object> = RunResult & J;
+
 /**
  * The verdict on a testbed and how it is shown, the same for `switchyard up` and `switchyard
  * status`: ok when every member is ready, nothing failed, the clients made progress in the
  * window, the system's own summary found no problem and (with client histories) they are
  * linearizable. Returns the summary table and the `--json` result.
  */
-export function verdictOf(o: Observation): { ok: boolean; table: [string, string][]; result: Record<string, unknown> & { ok: boolean } } {
+export function verdictOf<J extends object>(o: Observation<J>): { ok: boolean; table: [string, string][]; result: TestbedResult<J> } {
   const failures = [...o.failures];
-  const { rows, json, problems } = o.report.summary(o.final, o.base, o.seconds, o.drained);
+  const { rows, json: own, problems } = o.report.summary(o.final, o.base, o.seconds, o.drained);
+  const json: J & Partial<RunResult> = own;
   failures.push(...(problems ?? []));
   if (o.members.ready < o.members.expected && failures.length === 0) failures.push(`${o.members.expected - o.members.ready} members not ready`);
   if (o.report.work(o.final) <= o.report.work(o.base)) {

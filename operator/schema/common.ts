@@ -19,7 +19,7 @@ export const metadata = z.object({
   resourceVersion: z.string().optional(),
 }).passthrough();
 
-export { networkImpairments as networkSpec } from '../../node/net/impair.js';
+export { networkImpairments as networkSpec } from '../../node/runtime/impair.js';
 
 
 /** Formats zod issues as `path: reason` lines naming the offending field. */

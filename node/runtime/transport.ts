@@ -1,8 +1,8 @@
-import type { NodeId } from '../runtime/core.js';
+import type { NodeId } from './core.js';
 
 /**
  * Moves datagrams between members. Implemented over UDP sockets (udp.ts) and over the seeded
- * simulated network (sim.ts). Messages identify their sender in their own fields, as real
+ * simulated network (node/net/sim.ts). Messages identify their sender in their own fields, as real
  * protocol headers do, so the transport reports only the bytes.
  */
 export interface Transport {

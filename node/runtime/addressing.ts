@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { NodeId } from '../runtime/core.js';
+import type { NodeId } from './core.js';
 
 export interface Endpoint {
   host: string;

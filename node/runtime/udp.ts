@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import type { NodeId } from '../runtime/core.js';
+import type { NodeId } from './core.js';
 import type { AddressBook } from './addressing.js';
 import type { Transport } from './transport.js';
 

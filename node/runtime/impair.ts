@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { NodeId } from '../runtime/core.js';
-import type { SeededRandom } from '../runtime/random.js';
+import type { NodeId } from './core.js';
+import type { SeededRandom } from './random.js';
 import type { Transport } from './transport.js';
 
 /** Network impairments a member's transport applies to what it sends (emulating a lossy fabric). */
