@@ -5,7 +5,7 @@ import { clientNode } from '../hydra/topology.js';
 import type { Execution, StateMachine, StateMachineKind } from '../apps/state-machine.js';
 import type { Core, Ctx, NodeId, WireReason } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
-import { Reassembly, chunksOf } from './codec.js';
+import { PaxosReassembly, chunksOf } from './codec.js';
 import { CrossShard, type CrossShardHost } from './cross-shard.js';
 import { HoldTable, holdRank } from './holds.js';
 import {
@@ -136,7 +136,7 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
   private readonly vcLogs = new Map<number, PxViewChange>();
   private stateWanted: { at: number; nonce: number; empties: Set<number> } | null = null;
   private nonce = 0;
-  private readonly reassembly = new Reassembly();
+  private readonly reassembly = new PaxosReassembly();
   private executedCount = 0;
   /** HydraTxn: holds by stamp, messages waiting on a hold, and which peers recorded each hold. */
   private readonly holds = new HoldTable();
