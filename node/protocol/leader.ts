@@ -1,7 +1,7 @@
 /**
  * The leader rule of every view-based protocol here: the leader (primary) of view v is replica
- * v mod n, round-robin by replica number (Viewstamped Replication Revisited §4; NOPaxos §5.2.3;
- * PBFT, Castro and Liskov OSDI'99 §4.1; NeoBFT §5).
+ * v mod n, round-robin by replica number (Viewstamped Replication Revisited §4; NOPaxos,
+ * OSDI'16, and PBFT, OSDI'99, choose their leaders and primaries the same way).
  */
 export function leaderOf(view: number, replicas: number): number {
   if (!Number.isInteger(view) || view < 0) throw new Error(`a view is a non-negative integer, not ${view}`);

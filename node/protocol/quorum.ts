@@ -1,8 +1,8 @@
 /**
  * Quorum counting, written once for every protocol core: the votes of distinct senders for one
  * thing (a slot's NO-OP, a sync point, a view), a threshold that is reported reached exactly
- * once, and a sender that votes twice with different values caught as equivocating (PBFT,
- * Castro and Liskov OSDI'99 §4.2: a quorum certificate counts one message per replica).
+ * once, and a sender that votes twice with different values caught as equivocating (a quorum
+ * certificate counts one message per replica, as in PBFT, Castro and Liskov, OSDI'99).
  */
 
 /** What one vote did: counted, ignored as a repeat, completed the quorum, or contradicted an earlier vote of the same sender. */
@@ -87,5 +87,5 @@ export class QuorumTally<V = true> {
   }
 }
 
-/** Failures tolerated by a crash-fault group of n = 2f + 1 (Viewstamped Replication Revisited §2; NOPaxos §5): f = ⌊(n − 1) / 2⌋. */
+/** Failures tolerated by a crash-fault group of n = 2f + 1 (Viewstamped Replication Revisited; NOPaxos, OSDI'16): f = ⌊(n − 1) / 2⌋. */
 export const crashFaults = (n: number): number => Math.floor((n - 1) / 2);
