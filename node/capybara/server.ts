@@ -20,7 +20,7 @@ import type { Random } from '../runtime/core.js';
 
 /**
  * A Capybara backend: the userspace TCP stack, the application's sessions, per-connection request
- * rates, the migration policy and both sides of the migration protocol (reference §4.3).
+ * rates, the migration policy and both sides of the migration protocol (docs/capybara.md#tcpmig-phases).
  *
  * Origin: INIT_MIG → PREPARE_MIG to the switch (which picks the target) → on PREPARE_MIG_ACK the
  * connection is exported with its application session and sent as CONN_STATE fragments, resent
