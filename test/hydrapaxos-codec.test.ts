@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WireError } from '../node/runtime/core.js';
-import { MAX_DATAGRAM, Reassembly, chunksOf, hydraPaxosCodec } from '../node/hydrapaxos/codec.js';
+import { MAX_DATAGRAM, PaxosReassembly, chunksOf, hydraPaxosCodec } from '../node/hydrapaxos/codec.js';
 import type { PaxosMsg } from '../node/hydrapaxos/messages.js';
 import { paxosLog as log, paxosSamples as samples } from './support/wire-samples.js';
 
@@ -19,8 +19,8 @@ test('a message larger than a datagram travels in chunks and is reassembled whol
   assert.ok(chunks.length > 1);
   const wire = chunks.map((c) => hydraPaxosCodec.encode(c));
   for (const b of wire) assert.ok(b.length <= MAX_DATAGRAM);
-  const r = new Reassembly();
-  const out = wire.reverse().map((b) => r.add(hydraPaxosCodec.decode(b) as Parameters<Reassembly['add']>[0]));
+  const r = new PaxosReassembly();
+  const out = wire.reverse().map((b) => r.add(hydraPaxosCodec.decode(b) as Parameters<PaxosReassembly['add']>[0]));
   assert.deepEqual(out.slice(0, -1), Array(chunks.length - 1).fill(null));
   assert.deepEqual(out.at(-1), big);
   assert.deepEqual(chunksOf(samples[0]!, 1, 43), [samples[0]], 'a small message is sent as it is');

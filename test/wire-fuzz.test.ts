@@ -6,7 +6,7 @@ import type { CapybaraMsg } from '../node/capybara/messages.js';
 import { decodeTcpPacket, encodeTcpPacket } from '../node/capybara/tcp/packet.js';
 import { decodeTcpState, encodeTcpState } from '../node/capybara/tcp/state-codec.js';
 import { hydraCodec } from '../node/hydra/codec.js';
-import { Reassembly, chunksOf, hydraPaxosCodec } from '../node/hydrapaxos/codec.js';
+import { PaxosReassembly, chunksOf, hydraPaxosCodec } from '../node/hydrapaxos/codec.js';
 import { neoCodec } from '../node/neobft/codec.js';
 import { pbftCodec } from '../node/pbft/codec.js';
 import { fuzzDecoder } from './support/fuzz.js';
@@ -30,7 +30,7 @@ test('HydraPaxos codec (with chunks reassembled): damaged datagrams are refused 
     decode(bytes) {
       const m = hydraPaxosCodec.decode(bytes);
       // A chunk that claims to be the whole message is reassembled (and decoded) at once.
-      if (m.type === 'px-chunk' && m.total === 1) new Reassembly().add(m);
+      if (m.type === 'px-chunk' && m.total === 1) new PaxosReassembly().add(m);
       return m;
     },
     encode: hydraPaxosCodec.encode,

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Core, Ctx, NodeId, WireReason } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
+import { Fragments } from '../protocol/reassembly.js';
 import { Reader, Writer } from '../runtime/wire.js';
 import type { StreamApp, StreamSession } from './app/session.js';
 import { MAX_FRAGMENT } from './codec.js';
@@ -19,7 +20,7 @@ import type { Random } from '../runtime/core.js';
 
 /**
  * A Capybara backend: the userspace TCP stack, the application's sessions, per-connection request
- * rates, the migration policy and both sides of the migration protocol (reference §4.3).
+ * rates, the migration policy and both sides of the migration protocol (docs/capybara.md#tcpmig-phases).
  *
  * Origin: INIT_MIG → PREPARE_MIG to the switch (which picks the target) → on PREPARE_MIG_ACK the
  * connection is exported with its application session and sent as CONN_STATE fragments, resent
@@ -126,14 +127,15 @@ interface Incoming {
   /** The PREPARE_MIG it answers (origin, client, migration number). */
   header: MigHeader;
   buffered: { packet: TcpPacket; raw: Uint8Array }[];
-  fragments: (Uint8Array | undefined)[];
-  last: number | null;
+  state: Fragments;
 }
 
 /** How long an origin forwards stray segments of a connection it handed over. */
 const FORWARD_US = 200_000;
 /** Segments a target holds for one arriving connection; beyond it the oldest go (TCP resends them). */
 const BUFFER_LIMIT = 4096;
+/** Fragments of one CONN_STATE at most: its header numbers them in 16 bits. */
+const MAX_STATE_FRAGMENTS = 0x10000;
 const REFUSED_KEPT = 1024;
 /** Resend intervals a target waits for an acknowledged migration's CONN_STATE before asking the origin about it. */
 const INCOMING_PROBE_RETRIES = 10;
@@ -579,7 +581,7 @@ export class ServerCore implements Core<CapybaraMsg> {
       reply(STAGE.rejected, 0);
       return;
     }
-    this.incoming.set(key, { id: h.migration, since: ctx.now, header: h, buffered: [], fragments: [], last: null });
+    this.incoming.set(key, { id: h.migration, since: ctx.now, header: h, buffered: [], state: new Fragments(MAX_STATE_FRAGMENTS) });
     reply(STAGE.prepareAck, FLAG_LOAD);
     this.armRetry(ctx);
   }
@@ -598,16 +600,20 @@ export class ServerCore implements Core<CapybaraMsg> {
       if (!inc) this.sendVia(ctx, origin, { ...h, stage: STAGE.rejected, flags: FLAG_UNKNOWN, fragment: 0 });
       return;
     }
-    inc.fragments[h.fragment] = payload.slice();
-    if (!(h.flags & FLAG_NEXT_FRAGMENT)) inc.last = h.fragment;
-    if (inc.last === null) return;
-    for (let i = 0; i <= inc.last; i++) if (!inc.fragments[i]) return;
-    const whole = concat(inc.fragments.slice(0, inc.last + 1) as Uint8Array[]);
+    let whole: Uint8Array | null;
+    try {
+      whole = inc.state.add(h.fragment, payload, !(h.flags & FLAG_NEXT_FRAGMENT));
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      this.observer.rejected(e.reason, `CONN_STATE fragment of migration ${h.migration}: ${e.message}`);
+      inc.state = new Fragments(MAX_STATE_FRAGMENTS);
+      return;
+    }
+    if (!whole) return;
     const opened = this.openState(whole, h);
     if ('refusal' in opened) {
       this.observer.rejected(opened.refusal, `CONN_STATE of migration ${h.migration}: ${opened.detail}`);
-      inc.fragments = [];
-      inc.last = null;
+      inc.state = new Fragments(MAX_STATE_FRAGMENTS);
       return;
     }
     this.pendingSessions.set(this.stack.importConnection(ctx.now, opened.tcp), opened.session);
@@ -656,16 +662,6 @@ export class ServerCore implements Core<CapybaraMsg> {
     }
     this.sendVia(ctx, this.params.switchNode, { ...h, stage: STAGE.rejected, flags: 0, fragment: 0 });
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 const STAGE_NAMES: Record<Stage, string> = {

@@ -17,7 +17,8 @@ import { hydraPaxosClient } from '../hydrapaxos/client.js';
 import { hydraPaxosCodec } from '../hydrapaxos/codec.js';
 import type { HydraPaxosMsg } from '../hydrapaxos/messages.js';
 import { hydraPaxosMetrics } from '../hydrapaxos/metrics.js';
-import { HydraPaxosReplica, type HydraPaxosObserver } from '../hydrapaxos/replica.js';
+import { HydraPaxosReplica } from '../hydrapaxos/replica.js';
+import { reportInvariantViolations } from '../protocol/invariant.js';
 import type { Codec, Core } from '../runtime/core.js';
 import type { HydraMsg } from './messages.js';
 import type { Logger } from 'pino';
@@ -73,10 +74,17 @@ function withConfigLog(o: ConfigServiceObserver, logger: Logger): ConfigServiceO
   };
 }
 
-/** A receiver that is a HydraPaxos replica of its group; view changes and state transfers are logged. */
-function hydraPaxosReplica(application: HydraApplication, p: HydraParams, receiver: ReceiverParams, metrics: HydraPaxosObserver,
+/**
+ * A receiver that is a HydraPaxos replica of its group; view changes and state transfers are
+ * logged, and a broken invariant is counted and logged rather than stopping the member.
+ */
+function hydraPaxosReplica(application: HydraApplication, p: HydraParams, receiver: ReceiverParams, metrics: ReturnType<typeof hydraPaxosMetrics>,
   logger: Logger): HydraPaxosReplica {
   const { id, group, ...rest } = receiver;
+  reportInvariantViolations((kind, detail) => {
+    metrics.invariantViolated(kind);
+    logger.error({ kind }, `invariant broken: ${detail}`);
+  });
   return new HydraPaxosReplica({
     id, group, replicas: receiversOf(receiver.topology, group), receiver: rest, ...replicaApplication(application, receiver.topology, group), syncIntervalUs: p.syncIntervalMicros,
     viewChangeUs: p.viewChangeMicros, gapRetryUs: Math.max(1000, 4 * p.solicitIntervalMicros), gapCommitUs: Math.max(3000, 12 * p.solicitIntervalMicros),
@@ -90,10 +98,6 @@ function hydraPaxosReplica(application: HydraApplication, p: HydraParams, receiv
     stateTransferred: () => {
       metrics.stateTransferred();
       logger.info('adopted a peer\'s state');
-    },
-    invariantViolated: (kind, detail) => {
-      metrics.invariantViolated(kind, detail);
-      logger.error({ kind }, `invariant broken: ${detail}`);
     },
   });
 }

@@ -2,6 +2,7 @@ import { HYDRA_MAGIC, hydraCodec } from '../hydra/codec.js';
 import type { HydraMsg } from '../hydra/messages.js';
 import type { Codec } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
+import { Reassembly } from '../protocol/reassembly.js';
 import { Reader, Writer } from '../runtime/wire.js';
 import type {
   GapStatus, Hold, HoldState, HydraPaxosMsg, LogEntry, LogPoint, LogState, OrderKey, PaxosMsg, PxTxnAnswer, SlotId, Stamp,
@@ -13,6 +14,8 @@ export const PAXOS_MAGIC = 0x50;
 /** The largest datagram we send; bigger messages travel as chunks. */
 export const MAX_DATAGRAM = 60_000;
 const MAX_ITEMS = 1_000_000;
+/** Chunks of one message at most (about 240 MB). */
+const MAX_CHUNKS = 4096;
 
 const TYPE = {
   'px-reply': 1, 'px-gap-request': 2, 'px-gap-reply': 3, 'px-gap-commit': 4, 'px-gap-commit-ok': 5, 'px-sync': 6,
@@ -316,7 +319,7 @@ function decodePaxos(bytes: Uint8Array): PaxosMsg {
       const nonce = r.u32('nonce');
       const index = r.u32('chunk index');
       const total = r.u32('chunk count');
-      if (total === 0 || index >= total || total > 4096) throw new WireError('bad-field', `chunk ${index} of ${total}`);
+      if (total === 0 || index >= total || total > MAX_CHUNKS) throw new WireError('bad-field', `chunk ${index} of ${total}`);
       m = { type, sender, nonce, index, total, bytes: blobR(r, 'chunk') };
       break;
     }
@@ -372,26 +375,15 @@ export function chunksOf(m: PaxosMsg, sender: number, nonce: number): PaxosMsg[]
   }));
 }
 
-/** Reassembles chunked messages per (sender, nonce); keeps a bounded number of partial ones. */
-export class Reassembly {
-  private readonly partial = new Map<string, { parts: (Uint8Array | undefined)[]; have: number }>();
+/** Chunked HydraPaxos messages put back together per (sender, nonce), at most 16 at once (the protocol's Reassembly). */
+export class PaxosReassembly {
+  private readonly chunks = new Reassembly(16, MAX_CHUNKS);
 
+  /** The whole message once its last chunk is in, else null; throws WireError for a chunk or a whole that is malformed. */
   add(c: { sender: number; nonce: number; index: number; total: number; bytes: Uint8Array }): PaxosMsg | null {
-    const id = `${c.sender}/${c.nonce}`;
-    let p = this.partial.get(id);
-    if (!p || p.parts.length !== c.total) {
-      if (this.partial.size >= 16) this.partial.delete(this.partial.keys().next().value!);
-      p = { parts: new Array(c.total), have: 0 };
-      this.partial.set(id, p);
-    }
-    if (!p.parts[c.index]) {
-      p.parts[c.index] = c.bytes.slice();
-      p.have++;
-    }
-    if (p.have < c.total) return null;
-    this.partial.delete(id);
-    const whole = Buffer.concat(p.parts as Uint8Array[]);
-    const m = decodePaxos(new Uint8Array(whole.buffer, whole.byteOffset, whole.length));
+    const whole = this.chunks.add(`${c.sender}/${c.nonce}`, c.index, c.total, c.bytes);
+    if (!whole) return null;
+    const m = decodePaxos(whole);
     if (m.type === 'px-chunk') throw new WireError('bad-field', 'a chunked message holds another chunk');
     return m;
   }

@@ -1,7 +1,7 @@
 import type { HydraMsg } from '../hydra/messages.js';
 
 /**
- * HydraPaxos messages (NOPaxos §1.1 adapted to Hydra, seed-systems.md §2.6). A log slot is
+ * HydraPaxos messages (NOPaxos's messages adapted to Hydra; docs/hydrapaxos.md#messages). A log slot is
  * named by the Hydra slot that filled it: (sequencer, the configuration its incarnation joined
  * in, sequence number in the group). Log order is Hydra's (clock, sequencer id) order.
  */

@@ -2,7 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ReceiverObserver } from '../hydra/receiver.js';
 import { WIRE_REASONS } from '../runtime/core.js';
 import { valuesOf, zeroed } from '../runtime/metrics.js';
-import type { HydraPaxosObserver, HydraPaxosRefusal, ViewChangeReason } from './replica.js';
+import { HYDRAPAXOS_INVARIANTS, type HydraPaxosObserver, type HydraPaxosRefusal, type ViewChangeReason } from './replica-params.js';
 
 /** HydraPaxos's and HydraTxn's metric names (DESIGN.md: `switchyard_hydrapaxos_*`, `switchyard_hydratxn_*`). */
 export const HYDRAPAXOS_METRICS = {
@@ -16,8 +16,11 @@ export const HYDRAPAXOS_METRICS = {
   crossShardDecisions: 'switchyard_hydratxn_cross_shard_decisions_total',
 } as const;
 
-/** Binds a HydraPaxos replica's observer to the metric names of the dashboards' contract (DESIGN.md). */
-export function hydraPaxosMetrics(registry: Registry, hydra: ReceiverObserver): HydraPaxosObserver {
+/**
+ * Binds a HydraPaxos replica's observer to the metric names of the dashboards' contract
+ * (DESIGN.md); `invariantViolated` counts what the member's invariant reporter hears.
+ */
+export function hydraPaxosMetrics(registry: Registry, hydra: ReceiverObserver): HydraPaxosObserver & { invariantViolated(kind: string): void } {
   const r = [registry];
   const executed = new Counter({ name: HYDRAPAXOS_METRICS.executed, help: 'Log entries executed by this replica.', registers: r });
   const noops = new Counter({ name: HYDRAPAXOS_METRICS.noops, help: 'Slots the leader filled with a NO-OP by gap agreement.', registers: r });
@@ -30,7 +33,7 @@ export function hydraPaxosMetrics(registry: Registry, hydra: ReceiverObserver): 
   const crossShard = new Counter({ name: HYDRAPAXOS_METRICS.crossShardDecisions, help: 'Messages lost by a whole shard, resolved with the other shards: found (executed everywhere) or dropped (aborted everywhere).', labelNames: ['outcome'], registers: r });
   zeroed(crossShard, valuesOf<Parameters<HydraPaxosObserver['crossShardDecided']>[0]>({ found: true, dropped: true }));
   const violations = new Counter({ name: HYDRAPAXOS_METRICS.invariantViolations, help: 'Protocol invariants found broken at this replica (a bug; the member log says where), by kind.', labelNames: ['kind'], registers: r });
-  zeroed(violations, valuesOf<Parameters<HydraPaxosObserver['invariantViolated']>[0]>({ 'log-order': true }));
+  zeroed(violations, HYDRAPAXOS_INVARIANTS);
   view.set(0);
   return {
     executed: () => executed.inc(),

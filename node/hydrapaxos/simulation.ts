@@ -38,8 +38,6 @@ export class HydraPaxosSim {
   readonly counters = { noops: 0, viewChanges: 0, stateTransfers: 0, retries: 0, found: 0, dropped: 0 };
   /** Requests and messages replicas refused, by reason. */
   readonly rejections = new Map<string, number>();
-  /** Invariants a replica found broken (see HydraPaxosObserver.invariantViolated); tests require none. */
-  readonly violations: string[] = [];
   readonly viewChanges: { at: number; node: NodeId; view: number; reason: ViewChangeReason }[] = [];
 
   constructor(readonly o: HydraPaxosSimOptions) {
@@ -60,7 +58,6 @@ export class HydraPaxosSim {
           },
           stateTransferred: () => this.counters.stateTransfers++,
           crossShardDecided: (outcome) => this.counters[outcome]++,
-          invariantViolated: (_kind, detail) => this.violations.push(`${this.net.now} replica ${node}: ${detail}`),
         });
       },
       client: (c, rng, topology) => {

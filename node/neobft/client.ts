@@ -3,6 +3,7 @@ import type { NodeId, Random } from '../runtime/core.js';
 import { Vouched } from '../apps/vouched.js';
 import { verifyReply } from './auth.js';
 import type { NeoMsg } from './messages.js';
+import { hex } from '../crypto/bytes.js';
 
 export interface NeoClientParams {
   client: number;
@@ -19,8 +20,6 @@ export interface NeoClientParams {
   /** Signs a request (`spec.signedRequests`); requests go unsigned unless set. */
   sign?(request: Uint8Array): Uint8Array;
 }
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /**
  * NeoBFT's client side: requests go through AOM (to the group's sequencer); a result counts

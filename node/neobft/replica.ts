@@ -6,7 +6,7 @@ import { WireError } from '../runtime/core.js';
 import type { AomSign, OrderedMulticast } from './aom-messages.js';
 import { type AomDelivery, AomReceiver, type AomReceiverAuth, type AomReceiverObserver } from './aom-receiver.js';
 import { type ReplicaKeys, replyMac, sign, verifyRelayedOc, verifySigned } from './auth.js';
-import { equalBytes } from '../crypto/bytes.js';
+import { equalBytes, hex } from '../crypto/bytes.js';
 import type { NeoMsg } from './messages.js';
 import {
   type Confirm, type GapDecision, type GapDrop, type GapVote, type LogEntry, NOOP_DIGEST, type Recovery, type RecoveryReply, type Reply, type StateReply,
@@ -19,7 +19,6 @@ import {
 } from './view-change.js';
 import { signedBody } from './codec.js';
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** Slots between SYNCs. */
 export const SYNC_INTERVAL = 64;
 /**

@@ -1,8 +1,6 @@
-import { equalBytes } from '../crypto/bytes.js';
+import { equalBytes, hex } from '../crypto/bytes.js';
 import { type PbftSigningKeys, batchDigest, verifyPbft } from './auth.js';
 import type { Checkpoint, ViewChange } from './messages.js';
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** A stable checkpoint: sequence number, state digest and the 2f+1 signed CHECKPOINTs proving it (none for sequence 0). */
 export interface StableCheckpoint {

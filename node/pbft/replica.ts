@@ -1,5 +1,5 @@
 import { type KvRequest, KvStore, decodeKvRequest, encodeKvSnapshot, encodeResult, fromKnownClient, openKvState } from '../apps/kv.js';
-import { equalBytes } from '../crypto/bytes.js';
+import { equalBytes, hex } from '../crypto/bytes.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import { type PbftSigningKeys, authenticate, batchDigest, pbftReplyMac, signPbft, verifyAuthenticator, verifyPbft, viewChangeDigest } from './auth.js';
@@ -76,8 +76,6 @@ export const CHECKPOINT_INTERVAL = 16;
 
 /** The high-water mark: nothing is ordered this far past the stable checkpoint (bounds a VIEW-CHANGE). */
 const WINDOW = 4 * CHECKPOINT_INTERVAL;
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /**
  * A PBFT replica (Castro & Liskov): normal case with adaptive batching and MAC authenticators,

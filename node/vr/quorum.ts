@@ -1,3 +1,6 @@
+import { leaderOf } from '../protocol/leader.js';
+import { crashFaults } from '../protocol/quorum.js';
+
 /** Quorum arithmetic of a replica group of n = 2f + 1 members, counted here and nowhere else. */
 export class Quorum {
   /** Failures tolerated: f. */
@@ -7,13 +10,13 @@ export class Quorum {
 
   constructor(readonly n: number) {
     if (!Number.isInteger(n) || n < 1 || n % 2 === 0) throw new Error(`a replica group needs an odd number of members, not ${n}`);
-    this.f = (n - 1) / 2;
+    this.f = crashFaults(n);
     this.size = this.f + 1;
   }
 
-  /** The primary of `view` (Viewstamped Replication Revisited §4: round-robin by replica number). */
+  /** The primary of `view` (the shared leader rule: Viewstamped Replication Revisited §4, round-robin by replica number). */
   primaryOf(view: number): number {
-    return view % this.n;
+    return leaderOf(view, this.n);
   }
 
   /** Whether `count` distinct members make a quorum. */

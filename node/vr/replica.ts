@@ -3,6 +3,7 @@ import type {
   VrCommit, VrDoViewChange, VrGetState, VrLog, VrMsg, VrNewState, VrPrepare, VrPrepareOk, VrRecovery, VrRecoveryResponse,
   VrRequest, VrStartView, VrStartViewChange,
 } from './messages.js';
+import { Votes } from '../protocol/quorum.js';
 import { Quorum } from './quorum.js';
 
 /** The replicated state machine: a pure function from state and command to the next state. */
@@ -74,7 +75,7 @@ export class VrReplica<S, C> {
   /** Primary: the highest op each backup acknowledged in this view. */
   private acked = new Map<number, number>();
   /** View change: who sent STARTVIEWCHANGE (or DOVIEWCHANGE) for `view`, and the DOVIEWCHANGEs the new primary holds. */
-  private startViewChanges = new Set<number>();
+  private startViewChanges: Votes;
   private doViewChanges = new Map<number, VrDoViewChange<S, C>>();
   private changeSince = 0;
   /** Backup: last time the primary of `view` was heard from. */
@@ -85,6 +86,7 @@ export class VrReplica<S, C> {
 
   constructor(private readonly p: VrParams, private readonly sm: StateMachine<S, C>, private readonly obs: VrObserver<S, C>) {
     this.q = new Quorum(p.members.length);
+    this.startViewChanges = new Votes(this.q.f);
     if (!Number.isInteger(p.me) || p.me < 0 || p.me >= p.members.length) throw new Error(`replica ${p.me} is not in a group of ${p.members.length}`);
     this.commitState = sm.initial;
   }
@@ -150,7 +152,7 @@ export class VrReplica<S, C> {
       case 'view-change':
         if (ctx.now - this.changeSince > this.p.viewChangeUs) return this.startViewChange(ctx, this.view + 1);
         this.toOthers(ctx, { type: 'vr-start-view-change', view: this.view, replica: this.p.me });
-        if (this.startViewChanges.size >= this.q.f) this.sendDoViewChange(ctx);
+        if (this.startViewChanges.reached) this.sendDoViewChange(ctx);
         return;
       case 'normal':
         if (this.isPrimary) return this.heartbeat(ctx);
@@ -291,7 +293,7 @@ export class VrReplica<S, C> {
     this.setView(view);
     this.status = 'view-change';
     this.obs.changingView(view);
-    this.startViewChanges = new Set();
+    this.startViewChanges = new Votes(this.q.f);
     this.doViewChanges = new Map();
     this.changeSince = ctx.now;
     this.toOthers(ctx, { type: 'vr-start-view-change', view, replica: this.p.me });
@@ -301,9 +303,7 @@ export class VrReplica<S, C> {
     if (this.status === 'recovering' || m.view < this.view) return;
     if (m.view > this.view) this.startViewChange(ctx, m.view);
     if (this.status !== 'view-change') return;
-    const before = this.startViewChanges.size;
-    this.startViewChanges.add(m.replica);
-    if (before < this.q.f && this.startViewChanges.size >= this.q.f) this.sendDoViewChange(ctx);
+    if (this.startViewChanges.add(m.replica, true) === 'reached') this.sendDoViewChange(ctx);
   }
 
   private sendDoViewChange(ctx: Ctx<VrMsg<S, C>>): void {
@@ -321,9 +321,9 @@ export class VrReplica<S, C> {
       ctx.send(this.p.members[m.replica]!, { type: 'vr-start-view', view: this.view, log: this.log() });
       return;
     }
-    if (m.replica !== this.p.me) this.startViewChanges.add(m.replica);
+    if (m.replica !== this.p.me) this.startViewChanges.add(m.replica, true);
     this.doViewChanges.set(m.replica, m);
-    if (!this.doViewChanges.has(this.p.me) && this.startViewChanges.size >= this.q.f) this.sendDoViewChange(ctx);
+    if (!this.doViewChanges.has(this.p.me) && this.startViewChanges.reached) this.sendDoViewChange(ctx);
     if (this.doViewChanges.has(this.p.me) && this.q.reached(this.doViewChanges.size)) this.beginView(ctx);
   }
 

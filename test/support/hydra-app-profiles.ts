@@ -1,4 +1,5 @@
 import { clientNode, receiverNode, receiversOf, sequencerNode } from '../../node/hydra/topology.js';
+import { InvariantError } from '../../node/protocol/invariant.js';
 import { SeededRandom } from '../../node/runtime/random.js';
 import { restartClientMidway } from './client-restart.js';
 import { HydraPaxosSim, type HydraPaxosSimOptions, defaultPaxosSimOptions } from '../../node/hydrapaxos/simulation.js';
@@ -13,7 +14,8 @@ export const LOSSY = { delayUs: 50, jitterUs: 30, loss: 0.03, duplicate: 0.02, r
  * every client is done. With `blackouts`, a sequencer is also cut off from one shard or from all
  * of them for 1–3 ms every 40 ms, so that whole shards lose messages: one shard of a transaction
  * (recovered from another) or every shard (dropped everywhere). With `clientRestart`, client 0
- * crashes after that many operations and boots again with empty state 20 ms later.
+ * crashes after that many operations and boots again with empty state 20 ms later. A replica's
+ * broken invariant throws at the step it breaks, naming the seed.
  */
 export function runProfile(seed: number, o: Partial<HydraPaxosSimOptions> & { groups: number; blackouts?: boolean; clientRestart?: number }) {
   const profile = PROFILES[seed % PROFILES.length]!;
@@ -58,10 +60,16 @@ export function runProfile(seed: number, o: Partial<HydraPaxosSimOptions> & { gr
       sim.net.at(t + 1000 + Math.floor(rng.next() * 2000), () => sim.net.heal());
     }
   }
-  sim.net.runUntil(1_500_000);
-  // Faults stop; every outstanding request must then finish.
-  sim.net.faults = { ...sim.net.faults, loss: 0, duplicate: 0, reorder: 0 };
-  sim.net.runUntil(4_000_000);
+  try {
+    sim.net.runUntil(1_500_000);
+    // Faults stop; every outstanding request must then finish.
+    sim.net.faults = { ...sim.net.faults, loss: 0, duplicate: 0, reorder: 0 };
+    sim.net.runUntil(4_000_000);
+  } catch (e) {
+    // A replica's invariant broke at this step: say which seed replays it.
+    if (e instanceof InvariantError) throw new Error(`seed ${seed} (${profile}) at ${sim.net.now} µs: ${e.message}`, { cause: e });
+    throw e;
+  }
   return { sim, profile, groups, restartAt: restart?.restartAt ?? null };
 }
 

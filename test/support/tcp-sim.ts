@@ -222,14 +222,5 @@ export function runTcpSim(o: TcpSimOptions, exported = new Set<TcpState>()): Tcp
   return { sim, client, server, plan };
 }
 
-export function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
+export { concat } from '../../node/crypto/bytes.js';
 export { defaultTcpParams };
