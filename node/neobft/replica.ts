@@ -105,7 +105,7 @@ interface Gap {
 const digestOf = (oc: OrderedMulticast | null) => (oc ? oc.header.digest : NOOP_DIGEST);
 
 /**
- * A NeoBFT replica (seed-systems.md §3.4) in the normal case: it takes slots from AOM in
+ * A NeoBFT replica (NeoBFT §5; docs/neobft.md#normal-case) in the normal case: it takes slots from AOM in
  * sequence order, executes speculatively and replies to the client with (view, slot, log hash,
  * result) under an HMAC. A dropped slot is fetched from the leader (QUERY/QUERY-REPLY; the
  * certificate verifies itself); if the leader missed it too, gap agreement decides between the
