@@ -982,8 +982,11 @@ export class Replica implements Core<NeoMsg> {
    * another epoch's message).
    */
   private split(slot: number): boolean {
+    // Called on every CONFIRM: a slot with one digest (the normal case) costs a map lookup.
+    const byDigest = this.confirms.get(slot);
+    if (!byDigest || byDigest.size < 2) return false;
     const mine = this.myConfirms.get(slot);
-    const versions = [...(this.confirms.get(slot) ?? new Map<string, Map<number, Confirm>>())].filter(([digest, who]) =>
+    const versions = [...byDigest].filter(([digest, who]) =>
       [...who.values()].filter((c) => this.sameView(c.view)).length >= this.p.f + 1 || (mine !== undefined && hex(mine.digest) === digest));
     return versions.length >= 2;
   }
