@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Backoff } from '../node/protocol/backoff.js';
 import { InvariantError, invariant, reportInvariantViolations } from '../node/protocol/invariant.js';
 import { leaderOf } from '../node/protocol/leader.js';
 import { QuorumTally, Votes, crashFaults } from '../node/protocol/quorum.js';
@@ -95,4 +96,21 @@ test('invariant: throws where it breaks by default; counted by an installed repo
   }
   assert.deepEqual(seen, ['view-advances: view 2 after view 3']);
   assert.throws(() => invariant(false, 'order', () => 'again'), InvariantError);
+});
+
+test('backoff: an item waits a base interval after it is first seen, then twice as long per resend up to the cap; forgotten, it starts over', () => {
+  const b = new Backoff<number>(5, 40);
+  const sent: number[] = [];
+  for (let now = 0; now <= 200; now++) if (b.due(7, now)) sent.push(now);
+  assert.deepEqual(sent, [5, 15, 35, 75, 115, 155, 195], 'after 5, then 10, 20, 40, 40, …');
+  assert.equal(b.due(8, 200), false, 'another item has its own schedule');
+  b.forgetWhere((k) => k === 7);
+  assert.equal(b.size, 1);
+  assert.equal(b.due(7, 201), false, 'forgotten: seen anew');
+  assert.equal(b.due(7, 206), true);
+  b.forget(8);
+  b.clear();
+  assert.equal(b.size, 0);
+  assert.throws(() => new Backoff(0, 10), /0 < base ≤ max/);
+  assert.throws(() => new Backoff(10, 5), /0 < base ≤ max/);
 });

@@ -29,8 +29,6 @@ interface Example {
   progress: { member: string; metric: string; labels?: Record<string, string>; what: string };
   /** Whether clients record histories that `switchyard status` checks for linearizability. */
   histories: boolean;
-  /** Why restarting its members is not yet expected to recover (the test still runs, reported as todo). */
-  restartTodo?: string;
   /** The dashboard that shows this kind, and which of its queries apply to this example. */
   dashboard: { file: string; shows: (expr: string) => boolean };
 }
@@ -43,8 +41,8 @@ const examples: Example[] = [
   { file: 'sequencergroup.yaml', histories: false, dashboard: hydra, progress: { member: 'receiver', metric: HYDRA_METRICS.delivered, what: 'messages delivered in order' } },
   { file: 'hydrapaxos.yaml', histories: true, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydratxn/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
   { file: 'hydratxn.yaml', histories: true, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydrapaxos/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'transactions committed' } },
-  { file: 'bftcluster.yaml', histories: true, dashboard: bft, restartTodo: 'a NeoBFT replica restarted empty does not rejoin its epoch yet (issue 18: replica recovery); not yet seen to pass on the real cluster', progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
-  { file: 'bftcluster-faults.yaml', histories: true, dashboard: bft, restartTodo: 'with an equivocating sequencer-0 the replacement sequencer is chosen back and replicas restarted empty do not rejoin yet (issue 18: NeoBFT recovery, faulty sequencer not re-chosen)', progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
+  { file: 'bftcluster.yaml', histories: true, dashboard: bft, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
+  { file: 'bftcluster-faults.yaml', histories: true, dashboard: bft, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
   { file: 'migratingservice.yaml', histories: false, dashboard: { file: 'capybara.json', shows: everything }, progress: { member: 'switch', metric: CAPYBARA_METRICS.serverRequests, what: 'requests served (counted per server by the switch)' } },
 ].map((e) => {
   const doc = parse(readFileSync(`examples/${e.file}`, 'utf8')) as { kind: string; metadata: { name: string } };
@@ -220,7 +218,7 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
       // the linearizability search explode on histories this long (it ran past 3 minutes); restarted
       // clients are checked in simulation and by `switchyard up` (up-restart.test.ts) instead.
       const roles = () => firstPodOfEachWorkload(ns, ex.name).filter((pod) => !(ex.histories && pod === `${ex.name}-client-0`));
-      test(`one pod of every role${ex.histories ? ' but the clients' : ''} deleted in turn: the protocol goes on`, { todo: ex.restartTodo }, async () => {
+      test(`one pod of every role${ex.histories ? ' but the clients' : ''} deleted in turn: the protocol goes on`, async () => {
         for (const pod of roles()) {
           const uid = podUid(ns, pod);
           cluster.kubectl(['-n', ns, 'delete', 'pod', pod, '--wait=false']);

@@ -86,8 +86,9 @@ test('sequencers are removed and added live on loopback by editing the file, and
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
   assert.equal(result.ok, true, r.stderr);
-  // remove 2 (config 2), add 2 and 3 (configs 3, 4), remove the killed 3 (config 5).
-  assert.equal(result.configuration, 5, r.stderr);
+  // remove 2 (config 2), add 2 and 3 (configs 3, 4), remove the killed 3 (config 5); on a
+  // starved machine the failure detector may also remove and re-add a sequencer that stalled.
+  assert.ok(result.configuration >= 5, r.stderr);
   assert.equal(result.active_sequencers, 3);
   assert.equal(result.order_violations, 0);
   assert.match(r.stderr, /sequencer-3 killed by SIGKILL; the protocol reconfigures around it/);

@@ -46,6 +46,9 @@ export function kvWorkload(keySpace: number, groups = 1): ClientWorkload<KvInput
   };
 }
 
+/** A request's retry timeout doubles at most this many times. */
+const MAX_RETRY_DOUBLINGS = 3;
+
 export interface KvClientParams<I, O> {
   client: number;
   workload: ClientWorkload<I, O>;
@@ -65,6 +68,8 @@ interface Outstanding<I> {
   input: I;
   payload: Uint8Array;
   call: number;
+  /** Times it was sent again. */
+  retries: number;
   /** Per part: replicas per match, and the result of each match once a reply carried it. */
   parts: Map<number, { matches: Map<string, Set<number>>; results: Map<string, Uint8Array>; done: Uint8Array | null }>;
 }
@@ -143,7 +148,10 @@ export class KvClient<M, I = KvInput, O = KvOutput> implements Core<M> {
     if (name !== 'retry' || !this.current) return;
     this.obs.retried();
     this.protocol.send(ctx, this.current.payload, true);
-    ctx.setTimer('retry', this.p.retryUs);
+    // Each retry waits twice as long (at most 8 × retryUs): on a slow testbed, fixed-period
+    // retries add requests to order and execute exactly when the replicas can least afford them.
+    this.current.retries++;
+    ctx.setTimer('retry', this.p.retryUs * 2 ** Math.min(this.current.retries, MAX_RETRY_DOUBLINGS));
   }
 
   private decodes(result: Uint8Array): boolean {
@@ -162,7 +170,7 @@ export class KvClient<M, I = KvInput, O = KvOutput> implements Core<M> {
     if (id > ctx.now) return ctx.setTimer('pace', id - ctx.now);
     this.issued++;
     const { input, payload, parts } = this.p.workload.next(this.rng, this.p.client, id);
-    this.current = { id, input, payload, call: ctx.now, parts: new Map(parts.map((g) => [g, { matches: new Map(), results: new Map(), done: null }])) };
+    this.current = { id, input, payload, call: ctx.now, retries: 0, parts: new Map(parts.map((g) => [g, { matches: new Map(), results: new Map(), done: null }])) };
     this.protocol.send(ctx, payload, false);
     ctx.setTimer('retry', this.p.retryUs);
   }

@@ -1,5 +1,5 @@
 /**
- * Authenticated ordered multicast (AOM, seed-systems.md §3.1–3.2). A sender's request goes to
+ * Authenticated ordered multicast (AOM, NeoBFT §3.2 and §4; docs/neobft.md#aom). A sender's request goes to
  * the group's sequencer, which stamps it with (epoch, sequence number), binds the payload by
  * its SHA-256 digest, authenticates the header and multicasts it to every receiver.
  *

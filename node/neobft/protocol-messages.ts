@@ -1,7 +1,7 @@
 import type { AomSign, OrderedMulticast } from './aom-messages.js';
 
 /**
- * NeoBFT's own messages (seed-systems.md §3.4). A view is ⟨epoch, leader⟩, ordered by epoch
+ * NeoBFT's own messages (NeoBFT §5; docs/neobft.md#neobft-messages). A view is ⟨epoch, leader⟩, ordered by epoch
  * then leader number; the leader is replica `leader mod n`. Replies to a client
  * carry an HMAC-SHA256 under the key that replica shares with that client (no third party ever
  * needs to check a reply); messages that become parts of certificates (gap agreement) carry a

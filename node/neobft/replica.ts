@@ -18,6 +18,7 @@ import {
   mergeViewChanges, viewKey,
 } from './view-change.js';
 import { signedBody } from './codec.js';
+import { Backoff } from '../protocol/backoff.js';
 
 /** Slots between SYNCs. */
 export const SYNC_INTERVAL = 64;
@@ -30,6 +31,8 @@ export const LOG_WINDOW = 96;
 const MAX_HELD = 10_000;
 /** Epochs a sequencer change looks ahead for one whose sequencer is not known to lie (at least spec.sequencers' maximum, 9). */
 const MAX_EPOCH_SKIP = 16;
+/** Unsettled slots past the executed point a replica asks the others' CONFIRMs for at a time: execution waits on the first of them. */
+const PLEA_WINDOW = 8;
 
 export interface ReplicaParams {
   index: number;
@@ -106,7 +109,7 @@ interface Gap {
 const digestOf = (oc: OrderedMulticast | null) => (oc ? oc.header.digest : NOOP_DIGEST);
 
 /**
- * A NeoBFT replica (seed-systems.md §3.4) in the normal case: it takes slots from AOM in
+ * A NeoBFT replica (NeoBFT §5; docs/neobft.md#normal-case) in the normal case: it takes slots from AOM in
  * sequence order, executes speculatively and replies to the client with (view, slot, log hash,
  * result) under an HMAC. A dropped slot is fetched from the leader (QUERY/QUERY-REPLY; the
  * certificate verifies itself); if the leader missed it too, gap agreement decides between the
@@ -144,8 +147,13 @@ export class Replica implements Core<NeoMsg> {
   /** When the current view started (its epoch's certificate is due within a timeout). */
   private viewStartedAt = 0;
   private readonly missingSince = new Map<number, number>();
-  /** Requests clients sent directly, by client/request id, and when they arrived. */
-  private readonly direct = new Map<string, number>();
+  /**
+   * Requests clients sent directly that AOM has not delivered yet, by client/request id, with
+   * when they arrived (in this view): kept across a view change, whose new leader passes them on.
+   */
+  private readonly direct = new Map<string, { since: number; payload: Uint8Array; client: number; requestId: number }>();
+  /** Per client, an answered request it kept asking for (directly), and since when. */
+  private readonly unserved = new Map<number, { requestId: number; since: number }>();
   /** Byzantine-network mode: when we confirmed each slot not yet filled. */
   private readonly unconfirmedSince = new Map<number, number>();
   /** Each client's latest reply, sent again when the client retries an executed request. */
@@ -212,10 +220,19 @@ export class Replica implements Core<NeoMsg> {
   private muteUntil = 0;
   /** Our EPOCH-START of epoch 1 (a fresh testbed), sent to its sequencer until it orders something. */
   private epochOneStart: Sync | null = null;
+  /** Retransmission schedules (protocol/backoff.ts): per slot for queries and gap agreement, per slot for CONFIRM pleas, per message otherwise. */
+  private readonly slotResends: Backoff<number>;
+  private readonly pleaResends: Backoff<number>;
+  private readonly resends: Backoff<string>;
 
   constructor(private readonly p: ReplicaParams, private readonly obs: ReplicaObserver) {
     const auth = p.authFor(1);
     if (!auth) throw new Error('no AOM keys for epoch 1');
+    // Resent at most every quarter of the suspicion timeout: a few tries before anyone is suspected.
+    const maxUs = Math.max(p.retryUs, p.viewChangeUs / 4);
+    this.slotResends = new Backoff(p.retryUs, maxUs);
+    this.pleaResends = new Backoff(p.retryUs, maxUs);
+    this.resends = new Backoff(p.retryUs, maxUs);
     this.aom = new AomReceiver(
       { group: p.group, epoch: 1, index: p.index, auth, gapTimeoutUs: p.gapTimeoutUs, maxBuffered: 10_000 },
       { delivered: (d) => this.onDelivery(d), rejected: (r) => obs.rejected(r), verified: (s, ok) => obs.verified(s, ok) },
@@ -363,9 +380,10 @@ export class Replica implements Core<NeoMsg> {
     if (this.epochOneStart) ctx.send(this.p.sequencerNode(1), this.epochOneStart);
     if (this.status === 'view-change') return this.resendViewChange(ctx);
     if (this.suspect(ctx)) return;
-    // Retransmit whatever is still unresolved: the network may lose any of it.
+    // Retransmit whatever is still unresolved (the network may lose any of it), each item on its own backoff.
+    const now = ctx.now;
     for (const slot of this.missing) {
-      if (slot > this.syncPoint + LOG_WINDOW) continue;
+      if (slot > this.syncPoint + LOG_WINDOW || !this.slotResends.due(slot, now)) continue;
       const gap = this.gaps.get(slot);
       if (!gap) {
         if (this.isLeader) this.startGap(ctx, slot);
@@ -373,14 +391,43 @@ export class Replica implements Core<NeoMsg> {
       } else this.resendGap(ctx, slot, gap);
     }
     // Agreements others run on slots we hold (we saw their votes, not the decision) must finish here too.
-    for (const [slot, gap] of this.gaps) if (!gap.done && !this.missing.has(slot)) this.resendGap(ctx, slot, gap);
+    for (const [slot, gap] of this.gaps) if (!gap.done && !this.missing.has(slot) && this.slotResends.due(slot, now)) this.resendGap(ctx, slot, gap);
     // Our latest SYNC until it is agreed (it may have been lost), or until it certifies our epoch.
     const lastSync = [...this.mySyncs.values()].reduce<Sync | undefined>((a, b) => (a && a.slot > b.slot ? a : b), undefined);
-    if (lastSync && (lastSync.slot > this.syncPoint || this.certifiedEpoch < this.view.epoch)) ctx.multicast(this.others(), { ...lastSync, resent: true });
+    if (lastSync && (lastSync.slot > this.syncPoint || this.certifiedEpoch < this.view.epoch) && this.resends.due(`sync/${lastSync.slot}`, now)) {
+      ctx.multicast(this.others(), { ...lastSync, resent: true });
+    }
     this.announceEpoch(ctx);
-    // Slots not settled yet: resend our confirm, marked as asking for the others' (they may have been lost).
-    for (const [slot, c] of this.myConfirms) {
-      if (this.log[slot]) continue;
+    // The new epoch's sequencer may not have been installed yet when the leader first passed them on.
+    if (this.isLeader) {
+      for (const [key, d] of this.direct) {
+        if (this.resends.due(`direct/${key}`, now)) ctx.send(this.p.sequencerNode(this.view.epoch), { type: 'aom-request', group: this.p.group, payload: d.payload });
+      }
+    }
+    this.plead(ctx);
+    // The new leader keeps announcing its view start until the view is settled.
+    if (this.myViewStart && compareViews(this.myViewStart.view, this.view) === 0 && this.resends.due(`start/${viewKey(this.view)}`, now)) {
+      ctx.multicast(this.others(), this.myViewStart);
+    }
+  }
+
+  /**
+   * The first unsettled slots execution waits on: our CONFIRM again, marked as asking for the
+   * others' (theirs may have been lost). Later slots wait their turn: pleading for a whole log
+   * window on every retry is what swamps a busy replica.
+   */
+  private plead(ctx: Ctx<NeoMsg>): void {
+    for (let slot = this.executed + 1; slot <= this.executed + PLEA_WINDOW; slot++) {
+      // A mute replica has no CONFIRM to plead with (candidate()): it asks the leader, who hands
+      // over the CONFIRMs it counted. The others' went out once, maybe while it was rejoining.
+      if (this.mute) {
+        if (this.candidates.has(slot) && !this.log[slot] && this.pleaResends.due(slot, ctx.now)) {
+          ctx.multicast(this.others(), { type: 'query', view: this.view, replica: this.p.index, slot });
+        }
+        continue;
+      }
+      const c = this.myConfirms.get(slot);
+      if (!c || this.log[slot] || !this.pleaResends.due(slot, ctx.now)) continue;
       let plea = this.pleas.get(slot);
       if (!plea) {
         plea = sign<Confirm>({ ...c, need: true }, this.p.keys);
@@ -388,8 +435,6 @@ export class Replica implements Core<NeoMsg> {
       }
       ctx.multicast(this.others(), plea);
     }
-    // The new leader keeps announcing its view start until the view is settled.
-    if (this.myViewStart && compareViews(this.myViewStart.view, this.view) === 0) ctx.multicast(this.others(), this.myViewStart);
   }
 
   /**
@@ -399,7 +444,7 @@ export class Replica implements Core<NeoMsg> {
    * and moved on to the next epoch.
    */
   private announceEpoch(ctx: Ctx<NeoMsg>): void {
-    if (this.view.epoch === 1 || this.direct.size === 0 || this.aom.nextSeq > 1) return;
+    if (this.view.epoch === 1 || this.direct.size === 0 || this.aom.nextSeq > 1 || !this.resends.due(`epoch/${this.view.epoch}`, ctx.now)) return;
     const start = this.epochStarts.get(this.view.epoch)!;
     const mine = this.mySyncs.get(start);
     if (mine && mine.view.epoch === this.view.epoch && mine.epochStart === start) ctx.send(this.p.sequencerNode(this.view.epoch), mine);
@@ -456,7 +501,7 @@ export class Replica implements Core<NeoMsg> {
     const r = this.openRequest(oc.payload);
     if (!r) return;
     const key = `${r.client}/${r.requestId}`;
-    this.direct.delete(key);
+    if (this.direct.delete(key)) this.resends.forget(`direct/${key}`);
     this.recent.set(key, true);
   }
 
@@ -527,21 +572,33 @@ export class Replica implements Core<NeoMsg> {
   }
 
   private onConfirm(ctx: Ctx<NeoMsg>, c: Confirm): void {
-    if (!this.p.byzantineNetwork || !this.sameView(c.view) || c.replica >= this.p.replicas.length || !verifySigned(c, this.p.keys)) {
+    if (!this.p.byzantineNetwork || !this.sameView(c.view) || c.replica >= this.p.replicas.length) {
       this.obs.invalid('bad-confirm');
       return;
     }
-    this.count(c);
-    this.checkEquivocation(ctx, c.slot);
+    // A CONFIRM counted already (a plea repeats it) adds nothing: its signature goes unchecked,
+    // and it can only make us send our own CONFIRM to that replica.
+    const counted = this.confirms.get(c.slot)?.get(hex(c.digest))?.get(c.replica);
+    const known = counted !== undefined && this.sameView(counted.view);
+    if (!known) {
+      if (!verifySigned(c, this.p.keys)) {
+        this.obs.invalid('bad-confirm');
+        return;
+      }
+      this.count(c);
+      this.checkEquivocation(ctx, c.slot);
+    }
     // A replica asking for help with a slot gets our confirm again (answers never ask back); a
     // slot we hold from an earlier view (our confirms there do not count in this one) gets a new one.
-    if (c.need) {
-      const held = this.log[c.slot]?.oc;
-      const mine = this.myConfirms.get(c.slot)
-        ?? (held && !this.mute && this.signConfirm(c.slot, held.header.digest));
-      if (mine) ctx.send(this.p.replicas[c.replica]!, mine);
-    }
-    this.settle(c.slot);
+    if (c.need) this.confirmTo(ctx, c.replica, c.slot);
+    if (!known) this.settle(c.slot);
+  }
+
+  /** Our CONFIRM of `slot` to a replica that needs it: the one we made, or, for a slot we hold from an earlier view (our confirms there do not count in this one), a new one. */
+  private confirmTo(ctx: Ctx<NeoMsg>, replica: number, slot: number): void {
+    const held = this.log[slot]?.oc;
+    const mine = this.myConfirms.get(slot) ?? (held && !this.mute && this.signConfirm(slot, held.header.digest));
+    if (mine) ctx.send(this.p.replicas[replica]!, mine);
   }
 
   /**
@@ -618,6 +675,9 @@ export class Replica implements Core<NeoMsg> {
     // An EPOCH-START may fall on the final point already reached (an epoch that ordered nothing).
     const certifies = m.slot === m.epochStart && m.view.epoch > this.certifiedEpoch;
     if (m.slot <= this.syncPoint && !certifies) return this.answerSync(m);
+    // A resend of a SYNC we counted (its sender still waits for ours, which it gets on our retry) adds nothing.
+    const counted = this.syncs.get(m.slot)?.get(hex(m.logHash))?.get(m.replica);
+    if (counted && counted.view.epoch === m.view.epoch && counted.epochStart === m.epochStart) return;
     if (m.replica !== this.p.index && !verifySigned(m, this.p.keys)) {
       this.obs.invalid('bad-sync');
       return;
@@ -696,6 +756,8 @@ export class Replica implements Core<NeoMsg> {
     for (const map of [this.gaps, this.myConfirms, this.pleas, this.confirms, this.candidates, this.missingSince, this.unconfirmedSince] as Map<number, unknown>[]) {
       for (const slot of map.keys()) if (slot <= upto) map.delete(slot);
     }
+    for (const b of [this.slotResends, this.pleaResends]) b.forgetWhere((slot) => slot <= upto);
+    this.resends.forgetWhere((key) => key.startsWith('sync/') && Number(key.slice(5)) <= upto);
     for (let s = upto; s > 0 && this.log[s]?.oc !== undefined && this.log[s]!.digest === undefined; s--) {
       const slot = this.log[s]!;
       this.log[s] = { oc: null, request: null, digest: slot.digest ?? digestOf(slot.oc) };
@@ -753,7 +815,9 @@ export class Replica implements Core<NeoMsg> {
   }
 
   private onQuery(ctx: Ctx<NeoMsg>, replica: number, slot: number, view: View): void {
-    if (!this.isLeader || !this.sameView(view) || replica >= this.p.replicas.length) return;
+    if (!this.sameView(view) || replica >= this.p.replicas.length) return;
+    // (Only a mute replica asks the others too: they answer with their CONFIRM.)
+    if (!this.isLeader) return this.confirmTo(ctx, replica, slot);
     const g = this.gaps.get(slot);
     // An agreement of an earlier view no longer counts here: the message itself is sent instead.
     if (g?.done && g.decision && this.sameView(g.decision.view)) return this.catchUp(ctx, replica, g);
@@ -761,7 +825,9 @@ export class Replica implements Core<NeoMsg> {
     // the asker's confirm may be the one still missing, so hand it over.
     const mine = this.myConfirms.get(slot);
     const oc = this.log[slot]?.oc ?? (mine ? this.candidates.get(slot)?.get(hex(mine.digest)) : undefined);
-    if (oc) ctx.send(this.p.replicas[replica]!, { type: 'query-reply', view: this.view, slot, oc });
+    if (!oc) return;
+    ctx.send(this.p.replicas[replica]!, { type: 'query-reply', view: this.view, slot, oc });
+    if (this.p.byzantineNetwork) this.confirmTo(ctx, replica, slot);
   }
 
   /** A replica still working on a slot we settled gets the decision and our commit (which it may have lost). */
@@ -921,7 +987,10 @@ export class Replica implements Core<NeoMsg> {
 
   private onVote(ctx: Ctx<NeoMsg>, v: GapVote): void {
     if (!this.sameView(v.view)) return this.otherView();
-    if (v.replica >= this.p.replicas.length || !verifySigned(v, this.p.keys)) {
+    // A vote we hold already (resent by its sender) is not checked again.
+    const stored = this.gaps.get(v.slot)?.[v.type === 'gap-prepare' ? 'prepares' : 'commits'].get(v.replica);
+    const known = stored !== undefined && this.sameView(stored.view) && equalBytes(stored.digest, v.digest);
+    if (!known && (v.replica >= this.p.replicas.length || !verifySigned(v, this.p.keys))) {
       this.obs.invalid('bad-gap-vote');
       return;
     }
@@ -978,12 +1047,48 @@ export class Replica implements Core<NeoMsg> {
       // Executed, and the client still asks: our reply was lost (or came from an old view).
       const last = this.lastReplies.get(r.client);
       if (last?.requestId === r.requestId) ctx.send(this.p.clientNode(r.client), this.restamp(last));
+      this.noteUnserved(ctx, r.client, r.requestId);
       return;
     }
-    // (A request ordered but dropped by an epoch change needs this too.)
+    // (A request ordered but dropped by an epoch change, or made a no-op by gap agreement, needs this too.)
     if (this.isLeader && this.status === 'normal') ctx.send(this.p.sequencerNode(this.view.epoch), { type: 'aom-request', group: this.p.group, payload });
     const key = `${r.client}/${r.requestId}`;
-    if (!this.recent.has(key) && !this.direct.has(key) && this.direct.size < MAX_HELD) this.direct.set(key, ctx.now);
+    if (!this.recent.has(key) && !this.direct.has(key) && this.direct.size < MAX_HELD) this.direct.set(key, { since: ctx.now, payload, client: r.client, requestId: r.requestId });
+  }
+
+  /**
+   * A client still asking, a whole timeout later, for a request we answered has not found 2f+1
+   * matching replies: a correct replica is missing from this view (late and alone in a view
+   * change nobody else saw a reason for, say) while a Byzantine one answers wrongly. Only a new
+   * view brings it back, as PBFT's clients' retransmissions start view changes.
+   */
+  private noteUnserved(ctx: Ctx<NeoMsg>, client: number, requestId: number): void {
+    // A mute replica sends no VIEW-CHANGE (startViewChange): it would wait alone in the view change.
+    if (this.status !== 'normal' || this.mute) return;
+    const first = this.unserved.get(client);
+    if (first?.requestId !== requestId) {
+      this.unserved.set(client, { requestId, since: ctx.now });
+      return;
+    }
+    if (ctx.now - first.since < this.timeoutUs) return;
+    this.unserved.clear();
+    this.startViewChange(ctx, { epoch: this.view.epoch, leader: this.view.leader + 1 }, 'leader');
+  }
+
+  /**
+   * A new view: requests clients sent directly that are still unanswered get a whole timeout in
+   * it, and its leader passes them on to the view's sequencer (the client may still be sending
+   * to the old one, and may wait long before it retries).
+   */
+  private renewDirect(ctx: Ctx<NeoMsg>): void {
+    for (const [key, d] of this.direct) {
+      if (this.store.answered(d.client, d.requestId)) {
+        this.direct.delete(key);
+        continue;
+      }
+      d.since = ctx.now;
+      if (this.isLeader) ctx.send(this.p.sequencerNode(this.view.epoch), { type: 'aom-request', group: this.p.group, payload: d.payload });
+    }
   }
 
   /** The suspicion and view-change timeout, doubled per view change without progress (at most 64×). */
@@ -996,15 +1101,19 @@ export class Replica implements Core<NeoMsg> {
     // A mute replica's suspicion counts for nothing (it sends no VIEW-CHANGE): it follows the others.
     if (this.mute) return false;
     const limit = ctx.now - this.timeoutUs;
+    // Slots a correct replica made final already are late here, not lost by the leader or the
+    // sequencer: blaming them would start a view change the others never join (they see no
+    // fault), and this replica would wait in it for good. It catches up instead.
+    const finalElsewhere = this.finalElsewhere();
     for (const [slot, since] of this.missingSince) {
-      if (since > limit || slot > this.syncPoint + LOG_WINDOW) continue;
+      if (since > limit || slot > this.syncPoint + LOG_WINDOW || slot <= finalElsewhere) continue;
       this.startViewChange(ctx, { epoch: this.view.epoch, leader: this.view.leader + 1 }, 'leader');
       return true;
     }
     // A full log window whose sync point does not move, or an epoch whose certificate does not
     // form: the SYNC quorum is not forming (a replica is stuck behind, or alone in a view change
     // the others never joined); a new view's merge brings everyone to the same log.
-    const windowStuck = this.deferredSince !== null && this.deferredSince <= limit;
+    const windowStuck = this.deferredSince !== null && this.deferredSince <= limit && finalElsewhere <= this.syncPoint;
     if (windowStuck || (this.certifiedEpoch < this.view.epoch && this.viewStartedAt <= limit)) {
       if (windowStuck) this.deferredSince = ctx.now;
       this.viewStartedAt = ctx.now;
@@ -1016,17 +1125,34 @@ export class Replica implements Core<NeoMsg> {
     // Byzantine-network mode: a slot 2f+1 replicas never confirmed alike (an equivocating
     // sequencer splits them) is the sequencer's doing.
     for (const [slot, since] of this.unconfirmedSince) {
-      if (since > limit) continue;
+      // Settled another way since (gap agreement, a view's merged log): not waiting any more.
+      if (this.log[slot]) {
+        this.unconfirmedSince.delete(slot);
+        continue;
+      }
+      if (since > limit || slot <= finalElsewhere) continue;
       if (this.split(slot)) this.equivocators.add(this.p.sequencerNode(this.view.epoch));
       this.startViewChange(ctx, { epoch: this.nextEpoch(), leader: this.view.leader }, 'sequencer');
       return true;
     }
-    for (const since of this.direct.values()) {
-      if (since > limit) continue;
+    for (const { since } of this.direct.values()) {
+      if (since > limit || finalElsewhere > this.executed) continue;
       this.startViewChange(ctx, { epoch: this.nextEpoch(), leader: this.view.leader }, 'sequencer');
       return true;
     }
     return false;
+  }
+
+  /** The highest slot past our sync point that f+1 other replicas (a correct one among them) sent SYNCs for in this epoch; 0 if none. */
+  private finalElsewhere(): number {
+    let best = 0;
+    for (const [slot, byHash] of this.syncs) {
+      if (slot <= best) continue;
+      const who = new Set<number>();
+      for (const bySender of byHash.values()) for (const r of bySender.keys()) if (r !== this.p.index) who.add(r);
+      if (who.size >= this.p.f + 1) best = slot;
+    }
+    return best;
   }
 
   /**
@@ -1035,8 +1161,11 @@ export class Replica implements Core<NeoMsg> {
    * another epoch's message).
    */
   private split(slot: number): boolean {
+    // Called on every CONFIRM: a slot with one digest (the normal case) costs a map lookup.
+    const byDigest = this.confirms.get(slot);
+    if (!byDigest || byDigest.size < 2) return false;
     const mine = this.myConfirms.get(slot);
-    const versions = [...(this.confirms.get(slot) ?? new Map<string, Map<number, Confirm>>())].filter(([digest, who]) =>
+    const versions = [...byDigest].filter(([digest, who]) =>
       [...who.values()].filter((c) => this.sameView(c.view)).length >= this.p.f + 1 || (mine !== undefined && hex(mine.digest) === digest));
     return versions.length >= 2;
   }
@@ -1065,7 +1194,6 @@ export class Replica implements Core<NeoMsg> {
     this.target = target;
     this.myViewStart = null;
     this.pendingStart = null;
-    this.direct.clear();
     // A mute replica follows the view change without a VIEW-CHANGE of its own: its log may lack what it accepted before its restart.
     const vc = this.mute ? null : sign(this.buildViewChange(target), this.p.keys);
     this.myViewChange = vc;
@@ -1094,6 +1222,7 @@ export class Replica implements Core<NeoMsg> {
   }
 
   private resendViewChange(ctx: Ctx<NeoMsg>): void {
+    if (!this.resends.due(`change/${viewKey(this.target)}`, ctx.now)) return;
     if (this.myViewChange) ctx.multicast(this.others(), this.myViewChange);
     const vs = this.pendingStart;
     if (vs) {
@@ -1229,10 +1358,18 @@ export class Replica implements Core<NeoMsg> {
     const newEpoch = view.epoch > this.view.epoch;
     // Open agreements belong to the old leader; the new one starts its own.
     for (const [slot, g] of this.gaps) if (!g.done) this.gaps.delete(slot);
+    // Within the epoch, what AOM delivered past the merged log is still the sequencer's word but
+    // is never delivered again: confirmed anew in the new view (CONFIRMs name their view), the
+    // version we confirmed before. Dropped, a slot stayed empty at every replica for good.
+    const reconfirm = newEpoch ? [] : [...this.myConfirms].flatMap(([slot, c]) => {
+      const oc = this.candidates.get(slot)?.get(hex(c.digest));
+      return slot > merged.last && oc && !this.log[slot] ? [[slot, oc] as const] : [];
+    });
     this.candidates.clear();
     this.myConfirms.clear();
     this.unconfirmedSince.clear();
     this.pleas.clear();
+    for (const b of [this.slotResends, this.pleaResends, this.resends]) b.clear();
     // SYNCs of the epoch stay good across its views, and ours at final points answer replicas
     // still waiting for one (those past the final point are made again below, after any rollback).
     if (newEpoch) this.syncs.clear();
@@ -1299,21 +1436,28 @@ export class Replica implements Core<NeoMsg> {
       if (compareViews({ epoch: e, leader: l }, view) < 0) this.viewChanges.delete(k);
     }
     if (newEpoch) {
-      this.epochStarts.set(view.epoch, merged.last);
+      // An epoch already under way (certified in the merged log: this replica restarted, or
+      // was left behind) started where its certificate says, and its sequencer's numbers up to
+      // the merged log are settled; taking the merged log's end as the start shifted every slot.
+      const underWay = merged.final.epoch === view.epoch;
+      const start = underWay ? merged.final.epochStart : merged.last;
+      this.epochStarts.set(view.epoch, start);
       this.aomEpoch = view.epoch;
       this.lastSign = null;
       this.recent.clear();
       this.held = [];
       this.aom.setEpoch(ctx, view.epoch, this.p.authFor(view.epoch)!);
+      if (underWay) this.aom.skipTo(ctx, merged.last - start);
     }
     // The new leader gets a whole timeout before anyone suspects it.
     for (const slot of this.missingSince.keys()) this.missingSince.set(slot, ctx.now);
     this.deferredSince = this.deferred.size > 0 ? ctx.now : null;
     this.viewStartedAt = ctx.now;
-    this.direct.clear();
+    this.unserved.clear();
     this.obs.viewStarted(view);
     const before = this.executed;
     this.execute();
+    this.renewDirect(ctx);
     // A hole below the merged final point is never settled by gap agreement: take the state.
     if (this.executed < merged.final.slot) this.stateWanted = Math.max(this.stateWanted, merged.final.slot);
     // Our latest SYNC may have died with the old view: say it again in the new one.
@@ -1327,6 +1471,7 @@ export class Replica implements Core<NeoMsg> {
       }
     }
     if (!newEpoch) this.release();
+    for (const [slot, oc] of reconfirm) if (!this.log[slot] && slot <= this.syncPoint + LOG_WINDOW) this.candidate(slot, oc);
     // The new leader settles what is open; the others ask it.
     for (const slot of this.missing) {
       if (slot > this.syncPoint + LOG_WINDOW) continue;

@@ -7,7 +7,7 @@ import { chainLink } from './chain.js';
 import { type Confirm, type GapVote, type LogEntry, NOOP_DIGEST, type Sync, type View, type ViewChange } from './protocol-messages.js';
 
 /**
- * NeoBFT's view change (seed-systems.md §3.4), the pure part: checking a VIEW-CHANGE and merging
+ * NeoBFT's view change (NeoBFT §5; docs/neobft.md#view-change-and-epoch-change), the pure part: checking a VIEW-CHANGE and merging
  * 2f+1 of them into the log every replica of the new view starts from. The replica runs the
  * exchange; the new leader and every replica merge the same messages the same way, so they
  * agree on the result without trusting the leader.
