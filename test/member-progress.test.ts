@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { parseExposition, total } from '../operator/members/exposition.js';
+import { BFT_METRICS } from '../node/neobft/metrics.js';
 import { type MemberReading, ProgressTracker, describeVerdict } from '../operator/members/progress.js';
 import { agreedValues } from '../operator/members/status-values.js';
 import { plan } from '../operator/plan/plan.js';
@@ -41,7 +42,7 @@ test('the exposition parser reads members\' recorded /metrics and names the line
 test('status numbers take the majority of the members that report them: a lagging restarted replica does not decide', () => {
   const replica = (epoch: number, leader: number) => parseExposition(`switchyard_neobft_epoch ${epoch}\nswitchyard_neobft_leader ${leader}\n`);
   const members = ['replica-0', 'replica-1', 'replica-2', 'replica-3'];
-  const metrics = { epoch: 'switchyard_neobft_epoch', leader: 'switchyard_neobft_leader' };
+  const metrics = { epoch: BFT_METRICS.epoch, leader: BFT_METRICS.leader };
   const restarted = new Map<string, MemberReading>([['replica-0', replica(1, 0)], ['replica-1', replica(4, 3)], ['replica-2', replica(4, 3)], ['replica-3', replica(4, 3)]]);
   assert.deepEqual(agreedValues(metrics, members, restarted), { epoch: 4, leader: 3 });
   const split = new Map<string, MemberReading>([['replica-0', replica(1, 0)], ['replica-1', replica(4, 3)], ['replica-2', new Error('no answer')], ['replica-3', replica(4, 3)]]);

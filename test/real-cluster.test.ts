@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { spawnSync } from 'node:child_process';
 import { CAPYBARA_METRICS } from '../node/capybara/metrics.js';
 import { HYDRA_METRICS } from '../node/hydra/metrics.js';
+import { BFT_METRICS } from '../node/neobft/metrics.js';
 import { CLIENT_METRICS } from '../node/runtime/metrics.js';
 import { Snapshot } from '../operator/report/scrape.js';
 import { checkDashboard } from './support/dashboards.js';
@@ -31,18 +32,24 @@ interface Example {
   histories: boolean;
   /** The dashboard that shows this kind, and which of its queries apply to this example. */
   dashboard: { file: string; shows: (expr: string) => boolean };
+  /** Per-member metrics a failure message shows (where each replica stands), by label. */
+  state?: Record<string, string>;
 }
 
 const everything = () => true;
 const hydra = { file: 'hydra.json', shows: (e: string) => !/hydrapaxos|hydratxn/.test(e) };
 const bft = { file: 'bft.json', shows: (e: string) => !/pbft/.test(e) };
+const bftState = {
+  epoch: BFT_METRICS.epoch, leader: BFT_METRICS.leader, 'sync point': BFT_METRICS.syncPoint, executed: BFT_METRICS.executed,
+  'view changes': BFT_METRICS.viewChanges, 'state transfers': BFT_METRICS.stateTransfers, 'AOM sequencer epoch': BFT_METRICS.aomSequencerEpoch,
+};
 
 const examples: Example[] = [
   { file: 'sequencergroup.yaml', histories: false, dashboard: hydra, progress: { member: 'receiver', metric: HYDRA_METRICS.delivered, what: 'messages delivered in order' } },
   { file: 'hydrapaxos.yaml', histories: true, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydratxn/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
   { file: 'hydratxn.yaml', histories: true, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydrapaxos/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'transactions committed' } },
-  { file: 'bftcluster.yaml', histories: true, dashboard: bft, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
-  { file: 'bftcluster-faults.yaml', histories: true, dashboard: bft, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
+  { file: 'bftcluster.yaml', histories: true, dashboard: bft, state: bftState, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
+  { file: 'bftcluster-faults.yaml', histories: true, dashboard: bft, state: bftState, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
   { file: 'migratingservice.yaml', histories: false, dashboard: { file: 'capybara.json', shows: everything }, progress: { member: 'switch', metric: CAPYBARA_METRICS.serverRequests, what: 'requests served (counted per server by the switch)' } },
 ].map((e) => {
   const doc = parse(readFileSync(`examples/${e.file}`, 'utf8')) as { kind: string; metadata: { name: string } };
@@ -69,6 +76,26 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
       }
     }
     return new Snapshot(Date.now(), byMember);
+  }
+
+  /** Where each member stands (the example's `state` metrics), for a failure message: one line per member. */
+  function standing(ns: string, ex: Example): string {
+    if (!ex.state) return '';
+    const snap = scrape(ns, ex.name);
+    const byMember = new Map<string, string[]>();
+    for (const [label, metric] of Object.entries(ex.state)) {
+      for (const [member, v] of snap.perMember(metric)) byMember.set(member, [...byMember.get(member) ?? [], `${label} ${v}`]);
+    }
+    return [...byMember].sort().map(([member, parts]) => `\n  ${member}: ${parts.join(', ')}`).join('');
+  }
+
+  /** `what`, or its error with where each member stands appended. */
+  async function explained<T>(ns: string, ex: Example, what: Promise<T>): Promise<T> {
+    try {
+      return await what;
+    } catch (e) {
+      throw new Error(`${(e as Error).message}${standing(ns, ex)}`);
+    }
   }
 
   function resource(ns: string, kind: string, name: string): { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } } {
@@ -172,13 +199,13 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
       after(() => cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']));
 
       /** `switchyard status` must pass: members Ready and answering, progress, histories linearizable. */
-      const verdict = (when: string) => waitUntil(`switchyard status ok ${when}`, 120, () => {
+      const verdict = (when: string) => explained(ns, ex, waitUntil(`switchyard status ok ${when}`, 120, () => {
         const r = statusOf(ns, ex.name);
         if (r.ok !== true) throw new Error(`not ok: ${JSON.stringify(r.failures ?? r.error)} (history ${r.history_file})`);
         if (ex.histories && r.linearizable !== true) throw new Error(`histories not linearizable (${r.history_file})`);
         log(`${ex.file}: status ok ${when}${ex.histories ? `, linearizable over ${r.committed} operations` : ''}`);
         return r;
-      });
+      }));
 
       test(`all pods Ready, ${ex.progress.what}, the same verdict as switchyard up`, async () => {
         testbedNamespace(ns);
@@ -191,10 +218,10 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
         }
         log(`${ex.file}: Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
         const { member, metric, labels } = ex.progress;
-        const first = await waitUntil(`${ex.progress.what} (${metric})`, 120, () => {
+        const first = await explained(ns, ex, waitUntil(`${ex.progress.what} (${metric})`, 120, () => {
           const v = scrape(ns, ex.name).sum(metric, labels, member);
           return v > 0 ? v : undefined;
-        });
+        }));
         log(`${ex.file}: ${metric} ${first} at ${((Date.now() - started) / 1000).toFixed(1)} s`);
         // The verdict `switchyard up` gives locally, on the cluster: members scraped through the API
         // server, clients' histories checked for linearizability.

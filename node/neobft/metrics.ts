@@ -8,15 +8,40 @@ import type { AomRejection } from './aom-receiver.js';
 import type { NeoBftRefusal, ReplicaObserver } from './replica.js';
 import type { PbftObserver, PbftViewChangeReason } from '../pbft/replica.js';
 
+/** BFTCluster's metric names (DESIGN.md: `switchyard_aom_*`, `switchyard_neobft_*`, `switchyard_pbft_*`). */
+export const BFT_METRICS = {
+  aomAuthenticated: 'switchyard_aom_authenticated_total',
+  aomSequencerEpoch: 'switchyard_aom_sequencer_epoch',
+  aomIdleRequests: 'switchyard_aom_idle_requests_total',
+  aomVerified: 'switchyard_aom_verified_total',
+  aomRejected: 'switchyard_aom_rejected_total',
+  executed: 'switchyard_neobft_executed_total',
+  gapAgreements: 'switchyard_neobft_gap_agreements_total',
+  rollbacks: 'switchyard_neobft_rollbacks_total',
+  invalid: 'switchyard_neobft_invalid_total',
+  epoch: 'switchyard_neobft_epoch',
+  leader: 'switchyard_neobft_leader',
+  viewChanges: 'switchyard_neobft_view_changes_total',
+  syncPoint: 'switchyard_neobft_sync_point',
+  stateTransfers: 'switchyard_neobft_state_transfers_total',
+  pbftExecuted: 'switchyard_pbft_executed_total',
+  pbftBatchSize: 'switchyard_pbft_batch_size',
+  pbftInvalid: 'switchyard_pbft_invalid_total',
+  pbftViewChanges: 'switchyard_pbft_view_changes_total',
+  pbftView: 'switchyard_pbft_view',
+  pbftStableCheckpoint: 'switchyard_pbft_stable_checkpoint',
+  pbftStateTransfers: 'switchyard_pbft_state_transfers_total',
+} as const;
+
 /** Binds the BFTCluster roles' observers (NeoBFT, and the PBFT and unreplicated baselines) to the metric names of the dashboards' contract (DESIGN.md). */
 export function neobftMetrics(registry: Registry) {
   const r = [registry];
-  const authenticated = () => new Counter({ name: 'switchyard_aom_authenticated_total', help: 'Messages authenticated by the sequencer (signatures: signed ones).', labelNames: ['scheme', 'signed'], registers: r });
+  const authenticated = () => new Counter({ name: BFT_METRICS.aomAuthenticated, help: 'Messages authenticated by the sequencer (signatures: signed ones).', labelNames: ['scheme', 'signed'], registers: r });
 
   function sequencer(): AomSequencerObserver & EpochSequencerObserver {
     const c = authenticated();
-    const installed = new Gauge({ name: 'switchyard_aom_sequencer_epoch', help: 'The epoch this sequencer orders (0: standing by).', registers: r });
-    const idle = new Counter({ name: 'switchyard_aom_idle_requests_total', help: 'Requests refused while standing by (no epoch installed).', registers: r });
+    const installed = new Gauge({ name: BFT_METRICS.aomSequencerEpoch, help: 'The epoch this sequencer orders (0: standing by).', registers: r });
+    const idle = new Counter({ name: BFT_METRICS.aomIdleRequests, help: 'Requests refused while standing by (no epoch installed).', registers: r });
     return {
       authenticated: (scheme, signed) => c.labels(scheme, String(signed)).inc(),
       installed: (e) => installed.set(e),
@@ -25,29 +50,29 @@ export function neobftMetrics(registry: Registry) {
   }
 
   function replica(replicas: number): ReplicaObserver {
-    const verified = new Counter({ name: 'switchyard_aom_verified_total', help: 'Authenticator checks at receivers.', labelNames: ['scheme', 'result'], registers: r });
-    const rejected = zeroed(new Counter({ name: 'switchyard_aom_rejected_total', help: 'AOM messages refused, by reason.', labelNames: ['reason'], registers: r }), valuesOf<AomRejection>({
+    const verified = new Counter({ name: BFT_METRICS.aomVerified, help: 'Authenticator checks at receivers.', labelNames: ['scheme', 'result'], registers: r });
+    const rejected = zeroed(new Counter({ name: BFT_METRICS.aomRejected, help: 'AOM messages refused, by reason.', labelNames: ['reason'], registers: r }), valuesOf<AomRejection>({
       'wrong-group': true, 'wrong-epoch': true, replayed: true, duplicate: true, equivocation: true, corrupted: true, 'bad-mac': true,
       'bad-signature': true, 'chain-broken': true, unverifiable: true, 'buffer-full': true,
     }));
-    const executed = zeroed(new Counter({ name: 'switchyard_neobft_executed_total', help: 'Log slots executed (speculatively), by kind.', labelNames: ['kind'], registers: r }), ['request', 'no-op']);
-    const gaps = zeroed(new Counter({ name: 'switchyard_neobft_gap_agreements_total', help: 'Gap agreements completed, by outcome.', labelNames: ['outcome'], registers: r }),
+    const executed = zeroed(new Counter({ name: BFT_METRICS.executed, help: 'Log slots executed (speculatively), by kind.', labelNames: ['kind'], registers: r }), ['request', 'no-op']);
+    const gaps = zeroed(new Counter({ name: BFT_METRICS.gapAgreements, help: 'Gap agreements completed, by outcome.', labelNames: ['outcome'], registers: r }),
       valuesOf<Parameters<ReplicaObserver['gapAgreement']>[1]>({ message: true, 'no-op': true }));
-    const rollbacks = new Counter({ name: 'switchyard_neobft_rollbacks_total', help: 'Slots rolled back after a gap became a no-op.', registers: r });
-    const invalid = zeroed(new Counter({ name: 'switchyard_neobft_invalid_total', help: 'Protocol messages refused, by reason.', labelNames: ['reason'], registers: r }), valuesOf<NeoBftRefusal>({
+    const rollbacks = new Counter({ name: BFT_METRICS.rollbacks, help: 'Slots rolled back after a gap became a no-op.', registers: r });
+    const invalid = zeroed(new Counter({ name: BFT_METRICS.invalid, help: 'Protocol messages refused, by reason.', labelNames: ['reason'], registers: r }), valuesOf<NeoBftRefusal>({
       'bad-confirm': true, 'bad-gap-decision': true, 'bad-gap-drop': true, 'bad-gap-find': true, 'bad-gap-vote': true, 'bad-state-certificate': true,
       'bad-sync': true, 'bad-view-change': true, 'bad-view-start': true, 'certificate-for-another-slot': true, 'forged-certificate': true,
       'gap-decision-contradicts-confirm': true, 'malformed-request': true, 'bad-client-signature': true, 'unknown-client': true, 'no-keys-for-next-epoch': true,
       'view-change-below-sync-point': true, 'malformed-state': true, 'state-digest-mismatch': true, 'other-view': true, 'bad-recovery-reply': true,
     }));
-    const epoch = new Gauge({ name: 'switchyard_neobft_epoch', help: 'Current epoch (sequencer installation).', registers: r });
-    const leader = new Gauge({ name: 'switchyard_neobft_leader', help: 'Index of the current leader replica.', registers: r });
+    const epoch = new Gauge({ name: BFT_METRICS.epoch, help: 'Current epoch (sequencer installation).', registers: r });
+    const leader = new Gauge({ name: BFT_METRICS.leader, help: 'Index of the current leader replica.', registers: r });
     epoch.set(1);
     leader.set(0);
-    const viewChanges = zeroed(new Counter({ name: 'switchyard_neobft_view_changes_total', help: 'View changes started, by reason (leader, sequencer, timeout, joined).', labelNames: ['reason'], registers: r }),
+    const viewChanges = zeroed(new Counter({ name: BFT_METRICS.viewChanges, help: 'View changes started, by reason (leader, sequencer, timeout, joined).', labelNames: ['reason'], registers: r }),
       valuesOf<Parameters<ReplicaObserver['viewChanged']>[1]>({ leader: true, sequencer: true, timeout: true, joined: true }));
-    const syncPoint = new Gauge({ name: 'switchyard_neobft_sync_point', help: 'Highest slot made final by 2f+1 matching SYNCs.', registers: r });
-    const stateTransfers = new Counter({ name: 'switchyard_neobft_state_transfers_total', help: 'State transfers taken (this replica was behind the others\' compacted prefix).', registers: r });
+    const syncPoint = new Gauge({ name: BFT_METRICS.syncPoint, help: 'Highest slot made final by 2f+1 matching SYNCs.', registers: r });
+    const stateTransfers = new Counter({ name: BFT_METRICS.stateTransfers, help: 'State transfers taken (this replica was behind the others\' compacted prefix).', registers: r });
     return {
       synced: (slot) => syncPoint.set(slot),
       stateTransferred: () => stateTransfers.inc(),
@@ -66,14 +91,14 @@ export function neobftMetrics(registry: Registry) {
   }
 
   function pbftReplica(): PbftObserver {
-    const executed = new Counter({ name: 'switchyard_pbft_executed_total', help: 'Requests executed by PBFT (or the unreplicated server).', registers: r });
-    const batches = new Histogram({ name: 'switchyard_pbft_batch_size', help: 'Requests per PBFT batch.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: r });
-    const invalid = new Counter({ name: 'switchyard_pbft_invalid_total', help: 'PBFT messages refused, by reason.', labelNames: ['reason'], registers: r });
-    const viewChanges = zeroed(new Counter({ name: 'switchyard_pbft_view_changes_total', help: 'PBFT view changes this replica took part in, by reason (request-timeout, new-view-timeout, joined, restarted-primary).', labelNames: ['reason'], registers: r }),
+    const executed = new Counter({ name: BFT_METRICS.pbftExecuted, help: 'Requests executed by PBFT (or the unreplicated server).', registers: r });
+    const batches = new Histogram({ name: BFT_METRICS.pbftBatchSize, help: 'Requests per PBFT batch.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: r });
+    const invalid = new Counter({ name: BFT_METRICS.pbftInvalid, help: 'PBFT messages refused, by reason.', labelNames: ['reason'], registers: r });
+    const viewChanges = zeroed(new Counter({ name: BFT_METRICS.pbftViewChanges, help: 'PBFT view changes this replica took part in, by reason (request-timeout, new-view-timeout, joined, restarted-primary).', labelNames: ['reason'], registers: r }),
       valuesOf<PbftViewChangeReason>({ 'request-timeout': true, 'new-view-timeout': true, joined: true, 'restarted-primary': true }));
-    const view = new Gauge({ name: 'switchyard_pbft_view', help: 'The PBFT view this replica runs (or is changing to).', registers: r });
-    const stable = new Gauge({ name: 'switchyard_pbft_stable_checkpoint', help: 'Sequence number of the latest stable checkpoint (2f+1 matching signed CHECKPOINTs).', registers: r });
-    const transfers = new Counter({ name: 'switchyard_pbft_state_transfers_total', help: 'States taken from another replica at a stable checkpoint.', registers: r });
+    const view = new Gauge({ name: BFT_METRICS.pbftView, help: 'The PBFT view this replica runs (or is changing to).', registers: r });
+    const stable = new Gauge({ name: BFT_METRICS.pbftStableCheckpoint, help: 'Sequence number of the latest stable checkpoint (2f+1 matching signed CHECKPOINTs).', registers: r });
+    const transfers = new Counter({ name: BFT_METRICS.pbftStateTransfers, help: 'States taken from another replica at a stable checkpoint.', registers: r });
     return {
       executed: (n) => executed.inc(n),
       batched: (n) => batches.observe(n),

@@ -1,4 +1,5 @@
 import { generateNeoKeys } from '../../node/neobft/keys.js';
+import { BFT_METRICS } from '../../node/neobft/metrics.js';
 import type { NeobftParams } from '../../node/neobft/params.js';
 import { INTRUDER_NODE, neoClientNode, neoMemberId, replicaNode, sequencerNode } from '../../node/neobft/topology.js';
 import type { BftCluster } from '../schema/bftcluster.js';
@@ -72,7 +73,7 @@ export function planBftCluster(b: BftCluster): Plan {
     reconfigure: null,
     // Every replica's view of the epoch and leader: a restarted replica lags until it catches up.
     statusMembers: neo ? Array.from({ length: replicas }, (_, i) => `replica-${i}`) : [],
-    statusMetrics: neo ? { epoch: 'switchyard_neobft_epoch', leader: 'switchyard_neobft_leader' } : {},
+    statusMetrics: neo ? { epoch: BFT_METRICS.epoch, leader: BFT_METRICS.leader } : {},
     describeStatus: (v) => (v.epoch === undefined ? null : `replicas at epoch ${v.epoch}${v.leader === undefined ? '' : `, leader replica-${v.leader}`}`),
     progress: s.workload.clients === 0 ? null : {
       counter: clientsCommitted,

@@ -1,3 +1,4 @@
+import { BFT_METRICS } from '../../node/neobft/metrics.js';
 import { fmtCount, fmtCounts, fmtSeconds, clientLatency, clientOperations, rate } from './format.js';
 import { cpuPerOp } from './cpu.js';
 import type { Snapshot } from './scrape.js';
@@ -8,13 +9,13 @@ import { type SystemReport, tabulate } from './system-report.js';
  * leader number), or PBFT's view number (no epochs: `epoch` 0). View changes by reason, either way.
  */
 function bftView(s: Snapshot): { epoch: number; view: number; text: string; viewChanges: Record<string, number> } {
-  if (s.has('switchyard_pbft_view')) {
-    const view = s.max('switchyard_pbft_view', 'replica');
-    return { epoch: 0, view, text: `view ${view}`, viewChanges: Object.fromEntries(s.byLabel('switchyard_pbft_view_changes_total', 'reason')) };
+  if (s.has(BFT_METRICS.pbftView)) {
+    const view = s.max(BFT_METRICS.pbftView, 'replica');
+    return { epoch: 0, view, text: `view ${view}`, viewChanges: Object.fromEntries(s.byLabel(BFT_METRICS.pbftViewChanges, 'reason')) };
   }
-  const epoch = s.max('switchyard_neobft_epoch', 'replica');
-  const view = s.max('switchyard_neobft_leader', 'replica');
-  return { epoch, view, text: `view ⟨${epoch}, ${view}⟩`, viewChanges: Object.fromEntries(s.byLabel('switchyard_neobft_view_changes_total', 'reason')) };
+  const epoch = s.max(BFT_METRICS.epoch, 'replica');
+  const view = s.max(BFT_METRICS.leader, 'replica');
+  return { epoch, view, text: `view ⟨${epoch}, ${view}⟩`, viewChanges: Object.fromEntries(s.byLabel(BFT_METRICS.viewChanges, 'reason')) };
 }
 
 /** NeoBFT, PBFT or the unreplicated server: the clients' commits, AOM's authentication, the replicas' view and what they refused. */
@@ -28,27 +29,27 @@ export const bftReport = {
     return [
       `committed ${fmtCount(committed)}/s`,
       `latency p50 ${fmtSeconds(latency.quantile(0.5))} p99 ${fmtSeconds(latency.quantile(0.99))}`,
-      ...(now.has('switchyard_pbft_view')
-        ? [`stable checkpoint ${now.max('switchyard_pbft_stable_checkpoint', 'replica')}`]
-        : [`authenticated ${fmtCount(rate(now, prev, 'switchyard_aom_authenticated_total'))}/s`, `gap agreements ${fmtCount(now.sum('switchyard_neobft_gap_agreements_total'))}`]),
+      ...(now.has(BFT_METRICS.pbftView)
+        ? [`stable checkpoint ${now.max(BFT_METRICS.pbftStableCheckpoint, 'replica')}`]
+        : [`authenticated ${fmtCount(rate(now, prev, BFT_METRICS.aomAuthenticated))}/s`, `gap agreements ${fmtCount(now.sum(BFT_METRICS.gapAgreements))}`]),
       bftView(now).text,
     ].join(' · ');
   },
 
   summary(final, base, seconds) {
     const latency = clientLatency(final, base);
-    const rejected = Object.fromEntries(final.byLabel('switchyard_aom_rejected_total', 'reason'));
+    const rejected = Object.fromEntries(final.byLabel(BFT_METRICS.aomRejected, 'reason'));
     // What replicas refused above AOM: forged client requests, bad votes, bad VIEW-CHANGEs, garbage.
-    const refused = Object.fromEntries([...final.byLabel('switchyard_neobft_invalid_total', 'reason'), ...final.byLabel('switchyard_pbft_invalid_total', 'reason')]);
-    const gaps = final.sum('switchyard_neobft_gap_agreements_total');
-    const authenticated = final.sum('switchyard_aom_authenticated_total') - base.sum('switchyard_aom_authenticated_total');
+    const refused = Object.fromEntries([...final.byLabel(BFT_METRICS.invalid, 'reason'), ...final.byLabel(BFT_METRICS.pbftInvalid, 'reason')]);
+    const gaps = final.sum(BFT_METRICS.gapAgreements);
+    const authenticated = final.sum(BFT_METRICS.aomAuthenticated) - base.sum(BFT_METRICS.aomAuthenticated);
     const opsPerS = seconds > 0 ? latency.count / seconds : 0;
     const { epoch, view, text, viewChanges } = bftView(final);
     return tabulate({
       ops_per_s: { row: ['committed operations', `${fmtCount(latency.count)} (${fmtCount(opsPerS)}/s)`], json: opsPerS },
       latency_s: { row: ['client latency', `p50 ${fmtSeconds(latency.quantile(0.5))}  p99 ${fmtSeconds(latency.quantile(0.99))}`], json: { p50: latency.quantile(0.5), p99: latency.quantile(0.99) } },
       authenticated: { row: ['authenticated', `${fmtCount(authenticated)} (${fmtCount(seconds > 0 ? authenticated / seconds : 0)}/s)`], json: authenticated },
-      gap_agreements: { row: ['gap agreements', `${fmtCount(gaps)} (${fmtCount(final.sum('switchyard_neobft_gap_agreements_total', { outcome: 'no-op' }))} no-ops)`], json: gaps },
+      gap_agreements: { row: ['gap agreements', `${fmtCount(gaps)} (${fmtCount(final.sum(BFT_METRICS.gapAgreements, { outcome: 'no-op' }))} no-ops)`], json: gaps },
       view: { row: ['view', text.replace(/^view /, '')], json: view },
       epoch: { json: epoch },
       view_changes: { row: ['view changes started', fmtCounts(viewChanges)], json: viewChanges },
