@@ -94,7 +94,14 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
     try {
       return await what;
     } catch (e) {
-      throw new Error(`${(e as Error).message}${standing(ns, ex)}`);
+      // The scrape for the message must not hide the failure it explains.
+      let where: string;
+      try {
+        where = standing(ns, ex);
+      } catch (s) {
+        where = `\n  (members not scraped: ${(s as Error).message})`;
+      }
+      throw new Error(`${(e as Error).message}${where}`);
     }
   }
 
