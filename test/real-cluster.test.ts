@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { spawnSync } from 'node:child_process';
 import { CAPYBARA_METRICS } from '../node/capybara/metrics.js';
 import { HYDRA_METRICS } from '../node/hydra/metrics.js';
+import { HYDRAPAXOS_METRICS } from '../node/hydrapaxos/metrics.js';
 import { BFT_METRICS } from '../node/neobft/metrics.js';
 import { CLIENT_METRICS } from '../node/runtime/metrics.js';
 import { Snapshot } from '../operator/report/scrape.js';
@@ -44,10 +45,18 @@ const bftState = {
   'view changes': BFT_METRICS.viewChanges, 'state transfers': BFT_METRICS.stateTransfers, 'AOM sequencer epoch': BFT_METRICS.aomSequencerEpoch,
 };
 
+const hydraState = {
+  configuration: HYDRA_METRICS.configuration, 'sequencer active': HYDRA_METRICS.sequencerActive, stamped: HYDRA_METRICS.stamped,
+  delivered: HYDRA_METRICS.delivered, pending: HYDRA_METRICS.pending, 'drop notifications': HYDRA_METRICS.dropNotifications,
+  view: HYDRAPAXOS_METRICS.view, executed: HYDRAPAXOS_METRICS.executed, 'view changes': HYDRAPAXOS_METRICS.viewChanges,
+  'state transfers': HYDRAPAXOS_METRICS.stateTransfers, 'config view': HYDRA_METRICS.configView, 'config commit': HYDRA_METRICS.configCommit,
+  'client requests': CLIENT_METRICS.requests,
+};
+
 const examples: Example[] = [
   { file: 'sequencergroup.yaml', histories: false, dashboard: hydra, progress: { member: 'receiver', metric: HYDRA_METRICS.delivered, what: 'messages delivered in order' } },
-  { file: 'hydrapaxos.yaml', histories: true, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydratxn/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
-  { file: 'hydratxn.yaml', histories: true, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydrapaxos/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'transactions committed' } },
+  { file: 'hydrapaxos.yaml', histories: true, state: hydraState, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydratxn/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
+  { file: 'hydratxn.yaml', histories: true, state: hydraState, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydrapaxos/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'transactions committed' } },
   { file: 'bftcluster.yaml', histories: true, dashboard: bft, state: bftState, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
   { file: 'bftcluster-faults.yaml', histories: true, dashboard: bft, state: bftState, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
   { file: 'migratingservice.yaml', histories: false, dashboard: { file: 'capybara.json', shows: everything }, progress: { member: 'switch', metric: CAPYBARA_METRICS.serverRequests, what: 'requests served (counted per server by the switch)' } },
@@ -94,7 +103,14 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
     try {
       return await what;
     } catch (e) {
-      throw new Error(`${(e as Error).message}${standing(ns, ex)}`);
+      // The scrape for the message must not hide the failure it explains.
+      let where: string;
+      try {
+        where = standing(ns, ex);
+      } catch (s) {
+        where = `\n  (members not scraped: ${(s as Error).message})`;
+      }
+      throw new Error(`${(e as Error).message}${where}`);
     }
   }
 
