@@ -6,6 +6,7 @@ import { type TxnInput, txnModel } from '../node/check/txn-model.js';
 import type { HydraPaxosSim } from '../node/hydrapaxos/simulation.js';
 import { LOSSY, PROFILES, liveStores, runProfile } from './support/hydra-app-profiles.js';
 import { restartProblems } from './support/client-restart.js';
+import { type RestartPattern, describeMembers, runMemberRestarts } from './support/hydra-member-restarts.js';
 
 // 376: a recovered message once joined a leader's log before Hydra had delivered up to its place (a torn read).
 const SEEDS = process.env.TXN_SEED ? [Number(process.env.TXN_SEED)] : [...Array.from({ length: 204 }, (_, i) => i + 1), 376];
@@ -73,4 +74,27 @@ test('a HydraTxn client that crashes and restarts with empty state completes its
     if (problems.length) failures.push(`seed ${seed} (${profile}): ${problems.join('; ')}`);
   }
   assert.deepEqual(failures, []);
+});
+
+function memberRestartFailures(runs: [seed: number, pattern: RestartPattern][]): string[] {
+  const failures: string[] = [];
+  for (const [seed, pattern] of runs) {
+    const run = runMemberRestarts(seed, pattern, { scale: 5, staleAddresses: true });
+    if (run.problems.length) failures.push(`seed ${seed} (${pattern}): ${run.problems.join('; ')}\n${describeMembers(run.sim).join('\n')}`);
+  }
+  return failures;
+}
+
+test('HydraTxn stays live and consistent while the aggregator, a configuration replica, every shard\'s view-0 leader and a sequencer are replaced in turn with empty state (peers reach a replaced member only once they resolve its new address), 12 seeds', () => {
+  // The real-cluster test "one pod of every role but the clients deleted in turn" (examples/hydratxn.yaml), at a fifth of its
+  // periods. Found here: a restarted replica that took a peer's state and saw a stream removed before it heard from it skipped
+  // that stream's tail without a drop notification (its store diverged from its group's: seeds 1-8 and 13-16, 18-20 sequential).
+  const runs = process.env.TXN_SEED
+    ? [[Number(process.env.TXN_SEED), (process.env.TXN_PATTERN ?? 'sequential') as RestartPattern] as [number, RestartPattern]]
+    : Array.from({ length: 12 }, (_, i): [number, RestartPattern] => [i + 1, i % 2 === 0 ? 'sequential' : 'short']);
+  assert.deepEqual(memberRestartFailures(runs), []);
+});
+
+test('HydraTxn replicas stay equal when replacements overlap or a follower follows its leader (open: a replica still diverges)', { todo: 'seed 10 overlap and seed 7 follower still end with unequal stores in a shard; not located yet' }, () => {
+  assert.deepEqual(memberRestartFailures([[10, 'overlap'], [7, 'follower']]), []);
 });

@@ -55,6 +55,8 @@ export interface KvClientParams<I, O> {
   /** Requests to issue (closed loop: one outstanding at a time); Infinity for no limit. */
   requests: number;
   retryUs: number;
+  /** Pause between one request's completion and the next (0: none); a paced workload for long simulations. */
+  thinkUs?: number;
 }
 
 export interface KvClientObserver<I = KvInput, O = KvOutput> {
@@ -140,7 +142,8 @@ export class KvClient<M, I = KvInput, O = KvOutput> implements Core<M> {
     }
     this.current = null;
     this.obs.completed({ client: this.p.client, input: c.input, output: this.p.workload.output(results), call: c.call, ret: ctx.now }, ctx.now - c.call);
-    this.issue(ctx);
+    if (this.p.thinkUs) ctx.setTimer('pace', this.p.thinkUs);
+    else this.issue(ctx);
   }
 
   timer(ctx: Ctx<M>, name: string): void {

@@ -142,9 +142,15 @@ export class ConfigService implements Core<HydraMsg> {
       case 'join':
         this.onJoin(ctx, lead, m.sequencer, m.incarnation);
         break;
-      case 'suspect':
-        if (this.isActive(m.sequencer)) lead.suspected.add(m.sequencer);
+      case 'suspect': {
+        // A suspicion is about the incarnation the receiver knows, in its configuration: one
+        // raised in a configuration older than the one the active incarnation joined in is
+        // about a predecessor already removed (a restarted or cut-off receiver still at an
+        // old configuration), and would otherwise remove every new incarnation in turn.
+        const entry = this.current.active.find((a) => a.sequencer === m.sequencer);
+        if (entry && m.config >= entry.joined) lead.suspected.add(m.sequencer);
         break;
+      }
       case 'removereport':
       case 'addreport': {
         const c = lead.change;

@@ -241,6 +241,10 @@ export class Receiver implements Core<HydraMsg> {
     if (config.config > this.config) this.install(ctx, config);
     for (const v of [...this.views.values(), ...this.retiring]) {
       const s = streams.find((x) => x.sequencer === v.id && x.epoch === v.joined);
+      // The peer's position places the stream: should it be removed before we hear a claim from
+      // it (we may be cut off), its final flush must still drop-notify its tail past that position,
+      // or the application would skip those slots without a word (retire only finishes placed streams).
+      if (s) v.started = true;
       if (s && s.next > v.next) {
         v.next = s.next;
         for (const seq of [...v.pendingSeqs.keys()]) if (seq < s.next) v.pendingSeqs.delete(seq);

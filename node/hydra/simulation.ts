@@ -39,6 +39,22 @@ export interface HydraSimOptions {
   sequencerBootDelayUs: number;
   /** Replicas of the configuration service (2f + 1). */
   configReplicas: number;
+  /**
+   * The members' other periods, as the planner sets them for a testbed (operator/plan/sequencergroup.ts);
+   * unset ones keep the simulation's short defaults.
+   */
+  timing?: Partial<HydraSimTiming>;
+}
+
+export interface HydraSimTiming {
+  configTickUs: number;
+  configViewChangeUs: number;
+  reportGraceUs: number;
+  addTimeoutUs: number;
+  joinRetryUs: number;
+  loadIntervalUs: number;
+  solicitIntervalUs: number;
+  gapWaitUs: number;
 }
 
 export const defaultSimOptions: HydraSimOptions = {
@@ -92,6 +108,7 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
   /** Every receiver's log of every boot, in boot order. */
   readonly lives: ReceiverLog[] = [];
   private readonly clockRng: SeededRandom;
+  readonly timing: HydraSimTiming;
   /** Committed configuration changes, one per configuration number (every replica reports each; they must agree). */
   readonly reconfigurations: { kind: string; sequencer: number; config: number; at: number }[] = [];
   /** The configuration service's replicated log: same command and state at every op, nothing undone. */
@@ -119,6 +136,11 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
       initial: initialConfig(o.sequencers),
     };
     const topology = this.topology;
+    this.timing = {
+      configTickUs: 5_000, configViewChangeUs: 25_000, reportGraceUs: 10_000, addTimeoutUs: 10 * o.failureTimeoutUs, joinRetryUs: 5_000,
+      loadIntervalUs: 5_000, solicitIntervalUs: 300, gapWaitUs: 300, ...o.timing,
+    };
+    const t = this.timing;
     for (let i = 0; i < o.configReplicas; i++) this.addConfigReplica(i);
     if (o.aggregator) this.add(AGGREGATOR, () => new Aggregator(topology, { forwarded() {}, absorbed() {} }));
     for (let k = 0; k < o.sequencers; k++) {
@@ -129,8 +151,8 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
       for (let r = 0; r < o.receiversPerGroup; r++) {
         const node = receiverNode(g, r);
         const params: ReceiverParams = {
-          id: node, group: g, topology, solicit: o.solicit, solicitIntervalUs: 300,
-          failureTimeoutUs: o.failureTimeoutUs, periodicFlushes: o.flushIntervalUs > 0, gapWaitUs: 300,
+          id: node, group: g, topology, solicit: o.solicit, solicitIntervalUs: t.solicitIntervalUs,
+          failureTimeoutUs: o.failureTimeoutUs, periodicFlushes: o.flushIntervalUs > 0, gapWaitUs: t.gapWaitUs,
         };
         this.add(node, () => {
           const log: ReceiverLog = { node, group: g, deliveries: [], times: [], boot: this.logs.has(node) ? this.logs.get(node)!.boot + 1 : 0 };
@@ -168,7 +190,7 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
     this.add(sequencerNode(k), () => new Sequencer(
       {
         id: k, incarnation: Math.floor(this.net.now) + 1, topology: this.topology, flushIntervalUs: this.o.flushIntervalUs,
-        minFlushGapUs: 100, loadIntervalUs: 5_000, joinRetryUs: 5_000,
+        minFlushGapUs: 100, loadIntervalUs: this.timing.loadIntervalUs, joinRetryUs: this.timing.joinRetryUs,
       },
       { stamped() {}, flushed() {}, rejected() {}, configured() {} },
     ), { skewUs, drift });
@@ -178,8 +200,8 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
   private addConfigReplica(i: number): void {
     let boots = 0;
     this.add(configNode(i), () => new ConfigService({
-      topology: this.topology, replica: i, desired: Array.from({ length: this.o.sequencers }, (_, k) => k), tickUs: 5_000,
-      reportGraceUs: 10_000, addTimeoutUs: 10 * this.o.failureTimeoutUs, viewChangeUs: 25_000,
+      topology: this.topology, replica: i, desired: Array.from({ length: this.o.sequencers }, (_, k) => k), tickUs: this.timing.configTickUs,
+      reportGraceUs: this.timing.reportGraceUs, addTimeoutUs: this.timing.addTimeoutUs, viewChangeUs: this.timing.configViewChangeUs,
     }, {
       reconfigured: (kind, sequencer, config) => this.noteReconfiguration(kind, sequencer, config),
       replication: { ...this.replication.observer(i, ++boots, () => this.net.now), normal: (_view, _primary, how) => this.replicaEvents[how]++, changingView() {} },

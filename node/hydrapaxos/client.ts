@@ -13,6 +13,7 @@ export interface HydraPaxosClientParams<I, O> {
   groupsOf(payload: Uint8Array): number;
   requests: number;
   retryUs: number;
+  thinkUs?: number;
 }
 
 /** HydraPaxos's requests go to the group of their key. */
@@ -50,5 +51,5 @@ export function hydraPaxosClient<I, O>(p: HydraPaxosClientParams<I, O>, rng: Ran
       }
     },
   };
-  return new KvClient({ client: p.client, workload: p.workload, requests: p.requests, retryUs: p.retryUs }, protocol, rng, obs);
+  return new KvClient({ client: p.client, workload: p.workload, requests: p.requests, retryUs: p.retryUs, thinkUs: p.thinkUs }, protocol, rng, obs);
 }

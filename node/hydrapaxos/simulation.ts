@@ -17,13 +17,17 @@ export interface HydraPaxosSimOptions extends HydraSimOptions {
   retryUs: number;
   syncIntervalUs: number;
   viewChangeUs: number;
+  /** A replica's state request is repeated after this long. */
+  stateRetryUs: number;
+  /** Clients pause this long between requests (0: closed loop at full speed). */
+  thinkUs: number;
   /** The deliberately broken variant (see HydraPaxosParams.unsafeLocalNoops), for the checker's own test. */
   unsafe: boolean;
 }
 
 export const defaultPaxosSimOptions: HydraPaxosSimOptions = {
   ...defaultSimOptions, application: 'hydrapaxos', groups: 1, clients: 4, rate: 0, multiGroupShare: 0, requestsPerClient: 100, keySpace: 8, retryUs: 20_000,
-  syncIntervalUs: 5_000, viewChangeUs: 40_000, unsafe: false,
+  syncIntervalUs: 5_000, viewChangeUs: 40_000, stateRetryUs: 20_000, thinkUs: 0, unsafe: false,
 };
 
 /**
@@ -47,7 +51,7 @@ export class HydraPaxosSim {
         const { id: _id, group, ...receiver } = params;
         return new HydraPaxosReplica({
           id: node, group, replicas: receiversOf(params.topology, group), receiver, ...replicaApplication(o.application, params.topology, group), syncIntervalUs: o.syncIntervalUs,
-          viewChangeUs: o.viewChangeUs, gapRetryUs: 2_000, gapCommitUs: 6_000, stateRetryUs: 20_000, unsafeLocalNoops: o.unsafe,
+          viewChangeUs: o.viewChangeUs, gapRetryUs: 2_000, gapCommitUs: 6_000, stateRetryUs: o.stateRetryUs, unsafeLocalNoops: o.unsafe,
         }, {
           executed() {}, hydra,
           rejected: (reason) => this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1),
@@ -66,7 +70,7 @@ export class HydraPaxosSim {
         if (before?.pending) this.abandoned.push(before.pending);
         return hydraPaxosClient(
           {
-            client: c, topology, requests: o.requestsPerClient, retryUs: o.retryUs,
+            client: c, topology, requests: o.requestsPerClient, retryUs: o.retryUs, thinkUs: o.thinkUs,
             ...clientApplication(o.application, topology.groups, o.keySpace, o.multiGroupShare),
           },
           rng,

@@ -88,6 +88,7 @@ export class SimNetwork {
   private readonly queue = new Heap<SimEvent>((a, b) => a.at - b.at || a.order - b.order);
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly cut = new Set<string>();
+  private readonly oneWay = new Map<string, number>();
   faults: LinkFaults;
   readonly stats: SimStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, blocked: 0, overflowed: 0 };
   /** Sees every datagram sent, before faults apply (tests count traffic by kind with it). */
@@ -146,6 +147,14 @@ export class SimNetwork {
 
   heal(): void {
     this.cut.clear();
+  }
+
+  /**
+   * Loses every datagram from `from` to `to` until virtual time `until` (one direction only): a
+   * sender still addressing a replaced member's old endpoint, as until its name is resolved again.
+   */
+  cutUntil(from: NodeId, to: NodeId, until: number): void {
+    this.oneWay.set(`${from}>${to}`, until);
   }
 
   /** Runs `fn` at absolute virtual time `at` (µs). */
@@ -241,7 +250,7 @@ export class SimNetwork {
   private transmit(from: NodeId, to: NodeId, bytes: Uint8Array): void {
     this.stats.sent++;
     this.tap?.(from, to, bytes);
-    if (this.cut.has(`${from}>${to}`)) {
+    if (this.cut.has(`${from}>${to}`) || (this.oneWay.size > 0 && (this.oneWay.get(`${from}>${to}`) ?? -1) > this.time)) {
       this.stats.blocked++;
       return;
     }
