@@ -23,7 +23,8 @@ export class UdpTransport implements Transport {
 
   private constructor(private readonly opts: UdpTransportOptions, socket: dgram.Socket) {
     this.socket = socket;
-    socket.on('message', (msg) => {
+    socket.on('message', (msg, from) => {
+      opts.book.heardFrom(from.address);
       if (this.handler) this.handler(new Uint8Array(msg.buffer, msg.byteOffset, msg.length));
     });
     socket.on('error', (err) => opts.onSendError?.(err));
