@@ -53,8 +53,8 @@ function size(m: PaxosMsg): number {
     case 'px-view-change-request': return 4;
     case 'px-view-change': return 4 + 2 + 4 + logSize(m.log);
     case 'px-start-view': return 4 + logSize(m.log);
-    case 'px-state-request':
-    case 'px-state-empty': return 2 + 4;
+    case 'px-state-request': return 2 + 4;
+    case 'px-state-empty': return 2 + 4 + 1;
     case 'px-state': return 2 + 4 + 4 + 1 + blobSize(m.config) + blobSize(m.store) + logSize(m.log);
     case 'px-chunk': return 2 + 4 + 4 + 4 + blobSize(m.bytes);
     case 'px-hold': return 4 + HOLD;
@@ -141,8 +141,10 @@ function encodePaxos(m: PaxosMsg): Uint8Array {
       logW(w.u32(m.view), wireLog(m.log));
       break;
     case 'px-state-request':
-    case 'px-state-empty':
       w.u16(m.replica).u32(m.nonce);
+      break;
+    case 'px-state-empty':
+      w.u16(m.replica).u32(m.nonce).u8(m.recovering ? 1 : 0);
       break;
     case 'px-state':
       w.u16(m.replica).u32(m.nonce).u32(m.view).u8(m.normal ? 1 : 0);
@@ -301,8 +303,10 @@ function decodePaxos(bytes: Uint8Array): PaxosMsg {
       m = { type, view: r.u32('view'), log: logR(r) };
       break;
     case 'px-state-request':
-    case 'px-state-empty':
       m = { type, replica: r.u16('replica'), nonce: r.u32('nonce') };
+      break;
+    case 'px-state-empty':
+      m = { type, replica: r.u16('replica'), nonce: r.u32('nonce'), recovering: r.u8('recovering') === 1 };
       break;
     case 'px-state': {
       const replica = r.u16('replica');

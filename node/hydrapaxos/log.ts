@@ -55,6 +55,23 @@ export class ReplicaLog {
     return slot.seq < (this.streams.get(streamKey(slot.sequencer, slot.epoch))?.next ?? 1) || this.noops.has(slotKey(slot));
   }
 
+  /**
+   * A slot the point (a leader's SYNC point) counts and we have neither logged nor as a NO-OP, or
+   * null: with our log end at or past the point, such a slot was skipped (our Hydra receiver never
+   * delivered nor drop-notified it: a restarted receiver that jumped over configurations in which
+   * a sequencer incarnation came and went, or whose peer-given position names a stream it had
+   * already removed). Stream counters are this log's op numbers (NOPaxos compares op numbers).
+   */
+  lacking(point: LogPoint): SlotId | null {
+    for (const s of point.streams) {
+      for (let seq = this.streams.get(streamKey(s.sequencer, s.epoch))?.next ?? 1; seq < s.next; seq++) {
+        const slot = { sequencer: s.sequencer, epoch: s.epoch, seq };
+        if (!this.noops.has(slotKey(slot))) return slot;
+      }
+    }
+    return null;
+  }
+
   /** Whether the slot is a NO-OP or in the log since the sync point. */
   holds(slot: SlotId): boolean {
     return this.noops.has(slotKey(slot)) || this.inLog.has(slotKey(slot));
@@ -118,6 +135,9 @@ export class ReplicaLog {
    */
   stabilize(point: LogPoint): void {
     if (!keyBefore(this.syncPoint.key, point.key)) return;
+    const hole = this.lacking(point);
+    invariant(hole === null, 'stable-prefix-complete', () =>
+      `stabilizing at ${at(point.key)} while slot ${slotKey(hole!)} it counts is neither logged nor a NO-OP here (${this.where()})`);
     let i = 0;
     while (i < this.entries.length && keyAtMost(entryKey(this.entries[i]!.entry), point.key)) {
       const e = this.entries[i++]!.entry;

@@ -167,6 +167,8 @@ export interface PxStateEmpty {
   type: 'px-state-empty';
   replica: number;
   nonce: number;
+  /** The answerer is itself still looking for state: it may have lost it (a restart), so its answer proves less. */
+  recovering: boolean;
 }
 
 /** The state at a replica's last sync point plus its log since. */

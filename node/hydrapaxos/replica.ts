@@ -176,7 +176,7 @@ export class HydraPaxosReplica implements Core<HydraPaxosMsg> {
       'px-view-change': (ctx, m) => viewChange.onViewChange(ctx, m),
       'px-start-view': (ctx, m) => viewChange.onStartView(ctx, m),
       'px-state-request': (ctx, m) => stateTransfer.onRequest(ctx, m.replica, m.nonce),
-      'px-state-empty': (ctx, m) => stateTransfer.onEmpty(ctx, m.replica, m.nonce),
+      'px-state-empty': (ctx, m) => stateTransfer.onEmpty(ctx, m.replica, m.nonce, m.recovering),
       'px-state': (ctx, m) => stateTransfer.onState(ctx, m),
       'px-hold': (ctx, m) => txn.onHold(ctx, m.view, m.hold),
       'px-hold-ok': (_ctx, m) => txn.onHoldOk(m.view, m.replica, m.hold),

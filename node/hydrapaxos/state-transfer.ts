@@ -4,8 +4,7 @@ import type { StateMachine } from '../apps/state-machine.js';
 import { Votes } from '../protocol/quorum.js';
 import type { Ctx } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
-import { type HydraPaxosMsg, type PxState, keyBefore } from './messages.js';
-import { ReleaseBuffer } from './release-buffer.js';
+import { type HydraPaxosMsg, type PxState, entryKey, keyBefore } from './messages.js';
 import type { HydraPaxosReplica } from './replica.js';
 
 /**
@@ -16,17 +15,24 @@ import type { HydraPaxosReplica } from './replica.js';
  * A restarted leader hands over to the next view.
  */
 export class StateTransfer {
-  /** The state request outstanding: when, its nonce, and the peers that answered they never had state. */
-  private wanted: { at: number; nonce: number; empties: Votes } | null = null;
+  /**
+   * The state request outstanding: when, its nonce, the peers that answered they never had state,
+   * and whether it repairs a log that skipped slots (any state is then taken, even one that ends
+   * before our log).
+   */
+  private wanted: { at: number; nonce: number; empties: Votes; anyEmpties: Votes; repair: boolean } | null = null;
 
   constructor(private readonly r: HydraPaxosReplica) {}
 
-  /** Asks `from` (or every peer) for its state, unless a request is recent; `retry` asks every peer again. */
-  request(ctx: Ctx<HydraPaxosMsg>, from: number | null, retry = false): void {
+  /**
+   * Asks `from` (or every peer) for its state, unless a request is recent; `retry` asks every peer
+   * again; `repair`: our log lacks slots the leader has (Synchronization.acknowledgeIfHeld).
+   */
+  request(ctx: Ctx<HydraPaxosMsg>, from: number | null, retry = false, repair = false): void {
     const r = this.r;
     const w = this.wanted;
-    if (w && !retry && ctx.now - w.at < r.p.stateRetryUs) return;
-    this.wanted = { at: ctx.now, nonce: ++r.nonce, empties: new Votes(r.f) };
+    if (w && !retry && ctx.now - w.at < r.p.stateRetryUs && (w.repair || !repair)) return;
+    this.wanted = { at: ctx.now, nonce: ++r.nonce, empties: new Votes(r.f), anyEmpties: new Votes(r.n - 1), repair: repair || (retry && !!w?.repair) };
     const m = { type: 'px-state-request' as const, replica: r.me, nonce: this.wanted.nonce };
     if (from !== null && !retry) ctx.send(r.p.replicas[from]!, m);
     else ctx.multicast(r.peers(), m);
@@ -41,7 +47,7 @@ export class StateTransfer {
     const to = r.p.replicas[replica];
     if (to === undefined || replica === r.me) return;
     if (!r.log.hadState && r.view === 0) {
-      ctx.send(to, { type: 'px-state-empty', replica: r.me, nonce });
+      ctx.send(to, { type: 'px-state-empty', replica: r.me, nonce, recovering: r.status === 'recovering' });
       return;
     }
     if (r.status === 'recovering') return;
@@ -52,11 +58,19 @@ export class StateTransfer {
     r.sendBulk(ctx, [to], m);
   }
 
-  /** A peer never had state: with f such answers, nothing ever happened. */
-  onEmpty(ctx: Ctx<HydraPaxosMsg>, replica: number, nonce: number): void {
-    if (this.r.status !== 'recovering' || this.wanted?.nonce !== nonce) return;
-    this.wanted.empties.add(replica, true);
-    if (this.wanted.empties.reached) this.startFresh(ctx);
+  /**
+   * A peer has no state: with f such answers from replicas running normally, or from all n-1
+   * peers, nothing ever happened. A peer still recovering itself may have lost its state (it
+   * restarted too, and is cut off from the rest): its "empty" proves nothing alone, else two
+   * restarted replicas would vouch for each other and start empty while a third holds the
+   * group's state. Only when every peer answers (the group booting) do they agree on empty.
+   */
+  onEmpty(ctx: Ctx<HydraPaxosMsg>, replica: number, nonce: number, recovering: boolean): void {
+    const w = this.wanted;
+    if (this.r.status !== 'recovering' || w?.nonce !== nonce) return;
+    if (!recovering) w.empties.add(replica, true);
+    w.anyEmpties.add(replica, true);
+    if (w.empties.reached || w.anyEmpties.reached) this.startFresh(ctx);
   }
 
   startFresh(ctx: Ctx<HydraPaxosMsg>): void {
@@ -71,7 +85,7 @@ export class StateTransfer {
     const r = this.r;
     const w = this.wanted;
     if (!w || m.nonce !== w.nonce || m.view < r.view) return;
-    if (r.status !== 'recovering' && !keyBefore(r.log.end, m.log.end.key)) {
+    if (r.status !== 'recovering' && !w.repair && !keyBefore(r.log.end, m.log.end.key)) {
       this.wanted = null;
       return;
     }
@@ -97,9 +111,13 @@ export class StateTransfer {
     this.wanted = null;
     r.txn.heldEntries.clear();
     for (const h of m.log.holds) r.txn.holds.set(h);
+    // What we logged past the peer's end stays ours to log again: our receiver will not deliver it
+    // twice (as what our release buffer holds past it), and dropping it would leave a hole.
+    const beyond = r.log.list().filter((e) => keyBefore(m.log.end.key, entryKey(e)));
     r.log.replace(store, m.log);
     r.obs.stateTransferred();
-    r.normal.buffer = new ReleaseBuffer();
+    r.normal.buffer.rebase(r.log.end, (s) => r.log.decided(s));
+    r.normal.buffer.reinsert(beyond.filter((e) => !r.log.decided(e.slot)), [], r.log.end);
     r.receiver.resume(ctx, config, m.log.end.streams, r.log.end);
     const deliveries = r.normal.takeAll();
     const view = m.view;

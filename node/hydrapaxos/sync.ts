@@ -65,6 +65,14 @@ export class Synchronization {
     const o = this.offered;
     if (!o || o.acked || r.status !== 'normal' || !keyAtMost(o.point.key, r.log.end)) return;
     o.acked = true;
+    const missing = r.log.lacking(o.point);
+    if (missing) {
+      // Our log reaches the point but lacks a slot the leader logged before it: we do not hold
+      // that prefix (acknowledging would make it "stable" at f+1 with a hole in one copy, which a
+      // later view change may pick). Take the leader's state, which has it.
+      r.stateTransfer.request(ctx, r.leaderOf(r.view), false, true);
+      return;
+    }
     ctx.send(r.leaderNode(r.view), { type: 'px-sync-ok', view: r.view, replica: r.me, key: o.point.key });
   }
 
@@ -83,7 +91,8 @@ export class Synchronization {
     const r = this.r;
     const o = this.offered?.point;
     if (view !== r.view || r.status !== 'normal' || !o || !sameKey(o.key, key)) return;
-    if (keyAtMost(key, r.log.end)) r.log.stabilize(o);
+    // A log that lacks part of the prefix (awaiting the leader's state) must not call it stable.
+    if (keyAtMost(key, r.log.end) && !r.log.lacking(o)) r.log.stabilize(o);
     this.offered = null;
   }
 }

@@ -91,7 +91,7 @@ export const paxosSamples: PaxosMsg[] = [
   { type: 'px-view-change', view: 3, replica: 2, lastNormal: 2, log: paxosLog(3) },
   { type: 'px-start-view', view: 3, log: paxosLog(2) },
   { type: 'px-state-request', replica: 1, nonce: 5 },
-  { type: 'px-state-empty', replica: 2, nonce: 5 },
+  { type: 'px-state-empty', replica: 2, nonce: 5, recovering: true },
   { type: 'px-state', replica: 0, nonce: 5, view: 3, normal: true, config: new Uint8Array([0x48, 10]), store: new Uint8Array([123, 125]), log: paxosLog(1) },
   { type: 'px-hold', view: 2, hold: { ...stamp, state: 'released' } },
   { type: 'px-hold-ok', view: 2, replica: 1, hold: { ...stamp, state: 'held' } },
