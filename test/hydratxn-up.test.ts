@@ -9,7 +9,7 @@ test('switchyard up runs HydraTxn as processes over a lossy network with a shard
   const file = join(mkdtempSync(join(tmpdir(), 'sy-txn-')), 'txn.yaml');
   writeFileSync(file, `${readFileSync('examples/hydratxn.yaml', 'utf8')}  network:\n    loss: 0.01\n`);
   const up = spawnUp(file, 8);
-  await up.waitFor(/transactions [1-9]/);
+  assert.ok(await up.waitFor(/transactions [1-9]/), `no transactions before the run ended:\n${up.out.stderr}`);
   process.kill(up.pidOf('receiver-g1-0'), 'SIGKILL');
   assert.equal(await up.exited, 0, up.out.stderr);
   const stderr = up.out.stderr;
