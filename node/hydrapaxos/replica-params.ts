@@ -53,8 +53,8 @@ export interface HydraPaxosObserver {
 /**
  * The properties a replica checks where they must hold (`invariant()`): the log stays in
  * Hydra's order, undoing never takes back more than was executed, the view only advances, a
- * NO-OP's slot is never also in the log, a prefix made
- * stable holds every slot its point counts. In a running member a broken one is counted by name
+ * NO-OP's slot is never also in the log, a prefix made stable holds every slot its point counts.
+ * In a running member a broken one is counted by name
  * (`switchyard_hydrapaxos_invariant_violations_total{kind}`) and logged; in a simulation it throws.
  */
 export const HYDRAPAXOS_INVARIANTS = ['log-order', 'executed-count', 'view-advances', 'noop-not-logged', 'stable-prefix-complete'] as const;

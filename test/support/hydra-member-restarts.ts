@@ -64,7 +64,8 @@ export function runMemberRestarts(seed: number, pattern: RestartPattern, o: { sc
   const restart = (at: number, node: NodeId) => {
     events.push({ at, node, what: 'restart' });
     // A replaced pod has a new address: each member keeps sending to the old one until it
-    // resolves the name again (node/runtime/addressing.ts refreshes every 5 s), up to ~6 s.
+    // resolves the name again, up to ~6 s (node/runtime/addressing.ts: every 5 s, or at once when
+    // the new pod talks first, behind the cluster DNS's 5 s TTL).
     const stale = o.staleAddresses ? everyone.filter((x) => x !== node).map((x) => [x, at + between(0, 6_000_000)] as const) : [];
     sim.net.at(at, () => {
       for (const [x, until] of stale) sim.net.cutUntil(x, node, until);
