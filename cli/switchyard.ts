@@ -73,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
       });
       if (!values.config) fail('node needs --config FILE');
       if (!values.role) fail('node needs --role ROLE');
-      const { nodeMain } = await import('../node/main.js');
+      const { nodeMain } = await import('../node/wiring/main.js');
       await nodeMain(values.config, values.role);
       return -1;
     }

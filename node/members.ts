@@ -3,6 +3,7 @@ import { capybaraMemberId, capybaraMemberName } from './capybara/topology.js';
 import { hydraMemberId, hydraMemberName } from './hydra/topology.js';
 import { neoMemberId, neoMemberName } from './neobft/topology.js';
 import type { NodeId } from './runtime/core.js';
+import type { MemberRuntime } from './runtime/process.js';
 
 /** The id of member `name` in the testbed `doc` describes; throws, naming what exists, when it has none. */
 export function memberId(doc: NodeDocument, name: string): NodeId {
@@ -77,5 +78,14 @@ export function membership(doc: NodeDocument): (id: NodeId) => boolean {
       if (known.size < MAX_CACHED) known.set(id, member);
     }
     return member;
+  };
+}
+
+/** What the runtime needs of the testbed to run one of its members. */
+export function memberRuntime(doc: NodeDocument): MemberRuntime {
+  return {
+    system: doc.system, testbed: doc.name, seed: doc.seed, logLevel: doc.logLevel,
+    addressing: doc.addressing, metrics: doc.metrics, network: doc.network,
+    nameOf: memberNameOf(doc), isMember: membership(doc),
   };
 }

@@ -1,10 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { NodeDocument } from '../config.js';
-import { memberNameOf, membership } from '../members.js';
-import { addressBook } from './addressing.js';
-import { impair, isImpaired } from './impair.js';
+import { type Addressing, addressBook } from './addressing.js';
+import { impair, isImpaired, type NetworkImpairments } from './impair.js';
 import type { Clock } from './transport.js';
 import { UdpTransport } from './udp.js';
 import { timerScheduler } from './clock.js';
@@ -13,6 +11,24 @@ import { Driver } from './driver.js';
 import { json, metricsRoutes, type Routes, serveRoutes, text } from './http.js';
 import { transportMetrics } from './metrics.js';
 import { SeededRandom } from './random.js';
+
+/**
+ * What the runtime needs to know of a testbed to run one of its members: where members listen,
+ * where metrics are served, the emulated impairments, and the member names and ids (for DNS
+ * names and the transport's "is this a member" check). Each system's wiring derives it from its
+ * node document (node/members.ts `memberRuntime`); the runtime knows no system.
+ */
+export interface MemberRuntime {
+  system: string;
+  testbed: string;
+  seed: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  addressing: Addressing;
+  metrics: { kind: 'fixed'; host: string; port: number } | { kind: 'offset'; host: string; basePort: number };
+  network: NetworkImpairments;
+  nameOf(id: NodeId): string;
+  isMember(id: NodeId): boolean;
+}
 
 export interface MemberIdentity {
   id: NodeId;
@@ -31,7 +47,7 @@ export interface MemberParts<M> {
 const MAX_BODY = 64 * 1024;
 
 /** Where this member listens for datagrams and serves its metrics. */
-export function endpoints(doc: NodeDocument, id: NodeId) {
+export function endpoints(doc: Pick<MemberRuntime, 'addressing' | 'metrics'>, id: NodeId) {
   const a = doc.addressing;
   const udp = a.kind === 'loopback' ? { host: a.host, port: a.basePort + id } : { host: '0.0.0.0', port: a.port };
   const m = doc.metrics;
@@ -45,7 +61,7 @@ export function endpoints(doc: NodeDocument, id: NodeId) {
  * logs, and a clean stop on SIGTERM/SIGINT.
  */
 export async function runMember<M>(
-  doc: NodeDocument,
+  doc: MemberRuntime,
   me: MemberIdentity,
   registry: Registry,
   logger: Logger,
@@ -59,8 +75,8 @@ export async function runMember<M>(
     transport = await UdpTransport.open({
       bindHost: udp.host,
       port: udp.port,
-      book: addressBook(doc.addressing, memberNameOf(doc)),
-      isMember: membership(doc),
+      book: addressBook(doc.addressing, doc.nameOf),
+      isMember: doc.isMember,
       onDropped: (reason) => tm.dropped.labels(reason).inc(),
       onSendError: (err) => logger.warn({ err: err.message }, 'UDP send failed'),
     });
@@ -131,6 +147,6 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-export function memberLogger(doc: NodeDocument, me: MemberIdentity): Logger {
-  return pino({ level: doc.logLevel, base: { system: doc.system, testbed: doc.name, member: me.name } });
+export function memberLogger(doc: MemberRuntime, me: MemberIdentity): Logger {
+  return pino({ level: doc.logLevel, base: { system: doc.system, testbed: doc.testbed, member: me.name } });
 }

@@ -1,22 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import type { NodeDocument } from '../config.js';
-import { memberId } from '../members.js';
+import { memberId, memberRuntime } from '../members.js';
 import { EmulatedClock } from '../runtime/clock.js';
 import type { Core } from '../runtime/core.js';
 import { newRegistry } from '../runtime/metrics.js';
 import { type MemberIdentity, memberLogger, runMember } from '../runtime/process.js';
 import { SeededRandom } from '../runtime/random.js';
-import { echoApp } from './app/echo.js';
-import { kvApp } from './app/kv.js';
-import { ClientCore } from './client.js';
-import { capybaraCodec } from './codec.js';
-import type { CapybaraMsg } from './messages.js';
-import { capybaraMetrics } from './metrics.js';
-import { ServerCore, type ServerObserver } from './server.js';
+import { echoApp } from '../capybara/app/echo.js';
+import { kvApp } from '../capybara/app/kv.js';
+import { ClientCore } from '../capybara/client.js';
+import { capybaraCodec } from '../capybara/codec.js';
+import type { CapybaraMsg } from '../capybara/messages.js';
+import { capybaraMetrics } from '../capybara/metrics.js';
+import { ServerCore, type ServerObserver } from '../capybara/server.js';
 import type { Logger } from 'pino';
-import { SwitchCore } from './switch.js';
-import { defaultTcpParams } from './tcp/params.js';
-import { SWITCH, VIP, serverNode } from './topology.js';
+import { SwitchCore } from '../capybara/switch.js';
+import { defaultTcpParams } from '../capybara/tcp/params.js';
+import { SWITCH, VIP, serverNode } from '../capybara/topology.js';
 
 /** A connection's peer silent this long is probed (TCP keep-alive), a second in the emulated datacenter. */
 const KEEPALIVE_US = 1_000_000;
@@ -42,7 +42,8 @@ export async function startCapybaraMember(doc: NodeDocument & { system: 'capybar
   const role = name.replace(/-.*$/, '');
   const me: MemberIdentity = { id, name, role };
   const registry = newRegistry({ testbed: doc.name, member: name, role });
-  const logger = memberLogger(doc, me);
+  const runtime = memberRuntime(doc);
+  const logger = memberLogger(runtime, me);
   const metrics = capybaraMetrics(registry);
   const servers = Array.from({ length: p.servers }, (_, s) => serverNode(s));
   // A fresh number on every start of this process (the seed is the same on each): a restarted
@@ -70,5 +71,5 @@ export async function startCapybaraMember(doc: NodeDocument & { system: 'capybar
     }, metrics.client(() => ({ tally: client.tally, outstanding: client.outstanding, open: client.stack.connectionCount })), new SeededRandom(doc.seed * 104_729 + id));
     core = client;
   }
-  await runMember(doc, me, registry, logger, { core, codec: capybaraCodec, clock: new EmulatedClock() });
+  await runMember(runtime, me, registry, logger, { core, codec: capybaraCodec, clock: new EmulatedClock() });
 }

@@ -1,17 +1,17 @@
 import type { NodeDocument } from '../config.js';
-import { memberId } from '../members.js';
+import { memberId, memberRuntime } from '../members.js';
 import { halfSipKey } from '../crypto/halfsiphash.js';
 import { MacVectorKeys } from '../crypto/macvector.js';
 import { hotPathBackend } from '../crypto/signature.js';
 import { EmulatedClock } from '../runtime/clock.js';
 import type { Core } from '../runtime/core.js';
 import { newRegistry } from '../runtime/metrics.js';
-import { type MemberIdentity, memberLogger, runMember } from '../runtime/process.js';
+import { type MemberIdentity, type MemberRuntime, memberLogger, runMember } from '../runtime/process.js';
 import { SeededRandom } from '../runtime/random.js';
-import { AomSequencer } from './aom-sequencer.js';
-import { neoClient } from './client.js';
-import { neoCodec } from './codec.js';
-import { type NeoKeys, bytes, epochKeyring, loadNeoKeys, publicKeyOf, receiverAuthFor } from './keys.js';
+import { AomSequencer } from '../neobft/aom-sequencer.js';
+import { neoClient } from '../neobft/client.js';
+import { neoCodec } from '../neobft/codec.js';
+import { type NeoKeys, bytes, epochKeyring, loadNeoKeys, publicKeyOf, receiverAuthFor } from '../neobft/keys.js';
 import { recordingHistory } from '../apps/kv-metrics.js';
 import { pbftClient } from '../pbft/client.js';
 import { pbftCodec } from '../pbft/codec.js';
@@ -19,14 +19,14 @@ import type { PbftMsg } from '../pbft/messages.js';
 import { PbftReplica } from '../pbft/replica.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { NeoMsg } from './messages.js';
-import { neobftMetrics } from './metrics.js';
-import { Replica } from './replica.js';
-import { SigningController } from './sign-controller.js';
-import { neoClientNode, replicaNode, sequencerNode, sequencerOfEpoch } from './topology.js';
-import { EpochSequencer } from './epoch-sequencer.js';
-import { SEQUENCER_LIE_EVERY, byzantine, garbageClient, lyingSequencer } from './faults.js';
-import { openSignedRequest, signRequest } from './requests.js';
+import type { NeoMsg } from '../neobft/messages.js';
+import { neobftMetrics } from '../neobft/metrics.js';
+import { Replica } from '../neobft/replica.js';
+import { SigningController } from '../neobft/sign-controller.js';
+import { neoClientNode, replicaNode, sequencerNode, sequencerOfEpoch } from '../neobft/topology.js';
+import { EpochSequencer } from '../neobft/epoch-sequencer.js';
+import { SEQUENCER_LIE_EVERY, byzantine, garbageClient, lyingSequencer } from '../neobft/faults.js';
+import { openSignedRequest, signRequest } from '../neobft/requests.js';
 
 /** How many signatures per second this process can make, measured for 200 ms (the PK budget's basis). */
 function measureSigning(secret: Uint8Array): number {
@@ -52,10 +52,11 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
   const role = name.replace(/-.*$/, '');
   const me: MemberIdentity = { id, name, role };
   const registry = newRegistry({ testbed: doc.name, member: name, role });
-  const logger = memberLogger(doc, me);
+  const runtime = memberRuntime(doc);
+  const logger = memberLogger(runtime, me);
   const metrics = neobftMetrics(registry);
   const replicaIds = Array.from({ length: p.replicas }, (_, i) => replicaNode(i));
-  if (p.protocol === 'pbft') return startPbftMember(doc, me, keys, registry, logger, metrics);
+  if (p.protocol === 'pbft') return startPbftMember(doc, runtime, me, keys, registry, logger, metrics);
   let core: Core<NeoMsg>;
   let routes: Record<string, () => unknown> | undefined;
   const publicKeys = keys.replicas.map(publicKeyOf);
@@ -116,11 +117,11 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
     core = client;
     routes = { '/history.json': () => ({ completed: recorded.history, pending: client.pending }) };
   }
-  await runMember(doc, me, registry, logger, { core, codec: neoCodec, clock: new EmulatedClock(), routes });
+  await runMember(runtime, me, registry, logger, { core, codec: neoCodec, clock: new EmulatedClock(), routes });
 }
 
 /** The PBFT baseline's members (and, with one replica and f = 0, the unreplicated server's). */
-async function startPbftMember(doc: NodeDocument & { system: 'neobft' }, me: MemberIdentity, keys: NeoKeys, registry: Registry, logger: Logger,
+async function startPbftMember(doc: NodeDocument & { system: 'neobft' }, runtime: MemberRuntime, me: MemberIdentity, keys: NeoKeys, registry: Registry, logger: Logger,
   metrics: ReturnType<typeof neobftMetrics>): Promise<void> {
   const p = doc.neobft;
   if (me.role === 'sequencer') throw new Error('PBFT has no sequencer');
@@ -147,5 +148,5 @@ async function startPbftMember(doc: NodeDocument & { system: 'neobft' }, me: Mem
     core = client;
     routes = { '/history.json': () => ({ completed: recorded.history, pending: client.pending }) };
   }
-  await runMember(doc, me, registry, logger, { core, codec: pbftCodec, clock: new EmulatedClock(), routes });
+  await runMember(runtime, me, registry, logger, { core, codec: pbftCodec, clock: new EmulatedClock(), routes });
 }

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
-import { loadNodeDocument } from './config.js';
-import { startHydraMember } from './hydra/member.js';
-import { startNeoMember } from './neobft/member.js';
-import { startCapybaraMember } from './capybara/member.js';
-import { resolveMember } from './members.js';
+import { loadNodeDocument } from '../config.js';
+import { startHydraMember } from './hydra.js';
+import { startNeoMember } from './bft.js';
+import { startCapybaraMember } from './capybara.js';
+import { resolveMember } from '../members.js';
 
 /**
  * `switchyard node --config FILE --role ROLE`: runs one member of a testbed. ROLE is a member

@@ -1,16 +1,16 @@
 import type { NodeDocument } from '../config.js';
-import { memberId } from '../members.js';
+import { memberId, memberRuntime } from '../members.js';
 import { EmulatedClock, wallMicros } from '../runtime/clock.js';
 import { newRegistry } from '../runtime/metrics.js';
 import { type MemberIdentity, memberLogger, runMember } from '../runtime/process.js';
 import { SeededRandom } from '../runtime/random.js';
-import { Aggregator } from './aggregator.js';
-import { Client } from './client.js';
-import { hydraCodec } from './codec.js';
-import { ConfigService, type ConfigServiceObserver } from './config-service.js';
-import { hydraMetrics } from './metrics.js';
-import type { HydraParams } from './params.js';
-import { Receiver, type ReceiverObserver, type ReceiverParams } from './receiver.js';
+import { Aggregator } from '../hydra/aggregator.js';
+import { Client } from '../hydra/client.js';
+import { hydraCodec } from '../hydra/codec.js';
+import { ConfigService, type ConfigServiceObserver } from '../hydra/config-service.js';
+import { hydraMetrics } from '../hydra/metrics.js';
+import type { HydraParams } from '../hydra/params.js';
+import { Receiver, type ReceiverObserver, type ReceiverParams } from '../hydra/receiver.js';
 import { kvClientMetrics, recordingHistory } from '../apps/kv-metrics.js';
 import { type HydraApplication, clientApplication, replicaApplication } from '../hydrapaxos/application.js';
 import { hydraPaxosClient } from '../hydrapaxos/client.js';
@@ -20,13 +20,13 @@ import { hydraPaxosMetrics } from '../hydrapaxos/metrics.js';
 import { HydraPaxosReplica } from '../hydrapaxos/replica.js';
 import { reportInvariantViolations } from '../protocol/invariant.js';
 import type { Codec, Core } from '../runtime/core.js';
-import type { HydraMsg } from './messages.js';
+import type { HydraMsg } from '../hydra/messages.js';
 import type { Logger } from 'pino';
-import { Sequencer } from './sequencer.js';
+import { Sequencer } from '../hydra/sequencer.js';
 import {
   AGGREGATOR, type HydraTopology, MAX_RECEIVERS_PER_GROUP,
   clientNode, configNode, initialConfig, receiverNode, receiversOf, sequencerNode,
-} from './topology.js';
+} from '../hydra/topology.js';
 
 export function hydraTopology(p: HydraParams): HydraTopology {
   return {
@@ -109,7 +109,8 @@ export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, 
   const role = name.replace(/-.*$/, '');
   const me: MemberIdentity = { id, name, role };
   const registry = newRegistry({ testbed: doc.name, member: name, role });
-  const logger = memberLogger(doc, me);
+  const runtime = memberRuntime(doc);
+  const logger = memberLogger(runtime, me);
   const metrics = hydraMetrics(registry, wallMicros);
   const topology = hydraTopology(p);
   let clock = new EmulatedClock();
@@ -155,5 +156,5 @@ export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, 
     }, new SeededRandom(doc.seed * 7919 + id), metrics.client());
   }
   const codec = p.application === 'none' ? hydraCodec : hydraPaxosCodec;
-  await runMember(doc, me, registry, logger, { core: core as Core<HydraPaxosMsg>, codec: codec as Codec<HydraPaxosMsg>, clock, routes });
+  await runMember(runtime, me, registry, logger, { core: core as Core<HydraPaxosMsg>, codec: codec as Codec<HydraPaxosMsg>, clock, routes });
 }
