@@ -1,12 +1,11 @@
 import type { NodeDocument } from '../config.js';
-import { memberId, memberRuntime } from '../members.js';
+import { memberBasics } from './member.js';
 import { halfSipKey } from '../crypto/halfsiphash.js';
 import { MacVectorKeys } from '../crypto/macvector.js';
 import { hotPathBackend } from '../crypto/signature.js';
 import { EmulatedClock } from '../runtime/clock.js';
 import type { Core } from '../runtime/core.js';
-import { newRegistry } from '../runtime/metrics.js';
-import { type MemberIdentity, type MemberRuntime, memberLogger, runMember } from '../runtime/process.js';
+import { type MemberIdentity, type MemberRuntime, runMember } from '../runtime/process.js';
 import { SeededRandom } from '../runtime/random.js';
 import { AomSequencer } from '../neobft/aom-sequencer.js';
 import { neoClient } from '../neobft/client.js';
@@ -43,17 +42,13 @@ function measureSigning(secret: Uint8Array): number {
 /** Starts the BFTCluster member named `name` from the testbed's node document and key file. */
 export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, name: string): Promise<void> {
   const p = doc.neobft;
-  const id = memberId(doc, name);
   if (!doc.keys) throw new Error('a BFTCluster member needs its key file: set "keys" in the node configuration');
   const keys = loadNeoKeys(doc.keys);
   if (keys.replicas.length !== p.replicas || keys.pairs.length !== p.replicas || keys.clients.length < p.clients || keys.clientSigning.length < p.clients) {
     throw new Error(`the key file ${doc.keys} is for another testbed shape (${keys.replicas.length} replicas, ${keys.clients.length} clients)`);
   }
-  const role = name.replace(/-.*$/, '');
-  const me: MemberIdentity = { id, name, role };
-  const registry = newRegistry({ testbed: doc.name, member: name, role });
-  const runtime = memberRuntime(doc);
-  const logger = memberLogger(runtime, me);
+  const { me, registry, runtime, logger } = memberBasics(doc, name);
+  const { id, role } = me;
   const metrics = neobftMetrics(registry);
   const replicaIds = Array.from({ length: p.replicas }, (_, i) => replicaNode(i));
   if (p.protocol === 'pbft') return startPbftMember(doc, runtime, me, keys, registry, logger, metrics);

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { NodeDocument } from '../config.js';
-import { memberId, memberRuntime } from '../members.js';
+import { memberBasics } from './member.js';
 import { EmulatedClock } from '../runtime/clock.js';
 import type { Core } from '../runtime/core.js';
-import { newRegistry } from '../runtime/metrics.js';
-import { type MemberIdentity, memberLogger, runMember } from '../runtime/process.js';
+import { runMember } from '../runtime/process.js';
 import { SeededRandom } from '../runtime/random.js';
 import { echoApp } from '../capybara/app/echo.js';
 import { kvApp } from '../capybara/app/kv.js';
@@ -38,12 +37,8 @@ function loggingRejections(observer: ServerObserver, logger: Logger): ServerObse
 /** Starts the MigratingService member named `name` from the testbed's node document. */
 export async function startCapybaraMember(doc: NodeDocument & { system: 'capybara' }, name: string): Promise<void> {
   const p = doc.capybara;
-  const id = memberId(doc, name);
-  const role = name.replace(/-.*$/, '');
-  const me: MemberIdentity = { id, name, role };
-  const registry = newRegistry({ testbed: doc.name, member: name, role });
-  const runtime = memberRuntime(doc);
-  const logger = memberLogger(runtime, me);
+  const { me, registry, runtime, logger } = memberBasics(doc, name);
+  const { id, role } = me;
   const metrics = capybaraMetrics(registry);
   const servers = Array.from({ length: p.servers }, (_, s) => serverNode(s));
   // A fresh number on every start of this process (the seed is the same on each): a restarted

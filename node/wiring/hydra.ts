@@ -1,8 +1,7 @@
 import type { NodeDocument } from '../config.js';
-import { memberId, memberRuntime } from '../members.js';
+import { memberBasics } from './member.js';
 import { EmulatedClock, wallMicros } from '../runtime/clock.js';
-import { newRegistry } from '../runtime/metrics.js';
-import { type MemberIdentity, memberLogger, runMember } from '../runtime/process.js';
+import { runMember } from '../runtime/process.js';
 import { SeededRandom } from '../runtime/random.js';
 import { Aggregator } from '../hydra/aggregator.js';
 import { Client } from '../hydra/client.js';
@@ -105,12 +104,8 @@ function hydraPaxosReplica(application: HydraApplication, p: HydraParams, receiv
 /** Starts the Hydra member named `name` from the testbed's node document. */
 export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, name: string): Promise<void> {
   const p = doc.hydra;
-  const id = memberId(doc, name);
-  const role = name.replace(/-.*$/, '');
-  const me: MemberIdentity = { id, name, role };
-  const registry = newRegistry({ testbed: doc.name, member: name, role });
-  const runtime = memberRuntime(doc);
-  const logger = memberLogger(runtime, me);
+  const { me, registry, runtime, logger } = memberBasics(doc, name);
+  const { id, role } = me;
   const metrics = hydraMetrics(registry, wallMicros);
   const topology = hydraTopology(p);
   let clock = new EmulatedClock();
