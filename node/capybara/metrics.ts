@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { WIRE_REASONS } from '../runtime/core.js';
-import { CLIENT_METRICS, LATENCY_BUCKETS, valuesOf, zeroed } from '../runtime/metrics.js';
+import { LATENCY_BUCKETS, clientRequestMetrics, valuesOf, zeroed } from '../runtime/metrics.js';
 import type { NodeId } from '../runtime/core.js';
 import type { ClientObserver, ClientTally } from './client.js';
 import type { CapybaraRefusal, MigrationRefusal, MigrationResult, ServerObserver } from './server.js';
@@ -81,8 +81,7 @@ export function capybaraMetrics(registry: Registry) {
 
     /** Latency as requests complete; integrity counts read from the client when scraped. */
     client(read: () => { tally: ClientTally; outstanding: number; open: number }): ClientObserver {
-      const latency = new Histogram({ name: CLIENT_METRICS.requestSeconds, help: 'Client request latency, by system.', labelNames: ['system'], buckets: LATENCY_BUCKETS, registers: r }).labels('capybara');
-      const requests = new Counter({ name: CLIENT_METRICS.requests, help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r });
+      const { latency, result } = clientRequestMetrics(registry, 'capybara');
       new Gauge({
         name: CAPYBARA_METRICS.clientErrors, help: 'Replies proving a request ran twice, wrong replies, resets seen, timeouts, reconnects, requests cut off by a reset or timeout (sent again; the old server may have run them).', labelNames: ['kind'], registers: r,
         collect() {
@@ -103,8 +102,8 @@ export function capybaraMetrics(registry: Registry) {
         name: CAPYBARA_METRICS.clientConnections, help: 'Open client connections.', registers: r,
         collect() { this.set(read().open); },
       });
-      const ok = requests.labels('capybara', 'ok');
-      const wrong = requests.labels('capybara', 'wrong');
+      const ok = result('ok');
+      const wrong = result('wrong');
       return {
         completed: (us, right) => {
           latency.observe(us / 1e6);

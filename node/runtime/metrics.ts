@@ -1,4 +1,4 @@
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { WIRE_REASONS } from './core.js';
 
 /** What every system's clients export, one histogram observation per completed operation (DESIGN.md: `switchyard_client_*`). */
@@ -23,6 +23,17 @@ export const LATENCY_BUCKETS = [1, 2, 5]
   .flatMap((m) => [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1].map((d) => Number((m * d).toPrecision(1))))
   .concat([1])
   .sort((a, b) => a - b);
+
+/**
+ * The client metrics every system's clients export (`switchyard_client_*`): latency in seconds,
+ * and requests by result, both labelled by the system the client runs on.
+ */
+export function clientRequestMetrics(registry: Registry, system: string) {
+  const r = [registry];
+  const seconds = new Histogram({ name: CLIENT_METRICS.requestSeconds, help: 'Client request latency, by system.', labelNames: ['system'], buckets: LATENCY_BUCKETS, registers: r });
+  const requests = new Counter({ name: CLIENT_METRICS.requests, help: 'Client requests, by system and result.', labelNames: ['system', 'result'], registers: r });
+  return { latency: seconds.labels(system), result: (result: string) => requests.labels(system, result) };
+}
 
 /** Every value of a string union, checked complete by the compiler: `valuesOf<'a' | 'b'>({ a: true, b: true })`. */
 export const valuesOf = <T extends string>(all: Record<T, true>): T[] => Object.keys(all) as T[];
