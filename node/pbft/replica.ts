@@ -1,65 +1,17 @@
 import { type KvRequest, KvStore, decodeKvRequest, encodeKvSnapshot, encodeResult, fromKnownClient, openKvState } from '../apps/kv.js';
-import { equalBytes, hex } from '../crypto/bytes.js';
+import { equalBytes } from '../crypto/bytes.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
-import { type PbftSigningKeys, authenticate, batchDigest, pbftReplyMac, signPbft, verifyAuthenticator, verifyPbft, viewChangeDigest } from './auth.js';
+import { authenticate, batchDigest, pbftReplyMac, signPbft, verifyAuthenticator, verifyPbft, viewChangeDigest } from './auth.js';
 import type {
-  Checkpoint, NewView, PbftMsg, PbftReply, PhaseVote, PrePrepare, SlotClaim, StateReply, ViewChange,
+  Checkpoint, NewView, PbftMsg, PbftReply, PhaseVote, PrePrepare, StateReply, ViewChange,
 } from './messages.js';
-import { ViewWitness } from './view-witness.js';
+import { type Instance, PbftLog } from './log.js';
 import { INITIAL_CHECKPOINT, type NewViewPlan, type StableCheckpoint, checkpointProven, planNewView, viewChangeFault } from './new-view.js';
+import type { PbftObserver, PbftReplicaParams, PbftViewChangeReason } from './replica-params.js';
+import { ViewWitness } from './view-witness.js';
 
-export interface PbftReplicaParams {
-  index: number;
-  f: number;
-  replicas: NodeId[];
-  /** pairKeys[j]: the key this replica shares with replica j. */
-  pairKeys: Uint8Array[];
-  /** For CHECKPOINT, VIEW-CHANGE and NEW-VIEW, which are signed. */
-  keys: PbftSigningKeys;
-  clientKey(client: number): Uint8Array;
-  clientNode(client: number): NodeId;
-  /** Clients of the testbed (ids 0 … clients − 1): a request in any other client's name is refused. */
-  clients: number;
-  maxBatch: number;
-  batchDelayUs: number;
-  retryUs: number;
-  /** How long a backup waits for a request it has seen to execute before it suspects the primary (doubled per failed view change). */
-  viewChangeUs: number;
-}
-
-/** Why a replica moved to a later view (`switchyard_pbft_view_changes_total{reason}`). */
-export type PbftViewChangeReason = 'request-timeout' | 'new-view-timeout' | 'joined' | 'restarted-primary';
-
-export interface PbftObserver {
-  executed(requests: number): void;
-  batched(size: number): void;
-  invalid(reason: string): void;
-  /** This replica moved to `view` and sent its VIEW-CHANGE. */
-  viewChanged(view: number, reason: PbftViewChangeReason): void;
-  viewStarted(view: number): void;
-  checkpointStable(seq: number): void;
-  stateTransferred(seq: number): void;
-}
-
-interface Instance {
-  prePrepare: PrePrepare | null;
-  /** Re-proposed by a NEW-VIEW: every replica derived it, nobody retransmits it. */
-  derived: boolean;
-  digest: Uint8Array | null;
-  /** Votes by replica, with the digest each voted for (counted only when it is the pre-prepared one). */
-  prepares: Map<number, Uint8Array>;
-  commits: Map<number, Uint8Array>;
-  sentCommit: boolean;
-  committed: boolean;
-  retries: number;
-  /**
-   * No new vote (nor the pre-prepare) arrived since the last retry tick: resent at the next one. An
-   * instance is resent only after a whole period without progress, never merely for being in flight
-   * when the timer fires (under load that resent every batch in the pipeline, every period).
-   */
-  quiet: boolean;
-}
+export type { PbftObserver, PbftReplicaParams, PbftViewChangeReason } from './replica-params.js';
 
 /**
  * Retransmission continues until every replica's commit was seen, or this many periods; a
@@ -93,13 +45,9 @@ export class PbftReplica implements Core<PbftMsg> {
   private active = true;
   private seq = 0;
   private executed = 0;
-  private readonly log = new Map<number, Instance>();
+  private readonly log = new PbftLog();
   private queue: Uint8Array[] = [];
   private store = new KvStore();
-  /** P: the latest batch prepared here per slot above the stable checkpoint. */
-  private readonly prepared = new Map<number, SlotClaim>();
-  /** Q: per slot, every batch pre-prepared here, with the latest view it was and its body. */
-  private readonly prePrepared = new Map<number, Map<string, SlotClaim & { batch: Uint8Array[] }>>();
   private stable: StableCheckpoint = INITIAL_CHECKPOINT;
   private readonly checkpoints = new Map<number, Map<number, Checkpoint>>();
   /** The highest checkpoint each replica sent (bounds what is kept of its checkpoints). */
@@ -143,7 +91,7 @@ export class PbftReplica implements Core<PbftMsg> {
   }
 
   debugLog(): string {
-    return [...this.log].map(([s, i]) => `${s}:${i.prePrepare ? 'pp' : '-'}${i.prepares.size}/${i.commits.size}${i.committed ? 'C' : ''}${i.sentCommit ? 's' : ''} r${i.retries}`).join(' ') + ` stable=${this.stable.seq} exec=${this.executed}`;
+    return this.log.describe() + ` stable=${this.stable.seq} exec=${this.executed}`;
   }
 
   private get n(): number {
@@ -228,7 +176,7 @@ export class PbftReplica implements Core<PbftMsg> {
     if ((this.stable.seq > this.executed || this.checkpointedPastUs()) && this.executed === this.executedAtLastRetry) this.requestState(ctx);
     this.executedAtLastRetry = this.executed;
     if (this.lastCheckpoint && this.lastCheckpoint.seq > this.stable.seq) ctx.multicast(this.others(), this.lastCheckpoint);
-    for (const [seq, inst] of this.log) {
+    for (const [seq, inst] of this.log.entries()) {
       if (!inst.prePrepare || !this.retransmitting(inst)) continue;
       if (!inst.quiet) {
         inst.quiet = true;
@@ -294,8 +242,8 @@ export class PbftReplica implements Core<PbftMsg> {
     const seq = ++this.seq;
     const pp = authenticate<PrePrepare>({ type: 'pre-prepare', view: this.view, seq, replica: this.p.index, batch, auth: new Uint8Array() }, this.p.index, this.p.pairKeys);
     this.obs.batched(batch.length);
-    const inst = this.instance(seq);
-    this.acceptPrePrepare(inst, pp, false);
+    const inst = this.log.instance(seq);
+    this.log.acceptPrePrepare(inst, pp, false);
     ctx.multicast(this.others(), pp);
     this.progress(ctx, seq, inst);
   }
@@ -303,27 +251,6 @@ export class PbftReplica implements Core<PbftMsg> {
   /** Batches ordered by this primary and not yet executed. */
   private inFlight(): number {
     return this.seq - this.executed;
-  }
-
-  private instance(seq: number): Instance {
-    let i = this.log.get(seq);
-    if (!i) {
-      i = { prePrepare: null, derived: false, digest: null, prepares: new Map(), commits: new Map(), sentCommit: false, committed: false, retries: 0, quiet: false };
-      this.log.set(seq, i);
-    }
-    return i;
-  }
-
-  /** Records a pre-prepare of the current view in the instance and in Q. */
-  private acceptPrePrepare(inst: Instance, pp: PrePrepare, derived: boolean): void {
-    const digest = batchDigest(pp.batch);
-    inst.prePrepare = pp;
-    inst.quiet = false;
-    inst.derived = derived;
-    inst.digest = digest;
-    let q = this.prePrepared.get(pp.seq);
-    if (!q) this.prePrepared.set(pp.seq, (q = new Map()));
-    q.set(hex(digest), { seq: pp.seq, view: pp.view, digest, batch: pp.batch });
   }
 
   private vote(type: 'prepare' | 'commit', seq: number, digest: Uint8Array, resent = false): PhaseVote {
@@ -369,11 +296,11 @@ export class PbftReplica implements Core<PbftMsg> {
 
   private onPrePrepare(ctx: Ctx<PbftMsg>, m: PrePrepare): void {
     if (!this.current(ctx, m) || m.replica !== this.primaryOf(this.view) || !this.authentic(m)) return;
-    const inst = this.instance(m.seq);
+    const inst = this.log.instance(m.seq);
     const digest = batchDigest(m.batch);
     if (inst.digest && !equalBytes(inst.digest, digest)) return this.obs.invalid('conflicting-pre-prepare');
     if (inst.prePrepare) return;
-    this.acceptPrePrepare(inst, m, false);
+    this.log.acceptPrePrepare(inst, m, false);
     ctx.multicast(this.others(), this.vote('prepare', m.seq, digest));
     inst.prepares.set(this.p.index, digest);
     this.progress(ctx, m.seq, inst);
@@ -381,7 +308,7 @@ export class PbftReplica implements Core<PbftMsg> {
 
   private onVote(ctx: Ctx<PbftMsg>, m: PhaseVote): void {
     if (!this.current(ctx, m) || !this.authentic(m)) return;
-    const inst = this.instance(m.seq);
+    const inst = this.log.instance(m.seq);
     if (inst.digest && !equalBytes(inst.digest, m.digest)) return this.obs.invalid('mismatched-vote');
     if (m.resent && inst.sentCommit && inst.digest && !this.retransmitting(inst)) {
       // The sender still misses votes, and we stopped resending (we had everyone's, or gave up
@@ -413,7 +340,7 @@ export class PbftReplica implements Core<PbftMsg> {
     // Prepared: the pre-prepare and 2f matching PREPAREs from backups.
     if (!inst.sentCommit && this.votesFor(inst.prepares, inst.digest, this.primaryOf(this.view)) >= 2 * f) {
       inst.sentCommit = true;
-      this.prepared.set(seq, { seq, view: this.view, digest: inst.digest });
+      this.log.prepare(seq, this.view, inst.digest);
       inst.commits.set(this.p.index, inst.digest);
       if (this.n > 1) ctx.multicast(this.others(), this.vote('commit', seq, inst.digest));
     }
@@ -502,9 +429,9 @@ export class PbftReplica implements Core<PbftMsg> {
     if (s.seq <= this.stable.seq) return;
     this.stable = s;
     this.obs.checkpointStable(s.seq);
-    for (const m of [this.checkpoints, this.prepared, this.prePrepared]) for (const seq of m.keys()) if (seq <= s.seq) m.delete(seq);
+    for (const seq of this.checkpoints.keys()) if (seq <= s.seq) this.checkpoints.delete(seq);
     for (const seq of this.snapshots.keys()) if (seq < s.seq) this.snapshots.delete(seq);
-    for (const seq of this.log.keys()) if (seq <= s.seq && seq <= this.executed) this.log.delete(seq);
+    this.log.collect(s.seq, this.executed);
     if (this.primary && this.active) this.flush(ctx);
   }
 
@@ -545,7 +472,7 @@ export class PbftReplica implements Core<PbftMsg> {
     this.snapshots.set(m.seq, store.clone());
     this.obs.stateTransferred(m.seq);
     this.makeStable(ctx, s);
-    for (const seq of this.log.keys()) if (seq <= m.seq) this.log.delete(seq);
+    this.log.dropThrough(m.seq);
     this.execute(ctx);
     this.releaseAnswered(ctx);
   }
@@ -580,12 +507,8 @@ export class PbftReplica implements Core<PbftMsg> {
     this.pendingNewView = null;
     ctx.cancelTimer('batch');
     this.obs.viewChanged(target, reason);
-    const prepared = [...this.prepared.values()];
-    const prePrepared = [...this.prePrepared.values()].flatMap((q) => [...q.values()]);
-    const batches = prepared.map((c) => this.prePrepared.get(c.seq)!.get(hex(c.digest))!.batch);
     const vc = signPbft<ViewChange>({
-      type: 'view-change', view: target, replica: this.p.index, checkpoint: this.stable.proof,
-      prepared, prePrepared: prePrepared.map(({ seq, view, digest }) => ({ seq, view, digest })), batches, sig: new Uint8Array(),
+      type: 'view-change', view: target, replica: this.p.index, checkpoint: this.stable.proof, ...this.log.claims(), sig: new Uint8Array(),
     }, this.p.keys);
     this.changesOf(target).set(this.p.index, vc);
     for (const v of this.changes.keys()) if (v < target) this.changes.delete(v);
@@ -701,8 +624,8 @@ export class PbftReplica implements Core<PbftMsg> {
     this.makeStable(ctx, plan.stable);
     const primary = this.primaryOf(this.view);
     for (const slot of plan.slots) {
-      const inst = this.instance(slot.seq);
-      this.acceptPrePrepare(inst, { type: 'pre-prepare', view: this.view, seq: slot.seq, replica: primary, batch: slot.batch, auth: new Uint8Array() }, true);
+      const inst = this.log.instance(slot.seq);
+      this.log.acceptPrePrepare(inst, { type: 'pre-prepare', view: this.view, seq: slot.seq, replica: primary, batch: slot.batch, auth: new Uint8Array() }, true);
       if (!this.primary) {
         ctx.multicast(this.others(), this.vote('prepare', slot.seq, inst.digest!));
         inst.prepares.set(this.p.index, inst.digest!);
@@ -714,6 +637,6 @@ export class PbftReplica implements Core<PbftMsg> {
     const known = [...this.queue.splice(0), ...[...this.waiting.values()].map((w) => w.payload)];
     if (this.primary) this.waiting.clear();
     for (const payload of known) this.onRequest(ctx, payload);
-    for (const [seq, inst] of this.log) this.progress(ctx, seq, inst);
+    for (const [seq, inst] of this.log.entries()) this.progress(ctx, seq, inst);
   }
 }
