@@ -1,17 +1,20 @@
-import { type KvRequest, KvStore, decodeKvRequest, encodeKvSnapshot, encodeResult, fromKnownClient, openKvState } from '../apps/kv.js';
+import { type KvRequest, KvStore, decodeKvRequest, encodeResult, fromKnownClient } from '../apps/kv.js';
 import { equalBytes } from '../crypto/bytes.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import { authenticate, batchDigest, pbftReplyMac, signPbft, verifyAuthenticator, verifyPbft, viewChangeDigest } from './auth.js';
 import type {
-  Checkpoint, NewView, PbftMsg, PbftReply, PhaseVote, PrePrepare, StateReply, ViewChange,
+  NewView, PbftMsg, PbftReply, PhaseVote, PrePrepare, ViewChange,
 } from './messages.js';
 import { type Instance, PbftLog } from './log.js';
-import { INITIAL_CHECKPOINT, type NewViewPlan, type StableCheckpoint, checkpointProven, planNewView, viewChangeFault } from './new-view.js';
+import { type NewViewPlan, planNewView, viewChangeFault } from './new-view.js';
 import type { PbftObserver, PbftReplicaParams, PbftViewChangeReason } from './replica-params.js';
 import { ViewWitness } from './view-witness.js';
+import { CHECKPOINT_INTERVAL, Checkpoints } from './checkpoint.js';
+import { StateTransfer } from './state-transfer.js';
 
 export type { PbftObserver, PbftReplicaParams, PbftViewChangeReason } from './replica-params.js';
+export { CHECKPOINT_INTERVAL } from './checkpoint.js';
 
 /**
  * Retransmission continues until every replica's commit was seen, or this many periods; a
@@ -23,8 +26,6 @@ const MAX_RETRIES = 50;
 /** Batches the primary keeps in flight before it holds requests back to batch them. */
 const PIPELINE = 2;
 
-/** Batches between checkpoints (PBFT's K). */
-export const CHECKPOINT_INTERVAL = 16;
 
 /** The high-water mark: nothing is ordered this far past the stable checkpoint (bounds a VIEW-CHANGE). */
 const WINDOW = 4 * CHECKPOINT_INTERVAL;
@@ -40,20 +41,14 @@ const WINDOW = 4 * CHECKPOINT_INTERVAL;
  * With n = 1 and f = 0 it is the unreplicated server: requests execute as they arrive.
  */
 export class PbftReplica implements Core<PbftMsg> {
-  private view = 0;
+  view = 0;
   /** False between sending a VIEW-CHANGE for `view` and accepting its NEW-VIEW. */
-  private active = true;
-  private seq = 0;
-  private executed = 0;
-  private readonly log = new PbftLog();
+  active = true;
+  seq = 0;
+  executed = 0;
+  readonly log = new PbftLog();
   private queue: Uint8Array[] = [];
-  private store = new KvStore();
-  private stable: StableCheckpoint = INITIAL_CHECKPOINT;
-  private readonly checkpoints = new Map<number, Map<number, Checkpoint>>();
-  /** The highest checkpoint each replica sent (bounds what is kept of its checkpoints). */
-  private readonly checkpointTop = new Map<number, number>();
-  /** This replica's state at checkpoints not yet superseded (copies, encoded when a STATE-REQUEST asks). */
-  private readonly snapshots = new Map<number, KvStore>();
+  store = new KvStore();
   private readonly changes = new Map<number, Map<number, ViewChange>>();
   /** The NEW-VIEW that started the current view (resent to replicas still asking for it). */
   private newView: NewView | null = null;
@@ -63,14 +58,20 @@ export class PbftReplica implements Core<PbftMsg> {
   private readonly waiting = new Map<number, { requestId: number; payload: Uint8Array }>();
   private timerArmed = false;
   private viewChangeUs: number;
-  private executedAtLastRetry = -1;
-  /** The latest CHECKPOINT this replica signed, resent while it is not yet stable (one lost copy must not hold the window). */
-  private lastCheckpoint: Checkpoint | null = null;
   private readonly witness: ViewWitness;
   /** Replicas that voted for sequence numbers we never assigned, in a view we lead (`unassignedVote`). */
   private unassigned = { view: -1, voters: new Set<number>() };
 
-  constructor(private readonly p: PbftReplicaParams, private readonly obs: PbftObserver) {
+  readonly me: number;
+  readonly f: number;
+  readonly checkpoint: Checkpoints;
+  readonly stateTransfer: StateTransfer;
+
+  constructor(readonly p: PbftReplicaParams, readonly obs: PbftObserver) {
+    this.me = p.index;
+    this.f = p.f;
+    this.checkpoint = new Checkpoints(this);
+    this.stateTransfer = new StateTransfer(this);
     this.viewChangeUs = p.viewChangeUs;
     this.witness = new ViewWitness(p.f);
   }
@@ -91,10 +92,10 @@ export class PbftReplica implements Core<PbftMsg> {
   }
 
   debugLog(): string {
-    return this.log.describe() + ` stable=${this.stable.seq} exec=${this.executed}`;
+    return this.log.describe() + ` stable=${this.checkpoint.stable.seq} exec=${this.executed}`;
   }
 
-  private get n(): number {
+  get n(): number {
     return this.p.replicas.length;
   }
 
@@ -102,18 +103,18 @@ export class PbftReplica implements Core<PbftMsg> {
     return view % this.n;
   }
 
-  private get primary(): boolean {
+  get primary(): boolean {
     return this.p.index === this.primaryOf(this.view);
   }
 
-  private others(): NodeId[] {
+  others(): NodeId[] {
     return this.p.replicas.filter((_, i) => i !== this.p.index);
   }
 
   start(ctx: Ctx<PbftMsg>): void {
     ctx.setTimer('retry', this.p.retryUs);
     // Started with empty state (perhaps restarted): the others' stable checkpoint, if they have one.
-    if (this.n > 1) this.requestState(ctx);
+    if (this.n > 1) this.stateTransfer.request(ctx);
   }
 
   receive(ctx: Ctx<PbftMsg>, m: PbftMsg): void {
@@ -126,8 +127,7 @@ export class PbftReplica implements Core<PbftMsg> {
       case 'commit':
         return this.onVote(ctx, m);
       case 'checkpoint':
-        if (!verifyPbft(m, this.p.keys)) return this.obs.invalid('bad-signature');
-        return this.onCheckpoint(ctx, m);
+        return this.checkpoint.onSigned(ctx, m);
       case 'view-change':
         return this.onViewChange(ctx, m);
       case 'new-view':
@@ -138,9 +138,9 @@ export class PbftReplica implements Core<PbftMsg> {
         return;
       }
       case 'state-request':
-        return this.onStateRequest(ctx, m.seq, m.replica);
+        return this.stateTransfer.onRequest(ctx, m.seq, m.replica);
       case 'state-reply':
-        return this.onStateReply(ctx, m);
+        return this.stateTransfer.onReply(ctx, m);
       default:
         return;
     }
@@ -173,9 +173,8 @@ export class PbftReplica implements Core<PbftMsg> {
       if (this.pendingNewView) this.onNewView(ctx, this.pendingNewView);
       return;
     }
-    if ((this.stable.seq > this.executed || this.checkpointedPastUs()) && this.executed === this.executedAtLastRetry) this.requestState(ctx);
-    this.executedAtLastRetry = this.executed;
-    if (this.lastCheckpoint && this.lastCheckpoint.seq > this.stable.seq) ctx.multicast(this.others(), this.lastCheckpoint);
+    this.stateTransfer.tick(ctx);
+    this.checkpoint.tick(ctx);
     for (const [seq, inst] of this.log.entries()) {
       if (!inst.prePrepare || !this.retransmitting(inst)) continue;
       if (!inst.quiet) {
@@ -234,9 +233,9 @@ export class PbftReplica implements Core<PbftMsg> {
     ctx.setTimer('view-change', this.viewChangeUs);
   }
 
-  private flush(ctx: Ctx<PbftMsg>): void {
+  flush(ctx: Ctx<PbftMsg>): void {
     ctx.cancelTimer('batch');
-    if (this.queue.length === 0 || !this.primary || !this.active || (this.n > 1 && this.seq >= this.stable.seq + WINDOW)) return;
+    if (this.queue.length === 0 || !this.primary || !this.active || (this.n > 1 && this.seq >= this.checkpoint.stable.seq + WINDOW)) return;
     const batch = this.queue;
     this.queue = [];
     const seq = ++this.seq;
@@ -287,7 +286,7 @@ export class PbftReplica implements Core<PbftMsg> {
       if (this.authentic(m)) this.unassignedVote(ctx, m.replica);
       return false;
     }
-    if (m.seq <= this.stable.seq || m.seq > this.stable.seq + WINDOW) {
+    if (m.seq <= this.checkpoint.stable.seq || m.seq > this.checkpoint.stable.seq + WINDOW) {
       this.obs.invalid('outside-window');
       return false;
     }
@@ -358,7 +357,7 @@ export class PbftReplica implements Core<PbftMsg> {
     return reply;
   }
 
-  private execute(ctx: Ctx<PbftMsg>): void {
+  execute(ctx: Ctx<PbftMsg>): void {
     for (let inst = this.log.get(this.executed + 1); inst?.committed; inst = this.log.get(this.executed + 1)) {
       this.executed++;
       for (const payload of inst.prePrepare!.batch) {
@@ -371,7 +370,7 @@ export class PbftReplica implements Core<PbftMsg> {
       this.obs.executed(inst.prePrepare!.batch.length);
       // Alone (the unreplicated server) nobody needs an executed batch again: no checkpoint to wait for.
       if (this.n === 1) this.log.delete(this.executed);
-      if (this.executed % CHECKPOINT_INTERVAL === 0 && this.n > 1) this.checkpoint(ctx);
+      if (this.executed % CHECKPOINT_INTERVAL === 0 && this.n > 1) this.checkpoint.take(ctx);
       if (this.primary && this.queue.length > 0 && this.inFlight() < PIPELINE) this.flush(ctx);
     }
     this.releaseAnswered(ctx);
@@ -381,7 +380,7 @@ export class PbftReplica implements Core<PbftMsg> {
    * Requests this backup watched that have executed (here or in a transferred state) stop
    * guarding the primary: the timeout resets, and the timer restarts for any still waiting.
    */
-  private releaseAnswered(ctx: Ctx<PbftMsg>): void {
+  releaseAnswered(ctx: Ctx<PbftMsg>): void {
     let released = false;
     for (const [client, w] of this.waiting) {
       if (this.store.answered(client, w.requestId)) {
@@ -394,87 +393,6 @@ export class PbftReplica implements Core<PbftMsg> {
     ctx.cancelTimer('view-change');
     this.timerArmed = false;
     if (this.waiting.size > 0) this.armViewChangeTimer(ctx);
-  }
-
-  private checkpoint(ctx: Ctx<PbftMsg>): void {
-    this.snapshots.set(this.executed, this.store.clone());
-    const cp = signPbft<Checkpoint>({ type: 'checkpoint', seq: this.executed, replica: this.p.index, digest: this.store.digest(), sig: new Uint8Array() }, this.p.keys);
-    this.lastCheckpoint = cp;
-    ctx.multicast(this.others(), cp);
-    this.onCheckpoint(ctx, cp);
-  }
-
-  private onCheckpoint(ctx: Ctx<PbftMsg>, m: Checkpoint): void {
-    if (m.seq % CHECKPOINT_INTERVAL !== 0) return this.obs.invalid('bad-checkpoint');
-    if (m.seq <= this.stable.seq) return;
-    // Kept per sender: its newest checkpoint and the two intervals below it (a correct replica's
-    // go up; a Byzantine one spraying sequence numbers holds three entries, not one per lie).
-    const top = Math.max(this.checkpointTop.get(m.replica) ?? 0, m.seq);
-    this.checkpointTop.set(m.replica, top);
-    const floor = top - 2 * CHECKPOINT_INTERVAL;
-    if (m.seq < floor) return this.obs.invalid('stale-checkpoint');
-    for (const [seq, by] of this.checkpoints) {
-      if (seq < floor && by.delete(m.replica) && by.size === 0) this.checkpoints.delete(seq);
-    }
-    let at = this.checkpoints.get(m.seq);
-    if (!at) this.checkpoints.set(m.seq, (at = new Map()));
-    if (at.has(m.replica)) return;
-    at.set(m.replica, m);
-    const matching = [...at.values()].filter((c) => equalBytes(c.digest, m.digest));
-    if (matching.length >= 2 * this.p.f + 1) this.makeStable(ctx, { seq: m.seq, digest: m.digest, proof: matching });
-  }
-
-  /** A checkpoint proven by 2f+1: the log, claims and checkpoints below it go. */
-  private makeStable(ctx: Ctx<PbftMsg>, s: StableCheckpoint): void {
-    if (s.seq <= this.stable.seq) return;
-    this.stable = s;
-    this.obs.checkpointStable(s.seq);
-    for (const seq of this.checkpoints.keys()) if (seq <= s.seq) this.checkpoints.delete(seq);
-    for (const seq of this.snapshots.keys()) if (seq < s.seq) this.snapshots.delete(seq);
-    this.log.collect(s.seq, this.executed);
-    if (this.primary && this.active) this.flush(ctx);
-  }
-
-  /**
-   * f+1 others (one correct at least) checkpointed past what we executed: batches we lack went
-   * there, and their votes, or the pre-prepare itself (a primary that restarted has none of its
-   * earlier ones), may never come again. The checkpoint they make stable needs 2f+1 signers,
-   * so with a replica down it may wait for us to catch up: we ask for the state at their stable
-   * checkpoint as soon as it passes us (Castro & Liskov's state transfer).
-   */
-  private checkpointedPastUs(): boolean {
-    let past = 0;
-    for (const [replica, top] of this.checkpointTop) if (replica !== this.p.index && top > this.executed) past++;
-    return past > this.p.f;
-  }
-
-  private requestState(ctx: Ctx<PbftMsg>): void {
-    ctx.multicast(this.others(), { type: 'state-request', seq: this.stable.seq, replica: this.p.index });
-  }
-
-  private onStateRequest(ctx: Ctx<PbftMsg>, seq: number, replica: number): void {
-    const snapshot = this.snapshots.get(this.stable.seq);
-    const to = this.p.replicas[replica];
-    if (this.stable.seq < seq || !snapshot || to === undefined) return;
-    ctx.send(to, { type: 'state-reply', seq: this.stable.seq, replica: this.p.index, checkpoint: this.stable.proof, snapshot: encodeKvSnapshot(snapshot.snapshot()) });
-  }
-
-  /** Installs a state vouched for by 2f+1 CHECKPOINTs, once it has their digest. */
-  private onStateReply(ctx: Ctx<PbftMsg>, m: StateReply): void {
-    if (m.seq <= this.executed) return;
-    const s = checkpointProven(m.checkpoint, this.p.f, this.p.keys);
-    if (!s || s.seq !== m.seq || s.proof.length === 0) return this.obs.invalid('bad-state-certificate');
-    const store = openKvState(m.snapshot, s.digest);
-    if (typeof store === 'string') return this.obs.invalid(store);
-    this.store = store;
-    this.executed = m.seq;
-    this.seq = Math.max(this.seq, m.seq);
-    this.snapshots.set(m.seq, store.clone());
-    this.obs.stateTransferred(m.seq);
-    this.makeStable(ctx, s);
-    this.log.dropThrough(m.seq);
-    this.execute(ctx);
-    this.releaseAnswered(ctx);
   }
 
   /**
@@ -508,7 +426,7 @@ export class PbftReplica implements Core<PbftMsg> {
     ctx.cancelTimer('batch');
     this.obs.viewChanged(target, reason);
     const vc = signPbft<ViewChange>({
-      type: 'view-change', view: target, replica: this.p.index, checkpoint: this.stable.proof, ...this.log.claims(), sig: new Uint8Array(),
+      type: 'view-change', view: target, replica: this.p.index, checkpoint: this.checkpoint.stable.proof, ...this.log.claims(), sig: new Uint8Array(),
     }, this.p.keys);
     this.changesOf(target).set(this.p.index, vc);
     for (const v of this.changes.keys()) if (v < target) this.changes.delete(v);
@@ -621,7 +539,7 @@ export class PbftReplica implements Core<PbftMsg> {
     ctx.cancelTimer('view-change');
     this.timerArmed = false;
     this.log.clear();
-    this.makeStable(ctx, plan.stable);
+    this.checkpoint.makeStable(ctx, plan.stable);
     const primary = this.primaryOf(this.view);
     for (const slot of plan.slots) {
       const inst = this.log.instance(slot.seq);
@@ -631,8 +549,8 @@ export class PbftReplica implements Core<PbftMsg> {
         inst.prepares.set(this.p.index, inst.digest!);
       }
     }
-    this.seq = Math.max(this.stable.seq, this.executed, plan.slots.at(-1)?.seq ?? 0);
-    if (this.executed < this.stable.seq) this.requestState(ctx);
+    this.seq = Math.max(this.checkpoint.stable.seq, this.executed, plan.slots.at(-1)?.seq ?? 0);
+    if (this.executed < this.checkpoint.stable.seq) this.stateTransfer.request(ctx);
     // Requests this replica knows of go to the new primary (or into its own queue).
     const known = [...this.queue.splice(0), ...[...this.waiting.values()].map((w) => w.payload)];
     if (this.primary) this.waiting.clear();
