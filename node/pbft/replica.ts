@@ -2,16 +2,15 @@ import { type KvRequest, KvStore, decodeKvRequest, encodeResult, fromKnownClient
 import { equalBytes } from '../crypto/bytes.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
-import { authenticate, batchDigest, pbftReplyMac, signPbft, verifyAuthenticator, verifyPbft, viewChangeDigest } from './auth.js';
-import type {
-  NewView, PbftMsg, PbftReply, PhaseVote, PrePrepare, ViewChange,
-} from './messages.js';
-import { type Instance, PbftLog } from './log.js';
-import { type NewViewPlan, planNewView, viewChangeFault } from './new-view.js';
-import type { PbftObserver, PbftReplicaParams, PbftViewChangeReason } from './replica-params.js';
-import { ViewWitness } from './view-witness.js';
+import { authenticate, batchDigest, pbftReplyMac, verifyAuthenticator } from './auth.js';
 import { CHECKPOINT_INTERVAL, Checkpoints } from './checkpoint.js';
+import { type Instance, PbftLog } from './log.js';
+import type { PbftMsg, PbftReply, PhaseVote, PrePrepare } from './messages.js';
+import type { NewViewPlan } from './new-view.js';
+import type { PbftObserver, PbftReplicaParams } from './replica-params.js';
+import { Recovery } from './recovery.js';
 import { StateTransfer } from './state-transfer.js';
+import { ViewChange } from './view-change.js';
 
 export type { PbftObserver, PbftReplicaParams, PbftViewChangeReason } from './replica-params.js';
 export { CHECKPOINT_INTERVAL } from './checkpoint.js';
@@ -49,31 +48,21 @@ export class PbftReplica implements Core<PbftMsg> {
   readonly log = new PbftLog();
   private queue: Uint8Array[] = [];
   store = new KvStore();
-  private readonly changes = new Map<number, Map<number, ViewChange>>();
-  /** The NEW-VIEW that started the current view (resent to replicas still asking for it). */
-  private newView: NewView | null = null;
-  /** A NEW-VIEW whose VIEW-CHANGEs are still being fetched. */
-  private pendingNewView: NewView | null = null;
-  /** Requests a client sent to this backup directly, by client, until executed: what the view-change timer guards. */
-  private readonly waiting = new Map<number, { requestId: number; payload: Uint8Array }>();
-  private timerArmed = false;
-  private viewChangeUs: number;
-  private readonly witness: ViewWitness;
-  /** Replicas that voted for sequence numbers we never assigned, in a view we lead (`unassignedVote`). */
-  private unassigned = { view: -1, voters: new Set<number>() };
 
   readonly me: number;
   readonly f: number;
   readonly checkpoint: Checkpoints;
   readonly stateTransfer: StateTransfer;
+  readonly viewChange: ViewChange;
+  readonly recovery: Recovery;
 
   constructor(readonly p: PbftReplicaParams, readonly obs: PbftObserver) {
     this.me = p.index;
     this.f = p.f;
     this.checkpoint = new Checkpoints(this);
     this.stateTransfer = new StateTransfer(this);
-    this.viewChangeUs = p.viewChangeUs;
-    this.witness = new ViewWitness(p.f);
+    this.viewChange = new ViewChange(this);
+    this.recovery = new Recovery(this);
   }
 
   /** The view this replica runs, and whether it is still waiting for that view's NEW-VIEW. */
@@ -99,7 +88,7 @@ export class PbftReplica implements Core<PbftMsg> {
     return this.p.replicas.length;
   }
 
-  private primaryOf(view: number): number {
+  primaryOf(view: number): number {
     return view % this.n;
   }
 
@@ -113,8 +102,7 @@ export class PbftReplica implements Core<PbftMsg> {
 
   start(ctx: Ctx<PbftMsg>): void {
     ctx.setTimer('retry', this.p.retryUs);
-    // Started with empty state (perhaps restarted): the others' stable checkpoint, if they have one.
-    if (this.n > 1) this.stateTransfer.request(ctx);
+    this.recovery.start(ctx);
   }
 
   receive(ctx: Ctx<PbftMsg>, m: PbftMsg): void {
@@ -129,14 +117,11 @@ export class PbftReplica implements Core<PbftMsg> {
       case 'checkpoint':
         return this.checkpoint.onSigned(ctx, m);
       case 'view-change':
-        return this.onViewChange(ctx, m);
+        return this.viewChange.onViewChange(ctx, m);
       case 'new-view':
-        return this.onNewView(ctx, m);
-      case 'view-change-fetch': {
-        const vc = this.changes.get(m.view)?.get(m.wanted);
-        if (vc && this.p.replicas[m.replica] !== undefined) ctx.send(this.p.replicas[m.replica]!, vc);
-        return;
-      }
+        return this.viewChange.onNewView(ctx, m);
+      case 'view-change-fetch':
+        return this.viewChange.onFetch(ctx, m);
       case 'state-request':
         return this.stateTransfer.onRequest(ctx, m.seq, m.replica);
       case 'state-reply':
@@ -148,31 +133,10 @@ export class PbftReplica implements Core<PbftMsg> {
 
   timer(ctx: Ctx<PbftMsg>, name: string): void {
     if (name === 'batch') this.flush(ctx);
-    if (name === 'view-change') {
-      this.timerArmed = false;
-      if (this.active) this.startViewChange(ctx, this.view + 1, 'request-timeout');
-      else if ((this.changes.get(this.view)?.size ?? 0) >= 2 * this.p.f + 1) {
-        this.viewChangeUs *= 2;
-        this.startViewChange(ctx, this.view + 1, 'new-view-timeout');
-      } else {
-        // Castro & Liskov §4.5.2: the next view is tried only once 2f+1 replicas wanted this
-        // one and its NEW-VIEW did not come within a timeout of that (the timer restarts when
-        // the 2f+1-th VIEW-CHANGE arrives). A replica that timed out alone waits for the others
-        // (f+1 of them moving on bring it along): running up views nobody joined, it was left
-        // in a view above everyone's for good.
-        this.timerArmed = true;
-        ctx.setTimer('view-change', this.viewChangeUs);
-      }
-    }
+    if (name === 'view-change') this.viewChange.onTimeout(ctx);
     if (name !== 'retry') return;
     ctx.setTimer('retry', this.p.retryUs);
-    if (!this.active) {
-      // Our VIEW-CHANGE may have been lost, or the NEW-VIEW on its way to us: the new primary answers with it.
-      const mine = this.changes.get(this.view)?.get(this.p.index);
-      if (mine) ctx.multicast(this.others(), mine);
-      if (this.pendingNewView) this.onNewView(ctx, this.pendingNewView);
-      return;
-    }
+    if (!this.active) return this.viewChange.tick(ctx);
     this.stateTransfer.tick(ctx);
     this.checkpoint.tick(ctx);
     for (const [seq, inst] of this.log.entries()) {
@@ -189,7 +153,7 @@ export class PbftReplica implements Core<PbftMsg> {
     }
   }
 
-  private onRequest(ctx: Ctx<PbftMsg>, payload: Uint8Array): void {
+  onRequest(ctx: Ctx<PbftMsg>, payload: Uint8Array): void {
     const request = this.open(payload);
     if (!request) return;
     const { client, requestId } = request;
@@ -202,10 +166,9 @@ export class PbftReplica implements Core<PbftMsg> {
       // A client that timed out sends to everyone: backups pass it on to the primary and watch
       // that it executes (or the primary is suspected).
       if (this.n === 1) return;
-      const known = this.waiting.get(client);
-      if (!known || known.requestId < requestId) this.waiting.set(client, { requestId, payload });
+      this.viewChange.watch(client, requestId, payload);
       if (this.active) ctx.send(this.p.replicas[this.primaryOf(this.view)]!, { type: 'request', payload });
-      this.armViewChangeTimer(ctx);
+      this.viewChange.armTimer(ctx);
       return;
     }
     if (this.queue.some((q) => equalBytes(q, payload))) return;
@@ -225,12 +188,6 @@ export class PbftReplica implements Core<PbftMsg> {
       this.obs.invalid(err.reason === 'unknown-client' ? err.reason : 'malformed-request');
       return null;
     }
-  }
-
-  private armViewChangeTimer(ctx: Ctx<PbftMsg>): void {
-    if (this.timerArmed || !this.active || this.primary) return;
-    this.timerArmed = true;
-    ctx.setTimer('view-change', this.viewChangeUs);
   }
 
   flush(ctx: Ctx<PbftMsg>): void {
@@ -265,25 +222,12 @@ export class PbftReplica implements Core<PbftMsg> {
     return true;
   }
 
-  /**
-   * f+1 replicas (one correct at least) voted, in the view we lead, for sequence numbers we never
-   * assigned: an earlier incarnation of ours pre-prepared them, and we restarted with empty state
-   * in our own view. Numbering again from the stable checkpoint would contradict it (backups
-   * refuse the conflicting pre-prepares, and what it ordered is ours no longer to send), so we
-   * give the view up: the next one's NEW-VIEW carries what was prepared under the old numbering.
-   */
-  private unassignedVote(ctx: Ctx<PbftMsg>, replica: number): void {
-    if (this.unassigned.view !== this.view) this.unassigned = { view: this.view, voters: new Set() };
-    this.unassigned.voters.add(replica);
-    if (this.unassigned.voters.size > this.p.f) this.startViewChange(ctx, this.view + 1, 'restarted-primary');
-  }
-
   /** Whether a normal-case message belongs to the view this replica is running (older ones are expected after a view change and dropped). */
   private current(ctx: Ctx<PbftMsg>, m: PrePrepare | PhaseVote): boolean {
-    if (m.view > this.view && this.authentic(m)) this.witnessed(ctx, m.replica, m.view);
+    if (m.view > this.view && this.authentic(m)) this.recovery.witnessed(ctx, m.replica, m.view);
     if (m.view !== this.view || !this.active) return false;
     if (m.type !== 'pre-prepare' && this.primary && m.seq > this.seq) {
-      if (this.authentic(m)) this.unassignedVote(ctx, m.replica);
+      if (this.authentic(m)) this.recovery.unassignedVote(ctx, m.replica);
       return false;
     }
     if (m.seq <= this.checkpoint.stable.seq || m.seq > this.checkpoint.stable.seq + WINDOW) {
@@ -373,175 +317,13 @@ export class PbftReplica implements Core<PbftMsg> {
       if (this.executed % CHECKPOINT_INTERVAL === 0 && this.n > 1) this.checkpoint.take(ctx);
       if (this.primary && this.queue.length > 0 && this.inFlight() < PIPELINE) this.flush(ctx);
     }
-    this.releaseAnswered(ctx);
+    this.viewChange.releaseAnswered(ctx);
   }
 
-  /**
-   * Requests this backup watched that have executed (here or in a transferred state) stop
-   * guarding the primary: the timeout resets, and the timer restarts for any still waiting.
-   */
-  releaseAnswered(ctx: Ctx<PbftMsg>): void {
-    let released = false;
-    for (const [client, w] of this.waiting) {
-      if (this.store.answered(client, w.requestId)) {
-        this.waiting.delete(client);
-        released = true;
-      }
-    }
-    if (!released || !this.active) return;
-    this.viewChangeUs = this.p.viewChangeUs;
-    ctx.cancelTimer('view-change');
-    this.timerArmed = false;
-    if (this.waiting.size > 0) this.armViewChangeTimer(ctx);
-  }
-
-  /**
-   * f+1 replicas run a later view (we restarted with empty state, or missed its VIEW-CHANGEs and
-   * NEW-VIEW): join it as a backup. What its NEW-VIEW re-proposed we take at its next stable
-   * checkpoint; our own pre-prepares, prepares and claims of older views go.
-   */
-  private witnessed(ctx: Ctx<PbftMsg>, replica: number, view: number): void {
-    const joined = this.witness.note(replica, view, this.view);
-    if (joined === null || this.primaryOf(joined) === this.p.index) return;
-    this.view = joined;
-    this.active = true;
-    this.newView = null;
-    this.pendingNewView = null;
-    this.log.clear();
-    this.witness.clear();
-    for (const v of this.changes.keys()) if (v <= joined) this.changes.delete(v);
-    ctx.cancelTimer('view-change');
-    this.timerArmed = false;
-    this.obs.viewChanged(joined, 'joined');
-    this.obs.viewStarted(joined);
-    if (this.waiting.size > 0) this.armViewChangeTimer(ctx);
-  }
-
-  /** Moves to `target` (> view): stops the normal case and sends a signed VIEW-CHANGE with P, Q and the stable checkpoint. */
-  private startViewChange(ctx: Ctx<PbftMsg>, target: number, reason: PbftViewChangeReason): void {
-    if (target <= this.view || this.n === 1) return;
-    this.view = target;
-    this.active = false;
-    this.pendingNewView = null;
-    ctx.cancelTimer('batch');
-    this.obs.viewChanged(target, reason);
-    const vc = signPbft<ViewChange>({
-      type: 'view-change', view: target, replica: this.p.index, checkpoint: this.checkpoint.stable.proof, ...this.log.claims(), sig: new Uint8Array(),
-    }, this.p.keys);
-    this.changesOf(target).set(this.p.index, vc);
-    for (const v of this.changes.keys()) if (v < target) this.changes.delete(v);
-    ctx.multicast(this.others(), vc);
-    ctx.cancelTimer('view-change');
-    this.timerArmed = true;
-    ctx.setTimer('view-change', this.viewChangeUs);
-    if (this.primary) this.tryNewView(ctx);
-  }
-
-  private changesOf(view: number): Map<number, ViewChange> {
-    let m = this.changes.get(view);
-    if (!m) this.changes.set(view, (m = new Map()));
-    return m;
-  }
-
-  private onViewChange(ctx: Ctx<PbftMsg>, m: ViewChange): void {
-    if (m.view < this.view || (m.replica === this.p.index && !this.namedByPendingNewView(m))) return;
-    const fault = viewChangeFault(m, this.p.f, this.p.keys);
-    if (fault) return this.obs.invalid(`view-change-${fault}`);
-    if (m.replica === this.p.index) {
-      this.changesOf(m.view).set(m.replica, m);
-      return this.onNewView(ctx, this.pendingNewView!);
-    }
-    if (m.view === this.view && this.active) {
-      // The sender has not seen the NEW-VIEW of the view we are running.
-      if (this.primary && this.newView) ctx.send(this.p.replicas[m.replica]!, this.newView);
-      return;
-    }
-    const at = this.changesOf(m.view);
-    if (!at.has(m.replica)) {
-      at.set(m.replica, m);
-      // The view we wait for now has 2f+1 VIEW-CHANGEs: its NEW-VIEW gets a whole timeout from here.
-      if (m.view === this.view && !this.active && at.size === 2 * this.p.f + 1) {
-        this.timerArmed = true;
-        ctx.setTimer('view-change', this.viewChangeUs);
-      }
-    }
-    // f+1 replicas want a later view: at least one correct one does, so join the smallest of them.
-    const ahead = new Map<number, number>();
-    for (const [v, byReplica] of this.changes) {
-      if (v > this.view) for (const r of byReplica.keys()) ahead.set(r, Math.min(ahead.get(r) ?? Infinity, v));
-    }
-    if (ahead.size >= this.p.f + 1) this.startViewChange(ctx, Math.min(...ahead.values()), 'joined');
-    if (m.view === this.view && !this.active) {
-      if (this.primary) this.tryNewView(ctx);
-      else if (this.pendingNewView?.view === m.view) this.onNewView(ctx, this.pendingNewView);
-    }
-  }
-
-  /**
-   * Our own VIEW-CHANGE as the NEW-VIEW we wait on names it: sent by an earlier incarnation of
-   * ours (we restarted with empty state and sent another for the same view), fetched from the
-   * new primary. The view was formed with it, so we take it in place of ours; refused, the
-   * NEW-VIEW never matched and we sat out the view, then ran ahead into the next alone.
-   */
-  private namedByPendingNewView(m: ViewChange): boolean {
-    const nv = this.pendingNewView;
-    return nv !== null && nv.view === m.view && nv.changes.some((c) => c.replica === m.replica && equalBytes(c.digest, viewChangeDigest(m)));
-  }
-
-  /** The new primary: once the VIEW-CHANGEs it holds decide every slot, it announces the view. */
-  private tryNewView(ctx: Ctx<PbftMsg>): void {
-    const changes = [...this.changesOf(this.view).values()];
-    const plan = planNewView(changes, this.p.f, this.p.keys);
-    if (!plan) return;
-    const nv = signPbft<NewView>({
-      type: 'new-view', view: this.view, replica: this.p.index, changes: changes.map((c) => ({ replica: c.replica, digest: viewChangeDigest(c) })), sig: new Uint8Array(),
-    }, this.p.keys);
-    ctx.multicast(this.others(), nv);
-    this.install(ctx, plan, nv);
-  }
-
-  private onNewView(ctx: Ctx<PbftMsg>, m: NewView): void {
-    if (m.view < this.view || (m.view === this.view && this.active)) return;
-    if (m.replica !== this.primaryOf(m.view) || m.replica === this.p.index) return this.obs.invalid('new-view-from-non-primary');
-    if (!verifyPbft(m, this.p.keys)) return this.obs.invalid('bad-signature');
-    if (new Set(m.changes.map((c) => c.replica)).size !== m.changes.length) return this.obs.invalid('new-view-duplicate-change');
-    const held = this.changes.get(m.view);
-    const changes: ViewChange[] = [];
-    let missing = false;
-    for (const ref of m.changes) {
-      const vc = held?.get(ref.replica);
-      if (vc && equalBytes(viewChangeDigest(vc), ref.digest)) changes.push(vc);
-      else {
-        missing = true;
-        ctx.send(this.p.replicas[m.replica]!, { type: 'view-change-fetch', view: m.view, replica: this.p.index, wanted: ref.replica });
-      }
-    }
-    if (missing) {
-      this.pendingNewView = m;
-      return;
-    }
-    const plan = planNewView(changes, this.p.f, this.p.keys);
-    if (!plan) return this.obs.invalid('new-view-undecided');
-    if (m.view > this.view) {
-      this.view = m.view;
-      this.obs.viewChanged(m.view, 'joined');
-    }
-    this.install(ctx, plan, m);
-  }
-
-  /** Starts the view: every slot of the plan is pre-prepared again in it, and the normal case resumes. */
-  private install(ctx: Ctx<PbftMsg>, plan: NewViewPlan, nv: NewView): void {
-    this.active = true;
-    this.witness.clear();
-    this.newView = nv;
-    this.pendingNewView = null;
-    this.obs.viewStarted(this.view);
-    ctx.cancelTimer('view-change');
-    this.timerArmed = false;
-    this.log.clear();
-    this.checkpoint.makeStable(ctx, plan.stable);
+  /** A NEW-VIEW's slots, pre-prepared again in the view; a backup prepares each. */
+  reproposed(ctx: Ctx<PbftMsg>, slots: NewViewPlan['slots']): void {
     const primary = this.primaryOf(this.view);
-    for (const slot of plan.slots) {
+    for (const slot of slots) {
       const inst = this.log.instance(slot.seq);
       this.log.acceptPrePrepare(inst, { type: 'pre-prepare', view: this.view, seq: slot.seq, replica: primary, batch: slot.batch, auth: new Uint8Array() }, true);
       if (!this.primary) {
@@ -549,12 +331,15 @@ export class PbftReplica implements Core<PbftMsg> {
         inst.prepares.set(this.p.index, inst.digest!);
       }
     }
-    this.seq = Math.max(this.checkpoint.stable.seq, this.executed, plan.slots.at(-1)?.seq ?? 0);
-    if (this.executed < this.checkpoint.stable.seq) this.stateTransfer.request(ctx);
-    // Requests this replica knows of go to the new primary (or into its own queue).
-    const known = [...this.queue.splice(0), ...[...this.waiting.values()].map((w) => w.payload)];
-    if (this.primary) this.waiting.clear();
-    for (const payload of known) this.onRequest(ctx, payload);
+  }
+
+  /** The requests queued for the next batch, taken out (a view starts). */
+  takeQueue(): Uint8Array[] {
+    return this.queue.splice(0);
+  }
+
+  /** Every instance makes what progress its votes allow (a view starts). */
+  resume(ctx: Ctx<PbftMsg>): void {
     for (const [seq, inst] of this.log.entries()) this.progress(ctx, seq, inst);
   }
 }

@@ -52,6 +52,6 @@ export class StateTransfer {
     r.checkpoint.makeStable(ctx, s);
     r.log.dropThrough(m.seq);
     r.execute(ctx);
-    r.releaseAnswered(ctx);
+    r.viewChange.releaseAnswered(ctx);
   }
 }
