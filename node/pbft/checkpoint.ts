@@ -74,7 +74,7 @@ export class Checkpoints {
     for (const seq of this.received.keys()) if (seq <= s.seq) this.received.delete(seq);
     for (const seq of this.snapshots.keys()) if (seq < s.seq) this.snapshots.delete(seq);
     r.log.collect(s.seq, r.executed);
-    if (r.primary && r.active) r.flush(ctx);
+    if (r.primary && r.active) r.normal.flush(ctx);
   }
 
   /**

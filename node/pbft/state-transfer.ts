@@ -51,7 +51,7 @@ export class StateTransfer {
     r.obs.stateTransferred(m.seq);
     r.checkpoint.makeStable(ctx, s);
     r.log.dropThrough(m.seq);
-    r.execute(ctx);
+    r.normal.execute(ctx);
     r.viewChange.releaseAnswered(ctx);
   }
 }

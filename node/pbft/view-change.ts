@@ -236,14 +236,14 @@ export class ViewChange {
     const r = this.r;
     this.enter(ctx, nv);
     r.checkpoint.makeStable(ctx, plan.stable);
-    r.reproposed(ctx, plan.slots);
+    r.normal.reproposed(ctx, plan.slots);
     r.seq = Math.max(r.checkpoint.stable.seq, r.executed, plan.slots.at(-1)?.seq ?? 0);
     if (r.executed < r.checkpoint.stable.seq) r.stateTransfer.request(ctx);
     // Requests this replica knows of go to the new primary (or into its own queue).
-    const known = [...r.takeQueue(), ...[...this.waiting.values()].map((w) => w.payload)];
+    const known = [...r.normal.takeQueue(), ...[...this.waiting.values()].map((w) => w.payload)];
     if (r.primary) this.waiting.clear();
-    for (const payload of known) r.onRequest(ctx, payload);
-    r.resume(ctx);
+    for (const payload of known) r.normal.onRequest(ctx, payload);
+    r.normal.resume(ctx);
   }
 
   /** Runs the current view from here (started by `nv`, or joined without it): the timer stops, the older views' instances go. */
