@@ -152,7 +152,7 @@ test('a slow PBFT run (each replica busy 100 µs per datagram) sends each phase 
 test('a Byzantine replica spraying signed CHECKPOINTs for made-up sequence numbers makes a replica keep three of them, not one per lie', () => {
   const r = run({ seed: 3, n: 4, f: 1, loss: 0, requests: 100, checkpointSpam: 500 });
   assertHealthy('checkpoint spam', r);
-  const kept = [...r.replicas[0]!['checkpoints'].values()].filter((by) => by.has(3)).length;
+  const kept = [...r.replicas[0]!.checkpoint['received'].values()].filter((by) => by.has(3)).length;
   assert.ok(kept <= 3, `${kept} checkpoints of the liar kept`);
 });
 

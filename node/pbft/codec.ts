@@ -1,7 +1,7 @@
 import type { Codec } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import { Reader, Writer } from '../runtime/wire.js';
-import type { Checkpoint, PbftMsg, SlotClaim } from './messages.js';
+import type { Checkpoint, PbftMsg, SlotClaim, ViewChange } from './messages.js';
 
 export const PBFT_MAGIC = 0x50;
 export const PBFT_TYPE = {
@@ -59,6 +59,29 @@ const writeClaims = (w: Writer, claims: SlotClaim[]) => {
   for (const c of claims) w.u64(c.seq).u32(c.view).raw(c.digest);
 };
 
+const copy = (r: Reader, n: number, what: string) => r.bytesOf(n, what).slice();
+const count = (n: number, max: number, what: string) => {
+  if (n > max) throw new WireError('bad-field', `${n} ${what} (at most ${max})`);
+  return n;
+};
+const readBatch = (r: Reader) => Array.from({ length: count(r.u16('batch size'), MAX_BATCH, 'requests in a batch') }, () => copy(r, r.u32('request length'), 'request'));
+const readCheckpoint = (r: Reader): Checkpoint => ({
+  type: 'checkpoint', seq: r.u64('checkpoint sequence number'), replica: r.u8('checkpoint replica'), digest: copy(r, 32, 'state digest'), sig: copy(r, SIG, 'signature'),
+});
+const readProof = (r: Reader) => Array.from({ length: count(r.u8('checkpoint proof size'), MAX_PROOF, 'checkpoints') }, () => readCheckpoint(r));
+const readClaims = (r: Reader, what: string): SlotClaim[] => Array.from({ length: count(r.u16(`${what} count`), MAX_CLAIMS, what) }, () => ({
+  seq: r.u64(`${what} sequence number`), view: r.u32(`${what} view`), digest: copy(r, 32, `${what} digest`),
+}));
+function readViewChange(r: Reader): ViewChange {
+  const view = r.u32('view');
+  const replica = r.u8('replica');
+  const checkpoint = readProof(r);
+  const prepared = readClaims(r, 'prepared claim');
+  const prePrepared = readClaims(r, 'pre-prepared claim');
+  const batches = Array.from({ length: count(r.u16('batch count'), MAX_CLAIMS, 'batches') }, () => readBatch(r));
+  return { type: 'view-change', view, replica, checkpoint, prepared, prePrepared, batches, sig: copy(r, SIG, 'signature') };
+}
+
 export const pbftCodec: Codec<PbftMsg> = {
   encode(m) {
     const w = new Writer(2 + size(m)).u8(PBFT_MAGIC).u8(PBFT_TYPE[m.type]);
@@ -113,64 +136,44 @@ export const pbftCodec: Codec<PbftMsg> = {
     const magic = r.u8('magic');
     if (magic !== PBFT_MAGIC) throw new WireError('bad-magic', `not a PBFT packet (first byte 0x${magic.toString(16)})`);
     const type = r.u8('type');
-    const copy = (n: number, what: string) => r.bytesOf(n, what).slice();
-    const count = (n: number, max: number, what: string) => {
-      if (n > max) throw new WireError('bad-field', `${n} ${what} (at most ${max})`);
-      return n;
-    };
-    const batch = () => Array.from({ length: count(r.u16('batch size'), MAX_BATCH, 'requests in a batch') }, () => copy(r.u32('request length'), 'request'));
-    const checkpoint = (): Checkpoint => ({
-      type: 'checkpoint', seq: r.u64('checkpoint sequence number'), replica: r.u8('checkpoint replica'), digest: copy(32, 'state digest'), sig: copy(SIG, 'signature'),
-    });
-    const proof = () => Array.from({ length: count(r.u8('checkpoint proof size'), MAX_PROOF, 'checkpoints') }, checkpoint);
-    const claims = (what: string) => Array.from({ length: count(r.u16(`${what} count`), MAX_CLAIMS, what) }, () => ({
-      seq: r.u64(`${what} sequence number`), view: r.u32(`${what} view`), digest: copy(32, `${what} digest`),
-    }));
     let m: PbftMsg;
     switch (type) {
       case PBFT_TYPE.request:
-        m = { type: 'request', payload: copy(r.u32('payload length'), 'payload') };
+        m = { type: 'request', payload: copy(r, r.u32('payload length'), 'payload') };
         break;
       case PBFT_TYPE['pre-prepare']: {
         const view = r.u32('view');
         const seq = r.u64('sequence number');
         const replica = r.u8('replica');
-        m = { type: 'pre-prepare', view, seq, replica, batch: batch(), auth: copy(r.u16('authenticator length'), 'authenticator') };
+        m = { type: 'pre-prepare', view, seq, replica, batch: readBatch(r), auth: copy(r, r.u16('authenticator length'), 'authenticator') };
         break;
       }
       case PBFT_TYPE.prepare:
       case PBFT_TYPE.commit:
         m = {
           type: type === PBFT_TYPE.prepare ? 'prepare' : 'commit', view: r.u32('view'), seq: r.u64('sequence number'), replica: r.u8('replica'),
-          digest: copy(32, 'digest'), resent: r.u8('resent flag') === 1, auth: copy(r.u16('authenticator length'), 'authenticator'),
+          digest: copy(r, 32, 'digest'), resent: r.u8('resent flag') === 1, auth: copy(r, r.u16('authenticator length'), 'authenticator'),
         };
         break;
       case PBFT_TYPE.reply:
         m = {
           type: 'reply', view: r.u32('view'), replica: r.u8('replica'), client: r.u16('client'), requestId: r.u64('request id'),
-          result: copy(r.u16('result length'), 'result'), mac: copy(32, 'MAC'),
+          result: copy(r, r.u16('result length'), 'result'), mac: copy(r, 32, 'MAC'),
         };
         break;
       case PBFT_TYPE.checkpoint:
-        m = checkpoint();
+        m = readCheckpoint(r);
         break;
-      case PBFT_TYPE['view-change']: {
-        const view = r.u32('view');
-        const replica = r.u8('replica');
-        const cp = proof();
-        const prepared = claims('prepared claim');
-        const prePrepared = claims('pre-prepared claim');
-        const batches = Array.from({ length: count(r.u16('batch count'), MAX_CLAIMS, 'batches') }, batch);
-        m = { type: 'view-change', view, replica, checkpoint: cp, prepared, prePrepared, batches, sig: copy(SIG, 'signature') };
+      case PBFT_TYPE['view-change']:
+        m = readViewChange(r);
         break;
-      }
       case PBFT_TYPE['new-view']: {
         const view = r.u32('view');
         const replica = r.u8('replica');
         const changes = Array.from({ length: count(r.u8('view-change count'), MAX_PROOF, 'view changes') }, () => ({
-          replica: r.u8('view-change replica'), digest: copy(32, 'view-change digest'),
+          replica: r.u8('view-change replica'), digest: copy(r, 32, 'view-change digest'),
         }));
-        m = { type: 'new-view', view, replica, changes, sig: copy(SIG, 'signature') };
+        m = { type: 'new-view', view, replica, changes, sig: copy(r, SIG, 'signature') };
         break;
       }
       case PBFT_TYPE['view-change-fetch']:
@@ -182,8 +185,8 @@ export const pbftCodec: Codec<PbftMsg> = {
       case PBFT_TYPE['state-reply']: {
         const seq = r.u64('sequence number');
         const replica = r.u8('replica');
-        const cp = proof();
-        m = { type: 'state-reply', seq, replica, checkpoint: cp, snapshot: copy(r.u32('snapshot length'), 'snapshot') };
+        const cp = readProof(r);
+        m = { type: 'state-reply', seq, replica, checkpoint: cp, snapshot: copy(r, r.u32('snapshot length'), 'snapshot') };
         break;
       }
       default:

@@ -1,4 +1,5 @@
 import { equalBytes, hex } from '../crypto/bytes.js';
+import { Votes } from '../protocol/quorum.js';
 import { type PbftSigningKeys, batchDigest, verifyPbft } from './auth.js';
 import type { Checkpoint, ViewChange } from './messages.js';
 
@@ -15,12 +16,12 @@ export const INITIAL_CHECKPOINT: StableCheckpoint = { seq: 0, digest: new Uint8A
 export function checkpointProven(proof: Checkpoint[], f: number, keys: Pick<PbftSigningKeys, 'publicKeys' | 'backend'>): StableCheckpoint | null {
   if (proof.length === 0) return INITIAL_CHECKPOINT;
   const [first] = proof;
-  const signers = new Set<number>();
+  const signers = new Votes(2 * f + 1);
   for (const c of proof) {
     if (c.seq !== first!.seq || !equalBytes(c.digest, first!.digest) || signers.has(c.replica) || !verifyPbft(c, keys)) return null;
-    signers.add(c.replica);
+    signers.add(c.replica, true);
   }
-  return signers.size >= 2 * f + 1 ? { seq: first!.seq, digest: first!.digest, proof } : null;
+  return signers.reached ? { seq: first!.seq, digest: first!.digest, proof } : null;
 }
 
 /**
