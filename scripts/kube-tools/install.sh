@@ -19,6 +19,9 @@ coredns_version="v1.15.0"   # must match coredns/go.mod
 helm_k8s_minor="36"
 helm_build="$helm_version-k8s1.$helm_k8s_minor"
 mkdir -p "$cache"
+# One build at a time: the test runner's prefetch (scripts/prefetch-tools.sh) and a suite may both ask.
+exec 8>"$cache/.kube-tools.lock"
+flock 8
 
 components=(kube-apiserver kube-controller-manager)
 node=false
@@ -58,8 +61,8 @@ fi
 if ! command -v etcd >/dev/null 2>&1 && [ ! -x /usr/bin/etcd ]; then
   echo "installing etcd-server from Debian..." >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends etcd-server >&2
+  apt-get -o DPkg::Lock::Timeout=900 update -qq >&2
+  apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends etcd-server >&2
   # The package starts a system etcd on the default ports; the tests run their own.
   (service etcd stop || pkill -x etcd || true) >/dev/null 2>&1
 fi

@@ -22,8 +22,8 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
     chmod 755 "$policy"
     trap 'rm -f "$policy"' EXIT
   fi
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends prometheus >&2
+  apt-get -o DPkg::Lock::Timeout=900 update -qq >&2
+  apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends prometheus >&2
   (service prometheus stop || true) >/dev/null 2>&1
 fi
 dirname "$(command -v prometheus)"

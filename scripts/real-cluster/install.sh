@@ -10,6 +10,10 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
 T0=$SECONDS; t() { echo "[install $((SECONDS - T0))s] $*" >&2; }
+mkdir -p "$TOOLS"
+# One install at a time: the test runner's prefetch (scripts/prefetch-tools.sh) and the suite may both ask.
+exec 7>"$TOOLS/.real-cluster-install.lock"
+flock 7
 
 packages=(containerd runc containernetworking-plugins iptables conntrack ethtool ebtables socat
   debootstrap etcd-server podman buildah uidmap fuse-overlayfs gcc libc6-dev python3 openssl curl bc)
@@ -18,8 +22,8 @@ for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | gr
 if [ ${#missing[@]} -gt 0 ]; then
   t "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  apt-get -o DPkg::Lock::Timeout=900 update -qq >&2
+  apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >&2
   # Packages may start their own daemons (etcd, containerd) where no policy-rc.d forbids it; the cluster runs its own.
   for s in etcd containerd; do (service "$s" stop || true) >/dev/null 2>&1; done
 fi
