@@ -18,7 +18,12 @@ import { MemberProcess } from './members.js';
 import { findBasePorts } from './ports.js';
 import { Supervisor } from './supervisor.js';
 
-const READY_TIMEOUT_MS = 20_000;
+/**
+ * How long a started member may take to answer /readyz. A member that dies is reported at once;
+ * this bounds only a slow start: a phase starts up to ~20 Node processes at once, which on a busy
+ * 2-core machine (builds running beside the suite) took past 20 s.
+ */
+const READY_TIMEOUT_MS = 60_000;
 const DRAIN_TIMEOUT_MS = 10_000;
 const METRICS_GAP = 2500;
 const HISTORY_TIMEOUT_MS = 10_000;
