@@ -1,6 +1,7 @@
 import { Heap } from 'heap-js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import type { Config, FlushState, Groupcast, HydraMsg, Prepare } from './messages.js';
+import { FINALS_KEPT } from './config-state.js';
 import { configNodes, type HydraTopology, sequencerNode } from './topology.js';
 
 export interface ReceiverParams {
@@ -157,6 +158,8 @@ export class Receiver implements Core<HydraMsg> {
   private readonly views = new Map<number, SeqView>();
   /** Removed sequencers whose final marker is still buffered; they bound the frontier until then. */
   private readonly retiring = new Set<SeqView>();
+  /** Removed streams ("sequencer.joined") whose final marker we delivered: finished here for good. */
+  private readonly finished = new Set<string>();
   private readonly heap = new Heap<Entry>((a, b) =>
     a.clock - b.clock || a.view.id - b.view.id || a.seq - b.seq || Number(a.msg === null) - Number(b.msg === null));
   private lastDelivered: Key = { clock: -1, sequencer: -1 };
@@ -240,7 +243,10 @@ export class Receiver implements Core<HydraMsg> {
   resume(ctx: Ctx<HydraMsg>, config: Config, streams: readonly { sequencer: number; epoch: number; next: number }[], through: Key): void {
     if (config.config > this.config) this.install(ctx, config);
     for (const v of [...this.views.values(), ...this.retiring]) {
-      const s = streams.find((x) => x.sequencer === v.id && x.epoch === v.joined);
+      // A stream active in the peer's configuration that its position does not list has nothing in
+      // the peer's log: its position is 1 (else a first claim past FRESH_START would skip its head).
+      const s = streams.find((x) => x.sequencer === v.id && x.epoch === v.joined)
+        ?? (config.active.some((a) => a.sequencer === v.id && a.joined === v.joined) ? { sequencer: v.id, epoch: v.joined, next: 1 } : undefined);
       // The peer's position places the stream: should it be removed before we hear a claim from
       // it (we may be cut off), its final flush must still drop-notify its tail past that position,
       // or the application would skip those slots without a word (retire only finishes placed streams).
@@ -255,6 +261,25 @@ export class Receiver implements Core<HydraMsg> {
       if (through.clock > v.deliveredClock) v.deliveredClock = through.clock;
     }
     if (before(this.lastDelivered, through)) this.lastDelivered = { ...through };
+    // A listed stream our configuration has already removed (the peer's configuration, or ours,
+    // is past its final flush) but that we hold no view of — we restarted, or never placed it:
+    // its slots from the peer's position up to the final count for our group were never delivered
+    // there nor here, and no claim from it will come. Finish it as `install` finishes a placed
+    // stream: its drop notifications go right at `through` (before their messages' places, which
+    // lie past the peer's delivery point, docs/hydra.md#restarted-receivers), and the application
+    // recovers them from peers or NO-OPs them (docs/hydrapaxos.md#state-transfer).
+    for (const s of streams) {
+      if (this.views.get(s.sequencer)?.joined === s.epoch) continue;
+      if ([...this.retiring].some((v) => v.id === s.sequencer && v.joined === s.epoch)) continue;
+      if (this.finished.has(`${s.sequencer}.${s.epoch}`)) continue;
+      const final = this.finalOf(s.sequencer, s.epoch);
+      if (!final || (final.seqs[this.p.group] ?? 0) < s.next) continue;
+      const v = this.newView({ sequencer: s.sequencer, joined: s.epoch, start: through.clock }, ctx.now);
+      v.started = true;
+      v.next = s.next;
+      v.covered = s.next - 1;
+      this.retire(v, final);
+    }
     this.deliver(ctx);
   }
 
@@ -503,6 +528,7 @@ export class Receiver implements Core<HydraMsg> {
         if (e.seq >= v.next) v.next = e.seq + 1;
         if (e.final) {
           this.retiring.delete(v);
+          this.finished.add(`${v.id}.${v.joined}`);
           this.discardBeyondFinal(v);
           frontier = this.frontier();
         }
@@ -643,17 +669,34 @@ export class Receiver implements Core<HydraMsg> {
     }
     for (const a of m.active) {
       if (this.views.has(a.sequencer)) continue;
-      this.views.set(a.sequencer, {
-        id: a.sequencer, joined: a.joined, clock: a.start, next: 1, covered: 0, pendingSeqs: new Map(), lost: new Set(),
-        deliveredClock: a.start, gapSince: -1,
-        lastHeard: ctx.now, heard: false, suspectedAt: -Infinity, solicitedAt: -Infinity, frozen: false,
-        observedSeqs: [], observedClock: a.start, claimedAt: ctx.now, finalSeq: Infinity, started: false,
-      });
+      this.views.set(a.sequencer, this.newView(a, ctx.now));
     }
     this.config = m.config;
     this.installed = m;
     this.adding = null;
     this.obs.configured(m.config);
+  }
+
+  private newView(a: { sequencer: number; joined: number; start: number }, now: number): SeqView {
+    return {
+      id: a.sequencer, joined: a.joined, clock: a.start, next: 1, covered: 0, pendingSeqs: new Map(), lost: new Set(),
+      deliveredClock: a.start, gapSince: -1,
+      lastHeard: now, heard: false, suspectedAt: -Infinity, solicitedAt: -Infinity, frozen: false,
+      observedSeqs: [], observedClock: a.start, claimedAt: now, finalSeq: Infinity, started: false,
+    };
+  }
+
+  /**
+   * The final flush of incarnation (sequencer, joined) in the installed configuration: the first
+   * removal of that id after it joined — but only if the configuration still keeps every removal
+   * since it joined (finals are the last FINALS_KEPT removals, in order), else the first one kept
+   * may be a later incarnation's, whose counts are not this one's.
+   */
+  private finalOf(sequencer: number, joined: number): FlushState | undefined {
+    const finals = this.installed.finals;
+    if (this.installed.active.some((a) => a.sequencer === sequencer && a.joined === joined)) return undefined;
+    if (finals.length >= FINALS_KEPT && finals[0]!.config > joined) return undefined;
+    return finals.find((f) => f.sequencer === sequencer && f.config > joined);
   }
 
   /**
