@@ -2,7 +2,7 @@ import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { isVrMsg } from '../vr/messages.js';
 import { VrReplica, type VrObserver } from '../vr/replica.js';
 import { type ConfigCommand, type ConfigState, type PlannedChange, configStateMachine, initialConfigState } from './config-state.js';
-import type { AddReport, Config, FinalFlush, HydraMsg, RemoveReport } from './messages.js';
+import type { AddReport, Config, FlushState, HydraMsg, RemoveReport } from './messages.js';
 import {
   AGGREGATOR, MAX_SEQUENCERS, type HydraTopology, allClients, allReceivers, configNodes, receiversOf, sequencerNode,
 } from './topology.js';
@@ -319,7 +319,7 @@ export class ConfigService implements Core<HydraMsg> {
     if (!everyone && ctx.now - c.quorumAt < this.p.reportGraceUs) return;
     if (kind === 'remove') {
       const reports = [...c.reports.values()] as RemoveReport[];
-      const final: FinalFlush = {
+      const final: FlushState = {
         sequencer: c.planned.sequencer,
         config: newConfig,
         clock: Math.max(...reports.map((r) => r.clock)),

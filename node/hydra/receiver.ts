@@ -1,7 +1,6 @@
 import { Heap } from 'heap-js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
-import type { Config, FlushState, Groupcast, HydraMsg, Prepare } from './messages.js';
-import { FINALS_KEPT } from './config-state.js';
+import type { Config, FinalFlush, FlushState, Groupcast, HydraMsg, Prepare } from './messages.js';
 import { configNodes, type HydraTopology, sequencerNode } from './topology.js';
 
 export interface ReceiverParams {
@@ -316,6 +315,11 @@ export class Receiver implements Core<HydraMsg> {
       this.obs.rejected(v ? 'stale-incarnation' : 'unknown-sequencer');
       return;
     }
+    this.accept(ctx, v, m);
+  }
+
+  /** Takes a groupcast of v's incarnation, stamped in a configuration we have installed. */
+  private accept(ctx: Ctx<HydraMsg>, v: SeqView, m: Groupcast): void {
     if (v.frozen || this.retiring.has(v)) {
       this.obs.rejected('removed-sequencer');
       return;
@@ -664,17 +668,49 @@ export class Receiver implements Core<HydraMsg> {
       const still = next.get(v.id);
       if (still && still.joined === v.joined) continue;
       this.views.delete(v.id);
-      // A stream we never placed had nothing delivered here: nothing of it is ours to finish.
-      if (v.started) this.retire(v, m.finals.find((f) => f.sequencer === v.id && f.config > v.joined));
+      // Its final flush is a claim like any other: a stream we never placed is placed by it, as by
+      // a first claim (`startStream`): from number 1 if it is at most FRESH_START — a stream none
+      // of whose messages and flushes reached us (issue 18: a restarted receiver whose address is
+      // stale for the sequencer and the aggregator) is then drop-notified rather than skipped.
+      // Past FRESH_START we came in late: nothing of it is ours to finish.
+      const final = m.finals.find((f) => f.sequencer === v.id && f.joined === v.joined);
+      if (!v.started && final && (final.seqs[this.p.group] ?? 0) <= FRESH_START) v.started = true;
+      if (v.started) this.retire(v, final);
     }
+    // Streams that began after the configuration we were in — that is, within our lifetime: we
+    // had a position (we delivered something, or took a peer's), or had already installed a
+    // configuration from the service, so we are not a receiver just restarted at the initial one
+    // — are owed to us from number 1. Such a stream is placed now, not at its first claim: else a
+    // stream every message and flush of which missed us (a lost groupcast; flushes lost on the way
+    // through the aggregator; a stale address) and that is removed again would vanish without a
+    // drop notification, as `retire` finishes only placed streams (issue 18). For the same reason
+    // an incarnation that joined and was removed while we were behind (we jump past both
+    // configurations) is finished from its final flush: we take what we hold of it and everything
+    // else of it up to its final counter is drop-notified here.
+    const owed = this.lastDelivered.clock >= 0 || this.config > this.p.topology.initial.config;
+    if (owed) for (const f of m.finals) this.finishMissed(ctx, f);
     for (const a of m.active) {
       if (this.views.has(a.sequencer)) continue;
-      this.views.set(a.sequencer, this.newView(a, ctx.now));
+      const v = this.newView(a, ctx.now);
+      if (owed && a.joined > this.config) v.started = true;
+      this.views.set(a.sequencer, v);
     }
     this.config = m.config;
     this.installed = m;
     this.adding = null;
     this.obs.configured(m.config);
+  }
+
+  /** Finishes an incarnation that joined after our configuration and is removed by `m` (see `install`). */
+  private finishMissed(ctx: Ctx<HydraMsg>, f: FinalFlush): void {
+    if (f.joined <= this.config || this.finished.has(`${f.sequencer}.${f.joined}`)) return;
+    if ([...this.retiring].some((v) => v.id === f.sequencer && v.joined === f.joined)) return;
+    const v = this.newView({ sequencer: f.sequencer, joined: f.joined, start: this.lastDelivered.clock }, ctx.now);
+    v.started = true;
+    const theirs = (g: Groupcast) => g.sequencer === f.sequencer && g.config >= f.joined && g.config < f.config;
+    for (const g of this.early.filter(theirs)) this.accept(ctx, v, g);
+    this.early = this.early.filter((g) => !theirs(g));
+    this.retire(v, f);
   }
 
   private newView(a: { sequencer: number; joined: number; start: number }, now: number): SeqView {
@@ -686,17 +722,9 @@ export class Receiver implements Core<HydraMsg> {
     };
   }
 
-  /**
-   * The final flush of incarnation (sequencer, joined) in the installed configuration: the first
-   * removal of that id after it joined — but only if the configuration still keeps every removal
-   * since it joined (finals are the last FINALS_KEPT removals, in order), else the first one kept
-   * may be a later incarnation's, whose counts are not this one's.
-   */
-  private finalOf(sequencer: number, joined: number): FlushState | undefined {
-    const finals = this.installed.finals;
-    if (this.installed.active.some((a) => a.sequencer === sequencer && a.joined === joined)) return undefined;
-    if (finals.length >= FINALS_KEPT && finals[0]!.config > joined) return undefined;
-    return finals.find((f) => f.sequencer === sequencer && f.config > joined);
+  /** The final flush of incarnation (sequencer, joined) in the installed configuration, if it keeps it. */
+  private finalOf(sequencer: number, joined: number): FinalFlush | undefined {
+    return this.installed.finals.find((f) => f.sequencer === sequencer && f.joined === joined);
   }
 
   /**
