@@ -123,3 +123,17 @@ test('a restarted receiver finishes an incarnation it never placed from its fina
   h.r.receive(h.ctx(), config(6, [], [{ sequencer: 2, joined: 5, config: 6, clock: 5300, seqs: [3] }]));
   assert.deepEqual(h.got().filter((d) => d.includes(' 2.5.')), ['drop 2.5.1', 'drop 2.5.2', 'drop 2.5.3']);
 });
+
+test('a restarted receiver that takes a peer\'s position finishes an incarnation the position does not list and the peer\'s configuration removed', () => {
+  // Follower seed 13: a restarted receiver, cut off from the service, took a peer's state in
+  // configuration 114; incarnation 1.111 had joined after the peer's position and left again,
+  // so the position did not list it and the receiver had never known it.
+  const h = harness();
+  h.r.start(h.ctx());
+  h.at(5000);
+  const peer = config(4, [], [{ sequencer: 2, joined: 2, config: 3, clock: 2400, seqs: [2] }]);
+  h.r.resume(h.ctx(), peer, [{ sequencer: 0, epoch: 1, next: 3 }, { sequencer: 1, epoch: 1, next: 2 }], { clock: 2000, sequencer: 1 });
+  h.r.receive(h.ctx(), flush(4, 0, 5000, 2));
+  h.r.receive(h.ctx(), flush(4, 1, 5000, 1));
+  assert.deepEqual(h.got(), ['drop 2.2.1', 'drop 2.2.2']);
+});

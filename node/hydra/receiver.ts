@@ -267,7 +267,15 @@ export class Receiver implements Core<HydraMsg> {
     // stream: its drop notifications go right at `through` (before their messages' places, which
     // lie past the peer's delivery point, docs/hydra.md#restarted-receivers), and the application
     // recovers them from peers or NO-OPs them (docs/hydrapaxos.md#state-transfer).
-    for (const s of streams) {
+    // A removed stream the peer's position does not list had nothing in the peer's log up to
+    // `through`: all of it lies past that point, and it is ours from number 1 (as an active
+    // unlisted stream above) — else a receiver that jumps past its incarnation while it is cut off
+    // (a restarted member whose address is stale for the service) would skip it (issue 18,
+    // member-restart sweep follower 13).
+    const unlisted = config.finals
+      .filter((f) => !streams.some((x) => x.sequencer === f.sequencer && x.epoch === f.joined))
+      .map((f) => ({ sequencer: f.sequencer, epoch: f.joined, next: 1 }));
+    for (const s of [...streams, ...unlisted]) {
       if (this.views.get(s.sequencer)?.joined === s.epoch) continue;
       if ([...this.retiring].some((v) => v.id === s.sequencer && v.joined === s.epoch)) continue;
       if (this.finished.has(`${s.sequencer}.${s.epoch}`)) continue;
