@@ -50,7 +50,7 @@ test('a restarted receiver learns the current configuration and delivers from th
   assert.equal(h.deliveries.length, 0);
   const current: Config = {
     type: 'config', config: 3, active: [{ sequencer: 0, joined: 1, start: 0, incarnation: 5 }, { sequencer: 1, joined: 3, start: 900_000_000, incarnation: 6 }],
-    finals: [{ sequencer: 1, config: 2, clock: 800_000_000, seqs: [3 * SEQ_WINDOW] }],
+    finals: [{ sequencer: 1, config: 2, clock: 800_000_000, seqs: [3 * SEQ_WINDOW], joined: 1 }],
   };
   h.r.receive(h.ctx(), current);
   h.r.receive(h.ctx(), groupcast(3, 0, 1_000_000_020, FAR + 1));

@@ -95,7 +95,7 @@ test('HydraTxn stays live and consistent while the aggregator, a configuration r
   assert.deepEqual(memberRestartFailures(runs), []);
 });
 
-test('HydraTxn replicas stay equal when replacements overlap or a follower is replaced right after its leader, 2 seeds', () => {
+test('HydraTxn replicas stay equal when replacements overlap or a follower is replaced right after its leader, 3 seeds', () => {
   // Found here (both ended with a shard whose live replicas held different stores):
   // - overlap 10: receiver-g0-0, cut off while it restarted, took a peer's state at a position naming stream 1.98 at 60, which
   //   its receiver had already removed (so its tail 60-61 was never drop-notified), then jumped from configuration 101 to 113
@@ -103,5 +103,10 @@ test('HydraTxn replicas stay equal when replacements overlap or a follower is re
   //   follower whose log reaches a SYNC point but lacks a slot the point counts now takes the leader's state instead.
   // - follower 7: receiver-g2-0 restarted and, still recovering, answered "empty" to receiver-g2-1 restarted after it; that one
   //   started with an empty store while receiver-g2-2 held the shard's state. A recovering replica's "empty" no longer counts alone.
-  assert.deepEqual(memberRestartFailures([[10, 'overlap'], [7, 'follower']]), []);
+  // - follower 9 (not linearizable): group 0's leader never heard anything of incarnation 0.89 (its one groupcast to the group
+  //   lost, its flushes lost through the restarted aggregator's stale address), so when 0.89 was removed its receiver dropped the
+  //   never-placed stream without its final flush, and the leader's log lacked slot 0.89.1 its followers held; and group 1's
+  //   restarted leader jumped from configuration 120 to 127 past incarnation 2.121, which joined and left meanwhile
+  //   (test/hydra-missed-streams.test.ts has both in small).
+  assert.deepEqual(memberRestartFailures([[10, 'overlap'], [7, 'follower'], [9, 'follower']]), []);
 });

@@ -2,7 +2,7 @@ import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { isVrMsg } from '../vr/messages.js';
 import { VrReplica, type VrObserver } from '../vr/replica.js';
 import { type ConfigCommand, type ConfigState, type PlannedChange, configStateMachine, initialConfigState } from './config-state.js';
-import type { AddReport, Config, FinalFlush, HydraMsg, RemoveReport } from './messages.js';
+import type { AddReport, Config, FlushState, HydraMsg, RemoveReport } from './messages.js';
 import {
   AGGREGATOR, MAX_SEQUENCERS, type HydraTopology, allClients, allReceivers, configNodes, receiversOf, sequencerNode,
 } from './topology.js';
@@ -289,11 +289,22 @@ export class ConfigService implements Core<HydraMsg> {
     }
   }
 
+  /**
+   * The sequencers that must report before an addition is decided: every admitted incarnation of
+   * the current configuration (an unadmitted one stamps nothing). Each stops stamping in its
+   * configuration and reports its clock, which bounds the joiner's start frontier from below.
+   */
+  private pausing(c: Gathering): number[] {
+    if (c.planned.kind !== 'add') return [];
+    return this.current.active.filter((a) => a.incarnation !== 0 && a.sequencer !== c.planned.sequencer).map((a) => a.sequencer);
+  }
+
   private sendPrepare(ctx: Ctx<HydraMsg>, c: Gathering): void {
     const { kind, sequencer, newConfig } = c.planned;
     const to = this.receivers.filter((r) => !c.reports.has(r));
     // A leaving sequencer that is still alive reports its own exact counters.
     if (kind === 'remove' && !c.reports.has(sequencerNode(sequencer))) to.push(sequencerNode(sequencer));
+    for (const k of this.pausing(c)) if (!c.reports.has(sequencerNode(k))) to.push(sequencerNode(k));
     ctx.multicast(to, { type: 'prepare', newConfig, change: kind, sequencer });
   }
 
@@ -308,18 +319,21 @@ export class ConfigService implements Core<HydraMsg> {
 
   private tryFinish(ctx: Ctx<HydraMsg>, c: Gathering): void {
     const { kind, newConfig } = c.planned;
-    if (kind === 'add' && ctx.now - c.startedAt > this.p.addTimeoutUs) {
-      // The joiner never flushed: a configuration without it lets receivers resume.
+    const unpaused = this.pausing(c).filter((k) => !c.reports.has(sequencerNode(k)));
+    const suspected = this.lead?.suspected;
+    if (kind === 'add' && (ctx.now - c.startedAt > this.p.addTimeoutUs || unpaused.some((k) => suspected?.has(k)))) {
+      // The joiner never flushed, or a sequencer that must pause for it is suspected (it may be
+      // dead: its removal comes first): a configuration without the joiner lets everyone resume.
       this.vr.propose(ctx, { kind: 'aborted', newConfig });
       return;
     }
-    if (!this.quorumOfEveryGroup(c)) return;
+    if (unpaused.length > 0 || !this.quorumOfEveryGroup(c)) return;
     c.quorumAt ??= ctx.now;
     const everyone = this.receivers.every((r) => c.reports.has(r));
     if (!everyone && ctx.now - c.quorumAt < this.p.reportGraceUs) return;
     if (kind === 'remove') {
       const reports = [...c.reports.values()] as RemoveReport[];
-      const final: FinalFlush = {
+      const final: FlushState = {
         sequencer: c.planned.sequencer,
         config: newConfig,
         clock: Math.max(...reports.map((r) => r.clock)),

@@ -1,5 +1,5 @@
 import type { StateMachine } from '../vr/replica.js';
-import type { ActiveSequencer, Config, FinalFlush } from './messages.js';
+import type { ActiveSequencer, Config, FinalFlush, FlushState } from './messages.js';
 
 /** A configuration change under way: receivers have been (or are being) asked to prepare `newConfig`. */
 export interface PlannedChange {
@@ -31,7 +31,7 @@ export type ConfigCommand =
   | { kind: 'admit'; sequencer: number; incarnation: number }
   | { kind: 'begin'; change: PlannedChange }
   /** Ends a removal with the removed sequencer's final flush. */
-  | { kind: 'removed'; newConfig: number; final: FinalFlush }
+  | { kind: 'removed'; newConfig: number; final: FlushState }
   /** Ends an addition with the joiner's start frontier. */
   | { kind: 'added'; newConfig: number; start: number }
   /** Ends an addition whose joiner never flushed: the configuration goes on without it. */
@@ -66,7 +66,8 @@ function apply(s: ConfigState, c: ConfigCommand): ConfigState {
     case 'removed': {
       const ch = s.change;
       if (!ch || ch.kind !== 'remove' || ch.newConfig !== c.newConfig) return s;
-      const final: FinalFlush = { ...c.final, sequencer: ch.sequencer, config: ch.newConfig };
+      const joined = s.config.active.find((a) => a.sequencer === ch.sequencer)?.joined ?? 0;
+      const final: FinalFlush = { ...c.final, sequencer: ch.sequencer, config: ch.newConfig, joined };
       return {
         ...s,
         change: null,

@@ -2,7 +2,7 @@ import { WireError } from '../runtime/core.js';
 import type { Reader, Writer } from '../runtime/wire.js';
 import type { Part } from '../vr/codec.js';
 import type { ConfigCommand, ConfigState, PlannedChange } from './config-state.js';
-import type { ActiveSequencer, Config, FlushState } from './messages.js';
+import type { ActiveSequencer, Config, FinalFlush, FlushState } from './messages.js';
 import { MAX_SEQUENCERS } from './topology.js';
 
 /** Field layouts shared by Hydra's datagrams and the configuration service's replicated state. */
@@ -32,12 +32,15 @@ export function readFlushState(r: Reader): FlushState {
 
 /** A configuration's body (after Hydra's header). */
 export const configPart: Part<Config> = {
-  size: (c) => 4 + 1 + 22 * c.active.length + 1 + c.finals.reduce((n, f) => n + flushStateSize(f), 0),
+  size: (c) => 4 + 1 + 22 * c.active.length + 1 + c.finals.reduce((n, f) => n + flushStateSize(f) + 4, 0),
   write(w, c) {
     w.u32(c.config).u8(c.active.length);
     for (const a of c.active) w.u16(a.sequencer).u32(a.joined).u64(a.start).u64(a.incarnation);
     w.u8(c.finals.length);
-    for (const f of c.finals) writeFlushState(w, f);
+    for (const f of c.finals) {
+      writeFlushState(w, f);
+      w.u32(f.joined);
+    }
   },
   read(r) {
     const config = r.u32('config');
@@ -47,8 +50,8 @@ export const configPart: Part<Config> = {
       active.push({ sequencer: r.u16('sequencer'), joined: r.u32('joined'), start: r.u64('start'), incarnation: r.u64('incarnation') });
     }
     const nf = r.u8('final count');
-    const finals: FlushState[] = [];
-    for (let i = 0; i < nf; i++) finals.push(readFlushState(r));
+    const finals: FinalFlush[] = [];
+    for (let i = 0; i < nf; i++) finals.push({ ...readFlushState(r), joined: r.u32('final joined') });
     return { type: 'config', config, active, finals };
   },
 };

@@ -108,8 +108,15 @@ export interface ActiveSequencer {
   incarnation: number;
 }
 
-/** A removed sequencer's final flush: its unknown tail up to `seqs` becomes drop notifications. */
-export interface FinalFlush extends FlushState {}
+/**
+ * A removed sequencer's final flush: its unknown tail up to `seqs` becomes drop notifications.
+ * `config` is the configuration that removed it, `joined` the one its incarnation joined in (with
+ * `sequencer`, the stream's name): a receiver that missed both configurations learns from it that
+ * the stream existed, and finishes it (docs/hydra.md#reconfiguration).
+ */
+export interface FinalFlush extends FlushState {
+  joined: number;
+}
 
 export interface Config {
   type: 'config';

@@ -51,7 +51,7 @@ export function hydraMetrics(registry: Registry, wallNow: () => number) {
     const stamped = new Counter({ name: HYDRA_METRICS.stamped, help: 'Messages stamped.', labelNames: ['sequencer'], registers: r });
     const active = new Gauge({ name: HYDRA_METRICS.sequencerActive, help: '1 while this sequencer may stamp.', registers: r });
     const flushed = zeroed(flushes(), ['periodic', 'solicited']);
-    zeroed(rejected, valuesOf<Parameters<SequencerObserver['rejected']>[0]>({ inactive: true, 'bad-groups': true }));
+    zeroed(rejected, valuesOf<Parameters<SequencerObserver['rejected']>[0]>({ inactive: true, 'bad-groups': true, paused: true }));
     const stampedChild = stamped.labels(String(id));
     return {
       stamped: () => stampedChild.inc(),

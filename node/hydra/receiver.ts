@@ -1,6 +1,6 @@
 import { Heap } from 'heap-js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
-import type { Config, FlushState, Groupcast, HydraMsg, Prepare } from './messages.js';
+import type { Config, FinalFlush, FlushState, Groupcast, HydraMsg, Prepare } from './messages.js';
 import { configNodes, type HydraTopology, sequencerNode } from './topology.js';
 
 export interface ReceiverParams {
@@ -157,6 +157,8 @@ export class Receiver implements Core<HydraMsg> {
   private readonly views = new Map<number, SeqView>();
   /** Removed sequencers whose final marker is still buffered; they bound the frontier until then. */
   private readonly retiring = new Set<SeqView>();
+  /** Removed streams ("sequencer.joined") whose final marker we delivered: finished here for good. */
+  private readonly finished = new Set<string>();
   private readonly heap = new Heap<Entry>((a, b) =>
     a.clock - b.clock || a.view.id - b.view.id || a.seq - b.seq || Number(a.msg === null) - Number(b.msg === null));
   private lastDelivered: Key = { clock: -1, sequencer: -1 };
@@ -240,7 +242,10 @@ export class Receiver implements Core<HydraMsg> {
   resume(ctx: Ctx<HydraMsg>, config: Config, streams: readonly { sequencer: number; epoch: number; next: number }[], through: Key): void {
     if (config.config > this.config) this.install(ctx, config);
     for (const v of [...this.views.values(), ...this.retiring]) {
-      const s = streams.find((x) => x.sequencer === v.id && x.epoch === v.joined);
+      // A stream active in the peer's configuration that its position does not list has nothing in
+      // the peer's log: its position is 1 (else a first claim past FRESH_START would skip its head).
+      const s = streams.find((x) => x.sequencer === v.id && x.epoch === v.joined)
+        ?? (config.active.some((a) => a.sequencer === v.id && a.joined === v.joined) ? { sequencer: v.id, epoch: v.joined, next: 1 } : undefined);
       // The peer's position places the stream: should it be removed before we hear a claim from
       // it (we may be cut off), its final flush must still drop-notify its tail past that position,
       // or the application would skip those slots without a word (retire only finishes placed streams).
@@ -255,6 +260,33 @@ export class Receiver implements Core<HydraMsg> {
       if (through.clock > v.deliveredClock) v.deliveredClock = through.clock;
     }
     if (before(this.lastDelivered, through)) this.lastDelivered = { ...through };
+    // A listed stream our configuration has already removed (the peer's configuration, or ours,
+    // is past its final flush) but that we hold no view of — we restarted, or never placed it:
+    // its slots from the peer's position up to the final count for our group were never delivered
+    // there nor here, and no claim from it will come. Finish it as `install` finishes a placed
+    // stream: its drop notifications go right at `through` (before their messages' places, which
+    // lie past the peer's delivery point, docs/hydra.md#restarted-receivers), and the application
+    // recovers them from peers or NO-OPs them (docs/hydrapaxos.md#state-transfer).
+    // A removed stream the peer's position does not list had nothing in the peer's log up to
+    // `through`: all of it lies past that point, and it is ours from number 1 (as an active
+    // unlisted stream above) — else a receiver that jumps past its incarnation while it is cut off
+    // (a restarted member whose address is stale for the service) would skip it (issue 18,
+    // member-restart sweep follower 13).
+    const unlisted = config.finals
+      .filter((f) => !streams.some((x) => x.sequencer === f.sequencer && x.epoch === f.joined))
+      .map((f) => ({ sequencer: f.sequencer, epoch: f.joined, next: 1 }));
+    for (const s of [...streams, ...unlisted]) {
+      if (this.views.get(s.sequencer)?.joined === s.epoch) continue;
+      if ([...this.retiring].some((v) => v.id === s.sequencer && v.joined === s.epoch)) continue;
+      if (this.finished.has(`${s.sequencer}.${s.epoch}`)) continue;
+      const final = this.finalOf(s.sequencer, s.epoch);
+      if (!final || (final.seqs[this.p.group] ?? 0) < s.next) continue;
+      const v = this.newView({ sequencer: s.sequencer, joined: s.epoch, start: through.clock }, ctx.now);
+      v.started = true;
+      v.next = s.next;
+      v.covered = s.next - 1;
+      this.retire(v, final);
+    }
     this.deliver(ctx);
   }
 
@@ -291,6 +323,11 @@ export class Receiver implements Core<HydraMsg> {
       this.obs.rejected(v ? 'stale-incarnation' : 'unknown-sequencer');
       return;
     }
+    this.accept(ctx, v, m);
+  }
+
+  /** Takes a groupcast of v's incarnation, stamped in a configuration we have installed. */
+  private accept(ctx: Ctx<HydraMsg>, v: SeqView, m: Groupcast): void {
     if (v.frozen || this.retiring.has(v)) {
       this.obs.rejected('removed-sequencer');
       return;
@@ -503,6 +540,7 @@ export class Receiver implements Core<HydraMsg> {
         if (e.seq >= v.next) v.next = e.seq + 1;
         if (e.final) {
           this.retiring.delete(v);
+          this.finished.add(`${v.id}.${v.joined}`);
           this.discardBeyondFinal(v);
           frontier = this.frontier();
         }
@@ -638,22 +676,63 @@ export class Receiver implements Core<HydraMsg> {
       const still = next.get(v.id);
       if (still && still.joined === v.joined) continue;
       this.views.delete(v.id);
-      // A stream we never placed had nothing delivered here: nothing of it is ours to finish.
-      if (v.started) this.retire(v, m.finals.find((f) => f.sequencer === v.id && f.config > v.joined));
+      // Its final flush is a claim like any other: a stream we never placed is placed by it, as by
+      // a first claim (`startStream`): from number 1 if it is at most FRESH_START — a stream none
+      // of whose messages and flushes reached us (issue 18: a restarted receiver whose address is
+      // stale for the sequencer and the aggregator) is then drop-notified rather than skipped.
+      // Past FRESH_START we came in late: nothing of it is ours to finish.
+      const final = m.finals.find((f) => f.sequencer === v.id && f.joined === v.joined);
+      if (!v.started && final && (final.seqs[this.p.group] ?? 0) <= FRESH_START) v.started = true;
+      if (v.started) this.retire(v, final);
     }
+    // Streams that began after the configuration we were in — that is, within our lifetime: we
+    // had a position (we delivered something, or took a peer's), or had already installed a
+    // configuration from the service, so we are not a receiver just restarted at the initial one
+    // — are owed to us from number 1. Such a stream is placed now, not at its first claim: else a
+    // stream every message and flush of which missed us (a lost groupcast; flushes lost on the way
+    // through the aggregator; a stale address) and that is removed again would vanish without a
+    // drop notification, as `retire` finishes only placed streams (issue 18). For the same reason
+    // an incarnation that joined and was removed while we were behind (we jump past both
+    // configurations) is finished from its final flush: we take what we hold of it and everything
+    // else of it up to its final counter is drop-notified here.
+    const owed = this.lastDelivered.clock >= 0 || this.config > this.p.topology.initial.config;
+    if (owed) for (const f of m.finals) this.finishMissed(ctx, f);
     for (const a of m.active) {
       if (this.views.has(a.sequencer)) continue;
-      this.views.set(a.sequencer, {
-        id: a.sequencer, joined: a.joined, clock: a.start, next: 1, covered: 0, pendingSeqs: new Map(), lost: new Set(),
-        deliveredClock: a.start, gapSince: -1,
-        lastHeard: ctx.now, heard: false, suspectedAt: -Infinity, solicitedAt: -Infinity, frozen: false,
-        observedSeqs: [], observedClock: a.start, claimedAt: ctx.now, finalSeq: Infinity, started: false,
-      });
+      const v = this.newView(a, ctx.now);
+      if (owed && a.joined > this.config) v.started = true;
+      this.views.set(a.sequencer, v);
     }
     this.config = m.config;
     this.installed = m;
     this.adding = null;
     this.obs.configured(m.config);
+  }
+
+  /** Finishes an incarnation that joined after our configuration and is removed by `m` (see `install`). */
+  private finishMissed(ctx: Ctx<HydraMsg>, f: FinalFlush): void {
+    if (f.joined <= this.config || this.finished.has(`${f.sequencer}.${f.joined}`)) return;
+    if ([...this.retiring].some((v) => v.id === f.sequencer && v.joined === f.joined)) return;
+    const v = this.newView({ sequencer: f.sequencer, joined: f.joined, start: this.lastDelivered.clock }, ctx.now);
+    v.started = true;
+    const theirs = (g: Groupcast) => g.sequencer === f.sequencer && g.config >= f.joined && g.config < f.config;
+    for (const g of this.early.filter(theirs)) this.accept(ctx, v, g);
+    this.early = this.early.filter((g) => !theirs(g));
+    this.retire(v, f);
+  }
+
+  private newView(a: { sequencer: number; joined: number; start: number }, now: number): SeqView {
+    return {
+      id: a.sequencer, joined: a.joined, clock: a.start, next: 1, covered: 0, pendingSeqs: new Map(), lost: new Set(),
+      deliveredClock: a.start, gapSince: -1,
+      lastHeard: now, heard: false, suspectedAt: -Infinity, solicitedAt: -Infinity, frozen: false,
+      observedSeqs: [], observedClock: a.start, claimedAt: now, finalSeq: Infinity, started: false,
+    };
+  }
+
+  /** The final flush of incarnation (sequencer, joined) in the installed configuration, if it keeps it. */
+  private finalOf(sequencer: number, joined: number): FinalFlush | undefined {
+    return this.installed.finals.find((f) => f.sequencer === sequencer && f.joined === joined);
   }
 
   /**

@@ -23,7 +23,7 @@ export interface SequencerParams {
 export interface SequencerObserver {
   stamped(groups: number): void;
   flushed(kind: 'periodic' | 'solicited'): void;
-  rejected(reason: 'inactive' | 'bad-groups'): void;
+  rejected(reason: 'inactive' | 'bad-groups' | 'paused'): void;
   configured(config: number, active: boolean): void;
 }
 
@@ -43,6 +43,12 @@ export class Sequencer implements Core<HydraMsg> {
   private joined = 0;
   /** After being asked to leave for configuration n, older configurations can't re-activate us. */
   private leftFor = 0;
+  /**
+   * An addition of configuration `until` is under way: we stamp nothing in our configuration past
+   * `clock`, which we reported to the service (it bounds the joiner's start frontier), and hold
+   * client messages until we install `until` (docs/hydra.md#reconfiguration).
+   */
+  private paused: { until: number; joiner: number; clock: number; held: ClientMsg[] } | null = null;
   private lastFlushAt = -Infinity;
   private flushPending = false;
   private stampedInWindow = 0;
@@ -74,6 +80,7 @@ export class Sequencer implements Core<HydraMsg> {
         return this.solicited(ctx);
       case 'prepare':
         if (m.change === 'remove' && m.sequencer === this.p.id) this.leave(ctx, m.newConfig);
+        else if (m.change === 'add' && m.sequencer !== this.p.id) this.pause(ctx, m.newConfig, m.sequencer);
         return;
       case 'config':
         return this.configure(ctx, m);
@@ -116,6 +123,11 @@ export class Sequencer implements Core<HydraMsg> {
       this.obs.rejected('inactive');
       return;
     }
+    if (this.paused) {
+      if (this.paused.held.length < HELD_MAX) this.paused.held.push(m);
+      else this.obs.rejected('paused');
+      return;
+    }
     if ((m.groups & ~this.allGroups) !== 0) {
       this.obs.rejected('bad-groups');
       return;
@@ -149,9 +161,10 @@ export class Sequencer implements Core<HydraMsg> {
 
   private flush(ctx: Ctx<HydraMsg>, solicited: boolean): void {
     this.lastFlushAt = ctx.now;
-    const msg: Flush = {
-      type: 'flush', solicited, config: this.config, sequencer: this.p.id, clock: this.tick(ctx.now), seqs: [...this.seqs],
-    };
+    // Paused for an addition, we flush at the clock we reported: nothing of ours in this
+    // configuration may go past the joiner's start frontier.
+    const clock = this.paused ? this.paused.clock : this.tick(ctx.now);
+    const msg: Flush = { type: 'flush', solicited, config: this.config, sequencer: this.p.id, clock, seqs: [...this.seqs] };
     // An active sequencer's flushes go through the aggregator when there is one; a joining one
     // flushes straight to the receivers, which need its flushes to compute its start frontier.
     if (this.active && this.p.topology.aggregator) ctx.send(AGGREGATOR, msg);
@@ -166,9 +179,30 @@ export class Sequencer implements Core<HydraMsg> {
     ctx.setTimer('join', this.p.joinRetryUs);
   }
 
+  /**
+   * An addition of configuration `newConfig` is being prepared (Switchyard's choice; Hydra's
+   * addition pauses only receivers): an active sequencer stops stamping in its configuration and
+   * reports its clock, which the service counts in the joiner's start frontier. So every message
+   * stamped in a configuration without the joiner is ordered before the joiner's stream, even at a
+   * receiver that never paused (it missed PREPARE, or its report was not counted) and goes on
+   * delivering in the old configuration. Client messages wait until we install `newConfig`.
+   */
+  private pause(ctx: Ctx<HydraMsg>, newConfig: number, joiner: number): void {
+    if (!this.active || newConfig <= this.config) return;
+    if (!this.paused || this.paused.until !== newConfig) {
+      const held = this.paused?.held ?? [];
+      this.paused = { until: newConfig, joiner, clock: Math.max(this.paused?.clock ?? 0, this.tick(ctx.now)), held };
+    }
+    // Repeated while the service asks (it re-sends PREPARE until we report), always the same clock.
+    ctx.multicast(configNodes(this.p.topology), {
+      type: 'addreport', newConfig, receiver: sequencerNode(this.p.id), sequencer: joiner, clock: this.paused.clock,
+    });
+  }
+
   /** Being removed: stop stamping and report our own exact counters, which bound the final flush. */
   private leave(ctx: Ctx<HydraMsg>, newConfig: number): void {
     this.active = false;
+    this.release(ctx, false);
     this.leftFor = Math.max(this.leftFor, newConfig);
     ctx.multicast(configNodes(this.p.topology), {
       type: 'removereport', newConfig, reporter: sequencerNode(this.p.id), sequencer: this.p.id,
@@ -186,6 +220,8 @@ export class Sequencer implements Core<HydraMsg> {
       : undefined;
     this.config = m.config;
     this.active = me !== undefined;
+    // Stamps of this configuration go above every start frontier in it (the latest joiner's).
+    this.lastClock = Math.max(this.lastClock, ...m.active.map((a) => a.start));
     if (me) {
       if (me.joined !== this.joined) {
         // A new admission: receivers expect this sequencer's numbering to start again at 1.
@@ -198,6 +234,22 @@ export class Sequencer implements Core<HydraMsg> {
       // Not (or no longer) a member: keep announcing ourselves so the service can admit us.
       ctx.setTimer('join', this.p.joinRetryUs);
     }
+    // The addition we paused for is decided (or abandoned): stamp again.
+    if (this.paused && m.config >= this.paused.until) this.release(ctx, this.active);
     this.obs.configured(m.config, this.active);
   }
+
+  /** Ends a pause: the messages held stamped now (`stamp`), or refused if we no longer may. */
+  private release(ctx: Ctx<HydraMsg>, stamp: boolean): void {
+    const p = this.paused;
+    if (!p) return;
+    this.paused = null;
+    for (const m of p.held) {
+      if (stamp) this.stamp(ctx, m);
+      else this.obs.rejected('inactive');
+    }
+  }
 }
+
+/** Client messages a sequencer holds while paused for an addition; past it they are refused (`paused`). */
+const HELD_MAX = 4096;

@@ -25,7 +25,7 @@ export const hydraSamples: HydraMsg[] = [
   { type: 'addreport', newConfig: 5, receiver: 200, sequencer: 3, clock: 99 },
   {
     type: 'config', config: 6, active: [{ sequencer: 1, joined: 1, start: 0, incarnation: big }],
-    finals: [{ sequencer: 0, config: 6, clock: big, seqs: [10, 0] }],
+    finals: [{ sequencer: 0, config: 6, clock: big, seqs: [10, 0], joined: 2 }],
   },
   { type: 'configack', member: 2001, config: 6 },
   { type: 'load', sequencer: 2, rate: 1234.5 },
@@ -36,7 +36,7 @@ export const hydraSamples: HydraMsg[] = [
 /** The configuration service's replication messages (Viewstamped Replication), one of each, carrying every command kind. */
 function replicationSamples(): HydraMsg[] {
   const state: ConfigState = {
-    config: { type: 'config', config: 6, active: [{ sequencer: 1, joined: 1, start: 0, incarnation: big }], finals: [{ sequencer: 0, config: 6, clock: big, seqs: [10, 0] }] },
+    config: { type: 'config', config: 6, active: [{ sequencer: 1, joined: 1, start: 0, incarnation: big }], finals: [{ sequencer: 0, config: 6, clock: big, seqs: [10, 0], joined: 2 }] },
     desired: [0, 1, 3], desiredAt: big, change: { kind: 'remove', sequencer: 1, incarnation: big, newConfig: 7 },
   };
   const ops: ConfigCommand[] = [

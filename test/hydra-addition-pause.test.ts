@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { checkHydraHistories } from '../node/hydra/check.js';
+import type { Config, HydraMsg } from '../node/hydra/messages.js';
+import type { Receiver } from '../node/hydra/receiver.js';
+import { HydraSim, defaultSimOptions } from '../node/hydra/simulation.js';
+import { configNode, receiverNode } from '../node/hydra/topology.js';
+import type { Ctx } from '../node/runtime/core.js';
+import { histories, undelivered } from './support/hydra-sim.js';
+
+const MS = 1000;
+
+/**
+ * Hydra's addition pauses the receivers of a quorum of every group until the joiner has flushed
+ * past what they delivered, and takes the highest such flush as its start frontier t_k. A receiver
+ * outside that quorum (PREPARE lost, or the service's address for it stale) went on delivering in
+ * the old configuration — and the sequencers already active went on stamping in it, with clocks
+ * past t_k, until they installed the new one: that receiver delivered past t_k before it knew of
+ * the joiner, whose first messages (ordered from t_k everywhere else) then came too late for it
+ * (the member-restart sweep saw it in 9 of 20 overlap seeds). Now every active sequencer pauses
+ * for the addition and reports its clock, which t_k covers: nothing stamped in the old
+ * configuration lies past t_k, so no receiver can deliver past it without the new configuration.
+ */
+test('a receiver cut off from the configuration service during an addition never delivers past the joiner\'s start frontier, 4 seeds', () => {
+  for (let seed = 1; seed <= 4; seed++) {
+    const sim = new HydraSim({ ...defaultSimOptions, seed, aggregator: seed % 2 === 0, faults: { delayUs: 30, jitterUs: 20 } });
+    const cut = receiverNode(0, 0);
+    // Sequencer 2 is removed, then added again while the service cannot reach `cut` (until shortly
+    // after the addition is decided: longer, and `cut` would suspect the sequencers it no longer
+    // hears in its configuration).
+    sim.net.at(40 * MS, () => sim.setSequencers([0, 1]));
+    sim.net.at(150 * MS, () => {
+      for (let i = 0; i < 3; i++) sim.net.cutUntil(configNode(i), cut, 175 * MS);
+      sim.setSequencers([0, 1, 2]);
+    });
+    const r = sim.core(cut) as unknown as { install(ctx: Ctx<HydraMsg>, m: Config): void; lastDelivered: { clock: number }; config: number };
+    const install = r.install.bind(r);
+    const past: string[] = [];
+    let added = 0;
+    r.install = (ctx, m) => {
+      const joiner = m.active.find((a) => a.sequencer === 2 && a.joined > r.config && r.config > 1);
+      if (joiner) {
+        added++;
+        if (r.lastDelivered.clock > joiner.start) past.push(`seed ${seed}: delivered through ${r.lastDelivered.clock} in configuration ${r.config}, past the start frontier ${joiner.start} of sequencer ${joiner.sequencer} (configuration ${m.config})`);
+      }
+      install(ctx, m);
+    };
+    sim.net.runUntil(400 * MS);
+    sim.stopClients();
+    sim.net.runUntil(450 * MS);
+    assert.equal(added, 1, `seed ${seed}: the cut-off receiver installed the addition once: ${JSON.stringify(sim.reconfigurations)}`);
+    assert.ok((sim.core(cut) as unknown as Receiver).configuration.active.length === 3, `seed ${seed}: sequencer 2 is back`);
+    assert.deepEqual(past, []);
+    assert.deepEqual(checkHydraHistories(histories(sim), false), [], `seed ${seed}`);
+    assert.deepEqual(undelivered(sim, 310 * MS, 390 * MS), [], `seed ${seed}`);
+    assert.deepEqual(sim.reconfigurations.map((c) => [c.kind, c.sequencer]), [['remove', 2], ['add', 2]], `seed ${seed}`);
+  }
+});
