@@ -13,6 +13,11 @@ function find(dir) {
 const files = find('dist/test').sort();
 const only = process.argv.slice(2);
 const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
+if (selected.length === 0) {
+  // Node's runner given no file runs every test it finds: never what a filter asked for.
+  console.error(`no test file matches ${only.map((o) => `"${o}"`).join(' or ')} (in dist/test; run npm run build first?)`);
+  process.exit(2);
+}
 // The real-cluster suite marks the cluster it starts with this run's id.
 const runId = randomUUID();
 const prefetch = only.length === 0 ? prefetchTools() : null;
