@@ -89,12 +89,17 @@ export class Replica implements Core<NeoMsg> {
     return new Backoff<K>(this.p.retryUs, this.maxResendUs);
   }
 
+  /** The replica number of the current view's leader. */
+  get leader(): number {
+    return leaderOf(this.view, this.p.replicas.length);
+  }
+
   get isLeader(): boolean {
-    return leaderOf(this.view, this.p.replicas.length) === this.p.index;
+    return this.leader === this.p.index;
   }
 
   get leaderNode(): NodeId {
-    return this.p.replicas[leaderOf(this.view, this.p.replicas.length)]!;
+    return this.p.replicas[this.leader]!;
   }
 
   /** Recovered with a frontier it may have accepted before the restart and forgot (RecoveryOutcome.muteUntil). */

@@ -1,5 +1,7 @@
 import { equalBytes } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
+import { leaderOf as leaderOfView } from '../protocol/leader.js';
+import { Votes } from '../protocol/quorum.js';
 import type { OrderedMulticast } from './aom-messages.js';
 import type { AomReceiverAuth } from './aom-receiver.js';
 import { type ReplicaKeys, verifyRelayedOc, verifySigned } from './auth.js';
@@ -26,7 +28,8 @@ import { type Confirm, type GapVote, type LogEntry, NOOP_DIGEST, type Sync, type
 
 export const compareViews = (a: View, b: View) => (a.epoch - b.epoch) || (a.leader - b.leader);
 export const viewKey = (v: View) => `${v.epoch}/${v.leader}`;
-export const leaderOf = (v: View, n: number) => v.leader % n;
+/** The leader of a view: its leader number mod n, round-robin (protocol/leader.ts). */
+export const leaderOf = (v: View, n: number) => leaderOfView(v.leader, n);
 
 export interface FinalPoint {
   slot: number;
@@ -68,23 +71,23 @@ const digestOf = (e: LogEntry) => (e.kind === 'message' ? e.oc.header.digest : N
 export function checkSyncCert(cert: Sync[], env: CheckEnv): FinalPoint | string {
   if (cert.length === 0) return GENESIS;
   const first = cert[0]!;
-  const who = new Set<number>();
+  const who = new Votes(2 * env.f + 1);
   for (const s of cert) {
     if (s.view.epoch !== first.view.epoch || s.slot !== first.slot || s.epochStart !== first.epochStart || !equalBytes(s.logHash, first.logHash)
       || !equalBytes(s.stateDigest, first.stateDigest)) {
       return 'sync certificate does not match';
     }
     if (s.replica >= env.n || !verifySigned(s, env.keys)) return 'sync certificate badly signed';
-    who.add(s.replica);
+    who.add(s.replica, true);
   }
-  if (who.size < 2 * env.f + 1) return `sync certificate of ${who.size} replicas`;
+  if (!who.reached) return `sync certificate of ${who.size} replicas`;
   return { slot: first.slot, hash: first.logHash, epoch: first.view.epoch, epochStart: first.epochStart };
 }
 
 function quorumOf<T extends { replica: number }>(votes: T[], env: CheckEnv, ok: (v: T) => boolean): boolean {
-  const who = new Set<number>();
-  for (const v of votes) if (v.replica < env.n && ok(v)) who.add(v.replica);
-  return who.size >= 2 * env.f + 1;
+  const who = new Votes(2 * env.f + 1);
+  for (const v of votes) if (v.replica < env.n && ok(v)) who.add(v.replica, true);
+  return who.reached;
 }
 
 /** Checks a VIEW-CHANGE whole (signature, certificate, hash chain, every entry's proof); a string says why not. */

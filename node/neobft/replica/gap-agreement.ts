@@ -1,12 +1,12 @@
 import { equalBytes, hex } from '../../crypto/bytes.js';
 import type { Backoff } from '../../protocol/backoff.js';
+import { Votes } from '../../protocol/quorum.js';
 import type { Ctx } from '../../runtime/core.js';
 import type { OrderedMulticast } from '../aom-messages.js';
 import { sign, verifyRelayedOc, verifySigned } from '../auth.js';
 import type { NeoMsg } from '../messages.js';
 import { type GapDecision, type GapDrop, type GapVote, NOOP_DIGEST, type SignedMsg, type View } from '../protocol-messages.js';
 import type { Replica } from '../replica.js';
-import { leaderOf } from '../view-change.js';
 import { digestOf } from './log.js';
 import { LOG_WINDOW } from './params.js';
 
@@ -145,7 +145,7 @@ export class GapAgreement {
   onFind(ctx: Ctx<NeoMsg>, m: GapFind): void {
     const r = this.r;
     if (!r.sameView(m.view)) return this.otherView();
-    if (m.replica !== leaderOf(r.view, r.p.replicas.length) || !verifySigned(m, r.p.keys)) {
+    if (m.replica !== r.leader || !verifySigned(m, r.p.keys)) {
       r.obs.invalid('bad-gap-find');
       return;
     }
@@ -214,7 +214,7 @@ export class GapAgreement {
 
   private validDecision(d: GapDecision): boolean {
     const r = this.r;
-    if (!r.sameView(d.view) || d.replica !== leaderOf(r.view, r.p.replicas.length) || !verifySigned(d, r.p.keys)) return false;
+    if (!r.sameView(d.view) || d.replica !== r.leader || !verifySigned(d, r.p.keys)) return false;
     if (d.recv) {
       if (r.slotOf(d.recv) !== d.slot) return false;
       // Authentic if it checks out as relayed, or is what we hold ourselves (in the log, or a
@@ -222,8 +222,9 @@ export class GapAgreement {
       return this.verifyRelayed(d.recv, d.slot) || !!(r.log.slots[d.slot]?.oc && equalBytes(r.log.slots[d.slot]!.oc!.header.digest, d.recv.header.digest))
         || !!r.confirms.candidates.get(d.slot)?.has(hex(d.recv.header.digest));
     }
-    const signers = new Set(d.drops.filter((x) => x.slot === d.slot && r.sameView(x.view) && verifySigned(x, r.p.keys)).map((x) => x.replica));
-    return signers.size >= r.quorum;
+    const signers = new Votes(r.quorum);
+    for (const x of d.drops) if (x.slot === d.slot && r.sameView(x.view) && verifySigned(x, r.p.keys)) signers.add(x.replica, true);
+    return signers.reached;
   }
 
   onDecision(ctx: Ctx<NeoMsg>, d: GapDecision): void {

@@ -1,4 +1,5 @@
 import { hex } from '../../crypto/bytes.js';
+import { Votes } from '../../protocol/quorum.js';
 import type { Ctx } from '../../runtime/core.js';
 import { sign, verifySigned } from '../auth.js';
 import type { NeoMsg } from '../messages.js';
@@ -139,9 +140,9 @@ export class Synchronization {
     let best = 0;
     for (const [slot, byHash] of this.votes) {
       if (slot <= best) continue;
-      const who = new Set<number>();
-      for (const bySender of byHash.values()) for (const s of bySender.keys()) if (s !== this.r.p.index) who.add(s);
-      if (who.size >= this.r.p.f + 1) best = slot;
+      const who = new Votes(this.r.p.f + 1);
+      for (const bySender of byHash.values()) for (const s of bySender.keys()) if (s !== this.r.p.index) who.add(s, true);
+      if (who.reached) best = slot;
     }
     return best;
   }
