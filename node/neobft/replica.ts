@@ -4,20 +4,20 @@ import type { AomSign, OrderedMulticast } from './aom-messages.js';
 import { AomReceiver, type AomReceiverAuth } from './aom-receiver.js';
 import type { NeoMsg } from './messages.js';
 import type { View } from './protocol-messages.js';
-import { Clients } from './replica/clients.js';
-import { Confirms } from './replica/confirm.js';
-import { GapAgreement } from './replica/gap-agreement.js';
-import { ReplicaLog } from './replica/log.js';
-import { NormalCase } from './replica/normal-case.js';
-import type { ReplicaObserver, ReplicaParams } from './replica/params.js';
-import { EmptyStateRecovery } from './replica/recovery.js';
-import { StateTransfer } from './replica/state-transfer.js';
-import { Synchronization } from './replica/sync.js';
-import { ViewChange } from './replica/view-change.js';
-import { type CheckEnv, leaderOf } from './view-change.js';
+import { Clients } from './client-requests.js';
+import { Confirms } from './confirm.js';
+import { GapAgreement } from './gap-agreement.js';
+import { ReplicaLog } from './log.js';
+import { NormalCase } from './normal-case.js';
+import type { ReplicaObserver, ReplicaParams } from './replica-params.js';
+import { EmptyStateRecovery } from './recovery.js';
+import { StateTransfer } from './state-transfer.js';
+import { Synchronization } from './sync.js';
+import { ViewChange } from './view-change.js';
+import { type CheckEnv, leaderOf } from './view-change-merge.js';
 
-export { LOG_WINDOW, SYNC_INTERVAL } from './replica/params.js';
-export type { NeoBftRefusal, ReplicaObserver, ReplicaParams, ViewChangeReason } from './replica/params.js';
+export { LOG_WINDOW, SYNC_INTERVAL } from './replica-params.js';
+export type { NeoBftRefusal, ReplicaObserver, ReplicaParams, ViewChangeReason } from './replica-params.js';
 
 type Handlers = { [T in NeoMsg['type']]: (ctx: Ctx<NeoMsg>, m: NeoMsg & { type: T }) => void };
 
@@ -27,16 +27,16 @@ type Handlers = { [T in NeoMsg['type']]: (ctx: Ctx<NeoMsg>, m: NeoMsg & { type: 
  * under an HMAC.
  *
  * This class is the host: it owns the view, the status, AOM's receiver and the subprotocols,
- * and hands each message type to one handler. Each subprotocol is a file in replica/ that owns
- * its state:
+ * and hands each message type to one handler. Each subprotocol is a file beside it that owns
+ * its state (replica-params.ts holds the parameters, the observer and the constants):
  * - log.ts: the slots, their execution, the log hash, rollback;
- * - normal-case.ts: AOM's deliveries into the log; clients.ts: requests and replies;
+ * - normal-case.ts: AOM's deliveries into the log; client-requests.ts: requests and replies;
  * - confirm.ts: CONFIRMs (Byzantine-network mode), and a lying sequencer caught;
  * - gap-agreement.ts: a dropped slot fetched by QUERY, or decided by gap agreement;
  * - sync.ts: SYNC, the final prefix and the epoch certificate (EPOCH-START);
- * - view-change.ts: suspicion, view change and epoch change (the merge is ../view-change.ts);
+ * - view-change.ts: suspicion, view change and epoch change (the checks and the merge are view-change-merge.ts);
  * - state-transfer.ts: a replica behind the others' compacted prefix takes their state;
- * - recovery.ts: a replica starting with empty state rejoins (the round is ../recovery.ts).
+ * - recovery.ts: a replica starting with empty state rejoins after a recovery round.
  */
 export class Replica implements Core<NeoMsg> {
   view: View = { epoch: 1, leader: 0 };

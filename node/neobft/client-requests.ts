@@ -1,14 +1,14 @@
 import { LRUCache } from 'lru-cache';
-import { type KvRequest, decodeKvRequest, fromKnownClient } from '../../apps/kv.js';
-import { equalBytes } from '../../crypto/bytes.js';
-import type { Ctx } from '../../runtime/core.js';
-import { WireError } from '../../runtime/core.js';
-import type { OrderedMulticast } from '../aom-messages.js';
-import { replyMac } from '../auth.js';
-import type { NeoMsg } from '../messages.js';
-import type { Reply } from '../protocol-messages.js';
-import type { Replica } from '../replica.js';
-import { MAX_HELD, type NeoBftRefusal } from './params.js';
+import { type KvRequest, decodeKvRequest, fromKnownClient } from '../apps/kv.js';
+import { equalBytes } from '../crypto/bytes.js';
+import type { Ctx } from '../runtime/core.js';
+import { WireError } from '../runtime/core.js';
+import type { OrderedMulticast } from './aom-messages.js';
+import { replyMac } from './auth.js';
+import type { NeoMsg } from './messages.js';
+import type { Reply } from './protocol-messages.js';
+import type { Replica } from './replica.js';
+import { MAX_HELD, type NeoBftRefusal } from './replica-params.js';
 
 /**
  * Clients' requests and the replies to them (docs/neobft.md#normal-case): each delivered payload

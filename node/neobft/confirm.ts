@@ -1,12 +1,12 @@
-import { hex } from '../../crypto/bytes.js';
-import type { Backoff } from '../../protocol/backoff.js';
-import type { Ctx, NodeId } from '../../runtime/core.js';
-import type { OrderedMulticast } from '../aom-messages.js';
-import { sign, verifySigned } from '../auth.js';
-import type { NeoMsg } from '../messages.js';
-import type { Confirm } from '../protocol-messages.js';
-import type { Replica } from '../replica.js';
-import { PLEA_WINDOW } from './params.js';
+import { hex } from '../crypto/bytes.js';
+import type { Backoff } from '../protocol/backoff.js';
+import type { Ctx, NodeId } from '../runtime/core.js';
+import type { OrderedMulticast } from './aom-messages.js';
+import { sign, verifySigned } from './auth.js';
+import type { NeoMsg } from './messages.js';
+import type { Confirm } from './protocol-messages.js';
+import type { Replica } from './replica.js';
+import { PLEA_WINDOW } from './replica-params.js';
 
 /**
  * CONFIRMs (Byzantine-network mode; docs/neobft.md#confirms-byzantine-network-mode): a replica

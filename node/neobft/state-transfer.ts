@@ -1,9 +1,9 @@
-import { encodeKvSnapshot, openKvState } from '../../apps/kv.js';
-import type { Ctx } from '../../runtime/core.js';
-import type { NeoMsg } from '../messages.js';
-import type { StateReply } from '../protocol-messages.js';
-import type { Replica } from '../replica.js';
-import { checkSyncCert } from '../view-change.js';
+import { encodeKvSnapshot, openKvState } from '../apps/kv.js';
+import type { Ctx } from '../runtime/core.js';
+import type { NeoMsg } from './messages.js';
+import type { StateReply } from './protocol-messages.js';
+import type { Replica } from './replica.js';
+import { checkSyncCert } from './view-change-merge.js';
 
 /**
  * State transfer (docs/neobft.md#state-transfer): a replica whose log lacks what the others

@@ -1,14 +1,14 @@
-import { equalBytes, hex } from '../../crypto/bytes.js';
-import type { Backoff } from '../../protocol/backoff.js';
-import { Votes } from '../../protocol/quorum.js';
-import type { Ctx } from '../../runtime/core.js';
-import type { OrderedMulticast } from '../aom-messages.js';
-import { sign, verifyRelayedOc, verifySigned } from '../auth.js';
-import type { NeoMsg } from '../messages.js';
-import { type GapDecision, type GapDrop, type GapVote, NOOP_DIGEST, type SignedMsg, type View } from '../protocol-messages.js';
-import type { Replica } from '../replica.js';
+import { equalBytes, hex } from '../crypto/bytes.js';
+import type { Backoff } from '../protocol/backoff.js';
+import { Votes } from '../protocol/quorum.js';
+import type { Ctx } from '../runtime/core.js';
+import type { OrderedMulticast } from './aom-messages.js';
+import { sign, verifyRelayedOc, verifySigned } from './auth.js';
+import type { NeoMsg } from './messages.js';
+import { type GapDecision, type GapDrop, type GapVote, NOOP_DIGEST, type SignedMsg, type View } from './protocol-messages.js';
+import type { Replica } from './replica.js';
 import { digestOf } from './log.js';
-import { LOG_WINDOW } from './params.js';
+import { LOG_WINDOW } from './replica-params.js';
 
 interface Gap {
   finds: Map<number, GapDrop>;

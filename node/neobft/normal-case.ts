@@ -1,10 +1,10 @@
-import type { Ctx } from '../../runtime/core.js';
-import type { OrderedMulticast } from '../aom-messages.js';
-import type { AomDelivery } from '../aom-receiver.js';
-import { verifyRelayedOc } from '../auth.js';
-import type { NeoMsg } from '../messages.js';
-import type { Replica } from '../replica.js';
-import { LOG_WINDOW, MAX_HELD } from './params.js';
+import type { Ctx } from '../runtime/core.js';
+import type { OrderedMulticast } from './aom-messages.js';
+import type { AomDelivery } from './aom-receiver.js';
+import { verifyRelayedOc } from './auth.js';
+import type { NeoMsg } from './messages.js';
+import type { Replica } from './replica.js';
+import { LOG_WINDOW, MAX_HELD } from './replica-params.js';
 
 /**
  * The normal case (NeoBFT §5; docs/neobft.md#normal-case): AOM's deliveries fill slots in

@@ -1,12 +1,12 @@
-import { type KvRequest, KvStore, encodeResult } from '../../apps/kv.js';
-import { equalBytes } from '../../crypto/bytes.js';
-import { sha256 } from '../../crypto/hash.js';
-import type { Ctx } from '../../runtime/core.js';
-import type { OrderedMulticast } from '../aom-messages.js';
-import type { NeoMsg } from '../messages.js';
-import { type Confirm, type GapVote, NOOP_DIGEST } from '../protocol-messages.js';
-import type { Replica } from '../replica.js';
-import type { MergedLog } from '../view-change.js';
+import { type KvRequest, KvStore, encodeResult } from '../apps/kv.js';
+import { equalBytes } from '../crypto/bytes.js';
+import { sha256 } from '../crypto/hash.js';
+import type { Ctx } from '../runtime/core.js';
+import type { OrderedMulticast } from './aom-messages.js';
+import type { NeoMsg } from './messages.js';
+import { type Confirm, type GapVote, NOOP_DIGEST } from './protocol-messages.js';
+import type { Replica } from './replica.js';
+import type { MergedLog } from './view-change-merge.js';
 import { isSyncPoint } from './sync.js';
 
 export interface Slot {

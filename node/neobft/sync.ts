@@ -1,12 +1,12 @@
-import { hex } from '../../crypto/bytes.js';
-import { Votes } from '../../protocol/quorum.js';
-import type { Ctx } from '../../runtime/core.js';
-import { sign, verifySigned } from '../auth.js';
-import type { NeoMsg } from '../messages.js';
-import type { Sync } from '../protocol-messages.js';
-import type { Replica } from '../replica.js';
-import { type FinalPoint, GENESIS } from '../view-change.js';
-import { SYNC_INTERVAL } from './params.js';
+import { hex } from '../crypto/bytes.js';
+import { Votes } from '../protocol/quorum.js';
+import type { Ctx } from '../runtime/core.js';
+import { sign, verifySigned } from './auth.js';
+import type { NeoMsg } from './messages.js';
+import type { Sync } from './protocol-messages.js';
+import type { Replica } from './replica.js';
+import { type FinalPoint, GENESIS } from './view-change-merge.js';
+import { SYNC_INTERVAL } from './replica-params.js';
 
 /** Whether `slot` of epoch `epoch` (started after slot `start`) is a SYNC point: every SYNC_INTERVAL slots, and a later epoch's first slot (EPOCH-START). */
 export const isSyncPoint = (slot: number, epoch: number, start: number) => slot >= start && (slot % SYNC_INTERVAL === 0 || (slot === start && epoch > 1));

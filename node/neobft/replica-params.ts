@@ -1,8 +1,8 @@
-import type { KvRequest } from '../../apps/kv.js';
-import type { NodeId } from '../../runtime/core.js';
-import type { AomReceiverAuth, AomReceiverObserver } from '../aom-receiver.js';
-import type { ReplicaKeys } from '../auth.js';
-import type { View } from '../protocol-messages.js';
+import type { KvRequest } from '../apps/kv.js';
+import type { NodeId } from '../runtime/core.js';
+import type { AomReceiverAuth, AomReceiverObserver } from './aom-receiver.js';
+import type { ReplicaKeys } from './auth.js';
+import type { View } from './protocol-messages.js';
 
 /** Slots between SYNCs. */
 export const SYNC_INTERVAL = 64;
