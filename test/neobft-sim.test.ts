@@ -293,7 +293,7 @@ test('a replica cut off for longer than the others keep certificates catches up 
     assert.ok(ahead.finalSlot > behindAt + 2 * 64, `the others moved two intervals past replica 3 (${ahead.finalSlot} vs ${behindAt})`);
     // A forger (outside the partition) sends replica 3 a real certificate with a state that does
     // not match it, and the same state under a certificate whose signatures are zeroed.
-    const cert = ahead['syncCert'];
+    const cert = ahead.sync.cert;
     const state = encodeKvSnapshot(KvStore.fromSnapshot({ data: [['k0', 'forged']], last: [] }).snapshot());
     const forgeries: NeoMsg[] = [
       { type: 'state-reply', replica: 0, cert, snapshot: state },
@@ -348,7 +348,7 @@ test('NeoBFT: a request in the name of a client the testbed does not have, order
     assert.ok(checkLinearizable(kvModel, sim.fullHistory()).linearizable, `${scheme}: not linearizable`);
     // Each replica refuses it when delivered in order and when sent directly.
     assert.ok(refused.length >= 8, `${scheme}: ${refused.length} refusals`);
-    for (const r of sim.replicas) assert.equal(r['store'].lastOf(60_000), undefined, `${scheme}: a replica executed it`);
+    for (const r of sim.replicas) assert.equal(r.log.store.lastOf(60_000), undefined, `${scheme}: a replica executed it`);
   }
 });
 

@@ -41,8 +41,9 @@ export type AomRejection =
   | 'unverifiable'
   | 'buffer-full';
 
-export interface AomReceiverObserver {
-  delivered(d: AomDelivery, now: number): void;
+export interface AomReceiverObserver<M = unknown> {
+  /** `ctx`: the input during which the delivery happened (its sends go through it). */
+  delivered(d: AomDelivery, ctx: Ctx<M>): void;
   rejected(reason: AomRejection): void;
   verified(scheme: 'hm' | 'pk', ok: boolean): void;
 }
@@ -54,7 +55,7 @@ export interface AomReceiverObserver {
  * With PK, unsigned messages wait until a later signature authenticates the chain back to them.
  * Timer names it uses start with `aom-`.
  */
-export class AomReceiver {
+export class AomReceiver<M = unknown> {
   private next = 1;
   private readonly ready = new Map<number, OrderedMulticast>();
   /**
@@ -67,14 +68,14 @@ export class AomReceiver {
   private gapArmed = false;
   private waitingSince = -1;
 
-  constructor(private p: AomReceiverParams, private readonly obs: AomReceiverObserver) {}
+  constructor(private p: AomReceiverParams, private readonly obs: AomReceiverObserver<M>) {}
 
   get nextSeq(): number {
     return this.next;
   }
 
   /** A new epoch (a new sequencer): numbering and the chain start afresh; old messages are refused. */
-  setEpoch(ctx: Ctx<unknown>, epoch: number, auth: AomReceiverAuth): void {
+  setEpoch(ctx: Ctx<M>, epoch: number, auth: AomReceiverAuth): void {
     this.p = { ...this.p, epoch, auth };
     this.next = 1;
     this.ready.clear();
@@ -85,7 +86,7 @@ export class AomReceiver {
   }
 
   /** The numbers up to `seq` were settled elsewhere (the replica took the state past them): stop waiting for them. */
-  skipTo(ctx: Ctx<unknown>, seq: number): void {
+  skipTo(ctx: Ctx<M>, seq: number): void {
     if (seq < this.next) return;
     for (const s of [...this.ready.keys()]) if (s <= seq) this.ready.delete(s);
     for (const s of [...this.unverified.keys()]) if (s <= seq) this.unverified.delete(s);
@@ -94,14 +95,14 @@ export class AomReceiver {
     this.deliver(ctx);
   }
 
-  receive(ctx: Ctx<unknown>, m: OrderedMulticast | AomSign): void {
+  receive(ctx: Ctx<M>, m: OrderedMulticast | AomSign): void {
     if (m.type === 'aom-sign') this.onSign(m);
     else this.onMulticast(ctx, m);
     this.deliver(ctx);
   }
 
   /** Returns whether the timer was AOM's. */
-  timer(ctx: Ctx<unknown>, name: string): boolean {
+  timer(ctx: Ctx<M>, name: string): boolean {
     if (name !== 'aom-gap') return false;
     this.gapArmed = false;
     // Unsigned messages no signature ever covered (forged, or cut off by loss) are let go.
@@ -124,7 +125,7 @@ export class AomReceiver {
         for (let i = 0; i < waiting.msgs.length; i++) this.obs.rejected('unverifiable');
       }
       if (ctx.now - this.waitingSince >= this.p.gapTimeoutUs) {
-        this.obs.delivered({ kind: 'drop', seq: this.next }, ctx.now);
+        this.obs.delivered({ kind: 'drop', seq: this.next }, ctx);
         this.next++;
         this.waitingSince = ctx.now;
       }
@@ -143,7 +144,7 @@ export class AomReceiver {
     return this.ready.size + this.unverified.size;
   }
 
-  private onMulticast(ctx: Ctx<unknown>, m: OrderedMulticast): void {
+  private onMulticast(ctx: Ctx<M>, m: OrderedMulticast): void {
     const h = m.header;
     if (h.group !== this.p.group) return this.obs.rejected('wrong-group');
     if (h.epoch !== this.p.epoch) return this.obs.rejected('wrong-epoch');
@@ -214,7 +215,7 @@ export class AomReceiver {
     }
   }
 
-  private deliver(ctx: Ctx<unknown>): void {
+  private deliver(ctx: Ctx<M>): void {
     let progressed = false;
     for (let m = this.ready.get(this.next); m; m = this.ready.get(this.next)) {
       this.ready.delete(this.next);
@@ -222,7 +223,7 @@ export class AomReceiver {
       // Unsigned claims on a number an authenticated message took are forgeries.
       for (const c of this.unverified.get(this.next)?.msgs ?? []) if (c !== m) this.obs.rejected('chain-broken');
       this.unverified.delete(this.next);
-      this.obs.delivered({ kind: 'message', msg: m }, ctx.now);
+      this.obs.delivered({ kind: 'message', msg: m }, ctx);
       this.next++;
       progressed = true;
     }
@@ -231,7 +232,7 @@ export class AomReceiver {
     if (this.pending() > 0) this.arm(ctx);
   }
 
-  private arm(ctx: Ctx<unknown>): void {
+  private arm(ctx: Ctx<M>): void {
     if (this.gapArmed) return;
     this.gapArmed = true;
     ctx.setTimer('aom-gap', this.p.gapTimeoutUs);

@@ -12,7 +12,7 @@ import { neoClient } from './client.js';
 import type { KvClient } from '../apps/kv-client.js';
 import { neoCodec } from './codec.js';
 import type { NeoMsg } from './messages.js';
-import { Replica } from './replica.js';
+import { Replica, type ReplicaObserver } from './replica.js';
 import { SigningController } from './sign-controller.js';
 import { type ReplicaFault, type SequencerFault, byzantine, garbageClient, lyingSequencer } from './faults.js';
 import { neoClientNode, replicaNode, sequencerNode, sequencerOfEpoch } from './topology.js';
@@ -122,27 +122,7 @@ export class NeoSim {
           keys,
           clientKey: (c) => clientKeys[c]?.[i] ?? new Uint8Array(32), clientNode: neoClientNode, clients: o.clients, gapTimeoutUs: timing.gapUs, retryUs: timing.retryUs,
           viewChangeUs: timing.viewChangeUs, byzantineNetwork: o.byzantineNetwork ?? false, openRequest,
-        }, {
-          executed() {}, rejected() {}, verified() {}, synced() {},
-          stateTransferred: (slot) => {
-            this.counters.stateTransfers++;
-            this.trace?.(`${this.net.now} replica ${i} took the state at slot ${slot}`);
-          },
-          viewChanged: (v, why) => {
-            this.counters.viewChanges++;
-            this.trace?.(`${this.net.now} replica ${i} → view ${v.epoch}/${v.leader} (${why})`);
-          },
-          viewStarted: (v) => this.trace?.(`${this.net.now} replica ${i} started view ${v.epoch}/${v.leader}`),
-          gapAgreement: (_s, outcome) => {
-            this.counters.gapAgreements++;
-            if (outcome === 'no-op') this.counters.noops++;
-          },
-          rolledBack: (k) => (this.counters.rollbacks += k),
-          invalid: (why) => {
-            this.counters.invalid++;
-            this.trace?.(`${this.net.now} replica ${i} refused: ${why}`);
-          },
-        });
+        }, this.replicaObserver(i));
         this.replicas[i] = r;
         return faulty ? byzantine(r, faulty, keys, (c) => clientKeys[c]?.[i] ?? new Uint8Array(32), () => bytes(32)) : r;
       });
@@ -166,6 +146,31 @@ export class NeoSim {
         return client;
       });
     }
+  }
+
+  /** Replica `i`'s observer: the counters, and the trace. */
+  private replicaObserver(i: number): ReplicaObserver {
+    return {
+      executed() {}, rejected() {}, verified() {}, synced() {},
+      stateTransferred: (slot) => {
+        this.counters.stateTransfers++;
+        this.trace?.(`${this.net.now} replica ${i} took the state at slot ${slot}`);
+      },
+      viewChanged: (v, why) => {
+        this.counters.viewChanges++;
+        this.trace?.(`${this.net.now} replica ${i} → view ${v.epoch}/${v.leader} (${why})`);
+      },
+      viewStarted: (v) => this.trace?.(`${this.net.now} replica ${i} started view ${v.epoch}/${v.leader}`),
+      gapAgreement: (_s, outcome) => {
+        this.counters.gapAgreements++;
+        if (outcome === 'no-op') this.counters.noops++;
+      },
+      rolledBack: (k) => (this.counters.rollbacks += k),
+      invalid: (why) => {
+        this.counters.invalid++;
+        this.trace?.(`${this.net.now} replica ${i} refused: ${why}`);
+      },
+    };
   }
 
   /** The completed operations plus every client's unanswered ones (including those of crashed incarnations). */
