@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Config, HydraMsg } from '../node/hydra/messages.js';
-import { type Delivery, Receiver } from '../node/hydra/receiver.js';
-import { initialConfig } from '../node/hydra/topology.js';
-import type { Ctx, NodeId } from '../node/runtime/core.js';
+import type { Config } from '../node/hydra/messages.js';
+import { flush, groupcast, receiverHarness as harness } from './support/receiver-harness.js';
 
 /**
  * Issue 18 ("every member may restart"), found by the member-restart sweep (follower seed 9): a
@@ -17,38 +15,6 @@ import type { Ctx, NodeId } from '../node/runtime/core.js';
  *   neither configuration, jumping past both): the receiver never knew the stream existed.
  * Either way every receiver must deliver each of the incarnation's slots or drop-notify it.
  */
-
-function harness() {
-  const sent: { to: NodeId; msg: HydraMsg }[] = [];
-  const deliveries: Delivery[] = [];
-  const rejected: string[] = [];
-  let now = 0;
-  const ctx = (): Ctx<HydraMsg> => ({
-    now, send: (to, msg) => sent.push({ to, msg }), multicast: (to, msg) => to.forEach((t) => sent.push({ to: t, msg })),
-    setTimer() {}, cancelTimer() {},
-  });
-  const topology = { groups: 1, receiversPerGroup: 3, clients: 1, aggregator: false, configReplicas: 3, initial: initialConfig(2) };
-  const r = new Receiver({
-    id: 200, group: 0, topology, solicit: 'immediate', solicitIntervalUs: 300, failureTimeoutUs: 20_000, periodicFlushes: true, gapWaitUs: 300,
-  }, {
-    delivered: (d) => deliveries.push(d), rejected: (reason) => rejected.push(reason),
-    solicited() {}, suspected() {}, configured() {}, pending() {},
-  });
-  const at = (t: number) => {
-    now = t;
-  };
-  const got = () => deliveries.map((d) => d.kind === 'message'
-    ? `${d.msg.sequencer}.${d.epoch}.${d.seq}@${d.msg.clock}`
-    : `drop ${d.sequencer}.${d.epoch}.${d.seq}`);
-  return { r, sent, deliveries, rejected, ctx, at, got };
-}
-
-const groupcast = (config: number, sequencer: number, clock: number, seq: number): HydraMsg => ({
-  type: 'groupcast', config, sequencer, clock, groups: 1, stamps: [seq], client: 0, msgId: seq, sentAt: clock, payload: new Uint8Array(4),
-});
-const flush = (config: number, sequencer: number, clock: number, seq: number): HydraMsg => ({
-  type: 'flush', solicited: false, config, sequencer, clock, seqs: [seq],
-});
 
 /** Configuration n of sequencers 0 and 1 (joined in 1, admitted), plus `extra`, with `finals`. */
 function config(n: number, extra: Config['active'], finals: Config['finals'] = []): Config {

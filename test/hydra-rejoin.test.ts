@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Config, HydraMsg } from '../node/hydra/messages.js';
-import { type Delivery, Receiver, SEQ_WINDOW } from '../node/hydra/receiver.js';
-import { configNodes, initialConfig } from '../node/hydra/topology.js';
-import type { Ctx, NodeId } from '../node/runtime/core.js';
+import type { Config } from '../node/hydra/messages.js';
+import { SEQ_WINDOW } from '../node/hydra/receiver.js';
+import { configNodes } from '../node/hydra/topology.js';
+import { flush as flushOf, groupcast, receiverHarness as harness } from './support/receiver-harness.js';
+
+const flush = (config: number, sequencer: number, clock: number, seq: number) => flushOf(config, sequencer, clock, seq, true);
 
 /**
  * A receiver restarted with empty state in a long-running testbed (issue 18): its sequencers'
@@ -12,33 +14,7 @@ import type { Ctx, NodeId } from '../node/runtime/core.js';
  * order — not drop-notify every number it missed, nor refuse the claims as beyond the window.
  */
 
-function harness() {
-  const sent: { to: NodeId; msg: HydraMsg }[] = [];
-  const deliveries: Delivery[] = [];
-  const rejected: string[] = [];
-  let now = 0;
-  const ctx = (): Ctx<HydraMsg> => ({
-    now, send: (to, msg) => sent.push({ to, msg }), multicast: (to, msg) => to.forEach((t) => sent.push({ to: t, msg })),
-    setTimer() {}, cancelTimer() {},
-  });
-  const topology = { groups: 1, receiversPerGroup: 3, clients: 1, aggregator: false, configReplicas: 3, initial: initialConfig(2) };
-  const r = new Receiver({
-    id: 200, group: 0, topology, solicit: 'immediate', solicitIntervalUs: 300, failureTimeoutUs: 20_000, periodicFlushes: true, gapWaitUs: 300,
-  }, {
-    delivered: (d) => deliveries.push(d), rejected: (reason) => rejected.push(reason),
-    solicited() {}, suspected() {}, configured() {}, pending() {},
-  });
-  return { r, sent, deliveries, rejected, ctx, topology, at: (t: number) => { now = t; } };
-}
-
 const FAR = 5 * SEQ_WINDOW;
-const groupcast = (config: number, sequencer: number, clock: number, seq: number): HydraMsg => ({
-  type: 'groupcast', config, sequencer, clock, groups: 1, stamps: [seq], client: 0, msgId: seq, sentAt: clock, payload: new Uint8Array(4),
-});
-const flush = (config: number, sequencer: number, clock: number, seq: number): HydraMsg => ({
-  type: 'flush', solicited: true, config, sequencer, clock, seqs: [seq],
-});
-
 test('a restarted receiver learns the current configuration and delivers from the first claims, far past the window', () => {
   const h = harness();
   h.r.start(h.ctx());
