@@ -1,84 +1,12 @@
 import { Heap } from 'heap-js';
-import type { Core, Ctx, NodeId } from '../runtime/core.js';
+import type { Core, Ctx } from '../runtime/core.js';
 import type { Config, FinalFlush, FlushState, Groupcast, HydraMsg, Prepare } from './messages.js';
-import { configNodes, type HydraTopology, sequencerNode } from './topology.js';
+import type { ReceiverObserver, ReceiverParams } from './receiver-params.js';
+import { FRESH_START, type Key, SEQ_WINDOW, STAMPS_PER_US, type SeqView, before, bound, hasGap, newView, stampsOf } from './stream-view.js';
+import { configNodes, sequencerNode } from './topology.js';
 
-export interface ReceiverParams {
-  /** This receiver's member id. */
-  id: NodeId;
-  group: number;
-  topology: HydraTopology;
-  /** `immediate`: ask a lagging sequencer for a flush as soon as a message waits on it; `batched`: once per interval. */
-  solicit: 'immediate' | 'batched';
-  /** Batch period, and the retry period of an unanswered immediate solicitation. */
-  solicitIntervalUs: number;
-  /** Silence from an active sequencer longer than this makes us suspect it. */
-  failureTimeoutUs: number;
-  /** Whether sequencers flush on their own; without, silence is suspicious only while we wait on it. */
-  periodicFlushes: boolean;
-  /** How long a known gap waits for a reordered message before it is declared lost. */
-  gapWaitUs: number;
-}
-
-/** `epoch` is the configuration the sequencer's incarnation joined in: (sequencer, epoch, seq) names a slot. */
-export type Delivery =
-  | { kind: 'message'; msg: Groupcast; epoch: number; seq: number; arrivedAt: number }
-  | { kind: 'drop'; sequencer: number; epoch: number; seq: number };
-
-export type ReceiverRejection =
-  | 'unknown-sequencer'
-  | 'stale-incarnation'
-  | 'removed-sequencer'
-  | 'not-addressed'
-  | 'duplicate'
-  | 'late'
-  | 'beyond-final'
-  | 'beyond-window';
-
-export interface ReceiverObserver {
-  delivered(d: Delivery, now: number): void;
-  rejected(reason: ReceiverRejection): void;
-  solicited(sequencer: number): void;
-  suspected(sequencer: number): void;
-  configured(config: number): void;
-  pending(count: number): void;
-}
-
-/** Per-sequencer state (docs/hydra.md#receivers-and-the-minimum-barrier): c[i], the delivery cursor, and what we saw of it. */
-interface SeqView {
-  id: number;
-  joined: number;
-  /** c[i]: the highest clock known from this sequencer (messages and flushes). */
-  clock: number;
-  /** Next sequence number of our group to deliver or drop-notify. */
-  next: number;
-  /** Highest sequence number already covered by a buffered message or flush marker. */
-  covered: number;
-  /** Buffered messages: sequence number → clock. */
-  pendingSeqs: Map<number, number>;
-  /** Sequence numbers declared lost whose drop notifications are still buffered. */
-  lost: Set<number>;
-  /** Clock of the last message delivered from it (or its start frontier). */
-  deliveredClock: number;
-  /** When a gap below `covered` was first seen (-1: no gap). */
-  gapSince: number;
-  lastHeard: number;
-  /** Whether anything arrived from it yet; a member still booting gets a longer grace. */
-  heard: boolean;
-  suspectedAt: number;
-  solicitedAt: number;
-  /** Removal in progress: its input is ignored until the final flush arrives. */
-  frozen: boolean;
-  /** Highest counters seen from it for every group (reported when it is removed). */
-  observedSeqs: number[];
-  observedClock: number;
-  /** When a claim from it last raised (or, a flush, restated) the numbers above; its admission before that. */
-  claimedAt: number;
-  /** Set when it is removed: its numbers past this were never part of any configuration. */
-  finalSeq: number;
-  /** Whether we know where its stream starts for us (see `startStream`); until then it holds the frontier. */
-  started: boolean;
-}
+export type { Delivery, ReceiverObserver, ReceiverParams, ReceiverRejection } from './receiver-params.js';
+export { FRESH_START, SEQ_WINDOW } from './stream-view.js';
 
 /** A buffered message, or a flush marker that drop-notifies everything up to `seq` not yet seen. */
 interface Entry {
@@ -90,35 +18,8 @@ interface Entry {
   final: boolean;
 }
 
-interface Key {
-  clock: number;
-  sequencer: number;
-}
-
 /** A sequencer never heard from is suspected only after this many failure timeouts (processes boot). */
 const STARTUP_GRACE = 10;
-
-/**
- * How far past what we have seen a sequencer's numbers may claim to be (see `plausible`): the
- * slack for the numbers it stamped while an earlier claim was still on its way to us (65,536
- * covers 6.5 s of queueing at 10k stamps per second and group, well past the failure timeout).
- */
-export const SEQ_WINDOW = 1 << 16;
-/**
- * Numbers a sequencer can stamp per microsecond of our clock, at most: each stamp takes at least
- * one microsecond of its strictly monotonic clock (docs/hydra.md#sequencer; `Sequencer.tick`), and an
- * emulated clock runs less than 1.5 times as fast as real time (`hydraParams` drift < 0.5).
- */
-const STAMPS_PER_US = 2;
-
-/**
- * A stream's first claim numbered at most this is taken to start at number 1: what is missing
- * below it is drop-notified, as any gap. A first claim numbered higher means we came in late
- * (a restart with empty state), and the stream starts right after what the claim covers.
- */
-export const FRESH_START = 1024;
-
-const before = (a: Key, b: Key) => a.clock < b.clock || (a.clock === b.clock && a.sequencer < b.sequencer);
 
 /**
  * A Hydra receiver: buffers stamped messages and delivers them in (clock, sequencer id) order,
@@ -281,7 +182,7 @@ export class Receiver implements Core<HydraMsg> {
       if (this.finished.has(`${s.sequencer}.${s.epoch}`)) continue;
       const final = this.finalOf(s.sequencer, s.epoch);
       if (!final || (final.seqs[this.p.group] ?? 0) < s.next) continue;
-      const v = this.newView({ sequencer: s.sequencer, joined: s.epoch, start: through.clock }, ctx.now);
+      const v = newView({ sequencer: s.sequencer, joined: s.epoch, start: through.clock }, ctx.now);
       v.started = true;
       v.next = s.next;
       v.covered = s.next - 1;
@@ -337,7 +238,7 @@ export class Receiver implements Core<HydraMsg> {
       this.obs.rejected('not-addressed');
       return;
     }
-    const stamps = Receiver.stampsOf(m);
+    const stamps = stampsOf(m);
     if (!v.started) this.startStream(ctx, v, stamps, m.clock - 1, true);
     if (!this.plausible(ctx.now, v, stamps)) return;
     v.lastHeard = ctx.now;
@@ -420,13 +321,6 @@ export class Receiver implements Core<HydraMsg> {
     if (clock > v.deliveredClock) v.deliveredClock = clock;
   }
 
-  /** A groupcast's (group, sequence number) pairs: its stamps in the order of its group bitmap. */
-  private static stampsOf(m: Groupcast): [number, number][] {
-    const out: [number, number][] = [];
-    for (let g = 0; g < 32 && out.length < m.stamps.length; g++) if (m.groups & (1 << g)) out.push([g, m.stamps[out.length]!]);
-    return out;
-  }
-
   /**
    * The minimum over active (and retiring) sequencers of (c[i], i), where a sequencer with an
    * undeclared gap counts only up to its last message before the gap; paused while a sequencer joins.
@@ -435,30 +329,14 @@ export class Receiver implements Core<HydraMsg> {
     if (this.adding) return this.lastDelivered;
     let min: Key = { clock: Infinity, sequencer: Infinity };
     for (const v of this.views.values()) {
-      const k = this.bound(v);
+      const k = bound(v);
       if (before(k, min)) min = k;
     }
     for (const v of this.retiring) {
-      const k = this.bound(v);
+      const k = bound(v);
       if (before(k, min)) min = k;
     }
     return min;
-  }
-
-  private static hasGap(v: SeqView): boolean {
-    return v.covered - v.next + 1 > v.pendingSeqs.size + v.lost.size;
-  }
-
-  /** How far sequencer v lets the frontier go: c[i], or the clock of its last message before a gap. */
-  private bound(v: SeqView): Key {
-    if (!Receiver.hasGap(v)) return { clock: v.clock, sequencer: v.id };
-    let clock = v.deliveredClock;
-    for (let s = v.next; s <= v.covered; s++) {
-      const c = v.pendingSeqs.get(s);
-      if (c !== undefined) clock = c;
-      else if (!v.lost.has(s)) break;
-    }
-    return { clock, sequencer: v.id };
   }
 
   /** Starts the reorder wait of newly seen gaps. */
@@ -468,7 +346,7 @@ export class Receiver implements Core<HydraMsg> {
   }
 
   private noteGap(ctx: Ctx<HydraMsg>, v: SeqView): void {
-    if (!Receiver.hasGap(v)) v.gapSince = -1;
+    if (!hasGap(v)) v.gapSince = -1;
     else if (v.gapSince < 0) {
       v.gapSince = ctx.now;
       if (!this.gapTimerArmed) {
@@ -699,7 +577,7 @@ export class Receiver implements Core<HydraMsg> {
     if (owed) for (const f of m.finals) this.finishMissed(ctx, f);
     for (const a of m.active) {
       if (this.views.has(a.sequencer)) continue;
-      const v = this.newView(a, ctx.now);
+      const v = newView(a, ctx.now);
       if (owed && a.joined > this.config) v.started = true;
       this.views.set(a.sequencer, v);
     }
@@ -713,21 +591,12 @@ export class Receiver implements Core<HydraMsg> {
   private finishMissed(ctx: Ctx<HydraMsg>, f: FinalFlush): void {
     if (f.joined <= this.config || this.finished.has(`${f.sequencer}.${f.joined}`)) return;
     if ([...this.retiring].some((v) => v.id === f.sequencer && v.joined === f.joined)) return;
-    const v = this.newView({ sequencer: f.sequencer, joined: f.joined, start: this.lastDelivered.clock }, ctx.now);
+    const v = newView({ sequencer: f.sequencer, joined: f.joined, start: this.lastDelivered.clock }, ctx.now);
     v.started = true;
     const theirs = (g: Groupcast) => g.sequencer === f.sequencer && g.config >= f.joined && g.config < f.config;
     for (const g of this.early.filter(theirs)) this.accept(ctx, v, g);
     this.early = this.early.filter((g) => !theirs(g));
     this.retire(v, f);
-  }
-
-  private newView(a: { sequencer: number; joined: number; start: number }, now: number): SeqView {
-    return {
-      id: a.sequencer, joined: a.joined, clock: a.start, next: 1, covered: 0, pendingSeqs: new Map(), lost: new Set(),
-      deliveredClock: a.start, gapSince: -1,
-      lastHeard: now, heard: false, suspectedAt: -Infinity, solicitedAt: -Infinity, frozen: false,
-      observedSeqs: [], observedClock: a.start, claimedAt: now, finalSeq: Infinity, started: false,
-    };
   }
 
   /** The final flush of incarnation (sequencer, joined) in the installed configuration, if it keeps it. */
