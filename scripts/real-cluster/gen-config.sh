@@ -70,6 +70,9 @@ healthzBindAddress: 127.0.0.1
 healthzPort: 10248
 staticPodPath: $E/manifests
 serializeImagePulls: false
+# Secrets and ConfigMaps mounted as volumes are refreshed on a pod's periodic sync (default 1m): the
+# configuration the Prometheus Operator generates reaches Prometheus within seconds instead of ~1 min.
+syncFrequency: 10s
 evictionHard: {memory.available: "100Mi", nodefs.available: "2%", imagefs.available: "2%"}
 imageGCHighThresholdPercent: 95
 imageGCLowThresholdPercent: 90
