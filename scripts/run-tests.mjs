@@ -29,15 +29,17 @@ const clusterDir = process.env.SWITCHYARD_CLUSTER_DIR ?? '/var/tmp/switchyard-cl
 let owner = '';
 try { owner = readFileSync(join(clusterDir, 'run', 'test-run'), 'utf8').trim(); } catch { /* no cluster */ }
 if (owner === runId) spawnSync('bash', ['scripts/real-cluster/down.sh', '--purge'], { stdio: 'ignore' });
-if (prefetch && prefetch.exitCode === null) {
-  try { process.kill(-prefetch.pid, 'SIGTERM'); } catch { /* gone already */ }
+// A prefetch still running (the suite ended early) stops with it: the next run's installers resume.
+if (prefetch) {
+  try { process.kill(-prefetch.pid, 'SIGTERM'); } catch { /* finished already */ }
 }
 process.exit(result.status ?? 1);
 
 /**
  * A whole run as root on Linux (where the cluster suites run) builds their tools in the background
  * from the start (scripts/prefetch-tools.sh, at a lower priority): on a fresh machine that takes
- * ≈ 25 min on 2 cores, which then overlaps the suites that need no tool. Its log is in the tool cache.
+ * ≈ 25 min on 2 cores, which then overlaps the suites that need no tool. Its log is in the tool cache;
+ * SWITCHYARD_PREFETCH=0 turns it off.
  */
 function prefetchTools() {
   if (process.platform !== 'linux' || process.getuid?.() !== 0 || process.env.SWITCHYARD_PREFETCH === '0') return null;

@@ -275,8 +275,8 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
         log(`${ex.file}: ${client} restarted and completed ${done} requests`);
       });
 
-      // After the restarts: the testbed has run long enough for every rate window to fill, and the
-      // restarts have produced the events some panels show (view changes, state transfers, recoveries).
+      // After the restarts, so the panels are checked on a testbed whose members were replaced (their
+      // series start anew) and which went through the events restarts cause (view changes, state transfers).
       test(`Prometheus scrapes every member through the PodMonitor; every ${ex.dashboard.file} query for it has data`, async () => {
         const pods = (ns2: string, selector: string) => (JSON.parse(cluster.kubectl(['-n', ns2, 'get', 'pods', '-l', selector, '-o', 'json'])).items as { metadata: { name: string } }[]).map((p) => p.metadata.name);
         const members = pods(ns, `app.kubernetes.io/instance=${ex.name}`);

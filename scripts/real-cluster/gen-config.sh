@@ -70,8 +70,9 @@ healthzBindAddress: 127.0.0.1
 healthzPort: 10248
 staticPodPath: $E/manifests
 serializeImagePulls: false
-# Secrets and ConfigMaps mounted as volumes are refreshed on a pod's periodic sync (default 1m): the
-# configuration the Prometheus Operator generates reaches Prometheus within seconds instead of ~1 min.
+# Secrets and ConfigMaps mounted as volumes are refreshed on a pod's periodic sync (default 1m); the
+# configuration the Prometheus Operator regenerates for a new testbed is such a Secret. (It shortened
+# the first testbed's dashboard wait in a part-run; later testbeds in a full run still wait ~2 min.)
 syncFrequency: 10s
 evictionHard: {memory.available: "100Mi", nodefs.available: "2%", imagefs.available: "2%"}
 imageGCHighThresholdPercent: 95
