@@ -281,12 +281,14 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
         const pods = (ns2: string, selector: string) => (JSON.parse(cluster.kubectl(['-n', ns2, 'get', 'pods', '-l', selector, '-o', 'json'])).items as { metadata: { name: string } }[]).map((p) => p.metadata.name);
         const members = pods(ns, `app.kubernetes.io/instance=${ex.name}`);
         const operators = pods(operatorNs, 'app.kubernetes.io/name=switchyard');
+        const started = Date.now();
         await waitUntil('every member and operator pod scraped (up == 1)', 180, async () => {
           const missing = [...notUp(await prom.targets(), ns, members), ...notUp(await prom.targets(), operatorNs, operators)];
           if (missing.length > 0) throw new Error(missing.join('; '));
           return true;
         });
-        await checkDashboard(prom, ex.dashboard.file, ex.name, ex.dashboard.shows, { scrapeMs: 5000, shown });
+        log(`${ex.file}: every pod scraped after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        await checkDashboard(prom, ex.dashboard.file, ex.name, ex.dashboard.shows, { scrapeMs: 5000, shown, log });
       });
 
       test('deleting the resource removes every pod and child', async () => {
@@ -321,24 +323,40 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
     const patchSequencers = (n: number) => cluster.kubectl(['-n', ns, 'patch', 'sequencergroup', name, '--type=merge', '-p', JSON.stringify({ spec: { sequencers: n } })]);
     const stamped = (member: string) => scrape(ns, name).sum(HYDRA_METRICS.stamped, {}, member);
     const delivered = () => scrape(ns, name).sum(HYDRA_METRICS.delivered, {}, 'receiver');
+    // A wait that times out says where the reconfiguration stood: the status, and what the
+    // configuration replicas and a receiver last logged (changes made, sequencers suspected).
+    const waitLive = async <T>(what: string, seconds: number, probe: () => T | undefined): Promise<T> => {
+      try {
+        return await waitUntil(what, seconds, probe);
+      } catch (e) {
+        const logs = ['config-0', 'config-1', 'config-2', 'receiver-g0-0'].map((m) => {
+          try {
+            return `${name}-${m}:\n${cluster.kubectl(['-n', ns, 'logs', `${name}-${m}`, '--tail=25'])}`;
+          } catch (l) {
+            return `${name}-${m}: ${(l as Error).message}`;
+          }
+        });
+        throw new Error(`${(e as Error).message}\nstatus: ${JSON.stringify(resource(ns, 'SequencerGroup', name).status)}\n${logs.join('\n')}`);
+      }
+    };
 
     // Addition: a fourth sequencer pod starts and the configuration service adds it.
-    const before = await waitUntil('a configuration with all 3 sequencers', 120, () => (status().activeSequencers === 3 ? status().configuration : undefined));
+    const before = await waitLive('a configuration with all 3 sequencers', 120, () => (status().activeSequencers === 3 ? status().configuration : undefined));
     patchSequencers(4);
-    const added = await waitUntil('configuration with 4 active sequencers', 180, () => {
+    const added = await waitLive('configuration with 4 active sequencers', 180, () => {
       const s = status();
       return s.activeSequencers === 4 && (s.configuration ?? 0) > (before ?? 0) ? s.configuration : undefined;
     });
-    await waitUntil('sequencer-3 stamping', 120, () => (stamped('sequencer-3') > 0 ? true : undefined));
+    await waitLive('sequencer-3 stamping', 120, () => (stamped('sequencer-3') > 0 ? true : undefined));
     log(`live: configuration ${before} → ${added} with sequencer-3 stamping`);
 
     // Removal: two sequencers leave through Hydra's removal protocol, then their pods go.
     patchSequencers(2);
-    const removed = await waitUntil('configuration with 2 active sequencers', 180, () => (status().activeSequencers === 2 ? status().configuration : undefined));
+    const removed = await waitLive('configuration with 2 active sequencers', 180, () => (status().activeSequencers === 2 ? status().configuration : undefined));
     await waitUntil('sequencer-2 and sequencer-3 pods gone', 180, () =>
       cluster.kubectl(['-n', ns, 'get', 'pods', '-o', 'name']).split('\n').some((p) => /sequencer-[23]$/.test(p)) ? undefined : true);
     const d0 = delivered();
-    await waitUntil('delivery going on with 2 sequencers', 120, () => (delivered() > d0 ? true : undefined));
+    await waitLive('delivery going on with 2 sequencers', 120, () => (delivered() > d0 ? true : undefined));
     log(`live: configuration ${removed} with 2 sequencers, delivery going on`);
 
     // Operator failover: the lease passes to the other replica; the testbed's pods are untouched.
@@ -357,7 +375,7 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
     assert.equal(pods(), podsBefore, 'no testbed pod restarted or replaced by the failover');
     // The new leader acts: a live change after the failover goes through Hydra.
     patchSequencers(3);
-    await waitUntil('configuration with 3 active sequencers after failover', 180, () => (status().activeSequencers === 3 ? true : undefined));
+    await waitLive('configuration with 3 active sequencers after failover', 180, () => (status().activeSequencers === 3 ? true : undefined));
   });
 
   test('helm upgrade with changed values rolls the operator; a member image that does not exist is reported by the testbed', async (t) => {
