@@ -1,6 +1,5 @@
 import { WireError } from '../runtime/core.js';
-import type { Reader, Writer } from '../runtime/wire.js';
-import type { Part } from '../vr/codec.js';
+import type { Part, Reader, Writer } from '../runtime/wire.js';
 import type { ConfigCommand, ConfigState, PlannedChange } from './config-state.js';
 import type { ActiveSequencer, Config, FinalFlush, FlushState } from './messages.js';
 import { MAX_SEQUENCERS } from './topology.js';

@@ -3,7 +3,7 @@ import type { HydraMsg } from '../hydra/messages.js';
 import type { Codec } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import { Reassembly } from '../protocol/reassembly.js';
-import { Reader, Writer } from '../runtime/wire.js';
+import { type Part, type PartTable, Reader, Writer, namesOf, partOf, readBody } from '../runtime/wire.js';
 import type {
   GapStatus, Hold, HoldState, HydraPaxosMsg, LogEntry, LogPoint, LogState, OrderKey, PaxosMsg, PxTxnAnswer, SlotId, Stamp,
   StreamCounter,
@@ -23,7 +23,7 @@ const TYPE = {
   'px-state-request': 12, 'px-state-empty': 13, 'px-state': 14, 'px-chunk': 15, 'px-hold': 16, 'px-hold-ok': 17,
   'px-txn-find': 18, 'px-txn-answer': 19, 'px-txn-decide': 20, 'px-txn-decided': 21,
 } as const;
-const NAMES = Object.fromEntries(Object.entries(TYPE).map(([k, v]) => [v, k])) as Record<number, PaxosMsg['type']>;
+const NAMES = namesOf(TYPE);
 const STATUS: GapStatus[] = ['found', 'noop', 'missing', 'truncated'];
 const HOLD_STATES: HoldState[] = ['held', 'released', 'dropped'];
 const ANSWERS: PxTxnAnswer['status'][] = ['found', 'held', 'dropped'];
@@ -39,32 +39,6 @@ const pointSize = (p: LogPoint) => KEY + 4 + STREAM * p.streams.length;
 const logSize = (l: LogState) => pointSize(l.sync) + 4 + l.entries.reduce((n, e) => n + entrySize(e), 0) + 4
   + SLOT * l.noops.length + pointSize(l.end) + 4 + HOLD * l.holds.length;
 const blobSize = (b: Uint8Array | null) => 4 + (b ? b.length : 0);
-
-function size(m: PaxosMsg): number {
-  switch (m.type) {
-    case 'px-reply': return 4 + 1 + 2 + 2 + 8 + SLOT + 1 + blobSize(m.result);
-    case 'px-gap-request': return 4 + 2 + SLOT;
-    case 'px-gap-reply': return 4 + 2 + SLOT + 1 + (m.entry ? entrySize(m.entry) : 0);
-    case 'px-gap-commit': return 4 + SLOT;
-    case 'px-gap-commit-ok': return 4 + 2 + SLOT;
-    case 'px-sync': return 4 + pointSize(m.point) + 4 + SLOT * m.noops.length;
-    case 'px-sync-ok': return 4 + 2 + KEY;
-    case 'px-sync-commit': return 4 + KEY;
-    case 'px-view-change-request': return 4;
-    case 'px-view-change': return 4 + 2 + 4 + logSize(m.log);
-    case 'px-start-view': return 4 + logSize(m.log);
-    case 'px-state-request': return 2 + 4;
-    case 'px-state-empty': return 2 + 4 + 1;
-    case 'px-state': return 2 + 4 + 4 + 1 + blobSize(m.config) + blobSize(m.store) + logSize(m.log);
-    case 'px-chunk': return 2 + 4 + 4 + 4 + blobSize(m.bytes);
-    case 'px-hold': return 4 + HOLD;
-    case 'px-hold-ok': return 4 + 2 + HOLD;
-    case 'px-txn-find':
-    case 'px-txn-decided': return 1 + STAMP;
-    case 'px-txn-answer': return 1 + STAMP + 1 + optEntrySize(m.entry);
-    case 'px-txn-decide': return 1 + STAMP + optEntrySize(m.entry);
-  }
-}
 
 const slotW = (w: Writer, s: SlotId) => w.u16(s.sequencer).u32(s.epoch).u64(s.seq);
 const keyW = (w: Writer, k: OrderKey) => w.u64(k.clock).u16(k.sequencer);
@@ -100,79 +74,6 @@ function logW(w: Writer, l: LogState): void {
 
 // Keys are stored with clock -1 meaning "before everything"; on the wire that is 2^64-1 → we shift by one.
 const wireKey = (k: OrderKey): OrderKey => ({ clock: k.clock + 1, sequencer: k.sequencer + 1 });
-
-function encodePaxos(m: PaxosMsg): Uint8Array {
-  const w = new Writer(2 + size(m)).u8(PAXOS_MAGIC).u8(TYPE[m.type]);
-  switch (m.type) {
-    case 'px-reply':
-      slotW(w.u32(m.view).u8(m.group).u16(m.replica).u16(m.client).u64(m.requestId), m.slot).u8(m.result ? 1 : 0);
-      blobW(w, m.result ?? new Uint8Array(0));
-      break;
-    case 'px-gap-request':
-      slotW(w.u32(m.view).u16(m.replica), m.slot);
-      break;
-    case 'px-gap-reply':
-      slotW(w.u32(m.view).u16(m.replica), m.slot).u8(STATUS.indexOf(m.status) | (m.entry ? 0x80 : 0));
-      if (m.entry) entryW(w, m.entry);
-      break;
-    case 'px-gap-commit':
-      slotW(w.u32(m.view), m.slot);
-      break;
-    case 'px-gap-commit-ok':
-      slotW(w.u32(m.view).u16(m.replica), m.slot);
-      break;
-    case 'px-sync':
-      pointW(w.u32(m.view), { ...m.point, key: wireKey(m.point.key) });
-      slotsW(w, m.noops);
-      break;
-    case 'px-sync-ok':
-      keyW(w.u32(m.view).u16(m.replica), wireKey(m.key));
-      break;
-    case 'px-sync-commit':
-      keyW(w.u32(m.view), wireKey(m.key));
-      break;
-    case 'px-view-change-request':
-      w.u32(m.view);
-      break;
-    case 'px-view-change':
-      logW(w.u32(m.view).u16(m.replica).u32(m.lastNormal), wireLog(m.log));
-      break;
-    case 'px-start-view':
-      logW(w.u32(m.view), wireLog(m.log));
-      break;
-    case 'px-state-request':
-      w.u16(m.replica).u32(m.nonce);
-      break;
-    case 'px-state-empty':
-      w.u16(m.replica).u32(m.nonce).u8(m.recovering ? 1 : 0);
-      break;
-    case 'px-state':
-      w.u16(m.replica).u32(m.nonce).u32(m.view).u8(m.normal ? 1 : 0);
-      blobW(blobW(w, m.config), m.store);
-      logW(w, wireLog(m.log));
-      break;
-    case 'px-chunk':
-      blobW(w.u16(m.sender).u32(m.nonce).u32(m.index).u32(m.total), m.bytes);
-      break;
-    case 'px-hold':
-      holdW(w.u32(m.view), m.hold);
-      break;
-    case 'px-hold-ok':
-      holdW(w.u32(m.view).u16(m.replica), m.hold);
-      break;
-    case 'px-txn-find':
-    case 'px-txn-decided':
-      stampW(w.u8(m.group), m.stamp);
-      break;
-    case 'px-txn-answer':
-      optEntryW(stampW(w.u8(m.group), m.stamp).u8(ANSWERS.indexOf(m.status)), m.entry);
-      break;
-    case 'px-txn-decide':
-      optEntryW(stampW(w.u8(m.group), m.stamp), m.entry);
-      break;
-  }
-  return w.done();
-}
 
 const wireLog = (l: LogState): LogState => ({
   ...l, sync: { ...l.sync, key: wireKey(l.sync.key) }, end: { ...l.end, key: wireKey(l.end.key) },
@@ -240,118 +141,210 @@ function logR(r: Reader): LogState {
   return { sync, entries, noops, end, holds };
 }
 
+type Body<T extends PaxosMsg['type']> = Part<Extract<PaxosMsg, { type: T }>>;
+
+const reply: Body<'px-reply'> = {
+  size: (m) => 4 + 1 + 2 + 2 + 8 + SLOT + 1 + blobSize(m.result),
+  write(w, m) {
+    slotW(w.u32(m.view).u8(m.group).u16(m.replica).u16(m.client).u64(m.requestId), m.slot).u8(m.result ? 1 : 0);
+    blobW(w, m.result ?? new Uint8Array(0));
+  },
+  read(r) {
+    const view = r.u32('view');
+    const group = r.u8('group');
+    const replica = r.u16('replica');
+    const client = r.u16('client');
+    const requestId = r.u64('request id');
+    const slot = slotR(r);
+    const has = r.u8('result flag');
+    const result = blobR(r, 'result');
+    return { type: 'px-reply', view, group, replica, client, requestId, slot, result: has ? result : null };
+  },
+};
+
+/** GAP-REQUEST and GAP-COMMIT-OK: a view, a replica and a slot. */
+function viewReplicaSlot<T extends 'px-gap-request' | 'px-gap-commit-ok'>(type: T): Part<{ type: T; view: number; replica: number; slot: SlotId }> {
+  return {
+    size: () => 4 + 2 + SLOT,
+    write: (w, m) => slotW(w.u32(m.view).u16(m.replica), m.slot),
+    read: (r) => ({ type, view: r.u32('view'), replica: r.u16('replica'), slot: slotR(r) }),
+  };
+}
+
+const gapReply: Body<'px-gap-reply'> = {
+  size: (m) => 4 + 2 + SLOT + 1 + (m.entry ? entrySize(m.entry) : 0),
+  write(w, m) {
+    slotW(w.u32(m.view).u16(m.replica), m.slot).u8(STATUS.indexOf(m.status) | (m.entry ? 0x80 : 0));
+    if (m.entry) entryW(w, m.entry);
+  },
+  read(r) {
+    const view = r.u32('view');
+    const replica = r.u16('replica');
+    const slot = slotR(r);
+    const flags = r.u8('status');
+    const status = STATUS[flags & 0x7f];
+    if (!status) throw new WireError('bad-field', `unknown gap status ${flags & 0x7f}`);
+    const entry = flags & 0x80 ? entryR(r) : null;
+    if ((status === 'found') !== (entry !== null)) throw new WireError('bad-field', 'a gap reply carries an entry exactly when found');
+    return { type: 'px-gap-reply', view, replica, slot, status, entry };
+  },
+};
+
+const gapCommit: Body<'px-gap-commit'> = {
+  size: () => 4 + SLOT,
+  write: (w, m) => slotW(w.u32(m.view), m.slot),
+  read: (r) => ({ type: 'px-gap-commit', view: r.u32('view'), slot: slotR(r) }),
+};
+
+const sync: Body<'px-sync'> = {
+  size: (m) => 4 + pointSize(m.point) + 4 + SLOT * m.noops.length,
+  write(w, m) {
+    pointW(w.u32(m.view), { ...m.point, key: wireKey(m.point.key) });
+    slotsW(w, m.noops);
+  },
+  read(r) {
+    const view = r.u32('view');
+    const point = pointR(r);
+    return { type: 'px-sync', view, point, noops: slotsR(r, 'no-op') };
+  },
+};
+
+const syncOk: Body<'px-sync-ok'> = {
+  size: () => 4 + 2 + KEY,
+  write: (w, m) => keyW(w.u32(m.view).u16(m.replica), wireKey(m.key)),
+  read: (r) => ({ type: 'px-sync-ok', view: r.u32('view'), replica: r.u16('replica'), key: keyR(r) }),
+};
+
+const syncCommit: Body<'px-sync-commit'> = {
+  size: () => 4 + KEY,
+  write: (w, m) => keyW(w.u32(m.view), wireKey(m.key)),
+  read: (r) => ({ type: 'px-sync-commit', view: r.u32('view'), key: keyR(r) }),
+};
+
+const viewChangeRequest: Body<'px-view-change-request'> = {
+  size: () => 4,
+  write: (w, m) => w.u32(m.view),
+  read: (r) => ({ type: 'px-view-change-request', view: r.u32('view') }),
+};
+
+const viewChange: Body<'px-view-change'> = {
+  size: (m) => 4 + 2 + 4 + logSize(m.log),
+  write: (w, m) => logW(w.u32(m.view).u16(m.replica).u32(m.lastNormal), wireLog(m.log)),
+  read: (r) => ({ type: 'px-view-change', view: r.u32('view'), replica: r.u16('replica'), lastNormal: r.u32('last normal view'), log: logR(r) }),
+};
+
+const startView: Body<'px-start-view'> = {
+  size: (m) => 4 + logSize(m.log),
+  write: (w, m) => logW(w.u32(m.view), wireLog(m.log)),
+  read: (r) => ({ type: 'px-start-view', view: r.u32('view'), log: logR(r) }),
+};
+
+const stateRequest: Body<'px-state-request'> = {
+  size: () => 2 + 4,
+  write: (w, m) => w.u16(m.replica).u32(m.nonce),
+  read: (r) => ({ type: 'px-state-request', replica: r.u16('replica'), nonce: r.u32('nonce') }),
+};
+
+const stateEmpty: Body<'px-state-empty'> = {
+  size: () => 2 + 4 + 1,
+  write: (w, m) => w.u16(m.replica).u32(m.nonce).u8(m.recovering ? 1 : 0),
+  read: (r) => ({ type: 'px-state-empty', replica: r.u16('replica'), nonce: r.u32('nonce'), recovering: r.u8('recovering') === 1 }),
+};
+
+const state: Body<'px-state'> = {
+  size: (m) => 2 + 4 + 4 + 1 + blobSize(m.config) + blobSize(m.store) + logSize(m.log),
+  write(w, m) {
+    w.u16(m.replica).u32(m.nonce).u32(m.view).u8(m.normal ? 1 : 0);
+    blobW(blobW(w, m.config), m.store);
+    logW(w, wireLog(m.log));
+  },
+  read(r) {
+    const replica = r.u16('replica');
+    const nonce = r.u32('nonce');
+    const view = r.u32('view');
+    const normal = r.u8('status') === 1;
+    const config = blobR(r, 'configuration');
+    const store = blobR(r, 'store');
+    return { type: 'px-state', replica, nonce, view, normal, config, store, log: logR(r) };
+  },
+};
+
+const chunk: Body<'px-chunk'> = {
+  size: (m) => 2 + 4 + 4 + 4 + blobSize(m.bytes),
+  write: (w, m) => blobW(w.u16(m.sender).u32(m.nonce).u32(m.index).u32(m.total), m.bytes),
+  read(r) {
+    const sender = r.u16('sender');
+    const nonce = r.u32('nonce');
+    const index = r.u32('chunk index');
+    const total = r.u32('chunk count');
+    if (total === 0 || index >= total || total > MAX_CHUNKS) throw new WireError('bad-field', `chunk ${index} of ${total}`);
+    return { type: 'px-chunk', sender, nonce, index, total, bytes: blobR(r, 'chunk') };
+  },
+};
+
+const hold: Body<'px-hold'> = {
+  size: () => 4 + HOLD,
+  write: (w, m) => holdW(w.u32(m.view), m.hold),
+  read: (r) => ({ type: 'px-hold', view: r.u32('view'), hold: holdR(r) }),
+};
+
+const holdOk: Body<'px-hold-ok'> = {
+  size: () => 4 + 2 + HOLD,
+  write: (w, m) => holdW(w.u32(m.view).u16(m.replica), m.hold),
+  read: (r) => ({ type: 'px-hold-ok', view: r.u32('view'), replica: r.u16('replica'), hold: holdR(r) }),
+};
+
+/** TXN-FIND and TXN-DECIDED: a group and a stamp. */
+function groupStamp<T extends 'px-txn-find' | 'px-txn-decided'>(type: T): Part<{ type: T; group: number; stamp: Stamp }> {
+  return {
+    size: () => 1 + STAMP,
+    write: (w, m) => stampW(w.u8(m.group), m.stamp),
+    read: (r) => ({ type, group: r.u8('group'), stamp: stampR(r) }),
+  };
+}
+
+const txnAnswer: Body<'px-txn-answer'> = {
+  size: (m) => 1 + STAMP + 1 + optEntrySize(m.entry),
+  write: (w, m) => optEntryW(stampW(w.u8(m.group), m.stamp).u8(ANSWERS.indexOf(m.status)), m.entry),
+  read(r) {
+    const group = r.u8('group');
+    const stamp = stampR(r);
+    const code = r.u8('answer');
+    const status = ANSWERS[code];
+    if (!status) throw new WireError('bad-field', `unknown answer ${code}`);
+    const entry = optEntryR(r);
+    if ((status === 'found') !== (entry !== null)) throw new WireError('bad-field', 'an answer carries the message exactly when found');
+    return { type: 'px-txn-answer', group, stamp, status, entry };
+  },
+};
+
+const txnDecide: Body<'px-txn-decide'> = {
+  size: (m) => 1 + STAMP + optEntrySize(m.entry),
+  write: (w, m) => optEntryW(stampW(w.u8(m.group), m.stamp), m.entry),
+  read: (r) => ({ type: 'px-txn-decide', group: r.u8('group'), stamp: stampR(r), entry: optEntryR(r) }),
+};
+
+/** Each HydraPaxos message's body, after the magic and type bytes. */
+const PAXOS: PartTable<PaxosMsg> = {
+  'px-reply': reply, 'px-gap-request': viewReplicaSlot('px-gap-request'), 'px-gap-reply': gapReply, 'px-gap-commit': gapCommit,
+  'px-gap-commit-ok': viewReplicaSlot('px-gap-commit-ok'), 'px-sync': sync, 'px-sync-ok': syncOk, 'px-sync-commit': syncCommit,
+  'px-view-change-request': viewChangeRequest, 'px-view-change': viewChange, 'px-start-view': startView,
+  'px-state-request': stateRequest, 'px-state-empty': stateEmpty, 'px-state': state, 'px-chunk': chunk, 'px-hold': hold,
+  'px-hold-ok': holdOk, 'px-txn-find': groupStamp('px-txn-find'), 'px-txn-answer': txnAnswer, 'px-txn-decide': txnDecide,
+  'px-txn-decided': groupStamp('px-txn-decided'),
+};
+
+function encodePaxos(m: PaxosMsg): Uint8Array {
+  const part = partOf(PAXOS, m);
+  const w = new Writer(2 + part.size(m)).u8(PAXOS_MAGIC).u8(TYPE[m.type]);
+  part.write(w, m);
+  return w.done();
+}
+
 function decodePaxos(bytes: Uint8Array): PaxosMsg {
   const r = new Reader(bytes);
   r.u8('magic');
-  const code = r.u8('type');
-  const type = NAMES[code];
-  if (!type) throw new WireError('unknown-type', `unknown HydraPaxos message type ${code}`);
-  let m: PaxosMsg;
-  switch (type) {
-    case 'px-reply': {
-      const view = r.u32('view');
-      const group = r.u8('group');
-      const replica = r.u16('replica');
-      const client = r.u16('client');
-      const requestId = r.u64('request id');
-      const slot = slotR(r);
-      const has = r.u8('result flag');
-      const result = blobR(r, 'result');
-      m = { type, view, group, replica, client, requestId, slot, result: has ? result : null };
-      break;
-    }
-    case 'px-gap-request':
-      m = { type, view: r.u32('view'), replica: r.u16('replica'), slot: slotR(r) };
-      break;
-    case 'px-gap-reply': {
-      const view = r.u32('view');
-      const replica = r.u16('replica');
-      const slot = slotR(r);
-      const flags = r.u8('status');
-      const status = STATUS[flags & 0x7f];
-      if (!status) throw new WireError('bad-field', `unknown gap status ${flags & 0x7f}`);
-      const entry = flags & 0x80 ? entryR(r) : null;
-      if ((status === 'found') !== (entry !== null)) throw new WireError('bad-field', 'a gap reply carries an entry exactly when found');
-      m = { type, view, replica, slot, status, entry };
-      break;
-    }
-    case 'px-gap-commit':
-      m = { type, view: r.u32('view'), slot: slotR(r) };
-      break;
-    case 'px-gap-commit-ok':
-      m = { type, view: r.u32('view'), replica: r.u16('replica'), slot: slotR(r) };
-      break;
-    case 'px-sync': {
-      const view = r.u32('view');
-      const point = pointR(r);
-      m = { type, view, point, noops: slotsR(r, 'no-op') };
-      break;
-    }
-    case 'px-sync-ok':
-      m = { type, view: r.u32('view'), replica: r.u16('replica'), key: keyR(r) };
-      break;
-    case 'px-sync-commit':
-      m = { type, view: r.u32('view'), key: keyR(r) };
-      break;
-    case 'px-view-change-request':
-      m = { type, view: r.u32('view') };
-      break;
-    case 'px-view-change':
-      m = { type, view: r.u32('view'), replica: r.u16('replica'), lastNormal: r.u32('last normal view'), log: logR(r) };
-      break;
-    case 'px-start-view':
-      m = { type, view: r.u32('view'), log: logR(r) };
-      break;
-    case 'px-state-request':
-      m = { type, replica: r.u16('replica'), nonce: r.u32('nonce') };
-      break;
-    case 'px-state-empty':
-      m = { type, replica: r.u16('replica'), nonce: r.u32('nonce'), recovering: r.u8('recovering') === 1 };
-      break;
-    case 'px-state': {
-      const replica = r.u16('replica');
-      const nonce = r.u32('nonce');
-      const view = r.u32('view');
-      const normal = r.u8('status') === 1;
-      const config = blobR(r, 'configuration');
-      const store = blobR(r, 'store');
-      m = { type, replica, nonce, view, normal, config, store, log: logR(r) };
-      break;
-    }
-    case 'px-chunk': {
-      const sender = r.u16('sender');
-      const nonce = r.u32('nonce');
-      const index = r.u32('chunk index');
-      const total = r.u32('chunk count');
-      if (total === 0 || index >= total || total > MAX_CHUNKS) throw new WireError('bad-field', `chunk ${index} of ${total}`);
-      m = { type, sender, nonce, index, total, bytes: blobR(r, 'chunk') };
-      break;
-    }
-    case 'px-hold':
-      m = { type, view: r.u32('view'), hold: holdR(r) };
-      break;
-    case 'px-hold-ok':
-      m = { type, view: r.u32('view'), replica: r.u16('replica'), hold: holdR(r) };
-      break;
-    case 'px-txn-find':
-    case 'px-txn-decided':
-      m = { type, group: r.u8('group'), stamp: stampR(r) };
-      break;
-    case 'px-txn-answer': {
-      const group = r.u8('group');
-      const stamp = stampR(r);
-      const code = r.u8('answer');
-      const status = ANSWERS[code];
-      if (!status) throw new WireError('bad-field', `unknown answer ${code}`);
-      const entry = optEntryR(r);
-      if ((status === 'found') !== (entry !== null)) throw new WireError('bad-field', 'an answer carries the message exactly when found');
-      m = { type, group, stamp, status, entry };
-      break;
-    }
-    case 'px-txn-decide':
-      m = { type, group: r.u8('group'), stamp: stampR(r), entry: optEntryR(r) };
-      break;
-  }
+  const m = readBody(r, PAXOS, NAMES, r.u8('type'), 'HydraPaxos');
   r.end(m.type);
   return m;
 }

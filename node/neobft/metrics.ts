@@ -36,84 +36,85 @@ export const BFT_METRICS = {
 /** Binds the BFTCluster roles' observers (NeoBFT, and the PBFT and unreplicated baselines) to the metric names of the dashboards' contract (DESIGN.md). */
 export function neobftMetrics(registry: Registry) {
   const r = [registry];
-  const authenticated = () => new Counter({ name: BFT_METRICS.aomAuthenticated, help: 'Messages authenticated by the sequencer (signatures: signed ones).', labelNames: ['scheme', 'signed'], registers: r });
+  return {
+    sequencer: () => sequencerMetrics(r),
+    replica: (replicas: number) => replicaMetrics(r, replicas),
+    pbftReplica: () => pbftReplicaMetrics(r),
+    client: (system: 'neobft' | 'pbft' | 'unreplicated'): KvClientObserver => kvClientMetrics(registry, system),
+  };
+}
 
-  function sequencer(): AomSequencerObserver & EpochSequencerObserver {
-    const c = authenticated();
-    const installed = new Gauge({ name: BFT_METRICS.aomSequencerEpoch, help: 'The epoch this sequencer orders (0: standing by).', registers: r });
-    const idle = new Counter({ name: BFT_METRICS.aomIdleRequests, help: 'Requests refused while standing by (no epoch installed).', registers: r });
-    return {
-      authenticated: (scheme, signed) => c.labels(scheme, String(signed)).inc(),
-      installed: (e) => installed.set(e),
-      idle: () => idle.inc(),
-    };
-  }
+function sequencerMetrics(r: Registry[]): AomSequencerObserver & EpochSequencerObserver {
+  const c = new Counter({ name: BFT_METRICS.aomAuthenticated, help: 'Messages authenticated by the sequencer (signatures: signed ones).', labelNames: ['scheme', 'signed'], registers: r });
+  const installed = new Gauge({ name: BFT_METRICS.aomSequencerEpoch, help: 'The epoch this sequencer orders (0: standing by).', registers: r });
+  const idle = new Counter({ name: BFT_METRICS.aomIdleRequests, help: 'Requests refused while standing by (no epoch installed).', registers: r });
+  return {
+    authenticated: (scheme, signed) => c.labels(scheme, String(signed)).inc(),
+    installed: (e) => installed.set(e),
+    idle: () => idle.inc(),
+  };
+}
 
-  function replica(replicas: number): ReplicaObserver {
-    const verified = new Counter({ name: BFT_METRICS.aomVerified, help: 'Authenticator checks at receivers.', labelNames: ['scheme', 'result'], registers: r });
-    const rejected = zeroed(new Counter({ name: BFT_METRICS.aomRejected, help: 'AOM messages refused, by reason.', labelNames: ['reason'], registers: r }), valuesOf<AomRejection>({
-      'wrong-group': true, 'wrong-epoch': true, replayed: true, duplicate: true, equivocation: true, corrupted: true, 'bad-mac': true,
-      'bad-signature': true, 'chain-broken': true, unverifiable: true, 'buffer-full': true,
-    }));
-    const executed = zeroed(new Counter({ name: BFT_METRICS.executed, help: 'Log slots executed (speculatively), by kind.', labelNames: ['kind'], registers: r }), ['request', 'no-op']);
-    const gaps = zeroed(new Counter({ name: BFT_METRICS.gapAgreements, help: 'Gap agreements completed, by outcome.', labelNames: ['outcome'], registers: r }),
-      valuesOf<Parameters<ReplicaObserver['gapAgreement']>[1]>({ message: true, 'no-op': true }));
-    const rollbacks = new Counter({ name: BFT_METRICS.rollbacks, help: 'Slots rolled back after a gap became a no-op.', registers: r });
-    const invalid = zeroed(new Counter({ name: BFT_METRICS.invalid, help: 'Protocol messages refused, by reason.', labelNames: ['reason'], registers: r }), valuesOf<NeoBftRefusal>({
-      'bad-confirm': true, 'bad-gap-decision': true, 'bad-gap-drop': true, 'bad-gap-find': true, 'bad-gap-vote': true, 'bad-state-certificate': true,
-      'bad-sync': true, 'bad-view-change': true, 'bad-view-start': true, 'certificate-for-another-slot': true, 'forged-certificate': true,
-      'gap-decision-contradicts-confirm': true, 'malformed-request': true, 'bad-client-signature': true, 'unknown-client': true, 'no-keys-for-next-epoch': true,
-      'view-change-below-sync-point': true, 'malformed-state': true, 'state-digest-mismatch': true, 'other-view': true, 'bad-recovery-reply': true,
-    }));
-    const epoch = new Gauge({ name: BFT_METRICS.epoch, help: 'Current epoch (sequencer installation).', registers: r });
-    const leader = new Gauge({ name: BFT_METRICS.leader, help: 'Index of the current leader replica.', registers: r });
-    epoch.set(1);
-    leader.set(0);
-    const viewChanges = zeroed(new Counter({ name: BFT_METRICS.viewChanges, help: 'View changes started, by reason (leader, sequencer, timeout, joined).', labelNames: ['reason'], registers: r }),
-      valuesOf<Parameters<ReplicaObserver['viewChanged']>[1]>({ leader: true, sequencer: true, timeout: true, joined: true }));
-    const syncPoint = new Gauge({ name: BFT_METRICS.syncPoint, help: 'Highest slot made final by 2f+1 matching SYNCs.', registers: r });
-    const stateTransfers = new Counter({ name: BFT_METRICS.stateTransfers, help: 'State transfers taken (this replica was behind the others\' compacted prefix).', registers: r });
-    return {
-      synced: (slot) => syncPoint.set(slot),
-      stateTransferred: () => stateTransfers.inc(),
-      verified: (scheme, ok) => verified.labels(scheme, ok ? 'ok' : 'failed').inc(),
-      rejected: (reason) => rejected.labels(reason).inc(),
-      executed: (_slot, noop) => executed.labels(noop ? 'no-op' : 'request').inc(),
-      gapAgreement: (_slot, outcome) => gaps.labels(outcome).inc(),
-      rolledBack: (n) => rollbacks.inc(n),
-      invalid: (reason) => invalid.labels(reason).inc(),
-      viewChanged: (_view, reason) => viewChanges.labels(reason).inc(),
-      viewStarted: (view) => {
-        epoch.set(view.epoch);
-        leader.set(view.leader % replicas);
-      },
-    };
-  }
+function replicaMetrics(r: Registry[], replicas: number): ReplicaObserver {
+  const verified = new Counter({ name: BFT_METRICS.aomVerified, help: 'Authenticator checks at receivers.', labelNames: ['scheme', 'result'], registers: r });
+  const rejected = zeroed(new Counter({ name: BFT_METRICS.aomRejected, help: 'AOM messages refused, by reason.', labelNames: ['reason'], registers: r }), valuesOf<AomRejection>({
+    'wrong-group': true, 'wrong-epoch': true, replayed: true, duplicate: true, equivocation: true, corrupted: true, 'bad-mac': true,
+    'bad-signature': true, 'chain-broken': true, unverifiable: true, 'buffer-full': true,
+  }));
+  const executed = zeroed(new Counter({ name: BFT_METRICS.executed, help: 'Log slots executed (speculatively), by kind.', labelNames: ['kind'], registers: r }), ['request', 'no-op']);
+  const gaps = zeroed(new Counter({ name: BFT_METRICS.gapAgreements, help: 'Gap agreements completed, by outcome.', labelNames: ['outcome'], registers: r }),
+    valuesOf<Parameters<ReplicaObserver['gapAgreement']>[1]>({ message: true, 'no-op': true }));
+  const rollbacks = new Counter({ name: BFT_METRICS.rollbacks, help: 'Slots rolled back after a gap became a no-op.', registers: r });
+  const invalid = zeroed(new Counter({ name: BFT_METRICS.invalid, help: 'Protocol messages refused, by reason.', labelNames: ['reason'], registers: r }), valuesOf<NeoBftRefusal>({
+    'bad-confirm': true, 'bad-gap-decision': true, 'bad-gap-drop': true, 'bad-gap-find': true, 'bad-gap-vote': true, 'bad-state-certificate': true,
+    'bad-sync': true, 'bad-view-change': true, 'bad-view-start': true, 'certificate-for-another-slot': true, 'forged-certificate': true,
+    'gap-decision-contradicts-confirm': true, 'malformed-request': true, 'bad-client-signature': true, 'unknown-client': true, 'no-keys-for-next-epoch': true,
+    'view-change-below-sync-point': true, 'malformed-state': true, 'state-digest-mismatch': true, 'other-view': true, 'bad-recovery-reply': true,
+  }));
+  const epoch = new Gauge({ name: BFT_METRICS.epoch, help: 'Current epoch (sequencer installation).', registers: r });
+  const leader = new Gauge({ name: BFT_METRICS.leader, help: 'Index of the current leader replica.', registers: r });
+  epoch.set(1);
+  leader.set(0);
+  const viewChanges = zeroed(new Counter({ name: BFT_METRICS.viewChanges, help: 'View changes started, by reason (leader, sequencer, timeout, joined).', labelNames: ['reason'], registers: r }),
+    valuesOf<Parameters<ReplicaObserver['viewChanged']>[1]>({ leader: true, sequencer: true, timeout: true, joined: true }));
+  const syncPoint = new Gauge({ name: BFT_METRICS.syncPoint, help: 'Highest slot made final by 2f+1 matching SYNCs.', registers: r });
+  const stateTransfers = new Counter({ name: BFT_METRICS.stateTransfers, help: 'State transfers taken (this replica was behind the others\' compacted prefix).', registers: r });
+  return {
+    synced: (slot) => syncPoint.set(slot),
+    stateTransferred: () => stateTransfers.inc(),
+    verified: (scheme, ok) => verified.labels(scheme, ok ? 'ok' : 'failed').inc(),
+    rejected: (reason) => rejected.labels(reason).inc(),
+    executed: (_slot, noop) => executed.labels(noop ? 'no-op' : 'request').inc(),
+    gapAgreement: (_slot, outcome) => gaps.labels(outcome).inc(),
+    rolledBack: (n) => rollbacks.inc(n),
+    invalid: (reason) => invalid.labels(reason).inc(),
+    viewChanged: (_view, reason) => viewChanges.labels(reason).inc(),
+    viewStarted: (view) => {
+      epoch.set(view.epoch);
+      leader.set(view.leader % replicas);
+    },
+  };
+}
 
-  function pbftReplica(): PbftObserver {
-    const executed = new Counter({ name: BFT_METRICS.pbftExecuted, help: 'Requests executed by PBFT (or the unreplicated server).', registers: r });
-    const batches = new Histogram({ name: BFT_METRICS.pbftBatchSize, help: 'Requests per PBFT batch.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: r });
-    const invalid = new Counter({ name: BFT_METRICS.pbftInvalid, help: 'PBFT messages refused, by reason.', labelNames: ['reason'], registers: r });
-    const viewChanges = zeroed(new Counter({ name: BFT_METRICS.pbftViewChanges, help: 'PBFT view changes this replica took part in, by reason (request-timeout, new-view-timeout, joined, restarted-primary).', labelNames: ['reason'], registers: r }),
-      valuesOf<PbftViewChangeReason>({ 'request-timeout': true, 'new-view-timeout': true, joined: true, 'restarted-primary': true }));
-    const view = new Gauge({ name: BFT_METRICS.pbftView, help: 'The PBFT view this replica runs (or is changing to).', registers: r });
-    const stable = new Gauge({ name: BFT_METRICS.pbftStableCheckpoint, help: 'Sequence number of the latest stable checkpoint (2f+1 matching signed CHECKPOINTs).', registers: r });
-    const transfers = new Counter({ name: BFT_METRICS.pbftStateTransfers, help: 'States taken from another replica at a stable checkpoint.', registers: r });
-    return {
-      executed: (n) => executed.inc(n),
-      batched: (n) => batches.observe(n),
-      invalid: (reason) => invalid.labels(reason).inc(),
-      viewChanged: (v, reason) => {
-        viewChanges.labels(reason).inc();
-        view.set(v);
-      },
-      viewStarted: (v) => view.set(v),
-      checkpointStable: (seq) => stable.set(seq),
-      stateTransferred: () => transfers.inc(),
-    };
-  }
-
-  const client = (system: 'neobft' | 'pbft' | 'unreplicated'): KvClientObserver => kvClientMetrics(registry, system);
-
-  return { sequencer, replica, pbftReplica, client };
+function pbftReplicaMetrics(r: Registry[]): PbftObserver {
+  const executed = new Counter({ name: BFT_METRICS.pbftExecuted, help: 'Requests executed by PBFT (or the unreplicated server).', registers: r });
+  const batches = new Histogram({ name: BFT_METRICS.pbftBatchSize, help: 'Requests per PBFT batch.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: r });
+  const invalid = new Counter({ name: BFT_METRICS.pbftInvalid, help: 'PBFT messages refused, by reason.', labelNames: ['reason'], registers: r });
+  const viewChanges = zeroed(new Counter({ name: BFT_METRICS.pbftViewChanges, help: 'PBFT view changes this replica took part in, by reason (request-timeout, new-view-timeout, joined, restarted-primary).', labelNames: ['reason'], registers: r }),
+    valuesOf<PbftViewChangeReason>({ 'request-timeout': true, 'new-view-timeout': true, joined: true, 'restarted-primary': true }));
+  const view = new Gauge({ name: BFT_METRICS.pbftView, help: 'The PBFT view this replica runs (or is changing to).', registers: r });
+  const stable = new Gauge({ name: BFT_METRICS.pbftStableCheckpoint, help: 'Sequence number of the latest stable checkpoint (2f+1 matching signed CHECKPOINTs).', registers: r });
+  const transfers = new Counter({ name: BFT_METRICS.pbftStateTransfers, help: 'States taken from another replica at a stable checkpoint.', registers: r });
+  return {
+    executed: (n) => executed.inc(n),
+    batched: (n) => batches.observe(n),
+    invalid: (reason) => invalid.labels(reason).inc(),
+    viewChanged: (v, reason) => {
+      viewChanges.labels(reason).inc();
+      view.set(v);
+    },
+    viewStarted: (v) => view.set(v),
+    checkpointStable: (seq) => stable.set(seq),
+    stateTransferred: () => transfers.inc(),
+  };
 }

@@ -129,6 +129,37 @@ export class Writer {
   }
 }
 
+/** How one kind of value (a message body, a state, a command) is sized, written and read inside a datagram. */
+export interface Part<X> {
+  size(x: X): number;
+  write(w: Writer, x: X): void;
+  /** Throws WireError on a malformed or out-of-range value. */
+  read(r: Reader): X;
+}
+
+/** The members of the union M a message of type T can be (one whose `type` is itself a union counts for each). */
+type OfType<M extends { type: string }, T> = M extends unknown ? (T extends M['type'] ? M : never) : never;
+
+/** A protocol's message bodies as a table: one Part per message type, after the type byte. */
+export type PartTable<M extends { type: string }> = { readonly [T in M['type']]: Part<OfType<M, T>> };
+
+/** A message's row of its table (the compiler cannot tie `table[m.type]` to `m`'s own member of the union). */
+export const partOf = <M extends { type: string }>(table: PartTable<M>, m: M): Part<M> => table[m.type as M['type']] as unknown as Part<M>;
+
+/** The inverse of a message type → type byte map: which type a byte on the wire names. */
+export function namesOf<K extends string>(codes: Readonly<Record<K, number>>): Readonly<Record<number, K | undefined>> {
+  return Object.fromEntries(Object.entries(codes).map(([k, v]) => [v, k])) as Record<number, K>;
+}
+
+/** Reads the body of a message whose type byte was `code` (names: its type); a byte naming no type is a WireError. */
+export function readBody<M extends { type: string }>(
+  r: Reader, table: PartTable<M>, names: Readonly<Record<number, M['type'] | undefined>>, code: number, protocol: string,
+): M {
+  const type = names[code];
+  if (type === undefined) throw new WireError('unknown-type', `unknown ${protocol} message type ${code}`);
+  return (table[type] as unknown as Part<M>).read(r);
+}
+
 const utf8 = new TextDecoder();
 
 /** A JSON document carried in a packet (a result, a snapshot), parsed; a WireError(reason) if it is not JSON. */
