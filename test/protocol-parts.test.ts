@@ -43,6 +43,36 @@ test('quorum tally: votes counted per key, independently', () => {
   assert.equal(t.size, 1);
 });
 
+test('votes where the latest vote stands: set replaces a sender\'s vote, and votes matching a value (not the primary\'s) are counted against the threshold', () => {
+  const v = new Votes<string>(2);
+  assert.equal(v.set(0, 'a'), true, 'a first vote');
+  assert.equal(v.set(1, 'b'), true);
+  assert.equal(v.set(1, 'a'), false, 'a later vote of the same sender');
+  assert.equal(v.get(1), 'a', 'the latest vote stands');
+  assert.deepEqual(v.senders(), [0, 1], 'in the order first voted');
+  assert.equal(v.count((x) => x === 'a'), 2);
+  assert.equal(v.reachedBy((x) => x === 'a'), true);
+  assert.equal(v.reachedBy((x, sender) => x === 'a' && sender !== 0), false, 'a sender left out');
+  assert.equal(v.reachedBy((x) => x === 'b'), false);
+  assert.equal(new Votes<string>(0).reachedBy(() => false), true);
+  assert.equal(v.delete(0), true);
+  assert.equal(v.delete(0), false, 'no vote left to forget');
+  assert.deepEqual(v.senders(), [1]);
+  v.clear();
+  assert.equal(v.size, 0);
+});
+
+test('quorum tally where the latest vote stands: set per key returns that key\'s votes; entries in the order first voted for', () => {
+  const t = new QuorumTally<string>(2);
+  assert.equal(t.set('d1', 0, 'view 1').size, 1);
+  t.set('d2', 1, 'view 1');
+  const d1 = t.set('d1', 0, 'view 2');
+  assert.equal(d1.get(0), 'view 2');
+  assert.equal(d1.reached, false);
+  assert.equal(t.set('d1', 2, 'view 2').reached, true);
+  assert.deepEqual([...t.entries()].map(([key, votes]) => [key, votes.size]), [['d1', 2], ['d2', 1]]);
+});
+
 test('crash faults and the leader rule', () => {
   assert.deepEqual([1, 2, 3, 4, 5, 7].map(crashFaults), [0, 0, 1, 1, 2, 3]);
   assert.deepEqual([0, 1, 2, 3, 4, 7].map((v) => leaderOf(v, 3)), [0, 1, 2, 0, 1, 1]);

@@ -1,3 +1,4 @@
+import { Votes } from '../protocol/quorum.js';
 import type { Ctx } from '../runtime/core.js';
 import {
   type HydraPaxosMsg, type LogState, type PxStartView, type PxViewChange, type SlotId,
@@ -16,10 +17,12 @@ import type { HydraPaxosReplica } from './replica.js';
 export class ViewChange {
   private startedAt = 0;
   private sentAt = -Infinity;
-  /** The latest VIEW-CHANGE of each replica for the view (a resend carries a longer log). */
-  private readonly logs = new Map<number, PxViewChange>();
+  /** The latest VIEW-CHANGE of each replica for the view (a resend carries a longer log); f+1 complete it. */
+  private readonly logs: Votes<PxViewChange>;
 
-  constructor(private readonly r: HydraPaxosReplica) {}
+  constructor(private readonly r: HydraPaxosReplica) {
+    this.logs = new Votes(r.f + 1);
+  }
 
   /** The log this replica sends in VIEW-CHANGE, START-VIEW and state transfer. */
   logState(): LogState {
@@ -77,8 +80,8 @@ export class ViewChange {
   /** The new leader with f+1 VIEW-CHANGEs: the longest log, every NO-OP any of them knows, then START-VIEW. */
   tryComplete(ctx: Ctx<HydraPaxosMsg>): void {
     const r = this.r;
-    if (r.status !== 'view-change' || r.leaderOf(r.view) !== r.me || this.logs.size < r.f + 1) return;
-    const changes = [...this.logs.values()];
+    if (r.status !== 'view-change' || r.leaderOf(r.view) !== r.me || !this.logs.reached) return;
+    const changes = this.logs.values();
     let best = changes[0]!;
     for (const c of changes) if (keyBefore(best.log.end.key, c.log.end.key)) best = c;
     if (keyBefore(r.log.end, best.log.sync.key)) {

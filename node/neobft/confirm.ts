@@ -1,5 +1,6 @@
 import { hex } from '../crypto/bytes.js';
 import type { Backoff } from '../protocol/backoff.js';
+import { QuorumTally } from '../protocol/quorum.js';
 import type { Ctx, NodeId } from '../runtime/core.js';
 import type { OrderedMulticast } from './aom-messages.js';
 import { sign, verifySigned } from './auth.js';
@@ -17,8 +18,8 @@ import { PLEA_WINDOW } from './replica-params.js';
 export class Confirms {
   /** Candidates per slot by digest. */
   readonly candidates = new Map<number, Map<string, OrderedMulticast>>();
-  /** Who confirmed what, per slot and digest. */
-  private readonly bySlot = new Map<number, Map<string, Map<number, Confirm>>>();
+  /** Who confirmed what, per slot and digest (a replica's latest CONFIRM stands: confirms of earlier views stay counted). */
+  private readonly bySlot = new Map<number, QuorumTally<Confirm>>();
   /** Our own confirms. */
   readonly mine = new Map<number, Confirm>();
   /** Our confirms re-signed as requests for help (need = true), made once per slot. */
@@ -49,12 +50,12 @@ export class Confirms {
   }
 
   confirmedBy(slot: number, oc: OrderedMulticast): boolean {
-    return (this.bySlot.get(slot)?.get(hex(oc.header.digest))?.size ?? 0) >= this.r.quorum;
+    return !!this.bySlot.get(slot)?.get(hex(oc.header.digest))?.reached;
   }
 
   /** The 2f+1 CONFIRMs that prove `oc` at `slot` to a new leader. */
   proof(slot: number, oc: OrderedMulticast): Confirm[] {
-    return [...(this.bySlot.get(slot)?.get(hex(oc.header.digest))?.values() ?? [])].slice(0, this.r.quorum);
+    return (this.bySlot.get(slot)?.get(hex(oc.header.digest))?.values() ?? []).slice(0, this.r.quorum);
   }
 
   /** Confirm the first version of a slot we see, fill it once 2f+1 agree. */
@@ -83,11 +84,9 @@ export class Confirms {
   }
 
   private count(c: Confirm): void {
-    const bySlot = this.bySlot.get(c.slot) ?? new Map<string, Map<number, Confirm>>();
-    const who = bySlot.get(hex(c.digest)) ?? new Map<number, Confirm>();
-    who.set(c.replica, c);
-    bySlot.set(hex(c.digest), who);
-    this.bySlot.set(c.slot, bySlot);
+    let bySlot = this.bySlot.get(c.slot);
+    if (!bySlot) this.bySlot.set(c.slot, (bySlot = new QuorumTally<Confirm>(this.r.quorum)));
+    bySlot.set(hex(c.digest), c.replica, c);
   }
 
   onConfirm(ctx: Ctx<NeoMsg>, c: Confirm): void {
@@ -139,7 +138,7 @@ export class Confirms {
     const r = this.r;
     if (r.log.slots[slot]) return;
     for (const [d, oc] of this.candidates.get(slot) ?? []) {
-      if ((this.bySlot.get(slot)?.get(d)?.size ?? 0) < r.quorum) continue;
+      if (!this.bySlot.get(slot)?.get(d)?.reached) continue;
       this.candidates.delete(slot);
       r.log.resolved(slot);
       r.normal.fill(ctx, slot, oc, true);
@@ -157,8 +156,8 @@ export class Confirms {
     const byDigest = this.bySlot.get(slot);
     if (!byDigest || byDigest.size < 2) return false;
     const mine = this.mine.get(slot);
-    const versions = [...byDigest].filter(([digest, who]) =>
-      [...who.values()].filter((c) => this.r.sameView(c.view)).length >= this.r.p.f + 1 || (mine !== undefined && hex(mine.digest) === digest));
+    const versions = [...byDigest.entries()].filter(([digest, who]) =>
+      who.count((c) => this.r.sameView(c.view)) >= this.r.p.f + 1 || (mine !== undefined && hex(mine.digest) === digest));
     return versions.length >= 2;
   }
 

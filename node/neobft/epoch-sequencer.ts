@@ -1,3 +1,4 @@
+import { Votes } from '../protocol/quorum.js';
 import type { Core, Ctx } from '../runtime/core.js';
 import { type ReplicaKeys, verifySigned } from './auth.js';
 import type { NeoMsg } from './messages.js';
@@ -35,7 +36,8 @@ export interface EpochSequencerObserver {
 export class EpochSequencer implements Core<NeoMsg> {
   private epoch = 0;
   private core: Core<NeoMsg> | null = null;
-  private readonly starts = new Map<number, Set<number>>();
+  /** EPOCH-STARTs by epoch: f+1 install it. */
+  private readonly starts = new Map<number, Votes>();
 
   constructor(private readonly p: EpochSequencerParams, private readonly obs: EpochSequencerObserver) {}
 
@@ -50,10 +52,10 @@ export class EpochSequencer implements Core<NeoMsg> {
       const e = m.view.epoch;
       if (e <= this.epoch || (e - 1) % this.p.count !== this.p.index || m.slot !== m.epochStart) return;
       if (!verifySigned(m, this.p.replicaKeys)) return;
-      const who = this.starts.get(e) ?? new Set<number>();
-      who.add(m.replica);
-      this.starts.set(e, who);
-      if (who.size >= this.p.f + 1) this.install(ctx, e);
+      let who = this.starts.get(e);
+      if (!who) this.starts.set(e, (who = new Votes(this.p.f + 1)));
+      who.add(m.replica, true);
+      if (who.reached) this.install(ctx, e);
       return;
     }
     if (m.type !== 'aom-request') return;

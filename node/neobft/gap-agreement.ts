@@ -10,11 +10,12 @@ import type { Replica } from './replica.js';
 import { digestOf } from './log.js';
 import { LOG_WINDOW } from './replica-params.js';
 
+/** One slot's agreement; every vote set counts 2f+1, a replica's latest vote standing. */
 interface Gap {
-  finds: Map<number, GapDrop>;
+  finds: Votes<GapDrop>;
   decision: GapDecision | null;
-  prepares: Map<number, GapVote>;
-  commits: Map<number, GapVote>;
+  prepares: Votes<GapVote>;
+  commits: Votes<GapVote>;
   votedDrop: boolean;
   done: boolean;
 }
@@ -103,7 +104,8 @@ export class GapAgreement {
   private gap(slot: number): Gap {
     let g = this.gaps.get(slot);
     if (!g) {
-      g = { finds: new Map(), decision: null, prepares: new Map(), commits: new Map(), votedDrop: false, done: false };
+      const q = this.r.quorum;
+      g = { finds: new Votes(q), decision: null, prepares: new Votes(q), commits: new Votes(q), votedDrop: false, done: false };
       this.gaps.set(slot, g);
     }
     return g;
@@ -193,8 +195,8 @@ export class GapAgreement {
         return;
       }
       g.finds.set(m.replica, m);
-      if (g.finds.size >= r.quorum) {
-        decision = { type: 'gap-decision', view: r.view, replica: r.p.index, slot: m.slot, recv: null, drops: [...g.finds.values()].slice(0, r.quorum), sig: new Uint8Array(64) };
+      if (g.finds.reached) {
+        decision = { type: 'gap-decision', view: r.view, replica: r.p.index, slot: m.slot, recv: null, drops: g.finds.values().slice(0, r.quorum), sig: new Uint8Array(64) };
       }
     }
     if (!decision) return;
@@ -282,22 +284,17 @@ export class GapAgreement {
     this.progress(ctx, v.slot, g);
   }
 
-  private matching(votes: Map<number, GapVote>, digest: Uint8Array): number {
-    let n = 0;
-    for (const v of votes.values()) if (equalBytes(v.digest, digest)) n++;
-    return n;
-  }
-
   private progress(ctx: Ctx<NeoMsg>, slot: number, g: Gap): void {
     const r = this.r;
     if (!g.decision || g.done) return;
     const digest = digestOf(g.decision.recv);
-    if (!g.commits.has(r.p.index) && this.matching(g.prepares, digest) >= r.quorum) {
+    const matching = (v: GapVote) => equalBytes(v.digest, digest);
+    if (!g.commits.has(r.p.index) && g.prepares.reachedBy(matching)) {
       const commit = sign({ type: 'gap-commit', view: r.view, replica: r.p.index, slot, digest, sig: new Uint8Array(64) }, r.p.keys);
       g.commits.set(r.p.index, commit);
       ctx.multicast(r.others(), commit);
     }
-    if (this.matching(g.commits, digest) < r.quorum) return;
+    if (!g.commits.reachedBy(matching)) return;
     // 2f+1 commits: the gap certificate. Keep the message, or make the slot a no-op.
     g.done = true;
     this.settle(slot, g.decision, g.commits);
@@ -305,7 +302,7 @@ export class GapAgreement {
     r.log.execute(ctx);
   }
 
-  private settle(slot: number, decision: GapDecision, commits: Map<number, GapVote>): void {
+  private settle(slot: number, decision: GapDecision, commits: Votes<GapVote>): void {
     const r = this.r;
     r.log.resolved(slot);
     const held = r.log.slots[slot];
@@ -313,7 +310,7 @@ export class GapAgreement {
       if (!held) r.log.slots[slot] = { oc: decision.recv, request: r.clients.openRequest(decision.recv.payload) };
     } else if (held?.oc || !held) {
       if (held && slot <= r.log.executed) r.log.rollback(slot);
-      const proof = [...commits.values()].filter((v) => equalBytes(v.digest, NOOP_DIGEST)).slice(0, r.quorum);
+      const proof = commits.values().filter((v) => equalBytes(v.digest, NOOP_DIGEST)).slice(0, r.quorum);
       r.log.slots[slot] = { oc: null, request: null, proof };
     }
   }

@@ -1,3 +1,4 @@
+import { Votes } from '../protocol/quorum.js';
 import type { Ctx } from '../runtime/core.js';
 import { sign, verifySigned } from './auth.js';
 import type { NeoMsg } from './messages.js';
@@ -34,9 +35,11 @@ export interface RecoveryOutcome {
  *   window bounds what it may have accepted.
  */
 export class RecoveryRound {
-  private readonly replies = new Map<number, RecoveryReply>();
+  private readonly replies: Votes<RecoveryReply>;
 
-  constructor(readonly nonce: number, private readonly env: CheckEnv, private readonly window: number) {}
+  constructor(readonly nonce: number, private readonly env: CheckEnv, private readonly window: number) {
+    this.replies = new Votes(2 * env.f);
+  }
 
   /** Adds an answer; a string says why it was refused. */
   add(m: RecoveryReply): string | null {
@@ -49,14 +52,15 @@ export class RecoveryRound {
     return null;
   }
 
-  get answers(): number {
-    return this.replies.size;
+  /** Whether 2f others answered. */
+  get answered(): boolean {
+    return this.replies.reached;
   }
 
   /** The outcome once 2f others answered, or null (too few, or the view's epoch has no certificate yet: ask again later). */
   outcome(): RecoveryOutcome | null {
-    const all = [...this.replies.values()];
-    if (all.length < 2 * this.env.f) return null;
+    if (!this.replies.reached) return null;
+    const all = this.replies.values();
     const views = [...all.map((r) => r.view), { epoch: 1, leader: 0 }].sort(compareViews).reverse();
     const view = views[this.env.f]!;
     let best: { point: FinalPoint; cert: Sync[] } = { point: GENESIS, cert: [] };
@@ -109,7 +113,7 @@ export class EmptyStateRecovery {
     const round = this.round!;
     if (this.awaitingState) return;
     // Enough answers and still no outcome: the cluster is between epochs; a new round, with a new nonce.
-    if (round.answers >= 2 * this.r.p.f) return this.start(ctx);
+    if (round.answered) return this.start(ctx);
     ctx.multicast(this.r.others(), { type: 'recovery', replica: this.r.p.index, nonce: round.nonce });
   }
 

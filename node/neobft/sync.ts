@@ -1,5 +1,5 @@
 import { hex } from '../crypto/bytes.js';
-import { Votes } from '../protocol/quorum.js';
+import { QuorumTally, Votes } from '../protocol/quorum.js';
 import type { Ctx } from '../runtime/core.js';
 import { sign, verifySigned } from './auth.js';
 import type { NeoMsg } from './messages.js';
@@ -19,7 +19,7 @@ export const isSyncPoint = (slot: number, epoch: number, start: number) => slot 
  */
 export class Synchronization {
   /** SYNC votes per slot by log hash; the highest slot 2f+1 replicas agreed on is final. */
-  private readonly votes = new Map<number, Map<string, Map<number, Sync>>>();
+  private readonly votes = new Map<number, QuorumTally<Sync>>();
   /** Our own SYNCs, by slot. */
   private readonly mine = new Map<number, Sync>();
   /** The sync point: the highest slot 2f+1 replicas (this one included) agreed on. */
@@ -78,7 +78,7 @@ export class Synchronization {
     const who = this.count(m);
     // Final only where our own log agrees: 2f+1 matching hashes, ours among them.
     const mine = r.log.hashes[m.slot];
-    const agreed = who.size >= r.quorum;
+    const agreed = who.reached;
     // 2f+1 others made a point final more than an interval past what we executed: what we lack
     // is compacted at them, so only their state brings us there.
     // A mute replica takes any later final point's state: in Byzantine-network mode it cannot
@@ -87,17 +87,14 @@ export class Synchronization {
     if (agreed && mine && hex(mine) !== hex(m.logHash)) return this.contradicted(ctx, m.slot);
     if (!agreed || !mine || hex(mine) !== hex(m.logHash)) return;
     // (An EPOCH-START is at or past the final point: the epoch started after what was final.)
-    this.finalize(ctx, m.slot, [...who.values()].slice(0, r.quorum), m.view.epoch);
+    this.finalize(ctx, m.slot, who.values().slice(0, r.quorum), m.view.epoch);
   }
 
   /** Counts `m` (a later SYNC of the same sender replaces its earlier one); returns who sent its hash at its slot. */
-  private count(m: Sync): Map<number, Sync> {
-    const bySlot = this.votes.get(m.slot) ?? new Map<string, Map<number, Sync>>();
-    const who = bySlot.get(hex(m.logHash)) ?? new Map<number, Sync>();
-    who.set(m.replica, m);
-    bySlot.set(hex(m.logHash), who);
-    this.votes.set(m.slot, bySlot);
-    return who;
+  private count(m: Sync): Votes<Sync> {
+    let bySlot = this.votes.get(m.slot);
+    if (!bySlot) this.votes.set(m.slot, (bySlot = new QuorumTally<Sync>(this.r.quorum)));
+    return bySlot.set(hex(m.logHash), m.replica, m);
   }
 
   /**
@@ -141,7 +138,7 @@ export class Synchronization {
     for (const [slot, byHash] of this.votes) {
       if (slot <= best) continue;
       const who = new Votes(this.r.p.f + 1);
-      for (const bySender of byHash.values()) for (const s of bySender.keys()) if (s !== this.r.p.index) who.add(s, true);
+      for (const [, bySender] of byHash.entries()) for (const s of bySender.senders()) if (s !== this.r.p.index) who.add(s, true);
       if (who.reached) best = slot;
     }
     return best;

@@ -249,8 +249,9 @@ export class ViewChange {
     // f+1 replicas moving past our view include a correct one: join the smallest such view.
     const current = r.status === 'view-change' ? this.target : r.view;
     const ahead = this.all().filter((x) => compareViews(x.msg.view, current) > 0 && x.msg.replica !== r.p.index);
-    const senders = new Set(ahead.map((x) => x.msg.replica));
-    if (senders.size >= r.p.f + 1) {
+    const senders = new Votes(r.p.f + 1);
+    for (const x of ahead) senders.add(x.msg.replica, true);
+    if (senders.reached) {
       const smallest = ahead.map((x) => x.msg.view).sort(compareViews)[0]!;
       this.start(ctx, smallest, 'joined');
       return;
@@ -278,7 +279,9 @@ export class ViewChange {
     // Any view newer than ours will do, even one below the view we asked for: the quorum that
     // started it did without our log, and we have promised nothing about it.
     if (compareViews(vs.view, r.view) <= 0) return;
-    if (vs.replica !== leaderOf(vs.view, r.p.replicas.length) || !verifySigned(vs, r.p.keys) || new Set(vs.refs.map((x) => x.replica)).size < r.quorum) {
+    const named = new Votes(r.quorum);
+    for (const ref of vs.refs) named.add(ref.replica, true);
+    if (vs.replica !== leaderOf(vs.view, r.p.replicas.length) || !verifySigned(vs, r.p.keys) || !named.reached) {
       r.obs.invalid('bad-view-start');
       return;
     }

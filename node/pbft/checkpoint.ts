@@ -18,8 +18,8 @@ export const CHECKPOINT_INTERVAL = 16;
  */
 export class Checkpoints {
   stable: StableCheckpoint = INITIAL_CHECKPOINT;
-  /** The CHECKPOINTs received above the stable checkpoint, by sequence number and sender. */
-  private readonly received = new Map<number, Map<number, Checkpoint>>();
+  /** The CHECKPOINTs received above the stable checkpoint, by sequence number and sender (a sender's first stands; 2f+1 matching make it stable). */
+  private readonly received = new Map<number, Votes<Checkpoint>>();
   /** The highest checkpoint each replica sent (bounds what is kept of its checkpoints). */
   private readonly top = new Map<number, number>();
   /** This replica's state at checkpoints not yet superseded (copies, encoded when a STATE-REQUEST asks). */
@@ -58,11 +58,11 @@ export class Checkpoints {
       if (seq < floor && by.delete(m.replica) && by.size === 0) this.received.delete(seq);
     }
     let at = this.received.get(m.seq);
-    if (!at) this.received.set(m.seq, (at = new Map()));
+    if (!at) this.received.set(m.seq, (at = new Votes(2 * this.r.f + 1)));
     if (at.has(m.replica)) return;
     at.set(m.replica, m);
-    const matching = [...at.values()].filter((c) => equalBytes(c.digest, m.digest));
-    if (matching.length >= 2 * this.r.f + 1) this.makeStable(ctx, { seq: m.seq, digest: m.digest, proof: matching });
+    const matching = (c: Checkpoint) => equalBytes(c.digest, m.digest);
+    if (at.reachedBy(matching)) this.makeStable(ctx, { seq: m.seq, digest: m.digest, proof: at.values().filter(matching) });
   }
 
   /** A checkpoint proven by 2f+1: the log, claims, checkpoints and states below it go. */

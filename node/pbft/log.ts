@@ -1,4 +1,5 @@
 import { hex } from '../crypto/bytes.js';
+import { Votes } from '../protocol/quorum.js';
 import { batchDigest } from './auth.js';
 import type { PrePrepare, SlotClaim } from './messages.js';
 
@@ -8,9 +9,13 @@ export interface Instance {
   /** Re-proposed by a NEW-VIEW: every replica derived it, nobody retransmits it. */
   derived: boolean;
   digest: Uint8Array | null;
-  /** Votes by replica, with the digest each voted for (counted only when it is the pre-prepared one). */
-  prepares: Map<number, Uint8Array>;
-  commits: Map<number, Uint8Array>;
+  /**
+   * Votes by replica, with the digest each voted for (counted only when it is the pre-prepared
+   * one): a replica's latest vote stands. Prepared with 2f PREPAREs from backups, committed with
+   * 2f+1 COMMITs (OSDI'99 §4.2).
+   */
+  prepares: Votes<Uint8Array>;
+  commits: Votes<Uint8Array>;
   sentCommit: boolean;
   committed: boolean;
   retries: number;
@@ -40,6 +45,9 @@ export class PbftLog {
   private readonly prepared = new Map<number, SlotClaim>();
   private readonly prePrepared = new Map<number, Map<string, SlotClaim & { batch: Uint8Array[] }>>();
 
+  /** `f`: the faults tolerated, which set the instances' quorums. */
+  constructor(private readonly f: number) {}
+
   get size(): number {
     return this.instances.size;
   }
@@ -57,7 +65,7 @@ export class PbftLog {
   instance(seq: number): Instance {
     let i = this.instances.get(seq);
     if (!i) {
-      i = { prePrepare: null, derived: false, digest: null, prepares: new Map(), commits: new Map(), sentCommit: false, committed: false, retries: 0, quiet: false };
+      i = { prePrepare: null, derived: false, digest: null, prepares: new Votes(2 * this.f), commits: new Votes(2 * this.f + 1), sentCommit: false, committed: false, retries: 0, quiet: false };
       this.instances.set(seq, i);
     }
     return i;

@@ -150,8 +150,7 @@ export class NormalCase {
     }
     const votes = m.type === 'prepare' ? inst.prepares : inst.commits;
     // A copy of a vote we hold is no progress (it must not hold back our retransmission).
-    if (!votes.has(m.replica)) inst.quiet = false;
-    votes.set(m.replica, m.digest);
+    if (votes.set(m.replica, m.digest)) inst.quiet = false;
     this.progress(ctx, m.seq, inst);
   }
 
@@ -160,24 +159,19 @@ export class NormalCase {
     return inst.commits.size < this.r.n && inst.retries < MAX_RETRIES;
   }
 
-  /** The votes for `digest`, not counting replica `except` (a replica's latest vote stands, unlike in the shared Votes). */
-  private votesFor(votes: Map<number, Uint8Array>, digest: Uint8Array, except: number): number {
-    let k = 0;
-    for (const [r, d] of votes) if (r !== except && equalBytes(d, digest)) k++;
-    return k;
-  }
-
   private progress(ctx: Ctx<PbftMsg>, seq: number, inst: Instance): void {
     const r = this.r;
     if (!inst.prePrepare || !inst.digest || inst.committed) return;
+    const digest = inst.digest;
+    const primary = r.primaryOf(r.view);
     // Prepared: the pre-prepare and 2f matching PREPAREs from backups.
-    if (!inst.sentCommit && this.votesFor(inst.prepares, inst.digest, r.primaryOf(r.view)) >= 2 * r.f) {
+    if (!inst.sentCommit && inst.prepares.reachedBy((d, replica) => replica !== primary && equalBytes(d, digest))) {
       inst.sentCommit = true;
-      r.log.prepare(seq, r.view, inst.digest);
-      inst.commits.set(r.me, inst.digest);
-      if (r.n > 1) ctx.multicast(r.others(), this.vote('commit', seq, inst.digest));
+      r.log.prepare(seq, r.view, digest);
+      inst.commits.set(r.me, digest);
+      if (r.n > 1) ctx.multicast(r.others(), this.vote('commit', seq, digest));
     }
-    if (inst.sentCommit && this.votesFor(inst.commits, inst.digest, -1) >= 2 * r.f + 1) {
+    if (inst.sentCommit && inst.commits.reachedBy((d) => equalBytes(d, digest))) {
       inst.committed = true;
       this.execute(ctx);
     }

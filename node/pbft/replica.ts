@@ -44,7 +44,7 @@ export class PbftReplica implements Core<PbftMsg> {
   /** Batches executed into the store, in sequence order. */
   executed = 0;
   store = new KvStore();
-  readonly log = new PbftLog();
+  readonly log: PbftLog;
   readonly normal: NormalCase;
   readonly checkpoint: Checkpoints;
   readonly stateTransfer: StateTransfer;
@@ -55,6 +55,7 @@ export class PbftReplica implements Core<PbftMsg> {
   constructor(readonly p: PbftReplicaParams, readonly obs: PbftObserver) {
     this.me = p.index;
     this.f = p.f;
+    this.log = new PbftLog(p.f);
     this.normal = new NormalCase(this);
     this.checkpoint = new Checkpoints(this);
     this.stateTransfer = new StateTransfer(this);

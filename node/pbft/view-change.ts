@@ -15,8 +15,8 @@ import type { PbftReplica } from './replica.js';
  * every replica derives the view's pre-prepares from them by the same rule (new-view.ts).
  */
 export class ViewChange {
-  /** The VIEW-CHANGEs held, by view and sender. */
-  private readonly changes = new Map<number, Map<number, SignedViewChange>>();
+  /** The VIEW-CHANGEs held, by view and sender (2f+1 for a view start its NEW-VIEW). */
+  private readonly changes = new Map<number, Votes<SignedViewChange>>();
   /** The NEW-VIEW that started the current view (resent to replicas still asking for it). */
   private newView: NewView | null = null;
   /** A NEW-VIEW whose VIEW-CHANGEs are still being fetched. */
@@ -65,7 +65,7 @@ export class ViewChange {
     const r = this.r;
     this.timerArmed = false;
     if (r.active) this.start(ctx, r.view + 1, 'request-timeout');
-    else if ((this.changes.get(r.view)?.size ?? 0) >= 2 * r.f + 1) {
+    else if (this.changes.get(r.view)?.reached) {
       this.timeoutUs *= 2;
       this.start(ctx, r.view + 1, 'new-view-timeout');
     } else {
@@ -146,11 +146,8 @@ export class ViewChange {
 
   /** Keeps another replica's VIEW-CHANGE (its first for the view). */
   private hold(ctx: Ctx<PbftMsg>, m: SignedViewChange): void {
-    const at = this.changesOf(m.view);
-    if (at.has(m.replica)) return;
-    at.set(m.replica, m);
     // The view we wait for now has 2f+1 VIEW-CHANGEs: its NEW-VIEW gets a whole timeout from here.
-    if (m.view === this.r.view && !this.r.active && at.size === 2 * this.r.f + 1) {
+    if (this.changesOf(m.view).add(m.replica, m) === 'reached' && m.view === this.r.view && !this.r.active) {
       this.timerArmed = true;
       ctx.setTimer('view-change', this.timeoutUs);
     }
@@ -161,13 +158,13 @@ export class ViewChange {
     const ahead = new Votes<number>(this.r.f + 1);
     const later = [...this.changes.keys()].filter((v) => v > this.r.view).sort((a, b) => a - b);
     // A replica's first vote stands: the smallest later view it wants.
-    for (const v of later) for (const replica of this.changes.get(v)!.keys()) ahead.add(replica, v);
+    for (const v of later) for (const replica of this.changes.get(v)!.senders()) ahead.add(replica, v);
     if (ahead.reached) this.start(ctx, Math.min(...ahead.values()), 'joined');
   }
 
-  private changesOf(view: number): Map<number, SignedViewChange> {
+  private changesOf(view: number): Votes<SignedViewChange> {
     let m = this.changes.get(view);
-    if (!m) this.changes.set(view, (m = new Map()));
+    if (!m) this.changes.set(view, (m = new Votes(2 * this.r.f + 1)));
     return m;
   }
 
@@ -185,7 +182,7 @@ export class ViewChange {
   /** The new primary: once the VIEW-CHANGEs it holds decide every slot, it announces the view. */
   private tryNewView(ctx: Ctx<PbftMsg>): void {
     const r = this.r;
-    const changes = [...this.changesOf(r.view).values()];
+    const changes = this.changesOf(r.view).values();
     const plan = planNewView(changes, r.f, r.p.keys);
     if (!plan) return;
     const nv = signPbft<NewView>({

@@ -2,7 +2,9 @@
  * Quorum counting, written once for every protocol core: the votes of distinct senders for one
  * thing (a slot's NO-OP, a sync point, a view), a threshold that is reported reached exactly
  * once, and a sender that votes twice with different values caught as equivocating (a quorum
- * certificate counts one message per replica, as in PBFT, Castro and Liskov, OSDI'99).
+ * certificate counts one message per replica, as in PBFT, Castro and Liskov, OSDI'99). Where a
+ * sender's latest vote stands instead (`set`), the votes that match a value are counted against
+ * the threshold (`reachedBy`): PBFT's prepared and committed certificates, 2f+1 matching SYNCs.
  */
 
 /** What one vote did: counted, ignored as a repeat, completed the quorum, or contradicted an earlier vote of the same sender. */
@@ -27,9 +29,32 @@ export class Votes<V = true> {
     return this.bySender.size === this.threshold ? 'reached' : 'counted';
   }
 
+  /**
+   * Records `sender`'s vote where its latest vote stands, replacing an earlier one (a PBFT
+   * replica's PREPARE for the digest a later PRE-PREPARE named, a CONFIRM or SYNC sent again in a
+   * later view). True when it is the sender's first.
+   */
+  set(sender: number, value: V): boolean {
+    const first = !this.bySender.has(sender);
+    this.bySender.set(sender, value);
+    return first;
+  }
+
   /** Whether at least the threshold of senders have voted. */
   get reached(): boolean {
     return this.bySender.size >= this.threshold;
+  }
+
+  /** Whether at least the threshold of senders cast a vote that `matches` (the same digest, the current view). */
+  reachedBy(matches: (value: V, sender: number) => boolean): boolean {
+    return this.count(matches) >= this.threshold;
+  }
+
+  /** How many senders cast a vote that `matches`. */
+  count(matches: (value: V, sender: number) => boolean): number {
+    let k = 0;
+    for (const [sender, value] of this.bySender) if (matches(value, sender)) k++;
+    return k;
   }
 
   get size(): number {
@@ -51,6 +76,15 @@ export class Votes<V = true> {
   values(): V[] {
     return [...this.bySender.values()];
   }
+
+  /** Forgets `sender`'s vote; true if it had one. */
+  delete(sender: number): boolean {
+    return this.bySender.delete(sender);
+  }
+
+  clear(): void {
+    this.bySender.clear();
+  }
 }
 
 /** Votes for many things at once, by a string key (one `Votes` per key, each with the same threshold). */
@@ -60,9 +94,20 @@ export class QuorumTally<V = true> {
   constructor(readonly threshold: number, private readonly same: (a: V, b: V) => boolean = Object.is) {}
 
   add(key: string, sender: number, value: V): VoteOutcome {
+    return this.votes(key).add(sender, value);
+  }
+
+  /** Records `sender`'s vote for `key` where its latest vote stands (`Votes.set`); returns the votes for `key`. */
+  set(key: string, sender: number, value: V): Votes<V> {
+    const votes = this.votes(key);
+    votes.set(sender, value);
+    return votes;
+  }
+
+  private votes(key: string): Votes<V> {
     let votes = this.byKey.get(key);
     if (!votes) this.byKey.set(key, (votes = new Votes(this.threshold, this.same)));
-    return votes.add(sender, value);
+    return votes;
   }
 
   /** The votes for `key`, if any were cast. */
@@ -84,6 +129,11 @@ export class QuorumTally<V = true> {
 
   get size(): number {
     return this.byKey.size;
+  }
+
+  /** The keys voted for, each with its votes, in the order first voted for. */
+  entries(): IterableIterator<[string, Votes<V>]> {
+    return this.byKey.entries();
   }
 }
 

@@ -1,7 +1,7 @@
 import { leaderOf } from '../protocol/leader.js';
 import { crashFaults } from '../protocol/quorum.js';
 
-/** Quorum arithmetic of a replica group of n = 2f + 1 members, counted here and nowhere else. */
+/** The arithmetic of a replica group of n = 2f + 1 members (f from the shared `crashFaults`; votes are counted against `size` by the shared `Votes`). */
 export class Quorum {
   /** Failures tolerated: f. */
   readonly f: number;
@@ -17,11 +17,6 @@ export class Quorum {
   /** The primary of `view` (the shared leader rule: Viewstamped Replication Revisited §4, round-robin by replica number). */
   primaryOf(view: number): number {
     return leaderOf(view, this.n);
-  }
-
-  /** Whether `count` distinct members make a quorum. */
-  reached(count: number): boolean {
-    return count >= this.size;
   }
 
   /**

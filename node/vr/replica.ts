@@ -48,7 +48,7 @@ export interface VrObserver<S, C> {
 /**
  * One replica of a Viewstamped Replication group (Liskov & Cowling, "Viewstamped Replication
  * Revisited", 2012), sans-IO in the manner of etcd's raft: it is fed messages and ticks with a
- * Ctx and answers through it; one handler per message type; quorums are counted by `Quorum`.
+ * Ctx and answers through it; one handler per message type; votes are counted by the shared `Votes`, against the group's `Quorum`.
  *
  * Replicas keep nothing on disk. A replica always boots in `recovering` (§4.3): it asks every
  * other replica (RECOVERY with a fresh nonce) and becomes normal once f+1 normal replicas have
@@ -76,17 +76,20 @@ export class VrReplica<S, C> {
   private acked = new Map<number, number>();
   /** View change: who sent STARTVIEWCHANGE (or DOVIEWCHANGE) for `view`, and the DOVIEWCHANGEs the new primary holds. */
   private startViewChanges: Votes;
-  private doViewChanges = new Map<number, VrDoViewChange<S, C>>();
+  private doViewChanges: Votes<VrDoViewChange<S, C>>;
   private changeSince = 0;
   /** Backup: last time the primary of `view` was heard from. */
   private lastHeard = 0;
   private nonce = 0;
-  private readonly responses = new Map<number, VrRecoveryResponse<S, C>>();
+  /** RECOVERYRESPONSEs, the latest of each replica (f+1 normal ones, the primary's among them, recover this one). */
+  private readonly responses: Votes<VrRecoveryResponse<S, C>>;
   private stateAskedAt = -Infinity;
 
   constructor(private readonly p: VrParams, private readonly sm: StateMachine<S, C>, private readonly obs: VrObserver<S, C>) {
     this.q = new Quorum(p.members.length);
     this.startViewChanges = new Votes(this.q.f);
+    this.doViewChanges = new Votes(this.q.size);
+    this.responses = new Votes(this.q.size);
     if (!Number.isInteger(p.me) || p.me < 0 || p.me >= p.members.length) throw new Error(`replica ${p.me} is not in a group of ${p.members.length}`);
     this.commitState = sm.initial;
   }
@@ -294,7 +297,7 @@ export class VrReplica<S, C> {
     this.status = 'view-change';
     this.obs.changingView(view);
     this.startViewChanges = new Votes(this.q.f);
-    this.doViewChanges = new Map();
+    this.doViewChanges = new Votes(this.q.size);
     this.changeSince = ctx.now;
     this.toOthers(ctx, { type: 'vr-start-view-change', view, replica: this.p.me });
   }
@@ -324,12 +327,12 @@ export class VrReplica<S, C> {
     if (m.replica !== this.p.me) this.startViewChanges.add(m.replica, true);
     this.doViewChanges.set(m.replica, m);
     if (!this.doViewChanges.has(this.p.me) && this.startViewChanges.reached) this.sendDoViewChange(ctx);
-    if (this.doViewChanges.has(this.p.me) && this.q.reached(this.doViewChanges.size)) this.beginView(ctx);
+    if (this.doViewChanges.has(this.p.me) && this.doViewChanges.reached) this.beginView(ctx);
   }
 
   /** The new primary takes the log of the latest normal view with the most ops, and the highest commit-number. */
   private beginView(ctx: Ctx<VrMsg<S, C>>): void {
-    const all = [...this.doViewChanges.values()];
+    const all = this.doViewChanges.values();
     const top = (d: VrDoViewChange<S, C>) => d.log.commit + d.log.ops.length;
     const best = all.reduce((a, b) => (b.lastNormal > a.lastNormal || (b.lastNormal === a.lastNormal && top(b) > top(a)) ? b : a));
     const k = Math.max(...all.map((d) => d.log.commit));
@@ -380,12 +383,12 @@ export class VrReplica<S, C> {
   }
 
   private tryRecover(ctx: Ctx<VrMsg<S, C>>): void {
-    const answers = [...this.responses.values()];
-    const normal = answers.filter((r) => !r.recovering);
+    const normal = this.responses.values().filter((r) => !r.recovering);
     const view = Math.max(0, ...normal.map((r) => r.view));
     const primary = normal.find((r) => r.view === view && r.replica === this.q.primaryOf(view) && r.log);
-    if (!this.q.reached(normal.length) || !primary) {
-      if (!this.q.reached(answers.length - normal.length + 1)) return;
+    if (!this.responses.reachedBy((r) => !r.recovering) || !primary) {
+      // A fresh group: f others answered that they are recovering too, f+1 with this one.
+      if (this.responses.count((r) => r.recovering) < this.q.f) return;
       this.status = 'normal';
       this.lastHeard = ctx.now;
       this.obs.normal(this.view, this.isPrimary, 'first-start');
