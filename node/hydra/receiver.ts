@@ -40,7 +40,7 @@ const STARTUP_GRACE = 10;
  * Rejoining (Hydra leaves receiver recovery to the application, docs/hydra.md#restarted-receivers): a receiver
  * keeps no state across a restart, so it cannot know what it missed. It learns the current
  * configuration from the configuration service (it acknowledges its own, older one whenever
- * it holds messages stamped in a newer one, and the service answers with the current one),
+ * input stamped in a newer one reached it, and the service answers with the current one),
  * and it delivers each sequencer incarnation's stream from the first claim it accepts from
  * it (`startStream`): from number 1 if that claim is at most FRESH_START (a testbed starting,
  * a sequencer just admitted), else from just past it — everything up to the claim happened
@@ -66,6 +66,8 @@ export class Receiver implements Core<HydraMsg> {
   private through: Key = { clock: -1, sequencer: -1 };
   /** Messages stamped in a configuration we have not installed yet. */
   private early: Groupcast[] = [];
+  /** The newest configuration input reached us stamped in; past ours, we are behind. */
+  private newest = 0;
   private adding: { sequencer: number; newConfig: number; reported: number | null } | null = null;
   private installed: Config;
   private gapTimerArmed = false;
@@ -123,8 +125,8 @@ export class Receiver implements Core<HydraMsg> {
 
   timer(ctx: Ctx<HydraMsg>, name: string): void {
     if (name === 'fd') {
-      if (this.early.length > 0) this.askForConfig(ctx);
-      this.detectFailures(ctx);
+      if (this.behind) this.askForConfig(ctx);
+      else this.detectFailures(ctx);
       ctx.setTimer('fd', this.p.failureTimeoutUs / 4);
     } else if (name === 'gap') {
       this.declareOldGaps(ctx);
@@ -217,6 +219,7 @@ export class Receiver implements Core<HydraMsg> {
       // Stamped in a configuration we have not installed: which incarnation of its sequencer
       // stamped it is known only there (a receiver restarted at the initial configuration
       // would otherwise take a re-admitted sequencer's new numbering for its old one).
+      this.heardNewer(ctx, v, m.config);
       if (this.early.length < 65536) this.early.push(m);
       return;
     }
@@ -278,7 +281,7 @@ export class Receiver implements Core<HydraMsg> {
       return;
     }
     // Sent in a configuration we have not installed: it may be another incarnation's (see onGroupcast).
-    if (f.config > this.config) return;
+    if (f.config > this.config) return this.heardNewer(ctx, v, f.config);
     if (v.frozen || this.retiring.has(v)) return;
     if (!v.started) this.startStream(ctx, v, f.seqs.entries(), f.clock, false);
     if (!this.plausible(ctx.now, v, f.seqs.entries())) return;
@@ -478,6 +481,20 @@ export class Receiver implements Core<HydraMsg> {
     if (waiting && this.p.solicit === 'immediate') ctx.setTimer('solicit', this.p.solicitIntervalUs);
   }
 
+  /** Whether input stamped in a configuration newer than ours reached us: we missed a change. */
+  private get behind(): boolean {
+    return this.newest > this.config;
+  }
+
+  /** Input stamped in a newer configuration shows us behind and its sequencer, if we know it, alive (docs/hydra.md#receivers-and-the-minimum-barrier). */
+  private heardNewer(ctx: Ctx<HydraMsg>, v: SeqView | undefined, config: number): void {
+    if (config > this.newest) this.newest = config;
+    if (!v) return;
+    v.lastHeard = ctx.now;
+    v.heard = true;
+  }
+
+  /** Suspects silent sequencers; never while `behind` (the fd timer asks for the configuration then). */
   private detectFailures(ctx: Ctx<HydraMsg>): void {
     const head = this.heap.peek();
     for (const v of this.views.values()) {
