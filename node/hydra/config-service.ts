@@ -142,15 +142,12 @@ export class ConfigService implements Core<HydraMsg> {
       case 'join':
         this.onJoin(ctx, lead, m.sequencer, m.incarnation);
         break;
-      case 'suspect': {
-        // A suspicion is about the incarnation the receiver knows, in its configuration: one
-        // raised in a configuration older than the one the active incarnation joined in is
-        // about a predecessor already removed (a restarted or cut-off receiver still at an
-        // old configuration), and would otherwise remove every new incarnation in turn.
-        const entry = this.current.active.find((a) => a.sequencer === m.sequencer);
-        if (entry && m.config >= entry.joined) lead.suspected.add(m.sequencer);
+      case 'suspect':
+        // Raised in an older configuration (a restarted or cut-off receiver), a suspicion is stale:
+        // not counted, answered with the current configuration (docs/hydra.md#receivers-and-the-minimum-barrier).
+        if (m.config < this.current.config) this.bringUpToDate(ctx, m.receiver);
+        else if (this.isActive(m.sequencer)) lead.suspected.add(m.sequencer);
         break;
-      }
       case 'removereport':
       case 'addreport': {
         const c = lead.change;
@@ -163,8 +160,7 @@ export class ConfigService implements Core<HydraMsg> {
       }
       case 'configack':
         if (m.config === this.current.config) lead.unacked.delete(m.member);
-        // A member acknowledging an older configuration restarted or missed a change: bring it up to date.
-        else if (m.config < this.current.config) ctx.send(m.member, this.current);
+        else if (m.config < this.current.config) this.bringUpToDate(ctx, m.member);
         return;
       default:
         return;
@@ -179,6 +175,11 @@ export class ConfigService implements Core<HydraMsg> {
     this.afterInput(ctx);
     this.retransmit(ctx);
     ctx.setTimer('tick', this.p.tickUs);
+  }
+
+  /** A member acknowledging or suspecting in an older configuration restarted or missed a change: it gets the current one. */
+  private bringUpToDate(ctx: Ctx<HydraMsg>, member: NodeId): void {
+    ctx.send(member, this.current);
   }
 
   private isActive(k: number): boolean {

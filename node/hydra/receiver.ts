@@ -1,6 +1,7 @@
 import { Heap } from 'heap-js';
 import type { Core, Ctx } from '../runtime/core.js';
 import type { Config, FinalFlush, FlushState, Groupcast, HydraMsg, Prepare } from './messages.js';
+import { ReceiverLiveness } from './receiver-liveness.js';
 import type { ReceiverObserver, ReceiverParams } from './receiver-params.js';
 import { FRESH_START, type Key, SEQ_WINDOW, STAMPS_PER_US, type SeqView, before, bound, hasGap, newView, stampsOf } from './stream-view.js';
 import { configNodes, sequencerNode } from './topology.js';
@@ -17,9 +18,6 @@ interface Entry {
   arrivedAt: number;
   final: boolean;
 }
-
-/** A sequencer never heard from is suspected only after this many failure timeouts (processes boot). */
-const STARTUP_GRACE = 10;
 
 /**
  * A Hydra receiver: buffers stamped messages and delivers them in (clock, sequencer id) order,
@@ -40,7 +38,7 @@ const STARTUP_GRACE = 10;
  * Rejoining (Hydra leaves receiver recovery to the application, docs/hydra.md#restarted-receivers): a receiver
  * keeps no state across a restart, so it cannot know what it missed. It learns the current
  * configuration from the configuration service (it acknowledges its own, older one whenever
- * it holds messages stamped in a newer one, and the service answers with the current one),
+ * input stamped in a newer one reached it, and the service answers with the current one),
  * and it delivers each sequencer incarnation's stream from the first claim it accepts from
  * it (`startStream`): from number 1 if that claim is at most FRESH_START (a testbed starting,
  * a sequencer just admitted), else from just past it — everything up to the claim happened
@@ -69,8 +67,10 @@ export class Receiver implements Core<HydraMsg> {
   private adding: { sequencer: number; newConfig: number; reported: number | null } | null = null;
   private installed: Config;
   private gapTimerArmed = false;
+  private readonly liveness: ReceiverLiveness;
 
   constructor(private readonly p: ReceiverParams, private readonly obs: ReceiverObserver) {
+    this.liveness = new ReceiverLiveness(p, obs);
     this.config = 0;
     this.installed = p.topology.initial;
   }
@@ -123,8 +123,8 @@ export class Receiver implements Core<HydraMsg> {
 
   timer(ctx: Ctx<HydraMsg>, name: string): void {
     if (name === 'fd') {
-      if (this.early.length > 0) this.askForConfig(ctx);
-      this.detectFailures(ctx);
+      if (this.liveness.behind(this.config)) this.askForConfig(ctx);
+      else this.liveness.detectFailures(ctx, this.views.values(), this.head(), this.config);
       ctx.setTimer('fd', this.p.failureTimeoutUs / 4);
     } else if (name === 'gap') {
       this.declareOldGaps(ctx);
@@ -217,6 +217,7 @@ export class Receiver implements Core<HydraMsg> {
       // Stamped in a configuration we have not installed: which incarnation of its sequencer
       // stamped it is known only there (a receiver restarted at the initial configuration
       // would otherwise take a re-admitted sequencer's new numbering for its old one).
+      this.liveness.heardNewer(ctx.now, v, m.config);
       if (this.early.length < 65536) this.early.push(m);
       return;
     }
@@ -278,7 +279,7 @@ export class Receiver implements Core<HydraMsg> {
       return;
     }
     // Sent in a configuration we have not installed: it may be another incarnation's (see onGroupcast).
-    if (f.config > this.config) return;
+    if (f.config > this.config) return this.liveness.heardNewer(ctx.now, v, f.config);
     if (v.frozen || this.retiring.has(v)) return;
     if (!v.started) this.startStream(ctx, v, f.seqs.entries(), f.clock, false);
     if (!this.plausible(ctx.now, v, f.seqs.entries())) return;
@@ -450,46 +451,20 @@ export class Receiver implements Core<HydraMsg> {
     this.heap.init(keep);
   }
 
-  /** Asks every quiet sequencer that holds back the head of the buffer for a flush. */
+  /** The head of the buffer: the next entry in the order. */
+  private head(): Key | undefined {
+    const e = this.heap.peek();
+    return e && { clock: e.clock, sequencer: e.view.id };
+  }
+
+  /** Asks every quiet sequencer that holds back the head of the buffer, and a joiner not yet reported, for a flush. */
   private solicit(ctx: Ctx<HydraMsg>, force: boolean): void {
-    const head = this.heap.peek();
-    const targets: SeqView[] = [];
-    if (head) {
-      const key = { clock: head.clock, sequencer: head.view.id };
-      // A sequencer that keeps sending advances its clock by itself: only a quiet one is asked.
-      const quiet = this.p.solicitIntervalUs / 4;
-      for (const v of this.views.values()) {
-        if (!v.frozen && before({ clock: v.clock, sequencer: v.id }, key) && ctx.now - v.lastHeard >= quiet) targets.push(v);
-      }
-    }
-    let waiting = false;
-    for (const v of targets) {
-      if (force || ctx.now - v.solicitedAt >= this.p.solicitIntervalUs) {
-        v.solicitedAt = ctx.now;
-        ctx.send(sequencerNode(v.id), { type: 'flushreq', receiver: this.p.id, config: this.config });
-        this.obs.solicited(v.id);
-      }
-      waiting = true;
-    }
+    let waiting = this.liveness.solicit(ctx, this.views.values(), this.head(), this.config, force);
     if (this.adding && this.adding.reported === null) {
       ctx.send(sequencerNode(this.adding.sequencer), { type: 'flushreq', receiver: this.p.id, config: this.config });
       waiting = true;
     }
     if (waiting && this.p.solicit === 'immediate') ctx.setTimer('solicit', this.p.solicitIntervalUs);
-  }
-
-  private detectFailures(ctx: Ctx<HydraMsg>): void {
-    const head = this.heap.peek();
-    for (const v of this.views.values()) {
-      const timeout = v.heard ? this.p.failureTimeoutUs : STARTUP_GRACE * this.p.failureTimeoutUs;
-      if (v.frozen || ctx.now - v.lastHeard <= timeout) continue;
-      const holdsUsBack = head !== undefined && before({ clock: v.clock, sequencer: v.id }, { clock: head.clock, sequencer: head.view.id });
-      if (!this.p.periodicFlushes && !holdsUsBack) continue;
-      if (ctx.now - v.suspectedAt < this.p.failureTimeoutUs / 2) continue;
-      v.suspectedAt = ctx.now;
-      ctx.multicast(configNodes(this.p.topology), { type: 'suspect', receiver: this.p.id, config: this.config, sequencer: v.id });
-      this.obs.suspected(v.id);
-    }
   }
 
   private onPrepare(ctx: Ctx<HydraMsg>, m: Prepare): void {

@@ -1,0 +1,67 @@
+import type { Ctx } from '../runtime/core.js';
+import type { HydraMsg } from './messages.js';
+import type { ReceiverObserver, ReceiverParams } from './receiver-params.js';
+import { type Key, type SeqView, before } from './stream-view.js';
+import { configNodes, sequencerNode } from './topology.js';
+
+/** A sequencer never heard from is suspected only after this many failure timeouts (processes boot). */
+const STARTUP_GRACE = 10;
+
+/**
+ * A receiver's failure detection and flush solicitation over its sequencers' views
+ * (docs/hydra.md#receivers-and-the-minimum-barrier, docs/hydra.md#flushes-and-the-aggregator):
+ * whom it asks for a flush, whom it suspects, and whether input showed it is behind.
+ */
+export class ReceiverLiveness {
+  /** The newest configuration input reached us stamped in; past ours, we are behind. */
+  private newest = 0;
+
+  constructor(private readonly p: ReceiverParams, private readonly obs: ReceiverObserver) {}
+
+  /** Whether input stamped in a configuration newer than `config` (ours) reached us: we missed a change. */
+  behind(config: number): boolean {
+    return this.newest > config;
+  }
+
+  /** Input stamped in a newer configuration shows us behind and its sequencer, if we know it, alive (docs/hydra.md#receivers-and-the-minimum-barrier). */
+  heardNewer(now: number, v: SeqView | undefined, config: number): void {
+    if (config > this.newest) this.newest = config;
+    if (!v) return;
+    v.lastHeard = now;
+    v.heard = true;
+  }
+
+  /** Asks every quiet sequencer that holds back `head`, the head of the buffer, for a flush; whether any does. */
+  solicit(ctx: Ctx<HydraMsg>, views: Iterable<SeqView>, head: Key | undefined, config: number, force: boolean): boolean {
+    const targets: SeqView[] = [];
+    if (head) {
+      // A sequencer that keeps sending advances its clock by itself: only a quiet one is asked.
+      const quiet = this.p.solicitIntervalUs / 4;
+      for (const v of views) {
+        if (!v.frozen && before({ clock: v.clock, sequencer: v.id }, head) && ctx.now - v.lastHeard >= quiet) targets.push(v);
+      }
+    }
+    for (const v of targets) {
+      if (force || ctx.now - v.solicitedAt >= this.p.solicitIntervalUs) {
+        v.solicitedAt = ctx.now;
+        ctx.send(sequencerNode(v.id), { type: 'flushreq', receiver: this.p.id, config });
+        this.obs.solicited(v.id);
+      }
+    }
+    return targets.length > 0;
+  }
+
+  /** Suspects silent sequencers in `config`; the receiver never asks while `behind` (it asks for the configuration then). */
+  detectFailures(ctx: Ctx<HydraMsg>, views: Iterable<SeqView>, head: Key | undefined, config: number): void {
+    for (const v of views) {
+      const timeout = v.heard ? this.p.failureTimeoutUs : STARTUP_GRACE * this.p.failureTimeoutUs;
+      if (v.frozen || ctx.now - v.lastHeard <= timeout) continue;
+      const holdsUsBack = head !== undefined && before({ clock: v.clock, sequencer: v.id }, head);
+      if (!this.p.periodicFlushes && !holdsUsBack) continue;
+      if (ctx.now - v.suspectedAt < this.p.failureTimeoutUs / 2) continue;
+      v.suspectedAt = ctx.now;
+      ctx.multicast(configNodes(this.p.topology), { type: 'suspect', receiver: this.p.id, config, sequencer: v.id });
+      this.obs.suspected(v.id);
+    }
+  }
+}
