@@ -74,3 +74,23 @@ test('a receiver that holds messages stamped in a newer configuration counts the
   }
   assert.deepEqual(h.deliveries, []);
 });
+
+test('input claiming a configuration the service never reached keeps a receiver from suspecting only until the service answers', () => {
+  const h = harness();
+  h.r.start(h.ctx());
+  h.at(1000);
+  h.r.receive(h.ctx(), flush(1, 0, 1000, 0));
+  h.r.receive(h.ctx(), flush(1, 1, 1000, 0));
+  // A forged (or garbled) flush from sequencer 1 claims configuration 2^31; sequencer 0 falls silent.
+  h.r.receive(h.ctx(), flush(2 ** 31, 1, 2000, 0));
+  const fd = (t: number) => {
+    h.at(t);
+    h.sent.length = 0;
+    h.r.timer(h.ctx(), 'fd');
+    return h.sent.map((s) => s.msg.type === 'suspect' ? `suspect ${s.msg.sequencer}` : s.msg.type);
+  };
+  assert.deepEqual(fd(30_000), configNodes(h.topology).map(() => 'configack'), 'behind: asks, suspects nobody');
+  // The service answers with its current configuration, ours: the claim proved nothing.
+  h.r.receive(h.ctx(), h.topology.initial);
+  assert.ok(fd(40_000).includes('suspect 0'), 'sequencer 0, silent past the failure timeout, is suspected again');
+});

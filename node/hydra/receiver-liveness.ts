@@ -31,6 +31,15 @@ export class ReceiverLiveness {
     v.heard = true;
   }
 
+  /**
+   * The configuration service sent `config`, its current one: input claiming a newer one than
+   * that proved nothing (a forged or garbled number would otherwise keep us "behind", never
+   * suspecting anyone, for good); real input of a newer configuration marks us behind again.
+   */
+  serviceAt(config: number): void {
+    if (this.newest > config) this.newest = config;
+  }
+
   /** Asks every quiet sequencer that holds back `head`, the head of the buffer, for a flush; whether any does. */
   solicit(ctx: Ctx<HydraMsg>, views: Iterable<SeqView>, head: Key | undefined, config: number, force: boolean): boolean {
     const targets: SeqView[] = [];

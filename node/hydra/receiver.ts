@@ -516,6 +516,7 @@ export class Receiver implements Core<HydraMsg> {
 
   private onConfig(ctx: Ctx<HydraMsg>, m: Config): void {
     ctx.multicast(configNodes(this.p.topology), { type: 'configack', member: this.p.id, config: m.config });
+    this.liveness.serviceAt(m.config);
     if (m.config <= this.config) return;
     this.install(ctx, m);
     const early = this.early;
