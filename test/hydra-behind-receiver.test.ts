@@ -56,14 +56,19 @@ for (const cut of ['from the service', 'from everyone', 'from the service, seque
   });
 }
 
-test('a receiver that holds messages stamped in a newer configuration counts them as heard, asks for the configuration and suspects nobody', () => {
+/** A hand-driven receiver that heard from both sequencers in configuration 1 (the initial one), at 1 ms. */
+function heardFromBoth() {
   const h = harness();
   h.r.start(h.ctx());
-  // Heard from both in configuration 1 (the initial one) ...
   h.at(1000);
   h.r.receive(h.ctx(), flush(1, 0, 1000, 0));
   h.r.receive(h.ctx(), flush(1, 1, 1000, 0));
-  // ... then both moved on to configuration 2: a groupcast from 0, a flush from 1, every 10 ms for five failure timeouts.
+  return h;
+}
+
+test('a receiver that holds messages stamped in a newer configuration counts them as heard, asks for the configuration and suspects nobody', () => {
+  const h = heardFromBoth();
+  // Then both moved on to configuration 2: a groupcast from 0, a flush from 1, every 10 ms for five failure timeouts.
   for (let t = 10_000; t <= 100_000; t += 10_000) {
     h.at(t);
     h.r.receive(h.ctx(), groupcast(2, 0, t, t / 10_000));
@@ -76,11 +81,7 @@ test('a receiver that holds messages stamped in a newer configuration counts the
 });
 
 test('input claiming a configuration the service never reached keeps a receiver from suspecting only until the service answers', () => {
-  const h = harness();
-  h.r.start(h.ctx());
-  h.at(1000);
-  h.r.receive(h.ctx(), flush(1, 0, 1000, 0));
-  h.r.receive(h.ctx(), flush(1, 1, 1000, 0));
+  const h = heardFromBoth();
   // A forged (or garbled) flush from sequencer 1 claims configuration 2^31; sequencer 0 falls silent.
   h.r.receive(h.ctx(), flush(2 ** 31, 1, 2000, 0));
   const fd = (t: number) => {
