@@ -35,6 +35,8 @@ interface Example {
   dashboard: { file: string; shows: (expr: string) => boolean };
   /** Per-member metrics a failure message shows (where each replica stands), by label. */
   state?: Record<string, string>;
+  /** Members whose last log lines a failure message shows (their view changes, state transfers). */
+  logs?: string[];
 }
 
 const everything = () => true;
@@ -44,6 +46,8 @@ const bftState = {
   epoch: BFT_METRICS.epoch, leader: BFT_METRICS.leader, 'sync point': BFT_METRICS.syncPoint, executed: BFT_METRICS.executed,
   'view changes': BFT_METRICS.viewChanges, 'state transfers': BFT_METRICS.stateTransfers, 'AOM sequencer epoch': BFT_METRICS.aomSequencerEpoch,
 };
+
+const bftLogs = ['replica-0', 'replica-1', 'replica-2', 'replica-3', 'sequencer-0', 'sequencer-1'];
 
 const hydraState = {
   configuration: HYDRA_METRICS.configuration, 'sequencer active': HYDRA_METRICS.sequencerActive, stamped: HYDRA_METRICS.stamped,
@@ -57,8 +61,8 @@ const examples: Example[] = [
   { file: 'sequencergroup.yaml', histories: false, dashboard: hydra, progress: { member: 'receiver', metric: HYDRA_METRICS.delivered, what: 'messages delivered in order' } },
   { file: 'hydrapaxos.yaml', histories: true, state: hydraState, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydratxn/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
   { file: 'hydratxn.yaml', histories: true, state: hydraState, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydrapaxos/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'transactions committed' } },
-  { file: 'bftcluster.yaml', histories: true, dashboard: bft, state: bftState, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
-  { file: 'bftcluster-faults.yaml', histories: true, dashboard: bft, state: bftState, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
+  { file: 'bftcluster.yaml', histories: true, dashboard: bft, state: bftState, logs: bftLogs, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
+  { file: 'bftcluster-faults.yaml', histories: true, dashboard: bft, state: bftState, logs: bftLogs, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
   { file: 'migratingservice.yaml', histories: false, dashboard: { file: 'capybara.json', shows: everything }, progress: { member: 'switch', metric: CAPYBARA_METRICS.serverRequests, what: 'requests served (counted per server by the switch)' } },
 ].map((e) => {
   const doc = parse(readFileSync(`examples/${e.file}`, 'utf8')) as { kind: string; metadata: { name: string } };
@@ -98,6 +102,21 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
     return [...byMember].sort().map(([member, parts]) => `\n  ${member}: ${parts.join(', ')}`).join('');
   }
 
+  /** The last log lines (time and message) of the example's `logs` members, for a failure message. */
+  function lastLogLines(ns: string, ex: Example): string {
+    return (ex.logs ?? []).map((member) => {
+      const lines = cluster.kubectl(['-n', ns, 'logs', `${ex.name}-${member}`, '--tail=15']).trim().split('\n').map((l) => {
+        try {
+          const j = JSON.parse(l) as { time: number; msg: string };
+          return `${new Date(j.time).toISOString().slice(11, 23)} ${j.msg}`;
+        } catch {
+          return l;
+        }
+      });
+      return `\n  ${member} log:${lines.map((l) => `\n    ${l}`).join('')}`;
+    }).join('');
+  }
+
   /** `what`, or its error with where each member stands appended. */
   async function explained<T>(ns: string, ex: Example, what: Promise<T>): Promise<T> {
     try {
@@ -109,6 +128,11 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
         where = standing(ns, ex);
       } catch (s) {
         where = `\n  (members not scraped: ${(s as Error).message})`;
+      }
+      try {
+        where += lastLogLines(ns, ex);
+      } catch (l) {
+        where += `\n  (logs not read: ${(l as Error).message})`;
       }
       throw new Error(`${(e as Error).message}${where}`);
     }

@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { NeoMsg } from '../neobft/messages.js';
 import { neobftMetrics } from '../neobft/metrics.js';
-import { Replica } from '../neobft/replica.js';
+import { Replica, type ReplicaObserver } from '../neobft/replica.js';
 import { SigningController } from '../neobft/sign-controller.js';
 import { neoClientNode, replicaNode, sequencerNode, sequencerOfEpoch } from '../neobft/topology.js';
 import { EpochSequencer } from '../neobft/epoch-sequencer.js';
@@ -91,7 +91,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
       index, f: p.f, replicas: replicaIds, group: 0, authFor, sequencerNode: sequencerOf, keys: replicaKeys, clientKey, clientNode: neoClientNode, clients: p.clients,
       gapTimeoutUs: p.gapMicros, retryUs: p.retryMicros, viewChangeUs: p.viewChangeMicros, byzantineNetwork: p.byzantineNetwork,
       openRequest: p.signedRequests ? (payload) => openSignedRequest(payload, (c) => clientPublic[c], hotPathBackend) : undefined,
-    }, metrics.replica(p.replicas));
+    }, loggedReplica(metrics.replica(p.replicas), logger));
     const fault = p.faults.replicas.find((r) => r.index === index)?.behaviour;
     if (fault) logger.warn({ fault }, `injected fault: this replica is Byzantine (${fault})`);
     const rng = new SeededRandom(doc.seed * 31 + index);
@@ -113,6 +113,25 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
     routes = { '/history.json': () => ({ completed: recorded.history, pending: client.pending }) };
   }
   await runMember(runtime, me, registry, logger, { core, codec: neoCodec, clock: new EmulatedClock(), routes });
+}
+
+/** A replica's view changes, view starts and state transfers in its log beside the metrics: what a stalled testbed's logs must show. */
+function loggedReplica(metrics: ReplicaObserver, logger: Logger): ReplicaObserver {
+  return {
+    ...metrics,
+    viewChanged: (view, reason) => {
+      metrics.viewChanged(view, reason);
+      logger.warn({ epoch: view.epoch, leader: view.leader, reason }, `view change to ${view.epoch}/${view.leader} (${reason})`);
+    },
+    viewStarted: (view) => {
+      metrics.viewStarted(view);
+      logger.info({ epoch: view.epoch, leader: view.leader }, `in view ${view.epoch}/${view.leader}`);
+    },
+    stateTransferred: (slot) => {
+      metrics.stateTransferred(slot);
+      logger.info({ slot }, `took the others' state at slot ${slot}`);
+    },
+  };
 }
 
 /** The PBFT baseline's members (and, with one replica and f = 0, the unreplicated server's). */
