@@ -216,12 +216,17 @@ export class Confirms {
    * A new view: confirms name their view, so ours start over. Within the epoch, what AOM
    * delivered past the merged log is still the sequencer's word but is never delivered again:
    * returned to be confirmed anew, the version we confirmed before (dropped, a slot stayed
-   * empty at every replica for good).
+   * empty at every replica for good). A mute replica confirmed nothing: it keeps every version
+   * it was delivered, to fill the slot once the others' new CONFIRMs agree on one (dropped, it
+   * had their CONFIRMs and nothing to fill: it executed nothing more until the next view change).
    */
   newView(newEpoch: boolean, mergedLast: number): (readonly [number, OrderedMulticast])[] {
-    const reconfirm = newEpoch ? [] : [...this.mine].flatMap(([slot, c]) => {
-      const oc = this.candidates.get(slot)?.get(hex(c.digest));
-      return slot > mergedLast && oc && !this.r.log.slots[slot] ? [[slot, oc] as const] : [];
+    const r = this.r;
+    const reconfirm = newEpoch ? [] : [...this.candidates].flatMap(([slot, byDigest]) => {
+      if (slot <= mergedLast || r.log.slots[slot]) return [];
+      const c = this.mine.get(slot);
+      const versions = c ? [byDigest.get(hex(c.digest))] : r.mute ? [...byDigest.values()] : [];
+      return versions.flatMap((oc) => (oc ? [[slot, oc] as const] : []));
     });
     this.candidates.clear();
     this.mine.clear();

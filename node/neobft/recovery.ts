@@ -5,7 +5,7 @@ import type { NeoMsg } from './messages.js';
 import type { Recovery, RecoveryReply, Sync, View } from './protocol-messages.js';
 import type { Replica } from './replica.js';
 import { LOG_WINDOW } from './replica-params.js';
-import { type CheckEnv, type FinalPoint, GENESIS, checkSyncCert, compareViews } from './view-change-merge.js';
+import { type CheckEnv, type FinalPoint, GENESIS, checkSyncCert, compareViews, laterFinal } from './view-change-merge.js';
 
 /** Where a recovering replica rejoins, and until which final point it must not deny anything. */
 export interface RecoveryOutcome {
@@ -67,7 +67,7 @@ export class RecoveryRound {
     let frontier = 0;
     for (const r of all) {
       const point = checkSyncCert(r.cert, this.env) as FinalPoint;
-      if (point.slot > best.point.slot) best = { point, cert: r.cert };
+      if (laterFinal(point, best.point)) best = { point, cert: r.cert };
       frontier = Math.max(frontier, Math.min(r.executed, point.slot + this.window));
     }
     // A view of a later epoch than any certificate: its epoch start is not final yet.

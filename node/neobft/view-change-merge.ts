@@ -65,6 +65,16 @@ export interface CheckEnv {
 }
 
 export const GENESIS: FinalPoint = { slot: 0, hash: new Uint8Array(32), epoch: 1, epochStart: 0 };
+
+/**
+ * Whether final point `a` is newer than `b`: a later epoch, or a later slot of the same epoch.
+ * An epoch starts where the merged log ended, so a later epoch's final point may sit at the very
+ * slot of the earlier epoch's (an epoch certified before it ordered anything): by slot alone the
+ * two look alike, and the older one hides the epoch the replicas are in.
+ */
+export function laterFinal(a: FinalPoint, b: FinalPoint): boolean {
+  return a.epoch > b.epoch || (a.epoch === b.epoch && a.slot > b.slot);
+}
 const digestOf = (e: LogEntry) => (e.kind === 'message' ? e.oc.header.digest : NOOP_DIGEST);
 
 /** Whether `cert` is 2f+1 matching signed SYNCs from distinct replicas; returns its point. */
@@ -162,7 +172,7 @@ export function mergeViewChanges(vcs: CheckedViewChange[]): MergedLog {
   const sorted = [...vcs].sort((a, b) => a.replica - b.replica);
   let best = sorted[0]!;
   for (const vc of sorted) {
-    if (vc.final.epoch > best.final.epoch || (vc.final.epoch === best.final.epoch && vc.final.slot > best.final.slot)) best = vc;
+    if (laterFinal(vc.final, best.final)) best = vc;
   }
   const final = best.final;
   const entries = new Map<number, ProvenEntry>();
