@@ -35,7 +35,7 @@ interface Example {
   dashboard: { file: string; shows: (expr: string) => boolean };
   /** Per-member metrics a failure message shows (where each replica stands), by label. */
   state?: Record<string, string>;
-  /** Members whose last log lines a failure message shows (their view changes, state transfers). */
+  /** Roles whose members' last log lines a failure message shows (their view changes, state transfers). */
   logs?: string[];
 }
 
@@ -47,7 +47,7 @@ const bftState = {
   'view changes': BFT_METRICS.viewChanges, 'state transfers': BFT_METRICS.stateTransfers, 'AOM sequencer epoch': BFT_METRICS.aomSequencerEpoch,
 };
 
-const bftLogs = ['replica-0', 'replica-1', 'replica-2', 'replica-3', 'sequencer-0', 'sequencer-1'];
+const bftLogs = ['replica', 'sequencer'];
 
 const hydraState = {
   configuration: HYDRA_METRICS.configuration, 'sequencer active': HYDRA_METRICS.sequencerActive, stamped: HYDRA_METRICS.stamped,
@@ -102,17 +102,24 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
     return [...byMember].sort().map(([member, parts]) => `\n  ${member}: ${parts.join(', ')}`).join('');
   }
 
-  /** The last log lines (time and message) of the example's `logs` members, for a failure message. */
+  /** The last log lines (time and message) of every member of the example's `logs` roles, for a failure message; one unreadable (a pod being replaced) is said and the others still shown. */
   function lastLogLines(ns: string, ex: Example): string {
-    return (ex.logs ?? []).map((member) => {
-      const lines = cluster.kubectl(['-n', ns, 'logs', `${ex.name}-${member}`, '--tail=15']).trim().split('\n').map((l) => {
-        try {
-          const j = JSON.parse(l) as { time: number; msg: string };
-          return `${new Date(j.time).toISOString().slice(11, 23)} ${j.msg}`;
-        } catch {
-          return l;
-        }
-      });
+    const pods = JSON.parse(cluster.kubectl(['-n', ns, 'get', 'pods', '-l', `app.kubernetes.io/instance=${ex.name}`, '-o', 'json'])) as { items: { metadata: { name: string } }[] };
+    const members = pods.items.map((p) => p.metadata.name.slice(ex.name.length + 1)).filter((m) => ex.logs?.some((role) => m.startsWith(`${role}-`))).sort();
+    return members.map((member) => {
+      let lines: string[];
+      try {
+        lines = cluster.kubectl(['-n', ns, 'logs', `${ex.name}-${member}`, '--tail=15']).trim().split('\n').map((l) => {
+          try {
+            const j = JSON.parse(l) as { time: number; msg: string };
+            return `${new Date(j.time).toISOString().slice(11, 23)} ${j.msg}`;
+          } catch {
+            return l;
+          }
+        });
+      } catch (e) {
+        lines = [`(not read: ${(e as Error).message.split('\n')[0]})`];
+      }
       return `\n  ${member} log:${lines.map((l) => `\n    ${l}`).join('')}`;
     }).join('');
   }
