@@ -1,0 +1,136 @@
+import { KvStore } from '../apps/kv.js';
+import { invariant } from '../protocol/invariant.js';
+import { leaderOf } from '../protocol/leader.js';
+import type { Core, Ctx, NodeId } from '../runtime/core.js';
+import { GENESIS, GENESIS_HASH } from './auth.js';
+import { BlockTree, hexOf } from './block-tree.js';
+import { Checkpoints } from './checkpoint.js';
+import type { Block, HotStuffMsg } from './messages.js';
+import { Pacemaker } from './pacemaker.js';
+import type { HotStuffObserver, HotStuffReplicaParams } from './replica-params.js';
+import { Safety } from './safety.js';
+
+export type { HotStuffObserver, HotStuffReplicaParams, HotStuffViewChangeReason } from './replica-params.js';
+export { CHECKPOINT_INTERVAL } from './checkpoint.js';
+
+type MessageOf<T, M = HotStuffMsg> = M extends { type: infer U } ? (T extends U ? M : never) : never;
+type Handlers = { [T in HotStuffMsg['type']]: (ctx: Ctx<HotStuffMsg>, m: MessageOf<T>) => void };
+
+/**
+ * A chained HotStuff replica (PODC'19 §5, Algorithm 3; the protocol as implemented is
+ * docs/hotstuff.md). The leader of view v is replica v mod n, rotating every view.
+ *
+ * This class is the host: it owns the view, the key-value store and the last executed block,
+ * and hands each message type to one handler. Each part is a file that owns its state:
+ * - block-tree.ts: the blocks known, fetching missing ones by hash (BLOCK-FETCH, BLOCK-REPLY), pruning;
+ * - safety.ts: the replica's rules: proposal checks, safeNode and the vote, the lock, the three-chain commit, execution;
+ * - pacemaker.ts: views and their timer, NEW-VIEW, the leader's vote collection into QCs, batching and proposing;
+ * - checkpoint.ts: signed CHECKPOINTs of the state, the stable checkpoint, state transfer.
+ */
+export class HotStuffReplica implements Core<HotStuffMsg> {
+  readonly me: number;
+  readonly f: number;
+  private viewNumber = 0;
+  store = new KvStore();
+  /** The last executed (committed) block and its hash. */
+  exec: { block: Block; hash: string } = { block: GENESIS, hash: hexOf(GENESIS_HASH) };
+  /** The height of the last executed block that carried requests. */
+  lastBatch = 0;
+  readonly tree: BlockTree;
+  readonly safety: Safety;
+  readonly pacemaker: Pacemaker;
+  readonly checkpoints: Checkpoints;
+  private readonly handlers: Handlers;
+
+  constructor(readonly p: HotStuffReplicaParams, readonly obs: HotStuffObserver) {
+    this.me = p.index;
+    this.f = p.f;
+    this.tree = new BlockTree(this);
+    this.safety = new Safety(this);
+    this.pacemaker = new Pacemaker(this);
+    this.checkpoints = new Checkpoints(this);
+    this.handlers = this.handlerTable();
+  }
+
+  get currentView(): number {
+    return this.viewNumber;
+  }
+
+  /**
+   * The height of the last executed block with requests, and the key-value contents (to compare
+   * replicas in tests; a replica that missed the last empty blocks, which only drove the commit,
+   * has executed the same).
+   */
+  get progressState(): { executed: number; contents: string } {
+    return { executed: this.lastBatch, contents: JSON.stringify(this.store.snapshot().data) };
+  }
+
+  /** The hash (hex) of the block this replica committed at `height`, while it remembers it. */
+  committedHash(height: number): string | undefined {
+    return this.tree.committedAt(height);
+  }
+
+  debugLog(): string {
+    const s = this.safety;
+    return `view=${this.view} exec=${this.exec.block.height} qcHigh=${s.qcHigh.view} lock=${s.lock.view} voted=${s.lastVoted} ${this.tree.describe()}`;
+  }
+
+  get view(): number {
+    return this.viewNumber;
+  }
+
+  /** Moves to `view`; a replica's view only advances. */
+  set view(view: number) {
+    invariant(view >= this.viewNumber, 'view-advances', () => `view ${view} after view ${this.viewNumber}`);
+    this.viewNumber = view;
+  }
+
+  get n(): number {
+    return this.p.replicas.length;
+  }
+
+  leaderOf(view: number): number {
+    return leaderOf(view, this.n);
+  }
+
+  others(): NodeId[] {
+    return this.p.replicas.filter((_, i) => i !== this.me);
+  }
+
+  start(ctx: Ctx<HotStuffMsg>): void {
+    ctx.setTimer('retry', this.p.retryUs);
+    this.pacemaker.start(ctx);
+    // Perhaps restarted with empty state: the others' stable checkpoint, if they have one.
+    this.checkpoints.request(ctx);
+  }
+
+  receive(ctx: Ctx<HotStuffMsg>, m: HotStuffMsg): void {
+    (this.handlers[m.type] as (ctx: Ctx<HotStuffMsg>, m: HotStuffMsg) => void)(ctx, m);
+  }
+
+  timer(ctx: Ctx<HotStuffMsg>, name: string): void {
+    if (name === 'batch') return this.pacemaker.onBatchTimer(ctx);
+    if (name === 'view') return this.pacemaker.onTimeout(ctx);
+    if (name !== 'retry') return;
+    ctx.setTimer('retry', this.p.retryUs);
+    this.pacemaker.tick(ctx);
+    this.tree.tick(ctx);
+    this.checkpoints.tick(ctx);
+  }
+
+  private handlerTable(): Handlers {
+    const { safety, pacemaker, tree, checkpoints } = this;
+    return {
+      request: (ctx, m) => pacemaker.onRequest(ctx, m.payload),
+      proposal: (ctx, m) => safety.onProposal(ctx, m),
+      vote: (ctx, m) => pacemaker.onVote(ctx, m),
+      'new-view': (ctx, m) => pacemaker.onNewView(ctx, m),
+      reply: () => {},
+      'block-fetch': (ctx, m) => tree.onFetch(ctx, m),
+      'block-reply': (ctx, m) => tree.onBlockReply(ctx, m),
+      checkpoint: (ctx, m) => checkpoints.onSigned(ctx, m),
+      'state-request': (ctx, m) => checkpoints.sendState(ctx, m.replica, m.executed),
+      'state-reply': (ctx, m) => checkpoints.onReply(ctx, m),
+    };
+  }
+}

@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { kvModel } from '../node/check/kv-model.js';
+import type { KvInput, KvOutput } from '../node/check/kv-model.js';
+import { type Operation, checkLinearizable } from '../node/check/linearizability.js';
+import { hotPathBackend } from '../node/crypto/signature.js';
+import { signNewView, signVote } from '../node/hotstuff/auth.js';
+import { hotstuffClient } from '../node/hotstuff/client.js';
+import { hotstuffCodec } from '../node/hotstuff/codec.js';
+import { type HotStuffFault, hotstuffByzantine } from '../node/hotstuff/faults.js';
+import type { HotStuffMsg } from '../node/hotstuff/messages.js';
+import { HotStuffReplica } from '../node/hotstuff/replica.js';
+import { garbageClient } from '../node/neobft/faults.js';
+import { SimNetwork } from '../node/net/sim.js';
+import type { Core } from '../node/runtime/core.js';
+import { Driver } from '../node/runtime/driver.js';
+import { SeededRandom } from '../node/runtime/random.js';
+import { restartWithEmptyState } from './support/restart-sweep.js';
+
+interface Run {
+  seed: number;
+  n: number;
+  f: number;
+  loss: number;
+  /** Replicas crashed, and when (µs). */
+  crash?: { replica: number; at: number }[];
+  /** A replica cut off from the others over this interval (µs). */
+  isolate?: { replica: number; from: number; to: number };
+  /** A replica restarting with empty state (crash at `at`, back `downUs` later). */
+  restart?: { replica: number; at: number; downUs: number };
+  /** One replica runs this Byzantine behaviour. */
+  byzantine?: { replica: number; fault: HotStuffFault };
+  /** An intruder sprays malformed requests at every replica. */
+  intruder?: boolean;
+  /** At 20 ms, an intruder sends forged votes and NEW-VIEWs with forged QCs to every replica. */
+  forgeries?: boolean;
+  requests?: number;
+}
+
+const CLIENTS = 3;
+
+/** A seed to replay alone: HS_SEED=<seed> node --test dist/test/hotstuff-sim.test.js */
+const ONLY = process.env.HS_SEED ? Number(process.env.HS_SEED) : null;
+const seeds = (from: number, count: number) => (ONLY !== null ? [ONLY] : Array.from({ length: count }, (_, i) => from + i));
+const replay = (seed: number) => `replay: HS_SEED=${seed} node --test dist/test/hotstuff-sim.test.js`;
+
+function run(o: Run) {
+  const { seed, n, f, loss } = o;
+  const net = new SimNetwork(seed, { delayUs: 50, jitterUs: 30, loss, duplicate: loss, reorder: loss, reorderWindowUs: 300 });
+  const rng = new SeededRandom(seed);
+  const key = () => Uint8Array.from({ length: 32 }, () => rng.int(256));
+  const secrets = Array.from({ length: n }, key);
+  const publicKeys = secrets.map((s) => hotPathBackend.publicKey(s));
+  const clientKeys = Array.from({ length: CLIENTS }, () => Array.from({ length: n }, key));
+  const replicaIds = Array.from({ length: n }, (_, i) => 10 + i);
+  const history: Operation<KvInput, KvOutput>[] = [];
+  const counters = { viewChanges: 0, stateTransfers: 0, batches: 0, invalid: new Map<string, number>() };
+  const replicas: HotStuffReplica[] = [];
+  const faulty = o.byzantine?.replica ?? -1;
+  // Committed block hash by height, over all correct replicas: two different ones are a safety violation.
+  const committedAt = new Map<number, string>();
+  const conflicts: string[] = [];
+  const make = (i: number): Core<HotStuffMsg> => {
+    const keys = { secret: secrets[i]!, publicKeys, backend: hotPathBackend };
+    const replica = new HotStuffReplica({
+      index: i, f, replicas: replicaIds, keys, clientKey: (c) => clientKeys[c]![i]!, clientNode: (c) => 100 + c, clients: CLIENTS,
+      maxBatch: 8, batchDelayUs: 200, retryUs: 2000, viewTimeoutUs: 10_000,
+    }, {
+      executed() {}, viewStarted() {},
+      batched: () => counters.batches++,
+      invalid: (why) => counters.invalid.set(why, (counters.invalid.get(why) ?? 0) + 1),
+      viewChanged: () => counters.viewChanges++,
+      stateTransferred: () => counters.stateTransfers++,
+      committed: (height) => {
+        const hash = replica.committedHash(height);
+        if (i === faulty || hash === undefined) return;
+        const before = committedAt.get(height);
+        if (before !== undefined && before !== hash) conflicts.push(`height ${height}: ${before.slice(0, 8)} and ${hash.slice(0, 8)} (replica ${i})`);
+        committedAt.set(height, hash);
+      },
+    });
+    replicas[i] = replica;
+    if (i !== faulty) return replica;
+    return hotstuffByzantine(replica, o.byzantine!.fault, keys, (c) => clientKeys[c]![i]!, key);
+  };
+  for (let i = 0; i < n; i++) net.addNode(10 + i, ({ transport, clock, scheduler }) => new Driver(make(i), hotstuffCodec, transport, clock, scheduler));
+  const requests = o.requests ?? 60;
+  const clients: ReturnType<typeof hotstuffClient>[] = [];
+  const rejected = { replies: 0 };
+  for (let c = 0; c < CLIENTS; c++) {
+    const crng = new SeededRandom(seed * 17 + c);
+    net.addNode(100 + c, ({ transport, clock, scheduler }) => {
+      clients[c] = hotstuffClient({ client: c, f, replicas: replicaIds, keys: clientKeys[c]!, keySpace: 4, requests, retryUs: 5000 },
+        crng, { completed: (op) => history.push(op), retried() {}, rejectedReply: () => rejected.replies++ });
+      return new Driver(clients[c]!, hotstuffCodec, transport, clock, scheduler);
+    });
+  }
+  for (const c of o.crash ?? []) net.at(c.at, () => net.crash(10 + c.replica));
+  if (o.restart) restartWithEmptyState(net, { pick: () => 10 + o.restart!.replica, firstAt: o.restart.at, downUs: o.restart.downUs, times: 1, gapUs: 0 });
+  if (o.isolate) {
+    const { replica, from, to } = o.isolate;
+    net.at(from, () => net.partition([10 + replica], replicaIds.filter((r) => r !== 10 + replica)));
+    net.at(to, () => net.heal());
+  }
+  if (o.intruder) {
+    const irng = new SeededRandom(seed * 31);
+    for (const [k, target] of replicaIds.entries()) {
+      net.addNode(90 + k, ({ transport, clock, scheduler }) => new Driver(garbageClient<HotStuffMsg>(target, (payload) => ({ type: 'request', payload }), irng), hotstuffCodec, transport, clock, scheduler));
+    }
+  }
+  if (o.forgeries) net.at(20_000, () => net.addNode(97, ({ transport }) => ({ start: () => forge(n, f, secrets, publicKeys).forEach(([to, b]) => transport.send(replicaIds[to]!, b)), stop() {} })));
+  if (process.env.HS_TRACE) {
+    for (let t = 10_000; t <= 1_500_000; t += 10_000) net.at(t, () => console.log(t, replicas.map((x) => x.debugLog()).join(' | '), history.length));
+  }
+  net.runUntil(1_500_000);
+  net.faults = { ...net.faults, loss: 0, duplicate: 0, reorder: 0 };
+  net.runUntil(4_000_000);
+  const pending = clients.flatMap((c) => (c.pending ? [c.pending] : []));
+  const live = replicas.filter((_, i) => i !== faulty && !(o.crash ?? []).some((c) => c.replica === i));
+  return { history, pending, counters, replicas, live, expected: CLIENTS * requests, conflicts, rejected };
+}
+
+/**
+ * Forged input: votes signed with a key that is not the named replica's, a NEW-VIEW whose QC
+ * holds 2f+1 signatures of one replica repeated, and one whose QC's signatures are garbage.
+ */
+function forge(n: number, f: number, secrets: Uint8Array[], publicKeys: Uint8Array[]): [number, Uint8Array][] {
+  const out: [number, Uint8Array][] = [];
+  const wrongKey = { secret: secrets[(1 + 1) % n]!, publicKeys, backend: hotPathBackend };
+  const hash = new Uint8Array(32).fill(7);
+  const honest = { secret: secrets[0]!, publicKeys, backend: hotPathBackend };
+  const one = signVote(5, 0, hash, honest);
+  for (let to = 0; to < n; to++) {
+    // A vote in replica 1's name, signed by replica 2, for a block of a view `to` leads next.
+    const view = to === 0 ? n - 1 : to - 1;
+    out.push([to, hotstuffCodec.encode(signVote(view, 1, hash, wrongKey))]);
+    const repeated = { view: 5, hash, votes: Array.from({ length: 2 * f + 1 }, () => ({ replica: 0, sig: one.sig })) };
+    const garbage = { view: 5, hash, votes: Array.from({ length: 2 * f + 1 }, (_, k) => ({ replica: k, sig: new Uint8Array(64).fill(k + 1) })) };
+    for (const qc of [repeated, garbage]) {
+      const nv = { type: 'new-view' as const, view: 6, replica: 0, qc, sig: new Uint8Array() };
+      out.push([to, hotstuffCodec.encode(signNewView(nv, honest))]);
+    }
+  }
+  return out;
+}
+
+function problemsOf(r: ReturnType<typeof run>): string[] {
+  const problems: string[] = [];
+  if (r.history.length !== r.expected) problems.push(`${r.history.length}/${r.expected} completed`);
+  const lin = checkLinearizable(kvModel, [...r.history, ...r.pending]);
+  if (!lin.linearizable) problems.push(`not linearizable: ${lin.counterexample?.slice(0, 3).join(' | ')}`);
+  const states = new Set(r.live.map((x) => JSON.stringify(x.progressState)));
+  if (states.size !== 1) problems.push(`live replicas differ: ${[...states].join(' / ')}\n${r.live.map((x) => x.debugLog()).join('\n')}`);
+  problems.push(...r.conflicts);
+  return problems;
+}
+
+/** Runs every seed, collecting each failing one with how to replay it. */
+function sweep(t: { diagnostic(s: string): void }, name: string, list: number[], o: (seed: number) => Omit<Run, 'seed'>, extra?: (r: ReturnType<typeof run>) => string[]) {
+  const failures: string[] = [];
+  let viewChanges = 0;
+  let transfers = 0;
+  for (const seed of list) {
+    const r = run({ seed, ...o(seed) });
+    viewChanges += r.counters.viewChanges;
+    transfers += r.counters.stateTransfers;
+    const problems = [...problemsOf(r), ...(extra?.(r) ?? [])];
+    if (problems.length) failures.push(`${name}, seed ${seed}: ${problems.join('; ')} — ${replay(seed)}`);
+  }
+  t.diagnostic(`${list.length} runs, ${viewChanges} view changes, ${transfers} state transfers`);
+  assert.deepEqual(failures, []);
+}
+
+test('HotStuff (f = 1 and f = 2) completes linearizable histories under 3 % loss, duplication and reordering', (t) => {
+  sweep(t, 'n = 4', seeds(1, 30), () => ({ n: 4, f: 1, loss: 0.03 }));
+  sweep(t, 'n = 7', seeds(101, 10), () => ({ n: 7, f: 2, loss: 0.03 }));
+});
