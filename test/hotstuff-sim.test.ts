@@ -6,7 +6,7 @@ import { type Operation, checkLinearizable } from '../node/check/linearizability
 import { hotPathBackend } from '../node/crypto/signature.js';
 import { signNewView, signVote } from '../node/hotstuff/auth.js';
 import { hotstuffClient } from '../node/hotstuff/client.js';
-import { hotstuffCodec } from '../node/hotstuff/codec.js';
+import { HOTSTUFF_TYPE, hotstuffCodec } from '../node/hotstuff/codec.js';
 import { type HotStuffFault, hotstuffByzantine } from '../node/hotstuff/faults.js';
 import type { HotStuffMsg } from '../node/hotstuff/messages.js';
 import { HotStuffReplica } from '../node/hotstuff/replica.js';
@@ -15,15 +15,15 @@ import { SimNetwork } from '../node/net/sim.js';
 import type { Core } from '../node/runtime/core.js';
 import { Driver } from '../node/runtime/driver.js';
 import { SeededRandom } from '../node/runtime/random.js';
-import { restartWithEmptyState } from './support/restart-sweep.js';
+import { mostCommon, restartWithEmptyState } from './support/restart-sweep.js';
 
 interface Run {
   seed: number;
   n: number;
   f: number;
   loss: number;
-  /** Replicas crashed, and when (µs). */
-  crash?: { replica: number; at: number }[];
+  /** Replicas crashed, and when (µs); `leader` crashes the leader of the view most replicas run then. */
+  crash?: { replica: number | 'leader'; at: number }[];
   /** A replica cut off from the others over this interval (µs). */
   isolate?: { replica: number; from: number; to: number };
   /** A replica restarting with empty state (crash at `at`, back `downUs` later). */
@@ -54,7 +54,7 @@ function run(o: Run) {
   const clientKeys = Array.from({ length: CLIENTS }, () => Array.from({ length: n }, key));
   const replicaIds = Array.from({ length: n }, (_, i) => 10 + i);
   const history: Operation<KvInput, KvOutput>[] = [];
-  const counters = { viewChanges: 0, stateTransfers: 0, batches: 0, invalid: new Map<string, number>() };
+  const counters = { viewChanges: 0, stateTransfers: 0, batches: 0, fetched: 0, invalid: new Map<string, number>(), reasons: new Map<string, number>() };
   const replicas: HotStuffReplica[] = [];
   const faulty = o.byzantine?.replica ?? -1;
   // Committed block hash by height, over all correct replicas: two different ones are a safety violation.
@@ -69,7 +69,11 @@ function run(o: Run) {
       executed() {}, viewStarted() {},
       batched: () => counters.batches++,
       invalid: (why) => counters.invalid.set(why, (counters.invalid.get(why) ?? 0) + 1),
-      viewChanged: () => counters.viewChanges++,
+      viewChanged: (view, why) => {
+        counters.viewChanges++;
+        counters.reasons.set(why, (counters.reasons.get(why) ?? 0) + 1);
+        if (process.env.HS_TRACE) console.log(`replica ${i} view ${view}: ${why}`);
+      },
       stateTransferred: () => counters.stateTransfers++,
       committed: (height) => {
         const hash = replica.committedHash(height);
@@ -84,7 +88,7 @@ function run(o: Run) {
     return hotstuffByzantine(replica, o.byzantine!.fault, keys, (c) => clientKeys[c]![i]!, key);
   };
   for (let i = 0; i < n; i++) net.addNode(10 + i, ({ transport, clock, scheduler }) => new Driver(make(i), hotstuffCodec, transport, clock, scheduler));
-  const requests = o.requests ?? 60;
+  const requests = o.requests ?? 30;
   const clients: ReturnType<typeof hotstuffClient>[] = [];
   const rejected = { replies: 0 };
   for (let c = 0; c < CLIENTS; c++) {
@@ -95,7 +99,14 @@ function run(o: Run) {
       return new Driver(clients[c]!, hotstuffCodec, transport, clock, scheduler);
     });
   }
-  for (const c of o.crash ?? []) net.at(c.at, () => net.crash(10 + c.replica));
+  const crashed = new Set<number>();
+  for (const c of o.crash ?? []) {
+    net.at(c.at, () => {
+      const i = c.replica === 'leader' ? mostCommon(replicas.filter((_, k) => !crashed.has(k)).map((x) => x.currentView)) % n : c.replica;
+      crashed.add(i);
+      net.crash(10 + i);
+    });
+  }
   if (o.restart) restartWithEmptyState(net, { pick: () => 10 + o.restart!.replica, firstAt: o.restart.at, downUs: o.restart.downUs, times: 1, gapUs: 0 });
   if (o.isolate) {
     const { replica, from, to } = o.isolate;
@@ -112,11 +123,14 @@ function run(o: Run) {
   if (process.env.HS_TRACE) {
     for (let t = 10_000; t <= 1_500_000; t += 10_000) net.at(t, () => console.log(t, replicas.map((x) => x.debugLog()).join(' | '), history.length));
   }
+  net.tap = (_from, to, bytes) => {
+    if (bytes[1] === HOTSTUFF_TYPE['block-reply'] && to >= 10 && to < 10 + n) counters.fetched++;
+  };
   net.runUntil(1_500_000);
   net.faults = { ...net.faults, loss: 0, duplicate: 0, reorder: 0 };
   net.runUntil(4_000_000);
   const pending = clients.flatMap((c) => (c.pending ? [c.pending] : []));
-  const live = replicas.filter((_, i) => i !== faulty && !(o.crash ?? []).some((c) => c.replica === i));
+  const live = replicas.filter((_, i) => i !== faulty && !crashed.has(i));
   return { history, pending, counters, replicas, live, expected: CLIENTS * requests, conflicts, rejected };
 }
 
@@ -174,4 +188,27 @@ function sweep(t: { diagnostic(s: string): void }, name: string, list: number[],
 test('HotStuff (f = 1 and f = 2) completes linearizable histories under 3 % loss, duplication and reordering', (t) => {
   sweep(t, 'n = 4', seeds(1, 30), () => ({ n: 4, f: 1, loss: 0.03 }));
   sweep(t, 'n = 7', seeds(101, 10), () => ({ n: 7, f: 2, loss: 0.03 }));
+});
+
+test('HotStuff with a crashed replica (f = 1): its views time out, every request completes', (t) => {
+  sweep(t, 'replica crashed', seeds(201, 20), (seed) => ({ n: 4, f: 1, loss: 0.02, requests: 20, crash: [{ replica: seed % 4, at: 2_000 + (seed % 9) * 4_000 }] }));
+});
+
+test('HotStuff with a crashed leader: replica 1 crashed early and (f = 2) the leader of the running view at a chosen time', (t) => {
+  sweep(t, 'leader crashed (n = 4)', seeds(301, 20), (seed) => ({ n: 4, f: 1, loss: 0.02, requests: 20, crash: [{ replica: 'leader', at: 3_000 + (seed % 7) * 3_000 }] }));
+  sweep(t, 'replica 1 and the leader crashed (n = 7)', seeds(401, 10), (seed) => ({
+    n: 7, f: 2, loss: 0.02, requests: 20, crash: [{ replica: 1, at: 500 }, { replica: 'leader', at: 5_000 + (seed % 5) * 3_000 }],
+  }));
+});
+
+test('HotStuff: a replica partitioned away and healed catches up (blocks fetched by hash, or the state at a stable checkpoint)', (t) => {
+  sweep(t, 'partitioned', seeds(501, 15), (seed) => ({
+    n: 4, f: 1, loss: 0.01, requests: 25, isolate: { replica: seed % 4, from: 3_000 + (seed % 5) * 2_000, to: 40_000 + (seed % 4) * 10_000 },
+  }), (r) => (r.counters.stateTransfers + r.counters.fetched > 0 ? [] : ['caught up neither by fetch nor by state transfer']));
+});
+
+test('HotStuff: a replica restarted with empty state rejoins (state transfer, then the chain) and ends like the others', (t) => {
+  sweep(t, 'restarted', seeds(601, 30), (seed) => ({
+    n: 4, f: 1, loss: 0.02, requests: 25, restart: { replica: seed % 4, at: 10_000 + (seed % 7) * 5_000, downUs: 2_000 + (seed % 5) * 3_000 },
+  }));
 });

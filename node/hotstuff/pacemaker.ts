@@ -12,6 +12,9 @@ const MAX_DOUBLINGS = 6;
 /** Votes are collected for views this far ahead of ours at the most (a lagging leader gets them early). */
 const VOTE_WINDOW = 64;
 
+/** Times a leader resends its last proposal while idle. */
+const IDLE_RESENDS = 4;
+
 type Entry = 'progress' | HotStuffViewChangeReason;
 
 /**
@@ -38,6 +41,7 @@ export class Pacemaker {
   private proposedIn = 0;
   private lastProposal: Proposal | null = null;
   private lastVote: Vote | null = null;
+  private idleResends = 0;
   private entry: Entry = 'progress';
   /** The view and committed height at the previous retry tick (unchanged: no progress). */
   private mark = '';
@@ -45,6 +49,10 @@ export class Pacemaker {
   constructor(private readonly r: HotStuffReplica) {
     this.newViews = new Votes(2 * r.f + 1);
     this.vouched = new Vouched(r.f, 0);
+  }
+
+  describe(): string {
+    return `pending=${this.pending.size} timer=${this.timerArmed} proposedIn=${this.proposedIn} ready=${this.ready()}`;
   }
 
   start(ctx: Ctx<HotStuffMsg>): void {
@@ -60,8 +68,7 @@ export class Pacemaker {
     if (how !== 'progress') r.obs.viewChanged(view, how);
     r.obs.viewStarted(view);
     for (const v of this.votes.keys()) if (v + 1 < view) this.votes.delete(v);
-    this.timerArmed = false;
-    this.arm(ctx);
+    this.restartTimer(ctx);
     if (how !== 'progress') this.announce(ctx);
     r.safety.tryVote(ctx);
     this.tryPropose(ctx);
@@ -90,10 +97,17 @@ export class Pacemaker {
     }
   }
 
+  private restartTimer(ctx: Ctx<HotStuffMsg>): void {
+    ctx.cancelTimer('view');
+    this.timerArmed = false;
+    this.arm(ctx);
+  }
+
   onTimeout(ctx: Ctx<HotStuffMsg>): void {
     this.timerArmed = false;
     this.timeouts++;
-    this.enter(ctx, this.r.view + 1, 'timeout');
+    // The leader failed us: its remaining views are skipped (docs/hotstuff.md#pacemaker).
+    this.enter(ctx, this.r.nextLeaderView(this.r.view), 'timeout');
   }
 
   /** A block was committed (or a state taken): the timeout is back to base; requests answered are dropped. */
@@ -101,8 +115,7 @@ export class Pacemaker {
     this.timeouts = 0;
     for (const [client, q] of this.pending) if (this.r.store.answered(client, q.requestId)) this.pending.delete(client);
     // Progress: the view timer starts over.
-    this.timerArmed = false;
-    this.arm(ctx);
+    this.restartTimer(ctx);
   }
 
   onRequest(ctx: Ctx<HotStuffMsg>, payload: Uint8Array): void {
@@ -225,6 +238,7 @@ export class Pacemaker {
     this.proposedIn = block.view;
     const m = signProposal(r.me, block, r.p.keys);
     this.lastProposal = m;
+    this.idleResends = 0;
     if (block.batch.length > 0) r.obs.batched(block.batch.length);
     ctx.multicast(r.others(), m);
     r.safety.accept(ctx, { block, hash: hexOf(blockHash(block)) });
@@ -273,12 +287,23 @@ export class Pacemaker {
   tick(ctx: Ctx<HotStuffMsg>): void {
     const r = this.r;
     const mark = `${r.view}:${r.exec.block.height}`;
-    // Idle (nothing to commit), nothing is resent: only work in progress is.
-    if (mark === this.mark && this.timerArmed) {
-      if (this.lastVote && this.lastVote.view + 1 === r.view && r.leaderOf(r.view) !== r.me) ctx.send(r.p.replicas[r.leaderOf(r.view)]!, this.lastVote);
-      if (this.lastProposal && this.proposedIn === r.view) ctx.multicast(r.others(), this.lastProposal);
-      if (this.entry !== 'progress') this.announce(ctx);
-    }
+    if (mark === this.mark) this.resend(ctx);
     this.mark = mark;
+  }
+
+  /**
+   * What made no progress for a retry period is sent again while there is work. Idle, only our
+   * last proposal goes again, a few times: it carries the QC that commits the last requests, and
+   * a replica that lost it (and the requests) would otherwise never learn of them.
+   */
+  private resend(ctx: Ctx<HotStuffMsg>): void {
+    const r = this.r;
+    const leader = r.leaderOf(r.view);
+    if (this.lastProposal && this.proposedIn + 1 >= r.view && (this.timerArmed || this.idleResends++ < IDLE_RESENDS)) {
+      ctx.multicast(r.others(), this.lastProposal);
+    }
+    if (!this.timerArmed) return;
+    if (this.lastVote && this.lastVote.view + 1 === r.view && leader !== r.me) ctx.send(r.p.replicas[leader]!, this.lastVote);
+    if (this.entry !== 'progress') this.announce(ctx);
   }
 }

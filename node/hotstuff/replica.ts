@@ -13,12 +13,21 @@ import { Safety } from './safety.js';
 export type { HotStuffObserver, HotStuffReplicaParams, HotStuffViewChangeReason } from './replica-params.js';
 export { CHECKPOINT_INTERVAL } from './checkpoint.js';
 
+/**
+ * Consecutive views each leader leads. The three-chain commit needs a QC over three blocks of
+ * consecutive views, carried in the block of the next view: four views in a row with a working
+ * leader. Rotating every view, one crashed replica of four would leave no such run, and nothing
+ * would ever commit; a run of four views per leader commits within each working leader's run,
+ * and a faulty leader costs one timed-out view per rotation (its whole run is skipped).
+ */
+export const LEADER_RUN = 4;
+
 type MessageOf<T, M = HotStuffMsg> = M extends { type: infer U } ? (T extends U ? M : never) : never;
 type Handlers = { [T in HotStuffMsg['type']]: (ctx: Ctx<HotStuffMsg>, m: MessageOf<T>) => void };
 
 /**
  * A chained HotStuff replica (PODC'19 §5, Algorithm 3; the protocol as implemented is
- * docs/hotstuff.md). The leader of view v is replica v mod n, rotating every view.
+ * docs/hotstuff.md). Leaders rotate round-robin, each leading LEADER_RUN consecutive views.
  *
  * This class is the host: it owns the view, the key-value store and the last executed block,
  * and hands each message type to one handler. Each part is a file that owns its state:
@@ -34,7 +43,7 @@ export class HotStuffReplica implements Core<HotStuffMsg> {
   store = new KvStore();
   /** The last executed (committed) block and its hash. */
   exec: { block: Block; hash: string } = { block: GENESIS, hash: hexOf(GENESIS_HASH) };
-  /** The height of the last executed block that carried requests. */
+  /** The height of the last executed block that executed a request (not only answered retries). */
   lastBatch = 0;
   readonly tree: BlockTree;
   readonly safety: Safety;
@@ -72,7 +81,7 @@ export class HotStuffReplica implements Core<HotStuffMsg> {
 
   debugLog(): string {
     const s = this.safety;
-    return `view=${this.view} exec=${this.exec.block.height} qcHigh=${s.qcHigh.view} lock=${s.lock.view} voted=${s.lastVoted} ${this.tree.describe()}`;
+    return `view=${this.view} exec=${this.exec.block.height} qcHigh=${s.qcHigh.view} lock=${s.lock.view} voted=${s.lastVoted} ${this.tree.describe()} ${this.pacemaker.describe()}`;
   }
 
   get view(): number {
@@ -89,8 +98,14 @@ export class HotStuffReplica implements Core<HotStuffMsg> {
     return this.p.replicas.length;
   }
 
+  /** The leader of `view`: replicas take turns, round-robin, each leading LEADER_RUN consecutive views (docs/hotstuff.md#leaders). */
   leaderOf(view: number): number {
-    return leaderOf(view, this.n);
+    return leaderOf(Math.floor(view / LEADER_RUN), this.n);
+  }
+
+  /** The first view of the next leader's run after `view` (where a timed-out view moves to). */
+  nextLeaderView(view: number): number {
+    return (Math.floor(view / LEADER_RUN) + 1) * LEADER_RUN;
   }
 
   others(): NodeId[] {

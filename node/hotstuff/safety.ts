@@ -165,15 +165,18 @@ export class Safety {
     const height = l.block.height;
     invariant(height === r.exec.block.height + 1, 'executed-in-order', () => `height ${height} after ${r.exec.block.height}`);
     r.tree.commit(height, l.hash);
+    let fresh = false;
     for (const payload of l.block.batch) {
       // A faulty leader's block may hold anything: every correct replica skips the same requests.
       const request = this.open(payload);
       if (!request) continue;
+      fresh ||= !r.store.answered(request.client, request.requestId);
       const { result } = r.store.execute(request);
       if (result !== null) ctx.send(r.p.clientNode(request.client), this.reply(request.client, request.requestId, result, l.block.view));
     }
     r.exec = l;
-    if (l.block.batch.length > 0) r.lastBatch = height;
+    // A block whose requests all ran before (proposed again on a fork) changes nothing: it counts as empty.
+    if (fresh) r.lastBatch = height;
     r.obs.executed(l.block.batch.length);
     r.obs.committed(height);
     r.pacemaker.committed(ctx);
