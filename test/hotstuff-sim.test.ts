@@ -9,7 +9,7 @@ import { hotstuffClient } from '../node/hotstuff/client.js';
 import { HOTSTUFF_TYPE, hotstuffCodec } from '../node/hotstuff/codec.js';
 import { type HotStuffFault, hotstuffByzantine } from '../node/hotstuff/faults.js';
 import type { HotStuffMsg } from '../node/hotstuff/messages.js';
-import { HotStuffReplica } from '../node/hotstuff/replica.js';
+import { HotStuffReplica, LEADER_RUN } from '../node/hotstuff/replica.js';
 import { garbageClient } from '../node/neobft/faults.js';
 import { SimNetwork } from '../node/net/sim.js';
 import type { Core } from '../node/runtime/core.js';
@@ -119,7 +119,12 @@ function run(o: Run) {
       net.addNode(90 + k, ({ transport, clock, scheduler }) => new Driver(garbageClient<HotStuffMsg>(target, (payload) => ({ type: 'request', payload }), irng), hotstuffCodec, transport, clock, scheduler));
     }
   }
-  if (o.forgeries) net.at(20_000, () => net.addNode(97, ({ transport }) => ({ start: () => forge(n, f, secrets, publicKeys).forEach(([to, b]) => transport.send(replicaIds[to]!, b)), stop() {} })));
+  if (o.forgeries) {
+    net.at(20_000, () => {
+      const lies = forge(n, f, secrets, publicKeys, Math.max(...replicas.map((x) => x.currentView)));
+      net.addNode(97, ({ transport }) => ({ start: () => lies.forEach(([to, b]) => transport.send(replicaIds[to]!, b)), stop() {} }));
+    });
+  }
   if (process.env.HS_TRACE) {
     for (let t = 10_000; t <= 1_500_000; t += 10_000) net.at(t, () => console.log(t, replicas.map((x) => x.debugLog()).join(' | '), history.length));
   }
@@ -135,25 +140,25 @@ function run(o: Run) {
 }
 
 /**
- * Forged input: votes signed with a key that is not the named replica's, a NEW-VIEW whose QC
- * holds 2f+1 signatures of one replica repeated, and one whose QC's signatures are garbage.
+ * Forged input, from an intruder holding replica 0's key (a Byzantine replica 0): to each
+ * replica i, a vote in replica i+1's name signed with replica i+2's key, for a view whose next
+ * leader i is; and to every other replica two NEW-VIEWs of replica 0 whose QCs are forged: 2f+1
+ * copies of one replica's signature, and 2f+1 signatures that are garbage.
  */
-function forge(n: number, f: number, secrets: Uint8Array[], publicKeys: Uint8Array[]): [number, Uint8Array][] {
+function forge(n: number, f: number, secrets: Uint8Array[], publicKeys: Uint8Array[], from: number): [number, Uint8Array][] {
   const out: [number, Uint8Array][] = [];
-  const wrongKey = { secret: secrets[(1 + 1) % n]!, publicKeys, backend: hotPathBackend };
   const hash = new Uint8Array(32).fill(7);
-  const honest = { secret: secrets[0]!, publicKeys, backend: hotPathBackend };
-  const one = signVote(5, 0, hash, honest);
+  const replica0 = { secret: secrets[0]!, publicKeys, backend: hotPathBackend };
+  const one = signVote(from, 0, hash, replica0);
   for (let to = 0; to < n; to++) {
-    // A vote in replica 1's name, signed by replica 2, for a block of a view `to` leads next.
-    const view = to === 0 ? n - 1 : to - 1;
-    out.push([to, hotstuffCodec.encode(signVote(view, 1, hash, wrongKey))]);
-    const repeated = { view: 5, hash, votes: Array.from({ length: 2 * f + 1 }, () => ({ replica: 0, sig: one.sig })) };
-    const garbage = { view: 5, hash, votes: Array.from({ length: 2 * f + 1 }, (_, k) => ({ replica: k, sig: new Uint8Array(64).fill(k + 1) })) };
-    for (const qc of [repeated, garbage]) {
-      const nv = { type: 'new-view' as const, view: 6, replica: 0, qc, sig: new Uint8Array() };
-      out.push([to, hotstuffCodec.encode(signNewView(nv, honest))]);
-    }
+    let view = from;
+    while (Math.floor((view + 1) / LEADER_RUN) % n !== to) view++;
+    const wrongKey = { secret: secrets[(to + 2) % n]!, publicKeys, backend: hotPathBackend };
+    out.push([to, hotstuffCodec.encode(signVote(view, (to + 1) % n, hash, wrongKey))]);
+    if (to === 0) continue;
+    const repeated = { view: from, hash, votes: Array.from({ length: 2 * f + 1 }, () => ({ replica: 0, sig: one.sig })) };
+    const garbage = { view: from, hash, votes: Array.from({ length: 2 * f + 1 }, (_, k) => ({ replica: k, sig: new Uint8Array(64).fill(k + 1) })) };
+    for (const qc of [repeated, garbage]) out.push([to, hotstuffCodec.encode(signNewView({ type: 'new-view', view: from + 1, replica: 0, qc, sig: new Uint8Array() }, replica0))]);
   }
   return out;
 }
@@ -211,4 +216,26 @@ test('HotStuff: a replica restarted with empty state rejoins (state transfer, th
   sweep(t, 'restarted', seeds(601, 30), (seed) => ({
     n: 4, f: 1, loss: 0.02, requests: 25, restart: { replica: seed % 4, at: 10_000 + (seed % 7) * 5_000, downUs: 2_000 + (seed % 5) * 3_000 },
   }));
+});
+
+const FAULTS: HotStuffFault[] = ['equivocating', 'corrupt-replies', 'wrong-results'];
+
+test('HotStuff with one Byzantine replica (equivocating leader and voter, corrupt replies, wrong results) and an intruder spraying garbage', (t) => {
+  for (const fault of FAULTS) {
+    sweep(t, fault, seeds(701 + 100 * FAULTS.indexOf(fault), 10), (seed) => ({
+      n: 4, f: 1, loss: 0.01, requests: 20, byzantine: { replica: seed % 4, fault }, intruder: seed % 2 === 0,
+    }), (r) => (fault === 'corrupt-replies' && r.rejected.replies === 0 ? ['no reply refused by a client'] : []));
+  }
+  sweep(t, 'equivocating (n = 7)', seeds(1001, 4), (seed) => ({ n: 7, f: 2, loss: 0.01, requests: 15, byzantine: { replica: seed % 7, fault: 'equivocating' } }));
+  sweep(t, 'intruder', seeds(1101, 5), () => ({ n: 4, f: 1, loss: 0.01, requests: 20, intruder: true }),
+    (r) => ((r.counters.invalid.get('malformed-request') ?? 0) > 0 ? [] : ['no malformed request counted']));
+});
+
+test('HotStuff: a forged vote and NEW-VIEWs carrying forged QCs are refused and counted by every replica; the run stays healthy', (t) => {
+  sweep(t, 'forgeries', seeds(1201, 5), () => ({ n: 4, f: 1, loss: 0, requests: 20, forgeries: true }), (r) => {
+    const problems: string[] = [];
+    if ((r.counters.invalid.get('bad-signature') ?? 0) < 4) problems.push(`forged votes refused ${r.counters.invalid.get('bad-signature') ?? 0} times`);
+    if ((r.counters.invalid.get('bad-qc') ?? 0) < 6) problems.push(`forged QCs refused ${r.counters.invalid.get('bad-qc') ?? 0} times`);
+    return problems;
+  });
 });

@@ -11,7 +11,7 @@ export type HotStuffFault = 'equivocating' | 'corrupt-replies' | 'wrong-results'
  * a correct replica whose outgoing messages are rewritten by a liar holding its real keys, so
  * its lies carry valid signatures and MACs.
  * - equivocating: as leader, each proposal goes as is to the first half of the others and as a
- *   second, validly signed block of the same view (another batch: a write by a made-up client)
+ *   second, validly signed block of the same view (its batch: a write by a client that does not exist)
  *   to the second half; as voter, it votes for every proposal it receives, safe or not.
  * - corrupt-replies: replies carry garbled MACs.
  * - wrong-results: replies carry a made-up result under a valid MAC.
@@ -30,7 +30,8 @@ export function hotstuffByzantine(core: HotStuffReplica, fault: HotStuffFault, k
     return m;
   };
   const twin = (m: Proposal): Proposal => {
-    const request = encodeKvRequest({ client: 0, requestId: 2 ** 50 + m.block.view, op: { op: 'put', key: 'k0', value: 'equivocated' } });
+    // A write in the name of a client the testbed does not have: refused alike by every correct replica if it ever commits.
+    const request = encodeKvRequest({ client: 60_000, requestId: m.block.view, op: { op: 'put', key: 'k0', value: 'equivocated' } });
     return signProposal(m.replica, { ...m.block, batch: [request] }, keys);
   };
   const wrap = (ctx: Ctx<HotStuffMsg>): Ctx<HotStuffMsg> => ({
