@@ -21,6 +21,8 @@ export interface ClientProtocol<M> {
   verify(m: M): 'ok' | 'bad-mac' | 'unknown-replica';
   /** Matching replies needed to accept a result. */
   quorum: number;
+  /** Matching replies needed for this match, where matches differ in what they need (Zyzzyva: 3f+1 SPEC-RESPONSEs or 2f+1 LOCAL-COMMITs); `quorum` otherwise. */
+  quorumFor?(match: string): number;
 }
 
 /**
@@ -133,7 +135,7 @@ export class KvClient<M, I = KvInput, O = KvOutput> implements Core<M> {
     part.matches.set(r.match, set);
     if (r.result) part.results.set(r.match, r.result);
     const result = part.results.get(r.match);
-    if (set.size < this.protocol.quorum || !result) return;
+    if (set.size < (this.protocol.quorumFor?.(r.match) ?? this.protocol.quorum) || !result) return;
     part.done = result;
     const results = new Map<number, Uint8Array>();
     for (const [k, v] of c.parts) {

@@ -2,6 +2,7 @@ import { encodeKvRequest } from '../apps/kv.js';
 import { sha256 } from '../crypto/hash.js';
 import type { MacVectorKeys } from '../crypto/macvector.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
+import { rewriting } from '../runtime/rewriting.js';
 import { type AomHeader, type OrderedMulticast, authBytes } from './aom-messages.js';
 import { type ReplicaKeys, replyMac, sign } from './auth.js';
 import { forgedRequest } from './requests.js';
@@ -41,30 +42,6 @@ export function byzantine(core: Core<NeoMsg>, fault: Exclude<ReplicaFault, 'sile
       if (out) ctx.multicast(to, out);
     },
   }));
-}
-
-/** A core whose sends and multicasts go through `outgoing` (built over the real context). */
-function rewriting(core: Core<NeoMsg>, outgoing: (ctx: Ctx<NeoMsg>) => Pick<Ctx<NeoMsg>, 'send' | 'multicast'>, onTimer?: (ctx: Ctx<NeoMsg>) => void): Core<NeoMsg> {
-  const wrap = (ctx: Ctx<NeoMsg>): Ctx<NeoMsg> => {
-    const out = outgoing(ctx);
-    return {
-      get now() {
-        return ctx.now;
-      },
-      send: out.send,
-      multicast: out.multicast,
-      setTimer: (name, after) => ctx.setTimer(name, after),
-      cancelTimer: (name) => ctx.cancelTimer(name),
-    };
-  };
-  return {
-    start: (ctx) => core.start(wrap(ctx)),
-    receive: (ctx, m) => core.receive(wrap(ctx), m),
-    timer: (ctx, name) => {
-      onTimer?.(ctx);
-      core.timer(wrap(ctx), name);
-    },
-  };
 }
 
 export type SequencerFault = 'none' | 'equivocate' | 'reorder' | 'forge';
