@@ -17,11 +17,11 @@ async function up(edit: (yaml: string) => string) {
   return { result: JSON.parse(stdout.trim()), stderr };
 }
 
-for (const protocol of ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated']) {
+for (const protocol of ['neobft-hm', 'neobft-pk', 'pbft', 'hotstuff', 'zyzzyva', 'unreplicated']) {
   test(`switchyard up runs a ${protocol} BFTCluster as processes; the clients' histories are linearizable`, async () => {
     const { result, stderr } = await up((y) => y.replace('protocol: neobft-hm', `protocol: ${protocol}`) + '  network:\n    loss: 0.005\n');
     assert.equal(result.ok, true, stderr);
-    const members = { 'neobft-hm': 10, 'neobft-pk': 10, pbft: 8, unreplicated: 5 }[protocol];
+    const members = { 'neobft-hm': 10, 'neobft-pk': 10, pbft: 8, hotstuff: 8, zyzzyva: 8, unreplicated: 5 }[protocol]!;
     assert.deepEqual(result.members, { expected: members, ready: members });
     assert.equal(result.linearizable, true);
     assert.ok(result.committed > 500, `committed ${result.committed}`);

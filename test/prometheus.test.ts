@@ -96,14 +96,19 @@ test('Hydra dashboard: every query, application panels included, has data from a
 test('Hydra dashboard: every query has data from a HydraTxn SequencerGroup', { skip }, () =>
   testbedCase('hydratxn', 'examples/hydratxn.yaml', 'hydra.json', everything));
 
-test('BFT dashboard: every query but the PBFT panel\'s has data from a NeoBFT-HM BFTCluster', { skip }, () =>
-  testbedCase('neobft', 'examples/bftcluster.yaml', 'bft.json', (e) => !/switchyard_pbft_/.test(e)));
+/** The BFT dashboard's queries a testbed of one protocol answers: the clients' and its own metrics'. */
+const bftQueriesOf = (prefixes: string) => (e: string) => new RegExp(`switchyard_(client|${prefixes})_`).test(e);
 
-test('BFT dashboard: the client and PBFT queries have data from a PBFT BFTCluster (listed by $testbed)', { skip }, () =>
-  testbedCase('pbft', 'examples/bftcluster.yaml', 'bft.json', (e) => !/switchyard_(aom|neobft)_/.test(e), protocol('pbft')));
+test('BFT dashboard: every query but the baselines\' panels has data from a NeoBFT-HM BFTCluster', { skip }, () =>
+  testbedCase('neobft', 'examples/bftcluster.yaml', 'bft.json', bftQueriesOf('aom|neobft')));
+
+for (const baseline of ['pbft', 'hotstuff', 'zyzzyva']) {
+  test(`BFT dashboard: the client and ${baseline} queries have data from a ${baseline} BFTCluster (listed by $testbed)`, { skip }, () =>
+    testbedCase(baseline, 'examples/bftcluster.yaml', 'bft.json', bftQueriesOf(baseline), protocol(baseline)));
+}
 
 test('BFT dashboard: the client queries have data from an unreplicated BFTCluster (listed by $testbed)', { skip }, () =>
-  testbedCase('unreplicated', 'examples/bftcluster.yaml', 'bft.json', (e) => /switchyard_client_/.test(e), protocol('unreplicated')));
+  testbedCase('unreplicated', 'examples/bftcluster.yaml', 'bft.json', bftQueriesOf('client'), protocol('unreplicated')));
 
 test('Capybara dashboard: every query has data from a MigratingService', { skip }, () =>
   testbedCase('capybara', 'examples/migratingservice.yaml', 'capybara.json', everything));

@@ -5,7 +5,16 @@ import { allCpu, ms, us } from '../support/units.js';
 import { udpDatagramsSent } from '../support/udp-counter.js';
 import { DEFAULT_ROUNDS, median, medianRun, rotated } from '../support/rounds.js';
 
-const PROTOCOLS = ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated'] as const;
+const BASELINES = ['pbft', 'hotstuff', 'zyzzyva'] as const;
+type BaselineName = (typeof BASELINES)[number];
+const PROTOCOLS = ['neobft-hm', 'neobft-pk', ...BASELINES, 'unreplicated'] as const;
+const NAMES: Record<BaselineName, string> = { pbft: 'PBFT', hotstuff: 'HotStuff', zyzzyva: 'Zyzzyva' };
+/** The NeoBFT paper's NeoBFT-HM against each baseline (docs/neobft.md, "Numbers from the papers"): peak throughput ratio, latency ratio. */
+const PAPER: Record<BaselineName, { throughput: string; latency: string }> = {
+  pbft: { throughput: '2.5×', latency: '14.68×' },
+  hotstuff: { throughput: '3.4×', latency: '42.28×' },
+  zyzzyva: { throughput: '1.8×', latency: '8.56×' },
+};
 const CLIENTS = 8;
 
 interface Latency {
@@ -53,7 +62,7 @@ async function loadedRun(protocol: string, seconds: number): Promise<Loaded> {
 
 /**
  * `switchyard bench bft`: the same closed-loop key-value workload (8 clients) against NeoBFT-HM,
- * NeoBFT-PK, PBFT (f = 1, batching) and an unreplicated server, each a loopback testbed in the
+ * NeoBFT-PK, the baselines (f = 1, batching) and an unreplicated server, each a loopback testbed in the
  * same run, in `--rounds` rounds (ratios per round, median reported: see rounds.ts); then each
  * with one client, for the latency of the protocol itself. Every member shares this machine's
  * cores, so the loaded throughput is bound by the CPU all of them spend per op (clients and
@@ -87,32 +96,16 @@ export async function benchBft(opts: BenchOptions, log: (line: string) => void):
     log(`  alone p50 ${ms(points.at(-1)!.unloaded_latency_s.p50)}`);
   }
   const by = (p: string) => points.find((x) => x.protocol === p)!;
-  const hm = by('neobft-hm');
-  const pbft = by('pbft');
-  const hmRuns = runs.get('neobft-hm')!;
-  const pbftRuns = runs.get('pbft')!;
-  const perRound = (f: (h: Loaded, b: Loaded) => number) => hmRuns.map((h, i) => f(h, pbftRuns[i]!));
-  const throughputRounds = perRound((h, b) => h.ops_per_s / b.ops_per_s);
-  const latencyRounds = perRound((h, b) => (b.latency_s.p50 ?? NaN) / (h.latency_s.p50 ?? NaN));
-  const bottleneckRounds = perRound((h, b) => (b.cpu_s_per_op.busiest_replica ?? NaN) / (h.cpu_s_per_op.busiest_replica ?? NaN));
-  const ratioThroughput = median(throughputRounds);
-  const ratioLatency = median(latencyRounds);
-  const ratioBottleneck = median(bottleneckRounds);
-  const ratioUnloaded = (pbft.unloaded_latency_s.p50 ?? NaN) / (hm.unloaded_latency_s.p50 ?? NaN);
+  const compared = BASELINES.map((b) => compare(by('neobft-hm'), by(b), runs.get('neobft-hm')!, runs.get(b)!));
+  const pbft = compared[0]!;
   const listed = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
   return {
     name: 'bft',
     json: {
       rounds,
-      ratio_throughput_neobft_hm_to_pbft: ratioThroughput,
-      ratio_p50_latency_pbft_to_neobft_hm: ratioLatency,
-      ratio_p50_latency_unloaded_pbft_to_neobft_hm: ratioUnloaded,
-      ratio_busiest_replica_cpu_pbft_to_neobft_hm: ratioBottleneck,
-      ratio_throughput_neobft_hm_to_pbft_rounds: throughputRounds,
-      ratio_p50_latency_pbft_to_neobft_hm_rounds: latencyRounds,
-      ratio_busiest_replica_cpu_pbft_to_neobft_hm_rounds: bottleneckRounds,
+      ...Object.fromEntries(BASELINES.flatMap((b, i) => ratioFields(b, compared[i]!))),
       protocols: points,
-      targets: { neobft_hm_throughput_at_least_2x_pbft: ratioThroughput >= 2, neobft_hm_p50_at_most_a_third_of_pbft: ratioLatency >= 3 },
+      targets: { neobft_hm_throughput_at_least_2x_pbft: pbft.throughput >= 2, neobft_hm_p50_at_most_a_third_of_pbft: pbft.latency >= 3 },
     },
     tables: [
       [`Closed loop, ${CLIENTS} clients (and one client alone), 4 replicas (f = 1), every member a process on loopback; the run of median throughput over ${rounds} round(s)`,
@@ -120,12 +113,44 @@ export async function benchBft(opts: BenchOptions, log: (line: string) => void):
         points.map((p) => [p.protocol, p.ops_per_s.toFixed(0), p.ops_per_s_rounds.map((x) => x.toFixed(0)).join(', '), ms(p.latency_s.p50), ms(p.latency_s.p99), ms(p.unloaded_latency_s.p50),
           us(p.cpu_s_per_op.busiest_replica), us(allCpu(p.cpu_s_per_op)),
           p.datagrams_per_op === null ? '—' : p.datagrams_per_op.toFixed(1), String(p.linearizable)])],
-      ["Ratios (median over rounds; each round's runs back to back)", ['ratio', 'median', 'by round', 'target'], [
-        ['NeoBFT-HM / PBFT throughput', ratioThroughput.toFixed(2), listed(throughputRounds), '≥ 2'],
-        ['PBFT / NeoBFT-HM p50 latency', ratioLatency.toFixed(2), listed(latencyRounds), '≥ 3'],
-        ['PBFT / NeoBFT-HM p50 latency, one client', ratioUnloaded.toFixed(2), '', ''],
-        ['PBFT / NeoBFT-HM busiest replica CPU per op (throughput with a machine per replica)', ratioBottleneck.toFixed(2), listed(bottleneckRounds), ''],
-      ]],
+      ["Ratios to each baseline (median over rounds; each round's runs back to back); the NeoBFT paper's figures beside them", ['ratio', 'median', 'by round', 'paper'],
+        BASELINES.flatMap((b, i) => {
+          const c = compared[i]!;
+          const name = NAMES[b];
+          return [
+            [`NeoBFT-HM / ${name} throughput`, c.throughput.toFixed(2), listed(c.throughputRounds), PAPER[b].throughput],
+            [`${name} / NeoBFT-HM p50 latency`, c.latency.toFixed(2), listed(c.latencyRounds), ''],
+            [`${name} / NeoBFT-HM p50 latency, one client`, c.unloaded.toFixed(2), '', PAPER[b].latency],
+            [`${name} / NeoBFT-HM busiest replica CPU per op (throughput with a machine per replica)`, c.bottleneck.toFixed(2), listed(c.bottleneckRounds), ''],
+          ];
+        })],
     ],
   };
+}
+
+/** NeoBFT-HM against one baseline: per-round ratios of back-to-back runs, and their medians. */
+function compare(hm: Point, base: Point, hmRuns: Loaded[], baseRuns: Loaded[]) {
+  const perRound = (f: (h: Loaded, b: Loaded) => number) => hmRuns.map((h, i) => f(h, baseRuns[i]!));
+  const throughputRounds = perRound((h, b) => h.ops_per_s / b.ops_per_s);
+  const latencyRounds = perRound((h, b) => (b.latency_s.p50 ?? NaN) / (h.latency_s.p50 ?? NaN));
+  const bottleneckRounds = perRound((h, b) => (b.cpu_s_per_op.busiest_replica ?? NaN) / (h.cpu_s_per_op.busiest_replica ?? NaN));
+  return {
+    throughput: median(throughputRounds), throughputRounds,
+    latency: median(latencyRounds), latencyRounds,
+    bottleneck: median(bottleneckRounds), bottleneckRounds,
+    unloaded: (base.unloaded_latency_s.p50 ?? NaN) / (hm.unloaded_latency_s.p50 ?? NaN),
+  };
+}
+
+/** The JSON fields of one comparison (`ratio_throughput_neobft_hm_to_pbft`, …). */
+function ratioFields(b: string, c: ReturnType<typeof compare>): [string, number | number[]][] {
+  return [
+    [`ratio_throughput_neobft_hm_to_${b}`, c.throughput],
+    [`ratio_p50_latency_${b}_to_neobft_hm`, c.latency],
+    [`ratio_p50_latency_unloaded_${b}_to_neobft_hm`, c.unloaded],
+    [`ratio_busiest_replica_cpu_${b}_to_neobft_hm`, c.bottleneck],
+    [`ratio_throughput_neobft_hm_to_${b}_rounds`, c.throughputRounds],
+    [`ratio_p50_latency_${b}_to_neobft_hm_rounds`, c.latencyRounds],
+    [`ratio_busiest_replica_cpu_${b}_to_neobft_hm_rounds`, c.bottleneckRounds],
+  ];
 }

@@ -21,18 +21,16 @@ export function kvClientMetrics<I, O>(registry: Registry, system: string): KvCli
   };
 }
 
-/** A client observer that also keeps the history the runner checks. */
-export function recordingHistory<I, O>(observe: KvClientObserver<I, O>) {
+/** A client observer (with whatever its protocol adds) that also keeps the history the runner checks. */
+export function recordingHistory<I, O, T extends KvClientObserver<I, O> = KvClientObserver<I, O>>(observe: T) {
   const history: Operation<I, O>[] = [];
-  return {
-    history,
-    observer: {
-      ...observe,
-      completed: (op: Operation<I, O>, us: number) => {
-        history.push(op);
-        observe.completed(op, us);
-      },
+  const observer: T = {
+    ...observe,
+    completed: (op: Operation<I, O>, us: number) => {
+      history.push(op);
+      observe.completed(op, us);
     },
   };
+  return { history, observer };
 }
 

@@ -1,12 +1,19 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AomSequencerObserver } from './aom-sequencer.js';
 import type { EpochSequencerObserver } from './epoch-sequencer.js';
 import type { KvClientObserver } from '../apps/kv-client.js';
 import { kvClientMetrics } from '../apps/kv-metrics.js';
 import { valuesOf, zeroed } from '../runtime/metrics.js';
+import { orderingReplicaMetrics, orderingReplicaNames } from '../apps/replica-metrics.js';
 import type { AomRejection } from './aom-receiver.js';
 import type { NeoBftRefusal, ReplicaObserver } from './replica.js';
 import type { PbftObserver, PbftViewChangeReason } from '../pbft/replica.js';
+import type { HotStuffObserver, HotStuffViewChangeReason } from '../hotstuff/replica-params.js';
+import type { ZyzzyvaObserver, ZyzzyvaViewChangeReason } from '../zyzzyva/replica-params.js';
+import type { ZyzzyvaClientObserver } from '../zyzzyva/client.js';
+
+/** What a BFTCluster runs: the `system` label of its clients' metrics. */
+export type BftSystem = 'neobft' | 'pbft' | 'hotstuff' | 'zyzzyva' | 'unreplicated';
 
 /** BFTCluster's metric names (DESIGN.md: `switchyard_aom_*`, `switchyard_neobft_*`, `switchyard_pbft_*`). */
 export const BFT_METRICS = {
@@ -24,13 +31,14 @@ export const BFT_METRICS = {
   viewChanges: 'switchyard_neobft_view_changes_total',
   syncPoint: 'switchyard_neobft_sync_point',
   stateTransfers: 'switchyard_neobft_state_transfers_total',
-  pbftExecuted: 'switchyard_pbft_executed_total',
-  pbftBatchSize: 'switchyard_pbft_batch_size',
-  pbftInvalid: 'switchyard_pbft_invalid_total',
-  pbftViewChanges: 'switchyard_pbft_view_changes_total',
-  pbftView: 'switchyard_pbft_view',
-  pbftStableCheckpoint: 'switchyard_pbft_stable_checkpoint',
-  pbftStateTransfers: 'switchyard_pbft_state_transfers_total',
+  pbft: { ...orderingReplicaNames('pbft'), stableCheckpoint: 'switchyard_pbft_stable_checkpoint' },
+  hotstuff: { ...orderingReplicaNames('hotstuff'), committedHeight: 'switchyard_hotstuff_committed_height' },
+  zyzzyva: {
+    ...orderingReplicaNames('zyzzyva'),
+    committed: 'switchyard_zyzzyva_committed_seq',
+    rollbacks: 'switchyard_zyzzyva_rollbacks_total',
+    clientCompletions: 'switchyard_zyzzyva_client_completions_total',
+  },
 } as const;
 
 /** Binds the BFTCluster roles' observers (NeoBFT, and the PBFT and unreplicated baselines) to the metric names of the dashboards' contract (DESIGN.md). */
@@ -39,8 +47,11 @@ export function neobftMetrics(registry: Registry) {
   return {
     sequencer: () => sequencerMetrics(r),
     replica: (replicas: number) => replicaMetrics(r, replicas),
-    pbftReplica: () => pbftReplicaMetrics(r),
-    client: (system: 'neobft' | 'pbft' | 'unreplicated'): KvClientObserver => kvClientMetrics(registry, system),
+    pbftReplica: () => pbftReplicaMetrics(registry),
+    hotstuffReplica: () => hotstuffReplicaMetrics(registry),
+    zyzzyvaReplica: () => zyzzyvaReplicaMetrics(registry),
+    zyzzyvaClient: () => zyzzyvaClientMetrics(registry),
+    client: (system: BftSystem): KvClientObserver => kvClientMetrics(registry, system),
   };
 }
 
@@ -96,25 +107,42 @@ function replicaMetrics(r: Registry[], replicas: number): ReplicaObserver {
   };
 }
 
-function pbftReplicaMetrics(r: Registry[]): PbftObserver {
-  const executed = new Counter({ name: BFT_METRICS.pbftExecuted, help: 'Requests executed by PBFT (or the unreplicated server).', registers: r });
-  const batches = new Histogram({ name: BFT_METRICS.pbftBatchSize, help: 'Requests per PBFT batch.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: r });
-  const invalid = new Counter({ name: BFT_METRICS.pbftInvalid, help: 'PBFT messages refused, by reason.', labelNames: ['reason'], registers: r });
-  const viewChanges = zeroed(new Counter({ name: BFT_METRICS.pbftViewChanges, help: 'PBFT view changes this replica took part in, by reason (request-timeout, new-view-timeout, joined, restarted-primary).', labelNames: ['reason'], registers: r }),
-    valuesOf<PbftViewChangeReason>({ 'request-timeout': true, 'new-view-timeout': true, joined: true, 'restarted-primary': true }));
-  const view = new Gauge({ name: BFT_METRICS.pbftView, help: 'The PBFT view this replica runs (or is changing to).', registers: r });
-  const stable = new Gauge({ name: BFT_METRICS.pbftStableCheckpoint, help: 'Sequence number of the latest stable checkpoint (2f+1 matching signed CHECKPOINTs).', registers: r });
-  const transfers = new Counter({ name: BFT_METRICS.pbftStateTransfers, help: 'States taken from another replica at a stable checkpoint.', registers: r });
+function pbftReplicaMetrics(registry: Registry): PbftObserver {
+  const names = BFT_METRICS.pbft;
+  const stable = new Gauge({ name: names.stableCheckpoint, help: 'Sequence number of the latest stable checkpoint (2f+1 matching signed CHECKPOINTs).', registers: [registry] });
   return {
-    executed: (n) => executed.inc(n),
-    batched: (n) => batches.observe(n),
-    invalid: (reason) => invalid.labels(reason).inc(),
-    viewChanged: (v, reason) => {
-      viewChanges.labels(reason).inc();
-      view.set(v);
-    },
-    viewStarted: (v) => view.set(v),
+    ...orderingReplicaMetrics(registry, names, 'PBFT', valuesOf<PbftViewChangeReason>({ 'request-timeout': true, 'new-view-timeout': true, joined: true, 'restarted-primary': true })),
     checkpointStable: (seq) => stable.set(seq),
-    stateTransferred: () => transfers.inc(),
+  };
+}
+
+function hotstuffReplicaMetrics(registry: Registry): HotStuffObserver {
+  const names = BFT_METRICS.hotstuff;
+  const committed = new Gauge({ name: names.committedHeight, help: 'Height of the latest block this replica committed (three-chain rule).', registers: [registry] });
+  return {
+    ...orderingReplicaMetrics(registry, names, 'HotStuff', valuesOf<HotStuffViewChangeReason>({ timeout: true, synchronized: true, restarted: true })),
+    committed: (height) => committed.set(height),
+  };
+}
+
+function zyzzyvaReplicaMetrics(registry: Registry): ZyzzyvaObserver {
+  const names = BFT_METRICS.zyzzyva;
+  const registers = [registry];
+  const committed = new Gauge({ name: names.committed, help: 'Sequence number of the latest commit certificate or stable checkpoint this replica holds.', registers });
+  const rollbacks = new Counter({ name: names.rollbacks, help: 'Speculatively executed requests undone by a view change.', registers });
+  return {
+    ...orderingReplicaMetrics(registry, names, 'Zyzzyva', valuesOf<ZyzzyvaViewChangeReason>({ 'i-hate-the-primary': true, 'proof-of-misbehaviour': true, 'new-view-timeout': true, joined: true })),
+    committed: (seq) => committed.set(seq),
+    rolledBack: (n) => rollbacks.inc(n),
+  };
+}
+
+/** A Zyzzyva client's operations by the path they completed on (fast: 3f+1 speculative responses; two-phase: a commit certificate). */
+function zyzzyvaClientMetrics(registry: Registry): ZyzzyvaClientObserver {
+  const paths = zeroed(new Counter({ name: BFT_METRICS.zyzzyva.clientCompletions, help: 'Zyzzyva client operations completed, by path (fast, two-phase).', labelNames: ['path'], registers: [registry] }), ['fast', 'two-phase']);
+  return {
+    ...kvClientMetrics(registry, 'zyzzyva'),
+    fastPath: () => paths.labels('fast').inc(),
+    twoPhase: () => paths.labels('two-phase').inc(),
   };
 }

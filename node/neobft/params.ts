@@ -4,8 +4,8 @@ const micros = z.number().int().min(1).max(60_000_000);
 
 /** Everything a BFTCluster member needs beyond addressing and keys; produced by the planner. */
 export const neobftParams = z.strictObject({
-  /** NeoBFT over AOM, or the PBFT baseline (one replica with f = 0: the unreplicated server). */
-  protocol: z.enum(['neobft', 'pbft']),
+  /** NeoBFT over AOM, or a baseline: PBFT (one replica with f = 0: the unreplicated server), chained HotStuff, Zyzzyva. */
+  protocol: z.enum(['neobft', 'pbft', 'hotstuff', 'zyzzyva']),
   scheme: z.enum(['hm', 'pk']),
   f: z.number().int().min(0).max(21),
   replicas: z.number().int().min(1).max(64),
@@ -20,6 +20,8 @@ export const neobftParams = z.strictObject({
   gapMicros: micros,
   retryMicros: micros,
   clientRetryMicros: micros,
+  /** Zyzzyva: the client's wait for 3f+1 matching speculative responses before it commits 2f+1. */
+  commitMicros: micros,
   /** How long a replica waits for progress before it changes view (and for a view change before it moves on). */
   viewChangeMicros: micros,
   keySpace: z.number().int().min(1),

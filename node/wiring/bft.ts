@@ -5,19 +5,15 @@ import { MacVectorKeys } from '../crypto/macvector.js';
 import { hotPathBackend } from '../crypto/signature.js';
 import { EmulatedClock } from '../runtime/clock.js';
 import type { Core } from '../runtime/core.js';
-import { type MemberIdentity, type MemberRuntime, runMember } from '../runtime/process.js';
+import { runMember } from '../runtime/process.js';
+import { startBaselineMember } from './bft-baselines.js';
 import { SeededRandom } from '../runtime/random.js';
 import { AomSequencer } from '../neobft/aom-sequencer.js';
 import { neoClient } from '../neobft/client.js';
 import { neoCodec } from '../neobft/codec.js';
-import { type NeoKeys, bytes, epochKeyring, loadNeoKeys, publicKeyOf, receiverAuthFor } from '../neobft/keys.js';
+import { bytes, epochKeyring, loadNeoKeys, publicKeyOf, receiverAuthFor } from '../neobft/keys.js';
 import { recordingHistory } from '../apps/kv-metrics.js';
-import { pbftClient } from '../pbft/client.js';
-import { pbftCodec } from '../pbft/codec.js';
-import type { PbftMsg } from '../pbft/messages.js';
-import { PbftReplica } from '../pbft/replica.js';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import type { NeoMsg } from '../neobft/messages.js';
 import { neobftMetrics } from '../neobft/metrics.js';
 import { Replica, type ReplicaObserver } from '../neobft/replica.js';
@@ -51,7 +47,7 @@ export async function startNeoMember(doc: NodeDocument & { system: 'neobft' }, n
   const { id, role } = me;
   const metrics = neobftMetrics(registry);
   const replicaIds = Array.from({ length: p.replicas }, (_, i) => replicaNode(i));
-  if (p.protocol === 'pbft') return startPbftMember(doc, runtime, me, keys, registry, logger, metrics);
+  if (p.protocol !== 'neobft') return startBaselineMember(doc, runtime, me, keys, registry, logger, metrics);
   let core: Core<NeoMsg>;
   let routes: Record<string, () => unknown> | undefined;
   const publicKeys = keys.replicas.map(publicKeyOf);
@@ -132,35 +128,4 @@ function loggedReplica(metrics: ReplicaObserver, logger: Logger): ReplicaObserve
       logger.info({ slot }, `took the others' state at slot ${slot}`);
     },
   };
-}
-
-/** The PBFT baseline's members (and, with one replica and f = 0, the unreplicated server's). */
-async function startPbftMember(doc: NodeDocument & { system: 'neobft' }, runtime: MemberRuntime, me: MemberIdentity, keys: NeoKeys, registry: Registry, logger: Logger,
-  metrics: ReturnType<typeof neobftMetrics>): Promise<void> {
-  const p = doc.neobft;
-  if (me.role === 'sequencer') throw new Error('PBFT has no sequencer');
-  const replicaIds = Array.from({ length: p.replicas }, (_, i) => replicaNode(i));
-  let core: Core<PbftMsg>;
-  let routes: Record<string, () => unknown> | undefined;
-  if (me.role === 'intruder') {
-    logger.warn('injected fault: a Byzantine client sending malformed requests to the primary');
-    core = garbageClient<PbftMsg>(replicaIds[0]!, (payload) => ({ type: 'request', payload }), new SeededRandom(doc.seed ^ 0x1badd));
-  } else if (me.role === 'replica') {
-    const index = me.id - replicaNode(0);
-    core = new PbftReplica({
-      index, f: p.f, replicas: replicaIds, pairKeys: keys.pairs[index]!.map(bytes),
-      keys: { secret: bytes(keys.replicas[index]!), publicKeys: keys.replicas.map(publicKeyOf), backend: hotPathBackend },
-      clientKey: (c) => bytes(keys.clients[c]?.[index] ?? '00'.repeat(32)), clientNode: neoClientNode, clients: p.clients,
-      maxBatch: p.maxBatch, batchDelayUs: p.batchDelayMicros, retryUs: p.retryMicros, viewChangeUs: p.viewChangeMicros,
-    }, metrics.pbftReplica());
-  } else {
-    const c = me.id - neoClientNode(0);
-    const recorded = recordingHistory(metrics.client(p.replicas === 1 ? 'unreplicated' : 'pbft'));
-    const client = pbftClient({
-      client: c, f: p.f, replicas: replicaIds, keys: keys.clients[c]!.map(bytes), keySpace: p.keySpace, requests: Infinity, retryUs: p.clientRetryMicros,
-    }, new SeededRandom(doc.seed * 7919 + c), recorded.observer);
-    core = client;
-    routes = { '/history.json': () => ({ completed: recorded.history, pending: client.pending }) };
-  }
-  await runMember(runtime, me, registry, logger, { core, codec: pbftCodec, clock: new EmulatedClock(), routes });
 }

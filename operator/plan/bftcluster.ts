@@ -9,8 +9,9 @@ import type { Plan, PlannedMember } from './types.js';
 
 /**
  * Turns a BFTCluster into members and parameters: for NeoBFT the AOM sequencers (the first
- * orders epoch 1, the others stand by), 3f+1 replicas and clients; for PBFT the replicas and
- * clients; unreplicated, one server and clients. The PK sequencer signs at most every
+ * orders epoch 1, the others stand by), 3f+1 replicas and clients; for the baselines (PBFT,
+ * HotStuff, Zyzzyva) the replicas and clients; unreplicated, one server (a PBFT replica with
+ * f = 0) and clients. The PK sequencer signs at most every
  * `maxUnsigned + 1` messages and, idle, signs its last link after one gap timeout's tenth.
  * Sequencers are expendable: a dead one is replaced by an epoch change onto the next. So are
  * replicas, up to f of which the protocol tolerates (a dead leader or primary is replaced by a
@@ -25,7 +26,7 @@ export function planBftCluster(b: BftCluster): Plan {
   const replicas = unreplicated ? 1 : s.replicas;
   const sequencers = neo ? s.sequencers : 0;
   const neobft: NeobftParams = {
-    protocol: neo ? 'neobft' : 'pbft',
+    protocol: s.protocol === 'neobft-hm' || s.protocol === 'neobft-pk' ? 'neobft' : s.protocol === 'unreplicated' ? 'pbft' : s.protocol,
     scheme: s.protocol === 'neobft-pk' ? 'pk' : 'hm',
     f: unreplicated ? 0 : s.f,
     replicas,
@@ -39,6 +40,7 @@ export function planBftCluster(b: BftCluster): Plan {
     gapMicros: s.timeouts.gapMicros,
     retryMicros: s.timeouts.retryMicros,
     clientRetryMicros: s.timeouts.clientRetryMillis * 1000,
+    commitMicros: s.timeouts.commitMicros,
     viewChangeMicros: s.timeouts.viewChangeMillis * 1000,
     keySpace: s.workload.keySpace,
     byzantineNetwork: neo && s.byzantineNetwork,

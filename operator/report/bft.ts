@@ -4,21 +4,40 @@ import { cpuPerOp } from './cpu.js';
 import type { Snapshot } from './scrape.js';
 import { type SystemReport, tabulate } from './system-report.js';
 
+/** The baselines' metrics, and what their progress line shows of how far they got. */
+const BASELINES = [
+  { names: BFT_METRICS.pbft, progress: (s: Snapshot) => `stable checkpoint ${s.max(BFT_METRICS.pbft.stableCheckpoint, 'replica')}` },
+  { names: BFT_METRICS.hotstuff, progress: (s: Snapshot) => `committed height ${s.max(BFT_METRICS.hotstuff.committedHeight, 'replica')}` },
+  { names: BFT_METRICS.zyzzyva, progress: zyzzyvaProgress },
+];
+
+/** How far Zyzzyva's commit certificates got, and the share of operations the fast path completed. */
+function zyzzyvaProgress(s: Snapshot): string {
+  const z = BFT_METRICS.zyzzyva;
+  const fast = s.sum(z.clientCompletions, { path: 'fast' });
+  const all = fast + s.sum(z.clientCompletions, { path: 'two-phase' });
+  return `committed ${s.max(z.committed, 'replica')} · fast path ${all > 0 ? Math.round((100 * fast) / all) : 0}%`;
+}
+
+/** The baseline (PBFT, HotStuff, Zyzzyva) whose replicas answered, if it is one. */
+const baselineOf = (s: Snapshot) => BASELINES.find((b) => s.has(b.names.view));
+
 /**
  * A BFTCluster's view as its replicas report it: NeoBFT's ⟨epoch, leader⟩ (JSON `view` is the
- * leader number), or PBFT's view number (no epochs: `epoch` 0). View changes by reason, either way.
+ * leader number), or a baseline's view number (no epochs: `epoch` 0). View changes by reason, either way.
  */
 function bftView(s: Snapshot): { epoch: number; view: number; text: string; viewChanges: Record<string, number> } {
-  if (s.has(BFT_METRICS.pbftView)) {
-    const view = s.max(BFT_METRICS.pbftView, 'replica');
-    return { epoch: 0, view, text: `view ${view}`, viewChanges: Object.fromEntries(s.byLabel(BFT_METRICS.pbftViewChanges, 'reason')) };
+  const baseline = baselineOf(s);
+  if (baseline) {
+    const view = s.max(baseline.names.view, 'replica');
+    return { epoch: 0, view, text: `view ${view}`, viewChanges: Object.fromEntries(s.byLabel(baseline.names.viewChanges, 'reason')) };
   }
   const epoch = s.max(BFT_METRICS.epoch, 'replica');
   const view = s.max(BFT_METRICS.leader, 'replica');
   return { epoch, view, text: `view ⟨${epoch}, ${view}⟩`, viewChanges: Object.fromEntries(s.byLabel(BFT_METRICS.viewChanges, 'reason')) };
 }
 
-/** NeoBFT, PBFT or the unreplicated server: the clients' commits, AOM's authentication, the replicas' view and what they refused. */
+/** NeoBFT, a baseline or the unreplicated server: the clients' commits, AOM's authentication, the replicas' view and what they refused. */
 export const bftReport = {
   work: clientOperations,
 
@@ -26,11 +45,12 @@ export const bftReport = {
     const latency = clientLatency(now, prev);
     const dt = (now.at - prev.at) / 1000;
     const committed = dt > 0 ? latency.count / dt : 0;
+    const baseline = baselineOf(now);
     return [
       `committed ${fmtCount(committed)}/s`,
       `latency p50 ${fmtSeconds(latency.quantile(0.5))} p99 ${fmtSeconds(latency.quantile(0.99))}`,
-      ...(now.has(BFT_METRICS.pbftView)
-        ? [`stable checkpoint ${now.max(BFT_METRICS.pbftStableCheckpoint, 'replica')}`]
+      ...(baseline
+        ? [baseline.progress(now)]
         : [`authenticated ${fmtCount(rate(now, prev, BFT_METRICS.aomAuthenticated))}/s`, `gap agreements ${fmtCount(now.sum(BFT_METRICS.gapAgreements))}`]),
       bftView(now).text,
     ].join(' · ');
@@ -40,7 +60,7 @@ export const bftReport = {
     const latency = clientLatency(final, base);
     const rejected = Object.fromEntries(final.byLabel(BFT_METRICS.aomRejected, 'reason'));
     // What replicas refused above AOM: forged client requests, bad votes, bad VIEW-CHANGEs, garbage.
-    const refused = Object.fromEntries([...final.byLabel(BFT_METRICS.invalid, 'reason'), ...final.byLabel(BFT_METRICS.pbftInvalid, 'reason')]);
+    const refused = Object.fromEntries([BFT_METRICS.invalid, ...BASELINES.map((b) => b.names.invalid)].flatMap((name) => [...final.byLabel(name, 'reason')]));
     const gaps = final.sum(BFT_METRICS.gapAgreements);
     const authenticated = final.sum(BFT_METRICS.aomAuthenticated) - base.sum(BFT_METRICS.aomAuthenticated);
     const opsPerS = seconds > 0 ? latency.count / seconds : 0;

@@ -4,8 +4,8 @@ import { commonStatus, immutable } from './status.js';
 
 /** The BFTCluster custom resource: one NeoBFT testbed over authenticated ordered multicast (docs/neobft.md). */
 export const bftClusterSpec = z.strictObject({
-  protocol: z.enum(['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated']).default('neobft-hm')
-    .describe('NeoBFT over AOM with HalfSipHash MAC vectors (hm) or secp256k1 signatures on a hash chain (pk); the PBFT baseline; or one unreplicated server (replicas and f are then ignored).')
+  protocol: z.enum(['neobft-hm', 'neobft-pk', 'pbft', 'hotstuff', 'zyzzyva', 'unreplicated']).default('neobft-hm')
+    .describe('NeoBFT over AOM with HalfSipHash MAC vectors (hm) or secp256k1 signatures on a hash chain (pk); the baselines PBFT, chained HotStuff and Zyzzyva; or one unreplicated server (replicas and f are then ignored).')
     .meta(immutable('spec.protocol')),
   f: z.number().int().min(1).max(5).default(1).describe('Faulty replicas tolerated.').meta(immutable('spec.f')),
   replicas: z.number().int().min(4).max(16).default(4).describe('Replicas; must be 3f+1.').meta(immutable('spec.replicas')),
@@ -17,8 +17,8 @@ export const bftClusterSpec = z.strictObject({
   byzantineNetwork: z.boolean().default(false)
     .describe('NeoBFT: do not trust the sequencer; replicas deliver a message only after 2f+1 signed CONFIRMs of it.'),
   batching: z.strictObject({
-    maxBatch: z.number().int().min(1).max(1024).default(16).describe('PBFT: most requests the primary orders in one batch.'),
-    delayMicros: z.number().int().min(0).max(1_000_000).default(200).describe('PBFT: how long the primary waits to fill a batch.'),
+    maxBatch: z.number().int().min(1).max(1024).default(16).describe('PBFT, HotStuff, Zyzzyva: most requests the primary (leader) orders in one batch (block).'),
+    delayMicros: z.number().int().min(0).max(1_000_000).default(200).describe('PBFT, HotStuff, Zyzzyva: how long the primary (leader) waits to fill a batch (block).'),
   }).prefault({}),
   signing: z.strictObject({
     budgetPerSecond: z.number().int().min(0).max(1_000_000).default(0)
@@ -29,8 +29,10 @@ export const bftClusterSpec = z.strictObject({
     gapMicros: z.number().int().min(100).max(10_000_000).default(2000).describe('How long a missing sequence number is awaited before it is a drop.'),
     retryMicros: z.number().int().min(500).max(10_000_000).default(5000).describe('Replica retransmission period (queries, gap agreement).'),
     clientRetryMillis: z.number().int().min(1).max(60_000).default(100).describe('Client timeout before resending a request.'),
+    commitMicros: z.number().int().min(100).max(10_000_000).default(2000)
+      .describe('Zyzzyva: how long a client waits for 3f+1 matching speculative responses before it sends the 2f+1 it has as a commit certificate (the two-phase case).'),
     viewChangeMillis: z.number().int().min(1).max(60_000).default(200)
-      .describe('How long a replica waits before it changes view: NeoBFT, for a stuck slot (leader) or a directly sent request (sequencer); PBFT, for a request it relayed to the primary (doubled per failed view change).'),
+      .describe('How long a replica waits before it changes view: NeoBFT, for a stuck slot (leader) or a directly sent request (sequencer); PBFT and Zyzzyva, for a request it relayed to the primary; HotStuff, the pacemaker\'s view timeout (each doubled per failed view change).'),
   }).prefault({}),
   network: networkSpec.prefault({}),
   workload: z.strictObject({
@@ -43,8 +45,8 @@ export const bftClusterSpec = z.strictObject({
       index: z.number().int().min(0).max(15).describe('Which replica (replica-N).'),
       behaviour: z.enum(['silent', 'equivocating', 'corrupt-replies', 'wrong-results'])
         .describe('silent: sends nothing; equivocating: validly signed gap votes for a made-up outcome, no help finding lost messages; corrupt-replies: reply MACs garbled; wrong-results: forged results under valid MACs.'),
-    })).max(5).default([]).describe('Byzantine replicas (NeoBFT), holding their real keys; at most f, so safety must hold.'),
-    byzantineClient: z.boolean().default(false).describe('One more client, spraying malformed requests at the sequencer (PBFT: at the replicas).'),
+    })).max(5).default([]).describe('Byzantine replicas (NeoBFT, HotStuff, Zyzzyva), holding their real keys; at most f, so safety must hold. What each behaviour does in each protocol: docs/hotstuff.md, docs/zyzzyva.md.'),
+    byzantineClient: z.boolean().default(false).describe('One more client, spraying malformed requests at the sequencer (the baselines: at the replicas).'),
     sequencer: z.enum(['none', 'equivocate', 'reorder', 'forge']).default('none')
       .describe('sequencer-0 misbehaves under its real keys (neobft-hm): equivocate sends every 7th number in two versions, one per half of the replicas; reorder swaps the requests of every 7th and next number for half of them (only byzantineNetwork mode detects these); forge puts a write of its own making in client 0\'s name into every 7th number (only signedRequests detects it).'),
   }).prefault({}).describe('Faulty members to inject, to watch the protocol survive them.'),
@@ -67,8 +69,8 @@ export const bftCluster = z.strictObject({
     message: 'at most f replicas may be faulty (more void the protocol\'s guarantees)', path: ['faults', 'replicas'],
   }).refine((s) => s.faults.replicas.every((r) => r.index < s.replicas) && new Set(s.faults.replicas.map((r) => r.index)).size === s.faults.replicas.length, {
     message: 'faulty replica indexes must be distinct and below spec.replicas', path: ['faults', 'replicas'],
-  }).refine((s) => s.faults.replicas.length === 0 || s.protocol.startsWith('neobft'), {
-    message: 'faulty replicas are injected into NeoBFT only', path: ['faults', 'replicas'],
+  }).refine((s) => s.faults.replicas.length === 0 || !['pbft', 'unreplicated'].includes(s.protocol), {
+    message: 'faulty replicas are injected into NeoBFT, HotStuff and Zyzzyva (not PBFT or the unreplicated server)', path: ['faults', 'replicas'],
   }).refine((s) => s.faults.sequencer === 'none' || s.protocol === 'neobft-hm', {
     message: 'a misbehaving sequencer needs protocol neobft-hm', path: ['faults', 'sequencer'],
   }),
