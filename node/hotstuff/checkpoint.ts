@@ -83,7 +83,7 @@ export class Checkpoints {
   }
 
   request(ctx: Ctx<HotStuffMsg>): void {
-    if (this.r.n > 1) ctx.multicast(this.r.others(), { type: 'state-request', replica: this.r.me, executed: this.r.exec.block.height });
+    if (this.r.n > 1) ctx.multicast(this.r.others(), { type: 'state-request', committed: this.r.exec.block.height, replica: this.r.me });
   }
 
   /** The retry period: behind the stable checkpoint and no progress since the last tick, we ask for the state. */
@@ -94,12 +94,12 @@ export class Checkpoints {
   }
 
   /** Sends replica `to` the state at our stable checkpoint, if it is behind it and we hold it. */
-  sendState(ctx: Ctx<HotStuffMsg>, to: number, executed: number): void {
+  sendState(ctx: Ctx<HotStuffMsg>, to: number, committed: number): void {
     const r = this.r;
     const node = r.p.replicas[to];
     const state = this.states.get(this.stable.height);
     const block = r.tree.get(this.stable.hash);
-    if (node === undefined || to === r.me || this.stable.height <= executed || !state || !block) return;
+    if (node === undefined || to === r.me || this.stable.height <= committed || !state || !block) return;
     ctx.send(node, { type: 'state-reply', replica: r.me, block, proof: this.stable.proof, snapshot: encodeKvSnapshot(state.store.snapshot()) });
   }
 
