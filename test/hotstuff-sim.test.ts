@@ -197,16 +197,16 @@ function sweep(t: { diagnostic(s: string): void }, name: string, list: number[],
 }
 
 test('HotStuff (f = 1 and f = 2) completes linearizable histories under 3 % loss, duplication and reordering', (t) => {
-  sweep(t, 'n = 4', seeds(1, 40), () => ({ n: 4, f: 1, loss: 0.03, requests: 15 }));
+  sweep(t, 'n = 4', seeds(1, 40), () => ({ n: 4, f: 1, loss: 0.03, requests: 12 }));
   sweep(t, 'n = 7', seeds(101, 10), () => ({ n: 7, f: 2, loss: 0.03, requests: 10 }));
 });
 
 test('HotStuff with a crashed replica (f = 1): its views time out, every request completes', (t) => {
-  sweep(t, 'replica crashed', seeds(201, 20), (seed) => ({ n: 4, f: 1, loss: 0.02, requests: 15, crash: [{ replica: seed % 4, at: 2_000 + (seed % 9) * 4_000 }] }));
+  sweep(t, 'replica crashed', seeds(201, 20), (seed) => ({ n: 4, f: 1, loss: 0.02, requests: 12, crash: [{ replica: seed % 4, at: 2_000 + (seed % 9) * 4_000 }] }));
 });
 
 test('HotStuff with a crashed leader: replica 1 crashed early and (f = 2) the leader of the running view at a chosen time', (t) => {
-  sweep(t, 'leader crashed (n = 4)', seeds(301, 20), (seed) => ({ n: 4, f: 1, loss: 0.02, requests: 15, crash: [{ replica: 'leader', at: 3_000 + (seed % 7) * 3_000 }] }));
+  sweep(t, 'leader crashed (n = 4)', seeds(301, 20), (seed) => ({ n: 4, f: 1, loss: 0.02, requests: 12, crash: [{ replica: 'leader', at: 3_000 + (seed % 7) * 3_000 }] }));
   sweep(t, 'replica 1 and the leader crashed (n = 7)', seeds(401, 8), (seed) => ({
     n: 7, f: 2, loss: 0.02, requests: 10, crash: [{ replica: 1, at: 500 }, { replica: 'leader', at: 5_000 + (seed % 5) * 3_000 }],
   }));
@@ -214,13 +214,13 @@ test('HotStuff with a crashed leader: replica 1 crashed early and (f = 2) the le
 
 test('HotStuff: a replica partitioned away and healed catches up (blocks fetched by hash, or the state at a stable checkpoint)', (t) => {
   sweep(t, 'partitioned', seeds(501, 15), (seed) => ({
-    n: 4, f: 1, loss: 0.01, requests: 20, isolate: { replica: seed % 4, from: 3_000 + (seed % 5) * 2_000, to: 40_000 + (seed % 4) * 10_000 },
+    n: 4, f: 1, loss: 0.01, requests: 16, isolate: { replica: seed % 4, from: 3_000 + (seed % 5) * 2_000, to: 40_000 + (seed % 4) * 10_000 },
   }), (r) => (r.counters.stateTransfers + r.counters.fetched > 0 ? [] : ['caught up neither by fetch nor by state transfer']));
 });
 
 test('HotStuff: a replica restarted with empty state rejoins (state transfer, then the chain) and ends like the others', (t) => {
   sweep(t, 'restarted', seeds(601, 40), (seed) => ({
-    n: 4, f: 1, loss: 0.02, requests: 20, restart: { replica: seed % 4, at: 10_000 + (seed % 7) * 5_000, downUs: 2_000 + (seed % 5) * 3_000 },
+    n: 4, f: 1, loss: 0.02, requests: 15, restart: { replica: seed % 4, at: 10_000 + (seed % 7) * 5_000, downUs: 2_000 + (seed % 5) * 3_000 },
   }));
 });
 
@@ -229,7 +229,7 @@ const FAULTS: HotStuffFault[] = ['equivocating', 'corrupt-replies', 'wrong-resul
 test('HotStuff with one Byzantine replica (equivocating leader and voter, corrupt replies, wrong results) and an intruder spraying garbage', (t) => {
   for (const fault of FAULTS) {
     sweep(t, fault, seeds(701 + 100 * FAULTS.indexOf(fault), 12), (seed) => ({
-      n: 4, f: 1, loss: 0.01, requests: 15, byzantine: { replica: seed % 4, fault }, intruder: seed % 2 === 0,
+      n: 4, f: 1, loss: 0.01, requests: 12, byzantine: { replica: seed % 4, fault }, intruder: seed % 2 === 0,
     }), (r) => (fault === 'corrupt-replies' && r.rejected.replies === 0 ? ['no reply refused by a client'] : []));
   }
   sweep(t, 'equivocating (n = 7)', seeds(1001, 4), (seed) => ({ n: 7, f: 2, loss: 0.01, requests: 10, byzantine: { replica: seed % 7, fault: 'equivocating' } }));

@@ -8,6 +8,8 @@ import type { HotStuffReplica } from './replica.js';
 
 /** Every this many heights a replica signs a CHECKPOINT of its state. */
 export const CHECKPOINT_INTERVAL = 16;
+/** Our own states kept at checkpoint heights above the stable one, at the most. */
+const MAX_STATES = 4;
 /** Each replica's latest CHECKPOINTs kept (a liar's made-up heights push out only its own). */
 const PER_REPLICA = 3;
 
@@ -41,6 +43,8 @@ export class Checkpoints {
     if (height % CHECKPOINT_INTERVAL !== 0 || r.n === 1) return;
     if (this.stable.height <= height) r.tree.dropBelow(this.stable.height);
     this.states.set(height, { hash: l.hash, store: r.store.clone() });
+    // While no checkpoint gets stable (replicas down or behind), only the latest few states are kept.
+    for (const h of this.states.keys()) if (h + MAX_STATES * CHECKPOINT_INTERVAL <= height && h !== this.stable.height) this.states.delete(h);
     const c = signCheckpoint({ type: 'checkpoint', height, batchHeight: r.lastBatch, replica: r.me, hash: Buffer.from(l.hash, 'hex'), digest: r.store.digest(), sig: new Uint8Array() }, r.p.keys);
     ctx.multicast(r.others(), c);
     this.record(c);
