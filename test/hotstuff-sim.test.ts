@@ -41,7 +41,13 @@ const CLIENTS = 3;
 
 /** A seed to replay alone: HS_SEED=<seed> node --test dist/test/hotstuff-sim.test.js */
 const ONLY = process.env.HS_SEED ? Number(process.env.HS_SEED) : null;
-const seeds = (from: number, count: number) => (ONLY !== null ? [ONLY] : Array.from({ length: count }, (_, i) => from + i));
+/** HS_SOAK=k runs every case on k times as many other seeds (from + 100 000 on), for a longer hunt. */
+const SOAK = Number(process.env.HS_SOAK ?? 0);
+const seeds = (from: number, count: number) => {
+  if (ONLY !== null) return [ONLY];
+  if (SOAK > 0) return Array.from({ length: count * SOAK }, (_, i) => 100_000 + from * SOAK + i);
+  return Array.from({ length: count }, (_, i) => from + i);
+};
 const replay = (seed: number) => `replay: HS_SEED=${seed} node --test dist/test/hotstuff-sim.test.js`;
 
 function run(o: Run) {
