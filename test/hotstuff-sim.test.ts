@@ -41,7 +41,13 @@ const CLIENTS = 3;
 
 /** A seed to replay alone: HS_SEED=<seed> node --test dist/test/hotstuff-sim.test.js */
 const ONLY = process.env.HS_SEED ? Number(process.env.HS_SEED) : null;
-const seeds = (from: number, count: number) => (ONLY !== null ? [ONLY] : Array.from({ length: count }, (_, i) => from + i));
+/** HS_SOAK=k runs every case on k times as many other seeds (from + 100 000 on), for a longer hunt. */
+const SOAK = Number(process.env.HS_SOAK ?? 0);
+const seeds = (from: number, count: number) => {
+  if (ONLY !== null) return [ONLY];
+  if (SOAK > 0) return Array.from({ length: count * SOAK }, (_, i) => 100_000 + from * SOAK + i);
+  return Array.from({ length: count }, (_, i) => from + i);
+};
 const replay = (seed: number) => `replay: HS_SEED=${seed} node --test dist/test/hotstuff-sim.test.js`;
 
 function run(o: Run) {
@@ -117,6 +123,8 @@ function run(o: Run) {
     const irng = new SeededRandom(seed * 31);
     for (const [k, target] of replicaIds.entries()) {
       net.addNode(90 + k, ({ transport, clock, scheduler }) => new Driver(garbageClient<HotStuffMsg>(target, (payload) => ({ type: 'request', payload }), irng), hotstuffCodec, transport, clock, scheduler));
+      // Past the workload, it stops (its garbage costs the simulation, not the replicas).
+      net.at(50_000, () => net.crash(90 + k));
     }
   }
   if (o.forgeries) {
@@ -136,7 +144,8 @@ function run(o: Run) {
   net.runUntil(4_000_000);
   const pending = clients.flatMap((c) => (c.pending ? [c.pending] : []));
   const live = replicas.filter((_, i) => i !== faulty && !crashed.has(i));
-  return { history, pending, counters, replicas, live, expected: CLIENTS * requests, conflicts, rejected };
+  const lastReturn = Math.max(...history.map((op) => op.ret));
+  return { history, pending, counters, replicas, live, expected: CLIENTS * requests, conflicts, rejected, lastReturn };
 }
 
 /**
@@ -177,44 +186,47 @@ function problemsOf(r: ReturnType<typeof run>): string[] {
 /** Runs every seed, collecting each failing one with how to replay it. */
 function sweep(t: { diagnostic(s: string): void }, name: string, list: number[], o: (seed: number) => Omit<Run, 'seed'>, extra?: (r: ReturnType<typeof run>) => string[]) {
   const failures: string[] = [];
+  const started = Date.now();
   let viewChanges = 0;
   let transfers = 0;
+  let lastReturn = 0;
   for (const seed of list) {
     const r = run({ seed, ...o(seed) });
     viewChanges += r.counters.viewChanges;
     transfers += r.counters.stateTransfers;
+    lastReturn = Math.max(lastReturn, r.lastReturn);
     const problems = [...problemsOf(r), ...(extra?.(r) ?? [])];
     if (problems.length) failures.push(`${name}, seed ${seed}: ${problems.join('; ')} — ${replay(seed)}`);
   }
-  t.diagnostic(`${list.length} runs, ${viewChanges} view changes, ${transfers} state transfers`);
+  t.diagnostic(`${name}: ${list.length} runs in ${((Date.now() - started) / 1000).toFixed(1)} s, ${viewChanges} view changes, ${transfers} state transfers, last return at ${(lastReturn / 1000).toFixed(0)} ms`);
   assert.deepEqual(failures, []);
 }
 
 test('HotStuff (f = 1 and f = 2) completes linearizable histories under 3 % loss, duplication and reordering', (t) => {
-  sweep(t, 'n = 4', seeds(1, 30), () => ({ n: 4, f: 1, loss: 0.03 }));
-  sweep(t, 'n = 7', seeds(101, 10), () => ({ n: 7, f: 2, loss: 0.03 }));
+  sweep(t, 'n = 4', seeds(1, 40), () => ({ n: 4, f: 1, loss: 0.03, requests: 12 }));
+  sweep(t, 'n = 7', seeds(101, 10), () => ({ n: 7, f: 2, loss: 0.03, requests: 10 }));
 });
 
 test('HotStuff with a crashed replica (f = 1): its views time out, every request completes', (t) => {
-  sweep(t, 'replica crashed', seeds(201, 20), (seed) => ({ n: 4, f: 1, loss: 0.02, requests: 20, crash: [{ replica: seed % 4, at: 2_000 + (seed % 9) * 4_000 }] }));
+  sweep(t, 'replica crashed', seeds(201, 20), (seed) => ({ n: 4, f: 1, loss: 0.02, requests: 12, crash: [{ replica: seed % 4, at: 2_000 + (seed % 9) * 4_000 }] }));
 });
 
 test('HotStuff with a crashed leader: replica 1 crashed early and (f = 2) the leader of the running view at a chosen time', (t) => {
-  sweep(t, 'leader crashed (n = 4)', seeds(301, 20), (seed) => ({ n: 4, f: 1, loss: 0.02, requests: 20, crash: [{ replica: 'leader', at: 3_000 + (seed % 7) * 3_000 }] }));
-  sweep(t, 'replica 1 and the leader crashed (n = 7)', seeds(401, 10), (seed) => ({
-    n: 7, f: 2, loss: 0.02, requests: 20, crash: [{ replica: 1, at: 500 }, { replica: 'leader', at: 5_000 + (seed % 5) * 3_000 }],
+  sweep(t, 'leader crashed (n = 4)', seeds(301, 20), (seed) => ({ n: 4, f: 1, loss: 0.02, requests: 12, crash: [{ replica: 'leader', at: 3_000 + (seed % 7) * 3_000 }] }));
+  sweep(t, 'replica 1 and the leader crashed (n = 7)', seeds(401, 8), (seed) => ({
+    n: 7, f: 2, loss: 0.02, requests: 10, crash: [{ replica: 1, at: 500 }, { replica: 'leader', at: 5_000 + (seed % 5) * 3_000 }],
   }));
 });
 
 test('HotStuff: a replica partitioned away and healed catches up (blocks fetched by hash, or the state at a stable checkpoint)', (t) => {
   sweep(t, 'partitioned', seeds(501, 15), (seed) => ({
-    n: 4, f: 1, loss: 0.01, requests: 25, isolate: { replica: seed % 4, from: 3_000 + (seed % 5) * 2_000, to: 40_000 + (seed % 4) * 10_000 },
+    n: 4, f: 1, loss: 0.01, requests: 16, isolate: { replica: seed % 4, from: 3_000 + (seed % 5) * 2_000, to: 40_000 + (seed % 4) * 10_000 },
   }), (r) => (r.counters.stateTransfers + r.counters.fetched > 0 ? [] : ['caught up neither by fetch nor by state transfer']));
 });
 
 test('HotStuff: a replica restarted with empty state rejoins (state transfer, then the chain) and ends like the others', (t) => {
-  sweep(t, 'restarted', seeds(601, 30), (seed) => ({
-    n: 4, f: 1, loss: 0.02, requests: 25, restart: { replica: seed % 4, at: 10_000 + (seed % 7) * 5_000, downUs: 2_000 + (seed % 5) * 3_000 },
+  sweep(t, 'restarted', seeds(601, 40), (seed) => ({
+    n: 4, f: 1, loss: 0.02, requests: 15, restart: { replica: seed % 4, at: 10_000 + (seed % 7) * 5_000, downUs: 2_000 + (seed % 5) * 3_000 },
   }));
 });
 
@@ -222,17 +234,17 @@ const FAULTS: HotStuffFault[] = ['equivocating', 'corrupt-replies', 'wrong-resul
 
 test('HotStuff with one Byzantine replica (equivocating leader and voter, corrupt replies, wrong results) and an intruder spraying garbage', (t) => {
   for (const fault of FAULTS) {
-    sweep(t, fault, seeds(701 + 100 * FAULTS.indexOf(fault), 10), (seed) => ({
-      n: 4, f: 1, loss: 0.01, requests: 20, byzantine: { replica: seed % 4, fault }, intruder: seed % 2 === 0,
+    sweep(t, fault, seeds(701 + 100 * FAULTS.indexOf(fault), 12), (seed) => ({
+      n: 4, f: 1, loss: 0.01, requests: 12, byzantine: { replica: seed % 4, fault }, intruder: seed % 2 === 0,
     }), (r) => (fault === 'corrupt-replies' && r.rejected.replies === 0 ? ['no reply refused by a client'] : []));
   }
-  sweep(t, 'equivocating (n = 7)', seeds(1001, 4), (seed) => ({ n: 7, f: 2, loss: 0.01, requests: 15, byzantine: { replica: seed % 7, fault: 'equivocating' } }));
-  sweep(t, 'intruder', seeds(1101, 5), () => ({ n: 4, f: 1, loss: 0.01, requests: 20, intruder: true }),
+  sweep(t, 'equivocating (n = 7)', seeds(1001, 4), (seed) => ({ n: 7, f: 2, loss: 0.01, requests: 10, byzantine: { replica: seed % 7, fault: 'equivocating' } }));
+  sweep(t, 'intruder', seeds(1101, 5), () => ({ n: 4, f: 1, loss: 0.01, requests: 15, intruder: true }),
     (r) => ((r.counters.invalid.get('malformed-request') ?? 0) > 0 ? [] : ['no malformed request counted']));
 });
 
 test('HotStuff: a forged vote and NEW-VIEWs carrying forged QCs are refused and counted by every replica; the run stays healthy', (t) => {
-  sweep(t, 'forgeries', seeds(1201, 5), () => ({ n: 4, f: 1, loss: 0, requests: 20, forgeries: true }), (r) => {
+  sweep(t, 'forgeries', seeds(1201, 5), () => ({ n: 4, f: 1, loss: 0, requests: 15, forgeries: true }), (r) => {
     const problems: string[] = [];
     if ((r.counters.invalid.get('bad-signature') ?? 0) < 4) problems.push(`forged votes refused ${r.counters.invalid.get('bad-signature') ?? 0} times`);
     if ((r.counters.invalid.get('bad-qc') ?? 0) < 6) problems.push(`forged QCs refused ${r.counters.invalid.get('bad-qc') ?? 0} times`);

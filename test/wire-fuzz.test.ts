@@ -9,10 +9,11 @@ import { hydraCodec } from '../node/hydra/codec.js';
 import { PaxosReassembly, chunksOf, hydraPaxosCodec } from '../node/hydrapaxos/codec.js';
 import { neoCodec } from '../node/neobft/codec.js';
 import { pbftCodec } from '../node/pbft/codec.js';
+import { hotstuffCodec } from '../node/hotstuff/codec.js';
 import { fuzzDecoder } from './support/fuzz.js';
 import { fixChecksums } from './support/tcp-checksums.js';
 import {
-  aomSamples, capybaraSamples, hydraSamples, neoSamples, paxosLog, paxosSamples, pbftSamples, tcpSamples, tcpStateSamples,
+  aomSamples, capybaraSamples, hotstuffSamples, hydraSamples, neoSamples, paxosLog, paxosSamples, pbftSamples, tcpSamples, tcpStateSamples,
 } from './support/wire-samples.js';
 
 /**
@@ -44,6 +45,10 @@ test('NeoBFT codec (protocol messages and AOM): damaged datagrams are refused wi
 
 test('PBFT codec: damaged datagrams are refused with a WireError or round-trip', () => {
   fuzzDecoder({ decode: pbftCodec.decode, encode: pbftCodec.encode, valid: pbftSamples.map(pbftCodec.encode) });
+});
+
+test('HotStuff codec: damaged datagrams are refused with a WireError or round-trip', () => {
+  fuzzDecoder({ decode: hotstuffCodec.decode, encode: hotstuffCodec.encode, valid: hotstuffSamples.map(hotstuffCodec.encode) });
 });
 
 test('Capybara codec (TCP/IPv4 segments, TCPMig, RPS), checksums repaired or not: refused with a WireError or round-trip', () => {

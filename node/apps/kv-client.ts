@@ -1,6 +1,7 @@
 import type { KvInput, KvOutput } from '../check/kv-model.js';
 import type { Operation } from '../check/linearizability.js';
-import { type Core, type Ctx, type Random, WireError } from '../runtime/core.js';
+import { type Core, type Ctx, type NodeId, type Random, WireError } from '../runtime/core.js';
+import { equalBytes, hex } from '../crypto/bytes.js';
 import { decodeResult, encodeKvRequest } from './kv.js';
 import { nextKvOp } from './kv-workload.js';
 import { shardOf } from './shard.js';
@@ -45,6 +46,52 @@ export function kvWorkload(keySpace: number, groups = 1): ClientWorkload<KvInput
     },
     check: (result) => void decodeResult(result),
     output: (results) => decodeResult(results.values().next().value!),
+  };
+}
+
+/** A BFT key-value client's parameters (PBFT's, HotStuff's): who it is, the group it asks, the keys it checks reply MACs with. */
+export interface BftClientParams {
+  client: number;
+  f: number;
+  replicas: NodeId[];
+  /** keys[j]: the key this client shares with replica j (reply MACs). */
+  keys: Uint8Array[];
+  keySpace: number;
+  requests: number;
+  retryUs: number;
+}
+
+/** A replica's reply carrying an HMAC under the key it shares with the client (PBFT's and HotStuff's REPLY). */
+export interface MacReply {
+  type: 'reply';
+  view: number;
+  replica: number;
+  client: number;
+  requestId: number;
+  result: Uint8Array;
+  mac: Uint8Array;
+}
+
+/**
+ * The reply side of a client protocol whose replies are MacReplies matched by their result:
+ * `mac` computes a reply's MAC under a key; `accepted` sees each reply whose MAC is valid.
+ */
+export function macReplies<M extends { type: string }>(keys: Uint8Array[], mac: (r: MacReply, key: Uint8Array) => Uint8Array,
+  accepted?: (r: MacReply) => void): Pick<ClientProtocol<M>, 'reply' | 'verify'> {
+  const asReply = (m: M) => (m.type === 'reply' ? (m as unknown as MacReply) : null);
+  return {
+    reply(m) {
+      const r = asReply(m);
+      return r && { replica: r.replica, client: r.client, requestId: r.requestId, result: r.result, match: hex(r.result) };
+    },
+    verify(m) {
+      const r = asReply(m);
+      const key = r && keys[r.replica];
+      if (!r || !key) return 'unknown-replica';
+      if (!equalBytes(mac(r, key), r.mac)) return 'bad-mac';
+      accepted?.(r);
+      return 'ok';
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import { WireError } from '../runtime/core.js';
+import { type NodeId, WireError } from '../runtime/core.js';
 import { Reader, Writer, parseJson } from '../runtime/wire.js';
 import type { KvInput, KvOutput } from '../check/kv-model.js';
 import { equalBytes } from '../crypto/bytes.js';
@@ -202,6 +202,18 @@ export function decodeKvRequest(bytes: Uint8Array): KvRequest {
   return { client, requestId, op };
 }
 
+/** What a BFT replica serving key-value clients is told about them, and how it batches and retransmits (PBFT's and HotStuff's parameters). */
+export interface KvServiceParams {
+  /** The key this replica shares with a client (reply MACs). */
+  clientKey(client: number): Uint8Array;
+  clientNode(client: number): NodeId;
+  /** Clients of the testbed (ids 0 … clients − 1): a request in any other client's name is refused. */
+  clients: number;
+  maxBatch: number;
+  batchDelayUs: number;
+  retryUs: number;
+}
+
 /**
  * A request from one of the testbed's `clients` clients, or a WireError('unknown-client'):
  * executing a request in a made-up client's name would answer nobody and keep an exactly-once
@@ -210,6 +222,19 @@ export function decodeKvRequest(bytes: Uint8Array): KvRequest {
 export function fromKnownClient<R extends { client: number }>(r: R, clients: number): R {
   if (r.client >= clients) throw new WireError('unknown-client', `request in the name of client ${r.client}; the testbed has ${clients} clients`);
   return r;
+}
+
+/**
+ * A request's payload decoded and from one of the testbed's `clients`, or why it is refused:
+ * 'unknown-client', or 'malformed-request' (a replica counts the refusal by that reason).
+ */
+export function openKvRequest(payload: Uint8Array, clients: number): KvRequest | 'unknown-client' | 'malformed-request' {
+  try {
+    return fromKnownClient(decodeKvRequest(payload), clients);
+  } catch (err) {
+    if (!(err instanceof WireError)) throw err;
+    return err.reason === 'unknown-client' ? err.reason : 'malformed-request';
+  }
 }
 
 /** Results travel as JSON inside replies (small, and only compared byte for byte). */

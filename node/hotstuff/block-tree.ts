@@ -117,7 +117,7 @@ export class BlockTree {
   }
 
   private ask(ctx: Ctx<HotStuffMsg>, hash: string): void {
-    ctx.multicast(this.r.others(), { type: 'block-fetch', replica: this.r.me, hash: Buffer.from(hash, 'hex'), executed: this.r.exec.block.height });
+    ctx.multicast(this.r.others(), { type: 'block-fetch', replica: this.r.me, hash: Buffer.from(hash, 'hex'), committed: this.r.exec.block.height });
   }
 
   /** The retry period: fetches still unanswered are asked again. */
@@ -135,7 +135,7 @@ export class BlockTree {
     const block = this.blocks.get(hexOf(m.hash));
     if (block) return ctx.send(to, { type: 'block-reply', replica: this.r.me, block });
     // Pruned (or never had it): the asker is behind our stable checkpoint, it takes the state.
-    this.r.checkpoints.sendState(ctx, m.replica, m.executed);
+    this.r.checkpoints.sendState(ctx, m.replica, m.committed);
   }
 
   /**

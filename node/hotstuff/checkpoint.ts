@@ -8,6 +8,8 @@ import type { HotStuffReplica } from './replica.js';
 
 /** Every this many heights a replica signs a CHECKPOINT of its state. */
 export const CHECKPOINT_INTERVAL = 16;
+/** Our own states kept at checkpoint heights above the stable one, at the most. */
+const MAX_STATES = 4;
 /** Each replica's latest CHECKPOINTs kept (a liar's made-up heights push out only its own). */
 const PER_REPLICA = 3;
 
@@ -41,6 +43,8 @@ export class Checkpoints {
     if (height % CHECKPOINT_INTERVAL !== 0 || r.n === 1) return;
     if (this.stable.height <= height) r.tree.dropBelow(this.stable.height);
     this.states.set(height, { hash: l.hash, store: r.store.clone() });
+    // While no checkpoint gets stable (replicas down or behind), only the latest few states are kept.
+    for (const h of this.states.keys()) if (h + MAX_STATES * CHECKPOINT_INTERVAL <= height && h !== this.stable.height) this.states.delete(h);
     const c = signCheckpoint({ type: 'checkpoint', height, batchHeight: r.lastBatch, replica: r.me, hash: Buffer.from(l.hash, 'hex'), digest: r.store.digest(), sig: new Uint8Array() }, r.p.keys);
     ctx.multicast(r.others(), c);
     this.record(c);
@@ -83,7 +87,7 @@ export class Checkpoints {
   }
 
   request(ctx: Ctx<HotStuffMsg>): void {
-    if (this.r.n > 1) ctx.multicast(this.r.others(), { type: 'state-request', replica: this.r.me, executed: this.r.exec.block.height });
+    if (this.r.n > 1) ctx.multicast(this.r.others(), { type: 'state-request', committed: this.r.exec.block.height, replica: this.r.me });
   }
 
   /** The retry period: behind the stable checkpoint and no progress since the last tick, we ask for the state. */
@@ -94,12 +98,12 @@ export class Checkpoints {
   }
 
   /** Sends replica `to` the state at our stable checkpoint, if it is behind it and we hold it. */
-  sendState(ctx: Ctx<HotStuffMsg>, to: number, executed: number): void {
+  sendState(ctx: Ctx<HotStuffMsg>, to: number, committed: number): void {
     const r = this.r;
     const node = r.p.replicas[to];
     const state = this.states.get(this.stable.height);
     const block = r.tree.get(this.stable.hash);
-    if (node === undefined || to === r.me || this.stable.height <= executed || !state || !block) return;
+    if (node === undefined || to === r.me || this.stable.height <= committed || !state || !block) return;
     ctx.send(node, { type: 'state-reply', replica: r.me, block, proof: this.stable.proof, snapshot: encodeKvSnapshot(state.store.snapshot()) });
   }
 

@@ -1,19 +1,9 @@
-import { type ClientProtocol, KvClient, type KvClientObserver, kvWorkload } from '../apps/kv-client.js';
-import { equalBytes } from '../crypto/bytes.js';
-import type { NodeId, Random } from '../runtime/core.js';
+import { type BftClientParams, type ClientProtocol, KvClient, macReplies, type KvClientObserver, kvWorkload } from '../apps/kv-client.js';
+import type { Random } from '../runtime/core.js';
 import { replyMac } from './auth.js';
 import type { HotStuffMsg } from './messages.js';
 
-export interface HotStuffClientParams {
-  client: number;
-  f: number;
-  replicas: NodeId[];
-  /** keys[j]: the key this client shares with replica j (reply MACs). */
-  keys: Uint8Array[];
-  keySpace: number;
-  requests: number;
-  retryUs: number;
-}
+export type HotStuffClientParams = BftClientParams;
 
 /**
  * HotStuff's client side (docs/hotstuff.md#clients): a request goes to every replica, first
@@ -26,15 +16,7 @@ export function hotstuffClient(p: HotStuffClientParams, rng: Random, obs: KvClie
   const protocol: ClientProtocol<HotStuffMsg> = {
     quorum: p.f + 1,
     send: (ctx, payload) => ctx.multicast(p.replicas, { type: 'request', payload }),
-    reply: (m) => (m.type === 'reply'
-      ? { replica: m.replica, client: m.client, requestId: m.requestId, result: m.result, match: Buffer.from(m.result).toString('hex') }
-      : null),
-    verify(m) {
-      if (m.type !== 'reply') return 'unknown-replica';
-      const key = p.keys[m.replica];
-      if (!key) return 'unknown-replica';
-      return equalBytes(replyMac(m, key), m.mac) ? 'ok' : 'bad-mac';
-    },
+    ...macReplies<HotStuffMsg>(p.keys, replyMac),
   };
   return new KvClient({ client: p.client, workload: kvWorkload(p.keySpace), requests: p.requests, retryUs: p.retryUs }, protocol, rng, obs);
 }

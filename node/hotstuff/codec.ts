@@ -99,8 +99,8 @@ const PARTS: PartTable<HotStuffMsg> = {
   },
   'block-fetch': {
     size: () => 1 + HASH + 8,
-    write: (w, m) => w.u8(m.replica).raw(m.hash).u64(m.executed),
-    read: (r) => ({ type: 'block-fetch', replica: r.u8('replica'), hash: bytes(r, HASH, 'block hash'), executed: r.u64('executed height') }),
+    write: (w, m) => w.u8(m.replica).raw(m.hash).u64(m.committed),
+    read: (r) => ({ type: 'block-fetch', replica: r.u8('replica'), hash: bytes(r, HASH, 'block hash'), committed: r.u64('committed height') }),
   },
   'block-reply': {
     size: (m) => 1 + blockSize(m.block),
@@ -109,9 +109,9 @@ const PARTS: PartTable<HotStuffMsg> = {
   },
   checkpoint: { size: () => CHECKPOINT, write: writeCheckpoint, read: readCheckpoint },
   'state-request': {
-    size: () => 1 + 8,
-    write: (w, m) => w.u8(m.replica).u64(m.executed),
-    read: (r) => ({ type: 'state-request', replica: r.u8('replica'), executed: r.u64('executed height') }),
+    size: () => 8 + 1,
+    write: (w, m) => w.u64(m.committed).u8(m.replica),
+    read: (r) => ({ type: 'state-request', committed: r.u64('committed height'), replica: r.u8('replica') }),
   },
   'state-reply': {
     size: (m) => 1 + blockSize(m.block) + 1 + m.proof.length * CHECKPOINT + 4 + m.snapshot.length,

@@ -1,3 +1,5 @@
+import type { MacReply } from '../apps/kv-client.js';
+
 /**
  * Chained HotStuff (Yin, Malkhi, Reiter, Gueta, Abraham, PODC'19, §5 and Algorithm 3) as a
  * BFTCluster baseline: the leader of each view proposes a block extending the highest quorum
@@ -61,22 +63,15 @@ export interface NewView {
   sig: Uint8Array;
 }
 
-export interface HsReply {
-  type: 'reply';
-  view: number;
-  replica: number;
-  client: number;
-  requestId: number;
-  result: Uint8Array;
-  mac: Uint8Array;
-}
+/** REPLY: the result, with an HMAC under the key the replica shares with the client. */
+export type HsReply = MacReply;
 
-/** Asks for the block with this hash; `executed` (the asker's committed height) lets a replica that pruned it send its state instead. */
+/** Asks for the block with this hash; `committed` (the asker's committed height) lets a replica that pruned it send its state instead. */
 export interface BlockFetch {
   type: 'block-fetch';
   replica: number;
   hash: Uint8Array;
-  executed: number;
+  committed: number;
 }
 
 /** A block, asked for by hash or sent to a replica that showed a lower QC. */
@@ -98,10 +93,11 @@ export interface Checkpoint {
   sig: Uint8Array;
 }
 
+/** A replica behind the others' stable checkpoint (or restarted with empty state) asks for the state; `committed` is its committed height. */
 export interface StateRequest {
   type: 'state-request';
+  committed: number;
   replica: number;
-  executed: number;
 }
 
 /** The state at a stable checkpoint: its block, the signed CHECKPOINTs vouching for it, the snapshot. */

@@ -1,4 +1,5 @@
 import { Vouched } from '../apps/vouched.js';
+import { invariant } from '../protocol/invariant.js';
 import { Votes } from '../protocol/quorum.js';
 import type { Ctx } from '../runtime/core.js';
 import { blockHash, signNewView, signProposal, verifyNewView, verifyVote } from './auth.js';
@@ -27,6 +28,8 @@ type Entry = 'progress' | HotStuffViewChangeReason;
  * for v, extending the highest QC it knows.
  */
 export class Pacemaker {
+  /** The view this replica runs: it only advances. */
+  private current = 0;
   /** Requests held until committed, the latest per client (clients have one outstanding). */
   private readonly pending = new Map<number, { requestId: number; payload: Uint8Array }>();
   /** Views in a row that ended by timeout (the timeout's doubling). */
@@ -51,6 +54,10 @@ export class Pacemaker {
     this.vouched = new Vouched(r.f, 0);
   }
 
+  get view(): number {
+    return this.current;
+  }
+
   describe(): string {
     return `pending=${this.pending.size} timer=${this.timerArmed} proposedIn=${this.proposedIn} ready=${this.ready()}`;
   }
@@ -62,8 +69,9 @@ export class Pacemaker {
   /** Moves to `view` (if later): the timer restarts, and a view not reached by normal progress is announced by NEW-VIEW. */
   enter(ctx: Ctx<HotStuffMsg>, view: number, how: Entry): void {
     const r = this.r;
-    if (view <= r.view) return;
-    r.view = view;
+    if (view <= this.current) return;
+    invariant(view > this.current, 'view-advances', () => `view ${view} after view ${this.current}`);
+    this.current = view;
     this.entry = how;
     if (how !== 'progress') r.obs.viewChanged(view, how);
     r.obs.viewStarted(view);

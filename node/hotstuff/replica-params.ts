@@ -1,21 +1,20 @@
+import type { KvServiceParams } from '../apps/kv.js';
 import type { NodeId } from '../runtime/core.js';
 import type { SignatureBackend } from '../crypto/signature.js';
 
-export interface HotStuffReplicaParams {
+/**
+ * A HotStuff replica's parameters, with the clients' and batching ones of KvServiceParams
+ * (clientKey, clientNode, clients, maxBatch, batchDelayUs, retryUs). Here `batchDelayUs` is
+ * how long a leader holding a QC but no request waits for one before it proposes an empty block
+ * (only to drive commits); `retryUs` is the period of retransmission (votes, proposals,
+ * NEW-VIEWs, fetches that made no progress).
+ */
+export interface HotStuffReplicaParams extends KvServiceParams {
   index: number;
   f: number;
   replicas: NodeId[];
   /** This replica's secp256k1 key and every replica's public key: proposals, votes, NEW-VIEWs and checkpoints are signed. */
   keys: { secret: Uint8Array; publicKeys: Uint8Array[]; backend: SignatureBackend };
-  clientKey(client: number): Uint8Array;
-  clientNode(client: number): NodeId;
-  /** Clients of the testbed (ids 0 … clients − 1): a request in any other client's name is refused. */
-  clients: number;
-  maxBatch: number;
-  /** How long a leader holding a QC but no request waits for one before it proposes an empty block (only to drive commits). */
-  batchDelayUs: number;
-  /** The retransmission period (votes, proposals, NEW-VIEWs, fetches that made no progress). */
-  retryUs: number;
   /** Base pacemaker timeout; doubled per consecutive view that ended by timeout, back to base on a commit. */
   viewTimeoutUs: number;
 }

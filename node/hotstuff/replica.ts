@@ -1,5 +1,5 @@
 import { KvStore } from '../apps/kv.js';
-import { invariant } from '../protocol/invariant.js';
+import { type HandlerTable, dispatch } from '../protocol/handlers.js';
 import { leaderOf } from '../protocol/leader.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { GENESIS, GENESIS_HASH } from './auth.js';
@@ -22,14 +22,11 @@ export { CHECKPOINT_INTERVAL } from './checkpoint.js';
  */
 export const LEADER_RUN = 4;
 
-type MessageOf<T, M = HotStuffMsg> = M extends { type: infer U } ? (T extends U ? M : never) : never;
-type Handlers = { [T in HotStuffMsg['type']]: (ctx: Ctx<HotStuffMsg>, m: MessageOf<T>) => void };
-
 /**
  * A chained HotStuff replica (PODC'19 §5, Algorithm 3; the protocol as implemented is
  * docs/hotstuff.md). Leaders rotate round-robin, each leading LEADER_RUN consecutive views.
  *
- * This class is the host: it owns the view, the key-value store and the last executed block,
+ * This class is the host: it owns the key-value store and the last executed block,
  * and hands each message type to one handler. Each part is a file that owns its state:
  * - block-tree.ts: the blocks known, fetching missing ones by hash (BLOCK-FETCH, BLOCK-REPLY), pruning;
  * - safety.ts: the replica's rules: proposal checks, safeNode and the vote, the lock, the three-chain commit, execution;
@@ -37,9 +34,6 @@ type Handlers = { [T in HotStuffMsg['type']]: (ctx: Ctx<HotStuffMsg>, m: Message
  * - checkpoint.ts: signed CHECKPOINTs of the state, the stable checkpoint, state transfer.
  */
 export class HotStuffReplica implements Core<HotStuffMsg> {
-  readonly me: number;
-  readonly f: number;
-  private viewNumber = 0;
   store = new KvStore();
   /** The last executed (committed) block and its hash. */
   exec: { block: Block; hash: string } = { block: GENESIS, hash: hexOf(GENESIS_HASH) };
@@ -49,11 +43,9 @@ export class HotStuffReplica implements Core<HotStuffMsg> {
   readonly safety: Safety;
   readonly pacemaker: Pacemaker;
   readonly checkpoints: Checkpoints;
-  private readonly handlers: Handlers;
+  private readonly handlers: HandlerTable<HotStuffMsg>;
 
   constructor(readonly p: HotStuffReplicaParams, readonly obs: HotStuffObserver) {
-    this.me = p.index;
-    this.f = p.f;
     this.tree = new BlockTree(this);
     this.safety = new Safety(this);
     this.pacemaker = new Pacemaker(this);
@@ -61,8 +53,16 @@ export class HotStuffReplica implements Core<HotStuffMsg> {
     this.handlers = this.handlerTable();
   }
 
+  get me(): number {
+    return this.p.index;
+  }
+
+  get f(): number {
+    return this.p.f;
+  }
+
   get currentView(): number {
-    return this.viewNumber;
+    return this.pacemaker.view;
   }
 
   /**
@@ -84,14 +84,9 @@ export class HotStuffReplica implements Core<HotStuffMsg> {
     return `view=${this.view} exec=${this.exec.block.height} qcHigh=${s.qcHigh.view} lock=${s.lock.view} voted=${s.lastVoted} ${this.tree.describe()} ${this.pacemaker.describe()}`;
   }
 
+  /** The view this replica runs (the pacemaker moves it). */
   get view(): number {
-    return this.viewNumber;
-  }
-
-  /** Moves to `view`; a replica's view only advances. */
-  set view(view: number) {
-    invariant(view >= this.viewNumber, 'view-advances', () => `view ${view} after view ${this.viewNumber}`);
-    this.viewNumber = view;
+    return this.pacemaker.view;
   }
 
   get n(): number {
@@ -120,20 +115,26 @@ export class HotStuffReplica implements Core<HotStuffMsg> {
   }
 
   receive(ctx: Ctx<HotStuffMsg>, m: HotStuffMsg): void {
-    (this.handlers[m.type] as (ctx: Ctx<HotStuffMsg>, m: HotStuffMsg) => void)(ctx, m);
+    dispatch(this.handlers, ctx, m);
   }
+
+  /** The timers: the leader's batch delay, the view timer, the retry period (docs/hotstuff.md#pacemaker). */
+  private readonly timers: Record<string, (ctx: Ctx<HotStuffMsg>) => void> = {
+    batch: (ctx) => this.pacemaker.onBatchTimer(ctx),
+    view: (ctx) => this.pacemaker.onTimeout(ctx),
+    retry: (ctx) => {
+      ctx.setTimer('retry', this.p.retryUs);
+      this.pacemaker.tick(ctx);
+      this.tree.tick(ctx);
+      this.checkpoints.tick(ctx);
+    },
+  };
 
   timer(ctx: Ctx<HotStuffMsg>, name: string): void {
-    if (name === 'batch') return this.pacemaker.onBatchTimer(ctx);
-    if (name === 'view') return this.pacemaker.onTimeout(ctx);
-    if (name !== 'retry') return;
-    ctx.setTimer('retry', this.p.retryUs);
-    this.pacemaker.tick(ctx);
-    this.tree.tick(ctx);
-    this.checkpoints.tick(ctx);
+    this.timers[name]?.(ctx);
   }
 
-  private handlerTable(): Handlers {
+  private handlerTable(): HandlerTable<HotStuffMsg> {
     const { safety, pacemaker, tree, checkpoints } = this;
     return {
       request: (ctx, m) => pacemaker.onRequest(ctx, m.payload),
@@ -144,7 +145,7 @@ export class HotStuffReplica implements Core<HotStuffMsg> {
       'block-fetch': (ctx, m) => tree.onFetch(ctx, m),
       'block-reply': (ctx, m) => tree.onBlockReply(ctx, m),
       checkpoint: (ctx, m) => checkpoints.onSigned(ctx, m),
-      'state-request': (ctx, m) => checkpoints.sendState(ctx, m.replica, m.executed),
+      'state-request': (ctx, m) => checkpoints.sendState(ctx, m.replica, m.committed),
       'state-reply': (ctx, m) => checkpoints.onReply(ctx, m),
     };
   }

@@ -1,7 +1,7 @@
-import { type KvRequest, type KvStore, decodeKvRequest, encodeResult, fromKnownClient } from '../apps/kv.js';
+import { type KvRequest, type KvStore, encodeResult, openKvRequest } from '../apps/kv.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { invariant } from '../protocol/invariant.js';
-import { type Ctx, WireError } from '../runtime/core.js';
+import type { Ctx } from '../runtime/core.js';
 import { blockHash, qcValid, replyMac, signVote, verifyProposal } from './auth.js';
 import { type Linked, hexOf } from './block-tree.js';
 import type { Block, HotStuffMsg, HsReply, Proposal, Qc } from './messages.js';
@@ -200,13 +200,10 @@ export class Safety {
 
   /** A request's payload decoded, or null with the refusal counted (malformed, or in the name of no client of the testbed). */
   open(payload: Uint8Array): KvRequest | null {
-    try {
-      return fromKnownClient(decodeKvRequest(payload), this.r.p.clients);
-    } catch (err) {
-      if (!(err instanceof WireError)) throw err;
-      this.r.obs.invalid(err.reason === 'unknown-client' ? err.reason : 'malformed-request');
-      return null;
-    }
+    const request = openKvRequest(payload, this.r.p.clients);
+    if (typeof request !== 'string') return request;
+    this.r.obs.invalid(request);
+    return null;
   }
 
   reply(client: number, requestId: number, result: Parameters<typeof encodeResult>[0], view: number): HsReply {

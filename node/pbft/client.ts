@@ -1,19 +1,10 @@
-import { type ClientProtocol, KvClient, type KvClientObserver, kvWorkload } from '../apps/kv-client.js';
+import { type BftClientParams, type ClientProtocol, KvClient, macReplies, type KvClientObserver, kvWorkload } from '../apps/kv-client.js';
 import { Vouched } from '../apps/vouched.js';
-import { equalBytes } from '../crypto/bytes.js';
-import type { NodeId, Random } from '../runtime/core.js';
+import type { Random } from '../runtime/core.js';
 import { pbftReplyMac } from './auth.js';
 import type { PbftMsg } from './messages.js';
 
-export interface PbftClientParams {
-  client: number;
-  f: number;
-  replicas: NodeId[];
-  keys: Uint8Array[];
-  keySpace: number;
-  requests: number;
-  retryUs: number;
-}
+export type PbftClientParams = BftClientParams;
 
 /**
  * PBFT's client side: a request goes to the primary of the latest view f+1 replicas' valid
@@ -31,17 +22,7 @@ export function pbftClient(p: PbftClientParams, rng: Random, obs: KvClientObserv
       if (retry) ctx.multicast(p.replicas, { type: 'request', payload });
       else ctx.send(p.replicas[view.value % p.replicas.length]!, { type: 'request', payload });
     },
-    reply: (m) => (m.type === 'reply'
-      ? { replica: m.replica, client: m.client, requestId: m.requestId, result: m.result, match: Buffer.from(m.result).toString('hex') }
-      : null),
-    verify(m) {
-      if (m.type !== 'reply') return 'unknown-replica';
-      const key = p.keys[m.replica];
-      if (!key) return 'unknown-replica';
-      if (!equalBytes(pbftReplyMac(m, key), m.mac)) return 'bad-mac';
-      view.report(m.replica, m.view);
-      return 'ok';
-    },
+    ...macReplies<PbftMsg>(p.keys, pbftReplyMac, (r) => view.report(r.replica, r.view)),
   };
   return new KvClient({ client: p.client, workload: kvWorkload(p.keySpace), requests: p.requests, retryUs: p.retryUs }, protocol, rng, obs);
 }

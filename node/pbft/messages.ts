@@ -1,3 +1,5 @@
+import type { MacReply } from '../apps/kv-client.js';
+
 /**
  * PBFT (Castro & Liskov) as the baseline of a BFTCluster: the primary orders batches of client
  * requests with PRE-PREPARE; PREPARE and COMMIT rounds among the replicas make the order stick;
@@ -30,15 +32,7 @@ export interface PhaseVote {
   auth: Uint8Array;
 }
 
-export interface PbftReply {
-  type: 'reply';
-  view: number;
-  replica: number;
-  client: number;
-  requestId: number;
-  result: Uint8Array;
-  mac: Uint8Array;
-}
+export type PbftReply = MacReply;
 
 /**
  * A replica's signed statement that its state after executing batch `seq` has digest `digest`

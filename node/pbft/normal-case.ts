@@ -1,7 +1,6 @@
-import { type KvRequest, decodeKvRequest, encodeResult, fromKnownClient } from '../apps/kv.js';
+import { type KvRequest, encodeResult, openKvRequest } from '../apps/kv.js';
 import { equalBytes } from '../crypto/bytes.js';
 import type { Ctx } from '../runtime/core.js';
-import { WireError } from '../runtime/core.js';
 import { authenticate, batchDigest, pbftReplyMac, verifyAuthenticator } from './auth.js';
 import { CHECKPOINT_INTERVAL } from './checkpoint.js';
 import type { Instance } from './log.js';
@@ -64,13 +63,10 @@ export class NormalCase {
 
   /** A request's payload decoded, or null with the refusal counted (malformed, or in the name of no client of the testbed). */
   private open(payload: Uint8Array): KvRequest | null {
-    try {
-      return fromKnownClient(decodeKvRequest(payload), this.r.p.clients);
-    } catch (err) {
-      if (!(err instanceof WireError)) throw err;
-      this.r.obs.invalid(err.reason === 'unknown-client' ? err.reason : 'malformed-request');
-      return null;
-    }
+    const request = openKvRequest(payload, this.r.p.clients);
+    if (typeof request !== 'string') return request;
+    this.r.obs.invalid(request);
+    return null;
   }
 
   /** The primary orders the queued requests as one batch, within the window. */

@@ -1,7 +1,8 @@
+import type { KvServiceParams } from '../apps/kv.js';
 import type { NodeId } from '../runtime/core.js';
 import type { PbftSigningKeys } from './auth.js';
 
-export interface PbftReplicaParams {
+export interface PbftReplicaParams extends KvServiceParams {
   index: number;
   f: number;
   replicas: NodeId[];
@@ -9,13 +10,6 @@ export interface PbftReplicaParams {
   pairKeys: Uint8Array[];
   /** For CHECKPOINT, VIEW-CHANGE and NEW-VIEW, which are signed. */
   keys: PbftSigningKeys;
-  clientKey(client: number): Uint8Array;
-  clientNode(client: number): NodeId;
-  /** Clients of the testbed (ids 0 … clients − 1): a request in any other client's name is refused. */
-  clients: number;
-  maxBatch: number;
-  batchDelayUs: number;
-  retryUs: number;
   /** How long a backup waits for a request it has seen to execute before it suspects the primary (doubled per failed view change). */
   viewChangeUs: number;
 }

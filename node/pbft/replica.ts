@@ -1,4 +1,5 @@
 import { KvStore } from '../apps/kv.js';
+import { type HandlerTable, dispatch } from '../protocol/handlers.js';
 import { invariant } from '../protocol/invariant.js';
 import { leaderOf } from '../protocol/leader.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
@@ -14,10 +15,6 @@ import { ViewChange } from './view-change.js';
 export type { PbftObserver, PbftReplicaParams, PbftViewChangeReason } from './replica-params.js';
 export { CHECKPOINT_INTERVAL } from './checkpoint.js';
 
-/** The message of type T (PREPARE and COMMIT share one shape). */
-type MessageOf<T, M = PbftMsg> = M extends { type: infer U } ? (T extends U ? M : never) : never;
-
-type Handlers = { [T in PbftMsg['type']]: (ctx: Ctx<PbftMsg>, m: MessageOf<T>) => void };
 
 /**
  * A PBFT replica (Castro & Liskov, OSDI'99 and TOCS 2002; the protocol as implemented is
@@ -50,7 +47,7 @@ export class PbftReplica implements Core<PbftMsg> {
   readonly stateTransfer: StateTransfer;
   readonly viewChange: ViewChange;
   readonly recovery: Recovery;
-  private readonly handlers: Handlers;
+  private readonly handlers: HandlerTable<PbftMsg>;
 
   constructor(readonly p: PbftReplicaParams, readonly obs: PbftObserver) {
     this.me = p.index;
@@ -115,7 +112,7 @@ export class PbftReplica implements Core<PbftMsg> {
   }
 
   receive(ctx: Ctx<PbftMsg>, m: PbftMsg): void {
-    (this.handlers[m.type] as (ctx: Ctx<PbftMsg>, m: PbftMsg) => void)(ctx, m);
+    dispatch(this.handlers, ctx, m);
   }
 
   timer(ctx: Ctx<PbftMsg>, name: string): void {
@@ -127,7 +124,7 @@ export class PbftReplica implements Core<PbftMsg> {
   }
 
   /** One handler per message type. */
-  private handlerTable(): Handlers {
+  private handlerTable(): HandlerTable<PbftMsg> {
     const { normal, checkpoint, stateTransfer, viewChange } = this;
     return {
       request: (ctx, m) => normal.onRequest(ctx, m.payload),

@@ -4,6 +4,7 @@ import type { LogState, PaxosMsg } from '../../node/hydrapaxos/messages.js';
 import type { OrderedMulticast } from '../../node/neobft/aom-messages.js';
 import type { NeoMsg } from '../../node/neobft/messages.js';
 import type { PbftMsg } from '../../node/pbft/messages.js';
+import type { Block, HotStuffMsg } from '../../node/hotstuff/messages.js';
 import type { CapybaraMsg } from '../../node/capybara/messages.js';
 import type { TcpControlBlockState } from '../../node/capybara/tcp/connection.js';
 import { ACK, PSH, SYN, type TcpPacket } from '../../node/capybara/tcp/packet.js';
@@ -172,6 +173,23 @@ export const pbftSamples: PbftMsg[] = [
   { type: 'view-change-fetch', view: 3, replica: 1, wanted: 2 },
   { type: 'state-request', seq: 256, replica: 3 },
   { type: 'state-reply', seq: 256, replica: 0, checkpoint: [checkpoint], snapshot: fill(40, 17) },
+];
+
+const qc = { view: 7, hash: fill(32, 20), votes: [{ replica: 0, sig: fill(64, 21) }, { replica: 2, sig: fill(64, 22) }, { replica: 3, sig: fill(64, 23) }] };
+const block: Block = { view: 8, height: 2 ** 40, parent: fill(32, 20), justify: qc, batch: [fill(6, 24), new Uint8Array(0)] };
+const hsCheckpoint = { type: 'checkpoint' as const, height: 64, batchHeight: 61, replica: 1, hash: fill(32, 25), digest: fill(32, 26), sig: fill(64, 27) };
+export const hotstuffSamples: HotStuffMsg[] = [
+  { type: 'request', payload: fill(12, 3) },
+  { type: 'proposal', replica: 2, block, sig: fill(64, 28) },
+  { type: 'proposal', replica: 1, block: { view: 1, height: 1, parent: fill(32, 0), justify: { view: 0, hash: fill(32, 0), votes: [] }, batch: [] }, sig: fill(64, 29) },
+  { type: 'vote', view: 8, replica: 3, hash: fill(32, 30), sig: fill(64, 31) },
+  { type: 'new-view', view: 12, replica: 0, qc, sig: fill(64, 32) },
+  { type: 'reply', view: 8, replica: 1, client: 9, requestId: 4_000_000_000, result: fill(3, 8), mac: fill(32, 9) },
+  { type: 'block-fetch', replica: 2, hash: fill(32, 33), committed: 48 },
+  { type: 'block-reply', replica: 0, block },
+  hsCheckpoint,
+  { type: 'state-request', committed: 0, replica: 3 },
+  { type: 'state-reply', replica: 1, block, proof: [hsCheckpoint, { ...hsCheckpoint, replica: 2 }], snapshot: fill(40, 17) },
 ];
 
 const A = 0x0a00_0064;
