@@ -9,10 +9,11 @@ import { hydraCodec } from '../node/hydra/codec.js';
 import { PaxosReassembly, chunksOf, hydraPaxosCodec } from '../node/hydrapaxos/codec.js';
 import { neoCodec } from '../node/neobft/codec.js';
 import { pbftCodec } from '../node/pbft/codec.js';
+import { zyzzyvaCodec } from '../node/zyzzyva/codec.js';
 import { fuzzDecoder } from './support/fuzz.js';
 import { fixChecksums } from './support/tcp-checksums.js';
 import {
-  aomSamples, capybaraSamples, hydraSamples, neoSamples, paxosLog, paxosSamples, pbftSamples, tcpSamples, tcpStateSamples,
+  aomSamples, capybaraSamples, hydraSamples, neoSamples, paxosLog, paxosSamples, pbftSamples, tcpSamples, tcpStateSamples, zyzzyvaSamples,
 } from './support/wire-samples.js';
 
 /**
@@ -44,6 +45,10 @@ test('NeoBFT codec (protocol messages and AOM): damaged datagrams are refused wi
 
 test('PBFT codec: damaged datagrams are refused with a WireError or round-trip', () => {
   fuzzDecoder({ decode: pbftCodec.decode, encode: pbftCodec.encode, valid: pbftSamples.map(pbftCodec.encode) });
+});
+
+test('Zyzzyva codec: damaged datagrams are refused with a WireError or round-trip', () => {
+  fuzzDecoder({ decode: zyzzyvaCodec.decode, encode: zyzzyvaCodec.encode, valid: zyzzyvaSamples.map(zyzzyvaCodec.encode) });
 });
 
 test('Capybara codec (TCP/IPv4 segments, TCPMig, RPS), checksums repaired or not: refused with a WireError or round-trip', () => {

@@ -16,7 +16,7 @@ import { zyzzyvaCodec } from '../node/zyzzyva/codec.js';
 import { zyzzyvaByzantine } from '../node/zyzzyva/faults.js';
 import type { IHateThePrimary, OrderReq, ZyzzyvaMsg } from '../node/zyzzyva/messages.js';
 import { ZyzzyvaReplica } from '../node/zyzzyva/replica.js';
-import { restartWithEmptyState } from './support/restart-sweep.js';
+import { mostCommon, restartWithEmptyState } from './support/restart-sweep.js';
 
 type Fault = 'equivocating' | 'corrupt-replies' | 'wrong-results';
 
@@ -173,4 +173,60 @@ test('Zyzzyva fault-free: every operation completes on the fast path', () => {
 test('Zyzzyva with a crashed backup: every operation after the crash completes in two phases (commit certificates)', () => {
   const runs = sweep(seeds(1, 30), (seed) => ({ r: run({ seed, f: seed % 5 === 0 ? 2 : 1, loss: 0.01, crash: [{ replica: 1 + (seed % 3), at: 0 }] }) }));
   for (const r of runs) assert.ok(r.counters.fast === 0 && r.counters.twoPhase === r.expected, `${r.counters.fast} fast, ${r.counters.twoPhase} two-phase`);
+});
+
+test('Zyzzyva view change: a crashed primary is hated (I-HATE-THE-PRIMARY), replaced, and every operation completes after', () => {
+  const runs = sweep(seeds(1, 30), (seed) => {
+    const f = seed % 6 === 0 ? 2 : 1;
+    const r = run({ seed, f, loss: 0.02, requests: 30, crash: [{ replica: 0, at: 1_000 + (seed % 9) * 500 }] });
+    const views = r.live.filter((x) => x.currentView.view < 1 || !x.currentView.active);
+    return { r, extra: views.length ? [`views ${r.live.map((x) => JSON.stringify(x.currentView))}`] : [] };
+  });
+  assert.ok(runs.every((r) => r.counters.reasons.has('i-hate-the-primary')));
+});
+
+test('Zyzzyva: a replica cut off from the others catches up when healed (FILL-HOLE, state transfer past a stable checkpoint)', () => {
+  const runs = sweep(seeds(1, 10), (seed) => ({ r: run({ seed, f: 1, loss: 0.01, requests: 60, isolate: { replica: 1 + (seed % 3), from: 3_000, to: 30_000 + (seed % 4) * 10_000 } }) }));
+  assert.ok(runs.some((r) => r.counters.stateTransfers > 0), 'no state transfer in any run');
+});
+
+test('Zyzzyva: a replica (the primary on every other seed) restarting with empty state rejoins, once or twice', () => {
+  sweep(seeds(1, 40), (seed) => {
+    const primary = seed % 2 === 0;
+    const r = run({
+      seed, f: 1, loss: 0.02, requests: 40,
+      restarts: {
+        pick: (replicas) => (primary ? mostCommon(replicas.map((x) => x.currentView.view)) % 4 : 1 + (seed % 3)),
+        firstAt: 5_000 + (seed % 7) * 3_000, downUs: 2_000 + (seed % 5) * 2_000, times: seed % 3 === 0 ? 2 : 1, gapUs: 15_000,
+      },
+    });
+    const views = new Set(r.replicas.map((x) => x.currentView.view));
+    return { r, extra: views.size === 1 ? [] : [`replicas end in views ${[...views].join(', ')}`] };
+  });
+});
+
+test('Zyzzyva: an equivocating primary is caught by a client (POM) and replaced; speculative batches off the new history roll back', () => {
+  const runs = sweep(seeds(1, 15), (seed) => {
+    const r = run({ seed, f: seed % 5 === 0 ? 2 : 1, loss: 0.01, requests: 30, byzantine: { replica: 0, fault: 'equivocating' } });
+    const stuck = r.live.filter((x) => x.currentView.view < 1);
+    return { r, extra: stuck.length ? [`views ${r.live.map((x) => JSON.stringify(x.currentView))}`] : [] };
+  });
+  assert.ok(runs.every((r) => r.counters.reasons.has('proof-of-misbehaviour')), 'a run without a POM');
+  assert.ok(runs.some((r) => r.counters.rolledBack > 0), 'nothing rolled back in any run');
+});
+
+for (const fault of ['equivocating', 'corrupt-replies', 'wrong-results'] as const) {
+  test(`Zyzzyva: a Byzantine backup (${fault}) cannot stop or mislead the clients (they complete in two phases)`, () => {
+    const runs = sweep(seeds(1, 12), (seed) => ({ r: run({ seed, f: 1 + (seed % 4 === 0 ? 1 : 0), loss: 0.01, byzantine: { replica: 1 + (seed % 3), fault } }) }));
+    assert.ok(runs.every((r) => r.counters.fast === 0 || fault === 'equivocating'), 'a fast-path completion with a lying backup');
+  });
+}
+
+test('Zyzzyva: an intruder spraying malformed requests, and forged messages (bad signatures, an unknown client, an empty certificate), are refused and counted', () => {
+  const runs = sweep(seeds(1, 12), (seed) => ({ r: run({ seed, f: 1, loss: 0.01, intruder: true, forged: seed % 2 === 0 }) }));
+  for (const r of runs) assert.ok((r.counters.invalid.get('malformed-request') ?? 0) > 0, JSON.stringify([...r.counters.invalid]));
+  for (const r of runs.filter((_, i) => (i + 1) % 2 === 0)) {
+    for (const why of ['bad-signature', 'unknown-client', 'bad-commit-certificate']) assert.ok((r.counters.invalid.get(why) ?? 0) >= 3, `${why}: ${JSON.stringify([...r.counters.invalid])}`);
+    assert.ok(r.replicas.every((x) => x.store.lastOf(60_000) === undefined));
+  }
 });

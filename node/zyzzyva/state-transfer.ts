@@ -1,5 +1,6 @@
 import { encodeKvSnapshot, openKvState } from '../apps/kv.js';
 import type { Ctx } from '../runtime/core.js';
+import { WINDOW } from './agreement.js';
 import { checkpointProven } from './checkpoint.js';
 import type { StateReply, StateRequest, ZyzzyvaMsg } from './messages.js';
 import type { ZyzzyvaReplica } from './replica.js';
@@ -58,5 +59,7 @@ export class StateTransfer {
     r.commit.advance(s.seq, s.history, []);
     r.viewChange.stateTaken(ctx);
     r.agreement.drain(ctx);
+    // What was ordered past the state: the primary has it (nothing may come to show us the hole).
+    if (r.active) r.agreement.fillHole(ctx, r.history.top + WINDOW);
   }
 }

@@ -52,6 +52,11 @@ export class ViewChange {
     }
   }
 
+  /** Whether relayed requests wait to be executed. */
+  get watching(): boolean {
+    return this.watched.size > 0;
+  }
+
   releaseAnswered(ctx: Ctx<ZyzzyvaMsg>): void {
     for (const [k, q] of this.watched) if (this.r.store.answered(q.client, q.requestId)) this.watched.delete(k);
     if (this.watched.size === 0 && this.armed) {
