@@ -212,6 +212,21 @@ export function fromKnownClient<R extends { client: number }>(r: R, clients: num
   return r;
 }
 
+/**
+ * A request's payload decoded and from a known client, or null with the refusal reported
+ * (`unknown-client`, else `malformed-request`): what a replica does with every request it is
+ * given (a faulty primary's batch may hold anything, and every correct replica skips it alike).
+ */
+export function openRequest(payload: Uint8Array, clients: number, refused: (reason: 'unknown-client' | 'malformed-request') => void): KvRequest | null {
+  try {
+    return fromKnownClient(decodeKvRequest(payload), clients);
+  } catch (err) {
+    if (!(err instanceof WireError)) throw err;
+    refused(err.reason === 'unknown-client' ? err.reason : 'malformed-request');
+    return null;
+  }
+}
+
 /** Results travel as JSON inside replies (small, and only compared byte for byte). */
 export const encodeResult = (r: KvOutput) => enc.encode(JSON.stringify(r));
 

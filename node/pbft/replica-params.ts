@@ -1,23 +1,9 @@
-import type { NodeId } from '../runtime/core.js';
+import type { BftReplicaParams } from '../protocol/bft-params.js';
 import type { PbftSigningKeys } from './auth.js';
 
-export interface PbftReplicaParams {
-  index: number;
-  f: number;
-  replicas: NodeId[];
-  /** pairKeys[j]: the key this replica shares with replica j. */
-  pairKeys: Uint8Array[];
+export interface PbftReplicaParams extends BftReplicaParams {
   /** For CHECKPOINT, VIEW-CHANGE and NEW-VIEW, which are signed. */
   keys: PbftSigningKeys;
-  clientKey(client: number): Uint8Array;
-  clientNode(client: number): NodeId;
-  /** Clients of the testbed (ids 0 … clients − 1): a request in any other client's name is refused. */
-  clients: number;
-  maxBatch: number;
-  batchDelayUs: number;
-  retryUs: number;
-  /** How long a backup waits for a request it has seen to execute before it suspects the primary (doubled per failed view change). */
-  viewChangeUs: number;
 }
 
 /** Why a replica moved to a later view (`switchyard_pbft_view_changes_total{reason}`). */

@@ -1,8 +1,7 @@
-import { type KvRequest, decodeKvRequest, encodeResult, fromKnownClient } from '../apps/kv.js';
+import { type KvRequest, encodeResult, openRequest } from '../apps/kv.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import type { Ctx } from '../runtime/core.js';
-import { WireError } from '../runtime/core.js';
 import { batchDigest, extend, signOrder, signResponse, verifyOrder } from './auth.js';
 import { CP_INTERVAL } from './checkpoint.js';
 import type { Entry } from './history.js';
@@ -40,15 +39,10 @@ export class Agreement {
     return `early=${[...this.early.keys()].join(',')} queue=${this.queue.length}`;
   }
 
+
   /** A request's payload decoded, or null with the refusal counted. */
-  open(payload: Uint8Array): KvRequest | null {
-    try {
-      return fromKnownClient(decodeKvRequest(payload), this.r.p.clients);
-    } catch (err) {
-      if (!(err instanceof WireError)) throw err;
-      this.r.obs.invalid(err.reason === 'unknown-client' ? err.reason : 'malformed-request');
-      return null;
-    }
+  private open(payload: Uint8Array): KvRequest | null {
+    return openRequest(payload, this.r.p.clients, (why) => this.r.obs.invalid(why));
   }
 
   onRequest(ctx: Ctx<ZyzzyvaMsg>, payload: Uint8Array): void {

@@ -36,7 +36,7 @@ export class StateTransfer {
     const snapshot = r.checkpoint.stableState();
     const to = r.p.replicas[m.replica];
     if (stable.seq < m.seq || stable.seq === 0 || !snapshot || to === undefined || m.replica === r.me) return;
-    ctx.send(to, { type: 'state-reply', seq: stable.seq, view: r.view, replica: r.me, checkpoint: stable.proof, snapshot: encodeKvSnapshot(snapshot.snapshot()) });
+    ctx.send(to, { type: 'state-reply', seq: stable.seq, replica: r.me, checkpoint: stable.proof, snapshot: encodeKvSnapshot(snapshot.snapshot()) });
   }
 
   /** Installs a state vouched for by 2f+1 CHECKPOINTs unless our history already holds it. */

@@ -198,7 +198,7 @@ export const zyzzyvaSamples: ZyzzyvaMsg[] = [
   { type: 'new-view', view: 3, replica: 3, changes: [zyViewChange, { ...zyViewChange, replica: 1, checkpoint: [], cc: [] }], sig: fill(64, 16) },
   { type: 'view-confirm', view: 3, seq: 33, history: fill(32, 9), replica: 1, sig: fill(64, 17) },
   { type: 'state-request', seq: 32, replica: 0 },
-  { type: 'state-reply', seq: 32, view: 3, replica: 2, checkpoint: [zyCheckpoint], snapshot: fill(40, 18) },
+  { type: 'state-reply', seq: 32, replica: 2, checkpoint: [zyCheckpoint], snapshot: fill(40, 18) },
 ];
 
 const A = 0x0a00_0064;
