@@ -60,7 +60,10 @@ export function zyzzyvaClient(p: ZyzzyvaClientParams, rng: Random, obs: ZyzzyvaC
     const prev = orders.get(k);
     if (!prev) return void orders.set(k, h);
     const primary = h.view % p.replicas.length;
-    if (!equalBytes(prev.history, h.history) && verifyOrder(prev, primary, keys) && verifyOrder(h, primary, keys)) pom = { type: 'pom', a: prev, b: h };
+    if (equalBytes(prev.history, h.history) || !verifyOrder(h, primary, keys)) return;
+    // A forged first header must not hide a real contradiction: the valid one takes its place.
+    if (verifyOrder(prev, primary, keys)) pom = { type: 'pom', a: prev, b: h };
+    else orders.set(k, h);
   };
 
   /** A commit certificate for the current request, sent to every replica, if 2f+1 responses match. */
