@@ -42,7 +42,7 @@ test('layers point one way: no import cycle between folders, however long', () =
   // clock; the checker's models define the operations the applications execute; the runtime runs a
   // member from a narrow configuration, knowing no system; each system's member wiring (node/wiring)
   // sits above the protocols and the testbed document (node/config.ts, node/members.ts).
-  const protocols = ['node/hydra', 'node/hydrapaxos', 'node/neobft', 'node/pbft', 'node/capybara', 'node/vr', 'node/apps', 'node/protocol'];
+  const protocols = ['node/hydra', 'node/hydrapaxos', 'node/neobft', 'node/pbft', 'node/zyzzyva', 'node/capybara', 'node/vr', 'node/apps', 'node/protocol'];
   for (const [lower, upper] of [['node/runtime', 'node/net'], ['node/check', 'node/apps'], ['node/runtime', 'node'],
     ...protocols.flatMap((p) => [[p, 'node'], [p, 'node/wiring']])]) {
     assert.ok(!graph.get(lower!)?.has(upper!), `${lower} imports ${upper}, a layer above it`);

@@ -153,7 +153,8 @@ function sweep(seeds: number[], one: (seed: number) => { r: ReturnType<typeof ru
   return runs;
 }
 
-const seeds = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+/** `count` seeds from `from`; ZY_MORE=k runs k times as many (a longer sweep, by hand). */
+const seeds = (from: number, count: number) => Array.from({ length: count * Number(process.env.ZY_MORE ?? 1) }, (_, i) => from + i);
 
 test('Zyzzyva (f = 1 and f = 2) under loss, duplication and reordering (3 %): linearizable, replicas alike, mostly on the fast path', () => {
   const runs = sweep(seeds(1, 40), (seed) => {

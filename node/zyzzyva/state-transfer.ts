@@ -56,6 +56,9 @@ export class StateTransfer {
     r.checkpoint.keep(s.seq, store);
     r.obs.stateTransferred(s.seq);
     r.checkpoint.makeStable(ctx, s);
+    // We hold that state now and sign it too: replicas short of 2f+1 matching CHECKPOINTs for it
+    // (a Byzantine signer lied to them) commit it with ours, and answer their clients.
+    r.checkpoint.take(ctx);
     r.commit.advance(s.seq, s.history, []);
     r.viewChange.stateTaken(ctx);
     r.agreement.drain(ctx);
