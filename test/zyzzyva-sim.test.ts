@@ -10,11 +10,12 @@ import { SimNetwork } from '../node/net/sim.js';
 import type { Core } from '../node/runtime/core.js';
 import { Driver } from '../node/runtime/driver.js';
 import { SeededRandom } from '../node/runtime/random.js';
-import { signMsg, signOrder } from '../node/zyzzyva/auth.js';
+import { batchDigest, extend, signMsg, signOrder } from '../node/zyzzyva/auth.js';
 import { zyzzyvaClient } from '../node/zyzzyva/client.js';
 import { zyzzyvaCodec } from '../node/zyzzyva/codec.js';
 import { zyzzyvaByzantine } from '../node/zyzzyva/faults.js';
-import type { IHateThePrimary, OrderReq, ZyzzyvaMsg } from '../node/zyzzyva/messages.js';
+import { EMPTY_HISTORY, type IHateThePrimary, type OrderReq, type OrderedEntry, type ZyzzyvaMsg } from '../node/zyzzyva/messages.js';
+import { type CheckedChange, planNewView } from '../node/zyzzyva/new-view.js';
 import { ZyzzyvaReplica } from '../node/zyzzyva/replica.js';
 import { mostCommon, restartWithEmptyState } from './support/restart-sweep.js';
 
@@ -230,4 +231,35 @@ test('Zyzzyva: an intruder spraying malformed requests, and forged messages (bad
     for (const why of ['bad-signature', 'unknown-client', 'bad-commit-certificate']) assert.ok((r.counters.invalid.get(why) ?? 0) >= 3, `${why}: ${JSON.stringify([...r.counters.invalid])}`);
     assert.ok(r.replicas.every((x) => x.store.lastOf(60_000) === undefined));
   }
+});
+
+test('Zyzzyva view change with f = 2: the primaries of views 0 and 1 both crash, and view 2 takes over', () => {
+  sweep(seeds(1, 5), (seed) => {
+    const r = run({ seed, f: 2, loss: 0.01, requests: 30, crash: [{ replica: 0, at: 2_000 }, { replica: 1, at: 2_000 }] });
+    return { r, extra: r.live.every((x) => x.currentView.view >= 2) ? [] : [`views ${r.live.map((x) => JSON.stringify(x.currentView))}`] };
+  });
+});
+
+test('the NEW-VIEW rule: the highest checkpoint, the highest commit certificate, then batches f+1 VIEW-CHANGEs hold', () => {
+  const f = 1;
+  const b = (k: number) => [new Uint8Array([k])];
+  const chainOf = (from: { seq: number; history: Uint8Array }, batches: Uint8Array[][]) => {
+    let h = from.history;
+    return batches.map((batch, i) => ({ seq: from.seq + 1 + i, view: 0, history: (h = extend(h, batchDigest(batch))), batch }));
+  };
+  const change = (replica: number, entries: OrderedEntry[], cc: CheckedChange['cc'] = null): CheckedChange => ({
+    replica, base: { seq: 0, history: EMPTY_HISTORY, digest: new Uint8Array(32), proof: [] }, chain: new Map(entries.map((e) => [e.seq, e])), cc,
+  });
+  const common = chainOf({ seq: 0, history: EMPTY_HISTORY }, [b(1), b(2)]);
+  const forked = chainOf({ seq: 2, history: common[1]!.history }, [b(9)]);
+  const held = chainOf({ seq: 2, history: common[1]!.history }, [b(3)]);
+  // Batch 3 is held by two (f+1) VIEW-CHANGEs: it stays; the fork held by one goes.
+  let plan = planNewView([change(0, [...common, ...held]), change(1, [...common, ...held]), change(2, [...common, ...forked])], f);
+  assert.deepEqual(plan.entries.map((e) => e.batch[0]![0]), [1, 2, 3]);
+  // Held by one only, but certified (a commit certificate in its VIEW-CHANGE): it stays.
+  plan = planNewView([change(0, common), change(1, common), change(2, [...common, ...forked], { seq: 3, history: forked[0]!.history })], f);
+  assert.deepEqual(plan.entries.map((e) => e.batch[0]![0]), [1, 2, 9]);
+  // Held by one only, uncertified: it goes (a request completes only once 2f+1 replicas executed it).
+  plan = planNewView([change(0, common.slice(0, 1)), change(1, common.slice(0, 1)), change(2, [...common, ...forked])], f);
+  assert.deepEqual(plan.entries.map((e) => e.batch[0]![0]), [1]);
 });
