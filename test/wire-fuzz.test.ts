@@ -10,10 +10,11 @@ import { PaxosReassembly, chunksOf, hydraPaxosCodec } from '../node/hydrapaxos/c
 import { neoCodec } from '../node/neobft/codec.js';
 import { pbftCodec } from '../node/pbft/codec.js';
 import { hotstuffCodec } from '../node/hotstuff/codec.js';
+import { zyzzyvaCodec } from '../node/zyzzyva/codec.js';
 import { fuzzDecoder } from './support/fuzz.js';
 import { fixChecksums } from './support/tcp-checksums.js';
 import {
-  aomSamples, capybaraSamples, hotstuffSamples, hydraSamples, neoSamples, paxosLog, paxosSamples, pbftSamples, tcpSamples, tcpStateSamples,
+  aomSamples, capybaraSamples, hotstuffSamples, hydraSamples, neoSamples, paxosLog, paxosSamples, pbftSamples, tcpSamples, tcpStateSamples, zyzzyvaSamples,
 } from './support/wire-samples.js';
 
 /**
@@ -49,6 +50,10 @@ test('PBFT codec: damaged datagrams are refused with a WireError or round-trip',
 
 test('HotStuff codec: damaged datagrams are refused with a WireError or round-trip', () => {
   fuzzDecoder({ decode: hotstuffCodec.decode, encode: hotstuffCodec.encode, valid: hotstuffSamples.map(hotstuffCodec.encode) });
+});
+
+test('Zyzzyva codec: damaged datagrams are refused with a WireError or round-trip', () => {
+  fuzzDecoder({ decode: zyzzyvaCodec.decode, encode: zyzzyvaCodec.encode, valid: zyzzyvaSamples.map(zyzzyvaCodec.encode) });
 });
 
 test('Capybara codec (TCP/IPv4 segments, TCPMig, RPS), checksums repaired or not: refused with a WireError or round-trip', () => {

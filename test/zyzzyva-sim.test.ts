@@ -10,13 +10,14 @@ import { SimNetwork } from '../node/net/sim.js';
 import type { Core } from '../node/runtime/core.js';
 import { Driver } from '../node/runtime/driver.js';
 import { SeededRandom } from '../node/runtime/random.js';
-import { signMsg, signOrder } from '../node/zyzzyva/auth.js';
+import { batchDigest, extend, signMsg, signOrder } from '../node/zyzzyva/auth.js';
 import { zyzzyvaClient } from '../node/zyzzyva/client.js';
 import { zyzzyvaCodec } from '../node/zyzzyva/codec.js';
 import { zyzzyvaByzantine } from '../node/zyzzyva/faults.js';
-import type { IHateThePrimary, OrderReq, ZyzzyvaMsg } from '../node/zyzzyva/messages.js';
+import { EMPTY_HISTORY, type IHateThePrimary, type OrderReq, type OrderedEntry, type ZyzzyvaMsg } from '../node/zyzzyva/messages.js';
+import { type CheckedChange, planNewView } from '../node/zyzzyva/new-view.js';
 import { ZyzzyvaReplica } from '../node/zyzzyva/replica.js';
-import { restartWithEmptyState } from './support/restart-sweep.js';
+import { mostCommon, restartWithEmptyState } from './support/restart-sweep.js';
 
 type Fault = 'equivocating' | 'corrupt-replies' | 'wrong-results';
 
@@ -153,7 +154,8 @@ function sweep(seeds: number[], one: (seed: number) => { r: ReturnType<typeof ru
   return runs;
 }
 
-const seeds = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+/** `count` seeds from `from`; ZY_MORE=k runs k times as many (a longer sweep, by hand). */
+const seeds = (from: number, count: number) => Array.from({ length: count * Number(process.env.ZY_MORE ?? 1) }, (_, i) => from + i);
 
 test('Zyzzyva (f = 1 and f = 2) under loss, duplication and reordering (3 %): linearizable, replicas alike, mostly on the fast path', () => {
   const runs = sweep(seeds(1, 40), (seed) => {
@@ -171,6 +173,93 @@ test('Zyzzyva fault-free: every operation completes on the fast path', () => {
 });
 
 test('Zyzzyva with a crashed backup: every operation after the crash completes in two phases (commit certificates)', () => {
-  const runs = sweep(seeds(1, 30), (seed) => ({ r: run({ seed, f: seed % 5 === 0 ? 2 : 1, loss: 0.01, crash: [{ replica: 1 + (seed % 3), at: 0 }] }) }));
+  const runs = sweep(seeds(1, 24), (seed) => ({ r: run({ seed, f: seed % 5 === 0 ? 2 : 1, loss: 0.01, crash: [{ replica: 1 + (seed % 3), at: 0 }] }) }));
   for (const r of runs) assert.ok(r.counters.fast === 0 && r.counters.twoPhase === r.expected, `${r.counters.fast} fast, ${r.counters.twoPhase} two-phase`);
+});
+
+test('Zyzzyva view change: a crashed primary is hated (I-HATE-THE-PRIMARY), replaced, and every operation completes after', () => {
+  const runs = sweep(seeds(1, 30), (seed) => {
+    const f = seed % 6 === 0 ? 2 : 1;
+    const r = run({ seed, f, loss: 0.02, requests: 30, crash: [{ replica: 0, at: 1_000 + (seed % 9) * 500 }] });
+    const views = r.live.filter((x) => x.currentView.view < 1 || !x.currentView.active);
+    return { r, extra: views.length ? [`views ${r.live.map((x) => JSON.stringify(x.currentView))}`] : [] };
+  });
+  assert.ok(runs.every((r) => r.counters.reasons.has('i-hate-the-primary')));
+});
+
+test('Zyzzyva: a replica cut off from the others catches up when healed (FILL-HOLE, state transfer past a stable checkpoint)', () => {
+  const runs = sweep(seeds(1, 10), (seed) => ({ r: run({ seed, f: 1, loss: 0.01, requests: 60, isolate: { replica: 1 + (seed % 3), from: 3_000, to: 30_000 + (seed % 4) * 10_000 } }) }));
+  assert.ok(runs.some((r) => r.counters.stateTransfers > 0), 'no state transfer in any run');
+});
+
+test('Zyzzyva: a replica (the primary on every other seed) restarting with empty state rejoins, once or twice', () => {
+  sweep(seeds(1, 34), (seed) => {
+    const primary = seed % 2 === 0;
+    const r = run({
+      seed, f: 1, loss: 0.02, requests: 40,
+      restarts: {
+        pick: (replicas) => (primary ? mostCommon(replicas.map((x) => x.currentView.view)) % 4 : 1 + (seed % 3)),
+        firstAt: 5_000 + (seed % 7) * 3_000, downUs: 2_000 + (seed % 5) * 2_000, times: seed % 3 === 0 ? 2 : 1, gapUs: 15_000,
+      },
+    });
+    const views = new Set(r.replicas.map((x) => x.currentView.view));
+    return { r, extra: views.size === 1 ? [] : [`replicas end in views ${[...views].join(', ')}`] };
+  });
+});
+
+test('Zyzzyva: an equivocating primary is caught by a client (POM) and replaced; speculative batches off the new history roll back', () => {
+  const runs = sweep(seeds(1, 15), (seed) => {
+    const r = run({ seed, f: seed % 5 === 0 ? 2 : 1, loss: 0.01, requests: 30, byzantine: { replica: 0, fault: 'equivocating' } });
+    const stuck = r.live.filter((x) => x.currentView.view < 1);
+    return { r, extra: stuck.length ? [`views ${r.live.map((x) => JSON.stringify(x.currentView))}`] : [] };
+  });
+  assert.ok(runs.every((r) => r.counters.reasons.has('proof-of-misbehaviour')), 'a run without a POM');
+  assert.ok(runs.some((r) => r.counters.rolledBack > 0), 'nothing rolled back in any run');
+});
+
+for (const fault of ['equivocating', 'corrupt-replies', 'wrong-results'] as const) {
+  test(`Zyzzyva: a Byzantine backup (${fault}) cannot stop or mislead the clients (they complete in two phases)`, () => {
+    const runs = sweep(seeds(1, 12), (seed) => ({ r: run({ seed, f: 1 + (seed % 4 === 0 ? 1 : 0), loss: 0.01, byzantine: { replica: 1 + (seed % 3), fault } }) }));
+    assert.ok(runs.every((r) => r.counters.fast === 0 || fault === 'equivocating'), 'a fast-path completion with a lying backup');
+  });
+}
+
+test('Zyzzyva: an intruder spraying malformed requests, and forged messages (bad signatures, an unknown client, an empty certificate), are refused and counted', () => {
+  const runs = sweep(seeds(1, 12), (seed) => ({ r: run({ seed, f: 1, loss: 0.01, intruder: true, forged: seed % 2 === 0 }) }));
+  for (const r of runs) assert.ok((r.counters.invalid.get('malformed-request') ?? 0) > 0, JSON.stringify([...r.counters.invalid]));
+  for (const r of runs.filter((_, i) => (i + 1) % 2 === 0)) {
+    for (const why of ['bad-signature', 'unknown-client', 'bad-commit-certificate']) assert.ok((r.counters.invalid.get(why) ?? 0) >= 3, `${why}: ${JSON.stringify([...r.counters.invalid])}`);
+    assert.ok(r.replicas.every((x) => x.store.lastOf(60_000) === undefined));
+  }
+});
+
+test('Zyzzyva view change with f = 2: the primaries of views 0 and 1 both crash, and view 2 takes over', () => {
+  sweep(seeds(1, 5), (seed) => {
+    const r = run({ seed, f: 2, loss: 0.01, requests: 30, crash: [{ replica: 0, at: 2_000 }, { replica: 1, at: 2_000 }] });
+    return { r, extra: r.live.every((x) => x.currentView.view >= 2) ? [] : [`views ${r.live.map((x) => JSON.stringify(x.currentView))}`] };
+  });
+});
+
+test('the NEW-VIEW rule: the highest checkpoint, the highest commit certificate, then batches f+1 VIEW-CHANGEs hold', () => {
+  const f = 1;
+  const b = (k: number) => [new Uint8Array([k])];
+  const chainOf = (from: { seq: number; history: Uint8Array }, batches: Uint8Array[][]) => {
+    let h = from.history;
+    return batches.map((batch, i) => ({ seq: from.seq + 1 + i, view: 0, history: (h = extend(h, batchDigest(batch))), batch }));
+  };
+  const change = (replica: number, entries: OrderedEntry[], cc: CheckedChange['cc'] = null): CheckedChange => ({
+    replica, base: { seq: 0, history: EMPTY_HISTORY, digest: new Uint8Array(32), proof: [] }, chain: new Map(entries.map((e) => [e.seq, e])), cc,
+  });
+  const common = chainOf({ seq: 0, history: EMPTY_HISTORY }, [b(1), b(2)]);
+  const forked = chainOf({ seq: 2, history: common[1]!.history }, [b(9)]);
+  const held = chainOf({ seq: 2, history: common[1]!.history }, [b(3)]);
+  // Batch 3 is held by two (f+1) VIEW-CHANGEs: it stays; the fork held by one goes.
+  let plan = planNewView([change(0, [...common, ...held]), change(1, [...common, ...held]), change(2, [...common, ...forked])], f);
+  assert.deepEqual(plan.entries.map((e) => e.batch[0]![0]), [1, 2, 3]);
+  // Held by one only, but certified (a commit certificate in its VIEW-CHANGE): it stays.
+  plan = planNewView([change(0, common), change(1, common), change(2, [...common, ...forked], { seq: 3, history: forked[0]!.history })], f);
+  assert.deepEqual(plan.entries.map((e) => e.batch[0]![0]), [1, 2, 9]);
+  // Held by one only, uncertified: it goes (a request completes only once 2f+1 replicas executed it).
+  plan = planNewView([change(0, common.slice(0, 1)), change(1, common.slice(0, 1)), change(2, [...common, ...forked])], f);
+  assert.deepEqual(plan.entries.map((e) => e.batch[0]![0]), [1]);
 });

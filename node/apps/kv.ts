@@ -225,15 +225,17 @@ export function fromKnownClient<R extends { client: number }>(r: R, clients: num
 }
 
 /**
- * A request's payload decoded and from one of the testbed's `clients`, or why it is refused:
- * 'unknown-client', or 'malformed-request' (a replica counts the refusal by that reason).
+ * A request's payload decoded and from a known client, or null with the refusal reported
+ * (`unknown-client`, else `malformed-request`): what a replica does with every request it is
+ * given (a faulty primary's batch may hold anything, and every correct replica skips it alike).
  */
-export function openKvRequest(payload: Uint8Array, clients: number): KvRequest | 'unknown-client' | 'malformed-request' {
+export function openRequest(payload: Uint8Array, clients: number, refused: (reason: 'unknown-client' | 'malformed-request') => void): KvRequest | null {
   try {
     return fromKnownClient(decodeKvRequest(payload), clients);
   } catch (err) {
     if (!(err instanceof WireError)) throw err;
-    return err.reason === 'unknown-client' ? err.reason : 'malformed-request';
+    refused(err.reason === 'unknown-client' ? err.reason : 'malformed-request');
+    return null;
   }
 }
 

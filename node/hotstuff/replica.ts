@@ -1,5 +1,5 @@
 import { KvStore } from '../apps/kv.js';
-import { type HandlerTable, dispatch } from '../protocol/handlers.js';
+import { type Handlers, dispatch } from '../runtime/handlers.js';
 import { leaderOf } from '../protocol/leader.js';
 import type { Core, Ctx, NodeId } from '../runtime/core.js';
 import { GENESIS, GENESIS_HASH } from './auth.js';
@@ -43,7 +43,7 @@ export class HotStuffReplica implements Core<HotStuffMsg> {
   readonly safety: Safety;
   readonly pacemaker: Pacemaker;
   readonly checkpoints: Checkpoints;
-  private readonly handlers: HandlerTable<HotStuffMsg>;
+  private readonly handlers: Handlers<HotStuffMsg>;
 
   constructor(readonly p: HotStuffReplicaParams, readonly obs: HotStuffObserver) {
     this.tree = new BlockTree(this);
@@ -134,7 +134,7 @@ export class HotStuffReplica implements Core<HotStuffMsg> {
     this.timers[name]?.(ctx);
   }
 
-  private handlerTable(): HandlerTable<HotStuffMsg> {
+  private handlerTable(): Handlers<HotStuffMsg> {
     const { safety, pacemaker, tree, checkpoints } = this;
     return {
       request: (ctx, m) => pacemaker.onRequest(ctx, m.payload),

@@ -1,4 +1,4 @@
-import { type KvRequest, type KvStore, encodeResult, openKvRequest } from '../apps/kv.js';
+import { type KvRequest, type KvStore, encodeResult, openRequest } from '../apps/kv.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { invariant } from '../protocol/invariant.js';
 import type { Ctx } from '../runtime/core.js';
@@ -200,10 +200,7 @@ export class Safety {
 
   /** A request's payload decoded, or null with the refusal counted (malformed, or in the name of no client of the testbed). */
   open(payload: Uint8Array): KvRequest | null {
-    const request = openKvRequest(payload, this.r.p.clients);
-    if (typeof request !== 'string') return request;
-    this.r.obs.invalid(request);
-    return null;
+    return openRequest(payload, this.r.p.clients, (why) => this.r.obs.invalid(why));
   }
 
   reply(client: number, requestId: number, result: Parameters<typeof encodeResult>[0], view: number): HsReply {

@@ -1,4 +1,5 @@
 import type { MacReply } from '../apps/kv-client.js';
+import type { StateReplyOf, StateRequest } from '../protocol/bft-params.js';
 
 /**
  * PBFT (Castro & Liskov) as the baseline of a BFTCluster: the primary orders batches of client
@@ -92,21 +93,9 @@ export interface ViewChangeFetch {
   wanted: number;
 }
 
-/** A replica behind a stable checkpoint asks for the state at it. */
-export interface StateRequest {
-  type: 'state-request';
-  seq: number;
-  replica: number;
-}
-
+export type { StateRequest };
 /** The state at a stable checkpoint, with the 2f+1 CHECKPOINTs that vouch for its digest. */
-export interface StateReply {
-  type: 'state-reply';
-  seq: number;
-  replica: number;
-  checkpoint: Checkpoint[];
-  snapshot: Uint8Array;
-}
+export type StateReply = StateReplyOf<Checkpoint>;
 
 export type PbftSigned = Checkpoint | ViewChange | NewView;
 

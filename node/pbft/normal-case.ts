@@ -1,4 +1,4 @@
-import { type KvRequest, encodeResult, openKvRequest } from '../apps/kv.js';
+import { encodeResult, openRequest } from '../apps/kv.js';
 import { equalBytes } from '../crypto/bytes.js';
 import type { Ctx } from '../runtime/core.js';
 import { authenticate, batchDigest, pbftReplyMac, verifyAuthenticator } from './auth.js';
@@ -36,7 +36,7 @@ export class NormalCase {
 
   onRequest(ctx: Ctx<PbftMsg>, payload: Uint8Array): void {
     const r = this.r;
-    const request = this.open(payload);
+    const request = openRequest(payload, this.r.p.clients, (why) => this.r.obs.invalid(why));
     if (!request) return;
     const { client, requestId } = request;
     const done = r.store.lastOf(client);
@@ -59,14 +59,6 @@ export class NormalCase {
     // for a batch to commit (or the batch to fill, or the delay to pass).
     if (this.queue.length >= r.p.maxBatch || this.inFlight() < PIPELINE) this.flush(ctx);
     else ctx.setTimer('batch', r.p.batchDelayUs);
-  }
-
-  /** A request's payload decoded, or null with the refusal counted (malformed, or in the name of no client of the testbed). */
-  private open(payload: Uint8Array): KvRequest | null {
-    const request = openKvRequest(payload, this.r.p.clients);
-    if (typeof request !== 'string') return request;
-    this.r.obs.invalid(request);
-    return null;
   }
 
   /** The primary orders the queued requests as one batch, within the window. */
@@ -189,7 +181,7 @@ export class NormalCase {
       r.executed++;
       for (const payload of inst.prePrepare!.batch) {
         // A faulty primary's batch may hold anything: every correct replica skips the same requests.
-        const request = this.open(payload);
+        const request = openRequest(payload, this.r.p.clients, (why) => this.r.obs.invalid(why));
         if (!request) continue;
         const { result } = r.store.execute(request);
         if (result !== null) ctx.send(r.p.clientNode(request.client), this.reply(request.client, request.requestId, result));

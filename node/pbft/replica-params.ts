@@ -1,17 +1,9 @@
-import type { KvServiceParams } from '../apps/kv.js';
-import type { NodeId } from '../runtime/core.js';
+import type { BftReplicaParams } from '../protocol/bft-params.js';
 import type { PbftSigningKeys } from './auth.js';
 
-export interface PbftReplicaParams extends KvServiceParams {
-  index: number;
-  f: number;
-  replicas: NodeId[];
-  /** pairKeys[j]: the key this replica shares with replica j. */
-  pairKeys: Uint8Array[];
+export interface PbftReplicaParams extends BftReplicaParams {
   /** For CHECKPOINT, VIEW-CHANGE and NEW-VIEW, which are signed. */
   keys: PbftSigningKeys;
-  /** How long a backup waits for a request it has seen to execute before it suspects the primary (doubled per failed view change). */
-  viewChangeUs: number;
 }
 
 /** Why a replica moved to a later view (`switchyard_pbft_view_changes_total{reason}`). */

@@ -1,8 +1,7 @@
 import { KvStore } from '../apps/kv.js';
-import { type HandlerTable, dispatch } from '../protocol/handlers.js';
-import { invariant } from '../protocol/invariant.js';
-import { leaderOf } from '../protocol/leader.js';
-import type { Core, Ctx, NodeId } from '../runtime/core.js';
+import { ViewGroup } from '../protocol/view-group.js';
+import type { Core, Ctx } from '../runtime/core.js';
+import { type Handlers, dispatch } from '../runtime/handlers.js';
 import { Checkpoints } from './checkpoint.js';
 import { PbftLog } from './log.js';
 import type { PbftMsg } from './messages.js';
@@ -14,7 +13,6 @@ import { ViewChange } from './view-change.js';
 
 export type { PbftObserver, PbftReplicaParams, PbftViewChangeReason } from './replica-params.js';
 export { CHECKPOINT_INTERVAL } from './checkpoint.js';
-
 
 /**
  * A PBFT replica (Castro & Liskov, OSDI'99 and TOCS 2002; the protocol as implemented is
@@ -30,12 +28,8 @@ export { CHECKPOINT_INTERVAL } from './checkpoint.js';
  * - view-change.ts: the request timer, VIEW-CHANGE and NEW-VIEW (the rule in new-view.ts);
  * - recovery.ts: a replica restarted with empty state joins the view f+1 others show.
  */
-export class PbftReplica implements Core<PbftMsg> {
-  readonly me: number;
+export class PbftReplica extends ViewGroup implements Core<PbftMsg> {
   readonly f: number;
-  private viewNumber = 0;
-  /** False between sending a VIEW-CHANGE for `view` and accepting its NEW-VIEW. */
-  active = true;
   /** The highest sequence number assigned (by this primary or a NEW-VIEW) or passed by a state taken. */
   seq = 0;
   /** Batches executed into the store, in sequence order. */
@@ -47,10 +41,10 @@ export class PbftReplica implements Core<PbftMsg> {
   readonly stateTransfer: StateTransfer;
   readonly viewChange: ViewChange;
   readonly recovery: Recovery;
-  private readonly handlers: HandlerTable<PbftMsg>;
+  private readonly handlers: Handlers<PbftMsg>;
 
   constructor(readonly p: PbftReplicaParams, readonly obs: PbftObserver) {
-    this.me = p.index;
+    super(p.index, p.replicas);
     this.f = p.f;
     this.log = new PbftLog(p.f);
     this.normal = new NormalCase(this);
@@ -59,11 +53,6 @@ export class PbftReplica implements Core<PbftMsg> {
     this.viewChange = new ViewChange(this);
     this.recovery = new Recovery(this);
     this.handlers = this.handlerTable();
-  }
-
-  /** The view this replica runs, and whether it is still waiting for that view's NEW-VIEW. */
-  get currentView(): { view: number; active: boolean } {
-    return { view: this.view, active: this.active };
   }
 
   /** Batches executed so far, and the key-value contents (to compare replicas in tests). */
@@ -78,32 +67,6 @@ export class PbftReplica implements Core<PbftMsg> {
 
   debugLog(): string {
     return this.log.describe() + ` stable=${this.checkpoint.stable.seq} exec=${this.executed}`;
-  }
-
-  get view(): number {
-    return this.viewNumber;
-  }
-
-  /** Moves to `view`; a replica's view only advances. */
-  set view(view: number) {
-    invariant(view >= this.viewNumber, 'view-advances', () => `view ${view} after view ${this.viewNumber}`);
-    this.viewNumber = view;
-  }
-
-  get n(): number {
-    return this.p.replicas.length;
-  }
-
-  primaryOf(view: number): number {
-    return leaderOf(view, this.n);
-  }
-
-  get primary(): boolean {
-    return this.me === this.primaryOf(this.view);
-  }
-
-  others(): NodeId[] {
-    return this.p.replicas.filter((_, i) => i !== this.me);
   }
 
   start(ctx: Ctx<PbftMsg>): void {
@@ -124,7 +87,7 @@ export class PbftReplica implements Core<PbftMsg> {
   }
 
   /** One handler per message type. */
-  private handlerTable(): HandlerTable<PbftMsg> {
+  private handlerTable(): Handlers<PbftMsg> {
     const { normal, checkpoint, stateTransfer, viewChange } = this;
     return {
       request: (ctx, m) => normal.onRequest(ctx, m.payload),

@@ -1,8 +1,7 @@
-import { type KvRequest, decodeKvRequest, encodeResult, fromKnownClient } from '../apps/kv.js';
+import { type KvRequest, encodeResult, openRequest } from '../apps/kv.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import type { Ctx } from '../runtime/core.js';
-import { WireError } from '../runtime/core.js';
 import { batchDigest, extend, signOrder, signResponse, verifyOrder } from './auth.js';
 import { CP_INTERVAL } from './checkpoint.js';
 import type { Entry } from './history.js';
@@ -12,7 +11,7 @@ import type { ZyzzyvaReplica } from './replica.js';
 /** The ordering window: nothing is ordered this far past the stable checkpoint (bounds a VIEW-CHANGE). */
 export const WINDOW = 4 * CP_INTERVAL;
 /** ORDER-REQs sent in answer to one FILL-HOLE or CONFIRM-REQ. */
-const FILL_MAX = 32;
+const FILL_MAX = WINDOW;
 
 /**
  * Agreement (docs/zyzzyva.md#agreement; SOSP'07 §3.2, §3.4): the primary orders batches of
@@ -30,7 +29,7 @@ export class Agreement {
   /** The SPEC-RESPONSE last sent to each client (a retried request gets it again). */
   private readonly responses = new Map<number, SpecResponse>();
   /** The hole asked for at the last retry tick (asked again of everyone if still open). */
-  private asked: { top: number; ticks: number } | null = null;
+  private asked: { top: number; to: number } | null = null;
   /** The top of the history the primary last sent again when idle. */
   private announced = 0;
 
@@ -40,15 +39,10 @@ export class Agreement {
     return `early=${[...this.early.keys()].join(',')} queue=${this.queue.length}`;
   }
 
+
   /** A request's payload decoded, or null with the refusal counted. */
-  open(payload: Uint8Array): KvRequest | null {
-    try {
-      return fromKnownClient(decodeKvRequest(payload), this.r.p.clients);
-    } catch (err) {
-      if (!(err instanceof WireError)) throw err;
-      this.r.obs.invalid(err.reason === 'unknown-client' ? err.reason : 'malformed-request');
-      return null;
-    }
+  private open(payload: Uint8Array): KvRequest | null {
+    return openRequest(payload, this.r.p.clients, (why) => this.r.obs.invalid(why));
   }
 
   onRequest(ctx: Ctx<ZyzzyvaMsg>, payload: Uint8Array): void {
@@ -64,11 +58,23 @@ export class Agreement {
     this.enqueue(ctx, payload);
   }
 
-  /** A request this replica executed: its client gets the response again. True if it was executed. */
+  /**
+   * A request this replica executed: its client gets the response again. One we hold no response
+   * for was executed in a state we took (state transfer): it lies below a stable checkpoint, so it
+   * is committed, and the client gets a LOCAL-COMMIT for it. True if it was executed.
+   * (A LOCAL-COMMIT names the request's commit point, or the checkpoint of the state taken.)
+   */
   private answer(ctx: Ctx<ZyzzyvaMsg>, q: KvRequest): boolean {
-    if (!this.r.store.answered(q.client, q.requestId)) return false;
+    const r = this.r;
+    if (!r.store.answered(q.client, q.requestId)) return false;
     const sent = this.responses.get(q.client);
-    if (sent && sent.response.requestId === q.requestId) ctx.send(this.r.p.clientNode(q.client), sent);
+    const last = r.store.lastOf(q.client)!;
+    if (sent && sent.response.requestId === q.requestId) {
+      ctx.send(r.p.clientNode(q.client), sent);
+      // Committed already (a certificate or a stable checkpoint at or past it): a LOCAL-COMMIT too,
+      // for a client that cannot gather 2f+1 matching responses any more (some replicas took a state).
+      if (sent.response.seq <= r.commit.max.seq) r.commit.sendLocalCommit(ctx, q, sent.response, sent.result);
+    } else if (last.requestId === q.requestId) r.commit.sendLocalCommit(ctx, q, r.history.base, encodeResult(last.result));
     return true;
   }
 
@@ -98,24 +104,22 @@ export class Agreement {
     if (this.queue.length > 0) ctx.setTimer('batch', r.p.batchDelayUs);
   }
 
+  /**
+   * ORDER-REQ. Its signature is checked only when it is used (executed, kept as ours, or showing a
+   * later view): copies from FILL-HOLE answers and retransmissions cost no verification.
+   */
   onOrderReq(ctx: Ctx<ZyzzyvaMsg>, m: OrderReq): void {
     const r = this.r;
-    const primary = r.primaryOf(m.view);
     if (m.view < r.view) return;
-    if (!verifyOrder(m, primary, r.p.keys)) return r.obs.invalid('bad-signature');
-    if (m.view > r.view) return r.recovery.witnessed(ctx, primary, m.view);
-    if (!equalBytes(batchDigest(m.batch), m.digest)) return r.obs.invalid('bad-digest');
-    const held = r.history.historyAt(m.seq);
-    if (m.seq <= r.history.top) {
-      if (!held) return;
-      if (!equalBytes(held, m.history)) return r.obs.invalid('conflicting-order-req');
-      const e = r.history.get(m.seq);
-      if (e && !e.order) e.order = m;
+    if (m.view > r.view) {
+      if (verifyOrder(m, r.primaryOf(m.view), r.p.keys)) r.recovery.witnessed(ctx, r.primaryOf(m.view), m.view);
+      else r.obs.invalid('bad-signature');
       return;
     }
+    if (m.seq <= r.history.top) return this.duplicate(m);
     if (m.seq > r.checkpoint.stable.seq + WINDOW) return r.obs.invalid('outside-window');
     if (!r.active || m.seq > r.history.top + 1) {
-      if (this.early.size < WINDOW) this.early.set(m.seq, m);
+      if (this.early.size < WINDOW && !this.early.has(m.seq)) this.early.set(m.seq, m);
       if (r.active) this.fillHole(ctx, m.seq - 1);
       return;
     }
@@ -123,9 +127,21 @@ export class Agreement {
     this.drain(ctx);
   }
 
-  /** The next ORDER-REQ in sequence: executed if it extends the history. */
+  /** An ORDER-REQ for a batch we executed: kept if we hold no signed one for it, refused if it contradicts ours. */
+  private duplicate(m: OrderReq): void {
+    const r = this.r;
+    const e = r.history.get(m.seq);
+    if (!e || (e.order && equalBytes(e.order.sig, m.sig))) return;
+    if (!verifyOrder(m, r.primaryOf(m.view), r.p.keys)) return r.obs.invalid('bad-signature');
+    if (!equalBytes(e.history, m.history)) return r.obs.invalid('conflicting-order-req');
+    e.order ??= m;
+  }
+
+  /** The next ORDER-REQ in sequence: executed if it is the primary's and extends the history. */
   private accept(ctx: Ctx<ZyzzyvaMsg>, m: OrderReq): void {
     const r = this.r;
+    if (!verifyOrder(m, r.primaryOf(m.view), r.p.keys)) return r.obs.invalid('bad-signature');
+    if (!equalBytes(batchDigest(m.batch), m.digest)) return r.obs.invalid('bad-digest');
     if (!equalBytes(extend(r.history.head, m.digest), m.history)) return r.obs.invalid('history-mismatch');
     this.execute(ctx, { seq: m.seq, view: m.view, history: m.history, digest: m.digest, batch: m.batch, order: m, undo: [] });
   }
@@ -165,6 +181,7 @@ export class Agreement {
     r.history.append(e);
     r.obs.executed(e.batch.length);
     if (e.seq % CP_INTERVAL === 0) r.checkpoint.take(ctx);
+    if (e.seq === r.checkpoint.stable.seq) r.checkpoint.reached();
     r.viewChange.releaseAnswered(ctx);
   }
 
@@ -187,10 +204,11 @@ export class Agreement {
   /** Asks the primary for the ORDER-REQs between the top of the history and `to`. */
   fillHole(ctx: Ctx<ZyzzyvaMsg>, to: number): void {
     const r = this.r;
-    if (to <= r.history.top || r.primary) return;
+    // Asked once per top of the history: the answer fills the hole or the next tick asks everyone.
+    if (to <= r.history.top || r.primary || this.asked?.top === r.history.top) return;
     const m: FillHole = { type: 'fill-hole', view: r.view, from: r.history.top + 1, to, replica: r.me };
     ctx.send(r.p.replicas[r.primaryOf(r.view)]!, m);
-    this.asked ??= { top: r.history.top, ticks: 0 };
+    this.asked = { top: r.history.top, to };
   }
 
   /** FILL-HOLE: the signed ORDER-REQs of the current view held in the range go to the asker. */
@@ -248,13 +266,16 @@ export class Agreement {
       }
       return;
     }
-    const wanted = Math.max(0, ...this.early.keys()) - 1;
-    if (!this.asked || r.history.top > this.asked.top || wanted <= r.history.top) {
-      this.asked = null;
-      if (wanted > r.history.top) this.fillHole(ctx, wanted);
+    const asked = this.asked;
+    this.asked = null;
+    if (asked?.top === r.history.top) {
+      ctx.multicast(r.others(), { type: 'fill-hole', view: r.view, from: r.history.top + 1, to: asked.to, replica: r.me });
       return;
     }
-    ctx.multicast(r.others(), { type: 'fill-hole', view: r.view, from: r.history.top + 1, to: wanted, replica: r.me });
+    // Relayed requests not executed: others may hold ORDER-REQs we never saw (one lost to us,
+    // and nothing later to show the hole), so we ask for what follows our top.
+    const wanted = Math.max(Math.max(0, ...this.early.keys()) - 1, r.viewChange.watching ? r.history.top + FILL_MAX : 0);
+    this.fillHole(ctx, wanted);
   }
 
   /** The requests queued for the next batch, taken out (a view change). */

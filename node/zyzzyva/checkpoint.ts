@@ -96,6 +96,14 @@ export class Checkpoints {
     if (r.primary && r.active) r.agreement.flush(ctx);
   }
 
+  /** The history reached the stable checkpoint (it was behind it when it became stable): collected now if it passes through it. */
+  reached(): void {
+    const r = this.r;
+    if (!r.history.matches(this.stable.seq, this.stable.history)) return;
+    r.commit.advance(this.stable.seq, this.stable.history, []);
+    r.history.collect(this.stable.seq, this.stable.proof);
+  }
+
   /** f+1 others (one correct at least) checkpointed past the top of our history. */
   pastUs(): boolean {
     const past = new Votes(this.r.f + 1);

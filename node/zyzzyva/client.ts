@@ -60,7 +60,10 @@ export function zyzzyvaClient(p: ZyzzyvaClientParams, rng: Random, obs: ZyzzyvaC
     const prev = orders.get(k);
     if (!prev) return void orders.set(k, h);
     const primary = h.view % p.replicas.length;
-    if (!equalBytes(prev.history, h.history) && verifyOrder(prev, primary, keys) && verifyOrder(h, primary, keys)) pom = { type: 'pom', a: prev, b: h };
+    if (equalBytes(prev.history, h.history) || !verifyOrder(h, primary, keys)) return;
+    // A forged first header must not hide a real contradiction: the valid one takes its place.
+    if (verifyOrder(prev, primary, keys)) pom = { type: 'pom', a: prev, b: h };
+    else orders.set(k, h);
   };
 
   /** A commit certificate for the current request, sent to every replica, if 2f+1 responses match. */
@@ -96,7 +99,9 @@ export function zyzzyvaClient(p: ZyzzyvaClientParams, rng: Random, obs: ZyzzyvaC
         return { replica: s.replica, client: s.client, requestId: s.requestId, match: specMatch(s), result: m.result };
       }
       if (m.type === 'local-commit') {
-        return { replica: m.replica, client: m.client, requestId: m.requestId, match: `commit:${m.seq}:${hex(m.history)}:${hex(m.result)}`, result: m.result };
+        // A correct replica sends one only for a committed request, and committed results are
+        // one: 2f+1 match on the result alone (replicas that took a state name its checkpoint).
+        return { replica: m.replica, client: m.client, requestId: m.requestId, match: `commit:${hex(m.result)}`, result: m.result };
       }
       return null;
     },

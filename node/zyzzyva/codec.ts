@@ -95,7 +95,7 @@ const TABLE: PartTable<ZyzzyvaMsg> = {
   'new-view': record([f('view', u32), f('replica', u8), f('changes', list(viewChangePart, u8, MAX_PROOF)), f('sig', sig)], 'new-view'),
   'view-confirm': record([f('view', u32), f('seq', u64), f('history', hash), f('replica', u8), f('sig', sig)], 'view-confirm'),
   'state-request': record([f('seq', u64), f('replica', u8)], 'state-request'),
-  'state-reply': record([f('seq', u64), f('view', u32), f('replica', u8), f('checkpoint', proof), f('snapshot', bytes(u32, 1 << 26))], 'state-reply'),
+  'state-reply': record([f('seq', u64), f('replica', u8), f('checkpoint', proof), f('snapshot', bytes(u32, 1 << 26))], 'state-reply'),
 };
 
 /** A message's body bytes without its type byte (what signatures cover, with the signature emptied). */

@@ -46,12 +46,17 @@ export class CommitPhase {
     if (held) this.advance(c.seq, c.history, m.cc);
     const sent = r.agreement.responseOf(c.client, c.requestId);
     if (!sent || sent.response.seq !== c.seq || !equalBytes(sent.response.history, c.history)) return;
-    const result = sent.result;
+    this.sendLocalCommit(ctx, c, c, sent.result);
+  }
+
+  /** LOCAL-COMMIT: the request is committed at `at` in our history, with `result`. */
+  sendLocalCommit(ctx: Ctx<ZyzzyvaMsg>, q: { client: number; requestId: number }, at: { seq: number; history: Uint8Array }, result: Uint8Array): void {
+    const r = this.r;
     const lc: LocalCommit = {
-      type: 'local-commit', view: r.view, seq: c.seq, history: c.history, client: c.client, requestId: c.requestId, replica: r.me, result, mac: new Uint8Array(32),
+      type: 'local-commit', view: r.view, seq: at.seq, history: at.history, client: q.client, requestId: q.requestId, replica: r.me, result, mac: new Uint8Array(32),
     };
-    lc.mac = localCommitMac(lc, r.p.clientKey(c.client));
-    ctx.send(r.p.clientNode(c.client), lc);
+    lc.mac = localCommitMac(lc, r.p.clientKey(q.client));
+    ctx.send(r.p.clientNode(q.client), lc);
   }
 
   /** A committed point (certificate or stable checkpoint) in the history held: the highest one only advances. */

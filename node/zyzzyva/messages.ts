@@ -1,3 +1,5 @@
+import type { StateReplyOf, StateRequest } from '../protocol/bft-params.js';
+
 /**
  * Zyzzyva (Kotla, Alvisi, Dahlin, Clement and Wong, SOSP'07; TOCS 2009) as a baseline of a
  * BFTCluster: the primary orders requests (ORDER-REQ) and replicas execute them speculatively at
@@ -153,21 +155,9 @@ export interface ViewConfirm {
   sig: Uint8Array;
 }
 
-export interface StateRequest {
-  type: 'state-request';
-  seq: number;
-  replica: number;
-}
-
-/** The state at a stable checkpoint with the 2f+1 CHECKPOINTs vouching for it, and the sender's view. */
-export interface StateReply {
-  type: 'state-reply';
-  seq: number;
-  view: number;
-  replica: number;
-  checkpoint: Checkpoint[];
-  snapshot: Uint8Array;
-}
+/** The state at a stable checkpoint with the 2f+1 CHECKPOINTs vouching for it. */
+export type StateReply = StateReplyOf<Checkpoint>;
+export type { StateRequest };
 
 export type ZyzzyvaMsg = ZyzzyvaRequest | OrderReq | SpecResponse | Commit | LocalCommit | ConfirmReq | FillHole | IHateThePrimary | Pom
   | Checkpoint | ViewChange | NewView | ViewConfirm | StateRequest | StateReply;

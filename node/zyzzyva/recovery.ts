@@ -6,7 +6,7 @@ import type { ZyzzyvaReplica } from './replica.js';
  * Recovery of a replica restarted with empty state (docs/zyzzyva.md#restarted-replicas). It
  * starts in view 0 and asks for the others' stable checkpoint (state-transfer.ts); it never saw
  * the view changes that moved the others on, but the views others show in signed messages
- * (CHECKPOINT, ORDER-REQ, I-HATE-THE-PRIMARY, VIEW-CONFIRM) tell it. Once f+1 replicas (one
+ * (CHECKPOINT, ORDER-REQ, VIEW-CONFIRM) tell it. Once f+1 replicas (one
  * correct at least) showed a view above ours, that view runs: we join it as a backup, drop our
  * speculative history above the stable checkpoint, and catch up by FILL-HOLE and state transfer.
  * A restarted primary of the running view does not join: the backups hate it (it does not know

@@ -1,24 +1,15 @@
-import type { NodeId } from '../runtime/core.js';
+import type { BftReplicaParams } from '../protocol/bft-params.js';
 import type { ZyzzyvaKeys } from './auth.js';
 
-export interface ZyzzyvaReplicaParams {
-  index: number;
-  f: number;
-  replicas: NodeId[];
-  /** For ORDER-REQ, SPEC-RESPONSE, CHECKPOINT, I-HATE-THE-PRIMARY, VIEW-CHANGE, NEW-VIEW and VIEW-CONFIRM, which are signed. */
+/**
+ * The common BFT replica parameters (index, f, replicas, pairKeys, clientKey, clientNode, clients,
+ * maxBatch, batchDelayUs, retryUs, viewChangeUs — the time a replica waits for a relayed request to
+ * be ordered before it hates the primary) and the signing keys. `pairKeys` is unused: every
+ * replica-to-replica message is signed (docs/zyzzyva.md#members-and-keys).
+ */
+export interface ZyzzyvaReplicaParams extends BftReplicaParams {
+  /** For ORDER-REQ, SPEC-RESPONSE, CHECKPOINT, I-HATE-THE-PRIMARY, VIEW-CHANGE, NEW-VIEW and VIEW-CONFIRM. */
   keys: ZyzzyvaKeys;
-  /** pairKeys[j]: the key shared with replica j (unused: every replica-to-replica message is signed; kept for the wiring's shape, as PBFT's). */
-  pairKeys: Uint8Array[];
-  /** The key shared with a client (LOCAL-COMMIT's MAC). */
-  clientKey(client: number): Uint8Array;
-  clientNode(client: number): NodeId;
-  /** Clients of the testbed (ids 0 … clients − 1): a request in any other client's name is refused. */
-  clients: number;
-  maxBatch: number;
-  batchDelayUs: number;
-  retryUs: number;
-  /** How long a replica waits for a forwarded request to be ordered before it hates the primary (doubled per failed view change). */
-  viewChangeUs: number;
 }
 
 /** Why a replica moved to a later view (`switchyard_zyzzyva_view_changes_total{reason}`). */

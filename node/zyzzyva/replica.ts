@@ -1,8 +1,8 @@
 import { KvStore } from '../apps/kv.js';
 import { hex } from '../crypto/bytes.js';
-import { invariant } from '../protocol/invariant.js';
-import { leaderOf } from '../protocol/leader.js';
-import type { Core, Ctx, NodeId } from '../runtime/core.js';
+import { ViewGroup } from '../protocol/view-group.js';
+import type { Core, Ctx } from '../runtime/core.js';
+import { type Handlers, dispatch } from '../runtime/handlers.js';
 import { Agreement } from './agreement.js';
 import { Checkpoints } from './checkpoint.js';
 import { CommitPhase } from './commit.js';
@@ -15,9 +15,6 @@ import { ViewChange } from './view-change.js';
 
 export type { ZyzzyvaObserver, ZyzzyvaReplicaParams, ZyzzyvaViewChangeReason } from './replica-params.js';
 export { CP_INTERVAL } from './checkpoint.js';
-
-type MessageOf<T, M = ZyzzyvaMsg> = M extends { type: infer U } ? (T extends U ? M : never) : never;
-type Handlers = { [T in ZyzzyvaMsg['type']]: (ctx: Ctx<ZyzzyvaMsg>, m: MessageOf<T>) => void };
 
 /**
  * A Zyzzyva replica (Kotla et al., SOSP'07 and TOCS 2009; the protocol as implemented is
@@ -32,12 +29,8 @@ type Handlers = { [T in ZyzzyvaMsg['type']]: (ctx: Ctx<ZyzzyvaMsg>, m: MessageOf
  * - view-change.ts: I-HATE-THE-PRIMARY, POM, VIEW-CHANGE, NEW-VIEW (the rule in new-view.ts), VIEW-CONFIRM, rollback;
  * - recovery.ts: a replica restarted with empty state joins the view f+1 others show.
  */
-export class ZyzzyvaReplica implements Core<ZyzzyvaMsg> {
-  readonly me: number;
+export class ZyzzyvaReplica extends ViewGroup implements Core<ZyzzyvaMsg> {
   readonly f: number;
-  private viewNumber = 0;
-  /** False between committing to a view change and 2f+1 VIEW-CONFIRMs of its NEW-VIEW. */
-  active = true;
   store = new KvStore();
   readonly history = new SpecHistory();
   readonly agreement: Agreement;
@@ -46,10 +39,11 @@ export class ZyzzyvaReplica implements Core<ZyzzyvaMsg> {
   readonly stateTransfer: StateTransfer;
   readonly viewChange: ViewChange;
   readonly recovery: Recovery;
-  private readonly handlers: Handlers;
+  private readonly handlers: Handlers<ZyzzyvaMsg>;
+  private readonly timers: Record<string, (ctx: Ctx<ZyzzyvaMsg>) => void>;
 
   constructor(readonly p: ZyzzyvaReplicaParams, readonly obs: ZyzzyvaObserver) {
-    this.me = p.index;
+    super(p.index, p.replicas);
     this.f = p.f;
     this.agreement = new Agreement(this);
     this.commit = new CommitPhase(this);
@@ -58,10 +52,7 @@ export class ZyzzyvaReplica implements Core<ZyzzyvaMsg> {
     this.viewChange = new ViewChange(this);
     this.recovery = new Recovery(this);
     this.handlers = this.handlerTable();
-  }
-
-  get currentView(): { view: number; active: boolean } {
-    return { view: this.view, active: this.active };
+    this.timers = this.timerTable();
   }
 
   /** Batches in the history executed so far, and the key-value contents (to compare replicas in tests). */
@@ -79,54 +70,34 @@ export class ZyzzyvaReplica implements Core<ZyzzyvaMsg> {
     return `top=${this.history.top} base=${this.history.base.seq} stable=${this.checkpoint.stable.seq} cc=${this.commit.max.seq} ${this.agreement.describe()}`;
   }
 
-  get view(): number {
-    return this.viewNumber;
-  }
-
-  set view(view: number) {
-    invariant(view >= this.viewNumber, 'view-advances', () => `view ${view} after view ${this.viewNumber}`);
-    this.viewNumber = view;
-  }
-
-  get n(): number {
-    return this.p.replicas.length;
-  }
-
-  primaryOf(view: number): number {
-    return leaderOf(view, this.n);
-  }
-
-  get primary(): boolean {
-    return this.me === this.primaryOf(this.view);
-  }
-
-  others(): NodeId[] {
-    return this.p.replicas.filter((_, i) => i !== this.me);
-  }
-
   start(ctx: Ctx<ZyzzyvaMsg>): void {
     ctx.setTimer('retry', this.p.retryUs);
     this.stateTransfer.request(ctx);
   }
 
   receive(ctx: Ctx<ZyzzyvaMsg>, m: ZyzzyvaMsg): void {
-    (this.handlers[m.type] as (ctx: Ctx<ZyzzyvaMsg>, m: ZyzzyvaMsg) => void)(ctx, m);
+    dispatch(this.handlers, ctx, m);
   }
 
   timer(ctx: Ctx<ZyzzyvaMsg>, name: string): void {
-    if (name === 'batch') return this.agreement.flush(ctx);
-    if (name === 'hate') return this.viewChange.onWatchTimeout(ctx);
-    if (name === 'new-view') return this.viewChange.onNewViewTimeout(ctx);
-    if (name !== 'retry') return;
-    ctx.setTimer('retry', this.p.retryUs);
-    if (!this.active) return this.viewChange.tick(ctx);
-    this.stateTransfer.tick(ctx);
-    this.checkpoint.tick(ctx);
-    this.agreement.tick(ctx);
-    this.viewChange.tick(ctx);
+    this.timers[name]?.(ctx);
   }
 
-  private handlerTable(): Handlers {
+  /** One handler per timer: the batch delay, a relayed request's watch, the NEW-VIEW wait, and the retry period. */
+  private timerTable(): Record<string, (ctx: Ctx<ZyzzyvaMsg>) => void> {
+    return {
+      batch: (ctx) => this.agreement.flush(ctx),
+      hate: (ctx) => this.viewChange.onWatchTimeout(ctx),
+      'new-view': (ctx) => this.viewChange.onNewViewTimeout(ctx),
+      retry: (ctx) => {
+        ctx.setTimer('retry', this.p.retryUs);
+        // What made no progress is sent again (docs/zyzzyva.md).
+        for (const part of this.active ? [this.stateTransfer, this.checkpoint, this.agreement, this.viewChange] : [this.viewChange]) part.tick(ctx);
+      },
+    };
+  }
+
+  private handlerTable(): Handlers<ZyzzyvaMsg> {
     const { agreement, commit, checkpoint, stateTransfer, viewChange } = this;
     const toClients = () => this.obs.invalid('client-message');
     return {

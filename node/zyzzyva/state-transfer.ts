@@ -1,5 +1,6 @@
 import { encodeKvSnapshot, openKvState } from '../apps/kv.js';
 import type { Ctx } from '../runtime/core.js';
+import { WINDOW } from './agreement.js';
 import { checkpointProven } from './checkpoint.js';
 import type { StateReply, StateRequest, ZyzzyvaMsg } from './messages.js';
 import type { ZyzzyvaReplica } from './replica.js';
@@ -35,7 +36,7 @@ export class StateTransfer {
     const snapshot = r.checkpoint.stableState();
     const to = r.p.replicas[m.replica];
     if (stable.seq < m.seq || stable.seq === 0 || !snapshot || to === undefined || m.replica === r.me) return;
-    ctx.send(to, { type: 'state-reply', seq: stable.seq, view: r.view, replica: r.me, checkpoint: stable.proof, snapshot: encodeKvSnapshot(snapshot.snapshot()) });
+    ctx.send(to, { type: 'state-reply', seq: stable.seq, replica: r.me, checkpoint: stable.proof, snapshot: encodeKvSnapshot(snapshot.snapshot()) });
   }
 
   /** Installs a state vouched for by 2f+1 CHECKPOINTs unless our history already holds it. */
@@ -55,8 +56,13 @@ export class StateTransfer {
     r.checkpoint.keep(s.seq, store);
     r.obs.stateTransferred(s.seq);
     r.checkpoint.makeStable(ctx, s);
+    // We hold that state now and sign it too: replicas short of 2f+1 matching CHECKPOINTs for it
+    // (a Byzantine signer lied to them) commit it with ours, and answer their clients.
+    r.checkpoint.take(ctx);
     r.commit.advance(s.seq, s.history, []);
     r.viewChange.stateTaken(ctx);
     r.agreement.drain(ctx);
+    // What was ordered past the state: the primary has it (nothing may come to show us the hole).
+    if (r.active) r.agreement.fillHole(ctx, r.history.top + WINDOW);
   }
 }

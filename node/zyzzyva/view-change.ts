@@ -1,5 +1,6 @@
 import type { KvRequest } from '../apps/kv.js';
 import { equalBytes, hex } from '../crypto/bytes.js';
+import { Backoff } from '../protocol/backoff.js';
 import { Votes } from '../protocol/quorum.js';
 import type { Ctx } from '../runtime/core.js';
 import { batchDigest, signMsg, verifyMsg, verifyOrder } from './auth.js';
@@ -35,8 +36,12 @@ export class ViewChange {
   private newView: NewView | null = null;
   private plan: NewViewPlan | null = null;
   private confirm: ViewConfirm | null = null;
+  /** VIEW-CHANGE, NEW-VIEW and VIEW-CONFIRM are sent again with exponential backoff while the view waits. */
+  private readonly resend: Backoff<string>;
 
-  constructor(private readonly r: ZyzzyvaReplica) {}
+  constructor(private readonly r: ZyzzyvaReplica) {
+    this.resend = new Backoff(r.p.retryUs, 16 * r.p.retryUs);
+  }
 
   private timeout(): number {
     return this.r.p.viewChangeUs * 2 ** Math.min(this.failed, MAX_DOUBLINGS);
@@ -50,6 +55,11 @@ export class ViewChange {
       this.armed = true;
       ctx.setTimer('hate', this.timeout());
     }
+  }
+
+  /** Whether relayed requests wait to be executed. */
+  get watching(): boolean {
+    return this.watched.size > 0;
   }
 
   releaseAnswered(ctx: Ctx<ZyzzyvaMsg>): void {
@@ -124,6 +134,7 @@ export class ViewChange {
     this.armed = false;
     ctx.cancelTimer('hate');
     this.own = this.newView = this.plan = this.confirm = null;
+    this.resend.clear();
     this.confirmedTo.clear();
     for (const m of [this.hates, this.changes, this.confirms]) for (const v of m.keys()) if (v < view) m.delete(v);
     ctx.setTimer('new-view', this.timeout());
@@ -284,13 +295,14 @@ export class ViewChange {
     r.stateTransfer.request(ctx);
   }
 
-  /** The retry period: what the view change waits for is sent again. */
+  /** The retry period: what the view change waits for is sent again, with backoff. */
   tick(ctx: Ctx<ZyzzyvaMsg>): void {
     const r = this.r;
     if (r.active) return;
-    if (this.own && !this.newView) ctx.multicast(r.others(), this.own);
-    if (this.newView && r.primary) ctx.multicast(r.others(), this.newView);
-    if (this.confirm) ctx.multicast(r.others(), this.confirm);
+    const due = (m: ZyzzyvaMsg | null) => m !== null && this.resend.due(m.type, ctx.now);
+    if (!this.newView && due(this.own)) ctx.multicast(r.others(), this.own!);
+    if (r.primary && due(this.newView)) ctx.multicast(r.others(), this.newView!);
+    if (due(this.confirm)) ctx.multicast(r.others(), this.confirm!);
     if (this.newView && !this.confirm) this.applyPlan(ctx);
   }
 }

@@ -5,6 +5,7 @@ import type { OrderedMulticast } from '../../node/neobft/aom-messages.js';
 import type { NeoMsg } from '../../node/neobft/messages.js';
 import type { PbftMsg } from '../../node/pbft/messages.js';
 import type { Block, HotStuffMsg } from '../../node/hotstuff/messages.js';
+import type { Checkpoint as ZyCheckpoint, SignedResponse, ViewChange as ZyViewChange, ZyzzyvaMsg } from '../../node/zyzzyva/messages.js';
 import type { CapybaraMsg } from '../../node/capybara/messages.js';
 import type { TcpControlBlockState } from '../../node/capybara/tcp/connection.js';
 import { ACK, PSH, SYN, type TcpPacket } from '../../node/capybara/tcp/packet.js';
@@ -190,6 +191,32 @@ export const hotstuffSamples: HotStuffMsg[] = [
   hsCheckpoint,
   { type: 'state-request', committed: 0, replica: 3 },
   { type: 'state-reply', replica: 1, block, proof: [hsCheckpoint, { ...hsCheckpoint, replica: 2 }], snapshot: fill(40, 17) },
+];
+
+const zyCheckpoint: ZyCheckpoint = { type: 'checkpoint', seq: 32, view: 2, history: fill(32, 1), digest: fill(32, 2), replica: 3, sig: fill(64, 3) };
+const zyResponse: SignedResponse = { view: 2, seq: 40, history: fill(32, 4), resultDigest: fill(32, 5), client: 7, requestId: 2 ** 40, replica: 1, sig: fill(64, 6) };
+const zyHeader = { view: 2, seq: 40, history: fill(32, 4), digest: fill(32, 7), sig: fill(64, 8) };
+const zyViewChange: ZyViewChange = {
+  type: 'view-change', view: 3, replica: 2, checkpoint: [zyCheckpoint, { ...zyCheckpoint, replica: 0 }], cc: [zyResponse, { ...zyResponse, replica: 2 }],
+  ordered: [{ seq: 33, view: 2, history: fill(32, 9), batch: [fill(6, 10), new Uint8Array(0)] }], sig: fill(64, 11),
+};
+export const zyzzyvaSamples: ZyzzyvaMsg[] = [
+  { type: 'request', payload: fill(12, 3) },
+  { type: 'order-req', ...zyHeader, batch: [fill(5, 4), new Uint8Array(0)] },
+  { type: 'order-req', ...zyHeader, sig: new Uint8Array(0), batch: [] },
+  { type: 'spec-response', response: zyResponse, result: fill(3, 12), order: zyHeader },
+  { type: 'commit', client: 7, requestId: 2 ** 40, cc: [zyResponse, { ...zyResponse, replica: 3 }] },
+  { type: 'local-commit', view: 2, seq: 40, history: fill(32, 4), client: 7, requestId: 9, replica: 0, result: fill(3, 12), mac: fill(32, 13) },
+  { type: 'confirm-req', view: 2, replica: 1, have: 39, payload: fill(12, 3) },
+  { type: 'fill-hole', view: 2, from: 33, to: 40, replica: 2 },
+  { type: 'i-hate-the-primary', view: 2, replica: 3, sig: fill(64, 14) },
+  { type: 'pom', a: zyHeader, b: { ...zyHeader, history: fill(32, 15) } },
+  zyCheckpoint,
+  zyViewChange,
+  { type: 'new-view', view: 3, replica: 3, changes: [zyViewChange, { ...zyViewChange, replica: 1, checkpoint: [], cc: [] }], sig: fill(64, 16) },
+  { type: 'view-confirm', view: 3, seq: 33, history: fill(32, 9), replica: 1, sig: fill(64, 17) },
+  { type: 'state-request', seq: 32, replica: 0 },
+  { type: 'state-reply', seq: 32, replica: 2, checkpoint: [zyCheckpoint], snapshot: fill(40, 18) },
 ];
 
 const A = 0x0a00_0064;
