@@ -11,10 +11,10 @@ import { type HotStuffFault, hotstuffByzantine } from '../node/hotstuff/faults.j
 import type { HotStuffMsg } from '../node/hotstuff/messages.js';
 import { HotStuffReplica, LEADER_RUN } from '../node/hotstuff/replica.js';
 import { garbageClient } from '../node/neobft/faults.js';
-import { SimNetwork } from '../node/net/sim.js';
 import type { Core } from '../node/runtime/core.js';
 import { Driver } from '../node/runtime/driver.js';
 import { SeededRandom } from '../node/runtime/random.js';
+import { simBftTestbed } from './support/bft-sim.js';
 import { mostCommon, restartWithEmptyState } from './support/restart-sweep.js';
 
 interface Run {
@@ -52,13 +52,7 @@ const replay = (seed: number) => `replay: HS_SEED=${seed} node --test dist/test/
 
 function run(o: Run) {
   const { seed, n, f, loss } = o;
-  const net = new SimNetwork(seed, { delayUs: 50, jitterUs: 30, loss, duplicate: loss, reorder: loss, reorderWindowUs: 300 });
-  const rng = new SeededRandom(seed);
-  const key = () => Uint8Array.from({ length: 32 }, () => rng.int(256));
-  const secrets = Array.from({ length: n }, key);
-  const publicKeys = secrets.map((s) => hotPathBackend.publicKey(s));
-  const clientKeys = Array.from({ length: CLIENTS }, () => Array.from({ length: n }, key));
-  const replicaIds = Array.from({ length: n }, (_, i) => 10 + i);
+  const { net, key, secrets, publicKeys, clientKeys, replicaIds } = simBftTestbed(seed, n, CLIENTS, loss);
   const history: Operation<KvInput, KvOutput>[] = [];
   const counters = { viewChanges: 0, stateTransfers: 0, batches: 0, fetched: 0, invalid: new Map<string, number>(), reasons: new Map<string, number>() };
   const replicas: HotStuffReplica[] = [];

@@ -6,7 +6,6 @@ import type { KvInput, KvOutput } from '../node/check/kv-model.js';
 import { type Operation, checkLinearizable } from '../node/check/linearizability.js';
 import { hotPathBackend } from '../node/crypto/signature.js';
 import { garbageClient } from '../node/neobft/faults.js';
-import { SimNetwork } from '../node/net/sim.js';
 import type { Core } from '../node/runtime/core.js';
 import { Driver } from '../node/runtime/driver.js';
 import { SeededRandom } from '../node/runtime/random.js';
@@ -17,6 +16,7 @@ import { zyzzyvaByzantine } from '../node/zyzzyva/faults.js';
 import { EMPTY_HISTORY, type IHateThePrimary, type OrderReq, type OrderedEntry, type ZyzzyvaMsg } from '../node/zyzzyva/messages.js';
 import { type CheckedChange, planNewView } from '../node/zyzzyva/new-view.js';
 import { ZyzzyvaReplica } from '../node/zyzzyva/replica.js';
+import { simBftTestbed } from './support/bft-sim.js';
 import { mostCommon, restartWithEmptyState } from './support/restart-sweep.js';
 
 type Fault = 'equivocating' | 'corrupt-replies' | 'wrong-results';
@@ -43,13 +43,7 @@ const replay = (seed: number) => `replay: ZY_SEED=${seed} node scripts/run-tests
 function run(o: Run) {
   const { seed, f, loss } = o;
   const n = 3 * f + 1;
-  const net = new SimNetwork(seed, { delayUs: 50, jitterUs: 30, loss, duplicate: loss, reorder: loss, reorderWindowUs: 300 });
-  const rng = new SeededRandom(seed);
-  const key = () => Uint8Array.from({ length: 32 }, () => rng.int(256));
-  const secrets = Array.from({ length: n }, key);
-  const publicKeys = secrets.map((s) => hotPathBackend.publicKey(s));
-  const clientKeys = Array.from({ length: CLIENTS }, () => Array.from({ length: n }, key));
-  const replicaIds = Array.from({ length: n }, (_, i) => 10 + i);
+  const { net, rng, key, secrets, publicKeys, clientKeys, replicaIds } = simBftTestbed(seed, n, CLIENTS, loss);
   const history: Operation<KvInput, KvOutput>[] = [];
   const counters = { viewChanges: 0, stateTransfers: 0, rolledBack: 0, fast: 0, twoPhase: 0, invalid: new Map<string, number>(), reasons: new Set<string>() };
   const replicas: ZyzzyvaReplica[] = [];
