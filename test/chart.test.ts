@@ -64,7 +64,7 @@ test('values are checked against values.schema.json', () => {
 
 test('every metric a dashboard queries is registered by the code', () => {
   // One registry per process kind, as in real members (clients of both systems share metric names).
-  const registries = [new Registry(), new Registry(), new Registry(), new Registry(), new Registry(), new Registry()];
+  const registries = [new Registry(), new Registry(), new Registry(), new Registry(), new Registry(), new Registry(), new Registry()];
   const hydra = hydraMetrics(registries[0]!, () => 0);
   hydra.sequencer(0);
   const receiver = hydra.receiver();
@@ -76,6 +76,9 @@ test('every metric a dashboard queries is registered by the code', () => {
   neo.replica(4);
   neo.client('neobft');
   neo.pbftReplica();
+  neo.hotstuffReplica();
+  neo.zyzzyvaReplica();
+  neobftMetrics(registries[6]!).zyzzyvaClient();
   hydraPaxosMetrics(registries[3]!, receiver);
   const capybara = capybaraMetrics(registries[4]!);
   capybara.switch();
