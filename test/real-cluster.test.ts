@@ -41,7 +41,9 @@ interface Example {
 
 const everything = () => true;
 const hydra = { file: 'hydra.json', shows: (e: string) => !/hydrapaxos|hydratxn/.test(e) };
-const bft = { file: 'bft.json', shows: (e: string) => !/pbft/.test(e) };
+/** The baselines' metrics (PBFT, HotStuff, Zyzzyva): the NeoBFT examples run none of them. */
+const baselineMetrics = [BFT_METRICS.pbft, BFT_METRICS.hotstuff, BFT_METRICS.zyzzyva].flatMap((m) => Object.values(m));
+const bft = { file: 'bft.json', shows: (e: string) => !baselineMetrics.some((name) => e.includes(name)) };
 const bftState = {
   epoch: BFT_METRICS.epoch, leader: BFT_METRICS.leader, 'sync point': BFT_METRICS.syncPoint, executed: BFT_METRICS.executed,
   'view changes': BFT_METRICS.viewChanges, 'state transfers': BFT_METRICS.stateTransfers, 'AOM sequencer epoch': BFT_METRICS.aomSequencerEpoch,
