@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { plan } from '../operator/plan/plan.js';
 import { loadResourceFile } from '../operator/schema/resources.js';
 import { freePort, startControlPlane } from './kube/envtest.js';
-import { DASHBOARDS, checkDashboard } from './support/dashboards.js';
+import { DASHBOARDS, checkDashboard, bftQueriesOf } from './support/dashboards.js';
 import { loadDashboard, panelQueries } from './support/grafana.js';
 import { type Prometheus, type Target, eventually, prometheusTools, promtoolProblems, startPrometheus } from './support/prometheus.js';
 import { spawnUp } from './support/up-process.js';
@@ -96,8 +96,6 @@ test('Hydra dashboard: every query, application panels included, has data from a
 test('Hydra dashboard: every query has data from a HydraTxn SequencerGroup', { skip }, () =>
   testbedCase('hydratxn', 'examples/hydratxn.yaml', 'hydra.json', everything));
 
-/** The BFT dashboard's queries a testbed of one protocol answers: the clients' and its own metrics'. */
-const bftQueriesOf = (prefixes: string) => (e: string) => new RegExp(`switchyard_(client|${prefixes})_`).test(e);
 
 test('BFT dashboard: every query but the baselines\' panels has data from a NeoBFT-HM BFTCluster', { skip }, () =>
   testbedCase('neobft', 'examples/bftcluster.yaml', 'bft.json', bftQueriesOf('aom|neobft')));

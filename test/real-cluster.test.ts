@@ -9,7 +9,7 @@ import { HYDRAPAXOS_METRICS } from '../node/hydrapaxos/metrics.js';
 import { BFT_METRICS } from '../node/neobft/metrics.js';
 import { CLIENT_METRICS } from '../node/runtime/metrics.js';
 import { Snapshot } from '../operator/report/scrape.js';
-import { checkDashboard } from './support/dashboards.js';
+import { bftQueriesOf, checkDashboard } from './support/dashboards.js';
 import type { PrometheusApi } from './support/prometheus.js';
 import { deployPrometheus, notUp } from './support/prometheus-operator.js';
 import { type RealCluster, clusterLogTail, startRealCluster, unavailable, waitUntil } from './support/real-cluster.js';
@@ -25,8 +25,13 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 interface Example {
   file: string;
+  /** The example as applied: the file, or the file with another `spec.protocol` (`protocol`). */
+  title: string;
+  doc: { kind: string; metadata: { name: string }; spec: Record<string, unknown> };
   kind: string;
   name: string;
+  /** Runs the example with this `spec.protocol` instead (a baseline), named `<name>-<protocol>`. */
+  protocol?: string;
   /** The member-name prefix and metric (with labels) whose growth shows the protocol working. */
   progress: { member: string; metric: string; labels?: Record<string, string>; what: string };
   /** Whether clients record histories that `switchyard status` checks for linearizability. */
@@ -39,17 +44,28 @@ interface Example {
   logs?: string[];
 }
 
+/** An example as listed: what is derived from its file is added below. */
+type ExampleFile = Omit<Example, 'title' | 'doc' | 'kind' | 'name'>;
+
 const everything = () => true;
 const hydra = { file: 'hydra.json', shows: (e: string) => !/hydrapaxos|hydratxn/.test(e) };
-/** The baselines' metrics (PBFT, HotStuff, Zyzzyva): the NeoBFT examples run none of them. */
-const baselineMetrics = [BFT_METRICS.pbft, BFT_METRICS.hotstuff, BFT_METRICS.zyzzyva].flatMap((m) => Object.values(m));
-const bft = { file: 'bft.json', shows: (e: string) => !baselineMetrics.some((name) => e.includes(name)) };
+const bft = { file: 'bft.json', shows: bftQueriesOf('aom|neobft') };
 const bftState = {
   epoch: BFT_METRICS.epoch, leader: BFT_METRICS.leader, 'sync point': BFT_METRICS.syncPoint, executed: BFT_METRICS.executed,
   'view changes': BFT_METRICS.viewChanges, 'state transfers': BFT_METRICS.stateTransfers, 'AOM sequencer epoch': BFT_METRICS.aomSequencerEpoch,
 };
 
 const bftLogs = ['replica', 'sequencer'];
+
+/** bftcluster.yaml run with a baseline protocol: its own panels and the clients', and where each of its replicas stands. */
+function bftBaseline(protocol: 'hotstuff' | 'zyzzyva'): ExampleFile {
+  const m = BFT_METRICS[protocol];
+  return {
+    file: 'bftcluster.yaml', protocol, histories: true, dashboard: { file: 'bft.json', shows: bftQueriesOf(protocol) }, logs: ['replica'],
+    state: { view: m.view, executed: m.executed, 'view changes': m.viewChanges, 'state transfers': m.stateTransfers },
+    progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' },
+  };
+}
 
 const hydraState = {
   configuration: HYDRA_METRICS.configuration, 'sequencer active': HYDRA_METRICS.sequencerActive, stamped: HYDRA_METRICS.stamped,
@@ -59,16 +75,23 @@ const hydraState = {
   'client requests': CLIENT_METRICS.requests,
 };
 
-const examples: Example[] = [
+const examples: Example[] = ([
   { file: 'sequencergroup.yaml', histories: false, dashboard: hydra, progress: { member: 'receiver', metric: HYDRA_METRICS.delivered, what: 'messages delivered in order' } },
   { file: 'hydrapaxos.yaml', histories: true, state: hydraState, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydratxn/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
   { file: 'hydratxn.yaml', histories: true, state: hydraState, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydrapaxos/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'transactions committed' } },
   { file: 'bftcluster.yaml', histories: true, dashboard: bft, state: bftState, logs: bftLogs, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
+  // The baselines a BFTCluster also runs, on the same pods and operator.
+  bftBaseline('hotstuff'),
+  bftBaseline('zyzzyva'),
   { file: 'bftcluster-faults.yaml', histories: true, dashboard: bft, state: bftState, logs: bftLogs, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
   { file: 'migratingservice.yaml', histories: false, dashboard: { file: 'capybara.json', shows: everything }, progress: { member: 'switch', metric: CAPYBARA_METRICS.serverRequests, what: 'requests served (counted per server by the switch)' } },
-].map((e) => {
-  const doc = parse(readFileSync(`examples/${e.file}`, 'utf8')) as { kind: string; metadata: { name: string } };
-  return { ...e, kind: doc.kind, name: doc.metadata.name };
+] as ExampleFile[]).map((e) => {
+  const doc = parse(readFileSync(`examples/${e.file}`, 'utf8')) as Example['doc'];
+  if (e.protocol) {
+    doc.spec.protocol = e.protocol;
+    doc.metadata.name = `${doc.metadata.name}-${e.protocol}`;
+  }
+  return { ...e, doc, title: e.protocol ? `${e.file} with protocol ${e.protocol}` : e.file, kind: doc.kind, name: doc.metadata.name };
 });
 
 describe('real cluster: every example on real pods', { skip: why ? `real cluster not possible here: ${why}` : false }, () => {
@@ -242,7 +265,7 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
   });
 
   for (const ex of examples) {
-    describe(ex.file, () => {
+    describe(ex.title, () => {
       const ns = `sy-${ex.name}`;
       // A failed example's testbed goes too: the next one must not share the node with it.
       after(() => cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']));
@@ -252,26 +275,26 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
         const r = statusOf(ns, ex.name);
         if (r.ok !== true) throw new Error(`not ok: ${JSON.stringify(r.failures ?? r.error)} (history ${r.history_file})`);
         if (ex.histories && r.linearizable !== true) throw new Error(`histories not linearizable (${r.history_file})`);
-        log(`${ex.file}: status ok ${when}${ex.histories ? `, linearizable over ${r.committed} operations` : ''}`);
+        log(`${ex.title}: status ok ${when}${ex.histories ? `, linearizable over ${r.committed} operations` : ''}`);
         return r;
       }));
 
       test(`all pods Ready, ${ex.progress.what}, the same verdict as switchyard up`, async () => {
         testbedNamespace(ns);
-        cluster.kubectl(['-n', ns, 'apply', '-f', `examples/${ex.file}`]);
+        cluster.kubectl(['-n', ns, 'apply', '-f', '-'], JSON.stringify(ex.doc));
         const started = Date.now();
         try {
           await waitUntil(`${ex.kind} ${ex.name} Ready`, 240, () => condition(ns, ex.kind, ex.name, 'Ready')?.status === 'True' || undefined);
         } catch (e) {
           throw new Error(`${(e as Error).message}\n${cluster.kubectl(['-n', ns, 'get', 'pods', '-o', 'wide'])}\n${JSON.stringify(resource(ns, ex.kind, ex.name).status, null, 1)}\n${clusterLogTail()}`);
         }
-        log(`${ex.file}: Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        log(`${ex.title}: Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
         const { member, metric, labels } = ex.progress;
         const first = await explained(ns, ex, waitUntil(`${ex.progress.what} (${metric})`, 120, () => {
           const v = scrape(ns, ex.name).sum(metric, labels, member);
           return v > 0 ? v : undefined;
         }));
-        log(`${ex.file}: ${metric} ${first} at ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        log(`${ex.title}: ${metric} ${first} at ${((Date.now() - started) / 1000).toFixed(1)} s`);
         // The verdict `switchyard up` gives locally, on the cluster: members scraped through the API
         // server, clients' histories checked for linearizability.
         await verdict('while running');
@@ -291,7 +314,7 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
           const p = JSON.parse(cluster.kubectl(['-n', ns, 'get', 'pod', pod, '-o', 'json', '--ignore-not-found']) || 'null');
           return p && p.metadata.uid !== uid && p.status.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
         });
-        log(`${ex.file}: ${pod} restarted`);
+        log(`${ex.title}: ${pod} restarted`);
       };
       test(`one pod of every role deleted in turn: the protocol goes on${ex.histories ? ' (histories linearizable), and a restarted client completes requests again' : ''}`, async () => {
         const pods = firstPodOfEachWorkload(ns, ex.name);
@@ -305,7 +328,7 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
           const v = scrape(ns, ex.name).sum(metric, labels, 'client-0');
           return v > 0 ? v : undefined;
         }));
-        log(`${ex.file}: ${client} restarted and completed ${done} requests`);
+        log(`${ex.title}: ${client} restarted and completed ${done} requests`);
       });
 
       // After the restarts, so the panels are checked on a testbed whose members were replaced (their
@@ -320,7 +343,7 @@ describe('real cluster: every example on real pods', { skip: why ? `real cluster
           if (missing.length > 0) throw new Error(missing.join('; '));
           return true;
         });
-        log(`${ex.file}: every pod scraped after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        log(`${ex.title}: every pod scraped after ${((Date.now() - started) / 1000).toFixed(1)} s`);
         await checkDashboard(prom, ex.dashboard.file, ex.name, ex.dashboard.shows, { scrapeMs: 5000, shown, log });
       });
 

@@ -8,6 +8,9 @@ export const DASHBOARDS = 'charts/switchyard/dashboards';
 /** A panel about half a 1920-pixel screen wide: Grafana asks for that many points. */
 const MAX_DATA_POINTS = 900;
 
+/** The BFT dashboard's queries a testbed of one protocol answers: the clients' and its own metrics' (`prefixes`, e.g. `aom|neobft`). */
+export const bftQueriesOf = (prefixes: string) => (e: string) => new RegExp(`switchyard_(client|${prefixes})_`).test(e);
+
 /**
  * Runs every query of `dashboard` that `shows` selects, with the testbed variable resolved the
  * way Grafana resolves it (its own label_values() query) and set to `testbed`, then to All;
