@@ -79,8 +79,9 @@ test('switchyard bench bft reports NeoBFT against the baselines and the unreplic
     assert.ok(p.cpu_s_per_op.busiest_replica > 0 && p.cpu_s_per_op.clients > 0, `${p.protocol}: CPU per op ${JSON.stringify(p.cpu_s_per_op)}`);
     // NeoBFT: one request to the sequencer, its multicast to 4 replicas, 4 replies; PBFT adds its
     // phases; HotStuff: the request to all 4 replicas and 4 replies, its blocks and votes shared by a batch.
+    // Counted by the members themselves, scraped one after another: a few operations' worth of skew.
     const least: Record<string, number> = { unreplicated: 2, hotstuff: 8 };
-    assert.ok(p.datagrams_per_op >= (least[p.protocol] ?? 9), `${p.protocol}: ${p.datagrams_per_op} datagrams per op`);
+    assert.ok(p.datagrams_per_op >= 0.95 * (least[p.protocol] ?? 9), `${p.protocol}: ${p.datagrams_per_op} datagrams per op`);
   }
 });
 

@@ -2,7 +2,6 @@ import type { BenchOptions, BenchResult } from '../support/types.js';
 import { bftReport } from '../../operator/report/bft.js';
 import { runResource } from '../support/run-resource.js';
 import { allCpu, ms, us } from '../support/units.js';
-import { udpDatagramsSent } from '../support/udp-counter.js';
 import { DEFAULT_ROUNDS, median, medianRun, rotated } from '../support/rounds.js';
 
 const BASELINES = ['pbft', 'hotstuff', 'zyzzyva'] as const;
@@ -47,15 +46,12 @@ export const bftResource = (protocol: string, clients: number, seconds: number) 
 });
 
 async function loadedRun(protocol: string, seconds: number): Promise<Loaded> {
-  const sentBefore = udpDatagramsSent();
   const r = await runResource(bftResource(protocol, CLIENTS, seconds), bftReport);
-  const sentAfter = udpDatagramsSent();
-  const committed = r.committed ?? 0;
   return {
     ops_per_s: r.ops_per_s,
     latency_s: r.latency_s,
     cpu_s_per_op: r.cpu_s_per_op,
-    datagrams_per_op: sentBefore === null || sentAfter === null || committed === 0 ? null : (sentAfter - sentBefore) / committed,
+    datagrams_per_op: r.datagrams_per_op,
     linearizable: r.linearizable === true,
   };
 }

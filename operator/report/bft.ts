@@ -1,6 +1,7 @@
 import { BFT_METRICS } from '../../node/neobft/metrics.js';
 import { fmtCount, fmtCounts, fmtSeconds, clientLatency, clientOperations, rate } from './format.js';
 import { cpuPerOp } from './cpu.js';
+import { datagramsPerOp } from './datagrams.js';
 import type { Snapshot } from './scrape.js';
 import { type SystemReport, tabulate } from './system-report.js';
 
@@ -76,6 +77,7 @@ export const bftReport = {
       rejected: { row: ['rejected by AOM', fmtCounts(rejected)], json: rejected },
       refused: { row: ['refused by replicas', fmtCounts(refused)], json: refused },
       cpu_s_per_op: cpuPerOp(final, base, latency.count, 'replica'),
+      datagrams_per_op: datagramsPerOp(final, base, latency.count),
     });
   },
 } satisfies SystemReport;

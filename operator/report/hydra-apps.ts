@@ -2,6 +2,7 @@ import { HYDRA_METRICS } from '../../node/hydra/metrics.js';
 import { HYDRAPAXOS_METRICS as M } from '../../node/hydrapaxos/metrics.js';
 import { CLIENT_METRICS } from '../../node/runtime/metrics.js';
 import { cpuPerOp } from './cpu.js';
+import { datagramsPerOp } from './datagrams.js';
 import { clientLatency, clientOperations, fmtCount, fmtCounts, fmtSeconds } from './format.js';
 import { hydraReport } from './hydra.js';
 import type { Snapshot } from './scrape.js';
@@ -48,6 +49,7 @@ export const hydraPaxosReport = {
         json: violations,
       },
       cpu_s_per_op: cpuPerOp(final, base, latency.count, 'receiver'),
+      datagrams_per_op: datagramsPerOp(final, base, latency.count),
       hydra_ops_per_s: { json: hydra.json.ops_per_s },
     }, hydra);
   },
