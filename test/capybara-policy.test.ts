@@ -44,6 +44,10 @@ test('decide: capybara holds off below capacity, however skewed the rates and lo
   const c = conns(1_000, 500, 300).map((x) => ({ ...x, queued: 5 }));
   assert.equal(decide('capybara', P, skewed, c, 0, fresh).trigger, null);
   assert.equal(decide('reconnect', P, skewed, c, 0, fresh).trigger, null);
+  // Reconnect resets by rate only: between threshold and threshold + ε with a long queue, nothing.
+  const between = load({ individualRps: 5_800, arrivalRps: 5_800, capacityRps: 6_000, queue: 100 });
+  assert.equal(decide('reconnect', P, between, c, 0, fresh).trigger, null);
+  assert.equal(decide('capybara', P, between, c, 0, fresh).trigger, 'queue');
   // The same server at capacity sheds by rate.
   const short = decide('capybara', P, { ...skewed, capacityRps: 8_500 }, c, 0, fresh);
   assert.equal(short.trigger, 'rate');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type CapybaraSimOptions, defaultCapybaraSimOptions } from '../node/capybara/simulation.js';
+import { CapybaraSim, type CapybaraSimOptions, defaultCapybaraSimOptions } from '../node/capybara/simulation.js';
 import { completedIn, problemsOf, runSeed } from './support/capybara-sim.js';
 
 const MS = 1000;
@@ -82,8 +82,16 @@ test('reconnect baseline: the client is cut off, reconnects, rebuilds the sessio
   assert.equal(sim.migrations.filter((m) => m.result === 'completed').length, 0);
 });
 
-test('lwrr baseline: connections stay where the switch first put them', () => {
-  const sim = runSeed({ ...scenario(7).options, mode: 'lwrr' });
+test('lwrr baseline: connections stay where the switch first put them, as many on every server', () => {
+  const options: CapybaraSimOptions = { ...scenario(7).options, mode: 'lwrr', assign: 'least-connections' };
+  const sim = new CapybaraSim(options);
+  sim.net.runUntil(50 * MS);
+  const perServer = [...sim.servers.values()].map((s) => s.sessions.size);
+  assert.deepEqual(perServer, perServer.map(() => (options.clients * options.workload.connections) / options.servers));
+  sim.net.runUntil(100 * MS);
+  sim.stopClients();
+  sim.net.runUntil(600 * MS);
+  assert.deepEqual(problemsOf(sim), []);
   assert.deepEqual(sim.decisions, []);
   assert.equal(sim.migrations.length, 0);
   assert.equal(sim.moves.size, 0);

@@ -9,7 +9,7 @@ export const capybaraParams = z.strictObject({
   servicePort: z.number().int().min(1).max(65_535),
   app: z.enum(['kv', 'echo']),
   mode: z.enum(['capybara', 'reactive', 'lwrr', 'reconnect']),
-  assign: z.enum(['least-connections', 'round-robin', 'least-loaded']),
+  assign: z.enum(['round-robin', 'least-connections', 'least-loaded']),
   signalIntervalMicros: micros,
   migrationRetryMicros: micros,
   /** Emulated service time per request at a server (0: none). */

@@ -15,6 +15,7 @@
  *   is back at the threshold, then waits out `reactiveCooldownUs`. Under `capybara` it is on only
  *   while the rate is over the threshold (the 2024 code: "reactive migration stays on while over
  *   the threshold"); under `reactive` the queue alone decides.
+ * - `reconnect` resets what the rate half would move (not the queue half's: see `decide`).
  * - **Hold-off** (Switchyard's): neither half of `capybara` moves anything while the server is
  *   not short of capacity — its arrival rate below `shortAtUtilisation` of what it can serve —
  *   since below capacity a migration only adds a blackout to the tail. Unknown capacity (no
@@ -141,8 +142,10 @@ function movable<K>(policy: MigrationPolicy, conns: readonly Candidate<K>[], ord
 
 /**
  * One decision at a load signal, by mode: `lwrr` never moves; `reactive` runs the queue half
- * alone; `capybara` (and `reconnect`, which resets what capybara would move) runs the rate half,
- * then the queue half while over the threshold, both only when short of capacity.
+ * alone; `capybara` runs the rate half, then the queue half while over the threshold, both only
+ * when short of capacity; `reconnect` resets what the rate half would move, when short of
+ * capacity (not the queue half: a reset client sends its outstanding requests again, they queue
+ * again, and queue-triggered resets would cut the same clients off in a loop).
  */
 export function decide<K>(mode: MigrationMode, policy: MigrationPolicy, load: ServerLoad, conns: readonly Candidate<K>[], now: number, cooldowns: Cooldowns): Decision<K> {
   const none: Decision<K> = { keys: [], trigger: null, cooldowns };
@@ -158,6 +161,7 @@ export function decide<K>(mode: MigrationMode, policy: MigrationPolicy, load: Se
     const keys = shedByRate(policy, load, conns);
     if (keys.length > 0) return { keys, trigger: 'rate', cooldowns: { ...cooldowns, rateUntil: now + policy.cooldownUs } };
   }
+  if (mode === 'reconnect') return none;
   const over = load.servers >= 2 && load.individualRps > (policy.rpsThreshold * load.sumRps) / load.servers;
   return over ? byQueue() : none;
 }

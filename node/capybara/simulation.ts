@@ -53,7 +53,7 @@ export const defaultCapybaraSimOptions: CapybaraSimOptions = {
   migrationRetryUs: 2_000,
   serviceUs: 0,
   serviceUsOf: {},
-  assign: 'least-connections',
+  assign: 'round-robin',
   forcedEveryUs: null,
   keepaliveUs: 20_000,
 };

@@ -10,10 +10,9 @@ import { endpointKey, ipOf, isClientIp, nodeOfIp } from './topology.js';
  * - Migration directory: client (ip, port) → owning server. The hardware indexes 2^16 registers
  *   by a 16-bit CRC of the client and checks the stored identifier; here the directory is an
  *   exact map, so two clients never collide.
- * - A SYN from a client without a live entry picks a server and writes the entry: least
- *   connections (the paper's LWRR baseline, least-weighted round robin, with equal weights: the
- *   fewest live entries, ties in round-robin order), round-robin, or least-loaded by the
- *   smoothed request counts. Client → VIP packets are rewritten to the
+ * - A SYN from a client without a live entry picks a server and writes the entry: round-robin,
+ *   least connections (least-weighted round robin with equal weights: the fewest live entries,
+ *   ties in round-robin order), or least-loaded by the smoothed request counts. Client → VIP packets are rewritten to the
  *   owner; owner → client packets are rewritten to come from the VIP, so clients never see a
  *   server's address. An entry whose connection ended (both FINs or a reset) is reassigned by the
  *   next SYN from that client port.
@@ -51,7 +50,7 @@ export interface SwitchParams {
 }
 
 /** How the switch places a new connection (docs/capybara.md#the-switch). */
-export type Assignment = 'least-connections' | 'round-robin' | 'least-loaded';
+export type Assignment = 'round-robin' | 'least-connections' | 'least-loaded';
 
 /** What directory recovery did (`switchyard_capybara_directory_recovery_total{reason}`). */
 export type RecoveryEvent = 'asked' | 'restored' | 'confirmed' | 'conflicting-claim';

@@ -12,7 +12,7 @@ export const migratingServiceSpec = z.strictObject({
     .describe('Emulated service time of one request at a server (0: as fast as the process runs). A server then serves at most 1e6/serviceMicros requests per second and queues the rest, as a loaded backend does; this is what makes an imbalance hurt.'),
   migration: z.strictObject({
     mode: z.enum(['capybara', 'reactive', 'lwrr', 'reconnect']).default('capybara')
-      .describe('capybara: servers short of capacity migrate live connections, by rate and by queue length (the artifact\'s policy); reactive: a server migrates on queue length alone (the paper\'s reactive baseline); lwrr: connections stay where the switch placed them (the paper\'s LWRR baseline); reconnect: servers reset the connections capybara would move, and clients reconnect and rebuild their sessions.'),
+      .describe('capybara: servers short of capacity migrate live connections, by rate and by queue length (the artifact\'s policy); reactive: a server migrates on queue length alone (the paper\'s reactive baseline); lwrr: connections stay where the switch placed them (the paper\'s LWRR baseline); reconnect: servers short of capacity reset the connections the rate policy would move, and clients reconnect and rebuild their sessions.'),
     rpsThreshold: z.number().min(1).max(64).default(1.1)
       .describe('Where rate shedding stops, as a multiple of the fair share (cluster rate / servers): the artifact\'s RPS_THRESHOLD, 0.55 of two servers\' sum.'),
     thresholdEpsilon: z.number().min(0).max(64).default(0.1)
@@ -34,8 +34,8 @@ export const migratingServiceSpec = z.strictObject({
       .describe('Each server also migrates a random connection this often, whatever its load (null: never; capybara and reactive only): how migration latency is measured.'),
   }).prefault({}),
   switch: z.strictObject({
-    assignment: z.enum(['least-connections', 'round-robin', 'least-loaded']).default('least-connections')
-      .describe('Where the switch sends a new connection: to the server with the fewest live connections, ties in round-robin order (LWRR with equal weights); round-robin; or to the server with the fewest requests lately.'),
+    assignment: z.enum(['round-robin', 'least-connections', 'least-loaded']).default('round-robin')
+      .describe('Where the switch sends a new connection: in turn; to the server with the fewest live connections, ties in turn (least-weighted round robin with equal weights: the same as in turn while no connection ends); or to the server with the fewest requests lately.'),
     signalIntervalMicros: z.number().int().min(100).max(1_000_000).default(1000).describe('Period of the request-rate signals to the servers.'),
     servicePort: z.number().int().min(1).max(65_535).default(6379).describe('TCP port of the service on the virtual IP.'),
   }).prefault({}),
