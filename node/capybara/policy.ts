@@ -175,6 +175,18 @@ export function decide<K>(mode: MigrationMode, policy: MigrationPolicy, load: Se
 export const LOAD_TIME_CONSTANT_US = 25_000;
 
 /** Weight of the past when one more interval of `intervalUs` is folded in. */
-export function pastWeight(intervalUs: number): number {
-  return Math.exp(-intervalUs / LOAD_TIME_CONSTANT_US);
+export function pastWeight(intervalUs: number, timeConstantUs = LOAD_TIME_CONSTANT_US): number {
+  return Math.exp(-intervalUs / timeConstantUs);
+}
+
+/**
+ * Requests the hold-off's arrival rate is averaged over, at least: at a testbed's hundreds of
+ * requests per second a 25 ms average holds a handful, and its noise crossed 90 % of capacity at
+ * 50 % load (measured: 681 needless migrations in 12 s with 4 servers at 250 requests/s each).
+ */
+export const SHORT_WINDOW_REQUESTS = 50;
+
+/** The time constant of a server's arrival rate for the hold-off: long enough to hold SHORT_WINDOW_REQUESTS at capacity. */
+export function arrivalTimeConstantUs(capacityRps: number | null): number {
+  return Math.max(LOAD_TIME_CONSTANT_US, capacityRps === null ? 0 : (SHORT_WINDOW_REQUESTS / capacityRps) * 1e6);
 }

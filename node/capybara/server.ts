@@ -3,7 +3,7 @@ import type { StreamApp, StreamSession } from './app/session.js';
 import { type CapybaraMsg, FLAG_LOAD, FLAG_UNKNOWN, MAX_OWNED_PER_MESSAGE, type MigHeader, STAGE, type Stage } from './messages.js';
 import { MigrationOrigin } from './migration-origin.js';
 import { MigrationTarget } from './migration-target.js';
-import { type Cooldowns, type MigrationMode, type MigrationPolicy, type ServerLoad, type Trigger, decide, pastWeight } from './policy.js';
+import { type Cooldowns, type MigrationMode, type MigrationPolicy, type ServerLoad, type Trigger, arrivalTimeConstantUs, decide, pastWeight } from './policy.js';
 import type { TcpConnection, TcpControlBlockState, TcpEvent } from './tcp/connection.js';
 import { FIN, SYN, type TcpPacket, rewriteEndpoint } from './tcp/packet.js';
 import type { TcpParams } from './tcp/params.js';
@@ -121,6 +121,7 @@ export class ServerCore implements Core<CapybaraMsg> {
   /** Requests that arrived here this signal interval, and their smoothed rate. */
   private arrivals = 0;
   private arrivalRps = 0;
+  private lastSignalAt: number | null = null;
   readonly ip: number;
   private readonly service: ServiceQueue<Session>;
   private readonly origin: MigrationOrigin;
@@ -301,13 +302,20 @@ export class ServerCore implements Core<CapybaraMsg> {
     const perSecond = 1e6 / this.params.signalIntervalUs;
     const past = pastWeight(this.params.signalIntervalUs);
     const smooth = (was: number, count: number) => past * was + (1 - past) * count * perSecond;
-    for (const s of this.sessions.values()) {
-      s.rps = smooth(s.rps, s.count);
-      s.count = 0;
-    }
     this.sumRps = smooth(this.sumRps, sum);
     this.ownRps = smooth(this.ownRps, individual);
-    this.arrivalRps = smooth(this.arrivalRps, this.arrivals);
+    // What this server counts itself is a rate over the time since the last signal: a signal
+    // held up (a busy switch or machine) would otherwise pass off its backlog as one interval's.
+    const elapsed = this.lastSignalAt === null ? this.params.signalIntervalUs : Math.max(1, ctx.now - this.lastSignalAt);
+    this.lastSignalAt = ctx.now;
+    const mine = pastWeight(elapsed);
+    for (const s of this.sessions.values()) {
+      s.rps = mine * s.rps + (1 - mine) * (s.count * 1e6) / elapsed;
+      s.count = 0;
+    }
+    const capacityRps = this.params.serviceUs > 0 ? 1e6 / this.params.serviceUs : null;
+    const pastArrivals = pastWeight(elapsed, arrivalTimeConstantUs(capacityRps));
+    this.arrivalRps = pastArrivals * this.arrivalRps + (1 - pastArrivals) * (this.arrivals * 1e6) / elapsed;
     this.arrivals = 0;
     if (this.params.mode === 'lwrr') return;
     this.release(ctx); // the queue as of now
@@ -315,7 +323,7 @@ export class ServerCore implements Core<CapybaraMsg> {
       .map((s) => ({ key: s, rps: s.rps, queued: this.service.queued(s) }));
     const load: ServerLoad = this.lastLoad = {
       sumRps: this.sumRps, individualRps: this.ownRps, servers: this.params.servers, arrivalRps: this.arrivalRps,
-      capacityRps: this.params.serviceUs > 0 ? 1e6 / this.params.serviceUs : null, queue: this.service.length,
+      capacityRps, queue: this.service.length,
     };
     const { keys: chosen, trigger, cooldowns } = decide(this.params.mode, this.params.policy, load, candidates, ctx.now, this.cooldowns);
     this.cooldowns = cooldowns;
