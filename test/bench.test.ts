@@ -88,8 +88,8 @@ test('switchyard bench bft reports NeoBFT against the baselines and the unreplic
 test('switchyard bench capybara reports migration phases by session size, the workloads under every mode and its ratio', () => {
   const r = bench('capybara', '2');
   assert.deepEqual(r.state_sizes.map((p: { state_kb: number }) => p.state_kb), [0, 16, 64, 128]);
-  assert.deepEqual(r.workloads.map((w: { mode: string }) => w.mode), ['capybara', 'none', 'reconnect', 'capybara', 'none', 'reconnect', 'capybara', 'none', 'reconnect']);
-  assert.ok(r.ratio_p99_none_to_capybara > 0);
+  assert.deepEqual(r.workloads.map((w: { mode: string }) => w.mode), ['capybara', 'lwrr', 'reconnect', 'capybara', 'lwrr', 'reconnect', 'capybara', 'lwrr', 'reconnect']);
+  assert.ok(r.ratio_p99_lwrr_to_capybara > 0);
   assert.equal(r.requests_lost, 0);
   assert.equal(r.requests_duplicated, 0);
 });

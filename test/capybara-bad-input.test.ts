@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kvApp } from '../node/capybara/app/kv.js';
 import { capybaraCodec } from '../node/capybara/codec.js';
+import { encodeConnState } from '../node/capybara/conn-state.js';
 import { type CapybaraMsg, type MigHeader, STAGE } from '../node/capybara/messages.js';
 import { CapybaraSim, defaultCapybaraSimOptions } from '../node/capybara/simulation.js';
 import { ACK, PSH, SYN, encodeTcpPacket } from '../node/capybara/tcp/packet.js';
 import { encodeTcpState } from '../node/capybara/tcp/state-codec.js';
 import { SWITCH, VIP, clientNode, ipOf, serverNode } from '../node/capybara/topology.js';
 import type { NodeId } from '../node/runtime/core.js';
-import { Writer } from '../node/runtime/wire.js';
 
 /**
  * Single crafted datagrams against a running MigratingService (issue 18, bad input): the network
@@ -83,10 +83,7 @@ test('a server refuses a PREPARE_MIG for no client, and a CONN_STATE that would 
   const held = [...server.stack.all()].find((c) => c.state === 'ESTABLISHED');
   assert.ok(held, 'server 0 holds a connection');
   const state = held.exportState(sim.net.now);
-  const connState = (tcp: Uint8Array) => {
-    const app = kvApp.open().exportState();
-    return new Writer(8 + tcp.length + app.length).u32(tcp.length).raw(tcp).u32(app.length).raw(app).done();
-  };
+  const connState = (tcp: Uint8Array) => encodeConnState({ tcp, app: kvApp.open().exportState(), closing: false, waiting: [] });
   // A client end no connection uses yet, on a real client's address: its PREPARE_MIG is taken.
   const free = { clientIp: held.remote.ip, clientPort: 7 };
   forge(sim, 20 * MS, serverNode(0), [

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CapybaraSim, type CapybaraSimOptions, defaultCapybaraSimOptions } from '../node/capybara/simulation.js';
+import { completedIn, problemsOf, runSeed } from './support/capybara-sim.js';
 
 const MS = 1000;
 const SEEDS = 200;
@@ -33,21 +34,11 @@ function scenario(seed: number): { name: string; options: CapybaraSimOptions } {
       faults: { ...f, loss: 0.05 }, workload: { ...base.workload, app: 'echo', loop: 'closed' },
     }],
     ['no cooldown and forced migrations every 2 ms: connections migrate again and again, loss 1% + dup', {
-      faults: { ...f, loss: 0.01, duplicate: 0.02 }, policy: { ...base.policy, cooldownUs: 0, overload: 1.05 }, forcedEveryUs: 2_000,
+      faults: { ...f, loss: 0.01, duplicate: 0.02 }, policy: { ...base.policy, cooldownUs: 0, reactiveCooldownUs: 0, rpsThreshold: 1, epsilon: 0.05 }, forcedEveryUs: 2_000,
     }],
   ];
   const [name, overrides] = profiles[seed % profiles.length]!;
   return { name, options: { ...base, ...overrides } };
-}
-
-function runSeed(options: CapybaraSimOptions): CapybaraSim {
-  const sim = new CapybaraSim(options);
-  sim.net.runUntil(100 * MS);
-  sim.net.faults = { ...sim.net.faults, loss: 0, duplicate: 0, reorder: 0, jitterUs: 0 };
-  sim.net.runUntil(130 * MS);
-  sim.stopClients();
-  sim.net.runUntil(600 * MS);
-  return sim;
 }
 
 test(`Capybara migration over ${SEEDS} seeds: no request lost, duplicated or reordered, no reset, sessions intact`, () => {
@@ -59,18 +50,8 @@ test(`Capybara migration over ${SEEDS} seeds: no request lost, duplicated or reo
   for (let seed = seed0 ?? 1; seed <= (seed0 ?? SEEDS); seed++) {
     const { name, options } = scenario(seed);
     const sim = runSeed(options);
-    const problems: string[] = [];
-    for (const [id, c] of sim.clients) {
-      const t = c.tally;
-      if (t.duplicated || t.mismatched || t.resets) problems.push(`client ${id}: ${t.duplicated} duplicated, ${t.mismatched} mismatched, ${t.resets} resets`);
-      if (c.outstanding) problems.push(`client ${id}: ${c.outstanding} requests never answered`);
-      if (c.stack.connectionCount) problems.push(`client ${id}: ${c.stack.connectionCount} connections never closed`);
-      requests += t.completed;
-    }
-    for (const [id, s] of sim.servers) if (s.sessions.size) problems.push(`server ${id} still holds ${s.sessions.size} sessions`);
-    // A target's wait for a migration its origin had already given up is ended, and counted: not a fault.
-    const rejections = sim.rejections.filter((r) => !r.includes('migration-expired'));
-    if (rejections.length) problems.push(`rejections: ${rejections.slice(0, 3).join(' | ')}`);
+    const problems = problemsOf(sim);
+    requests += completedIn(sim);
     for (const m of sim.migrations) outcomes.set(m.result, (outcomes.get(m.result) ?? 0) + 1);
     movedTwice += [...sim.moves.values()].filter((n) => n >= 2).length;
     if (problems.length) failures.push(`seed ${seed} (${name}): ${problems.join('; ')} — replay: CAPY_SEED=${seed} npm test -- capybara-sim`);
@@ -86,20 +67,32 @@ test(`Capybara migration over ${SEEDS} seeds: no request lost, duplicated or reo
   console.log(`  ${SEEDS} seeds, ${requests} requests checked; migrations: ${[...outcomes].map(([k, v]) => `${v} ${k}`).join(', ')}; ${movedTwice} connections moved twice or more`);
 });
 
-test('reconnect baseline: the client is cut off, reconnects and every request is still answered', () => {
+test('reconnect baseline: the client is cut off, reconnects, rebuilds the session it lost, and every request is still answered', () => {
   const sim = runSeed({ ...scenario(7).options, mode: 'reconnect', faults: { delayUs: 20, jitterUs: 10 } });
   const tallies = [...sim.clients.values()].map((c) => c.tally);
   assert.ok(tallies.some((t) => t.reconnects > 0), 'the server cut some client off');
   for (const c of sim.clients.values()) {
     assert.equal(c.outstanding, 0);
+    // The counter starts over on the new connection: a server that kept the old keyspace would answer out of turn.
     assert.equal(c.tally.mismatched, 0);
+    assert.equal(c.tally.duplicated, 0);
     assert.equal(c.tally.resets, c.tally.reconnects);
+    assert.equal(c.tally.sessionsRebuilt, c.tally.reconnects, 'every reconnect lost its key-value session and stored it again');
   }
   assert.equal(sim.migrations.filter((m) => m.result === 'completed').length, 0);
 });
 
-test('none baseline: connections stay where the switch first put them', () => {
-  const sim = runSeed({ ...scenario(7).options, mode: 'none' });
+test('lwrr baseline: connections stay where the switch first put them, as many on every server', () => {
+  const options: CapybaraSimOptions = { ...scenario(7).options, mode: 'lwrr', assign: 'least-connections' };
+  const sim = new CapybaraSim(options);
+  sim.net.runUntil(50 * MS);
+  const perServer = [...sim.servers.values()].map((s) => s.sessions.size);
+  assert.deepEqual(perServer, perServer.map(() => (options.clients * options.workload.connections) / options.servers));
+  sim.net.runUntil(100 * MS);
+  sim.stopClients();
+  sim.net.runUntil(600 * MS);
+  assert.deepEqual(problemsOf(sim), []);
+  assert.deepEqual(sim.decisions, []);
   assert.equal(sim.migrations.length, 0);
   assert.equal(sim.moves.size, 0);
   for (const c of sim.clients.values()) assert.equal(c.outstanding, 0);

@@ -83,7 +83,7 @@ test('every metric a dashboard queries is registered by the code', () => {
   const capybara = capybaraMetrics(registries[4]!);
   capybara.switch();
   capybara.server(100);
-  capybaraMetrics(registries[5]!).client(() => ({ tally: { completed: 0, duplicated: 0, mismatched: 0, resets: 0, timeouts: 0, reconnects: 0, cut: 0 }, outstanding: 0, open: 0 }));
+  capybaraMetrics(registries[5]!).client(() => ({ tally: { completed: 0, duplicated: 0, mismatched: 0, resets: 0, timeouts: 0, reconnects: 0, cut: 0, sessionsRebuilt: 0 }, outstanding: 0, open: 0 }));
   transportMetrics(registries[2]!);
   operatorMetrics(registries[2]!);
   const registered = new Set(registries.flatMap((r) => r.getMetricsAsArray().map((m) => (m as unknown as { name: string }).name)));

@@ -75,6 +75,12 @@ export interface ClientTally {
    * only requests a restart may lose or repeat.
    */
   cut: number;
+  /**
+   * Key-value sessions lost with their connection (a reset, a timeout): the new connection's
+   * server knows nothing of the old keyspace, so the client stores its blob again and its counter
+   * starts over — what a real reconnect costs, and what migration avoids.
+   */
+  sessionsRebuilt: number;
 }
 
 interface Pending {
@@ -115,7 +121,7 @@ export class ClientCore implements Core<CapybaraMsg> {
   readonly conns: Conn[] = [];
   private readonly byConn = new Map<TcpConnection, Conn>();
   private readonly arrivals = new Heap<{ at: number; c: Conn }>((a, b) => a.at - b.at);
-  readonly tally: ClientTally = { completed: 0, duplicated: 0, mismatched: 0, resets: 0, timeouts: 0, reconnects: 0, cut: 0 };
+  readonly tally: ClientTally = { completed: 0, duplicated: 0, mismatched: 0, resets: 0, timeouts: 0, reconnects: 0, cut: 0, sessionsRebuilt: 0 };
   private stopped = false;
   private armedAt: number | null = null;
   /** When this client started: the step workload's time zero. */
@@ -297,6 +303,7 @@ export class ClientCore implements Core<CapybaraMsg> {
     c.conn = this.open();
     this.byConn.set(c.conn, c);
     if (this.params.workload.app === 'kv') {
+      this.tally.sessionsRebuilt++;
       for (const p of outstanding) {
         if (p.expect === '+OK' || p.expect.startsWith('$')) continue;
         c.counter++;

@@ -6,7 +6,7 @@ import type { TcpPacket } from './tcp/packet.js';
  *   addresses in place and forward without re-encoding.
  * - `mig`: a TCPMig message (docs/capybara.md#messages) — the migration protocol's stages, with a CONN_STATE
  *   payload fragmented to the path MTU.
- * - `rps`: the switch's request-rate signal to a server (docs/capybara.md#load-signals-and-the-policy): requests counted for all servers
+ * - `rps`: the switch's request-rate signal to a server (docs/capybara.md#load-signals): requests counted for all servers
  *   and for this one during the last interval, and the switch's incarnation (Switchyard's
  *   addition: a restarted switch draws a new one, which tells the servers its directory is empty).
  * - `whoHas` / `own`: Switchyard's directory recovery. The directory is soft state; the servers

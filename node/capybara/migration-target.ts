@@ -2,14 +2,14 @@ import { LRUCache } from 'lru-cache';
 import type { Ctx } from '../runtime/core.js';
 import { WireError } from '../runtime/core.js';
 import { Fragments } from '../protocol/reassembly.js';
-import { Reader, Writer } from '../runtime/wire.js';
-import type { StreamSession } from './app/session.js';
+import { Writer } from '../runtime/wire.js';
 import { type CapybaraMsg, FLAG_LOAD, FLAG_NEXT_FRAGMENT, FLAG_UNKNOWN, type MigHeader, STAGE, type Stage } from './messages.js';
 import { FORWARD_US } from './migration-origin.js';
-import type { CapybaraRefusal, ServerCore } from './server.js';
+import { type Arrived, type CapybaraRefusal, type ServerCore, migrates } from './server.js';
 import type { TcpControlBlockState } from './tcp/connection.js';
 import { type TcpPacket, rewriteEndpoint } from './tcp/packet.js';
 import { decodeTcpState } from './tcp/state-codec.js';
+import { decodeConnState } from './conn-state.js';
 import { formatEndpoint, formatIp, nodeOfIp } from './topology.js';
 
 /** A connection on its way here: the PREPARE_MIG it answers, the client's segments held meanwhile, the CONN_STATE fragments so far. */
@@ -79,7 +79,7 @@ export class MigrationTarget {
       return;
     }
     const busy = existing || this.refused.has(`${h.originIp}:${h.migration}`) || this.s.stack.lookup(h.clientIp, h.clientPort, this.s.params.servicePort);
-    if (busy || this.s.params.mode !== 'capybara') {
+    if (busy || !migrates(this.s.params.mode)) {
       reply(STAGE.rejected, 0);
       return;
     }
@@ -111,7 +111,7 @@ export class MigrationTarget {
       return;
     }
     this.incoming.delete(key);
-    this.s.importConnection(ctx, key, opened.tcp, opened.session);
+    this.s.importConnection(ctx, key, opened.tcp, opened.arrived);
     const ack = new Writer(8).u64(ctx.now).done();
     this.imported.set(`${h.originIp}:${h.migration}`, { ack, at: ctx.now });
     this.s.sendVia(ctx, origin, { ...h, stage: STAGE.connStateAck, flags: 0, fragment: 0 }, ack);
@@ -132,15 +132,14 @@ export class MigrationTarget {
     }
   }
 
-  /** A whole CONN_STATE's connection and session, or why it is refused: malformed, or not the connection its header names on the service port. */
-  private openState(whole: Uint8Array, h: MigHeader): { tcp: TcpControlBlockState; session: StreamSession } | { refusal: CapybaraRefusal; detail: string } {
+  /** A whole CONN_STATE's connection, session and unserved requests, or why it is refused: malformed, or not the connection its header names on the service port. */
+  private openState(whole: Uint8Array, h: MigHeader): { tcp: TcpControlBlockState; arrived: Arrived } | { refusal: CapybaraRefusal; detail: string } {
     let tcp: TcpControlBlockState;
-    let session: StreamSession;
+    let arrived: Arrived;
     try {
-      const r = new Reader(whole);
-      tcp = decodeTcpState(r.bytesOf(r.u32('tcp state length'), 'tcp state'));
-      session = this.s.params.app.restore(r.bytesOf(r.u32('app state length'), 'app state'));
-      r.end('CONN_STATE');
+      const body = decodeConnState(whole);
+      tcp = decodeTcpState(body.tcp);
+      arrived = { app: this.s.params.app.restore(body.app), waiting: body.waiting, closing: body.closing };
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       return { refusal: err.reason, detail: err.message };
@@ -148,7 +147,7 @@ export class MigrationTarget {
     if (tcp.remote.ip !== h.clientIp || tcp.remote.port !== h.clientPort || tcp.local.port !== this.s.params.servicePort) {
       return { refusal: 'state-mismatch', detail: `the state is of connection ${formatIp(tcp.remote.ip)}:${tcp.remote.port} → port ${tcp.local.port}, not the one the header names` };
     }
-    return { tcp, session };
+    return { tcp, arrived };
   }
 
   /** The origin abandoned an attempt: let go of it and hand back anything buffered. */

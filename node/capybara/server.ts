@@ -1,10 +1,9 @@
 import type { Core, Ctx, NodeId, Random, WireReason } from '../runtime/core.js';
-import { Writer } from '../runtime/wire.js';
 import type { StreamApp, StreamSession } from './app/session.js';
 import { type CapybaraMsg, FLAG_LOAD, FLAG_UNKNOWN, MAX_OWNED_PER_MESSAGE, type MigHeader, STAGE, type Stage } from './messages.js';
 import { MigrationOrigin } from './migration-origin.js';
 import { MigrationTarget } from './migration-target.js';
-import { type MigrationPolicy, chooseMigrations, pastWeight } from './policy.js';
+import { type Cooldowns, type MigrationMode, type MigrationPolicy, type ServerLoad, type Trigger, arrivalTimeConstantUs, decide, pastWeight } from './policy.js';
 import type { TcpConnection, TcpControlBlockState, TcpEvent } from './tcp/connection.js';
 import { FIN, SYN, type TcpPacket, rewriteEndpoint } from './tcp/packet.js';
 import type { TcpParams } from './tcp/params.js';
@@ -12,7 +11,8 @@ import { keepAlive } from './tcp/keepalive.js';
 import { StackPump } from './tcp/pump.js';
 import { TcpStack } from './tcp/stack.js';
 import { encodeTcpState } from './tcp/state-codec.js';
-import { ServiceQueue } from './service-queue.js';
+import { ServiceQueue, type Waiting } from './service-queue.js';
+import { encodeConnState } from './conn-state.js';
 import { endpointKey, formatEndpoint, formatIp, ipOf, isClientIp, isServerIp, nodeOfIp } from './topology.js';
 
 /**
@@ -49,7 +49,7 @@ import { endpointKey, formatEndpoint, formatIp, ipOf, isClientIp, isServerIp, no
  *   (`dead-peer`).
  */
 
-export type MigrationMode = 'capybara' | 'none' | 'reconnect';
+export type { MigrationMode } from './policy.js';
 
 export interface ServerParams {
   id: NodeId;
@@ -65,7 +65,7 @@ export interface ServerParams {
   signalIntervalUs: number;
   /** Resend interval of an unanswered migration message. */
   migrationRetryUs: number;
-  /** PREPARE_MIG attempts before the origin abandons the migration. */
+  /** PREPARE_MIG sends, each waiting twice as long as the one before (bounded), before the origin abandons the migration. */
   prepareAttempts: number;
   /** Emulated service time per request (0: none); see ServiceQueue. */
   serviceUs: number;
@@ -91,6 +91,8 @@ export interface ServerObserver {
   requests(count: number): void;
   connections(open: number): void;
   migration(result: MigrationResult, phases: Partial<Record<MigrationPhase, number>> | null, stateBytes: number): void;
+  /** The policy chose `connections` connections to move (or, under `reconnect`, to reset), by this half of it. */
+  decided(trigger: Trigger, connections: number): void;
   rejected(reason: CapybaraRefusal, detail: string): void;
 }
 
@@ -111,16 +113,23 @@ export class ServerCore implements Core<CapybaraMsg> {
   readonly sessions = new Map<TcpConnection, Session>();
   /** Clients whose connection lives elsewhere now (migrated out, or given back): stray segments follow it. */
   readonly handedOver = new Map<number, { targetIp: number; until: number }>();
-  private readonly pendingSessions = new Map<TcpConnection, StreamSession>();
-  private cooldownUntil = 0;
+  /** Connections imported and not accepted yet: their session, its requests waiting for service, whether the client had finished. */
+  private readonly pendingSessions = new Map<TcpConnection, Arrived>();
+  private cooldowns: Cooldowns = { rateUntil: 0, queueUntil: 0 };
   private sumRps = 0;
   private ownRps = 0;
+  /** Requests that arrived here this signal interval, and their smoothed rate. */
+  private arrivals = 0;
+  private arrivalRps = 0;
+  private lastSignalAt: number | null = null;
   readonly ip: number;
   private readonly service: ServiceQueue<Session>;
   private readonly origin: MigrationOrigin;
   private readonly target: MigrationTarget;
   private serviceArmedAt: number | null = null;
   private retryArmed = false;
+  /** What the policy last saw (null: no signal yet). */
+  lastLoad: ServerLoad | null = null;
   /** The switch incarnation of the last RPS signal. */
   private switchIncarnation: number | null = null;
 
@@ -139,7 +148,7 @@ export class ServerCore implements Core<CapybaraMsg> {
 
   start(ctx: Ctx<CapybaraMsg>): void {
     this.stack.listen(this.params.servicePort);
-    if (this.params.forcedEveryUs !== null && this.params.mode === 'capybara') ctx.setTimer('forced', this.params.forcedEveryUs);
+    if (this.params.forcedEveryUs !== null && migrates(this.params.mode)) ctx.setTimer('forced', this.params.forcedEveryUs);
     ctx.setTimer('keepalive', this.params.keepaliveUs);
     this.pump.run(ctx);
   }
@@ -201,9 +210,13 @@ export class ServerCore implements Core<CapybaraMsg> {
 
   private onEvent(now: number, e: TcpEvent): void {
     if (e.kind === 'accepted') {
-      const restored = this.pendingSessions.get(e.conn);
+      const arrived = this.pendingSessions.get(e.conn);
       this.pendingSessions.delete(e.conn);
-      this.sessions.set(e.conn, { conn: e.conn, app: restored ?? this.params.app.open(), count: 0, rps: 0, migrating: false, closing: false });
+      const s: Session = { conn: e.conn, app: arrived?.app ?? this.params.app.open(), count: 0, rps: 0, migrating: false, closing: arrived?.closing ?? false };
+      this.sessions.set(e.conn, s);
+      // The origin's unserved requests are served here, ahead of anything the client sends next.
+      for (const w of arrived?.waiting ?? []) this.service.admit(now, s, w.reply, w.requests);
+      if (s.closing && !this.service.holds(s)) e.conn.close();
       this.observer.connections(this.sessions.size);
       this.serve(now, e.conn);
       return;
@@ -228,6 +241,7 @@ export class ServerCore implements Core<CapybaraMsg> {
     if (!s || input.length === 0) return;
     const { reply, requests } = s.app.feed(input);
     s.count += requests;
+    this.arrivals += requests;
     this.observer.requests(requests);
     if (reply.length > 0 || requests > 0) this.service.admit(now, s, reply, requests);
   }
@@ -287,26 +301,45 @@ export class ServerCore implements Core<CapybaraMsg> {
     }
     const perSecond = 1e6 / this.params.signalIntervalUs;
     const past = pastWeight(this.params.signalIntervalUs);
+    const smooth = (was: number, count: number) => past * was + (1 - past) * count * perSecond;
+    this.sumRps = smooth(this.sumRps, sum);
+    this.ownRps = smooth(this.ownRps, individual);
+    // What this server counts itself is a rate over the time since the last signal: a signal
+    // held up (a busy switch or machine) would otherwise pass off its backlog as one interval's.
+    const elapsed = this.lastSignalAt === null ? this.params.signalIntervalUs : Math.max(1, ctx.now - this.lastSignalAt);
+    this.lastSignalAt = ctx.now;
+    const mine = pastWeight(elapsed);
     for (const s of this.sessions.values()) {
-      s.rps = past * s.rps + (1 - past) * s.count * perSecond;
+      s.rps = mine * s.rps + (1 - mine) * (s.count * 1e6) / elapsed;
       s.count = 0;
     }
-    this.sumRps = past * this.sumRps + (1 - past) * sum * perSecond;
-    this.ownRps = past * this.ownRps + (1 - past) * individual * perSecond;
-    if (this.params.mode === 'none' || ctx.now < this.cooldownUntil) return;
-    const candidates = [...this.sessions.values()].filter((s) => !s.migrating && s.conn.state === 'ESTABLISHED').map((s) => ({ key: s, rps: s.rps }));
-    const chosen = chooseMigrations(this.params.policy, { sumRps: this.sumRps, individualRps: this.ownRps, servers: this.params.servers }, candidates);
-    if (chosen.length === 0) return;
-    this.cooldownUntil = ctx.now + this.params.policy.cooldownUs;
+    const capacityRps = this.params.serviceUs > 0 ? 1e6 / this.params.serviceUs : null;
+    const pastArrivals = pastWeight(elapsed, arrivalTimeConstantUs(capacityRps));
+    this.arrivalRps = pastArrivals * this.arrivalRps + (1 - pastArrivals) * (this.arrivals * 1e6) / elapsed;
+    this.arrivals = 0;
+    if (this.params.mode === 'lwrr') return;
+    this.release(ctx); // the queue as of now
+    const candidates = [...this.sessions.values()].filter((s) => !s.migrating && s.conn.state === 'ESTABLISHED')
+      .map((s) => ({ key: s, rps: s.rps, queued: this.service.queued(s) }));
+    const load: ServerLoad = this.lastLoad = {
+      sumRps: this.sumRps, individualRps: this.ownRps, servers: this.params.servers, arrivalRps: this.arrivalRps,
+      capacityRps, queue: this.service.length,
+    };
+    const { keys: chosen, trigger, cooldowns } = decide(this.params.mode, this.params.policy, load, candidates, ctx.now, this.cooldowns);
+    this.cooldowns = cooldowns;
+    if (trigger === null) return;
+    this.observer.decided(trigger, chosen.length);
     // The smoothed rate would remember the shed load for a while; count it gone at once.
     for (const s of chosen) this.ownRps -= s.rps;
     for (const s of chosen) {
       if (this.params.mode === 'reconnect') {
-        // The disruptive baseline: cut the client off; it reconnects and the switch places it anew.
+        // The disruptive baseline: cut the client off; it reconnects, the switch places it anew,
+        // and its session (the keyspace) is gone with the connection.
         s.conn.abort();
         this.observer.migration('reconnect', null, 0);
       } else {
-        this.origin.initiate(ctx, s);
+        // The reactive baseline knows queues, not rates: its moves go to the least-loaded server unjudged.
+        this.origin.initiate(ctx, s, this.params.mode === 'capybara');
       }
     }
   }
@@ -392,30 +425,41 @@ export class ServerCore implements Core<CapybaraMsg> {
   }
 
   /**
-   * Hands a connection over (the origin, on PREPARE_MIG_ACK): its replies still waiting for their
-   * service time leave with it, in order; it leaves the stack and the sessions; returns its
-   * CONN_STATE (TCP state, then the application session).
+   * Hands a connection over (the origin, on PREPARE_MIG_ACK): it leaves the stack and the
+   * sessions; returns its CONN_STATE (conn-state.ts): the TCP state, the application session,
+   * whether the client had finished, and its requests still waiting for service with their
+   * replies, which the target serves — the queued work moves with the connection, as unread bytes
+   * in Capybara's receive queue do.
    */
   exportConnection(ctx: Ctx<CapybaraMsg>, conn: TcpConnection): Uint8Array {
     const session = this.sessions.get(conn);
-    if (session) {
-      for (const reply of this.service.takeFor(session)) if (reply.length > 0) conn.write(reply);
-      if (session.closing) conn.close();
-    }
+    const waiting = session ? this.service.takeFor(ctx.now, session) : [];
     const tcp = encodeTcpState(this.stack.exportConnection(ctx.now, conn));
     const app = session ? session.app.exportState() : new Uint8Array(0);
     this.sessions.delete(conn);
     this.observer.connections(this.sessions.size);
-    return new Writer(8 + tcp.length + app.length).u32(tcp.length).raw(tcp).u32(app.length).raw(app).done();
+    return encodeConnState({ tcp, app, closing: session?.closing ?? false, waiting });
   }
 
-  /** Takes an arrived connection (the target, on a whole CONN_STATE) into the stack with its session. */
-  importConnection(ctx: Ctx<CapybaraMsg>, key: number, tcp: TcpControlBlockState, session: StreamSession): void {
-    this.pendingSessions.set(this.stack.importConnection(ctx.now, tcp), session);
+  /** Takes an arrived connection (the target, on a whole CONN_STATE) into the stack with its session and unserved requests. */
+  importConnection(ctx: Ctx<CapybaraMsg>, key: number, tcp: TcpControlBlockState, arrived: Arrived): void {
+    this.pendingSessions.set(this.stack.importConnection(ctx.now, tcp), arrived);
     this.handedOver.delete(key); // it may be coming back
     for (const e of this.stack.events()) this.onEvent(ctx.now, e);
   }
 }
+
+/** What a CONN_STATE brings besides the TCP state. */
+export interface Arrived {
+  app: StreamSession;
+  /** Requests the origin had not served yet, with their replies, in order. */
+  waiting: Waiting[];
+  /** The client had finished: close once those replies are out. */
+  closing: boolean;
+}
+
+/** Whether a mode moves connections live (the target side accepts them only then). */
+export const migrates = (mode: MigrationMode): boolean => mode === 'capybara' || mode === 'reactive';
 
 const STAGE_NAMES: Record<Stage, string> = {
   [STAGE.rejected]: 'REJECTED', [STAGE.prepare]: 'PREPARE_MIG', [STAGE.prepareAck]: 'PREPARE_MIG_ACK',

@@ -4,23 +4,39 @@
  * Capybara solves. Here every request costs `serviceUs` of a single server's time: replies are
  * computed at once but released in order when their service would end (0: released at once).
  * Pure, like the cores: the server asks what is due at `now` and when the next reply is.
+ * The requests not released yet are the server's queue (what reactive migration watches), per
+ * session too; a migrating session takes its own with it, to be served at the target.
  */
+export interface Waiting {
+  reply: Uint8Array;
+  requests: number;
+}
+
 export class ServiceQueue<S> {
   private busyUntil = 0;
-  private queue: { session: S; reply: Uint8Array; at: number }[] = [];
+  /** In service order: when each entry was admitted and when its service ends. */
+  private queue: ({ session: S; admitted: number; at: number } & Waiting)[] = [];
   private head = 0;
+  private readonly perSession = new Map<S, number>();
+  /** Requests admitted and not released yet. */
+  length = 0;
 
   constructor(private readonly serviceUs: number) {}
 
   admit(now: number, session: S, reply: Uint8Array, requests: number): void {
     this.busyUntil = Math.max(now, this.busyUntil) + requests * this.serviceUs;
-    this.queue.push({ session, reply, at: this.busyUntil });
+    this.queue.push({ session, reply, requests, admitted: now, at: this.busyUntil });
+    this.count(session, requests);
   }
 
   /** Replies whose service has ended by `now`, in order. */
   due(now: number): { session: S; reply: Uint8Array }[] {
     const out: { session: S; reply: Uint8Array }[] = [];
-    while (this.head < this.queue.length && this.queue[this.head]!.at <= now) out.push(this.queue[this.head++]!);
+    while (this.head < this.queue.length && this.queue[this.head]!.at <= now) {
+      const q = this.queue[this.head++]!;
+      this.count(q.session, -q.requests);
+      out.push(q);
+    }
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
@@ -33,15 +49,35 @@ export class ServiceQueue<S> {
   }
 
   holds(session: S): boolean {
-    for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]!.session === session) return true;
-    return false;
+    return this.perSession.has(session) || this.queue.slice(this.head).some((q) => q.session === session);
   }
 
-  /** Removes a session's waiting replies (it is migrating; its replies travel with it). */
-  takeFor(session: S): Uint8Array[] {
-    const mine = this.queue.slice(this.head).filter((q) => q.session === session).map((q) => q.reply);
+  /** Requests of a session waiting here. */
+  queued(session: S): number {
+    return this.perSession.get(session) ?? 0;
+  }
+
+  /**
+   * Removes a session's waiting replies, in order (it is migrating; they travel with it), and the
+   * service time they would have taken: what waited behind them moves up (never later than
+   * before), or the work would be counted at both servers.
+   */
+  takeFor(now: number, session: S): Waiting[] {
+    const mine = this.queue.slice(this.head).filter((q) => q.session === session).map(({ reply, requests }) => ({ reply, requests }));
     this.queue = this.queue.slice(this.head).filter((q) => q.session !== session);
     this.head = 0;
+    let prev = now;
+    for (const q of this.queue) prev = q.at = Math.min(q.at, Math.max(q.admitted, prev) + q.requests * this.serviceUs);
+    this.busyUntil = prev;
+    this.length -= this.queued(session);
+    this.perSession.delete(session);
     return mine;
+  }
+
+  private count(session: S, requests: number): void {
+    this.length += requests;
+    const n = (this.perSession.get(session) ?? 0) + requests;
+    if (n === 0) this.perSession.delete(session);
+    else this.perSession.set(session, n);
   }
 }

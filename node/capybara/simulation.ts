@@ -9,7 +9,9 @@ import { capybaraCodec } from './codec.js';
 import type { CapybaraMsg } from './messages.js';
 import { type MigrationPolicy, defaultMigrationPolicy } from './policy.js';
 import { type MigrationMode, type MigrationPhase, type MigrationResult, ServerCore } from './server.js';
-import { SwitchCore } from './switch.js';
+import { PREPARE_ATTEMPTS } from './migration-origin.js';
+import type { ServerLoad, Trigger } from './policy.js';
+import { type Assignment, SwitchCore } from './switch.js';
 import { type TcpParams, defaultTcpParams } from './tcp/params.js';
 import { SWITCH, VIP, clientNode, serverNode } from './topology.js';
 
@@ -31,6 +33,9 @@ export interface CapybaraSimOptions {
   signalIntervalUs: number;
   migrationRetryUs: number;
   serviceUs: number;
+  /** Servers (by index) whose service time differs from `serviceUs`: a slow machine in the cluster. */
+  serviceUsOf: Readonly<Record<number, number>>;
+  assign: Assignment;
   forcedEveryUs: number | null;
   keepaliveUs: number;
 }
@@ -47,6 +52,8 @@ export const defaultCapybaraSimOptions: CapybaraSimOptions = {
   signalIntervalUs: 1_000,
   migrationRetryUs: 2_000,
   serviceUs: 0,
+  serviceUsOf: {},
+  assign: 'round-robin',
   forcedEveryUs: null,
   keepaliveUs: 20_000,
 };
@@ -69,6 +76,8 @@ export class CapybaraSim {
   /** Starts of each member so far (the incarnation of the running one). */
   private readonly starts = new Map<NodeId, number>();
   readonly migrations: MigrationRecord[] = [];
+  /** Connections the policy chose, per server and trigger. */
+  readonly decisions: { server: NodeId; trigger: Trigger; connections: number; load: ServerLoad }[] = [];
   /** Ownership changes per client connection (endpointKey), migrations and roll-backs only. */
   readonly moves = new Map<number, number>();
   /** Directory entries rebuilt from the servers' claims after a switch restart. */
@@ -81,7 +90,7 @@ export class CapybaraSim {
     this.net = new SimNetwork(o.seed, o.faults);
     const servers = Array.from({ length: o.servers }, (_, s) => serverNode(s));
     this.boot(SWITCH, (incarnation) => (this.switchCore = new SwitchCore({
-      id: SWITCH, vip: VIP, servicePort: 6379, servers, clients: o.clients, assign: 'round-robin', signalIntervalUs: o.signalIntervalUs, incarnation,
+      id: SWITCH, vip: VIP, servicePort: 6379, servers, clients: o.clients, assign: o.assign, signalIntervalUs: o.signalIntervalUs, incarnation,
     }, {
       forwarded() {}, requests() {}, dropped: (reason) => this.rejections.push(`switch: ${reason}`),
       ownerChanged: (client, _from, _to, why) => {
@@ -90,21 +99,22 @@ export class CapybaraSim {
       },
       recovery() {},
     })));
-    for (const id of servers) {
+    servers.forEach((id, index) => {
       this.boot(id, (incarnation) => {
         const core = new ServerCore({
           id, switchNode: SWITCH, servicePort: 6379, servers: o.servers, clients: o.clients, app: o.workload.app === 'kv' ? kvApp : echoApp, mode: o.mode,
-          policy: o.policy, tcp: o.tcp, signalIntervalUs: o.signalIntervalUs, migrationRetryUs: o.migrationRetryUs, prepareAttempts: 3, serviceUs: o.serviceUs,
+          policy: o.policy, tcp: o.tcp, signalIntervalUs: o.signalIntervalUs, migrationRetryUs: o.migrationRetryUs, prepareAttempts: PREPARE_ATTEMPTS, serviceUs: o.serviceUsOf[index] ?? o.serviceUs,
           forcedEveryUs: o.forcedEveryUs, keepaliveUs: o.keepaliveUs, incarnation,
         }, {
           requests: (n) => (this.executed += n), connections() {},
           migration: (result, phases) => this.migrations.push({ server: id, result, phases }),
+          decided: (trigger, connections) => this.decisions.push({ server: id, trigger, connections, load: core.lastLoad! }),
           rejected: (reason, detail) => this.rejections.push(`${id}: ${reason}: ${detail}`),
         }, new SeededRandom(o.seed * 31 + id + incarnation * 7_919));
         this.servers.set(id, core);
         return core;
       });
-    }
+    });
     for (let c = 0; c < o.clients; c++) {
       const id = clientNode(c);
       this.boot(id, (incarnation) => {

@@ -10,8 +10,9 @@ import { endpointKey, ipOf, isClientIp, nodeOfIp } from './topology.js';
  * - Migration directory: client (ip, port) → owning server. The hardware indexes 2^16 registers
  *   by a 16-bit CRC of the client and checks the stored identifier; here the directory is an
  *   exact map, so two clients never collide.
- * - A SYN from a client without a live entry picks a server (round-robin or least-loaded by the
- *   smoothed request counts) and writes the entry. Client → VIP packets are rewritten to the
+ * - A SYN from a client without a live entry picks a server and writes the entry: round-robin,
+ *   least connections (least-weighted round robin with equal weights: the fewest live entries,
+ *   ties in round-robin order), or least-loaded by the smoothed request counts. Client → VIP packets are rewritten to the
  *   owner; owner → client packets are rewritten to come from the VIP, so clients never see a
  *   server's address. An entry whose connection ended (both FINs or a reset) is reassigned by the
  *   next SYN from that client port.
@@ -42,11 +43,14 @@ export interface SwitchParams {
   servers: readonly NodeId[];
   /** Clients 0..clients-1: the only addresses the switch forwards to or keeps directory entries for. */
   clients: number;
-  assign: 'round-robin' | 'least-loaded';
+  assign: Assignment;
   signalIntervalUs: number;
   /** Differs on every start of the switch: servers notice a restart by it. */
   incarnation: number;
 }
+
+/** How the switch places a new connection (docs/capybara.md#the-switch). */
+export type Assignment = 'round-robin' | 'least-connections' | 'least-loaded';
 
 /** What directory recovery did (`switchyard_capybara_directory_recovery_total{reason}`). */
 export type RecoveryEvent = 'asked' | 'restored' | 'confirmed' | 'conflicting-claim';
@@ -84,6 +88,8 @@ export class SwitchCore implements Core<CapybaraMsg> {
   private readonly counts = new Map<NodeId, number>();
   /** Requests per interval, smoothed over intervals: what "least loaded" means. */
   private readonly load = new Map<NodeId, number>();
+  /** Live (not ended) directory entries per server: the weight least-connections balances. */
+  private readonly live = new Map<NodeId, number>();
   private nextServer = 0;
   private readonly serverIps: Set<number>;
   /** Clients asked about (WHO_HAS) this signal interval. */
@@ -130,10 +136,7 @@ export class SwitchCore implements Core<CapybaraMsg> {
         return;
       }
       const entry = this.directory.get(endpointKey(p.dstIp, p.dstPort));
-      if (entry) {
-        if (p.flags & FIN) entry.serverFin = true;
-        if (p.flags & RST) entry.reset = true;
-      }
+      if (entry) this.mark(entry, p.flags, 'server');
       rewriteEndpoint(raw, 'src', this.params.vip, this.params.servicePort);
       ctx.send(nodeOfIp(p.dstIp), { kind: 'tcp', packet: p, raw });
       this.observer.forwarded('to-client');
@@ -151,8 +154,7 @@ export class SwitchCore implements Core<CapybaraMsg> {
     const key = endpointKey(p.srcIp, p.srcPort);
     let entry = this.directory.get(key);
     if (p.flags & SYN && !(p.flags & ACK) && (!entry || ended(entry))) {
-      entry = newEntry(this.choose());
-      this.directory.set(key, entry);
+      entry = this.enter(key, this.choose());
     }
     if (!entry) {
       this.observer.dropped('no-entry');
@@ -163,8 +165,7 @@ export class SwitchCore implements Core<CapybaraMsg> {
       }
       return;
     }
-    if (p.flags & FIN) entry.clientFin = true;
-    if (p.flags & RST) entry.reset = true;
+    this.mark(entry, p.flags, 'client');
     if (p.payload.length > 0) {
       this.counts.set(entry.owner, (this.counts.get(entry.owner) ?? 0) + 1);
       this.observer.requests(entry.owner, 1);
@@ -191,7 +192,7 @@ export class SwitchCore implements Core<CapybaraMsg> {
         this.observer.recovery(entry.owner === server ? 'confirmed' : 'conflicting-claim');
         continue;
       }
-      this.directory.set(key, newEntry(server));
+      this.enter(key, server);
       this.observer.recovery('restored');
       this.observer.ownerChanged(key, null, server, 'recovered');
     }
@@ -199,8 +200,43 @@ export class SwitchCore implements Core<CapybaraMsg> {
 
   private choose(): NodeId {
     const servers = this.params.servers;
-    if (this.params.assign === 'round-robin') return servers[this.nextServer++ % servers.length]!;
-    return this.leastLoaded(null) ?? servers[0]!;
+    if (this.params.assign === 'least-loaded') return this.leastLoaded(null) ?? servers[0]!;
+    const start = this.nextServer++;
+    if (this.params.assign === 'round-robin') return servers[start % servers.length]!;
+    // The fewest live connections; among those, the next in round-robin order.
+    let best = servers[start % servers.length]!;
+    for (let i = 1; i < servers.length; i++) {
+      const s = servers[(start + i) % servers.length]!;
+      if ((this.live.get(s) ?? 0) < (this.live.get(best) ?? 0)) best = s;
+    }
+    this.nextServer = servers.indexOf(best) + 1;
+    return best;
+  }
+
+  /** A new live entry for a client, owned by `owner` (replacing an ended one). */
+  private enter(key: number, owner: NodeId): Entry {
+    const entry = newEntry(owner);
+    this.directory.set(key, entry);
+    this.live.set(owner, (this.live.get(owner) ?? 0) + 1);
+    return entry;
+  }
+
+  /** Notes a FIN or reset from one side; an entry that ends stops counting as its owner's connection. */
+  private mark(entry: Entry, flags: number, side: 'client' | 'server'): void {
+    const was = ended(entry);
+    if (flags & FIN) entry[side === 'client' ? 'clientFin' : 'serverFin'] = true;
+    if (flags & RST) entry.reset = true;
+    if (!was && ended(entry)) this.live.set(entry.owner, (this.live.get(entry.owner) ?? 0) - 1);
+  }
+
+  private moveOwner(key: number, entry: Entry, to: NodeId, why: 'migrated' | 'rolled-back'): void {
+    const from = entry.owner;
+    if (!ended(entry)) {
+      this.live.set(from, (this.live.get(from) ?? 0) - 1);
+      this.live.set(to, (this.live.get(to) ?? 0) + 1);
+    }
+    entry.owner = to;
+    this.observer.ownerChanged(key, from, to, why);
   }
 
   /** The server with the fewest requests last interval (ties to the lowest id), other than `except`. */
@@ -264,8 +300,7 @@ export class SwitchCore implements Core<CapybaraMsg> {
     }
     if (h.stage === STAGE.prepareAck) {
       if (entry && h.flags & FLAG_LOAD && !entry.abandoned.includes(h.migration) && entry.owner === origin) {
-        entry.owner = target;
-        this.observer.ownerChanged(key, origin, target, 'migrated');
+        this.moveOwner(key, entry, target, 'migrated');
       }
       ctx.send(origin, { kind: 'mig', header: h, payload });
       return;
@@ -275,10 +310,7 @@ export class SwitchCore implements Core<CapybaraMsg> {
         // The attempt is abandoned: the origin keeps (or takes back) the client.
         if (entry) {
           this.abandon(entry, h.migration);
-          if (entry.owner === target) {
-            entry.owner = origin;
-            this.observer.ownerChanged(key, target, origin, 'rolled-back');
-          }
+          if (entry.owner === target) this.moveOwner(key, entry, origin, 'rolled-back');
         }
         ctx.send(target, { kind: 'mig', header: { ...h, targetIp: ipOf(target) }, payload });
       } else {

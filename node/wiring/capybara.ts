@@ -11,6 +11,9 @@ import { ClientCore } from '../capybara/client.js';
 import { capybaraCodec } from '../capybara/codec.js';
 import type { CapybaraMsg } from '../capybara/messages.js';
 import { capybaraMetrics } from '../capybara/metrics.js';
+import { PREPARE_ATTEMPTS } from '../capybara/migration-origin.js';
+import type { CapybaraParams } from '../capybara/params.js';
+import type { MigrationPolicy } from '../capybara/policy.js';
 import { ServerCore, type ServerObserver } from '../capybara/server.js';
 import type { Logger } from 'pino';
 import { SwitchCore } from '../capybara/switch.js';
@@ -34,6 +37,12 @@ function loggingRejections(observer: ServerObserver, logger: Logger): ServerObse
   };
 }
 
+/** The node document's policy (micros, as the document spells time) as the server's. */
+function migrationPolicy(p: CapybaraParams['policy']): MigrationPolicy {
+  const { cooldownMicros, reactiveCooldownMicros, ...rest } = p;
+  return { ...rest, cooldownUs: cooldownMicros, reactiveCooldownUs: reactiveCooldownMicros };
+}
+
 /** Starts the MigratingService member named `name` from the testbed's node document. */
 export async function startCapybaraMember(doc: NodeDocument & { system: 'capybara' }, name: string): Promise<void> {
   const p = doc.capybara;
@@ -50,8 +59,8 @@ export async function startCapybaraMember(doc: NodeDocument & { system: 'capybar
   } else if (role === 'server') {
     core = new ServerCore({
       id, switchNode: SWITCH, servicePort: p.servicePort, servers: p.servers, clients: p.clients, app: p.app === 'kv' ? kvApp : echoApp, mode: p.mode,
-      policy: { ...p.policy, cooldownUs: p.policy.cooldownMicros }, tcp: defaultTcpParams, signalIntervalUs: p.signalIntervalMicros,
-      migrationRetryUs: p.migrationRetryMicros, prepareAttempts: 3, serviceUs: p.serviceMicros,
+      policy: migrationPolicy(p.policy), tcp: defaultTcpParams, signalIntervalUs: p.signalIntervalMicros,
+      migrationRetryUs: p.migrationRetryMicros, prepareAttempts: PREPARE_ATTEMPTS, serviceUs: p.serviceMicros,
       forcedEveryUs: p.forcedMigrationMicros, keepaliveUs: KEEPALIVE_US, incarnation,
     }, loggingRejections(metrics.server(id), logger), new SeededRandom(doc.seed * 7919 + id));
   } else {

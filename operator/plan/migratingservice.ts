@@ -1,6 +1,7 @@
 import { CAPYBARA_METRICS } from '../../node/capybara/metrics.js';
 import { capybaraMemberId } from '../../node/capybara/topology.js';
 import type { CapybaraParams } from '../../node/capybara/params.js';
+import { defaultMigrationPolicy, reactiveModeQueue } from '../../node/capybara/policy.js';
 import { SWITCH, clientNode, serverNode } from '../../node/capybara/topology.js';
 import type { MigratingService } from '../schema/migratingservice.js';
 import { seedOf } from './sequencergroup.js';
@@ -14,6 +15,8 @@ import type { Plan, PlannedMember } from './types.js';
 export function planMigratingService(m: MigratingService): Plan {
   const s = m.spec;
   const name = m.metadata.name;
+  // The queue knobs' defaults differ by mode, as in the artifact.
+  const queue = s.migration.mode === 'reactive' ? reactiveModeQueue : defaultMigrationPolicy;
   const capybara: CapybaraParams = {
     servers: s.servers,
     clients: s.workload.clients,
@@ -26,11 +29,15 @@ export function planMigratingService(m: MigratingService): Plan {
     serviceMicros: s.serviceMicros,
     forcedMigrationMicros: s.migration.forcedEveryMillis === null ? null : Math.round(s.migration.forcedEveryMillis * 1000),
     policy: {
-      overload: s.migration.overloadFactor,
+      rpsThreshold: s.migration.rpsThreshold,
+      epsilon: s.migration.thresholdEpsilon,
       minTotalRps: s.migration.minClusterRps,
       connRateCapRps: s.migration.connectionRateCapRps,
       cooldownMicros: s.migration.cooldownMillis * 1000,
       maxPerDecision: s.migration.maxPerDecision,
+      queueThreshold: s.migration.queueThreshold ?? queue.queueThreshold,
+      reactiveCooldownMicros: s.migration.reactiveCooldownMillis === null ? queue.reactiveCooldownUs : s.migration.reactiveCooldownMillis * 1000,
+      shortAtUtilisation: s.migration.shortAtUtilisation,
     },
     workload: {
       connectionsPerClient: s.workload.connectionsPerClient,

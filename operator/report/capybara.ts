@@ -53,6 +53,8 @@ export const capybaraReport = {
     const lost = drained ? drained.sum(M.clientOutstanding) : null;
     const opsPerS = seconds > 0 ? latency.count / seconds : 0;
     const rejected = Object.fromEntries(end.byLabel(M.rejected, 'reason'));
+    const decidedBefore = base.byLabel(M.migrationDecisions, 'trigger');
+    const decisions = Object.fromEntries([...final.byLabel(M.migrationDecisions, 'trigger')].map(([k, n]) => [k, n - (decidedBefore.get(k) ?? 0)]));
     const problems = [
       ...(lost !== null && lost > 0 ? [`${lost} requests never answered`] : []),
       ...(errors('duplicated') > 0 ? [`${errors('duplicated')} requests executed twice`] : []),
@@ -67,19 +69,22 @@ export const capybaraReport = {
       load_per_server_rps: { row: ['load per server', Object.entries(load).map(([s, r]) => `${s} ${fmtCount(r)}/s`).join(', ') || '—'], json: load },
       migrations_by_result: { row: ['migrations', fmtCounts(Object.fromEntries(Object.entries(byResult).filter(([, n]) => n > 0)))], json: byResult },
       migrations: { json: byResult.completed ?? 0 },
+      migration_decisions: { row: ['policy chose (connections)', fmtCounts(decisions)], json: decisions },
       migration_phases_s: { row: ['migration p50', PHASES.map((p) => `${p} ${fmtSeconds(phases[p].p50)}`).join(', ')], json: phases },
       blackout_p50_s: { json: phases.blackout.p50 },
       requests_lost: { row: ['requests lost / duplicated / wrong', `${lost ?? '— (load still running)'} / ${errors('duplicated')} / ${errors('mismatched')}`], json: lost },
       requests_duplicated: { json: errors('duplicated') },
       requests_wrong: { json: errors('mismatched') },
       resets: {
-        row: ['connections cut (clients saw)', `${errors('reset')} resets, ${errors('timeout')} timeouts (${errors('reconnect')} reconnects, ${errors('cut')} requests cut off and sent again)`],
+        row: ['connections cut (clients saw)', `${errors('reset')} resets, ${errors('timeout')} timeouts (${errors('reconnect')} reconnects, ${errors('cut')} requests cut off and sent again, ${errors('session-rebuilt')} sessions lost and rebuilt)`],
         json: errors('reset'),
       },
       timeouts: { json: errors('timeout') },
       reconnects: { json: errors('reconnect') },
       /** Requests outstanding on connections closed by a reset or timeout: resent, possibly run twice (a restart's own toll). */
       requests_cut: { json: errors('cut') },
+      /** Key-value sessions lost with a cut connection, rebuilt by their client (the blob stored again, the counter from zero). */
+      sessions_rebuilt: { json: errors('session-rebuilt') },
       rejected: { row: ['rejected', fmtCounts(rejected)], json: rejected },
     }, undefined, problems);
   },

@@ -77,7 +77,7 @@ export const KINDS: KindInfo[] = [
     status: migratingServiceStatus,
     printerColumns: [
       { name: 'Servers', type: 'integer', jsonPath: '.spec.servers', description: 'Backend servers behind the virtual IP.' },
-      { name: 'Mode', type: 'string', jsonPath: '.spec.migration.mode', description: 'capybara, none or reconnect.' },
+      { name: 'Mode', type: 'string', jsonPath: '.spec.migration.mode', description: 'capybara, reactive, lwrr or reconnect.' },
       { name: 'App', type: 'string', jsonPath: '.spec.application', description: 'kv or echo.' },
       ...READINESS_COLUMNS,
     ],
