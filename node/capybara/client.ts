@@ -219,7 +219,9 @@ export class ClientCore implements Core<CapybaraMsg> {
       if (!top || top.at > ctx.now || this.stopped) return;
       this.arrivals.pop();
       if (top.c.ready) this.request(ctx, top.c);
-      this.schedule(top.c, ctx.now);
+      // The next arrival follows this one's time, not the timer's: a timer that fires late (a
+      // loaded machine, millisecond timers) must not thin the offered load.
+      this.schedule(top.c, top.at);
     }
   }
 

@@ -1,4 +1,5 @@
 import { CAPYBARA_METRICS as M } from '../../node/capybara/metrics.js';
+import { cpuPerOp } from './cpu.js';
 import { clientLatency, clientOperations, fmtCount, fmtCounts, fmtSeconds, rate } from './format.js';
 import type { Snapshot } from './scrape.js';
 import { type SystemReport, tabulate } from './system-report.js';
@@ -12,6 +13,12 @@ function loadPerServer(now: Snapshot, prev: Snapshot, seconds: number): Record<s
     .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([s, n]) => [s, seconds > 0 ? (n - (before.get(s) ?? 0)) / seconds : 0]));
 }
 
+/** Client requests answered per second between two scrapes. */
+function dtOps(now: Snapshot, prev: Snapshot): number {
+  const dt = (now.at - prev.at) / 1000;
+  return dt > 0 ? clientLatency(now, prev).count / dt : 0;
+}
+
 /** Capybara: client requests and latency, per-server load, migrations and their phases, integrity at the end. */
 export const capybaraReport = {
   work: clientOperations,
@@ -20,6 +27,7 @@ export const capybaraReport = {
     const migrated = (s: Snapshot) => s.sum(M.migrations, { result: 'completed' });
     return {
       load_per_server_rps: loadPerServer(now, prev, (now.at - prev.at) / 1000),
+      ops_per_s: dtOps(now, prev),
       latency_p99_s: clientLatency(now, prev).quantile(0.99),
       migrations: migrated(now) - migrated(prev),
     };
@@ -86,6 +94,8 @@ export const capybaraReport = {
       /** Key-value sessions lost with a cut connection, rebuilt by their client (the blob stored again, the counter from zero). */
       sessions_rebuilt: { json: errors('session-rebuilt') },
       rejected: { row: ['rejected', fmtCounts(rejected)], json: rejected },
+      /** Server CPU per answered request (`servers`: all of them, `busiest_replica`: the busiest), and the switch's and clients'. */
+      cpu_s_per_op: cpuPerOp(final, base, latency.count, 'server'),
     }, undefined, problems);
   },
 } satisfies SystemReport;
