@@ -85,11 +85,26 @@ test('switchyard bench bft reports NeoBFT against the baselines and the unreplic
   }
 });
 
-test('switchyard bench capybara reports migration phases by session size, the workloads under every mode and its ratio', () => {
+test('switchyard bench capybara reports migration phases by session size, the Fig. 8 and Fig. 7 settings under every mode, and the targets', () => {
   const r = bench('capybara', '2');
   assert.deepEqual(r.state_sizes.map((p: { state_kb: number }) => p.state_kb), [0, 16, 64, 128]);
-  assert.deepEqual(r.workloads.map((w: { mode: string }) => w.mode), ['capybara', 'lwrr', 'reconnect', 'capybara', 'lwrr', 'reconnect', 'capybara', 'lwrr', 'reconnect']);
-  assert.ok(r.ratio_p99_lwrr_to_capybara > 0);
+  const runs = r.workloads.map((w: { figure: string; zipf: number; mode: string }) => `${w.figure} ${w.zipf} ${w.mode}`);
+  assert.deepEqual(runs, [
+    ...['capybara', 'reactive', 'lwrr', 'reconnect'].map((m) => `fig8 1.2 ${m}`),
+    ...[0.9, 1, 1.1, 1.2].flatMap((z) => ['capybara', 'lwrr'].map((m) => `fig7 ${z} ${m}`)),
+  ]);
+  for (const w of r.workloads) {
+    assert.equal(Object.keys(w.load_per_server_rps).length, w.figure === 'fig8' ? 2 : 12, `${w.workload} ${w.mode}: a load per server`);
+    assert.ok(w.offered_rps > 0 && w.achieved_rps >= 0 && typeof w.machine_bound === 'boolean', `${w.workload} ${w.mode}: offered and achieved`);
+    assert.ok(w.migrations_per_s >= 0 && w.cpu_s_per_op.servers > 0, `${w.workload} ${w.mode}: migrations/s and server CPU`);
+    assert.ok(w.timeline.length > 0 && w.timeline.every((p: { ops_per_s: number; load_per_server_rps: object }) => p.ops_per_s >= 0 && Object.keys(p.load_per_server_rps).length > 0));
+    if (w.mode === 'lwrr') assert.equal(w.migrations, 0, `${w.workload}: lwrr migrates nothing`);
+  }
+  assert.deepEqual(Object.keys(r.targets).sort(), ['blackout_p50_at_most_300us', 'fig7_capybara_below_lwrr_every_skew', 'fig7_lwrr_at_least_5x_at_zipf_1_0_and_above',
+    'fig8_capybara_below_reactive', 'fig8_lwrr_at_least_10x', 'machine_never_the_bottleneck_when_balanced', 'nothing_lost_duplicated_or_wrong']);
+  assert.deepEqual(r.ratios.fig7.map((f: { zipf: number }) => f.zipf), [0.9, 1, 1.1, 1.2]);
   assert.equal(r.requests_lost, 0);
   assert.equal(r.requests_duplicated, 0);
+  assert.equal(r.requests_wrong, 0);
+  assert.equal(r.targets.nothing_lost_duplicated_or_wrong, true);
 });

@@ -3,6 +3,7 @@ import { fmtSeconds } from '../../operator/report/format.js';
 import type { BenchOptions, BenchResult } from '../support/types.js';
 import { capybaraReport } from '../../operator/report/capybara.js';
 import { runResource } from '../support/run-resource.js';
+import { zipfWeights } from '../../node/capybara/client.js';
 
 type Phases = Record<string, { p50: number | null; p99: number | null }>;
 
@@ -15,23 +16,33 @@ interface StatePoint {
 interface TimelinePoint {
   t_s: number;
   load_per_server_rps: Record<string, number>;
+  ops_per_s: number;
   latency_p99_s: number | null;
 }
 
 interface WorkloadPoint {
+  figure: 'fig7' | 'fig8';
   workload: string;
-  timeline: TimelinePoint[];
+  zipf: number;
   mode: string;
+  timeline: TimelinePoint[];
+  offered_rps: number;
+  /** Client-observed requests answered per second (fig8: after the step). */
+  achieved_rps: number;
+  /** achieved < 95 % of offered: this machine, not the policy, limited the run. */
+  machine_bound: boolean;
   ops_per_s: number;
   latency_s: { p50: number | null; p99: number | null; p999: number | null };
   load_per_server_rps: Record<string, number>;
   migrations: number;
+  migrations_per_s: number;
   reconnects: number;
+  cpu_s_per_op: Record<string, number>;
   requests_lost: number | null;
   requests_duplicated: number;
+  requests_wrong: number;
 }
 
-const MODES = ['capybara', 'lwrr', 'reconnect'] as const;
 /** One run's timeline as stacked text charts: requests/s at each server, then the client p99 (ms). */
 function plotTimeline(timeline: TimelinePoint[]): string {
   if (timeline.length === 0) return '(no samples)';
@@ -46,7 +57,30 @@ function plotTimeline(timeline: TimelinePoint[]): string {
     chart('client p99 latency (ms)', p99, Math.max(1, ...p99)),
   ].join('\n\n');
 }
-const SERVICE_US = 300;
+/** The client histograms' top bucket: a p99 at or above it is "1 s or more", not a measurement. */
+const HISTOGRAM_TOP_S = 1;
+
+/**
+ * Fig. 8 (2 servers, 100 connections, Zipf 1.2, server 0's connections stepping up ninefold):
+ * 2 ms of service per request, so a server serves 500 requests/s. 130 requests/s before the
+ * step; after it server 0 is offered 130 × 0.600 × 9 = 702/s (1.4× its capacity) and server 1
+ * 130 × 0.400 = 52/s, 754/s in all: 75 % of the pair's 1 000. The hottest connection then sends
+ * 130 × 0.278 × 9 = 325/s, 65 % of a server: migration can balance it.
+ */
+const FIG8 = { servers: 2, serviceMicros: 2000, connections: 100, zipf: 1.2, rate: 130, factor: 9 } as const;
+/**
+ * Fig. 7 (12 backends, Zipf 0.9–1.2): 30 ms of service, so 12 servers serve 400 requests/s;
+ * 4 clients × 50 connections offer 85 % of that (340/s). Round robin leaves the hottest server
+ * over capacity at every skew; each client's hottest connection (Zipf 1.2: 7.4 % of the load,
+ * 25/s) stays under a server's 33/s. The switch signals every 10 ms: 12 servers at the
+ * artifact's 1 ms would spend this machine's cores on signals (a third of a request's service
+ * time is still a finer grain than the artifact's 1 ms against its µs requests).
+ */
+const FIG7 = { servers: 12, serviceMicros: 30_000, clients: 4, connectionsPerClient: 50, load: 0.85, signalIntervalMicros: 10_000 } as const;
+const FIG7_SKEWS = [0.9, 1.0, 1.1, 1.2] as const;
+const FIG8_MODES = ['capybara', 'reactive', 'lwrr', 'reconnect'] as const;
+// Reactive under Fig. 7 would add 4 twelve-server testbeds to the run: left out (the paper's Fig. 7 compares with LWRR).
+const FIG7_MODES = ['capybara', 'lwrr'] as const;
 
 function service(name: string, seconds: number, spec: Record<string, unknown>, workload: Record<string, unknown>) {
   return {
@@ -55,12 +89,30 @@ function service(name: string, seconds: number, spec: Record<string, unknown>, w
   };
 }
 
+/** Mean client-observed throughput (requests/s) over the timeline's points after `from` seconds, null without one. */
+function meanOps(timeline: TimelinePoint[], from: number): number | null {
+  const points = timeline.filter((p) => p.t_s > from);
+  return points.length > 0 ? points.reduce((n, p) => n + p.ops_per_s, 0) / points.length : null;
+}
+
+/** p99 ratio `other / capybara`, null when either is missing or both sit in the histogram's top bucket (not measured). */
+function ratio(other: WorkloadPoint | undefined, capybara: WorkloadPoint | undefined): number | null {
+  const a = other?.latency_s.p99 ?? null;
+  const b = capybara?.latency_s.p99 ?? null;
+  if (a === null || b === null || b <= 0 || (a >= HISTOGRAM_TOP_S && b >= HISTOGRAM_TOP_S)) return null;
+  return a / b;
+}
+
+const fmtRatio = (r: number | null) => (r === null ? 'not measured' : `${r.toFixed(2)}×`);
+
 /**
  * `switchyard bench capybara`: first the migration itself — phases and blackout for sessions of
- * 0, 16, 64 and 128 KiB (the session's blob travels in CONN_STATE) — then the paper's workloads
- * under `capybara`, `lwrr` and `reconnect`: the step workload (2 servers, the connections of
- * server 0 stepping up tenfold, Zipf 1.2, as in its Fig. 8) and steady Zipf 0.9 and 1.2 over
- * 4 servers. Every configuration is a loopback testbed of processes in the same run.
+ * 0, 16, 64 and 128 KiB (the session's blob travels in CONN_STATE) — then the paper's settings:
+ * Fig. 8 (2 servers, one server's connections stepping up ninefold) under `capybara`,
+ * `reactive`, `lwrr` and `reconnect`, and Fig. 7 (12 backends, Zipf 0.9, 1.0, 1.1 and 1.2 at
+ * 85 % of the servers' emulated capacity) under `capybara` and `lwrr`; then the
+ * issue's targets, computed from these runs. Every configuration is a loopback testbed of
+ * processes in the same run.
  */
 export async function benchCapybara(opts: BenchOptions, log: (line: string) => void): Promise<BenchResult> {
   const seconds = opts.seconds ?? 8;
@@ -75,59 +127,120 @@ export async function benchCapybara(opts: BenchOptions, log: (line: string) => v
     log(`  ${p.migrations} migrations, blackout p50 ${fmtSeconds(p.phases_s.blackout!.p50)}, total p50 ${fmtSeconds(p.phases_s.total!.p50)}`);
     states.push(p);
   }
-  const workloads: WorkloadPoint[] = [];
-  // Servers serve at most 1e6/SERVICE_US ≈ 3.3k requests/s each (emulated service time). In the
-  // step workload one client's 200 connections alternate between the 2 servers, so the stepped
-  // ones are exactly server 0's: after the step server 0 is offered more than it can serve
-  // while the pair could serve it all — the imbalance Capybara removes.
-  const shapes: [string, Record<string, unknown>, Record<string, unknown>][] = [
-    ['step, Zipf 1.2, 2 servers', { servers: 2, serviceMicros: SERVICE_US }, { clients: 1, connectionsPerClient: 200, zipf: 1.2, ratePerClient: 1300, step: { atSeconds: 2, factor: 10 } }],
-    ['Zipf 0.9, 4 servers', { servers: 4, serviceMicros: SERVICE_US }, { zipf: 0.9, ratePerClient: 4000, step: { atSeconds: null } }],
-    ['Zipf 1.2, 4 servers', { servers: 4, serviceMicros: SERVICE_US }, { zipf: 1.2, ratePerClient: 4000, step: { atSeconds: null } }],
+
+  // Clients count time from their start, at least the warm-up's second before the window opens
+  // (more while the other members start): the step comes at most a quarter into the window.
+  // Throughput is judged after it: from the timeline's points (each the second before it) in the
+  // window's second half and a whole second past the step (a run too short to have one is judged
+  // over the whole window, against the offered load averaged over it).
+  const stepAt = 1 + Math.max(1, Math.round(seconds / 4));
+  const stepInWindow = stepAt - 1;
+  const w8 = zipfWeights(FIG8.connections, FIG8.zipf);
+  const stepped = w8.reduce((n, w, i) => n + (i % FIG8.servers === 0 ? w : 0), 0);
+  const fig8Offered = FIG8.rate * (stepped * FIG8.factor + (1 - stepped));
+  type Run = [figure: 'fig8' | 'fig7', workload: string, zipf: number, mode: string, spec: Record<string, unknown>, load: Record<string, unknown>, offered: number];
+  const runs: Run[] = [
+    ...FIG8_MODES.map((mode): Run => ['fig8', 'Fig. 8: step ×9, Zipf 1.2, 2 servers', FIG8.zipf, mode, { servers: FIG8.servers, serviceMicros: FIG8.serviceMicros },
+      { clients: 1, connectionsPerClient: FIG8.connections, zipf: FIG8.zipf, ratePerClient: FIG8.rate, step: { atSeconds: stepAt, factor: FIG8.factor } }, fig8Offered]),
+    ...FIG7_SKEWS.flatMap((zipf) => FIG7_MODES.map((mode): Run => {
+      const offered = FIG7.load * FIG7.servers * (1e6 / FIG7.serviceMicros);
+      return ['fig7', `Fig. 7: Zipf ${zipf.toFixed(1)}, 12 servers`, zipf, mode,
+        { servers: FIG7.servers, serviceMicros: FIG7.serviceMicros, switch: { signalIntervalMicros: FIG7.signalIntervalMicros } },
+        { clients: FIG7.clients, connectionsPerClient: FIG7.connectionsPerClient, zipf, ratePerClient: offered / FIG7.clients, step: { atSeconds: null } }, offered];
+    })),
   ];
-  for (const [workload, spec, load] of shapes) {
-    for (const mode of MODES) {
-      log(`${workload}, ${mode}: ${seconds}s`);
-      const r = await runResource(service(`bench-capy-${workloads.length}`, seconds, { ...spec, migration: { mode } }, load), capybaraReport);
-      const p: WorkloadPoint = {
-        workload, mode, timeline: r.timeline ?? [], ops_per_s: r.ops_per_s, latency_s: r.latency_s,
-        load_per_server_rps: r.load_per_server_rps, migrations: r.migrations, reconnects: r.reconnects,
-        requests_lost: r.requests_lost, requests_duplicated: r.requests_duplicated,
-      };
-      log(`  ${p.ops_per_s.toFixed(0)} req/s, p50 ${fmtSeconds(p.latency_s.p50)}, p99 ${fmtSeconds(p.latency_s.p99)}, ${p.migrations} migrations`);
-      workloads.push(p);
-    }
+  const workloads: WorkloadPoint[] = [];
+  for (const [figure, workload, zipf, mode, spec, load, nominal] of runs) {
+    let offered = nominal;
+    log(`${workload}, ${mode}: ${seconds}s`);
+    const r = await runResource(service(`bench-capy-${workloads.length}`, seconds, { ...spec, migration: { mode } }, load), capybaraReport);
+    const timeline = (r.timeline ?? []) as TimelinePoint[];
+    const late = figure === 'fig8' ? meanOps(timeline, Math.max(seconds / 2, stepInWindow + 0.9)) : null;
+    if (figure === 'fig8' && late === null) offered = FIG8.rate * (stepInWindow + (seconds - stepInWindow) * (fig8Offered / FIG8.rate)) / seconds;
+    const achieved = late ?? r.ops_per_s;
+    const p: WorkloadPoint = {
+      figure, workload, zipf, mode, timeline, offered_rps: offered, achieved_rps: achieved, machine_bound: achieved < 0.95 * offered,
+      ops_per_s: r.ops_per_s, latency_s: r.latency_s, load_per_server_rps: r.load_per_server_rps,
+      migrations: r.migrations, migrations_per_s: r.migrations / Math.max(1e-9, r.duration_s as number), reconnects: r.reconnects,
+      cpu_s_per_op: r.cpu_s_per_op, requests_lost: r.requests_lost, requests_duplicated: r.requests_duplicated, requests_wrong: r.requests_wrong,
+    };
+    log(`  offered ${offered.toFixed(0)}/s, achieved ${achieved.toFixed(0)}/s${p.machine_bound ? ' (MACHINE-BOUND)' : ''}, p50 ${fmtSeconds(p.latency_s.p50)}, `
+      + `p99 ${fmtSeconds(p.latency_s.p99)}, ${p.migrations} migrations (${p.migrations_per_s.toFixed(1)}/s)`);
+    workloads.push(p);
   }
-  const step = (mode: string) => workloads.find((w) => w.workload.startsWith('step') && w.mode === mode)!;
-  const ratioP99 = (step('lwrr').latency_s.p99 ?? NaN) / (step('capybara').latency_s.p99 ?? NaN);
+
+  const find = (figure: string, mode: string, zipf?: number) => workloads.find((w) => w.figure === figure && w.mode === mode && (zipf === undefined || w.zipf === zipf));
+  // Server CPU per request under a mode, against lwrr's in the same setting: what migration (and its policy) costs the servers.
+  const serverCpu = (w: WorkloadPoint | undefined) => w?.cpu_s_per_op.servers ?? null;
+  const cpuShare = (w: WorkloadPoint) => {
+    const base = serverCpu(find(w.figure, 'lwrr', w.figure === 'fig7' ? w.zipf : undefined));
+    const own = serverCpu(w);
+    return base === null || own === null || own <= 0 ? null : (own - base) / own;
+  };
+  const fig7 = FIG7_SKEWS.map((zipf) => ({
+    zipf,
+    p99_lwrr_over_capybara: ratio(find('fig7', 'lwrr', zipf), find('fig7', 'capybara', zipf)),
+  }));
+  const fig8 = {
+    p99_lwrr_over_capybara: ratio(find('fig8', 'lwrr'), find('fig8', 'capybara')),
+    p99_reactive_over_capybara: ratio(find('fig8', 'reactive'), find('fig8', 'capybara')),
+    p99_reconnect_over_capybara: ratio(find('fig8', 'reconnect'), find('fig8', 'capybara')),
+  };
   const blackoutP50 = states[0]!.phases_s.blackout!.p50;
   const lost = workloads.reduce((n, w) => n + (w.requests_lost ?? 0), 0);
   const duplicated = workloads.reduce((n, w) => n + w.requests_duplicated, 0);
+  const wrong = workloads.reduce((n, w) => n + w.requests_wrong, 0);
+  const above = (r: number | null, k: number) => r !== null && r >= k;
+  const targets = {
+    fig7_capybara_below_lwrr_every_skew: fig7.every((f) => above(f.p99_lwrr_over_capybara, 1 + 1e-9)),
+    fig7_lwrr_at_least_5x_at_zipf_1_0_and_above: fig7.filter((f) => f.zipf >= 1.0).every((f) => above(f.p99_lwrr_over_capybara, 5)),
+    fig8_capybara_below_reactive: above(fig8.p99_reactive_over_capybara, 1 + 1e-9),
+    fig8_lwrr_at_least_10x: above(fig8.p99_lwrr_over_capybara, 10),
+    nothing_lost_duplicated_or_wrong: lost === 0 && duplicated === 0 && wrong === 0,
+    blackout_p50_at_most_300us: blackoutP50 !== null && blackoutP50 <= 300e-6,
+    machine_never_the_bottleneck_when_balanced: workloads.filter((w) => w.mode === 'capybara').every((w) => !w.machine_bound),
+  };
   const phase = (p: Phases, name: string) => fmtSeconds(p[name]!.p50);
-  const stepRuns = workloads.filter((w) => w.workload.startsWith('step'));
-  const plots = stepRuns.map((w): [string, string] => [`Step workload, ${w.mode}: load per server and client p99 over time (one point per second)`, plotTimeline(w.timeline)]);
+  const yes = (b: boolean) => (b ? 'met' : 'NOT met');
+  const plots = workloads.filter((w) => w.figure === 'fig8')
+    .map((w): [string, string] => [`Fig. 8 setting, ${w.mode}: load per server and client p99 over time (one point per second; the step at ${stepInWindow} s)`, plotTimeline(w.timeline)]);
+  const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(0)} %`);
   return {
     name: 'capybara',
     plots,
     json: {
       blackout_p50_s: blackoutP50,
-      ratio_p99_lwrr_to_capybara: ratioP99,
+      ratio_p99_lwrr_to_capybara: fig8.p99_lwrr_over_capybara,
       requests_lost: lost,
       requests_duplicated: duplicated,
+      requests_wrong: wrong,
+      settings: { fig8: { ...FIG8, offered_rps_after_step: fig8Offered, step_at_s_in_window: stepInWindow }, fig7: FIG7 },
       state_sizes: states,
-      workloads,
-      targets: { blackout_p50_at_most_300us: blackoutP50 !== null && blackoutP50 <= 300e-6, p99_lwrr_over_capybara_at_least_10: ratioP99 >= 10, nothing_lost_or_duplicated: lost === 0 && duplicated === 0 },
+      workloads: workloads.map((w) => ({ ...w, server_cpu_share_of_migration: cpuShare(w) })),
+      ratios: { fig7, fig8 },
+      targets,
     },
     tables: [
       ['Migration phases (p50) by session size: 2 servers each migrating a random connection every 20 ms, 20 connections at 2k req/s', ['state', 'migrations', 'prepare', 'serialize', 'transfer', 'blackout', 'total'],
         states.map((s) => [`${s.state_kb} KiB`, String(s.migrations), phase(s.phases_s, 'prepare'), phase(s.phases_s, 'serialize'), phase(s.phases_s, 'transfer'), phase(s.phases_s, 'blackout'), phase(s.phases_s, 'total')])],
-      [`Workloads, open loop, ${SERVICE_US} µs of service per request at a server (step: 1 client × 200 connections; Zipf: 2 × 100)`, ['workload', 'mode', 'req/s', 'p50', 'p99', 'p99.9', 'load per server (req/s)', 'migrations', 'reconnects', 'lost', 'duplicated'],
-        workloads.map((w) => [w.workload, w.mode, w.ops_per_s.toFixed(0), fmtSeconds(w.latency_s.p50), fmtSeconds(w.latency_s.p99), fmtSeconds(w.latency_s.p999),
-          Object.values(w.load_per_server_rps).map((v) => v.toFixed(0)).join(' / '), String(w.migrations), String(w.reconnects), String(w.requests_lost), String(w.requests_duplicated)])],
-      ['Ratios and targets', ['measure', 'value', 'target'], [
-        ['blackout p50, empty session', fmtSeconds(blackoutP50), '≤ 300µs'],
-        ['p99 lwrr / capybara, step workload', ratioP99.toFixed(2), '≥ 10'],
-        ['requests lost / duplicated (all runs)', `${lost} / ${duplicated}`, '0 / 0'],
+      [`The paper's settings, open loop: Fig. 8 — ${FIG8.serviceMicros} µs of service per request, 1 client × ${FIG8.connections} connections, the step at ${stepInWindow} s into the window (achieved: after it); `
+        + `Fig. 7 — ${FIG7.serviceMicros / 1000} ms of service, ${FIG7.clients} clients × ${FIG7.connectionsPerClient} connections, ${FIG7.load * 100} % of capacity. `
+        + 'Server CPU share: (server CPU per request − lwrr\'s) / server CPU per request. p99 ≥ 1 s is the histogram\'s top bucket.',
+      ['workload', 'mode', 'offered/s', 'achieved/s', 'p50', 'p99', 'p99.9', 'load per server (req/s)', 'migrations', 'migrations/s', 'server CPU/req', 'CPU share of migration', 'reconnects', 'lost / dup / wrong'],
+      workloads.map((w) => [w.workload, w.mode, w.offered_rps.toFixed(0), `${w.achieved_rps.toFixed(0)}${w.machine_bound ? ' (machine-bound)' : ''}`,
+        fmtSeconds(w.latency_s.p50), fmtSeconds(w.latency_s.p99), fmtSeconds(w.latency_s.p999),
+        Object.values(w.load_per_server_rps).map((v) => v.toFixed(0)).join(' / '), String(w.migrations), w.migrations_per_s.toFixed(1),
+        fmtSeconds(serverCpu(w)), pct(cpuShare(w)), String(w.reconnects), `${String(w.requests_lost)} / ${w.requests_duplicated} / ${w.requests_wrong}`])],
+      ['Targets (issue 21), computed from the runs above; "not measured": both p99s in the histogram\'s top bucket', ['measure', 'value', 'target', 'verdict'], [
+        ...fig7.map((f) => [`Fig. 7, Zipf ${f.zipf.toFixed(1)}: p99 lwrr / capybara`, fmtRatio(f.p99_lwrr_over_capybara),
+          f.zipf >= 1.0 ? '≥ 5×' : '> 1×', yes(above(f.p99_lwrr_over_capybara, f.zipf >= 1.0 ? 5 : 1 + 1e-9))]),
+        ['Fig. 8: p99 reactive / capybara', fmtRatio(fig8.p99_reactive_over_capybara), '> 1×', yes(targets.fig8_capybara_below_reactive)],
+        ['Fig. 8: p99 lwrr / capybara', fmtRatio(fig8.p99_lwrr_over_capybara), '≥ 10×', yes(targets.fig8_lwrr_at_least_10x)],
+        ['Fig. 8: p99 reconnect / capybara', fmtRatio(fig8.p99_reconnect_over_capybara), '—', '—'],
+        ['requests lost / duplicated / wrong (all runs)', `${lost} / ${duplicated} / ${wrong}`, '0 / 0 / 0', yes(targets.nothing_lost_duplicated_or_wrong)],
+        ['blackout p50, empty session', fmtSeconds(blackoutP50), '≤ 300µs', yes(targets.blackout_p50_at_most_300us)],
+        ['capybara runs achieving ≥ 95 % of the offered load (else this machine limited them)', `${workloads.filter((w) => w.mode === 'capybara' && !w.machine_bound).length} of ${workloads.filter((w) => w.mode === 'capybara').length}`,
+          'all', yes(targets.machine_never_the_bottleneck_when_balanced)],
       ]],
     ],
   };
