@@ -75,7 +75,7 @@ const hydraState = {
   'client requests': CLIENT_METRICS.requests,
 };
 
-const examples: Example[] = ([
+const listed: ExampleFile[] = [
   { file: 'sequencergroup.yaml', histories: false, dashboard: hydra, progress: { member: 'receiver', metric: HYDRA_METRICS.delivered, what: 'messages delivered in order' } },
   { file: 'hydrapaxos.yaml', histories: true, state: hydraState, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydratxn/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
   { file: 'hydratxn.yaml', histories: true, state: hydraState, dashboard: { file: 'hydra.json', shows: (e: string) => !/hydrapaxos/.test(e) }, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'transactions committed' } },
@@ -85,7 +85,9 @@ const examples: Example[] = ([
   bftBaseline('zyzzyva'),
   { file: 'bftcluster-faults.yaml', histories: true, dashboard: bft, state: bftState, logs: bftLogs, progress: { member: 'client', metric: CLIENT_METRICS.requests, labels: { result: 'committed' }, what: 'operations committed' } },
   { file: 'migratingservice.yaml', histories: false, dashboard: { file: 'capybara.json', shows: everything }, progress: { member: 'switch', metric: CAPYBARA_METRICS.serverRequests, what: 'requests served (counted per server by the switch)' } },
-] as ExampleFile[]).map((e) => {
+];
+
+const examples: Example[] = listed.map((e) => {
   const doc = parse(readFileSync(`examples/${e.file}`, 'utf8')) as Example['doc'];
   if (e.protocol) {
     doc.spec.protocol = e.protocol;

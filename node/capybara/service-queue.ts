@@ -49,7 +49,10 @@ export class ServiceQueue<S> {
   }
 
   holds(session: S): boolean {
-    return this.perSession.has(session) || this.queue.slice(this.head).some((q) => q.session === session);
+    if (this.perSession.has(session)) return true;
+    // An entry that counts no request (a reply alone) holds the session too.
+    for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]!.session === session) return true;
+    return false;
   }
 
   /** Requests of a session waiting here. */
