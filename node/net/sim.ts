@@ -2,6 +2,8 @@ import { Heap } from 'heap-js';
 import type { NodeId } from '../runtime/core.js';
 import { SeededRandom } from '../runtime/random.js';
 import type { Clock, Scheduler, Transport } from '../runtime/transport.js';
+import { type CostModel, SimMachine } from './sim-machine.js';
+import { type LinkSpec, SimLinks } from './sim-links.js';
 
 /**
  * A deterministic simulated network in virtual time (the spirit of TigerBeetle's VOPR and
@@ -51,7 +53,7 @@ interface SimEvent {
   run: () => void;
 }
 
-/** A node that takes `serviceUs` of processing per received datagram, with a bounded backlog. */
+/** A one-core node that takes `serviceUs` per received datagram and nothing to send, with a bounded backlog. */
 export interface SimCapacity {
   serviceUs: number;
   /** At most this many datagrams are held (in service or waiting); more are dropped, as from a full receive buffer. */
@@ -60,8 +62,7 @@ export interface SimCapacity {
 
 interface SimNode {
   id: NodeId;
-  capacity: SimCapacity | null;
-  busyUntil: number;
+  machine: SimMachine | null;
   clock: SimNodeClock;
   boot: SimBoot;
   up: boolean;
@@ -89,6 +90,7 @@ export class SimNetwork {
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly cut = new Set<string>();
   private readonly oneWay = new Map<string, number>();
+  private readonly links = new SimLinks();
   faults: LinkFaults;
   readonly stats: SimStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, blocked: 0, overflowed: 0 };
   /** Sees every datagram sent, before faults apply (tests count traffic by kind with it). */
@@ -106,7 +108,7 @@ export class SimNetwork {
 
   addNode(id: NodeId, boot: SimBoot, clock: SimNodeClock = { skewUs: 0, drift: 0 }): void {
     if (this.nodes.has(id)) throw new Error(`simulated node ${id} already exists`);
-    const node: SimNode = { id, clock, boot, up: false, incarnation: 0, handler: null, instance: null, capacity: null, busyUntil: 0 };
+    const node: SimNode = { id, clock, boot, up: false, incarnation: 0, handler: null, instance: null, machine: null };
     this.nodes.set(id, node);
     this.bootNode(node);
   }
@@ -119,6 +121,7 @@ export class SimNetwork {
     node.instance?.stop();
     node.instance = null;
     node.handler = null;
+    node.machine?.reset();
   }
 
   /** Boots a crashed node afresh: its protocol state starts empty, as after a process restart. */
@@ -130,7 +133,38 @@ export class SimNetwork {
 
   /** Gives a node a processing budget (the simulated-capacity mode); null removes it. */
   setCapacity(id: NodeId, capacity: SimCapacity | null): void {
-    this.node(id).capacity = capacity;
+    const { serviceUs, queueLimit } = capacity ?? { serviceUs: 0, queueLimit: 0 };
+    this.setCostModel(id, capacity && { cores: 1, receiveUs: () => serviceUs, sendUs: () => 0, queueLimit });
+  }
+
+  /**
+   * Makes a node a machine that spends CPU on what it receives and sends (see SimMachine); null
+   * makes it free again, as a switch role in hardware at line rate (only its links delay it).
+   */
+  setCostModel(id: NodeId, model: CostModel | null): void {
+    const node = this.node(id);
+    node.machine = model && new SimMachine(model, {
+      now: () => this.time,
+      at: (time, fn) => this.at(time, fn),
+      handle: (bytes) => this.handle(node, bytes),
+      transmit: (to, bytes) => this.transmit(id, to, bytes),
+    });
+  }
+
+  /** CPU µs a node's machine has spent, and datagrams it dropped for a full backlog (zero without a cost model). */
+  machineStats(id: NodeId): { busyUs: number; overflowed: number } {
+    const m = this.node(id).machine;
+    return { busyUs: m?.busyUs ?? 0, overflowed: m?.overflowed ?? 0 };
+  }
+
+  /** Gives the link direction `from` → `to` a latency and bandwidth. */
+  setLink(from: NodeId, to: NodeId, spec: LinkSpec): void {
+    this.links.set(from, to, spec);
+  }
+
+  /** The latency and bandwidth of every link direction without its own `setLink`; null: unbounded bandwidth. */
+  setDefaultLink(spec: LinkSpec | null): void {
+    this.links.setDefault(spec);
   }
 
   isUp(id: NodeId): boolean {
@@ -195,7 +229,9 @@ export class SimNetwork {
     const alive = () => node.up && node.incarnation === incarnation;
     const transport: Transport = {
       send: (to, bytes) => {
-        if (alive()) this.transmit(node.id, to, bytes);
+        if (!alive()) return;
+        if (node.machine) node.machine.send(to, bytes);
+        else this.transmit(node.id, to, bytes);
       },
       onReceive: (handler) => {
         if (alive()) node.handler = handler;
@@ -225,26 +261,14 @@ export class SimNetwork {
       this.stats.lost++;
       return;
     }
-    const cap = node.capacity;
-    if (!cap) {
-      this.stats.delivered++;
-      node.handler(bytes);
-      return;
-    }
-    // A budgeted node handles datagrams one after another, serviceUs each.
-    const start = Math.max(this.time, node.busyUntil);
-    if ((start - this.time) / cap.serviceUs >= cap.queueLimit) {
-      this.stats.overflowed++;
-      return;
-    }
-    node.busyUntil = start + cap.serviceUs;
-    const handler = node.handler;
-    const incarnation = node.incarnation;
-    this.at(node.busyUntil, () => {
-      if (!node.up || node.incarnation !== incarnation) return;
-      this.stats.delivered++;
-      handler(bytes);
-    });
+    if (!node.machine) this.handle(node, bytes);
+    else if (!node.machine.receive(bytes)) this.stats.overflowed++;
+  }
+
+  private handle(node: SimNode, bytes: Uint8Array): void {
+    if (!node.up || !node.handler) return;
+    this.stats.delivered++;
+    node.handler(bytes);
   }
 
   private transmit(from: NodeId, to: NodeId, bytes: Uint8Array): void {
@@ -255,6 +279,9 @@ export class SimNetwork {
       return;
     }
     const f = this.faults;
+    const link = this.links.spec(from, to);
+    // The wire is taken whether or not the datagram then survives the network's faults.
+    const onWire = this.links.serialize(from, to, bytes.length, this.time);
     if (this.rng.chance(f.loss)) {
       this.stats.lost++;
       return;
@@ -262,7 +289,7 @@ export class SimNetwork {
     const copies = this.rng.chance(f.duplicate) ? 2 : 1;
     if (copies === 2) this.stats.duplicated++;
     for (let i = 0; i < copies; i++) {
-      let delay = f.delayUs + this.rng.next() * f.jitterUs;
+      let delay = onWire - this.time + (link?.latencyUs ?? f.delayUs) + this.rng.next() * f.jitterUs;
       if (this.rng.chance(f.reorder)) {
         delay += this.rng.next() * f.reorderWindowUs;
         this.stats.reordered++;

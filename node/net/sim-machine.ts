@@ -1,0 +1,177 @@
+import type { NodeId } from '../runtime/core.js';
+import { invariant } from '../protocol/invariant.js';
+
+/**
+ * What a simulated member's machine spends on datagrams. The simulator stays protocol-agnostic:
+ * a cost is a function of the bytes (a calibration classifies them with the member's codec).
+ */
+export interface CostModel {
+  /** Inputs served at once (≥ 1): the machine's cores, or with `host` the member's threads. */
+  cores: number;
+  /** CPU µs to take one received datagram in: socket read, decode, authentication, handler, encoding its outputs. */
+  receiveUs(bytes: Uint8Array): number;
+  /** CPU µs to hand one datagram to the network (the socket write), charged to the sender. */
+  sendUs(bytes: Uint8Array): number;
+  /** At most this many received datagrams are held (waiting, in service, or served but not yet handled); more are dropped, as from a full receive buffer. */
+  queueLimit: number;
+  /** A machine shared with other members (e.g. every process of a loopback testbed on this machine's cores); unset: a machine of its own. */
+  host?: SimHost;
+}
+
+/**
+ * Cores that members take work to, first come first served (the OS scheduler, idealised: no
+ * preemption, no context-switch cost). A member without a host has one of its own.
+ */
+export class SimHost {
+  private idle: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly cores: number) {
+    invariant(Number.isInteger(cores) && cores >= 1, 'sim-host-cores', () => `cores ${cores}`);
+    this.idle = cores;
+  }
+
+  /** Calls `grant` when a core is free for this caller (at once if one is). */
+  acquire(grant: () => void): void {
+    if (this.idle === 0) {
+      this.waiting.push(grant);
+      return;
+    }
+    this.idle--;
+    grant();
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) {
+      next();
+      return;
+    }
+    this.idle++;
+    invariant(this.idle <= this.cores, 'sim-host-idle', () => `${this.idle} idle of ${this.cores} cores`);
+  }
+}
+
+/** What a machine does when work completes; the network supplies virtual time and the wire. */
+export interface MachineEnv {
+  now(): number;
+  at(time: number, fn: () => void): void;
+  /** Hands a served datagram to the member's protocol core. */
+  handle(bytes: Uint8Array): void;
+  /** Puts a datagram whose send cost is paid onto the wire. */
+  transmit(to: NodeId, bytes: Uint8Array): void;
+}
+
+type Work = { kind: 'in'; seq: number; bytes: Uint8Array } | { kind: 'out'; to: NodeId; bytes: Uint8Array };
+
+/**
+ * A member's CPU: its work taken FIFO, outputs ahead of inputs (a handler's sends leave in the
+ * same event-loop turn, before the next datagram is read, as in the UDP runtime), on up to
+ * `cores` cores of its own machine or of a shared host. Inputs are served in parallel on k cores, but the core is a sequential state machine: a served
+ * input is handed to it only after every earlier input was, so handler calls keep arrival order
+ * (the parallel part stands for decoding and verification, the part a multi-core member spreads).
+ */
+export class SimMachine {
+  private readonly host: SimHost;
+  private inService = 0;
+  /** Whether it waits for a core of its host. */
+  private asking = false;
+  private readonly inputs: Work[] = [];
+  private readonly outputs: Work[] = [];
+  /** Served inputs waiting for an earlier one to be handled, by arrival number. */
+  private readonly served = new Map<number, Uint8Array>();
+  private nextSeq = 0;
+  private nextHandled = 0;
+  /** Inputs accepted and not handled yet. */
+  private held = 0;
+  /** Bumped by `reset`: work scheduled before a crash finishes into nothing. */
+  private life = 0;
+  /** CPU µs spent, summed over cores. */
+  busyUs = 0;
+  overflowed = 0;
+
+  constructor(readonly model: CostModel, private readonly env: MachineEnv) {
+    invariant(Number.isInteger(model.cores) && model.cores >= 1, 'sim-machine-cores', () => `cores ${model.cores}`);
+    invariant(model.queueLimit >= 1, 'sim-machine-queue-limit', () => `queueLimit ${model.queueLimit}`);
+    this.host = model.host ?? new SimHost(model.cores);
+  }
+
+  /** Takes a datagram in; false when the backlog is full (it is dropped). */
+  receive(bytes: Uint8Array): boolean {
+    if (this.held >= this.model.queueLimit) {
+      this.overflowed++;
+      return false;
+    }
+    this.held++;
+    this.inputs.push({ kind: 'in', seq: this.nextSeq++, bytes });
+    this.pump();
+    return true;
+  }
+
+  /** Sends a datagram once a core has paid its send cost; a free send with nothing queued leaves at once. */
+  send(to: NodeId, bytes: Uint8Array): void {
+    if (this.outputs.length === 0 && this.model.sendUs(bytes) === 0) {
+      this.env.transmit(to, bytes);
+      return;
+    }
+    this.outputs.push({ kind: 'out', to, bytes });
+    this.pump();
+  }
+
+  /** Drops all queued and in-service work (the member crashed). */
+  reset(): void {
+    this.life++;
+    this.asking = false;
+    this.inputs.length = 0;
+    this.outputs.length = 0;
+    this.served.clear();
+    this.nextHandled = this.nextSeq;
+    this.held = 0;
+    for (; this.inService > 0; this.inService--) this.host.release();
+  }
+
+  /** Asks the host for a core while there is work and a thread free; one request at a time keeps the host's queue fair. */
+  private pump(): void {
+    if (this.asking || this.inService >= this.model.cores || (this.outputs.length === 0 && this.inputs.length === 0)) return;
+    this.asking = true;
+    const life = this.life;
+    this.host.acquire(() => {
+      if (life === this.life) this.asking = false;
+      const work = life === this.life ? this.outputs.shift() ?? this.inputs.shift() : undefined;
+      if (!work) {
+        this.host.release();
+        return;
+      }
+      this.start(work);
+      this.pump();
+    });
+  }
+
+  private start(work: Work): void {
+    const cost = work.kind === 'in' ? this.model.receiveUs(work.bytes) : this.model.sendUs(work.bytes);
+    invariant(Number.isFinite(cost) && cost >= 0, 'sim-machine-cost', () => `a ${work.kind}put cost ${cost} µs`);
+    this.inService++;
+    this.busyUs += cost;
+    const life = this.life;
+    this.env.at(this.env.now() + cost, () => {
+      if (life === this.life) this.finish(work);
+    });
+  }
+
+  private finish(work: Work): void {
+    this.inService--;
+    invariant(this.inService >= 0, 'sim-machine-in-service', () => `${this.inService} in service`);
+    if (work.kind === 'out') this.env.transmit(work.to, work.bytes);
+    else this.served.set(work.seq, work.bytes);
+    // Handling may send (and so pump re-entrantly): the served input is taken off first.
+    for (let bytes = this.served.get(this.nextHandled); bytes; bytes = this.served.get(this.nextHandled)) {
+      this.served.delete(this.nextHandled++);
+      this.held--;
+      invariant(this.held >= 0 && this.held < this.model.queueLimit, 'sim-machine-held', () => `${this.held} held, limit ${this.model.queueLimit}`);
+      this.env.handle(bytes);
+    }
+    // The core is given back only now: the handler's sends asked for it first.
+    this.host.release();
+    this.pump();
+  }
+}
