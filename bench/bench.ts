@@ -5,10 +5,11 @@ import { benchCapybara } from './capybara/index.js';
 import { benchCrypto } from './crypto/index.js';
 import { benchHydra } from './hydra/index.js';
 import { benchHydraApps } from './hydra-apps/index.js';
+import { benchModel } from './model/index.js';
 import type { BenchOptions, BenchResult } from './support/types.js';
 
 const benches: Record<string, (o: BenchOptions, log: (l: string) => void) => Promise<BenchResult>> = {
-  hydra: benchHydra, 'hydra-apps': benchHydraApps, crypto: benchCrypto, bft: benchBft, capybara: benchCapybara,
+  hydra: benchHydra, 'hydra-apps': benchHydraApps, crypto: benchCrypto, bft: benchBft, capybara: benchCapybara, model: benchModel,
 };
 
 function markdown(r: BenchResult, when: string): string {

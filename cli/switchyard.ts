@@ -20,9 +20,10 @@ const USAGE = `usage:
       max(--stall-after (30), the spec's longest timeout) seconds.
   switchyard check HISTORY [--model kv|txn] [--max-steps N] [--json]
       Checks a recorded client history (up writes one beside the logs) for linearizability.
-  switchyard bench hydra|hydra-apps|crypto|bft|capybara [--json] [--out DIR] [--seconds N] [--rounds N]
+  switchyard bench hydra|hydra-apps|crypto|bft|capybara|model [--json] [--out DIR] [--seconds N] [--rounds N]
       Measures (not a test); prints a table, writes DIR/NAME.json and DIR/NAME.md.
-      bft and hydra-apps repeat their compared runs N rounds (default 3): ratios per round, median reported.`;
+      bft and hydra-apps repeat their compared runs N rounds (default 3): ratios per round, median reported.
+      model calibrates the simulator's cost model (µs per message type per role, UDP per datagram); N repetitions (5).`;
 
 function fail(message: string): never {
   process.stderr.write(`switchyard: ${message}\n\n${USAGE}\n`);

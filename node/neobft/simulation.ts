@@ -63,6 +63,8 @@ export class NeoSim {
   readonly net: SimNetwork;
   readonly replicas: Replica[] = [];
   readonly clients: KvClient<NeoMsg>[] = [];
+  /** Every member's core (its latest boot), by node. */
+  readonly cores = new Map<NodeId, Core<NeoMsg>>();
   readonly history: Operation<KvInput, KvOutput>[] = [];
   /** What crashed clients left unanswered (a restart boots a client afresh): it may or may not take effect. */
   private readonly abandoned: Operation<KvInput, KvOutput>[] = [];
@@ -87,7 +89,11 @@ export class NeoSim {
     const replicaIds = Array.from({ length: n }, (_, i) => replicaNode(i));
     const timing = { ...SIM_TIMING, ...o.timing };
     const boot = (id: NodeId, make: () => Core<NeoMsg>) => {
-      this.net.addNode(id, ({ transport, clock, scheduler }) => new Driver(make(), neoCodec, transport, clock, scheduler));
+      this.net.addNode(id, ({ transport, clock, scheduler }) => {
+        const core = make();
+        this.cores.set(id, core);
+        return new Driver(core, neoCodec, transport, clock, scheduler);
+      });
       const at = o.startAtUs?.(id) ?? 0;
       if (at <= 0) return;
       this.net.crash(id);

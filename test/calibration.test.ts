@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { measureRole, record } from '../bench/model/calibrate.js';
+import { roleCostModel } from '../bench/model/role-cost.js';
+import { ROLES, type RoleName, TESTBEDS, type TestbedName } from '../bench/model/roles.js';
+import type { CalibrationTable } from '../bench/model/table.js';
+import { udpBurst } from '../bench/model/udp-cost.js';
+import { pbftCodec } from '../node/pbft/codec.js';
+import { pbftReplicaNode, pbftTestbed } from '../bench/model/pbft-testbed.js';
+import type { Codec } from '../node/runtime/core.js';
+
+/** The message types each role must have been timed on (what its normal case consists of). */
+const EXPECTED: Record<RoleName, string[]> = {
+  'neobft-hm-replica': ['aom'],
+  'neobft-hm-sequencer': ['aom-request'],
+  'neobft-hm-client': ['reply'],
+  'pbft-replica': ['request', 'pre-prepare', 'prepare', 'commit', 'checkpoint'],
+  'pbft-client': ['reply'],
+  'unreplicated-server': ['request'],
+  'unreplicated-client': ['reply'],
+  'hydrapaxos-replica': ['groupcast'],
+  'hydra-sequencer': ['client'],
+  'hydrapaxos-client': ['px-reply'],
+};
+
+test('recording the same testbed and seed twice gives the same inputs, byte for byte', () => {
+  const a = record('pbft', 3);
+  const b = record('pbft', 3);
+  assert.deepEqual([...a.inputs.keys()], [...b.inputs.keys()]);
+  for (const [node, inputs] of a.inputs) {
+    assert.ok(inputs.length > 0, `node ${node} received nothing`);
+    assert.deepEqual(inputs, b.inputs.get(node));
+  }
+});
+
+test('calibration is stable: two calibrations on the same recorded inputs agree within 2× (or 1 µs), and every listed type has a positive cost', () => {
+  const recordings = new Map<TestbedName, ReturnType<typeof record>>();
+  for (const testbed of Object.keys(TESTBEDS) as TestbedName[]) recordings.set(testbed, record(testbed, 1));
+  for (const role of Object.keys(ROLES) as RoleName[]) {
+    const rec = recordings.get(ROLES[role].testbed)!;
+    const first = measureRole(role, rec, 5);
+    const second = measureRole(role, rec, 5);
+    assert.deepEqual(Object.keys(first.costs), Object.keys(second.costs), `${role}: the same types both times`);
+    for (const type of EXPECTED[role]) assert.ok(type in first.costs, `${role} was never timed on ${type}: ${Object.keys(first.costs)}`);
+    for (const [type, us] of Object.entries(first.costs)) {
+      assert.ok(us > 0 && second.costs[type]! > 0, `${role} ${type}: ${us} and ${second.costs[type]} µs`);
+      // A busy 2-core machine shifts medians by up to ≈ 1.6× (measured); a type timed fewer than 20
+      // times per repetition is too thin to hold, and below 1 µs apart the clock and JIT are the noise.
+      if (first.samples[type]! < 20) continue;
+      const ratio = us / second.costs[type]!;
+      assert.ok((ratio > 0.5 && ratio < 2) || Math.abs(us - second.costs[type]!) < 1, `${role} ${type}: ${us.toFixed(2)} then ${second.costs[type]!.toFixed(2)} µs`);
+    }
+  }
+});
+
+test('the UDP runtime\'s burst gets every datagram through loopback and times both directions', async () => {
+  const b = await udpBurst(256, 100);
+  assert.equal(b.received, 100);
+  assert.ok(b.sendUs > 0 && b.receiveUs > 0, JSON.stringify(b));
+});
+
+/** A hand-made table, so the expected virtual times are exact. */
+const table = (requestUs: number, udpUs: number): CalibrationTable => ({
+  machine: { cpus: 1, cpuModel: 'test', node: process.version }, seed: 1, reps: 1, samples: {},
+  roles: { 'unreplicated-server': { request: requestUs } },
+  udp: { send: { baseUs: udpUs, perByteUs: 0 }, receive: { baseUs: udpUs, perByteUs: 0 } },
+});
+
+test('a role\'s cost model charges its message type\'s cost plus the UDP costs; an unseen type the median', () => {
+  const model = roleCostModel(table(100, 5), 'unreplicated-server', pbftCodec as unknown as Codec<{ type: string }>, { cores: 1, queueLimit: 64, udp: true });
+  const request = pbftCodec.encode({ type: 'request', payload: new Uint8Array(8) });
+  assert.equal(model.receiveUs(request), 105);
+  assert.equal(model.sendUs(request), 5);
+  assert.equal(model.receiveUs(Uint8Array.of(0xff, 0xff)), 105, 'a refused datagram costs the median type');
+  const bypass = roleCostModel(table(100, 5), 'unreplicated-server', pbftCodec as unknown as Codec<{ type: string }>, { cores: 1, queueLimit: 64, udp: false });
+  assert.equal(bypass.receiveUs(request), 100);
+  assert.throws(() => roleCostModel(table(100, 5), 'no-such-role', pbftCodec as unknown as Codec<{ type: string }>, { cores: 1, queueLimit: 64, udp: true }), /no role no-such-role/);
+});
+
+test('a saturated unreplicated server with a calibrated cost completes one request per (request + receive + send) µs', () => {
+  const { net } = pbftTestbed(1, 0, 4, 50);
+  const server = pbftReplicaNode(0);
+  net.setCostModel(server, roleCostModel(table(100, 5), 'unreplicated-server', pbftCodec as unknown as Codec<{ type: string }>, { cores: 1, queueLimit: 64, udp: true }));
+  const replies: number[] = [];
+  net.tap = (from) => {
+    if (from === server) replies.push(net.now);
+  };
+  net.runFor(1_000_000);
+  assert.equal(replies.length, 200);
+  // Four closed-loop clients keep it busy: 105 µs to take a request in, 5 µs to send its reply.
+  const gaps = replies.slice(10).map((t, i) => t - replies[i + 9]!);
+  assert.deepEqual(new Set(gaps), new Set([110]));
+});
