@@ -26,13 +26,20 @@ export function record(testbed: TestbedName, seed: number): Recording {
   return { testbed, seed, inputs: recordInputs(tb.net, members, TESTBEDS[testbed].runUs) };
 }
 
-/** Inputs replayed, uncounted, before a role's repetitions: V8 optimises a function only after many calls (with a few hundred, medians came out 2× high; HydraPaxos replicas settle after ≈ 30 000). */
+/**
+ * Inputs replayed, uncounted, before a role's repetitions: V8 optimises a function only after many
+ * calls (with a few hundred, medians came out 2× high; HydraPaxos replicas settle after ≈ 30 000).
+ * Roles whose inputs cost more (signatures) stop warming after WARM_UP_MS: their time is in code
+ * that was hot long before.
+ */
 const WARM_UP_INPUTS = 30_000;
+const WARM_UP_MS = 1000;
 
 /**
  * Times `role`'s real core on the recorded inputs: each repetition builds the testbed afresh from
  * the recording's seed (same keys, same starting state) and replays every member's inputs into
- * its core. Repetitions until WARM_UP_INPUTS were replayed warm the JIT up and are not counted.
+ * its core. Repetitions until WARM_UP_INPUTS were replayed (or WARM_UP_MS passed) warm the JIT up
+ * and are not counted.
  */
 export function measureRole(role: RoleName, rec: Recording, reps: number): { costs: Record<string, number>; samples: Record<string, number> } {
   const { testbed, members } = ROLES[role];
@@ -41,12 +48,16 @@ export function measureRole(role: RoleName, rec: Recording, reps: number): { cos
   let samples: Samples = new Map();
   const inputs = members.reduce((n, m) => n + (rec.inputs.get(m)?.length ?? 0), 0);
   if (inputs === 0) throw new Error(`the recording of ${testbed} has no inputs for ${role}`);
-  const warmUp = Math.max(1, Math.ceil(WARM_UP_INPUTS / inputs));
-  for (let rep = 0; rep < warmUp + reps; rep++) {
+  const replay = () => {
     const tb = TESTBEDS[testbed].build(rec.seed);
     samples = new Map();
     for (const m of members) replayInputs(tb.core(m), TESTBEDS[testbed].codec, rec.inputs.get(m) ?? [], samples);
-    if (rep >= warmUp) perRep.push(new Map([...samples].map(([type, us]) => [type, median(us)])));
+  };
+  const started = performance.now();
+  for (let warmed = 0; warmed < WARM_UP_INPUTS && performance.now() - started < WARM_UP_MS; warmed += inputs) replay();
+  for (let rep = 0; rep < reps; rep++) {
+    replay();
+    perRep.push(new Map([...samples].map(([type, us]) => [type, median(us)])));
   }
   const types = [...new Set(perRep.flatMap((m) => [...m.keys()]))].sort();
   return {

@@ -26,16 +26,22 @@ const CLIENTS = 2;
 const REQUESTS = 40;
 const asCodec = <M extends { type: string }>(c: Codec<M>) => c as unknown as Codec<{ type: string }>;
 
-/** The testbeds inputs are recorded in: short closed-loop key-value runs on perfect links. */
-export const TESTBEDS = {
-  'neobft-hm': {
+/** A NeoBFT testbed (f = 1, two sequencers) authenticating its order with MAC vectors (hm) or signatures (pk). */
+function neobft(scheme: 'hm' | 'pk'): TestbedKind {
+  return {
     codec: asCodec(neoCodec),
     runUs: 200_000,
     build(seed) {
-      const sim = new NeoSim({ seed, f: 1, scheme: 'hm', clients: CLIENTS, requestsPerClient: REQUESTS, faults: {} });
+      const sim = new NeoSim({ seed, f: 1, scheme, clients: CLIENTS, requestsPerClient: REQUESTS, faults: {} });
       return { net: sim.net, core: (id) => sim.cores.get(id)! };
     },
-  },
+  };
+}
+
+/** The testbeds inputs are recorded in: short closed-loop key-value runs on perfect links. */
+export const TESTBEDS = {
+  'neobft-hm': neobft('hm'),
+  'neobft-pk': neobft('pk'),
   pbft: {
     codec: asCodec(pbftCodec),
     runUs: 200_000,
@@ -70,6 +76,8 @@ export const ROLES = {
   'neobft-hm-replica': { testbed: 'neobft-hm', members: range(4, replicaNode) },
   'neobft-hm-sequencer': { testbed: 'neobft-hm', members: [neoSequencerNode(0)] },
   'neobft-hm-client': { testbed: 'neobft-hm', members: range(CLIENTS, neoClientNode) },
+  'neobft-pk-replica': { testbed: 'neobft-pk', members: range(4, replicaNode) },
+  'neobft-pk-sequencer': { testbed: 'neobft-pk', members: [neoSequencerNode(0)] },
   'pbft-replica': { testbed: 'pbft', members: range(4, pbftReplicaNode) },
   'pbft-client': { testbed: 'pbft', members: range(CLIENTS, pbftClientNode) },
   'unreplicated-server': { testbed: 'unreplicated', members: [pbftReplicaNode(0)] },
