@@ -49,8 +49,8 @@ test('calibration is stable: two calibrations on the same recorded inputs agree 
       // A busy 2-core machine shifts medians by up to ≈ 1.6× (measured); a type timed fewer than 20
       // times per repetition is too thin to hold, and within 2 µs (less than one datagram's UDP
       // cost) the clock, the JIT and the neighbours are the noise.
-      // Timer costs are reported, not charged by the model (docs/model.md); a rare timer of a few µs
-      // (NeoBFT-PK's aom-gap: 7 then 3.6 µs) stays as warm as a real member's would, i.e. not very.
+      // A timer fires a few dozen times per run, and a cheap one stays about as cold as in a real
+      // member: NeoBFT-PK's aom-gap measured 7 then 3.6 µs (docs/model.md, what is assumed).
       if (first.samples[type]! < 20 || type.startsWith('timer:')) continue;
       const ratio = us / second.costs[type]!;
       assert.ok((ratio > 0.5 && ratio < 2) || Math.abs(us - second.costs[type]!) < 2, `${role} ${type}: ${us.toFixed(2)} then ${second.costs[type]!.toFixed(2)} µs`);

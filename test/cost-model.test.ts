@@ -157,3 +157,26 @@ test('members sharing a host take its cores in turn: two one-core members on one
   assert.deepEqual(run(2, 2), [[40, 2], [40, 3], [70, 2]]);
   assert.deepEqual(run(3, 2), [[40, 2], [40, 3], [40, 2]]);
 });
+
+test('a timer with a cost waits behind the inputs queued before it, takes its cost, then runs; a cancelled one costs nothing', () => {
+  const net = new SimNetwork(1, { delayUs: 10 });
+  const events: [number, string][] = [];
+  net.addNode(2, ({ transport, scheduler }) => ({
+    start: () => {
+      transport.onReceive((b) => events.push([net.now, `input ${b[0]}`]));
+      scheduler.schedule(15, () => events.push([net.now, 'tick']), 'tick');
+      const gone = scheduler.schedule(16, () => events.push([net.now, 'gone']), 'gone');
+      scheduler.cancel(gone);
+    },
+    stop() {},
+  }));
+  let sender: Transport | null = null;
+  net.addNode(1, ({ transport }) => ({ start: () => (sender = transport), stop() {} }));
+  net.setCostModel(2, { ...byFirstByte(1), timerUs: (name) => (name === 'tick' ? 25 : 1000) });
+  sender!.send(2, Uint8Array.of(3));
+  sender!.send(2, Uint8Array.of(1));
+  net.runFor(1000);
+  // Inputs arrive at 10: 10–40 and 40–50; the tick, due at 15, queues behind both (50–75).
+  assert.deepEqual(events, [[40, 'input 3'], [50, 'input 1'], [75, 'tick']]);
+  assert.equal(net.machineStats(2).busyUs, 65);
+});

@@ -13,7 +13,8 @@ export interface RoleMachine {
 /**
  * A simulated member's CostModel from a calibration: a received datagram costs what its message
  * type cost the role's core (classified with the role's codec), plus the UDP runtime's receive
- * cost; a sent one the UDP send cost. A type the calibration never saw costs the median of the
+ * cost; a sent one the UDP send cost; a timer what it cost in the calibration (nothing if it never
+ * fired there). A type the calibration never saw costs the median of the
  * types it saw (a datagram the codec refuses: `rejected`, if measured).
  */
 export function roleCostModel(table: CalibrationTable, role: string, codec: Codec<{ type: string }>, m: RoleMachine): CostModel {
@@ -34,5 +35,6 @@ export function roleCostModel(table: CalibrationTable, role: string, codec: Code
     queueLimit: m.queueLimit,
     receiveUs: (bytes) => (costs[typeOf(bytes)] ?? unseen) + linear(table.udp.receive, bytes),
     sendUs: (bytes) => linear(table.udp.send, bytes),
+    timerUs: (name) => costs[`timer:${name}`] ?? 0,
   };
 }

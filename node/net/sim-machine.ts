@@ -12,6 +12,8 @@ export interface CostModel {
   receiveUs(bytes: Uint8Array): number;
   /** CPU µs to hand one datagram to the network (the socket write), charged to the sender. */
   sendUs(bytes: Uint8Array): number;
+  /** CPU µs a timer's handler takes, by the timer's name (unset: timers are free). */
+  timerUs?(name: string): number;
   /** At most this many received datagrams are held (waiting, in service, or served but not yet handled); more are dropped, as from a full receive buffer. */
   queueLimit: number;
   /** A machine shared with other members (e.g. every process of a loopback testbed on this machine's cores); unset: a machine of its own. */
@@ -62,7 +64,12 @@ export interface MachineEnv {
   transmit(to: NodeId, bytes: Uint8Array): void;
 }
 
-type Work = { kind: 'in'; seq: number; bytes: Uint8Array } | { kind: 'out'; to: NodeId; bytes: Uint8Array };
+/** A received datagram or a due timer (both handled by the core, in order), or a datagram to send. */
+type Work =
+  | { kind: 'in'; seq: number; bytes: Uint8Array }
+  | { kind: 'timer'; seq: number; name: string; run: () => void; live: () => boolean }
+  | { kind: 'out'; to: NodeId; bytes: Uint8Array };
+type Handled = Extract<Work, { seq: number }>;
 
 /**
  * A member's CPU: its work taken FIFO, outputs ahead of inputs (a handler's sends leave in the
@@ -79,7 +86,7 @@ export class SimMachine {
   private readonly inputs: Work[] = [];
   private readonly outputs: Work[] = [];
   /** Served inputs waiting for an earlier one to be handled, by arrival number. */
-  private readonly served = new Map<number, Uint8Array>();
+  private readonly served = new Map<number, Handled>();
   private nextSeq = 0;
   private nextHandled = 0;
   /** Inputs accepted and not handled yet. */
@@ -118,6 +125,20 @@ export class SimMachine {
     this.pump();
   }
 
+  /**
+   * A timer fell due: with `timerUs` in the model its handler waits its turn behind the inputs
+   * already queued and runs once a core has spent its cost (skipped if `live` no longer holds
+   * when a core takes it: the timer was cancelled); without, it runs at once.
+   */
+  timer(name: string, run: () => void, live: () => boolean): void {
+    if (!this.model.timerUs) {
+      run();
+      return;
+    }
+    this.inputs.push({ kind: 'timer', seq: this.nextSeq++, name, run, live });
+    this.pump();
+  }
+
   /** Drops all queued and in-service work (the member crashed). */
   reset(): void {
     this.life++;
@@ -148,8 +169,8 @@ export class SimMachine {
   }
 
   private start(work: Work): void {
-    const cost = work.kind === 'in' ? this.model.receiveUs(work.bytes) : this.model.sendUs(work.bytes);
-    invariant(Number.isFinite(cost) && cost >= 0, 'sim-machine-cost', () => `a ${work.kind}put cost ${cost} µs`);
+    const cost = this.cost(work);
+    invariant(Number.isFinite(cost) && cost >= 0, 'sim-machine-cost', () => `${work.kind} cost ${cost} µs`);
     this.inService++;
     this.busyUs += cost;
     const life = this.life;
@@ -158,17 +179,27 @@ export class SimMachine {
     });
   }
 
+  private cost(work: Work): number {
+    if (work.kind === 'in') return this.model.receiveUs(work.bytes);
+    if (work.kind === 'out') return this.model.sendUs(work.bytes);
+    return work.live() ? this.model.timerUs!(work.name) : 0;
+  }
+
   private finish(work: Work): void {
     this.inService--;
     invariant(this.inService >= 0, 'sim-machine-in-service', () => `${this.inService} in service`);
     if (work.kind === 'out') this.env.transmit(work.to, work.bytes);
-    else this.served.set(work.seq, work.bytes);
+    else this.served.set(work.seq, work);
     // Handling may send (and so pump re-entrantly): the served input is taken off first.
-    for (let bytes = this.served.get(this.nextHandled); bytes; bytes = this.served.get(this.nextHandled)) {
+    for (let next = this.served.get(this.nextHandled); next; next = this.served.get(this.nextHandled)) {
       this.served.delete(this.nextHandled++);
+      if (next.kind === 'timer') {
+        next.run();
+        continue;
+      }
       this.held--;
       invariant(this.held >= 0 && this.held < this.model.queueLimit, 'sim-machine-held', () => `${this.held} held, limit ${this.model.queueLimit}`);
-      this.env.handle(bytes);
+      this.env.handle(next.bytes);
     }
     // The core is given back only now: the handler's sends asked for it first.
     this.host.release();

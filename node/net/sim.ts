@@ -240,10 +240,13 @@ export class SimNetwork {
     };
     const clock: Clock = { now: () => this.localNow(node) };
     const scheduler: Scheduler = {
-      schedule: (afterUs, fn) => {
+      schedule: (afterUs, fn, label) => {
         const event = { cancelled: false };
+        const live = () => !event.cancelled && alive();
         this.at(this.time + afterUs / (1 + node.clock.drift), () => {
-          if (!event.cancelled && alive()) fn();
+          if (!live()) return;
+          if (node.machine) node.machine.timer(label ?? '', () => live() && fn(), live);
+          else fn();
         });
         return event;
       },

@@ -75,7 +75,7 @@ export class Driver<M> implements Ctx<M> {
       this.timers.delete(name);
       this.nowUs = this.clock.now();
       this.core.timer(this, name);
-    });
+    }, name);
     this.timers.set(name, handle);
   }
 

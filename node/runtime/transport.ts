@@ -18,6 +18,7 @@ export interface Clock {
 
 /** Runs callbacks later, in the same units as the node's Clock. */
 export interface Scheduler {
-  schedule(afterUs: number, fn: () => void): unknown;
+  /** `label` says what runs (a core's timer name): the simulator's cost model charges timers by it. */
+  schedule(afterUs: number, fn: () => void, label?: string): unknown;
   cancel(handle: unknown): void;
 }
