@@ -1,3 +1,4 @@
+import type { KvClientObserver } from '../../node/apps/kv-client.js';
 import { hotPathBackend } from '../../node/crypto/signature.js';
 import { SimNetwork } from '../../node/net/sim.js';
 import { pbftClient } from '../../node/pbft/client.js';
@@ -16,8 +17,9 @@ export const pbftClientNode = (c: number): NodeId => 100 + c;
 /**
  * A PBFT testbed with f faulty replicas tolerated (f = 0, one replica: the unreplicated server) on
  * perfect simulated links, keys drawn from `seed`: the same seed builds the same members.
+ * `completed` hears each client operation that returns (with its latency in µs).
  */
-export function pbftTestbed(seed: number, f: number, clients: number, requests: number) {
+export function pbftTestbed(seed: number, f: number, clients: number, requests: number, completed: KvClientObserver['completed'] = () => {}) {
   const n = 3 * f + 1;
   const net = new SimNetwork(seed);
   const rng = new SeededRandom(seed);
@@ -37,7 +39,7 @@ export function pbftTestbed(seed: number, f: number, clients: number, requests: 
   }
   for (let c = 0; c < clients; c++) {
     boot(pbftClientNode(c), pbftClient({ client: c, f, replicas: replicaIds, keys: clientKeys[c]!, keySpace: 4, requests, retryUs: 5000 },
-      new SeededRandom(seed * 17 + c), { completed() {}, retried() {}, rejectedReply() {} }));
+      new SeededRandom(seed * 17 + c), { completed, retried() {}, rejectedReply() {} }));
   }
   return { net, replicaIds, core: (id: NodeId) => cores.get(id)! };
 }

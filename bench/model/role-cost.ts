@@ -1,4 +1,4 @@
-import type { CostModel } from '../../node/net/sim-machine.js';
+import type { CostModel, SimHost } from '../../node/net/sim-machine.js';
 import type { Codec } from '../../node/runtime/core.js';
 import { median } from './replay.js';
 import type { CalibrationTable } from './table.js';
@@ -8,6 +8,8 @@ export interface RoleMachine {
   queueLimit: number;
   /** Whether each datagram also pays the UDP runtime's socket cost (false: a kernel-bypass stack, as the papers' testbeds). */
   udp: boolean;
+  /** The machine it shares with other members (unset: one of its own, with `cores` cores). */
+  host?: SimHost;
 }
 
 /**
@@ -33,6 +35,7 @@ export function roleCostModel(table: CalibrationTable, role: string, codec: Code
   return {
     cores: m.cores,
     queueLimit: m.queueLimit,
+    host: m.host,
     receiveUs: (bytes) => (costs[typeOf(bytes)] ?? unseen) + linear(table.udp.receive, bytes),
     sendUs: (bytes) => linear(table.udp.send, bytes),
     timerUs: (name) => costs[`timer:${name}`] ?? 0,
