@@ -5,6 +5,7 @@ import { roleCostModel } from '../bench/model/role-cost.js';
 import { ROLES, type RoleName, TESTBEDS, type TestbedName } from '../bench/model/roles.js';
 import type { CalibrationTable } from '../bench/model/table.js';
 import { udpBurst } from '../bench/model/udp-cost.js';
+import { udpPingPong } from '../bench/model/udp-pingpong.js';
 import { pbftCodec } from '../node/pbft/codec.js';
 import { pbftClientNode, pbftReplicaNode, pbftTestbed } from '../bench/model/pbft-testbed.js';
 import { SimHost } from '../node/net/sim-machine.js';
@@ -59,34 +60,39 @@ test('calibration is stable: two calibrations on the same recorded inputs agree 
   }
 });
 
-test('the UDP runtime\'s burst gets every datagram through loopback and times both directions', async () => {
+test('the UDP runtime\'s burst gets every datagram through loopback and times both directions; a ping-pong with another process costs CPU per echo', async () => {
   const b = await udpBurst(256, 100);
   assert.equal(b.received, 100);
   assert.ok(b.sendUs > 0 && b.receiveUs > 0, JSON.stringify(b));
+  const p = await udpPingPong(200, 200);
+  assert.ok(p.cpuUsPerEcho > 0 && p.roundTripUs > 0, JSON.stringify(p));
 });
 
 /** A hand-made table, so the expected virtual times are exact. */
 const table = (requestUs: number, udpUs: number): CalibrationTable => ({
   machine: { cpus: 1, cpuModel: 'test', node: process.version }, seed: 1, reps: 1, samples: {},
   roles: { 'unreplicated-server': { request: requestUs } },
-  udp: { send: { baseUs: udpUs, perByteUs: 0 }, receive: { baseUs: udpUs, perByteUs: 0 } },
+  udp: { send: { baseUs: udpUs, perByteUs: 0 }, receive: { baseUs: udpUs, perByteUs: 0 }, woken: { echoUs: 4 * udpUs } },
 });
 
 test('a role\'s cost model charges its message type\'s cost plus the UDP costs; an unseen type the median', () => {
-  const model = roleCostModel(table(100, 5), 'unreplicated-server', pbftCodec as unknown as Codec<{ type: string }>, { cores: 1, queueLimit: 64, udp: true });
+  const model = roleCostModel(table(100, 5), 'unreplicated-server', pbftCodec as unknown as Codec<{ type: string }>, { cores: 1, queueLimit: 64, udp: 'burst' });
   const request = pbftCodec.encode({ type: 'request', payload: new Uint8Array(8) });
   assert.equal(model.receiveUs(request), 105);
   assert.equal(model.sendUs(request), 5);
   assert.equal(model.receiveUs(Uint8Array.of(0xff, 0xff)), 105, 'a refused datagram costs the median type');
-  const bypass = roleCostModel(table(100, 5), 'unreplicated-server', pbftCodec as unknown as Codec<{ type: string }>, { cores: 1, queueLimit: 64, udp: false });
+  const woken = roleCostModel(table(100, 5), 'unreplicated-server', pbftCodec as unknown as Codec<{ type: string }>, { cores: 1, queueLimit: 64, udp: 'woken' });
+  assert.equal(woken.receiveUs(request), 100 + 20 - 5, 'woken, a datagram in carries the echo\'s cost beyond its send');
+  assert.equal(woken.sendUs(request), 5);
+  const bypass = roleCostModel(table(100, 5), 'unreplicated-server', pbftCodec as unknown as Codec<{ type: string }>, { cores: 1, queueLimit: 64, udp: 'none' });
   assert.equal(bypass.receiveUs(request), 100);
-  assert.throws(() => roleCostModel(table(100, 5), 'no-such-role', pbftCodec as unknown as Codec<{ type: string }>, { cores: 1, queueLimit: 64, udp: true }), /no role no-such-role/);
+  assert.throws(() => roleCostModel(table(100, 5), 'no-such-role', pbftCodec as unknown as Codec<{ type: string }>, { cores: 1, queueLimit: 64, udp: 'burst' }), /no role no-such-role/);
 });
 
 test('a saturated unreplicated server with a calibrated cost completes one request per (request + receive + send) µs', () => {
   const { net } = pbftTestbed(1, 0, 4, 50);
   const server = pbftReplicaNode(0);
-  net.setCostModel(server, roleCostModel(table(100, 5), 'unreplicated-server', pbftCodec as unknown as Codec<{ type: string }>, { cores: 1, queueLimit: 64, udp: true }));
+  net.setCostModel(server, roleCostModel(table(100, 5), 'unreplicated-server', pbftCodec as unknown as Codec<{ type: string }>, { cores: 1, queueLimit: 64, udp: 'burst' }));
   const replies: number[] = [];
   net.tap = (from) => {
     if (from === server) replies.push(net.now);
@@ -105,8 +111,8 @@ test('members given one host by their role cost models share its core: a server 
     const { net } = pbftTestbed(1, 0, 4, 50);
     const codec = pbftCodec as unknown as Codec<{ type: string }>;
     const costs = { ...table(100, 0), roles: { 'unreplicated-server': { request: 100 }, 'unreplicated-client': { reply: 50 } } };
-    net.setCostModel(pbftReplicaNode(0), roleCostModel(costs, 'unreplicated-server', codec, { cores: 1, queueLimit: 64, udp: false, host }));
-    for (let c = 0; c < 4; c++) net.setCostModel(pbftClientNode(c), roleCostModel(costs, 'unreplicated-client', codec, { cores: 1, queueLimit: 64, udp: false, host }));
+    net.setCostModel(pbftReplicaNode(0), roleCostModel(costs, 'unreplicated-server', codec, { cores: 1, queueLimit: 64, udp: 'none', host }));
+    for (let c = 0; c < 4; c++) net.setCostModel(pbftClientNode(c), roleCostModel(costs, 'unreplicated-client', codec, { cores: 1, queueLimit: 64, udp: 'none', host }));
     const replies: number[] = [];
     net.tap = (from) => {
       if (from === pbftReplicaNode(0)) replies.push(net.now);

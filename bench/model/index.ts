@@ -21,6 +21,8 @@ export async function benchModel(opts: BenchOptions, log: (line: string) => void
       [`Per-message CPU cost by role (median of ${table.reps} repetitions; decode, authentication, handler, encoding outputs)`, ['role', 'message type', 'µs', 'inputs per repetition'], rows],
       ['UDP runtime per datagram (loopback bursts; µs = base + per byte × size)', ['direction', 'base µs', 'per byte µs'],
         [['send', us(send.baseUs), send.perByteUs.toFixed(5)], ['receive', us(receive.baseUs), receive.perByteUs.toFixed(5)]]],
+      ['UDP runtime per echo with a wake-up (ping-pong with another process, 200 bytes; CPU µs to take a datagram in and send one out)', ['µs'],
+        [[us(table.udp.woken.echoUs)]]],
     ],
   };
 }

@@ -6,8 +6,12 @@ import type { CalibrationTable } from './table.js';
 export interface RoleMachine {
   cores: number;
   queueLimit: number;
-  /** Whether each datagram also pays the UDP runtime's socket cost (false: a kernel-bypass stack, as the papers' testbeds). */
-  udp: boolean;
+  /**
+   * What each datagram also pays the UDP runtime: its cost in a burst (a busy member), with a
+   * wake-up for each received one (a member that sleeps between datagrams, as on a loopback
+   * testbed far from saturation), or nothing (a kernel-bypass stack, as in the papers' testbeds).
+   */
+  udp: 'burst' | 'woken' | 'none';
   /** The machine it shares with other members (unset: one of its own, with `cores` cores). */
   host?: SimHost;
 }
@@ -15,7 +19,7 @@ export interface RoleMachine {
 /**
  * A simulated member's CostModel from a calibration: a received datagram costs what its message
  * type cost the role's core (classified with the role's codec), plus the UDP runtime's receive
- * cost; a sent one the UDP send cost; a timer what it cost in the calibration (nothing if it never
+ * cost (`udp`); a sent one the UDP send cost; a timer what it cost in the calibration (nothing if it never
  * fired there). A type the calibration never saw costs the median of the
  * types it saw (a datagram the codec refuses: `rejected`, if measured).
  */
@@ -24,7 +28,11 @@ export function roleCostModel(table: CalibrationTable, role: string, codec: Code
   if (!costs) throw new Error(`the calibration has no role ${role} (it has ${Object.keys(table.roles).join(', ')})`);
   const messages = Object.entries(costs).filter(([t]) => !t.startsWith('timer:')).map(([, us]) => us);
   const unseen = messages.length ? median(messages) : 0;
-  const linear = (c: { baseUs: number; perByteUs: number }, bytes: Uint8Array) => (m.udp ? c.baseUs + c.perByteUs * bytes.length : 0);
+  const linear = (c: { baseUs: number; perByteUs: number }, bytes: Uint8Array) => (m.udp === 'none' ? 0 : c.baseUs + c.perByteUs * bytes.length);
+  // Woken, a received datagram carries what an echo cost beyond sending the reply.
+  const received = (bytes: Uint8Array) => m.udp === 'woken'
+    ? Math.max(linear(table.udp.receive, bytes), table.udp.woken.echoUs - linear(table.udp.send, bytes))
+    : linear(table.udp.receive, bytes);
   const typeOf = (bytes: Uint8Array) => {
     try {
       return codec.decode(bytes).type;
@@ -36,7 +44,7 @@ export function roleCostModel(table: CalibrationTable, role: string, codec: Code
     cores: m.cores,
     queueLimit: m.queueLimit,
     host: m.host,
-    receiveUs: (bytes) => (costs[typeOf(bytes)] ?? unseen) + linear(table.udp.receive, bytes),
+    receiveUs: (bytes) => (costs[typeOf(bytes)] ?? unseen) + received(bytes),
     sendUs: (bytes) => linear(table.udp.send, bytes),
     timerUs: (name) => costs[`timer:${name}`] ?? 0,
   };

@@ -1,11 +1,15 @@
 import { addressBook } from '../../node/runtime/addressing.js';
 import { UdpTransport } from '../../node/runtime/udp.js';
 import { median } from './replay.js';
+import { udpPingPong } from './udp-pingpong.js';
 
-/** The UDP runtime's per-datagram cost on this machine: µs = base + perByte × bytes, per direction. */
+/** The UDP runtime's per-datagram cost on this machine. */
 export interface UdpCost {
+  /** In a burst (the process never sleeps): µs = base + perByte × bytes, per direction. */
   send: { baseUs: number; perByteUs: number };
   receive: { baseUs: number; perByteUs: number };
+  /** CPU µs to take one datagram in and send one out when the process sleeps in between (a wake-up each time), 200-byte datagrams. */
+  woken: { echoUs: number };
 }
 
 export interface UdpBurst {
@@ -55,7 +59,10 @@ export async function udpBurst(size: number, count: number): Promise<UdpBurst> {
   }
 }
 
-/** Medians of `reps` bursts at a small and a large size, fitted to base + perByte × size (perByte ≥ 0). */
+/**
+ * Medians of `reps` bursts at a small and a large size, fitted to base + perByte × size
+ * (perByte ≥ 0), and of `reps` ping-pongs of 1000 round trips with a process of its own.
+ */
 export async function measureUdp(o: { reps: number; count: number; sizes?: [number, number] }): Promise<UdpCost> {
   const [small, large] = o.sizes ?? [64, 1200];
   const at = async (size: number) => {
@@ -70,5 +77,7 @@ export async function measureUdp(o: { reps: number; count: number; sizes?: [numb
     const perByteUs = Math.max(0, (y - x) / (large - small));
     return { baseUs: Math.max(0, x - perByteUs * small), perByteUs };
   };
-  return { send: fit(a.send, b.send), receive: fit(a.receive, b.receive) };
+  const echoes: number[] = [];
+  for (let r = 0; r < o.reps; r++) echoes.push((await udpPingPong(200, 1000)).cpuUsPerEcho);
+  return { send: fit(a.send, b.send), receive: fit(a.receive, b.receive), woken: { echoUs: median(echoes) } };
 }
