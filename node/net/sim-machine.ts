@@ -74,9 +74,10 @@ type Handled = Extract<Work, { seq: number }>;
 /**
  * A member's CPU: its work taken FIFO, outputs ahead of inputs (a handler's sends leave in the
  * same event-loop turn, before the next datagram is read, as in the UDP runtime), on up to
- * `cores` cores of its own machine or of a shared host. Inputs are served in parallel on k cores, but the core is a sequential state machine: a served
- * input is handed to it only after every earlier input was, so handler calls keep arrival order
- * (the parallel part stands for decoding and verification, the part a multi-core member spreads).
+ * `cores` cores of its own machine or of a shared host. Inputs are served in parallel on k
+ * cores, but the core is a sequential state machine: a served input is handed to it only after
+ * every earlier input was, so handler calls keep arrival order (the parallel part stands for
+ * decoding and verification, the part a multi-core member spreads). docs/model.md says more.
  */
 export class SimMachine {
   private readonly host: SimHost;

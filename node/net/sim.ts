@@ -10,7 +10,9 @@ import { type LinkSpec, SimLinks } from './sim-links.js';
  * FoundationDB's simulator). Every source of nondeterminism — packet loss, duplication,
  * reordering, delay and jitter, partitions, per-node clock skew and drift, crashes and
  * restarts — is drawn from one seeded generator, and events at equal times run in the order
- * they were scheduled, so a seed replays exactly.
+ * they were scheduled, so a seed replays exactly. A member can be given a machine that spends
+ * CPU on what it receives, sends and times (`setCostModel`, sim-machine.ts) and links a bandwidth
+ * (`setLink`, sim-links.ts): the calibrated cost model of docs/model.md.
  */
 
 export interface LinkFaults {
