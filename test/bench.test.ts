@@ -32,6 +32,16 @@ test('switchyard bench crypto reports its ratios, every backend and the C baseli
   assert.deepEqual(Object.keys(r.hmac_sha256_100b_per_s), ['noble', 'node:crypto (hot path)']);
 });
 
+test('switchyard bench model writes the calibration table: every role\'s message types in µs and the UDP costs', () => {
+  const r = bench('model', '1', '--rounds', '1');
+  const { roles, udp, samples } = r.calibration;
+  for (const role of ['neobft-hm-replica', 'pbft-replica', 'unreplicated-server', 'hydrapaxos-replica']) {
+    assert.ok(Object.values(roles[role]).length > 0 && Object.values(roles[role]).every((us) => (us as number) > 0), role);
+    assert.deepEqual(Object.keys(samples[role]), Object.keys(roles[role]));
+  }
+  assert.ok(udp.send.baseUs > 0 && udp.receive.baseUs >= 0 && udp.woken.echoUs > 0, JSON.stringify(udp));
+});
+
 test('switchyard bench hydra reports the forwarder ratio, half-load delay, testbeds and simulations', () => {
   const r = bench('hydra', '1');
   assert.ok(r.ratio_sequencer_to_forwarder > 0);
