@@ -135,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
         },
       });
       if (values.quick && positionals[0] !== 'paper') fail('--quick is a flag of bench paper');
+      if (positionals[0] === 'paper' && (values.seconds ?? values.rounds) !== undefined) fail('bench paper takes --quick, not --seconds or --rounds');
       const { bench } = await import('../bench/bench.js');
       const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
       if (seconds !== undefined && !(seconds > 0)) fail(`--seconds must be a positive number, not "${values.seconds}"`);

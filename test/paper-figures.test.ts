@@ -38,7 +38,7 @@ async function checkRendered(fig: Figure): Promise<void> {
 
 test('every kind of figure renders headless to a well-formed SVG naming its series, and a PNG', async () => {
   const points = [{ x: 1, y: 10 }, { x: 2, y: 20 }, { x: 4, y: 35 }];
-  const base = { x: { title: 'x' }, y: { title: 'y' }, caption: 'synthetic', paper: [] };
+  const base = { x: { title: 'x' }, y: { title: 'y' }, caption: 'synthetic', finding: 'none', paper: [] };
   const series = [{ name: 'A & <B>', source: 'model' as const, points }, { name: 'A', source: 'loopback' as const, points: points.map((p) => ({ ...p, y: p.y / 2 })) }];
   const figures: Figure[] = [
     { ...base, id: 'line', kind: 'line', title: 'a line', series },

@@ -29,6 +29,8 @@ export interface Figure {
   events?: { x: number; label: string }[];
   /** What was run to get the series. */
   caption: string;
+  /** What this run's series show, in the terms of the paper's numbers. */
+  finding: string;
   /** The paper's own numbers this figure is set beside. */
   paper: PaperNumber[];
 }

@@ -28,6 +28,8 @@ export interface HydraData {
   failoverEvents: { x: number; label: string }[];
   /** What was run for each figure. */
   captions: { scaling: string; delays: string; failover: string };
+  /** What each figure's series show. */
+  findings: { scaling: string; delays: string; failover: string };
   /** The numbers behind the series, for paper.json. */
   json: Record<string, unknown>;
 }
@@ -77,6 +79,12 @@ export const budgetedSimulator: HydraSource = (plan, log) => {
       scaling: `offered load ${SATURATE * 100} % of the sequencers' total budget, so the ordered rate is the capacity; mean of ${plan.seeds.length} seed(s)`,
       delays: `offered load ${HALF_LOAD * 100} % of the sequencers' total budget; every message receiver 0 delivered after the warm-up, ${plan.seeds.length} seed(s) pooled`,
       failover: `clients offer ${single!.offered_per_s} messages/s; sequencer 0 dies; failure detection ${((single!.detected_at_s - single!.crash_at_s) * 1e3).toFixed(0)} ms; the single sequencer's standby takes over ${plan.rerouteMs} ms later, once the network is rerouted; Hydra (${hydra!.sequencers} sequencers) reconfigures the dead one away`,
+    },
+    findings: {
+      scaling: scaling.map((p) => `${p.sequencers}: ${(p.ordered_per_s / scaling[0]!.ordered_per_s).toFixed(1)}×`).join(', ')
+        + ` the ordered rate of ${scaling[0]!.sequencers} sequencer(s), whose budget is ${(budget / 1e3).toFixed(0)}k messages/s`,
+      delays: delays.map((d) => `${d.sequencers} sequencer(s): p50 ${(d.p50_s * 1e6).toFixed(0)} µs, p99 ${(d.p99_s * 1e6).toFixed(0)} µs`).join('; '),
+      failover: runs.map((r) => `${r.result.design}: longest gap in delivery ${(r.result.outage_s * 1e3).toFixed(0)} ms, ${r.result.messages_lost} messages never delivered`).join('; '),
     },
     json: {
       budget_per_sequencer_per_s: budget,

@@ -8,6 +8,8 @@ export interface FigureFiles {
   render_ms: number;
 }
 
+const sentence = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
 /** index.md: each figure as an image, what was run, and the paper's own numbers beside it. */
 export function indexMarkdown(groups: { name: string; figures: FigureFiles[] }[], when: string, command: string): string {
   const parts = [
@@ -20,7 +22,8 @@ export function indexMarkdown(groups: { name: string; figures: FigureFiles[] }[]
     parts.push(`## ${g.name}`, '');
     for (const f of g.figures) {
       parts.push(`### ${f.figure.title}`, '', `![${f.figure.title}](${f.svg})`, '',
-        `${f.figure.caption} [PNG](${f.png}); rendered in ${f.render_ms.toFixed(0)} ms.`, '', "The paper's numbers:", '');
+        `${sentence(f.figure.caption)} [PNG](${f.png}); rendered in ${f.render_ms.toFixed(0)} ms.`, '',
+        `This run: ${f.figure.finding}.`, '', "The paper's numbers:", '');
       for (const n of f.figure.paper) parts.push(`- ${n.claim}. Source: ${n.source}${n.verified ? '' : ' (unverified)'}.`);
       parts.push('');
     }
