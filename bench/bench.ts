@@ -6,6 +6,7 @@ import { benchCrypto } from './crypto/index.js';
 import { benchHydra } from './hydra/index.js';
 import { benchHydraApps } from './hydra-apps/index.js';
 import { benchModel } from './model/index.js';
+import { benchPaper } from './paper/index.js';
 import type { BenchOptions, BenchResult } from './support/types.js';
 
 const benches: Record<string, (o: BenchOptions, log: (l: string) => void) => Promise<BenchResult>> = {
@@ -23,11 +24,13 @@ function markdown(r: BenchResult, when: string): string {
 
 /** `switchyard bench NAME`: measures, prints a table, writes `NAME.json` and `NAME.md` to the output directory. */
 export async function bench(targets: string[], opts: BenchOptions): Promise<number> {
+  const log = (l: string) => process.stderr.write(`${l}\n`);
+  // The figures write their own report (index.md, SVG and PNG files), not NAME.md.
+  if (targets.length === 1 && targets[0] === 'paper') return benchPaper(opts, log);
   if (targets.length !== 1 || !benches[targets[0]!]) {
-    throw new Error(`bench takes one of: ${Object.keys(benches).join(', ')}`);
+    throw new Error(`bench takes one of: ${[...Object.keys(benches), 'paper'].join(', ')}`);
   }
   const name = targets[0]!;
-  const log = (l: string) => process.stderr.write(`${l}\n`);
   const result = await benches[name]!(opts, log);
   const when = new Date().toISOString();
   const out = opts.out ?? 'bench-results';

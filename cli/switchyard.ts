@@ -23,7 +23,10 @@ const USAGE = `usage:
   switchyard bench hydra|hydra-apps|crypto|bft|capybara|model [--json] [--out DIR] [--seconds N] [--rounds N]
       Measures (not a test); prints a table, writes DIR/NAME.json and DIR/NAME.md.
       bft and hydra-apps repeat their compared runs N rounds (default 3): ratios per round, median reported.
-      model calibrates the simulator's cost model (µs per message type per role, UDP per datagram); N repetitions (5).`;
+      model calibrates the simulator's cost model (µs per message type per role, UDP per datagram); N repetitions (5).
+  switchyard bench paper [--quick] [--json] [--out DIR]
+      The papers' figures as SVG and PNG beside the papers' numbers: DIR/index.md, DIR/paper.json
+      (DIR: bench-results/paper). --quick: fewer points and seeds.`;
 
 function fail(message: string): never {
   process.stderr.write(`switchyard: ${message}\n\n${USAGE}\n`);
@@ -127,14 +130,19 @@ async function main(argv: string[]): Promise<number> {
     case 'bench': {
       const { values, positionals } = parseArgs({
         args: rest, allowPositionals: true, strict: true,
-        options: { json: { type: 'boolean', default: false }, out: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' } },
+        options: {
+          json: { type: 'boolean', default: false }, out: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' },
+          quick: { type: 'boolean', default: false },
+        },
       });
+      if (values.quick && positionals[0] !== 'paper') fail('--quick is a flag of bench paper');
+      if (positionals[0] === 'paper' && (values.seconds ?? values.rounds) !== undefined) fail('bench paper takes --quick, not --seconds or --rounds');
       const { bench } = await import('../bench/bench.js');
       const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
       if (seconds !== undefined && !(seconds > 0)) fail(`--seconds must be a positive number, not "${values.seconds}"`);
       const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
       if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) fail(`--rounds must be a positive whole number, not "${values.rounds}"`);
-      return bench(positionals, { json: values.json!, out: values.out, seconds, rounds });
+      return bench(positionals, { json: values.json!, out: values.out, seconds, rounds, quick: values.quick! });
     }
     case 'check': {
       const { values, positionals } = parseArgs({

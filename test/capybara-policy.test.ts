@@ -98,3 +98,19 @@ test('service queue: counts the requests waiting, per session, and hands a sessi
   assert.deepEqual(q.due(400).map((r) => new TextDecoder().decode(r.reply)), ['2', '4']);
   assert.equal(q.nextAt(), null);
 });
+
+test('service queue: requests that came with a migrated connection wait in line but are not the receive queue', () => {
+  const q = new ServiceQueue<string>(100);
+  const bytes = new Uint8Array(1);
+  q.admit(0, 'moved', bytes, 4, true);
+  q.admit(0, 'local', bytes, 1);
+  q.admit(0, 'moved', bytes, 2);
+  assert.deepEqual([q.length, q.receivedLength], [7, 3]);
+  assert.deepEqual([q.queued('moved'), q.received('moved'), q.received('local')], [6, 2, 1]);
+  // Served in the order admitted, imported or not.
+  assert.deepEqual(q.due(400).map((r) => r.session), ['moved']);
+  assert.deepEqual([q.length, q.receivedLength], [3, 3]);
+  // Handed on again, a session takes its received requests with it.
+  assert.equal(q.takeFor(400, 'moved').length, 1);
+  assert.deepEqual([q.length, q.receivedLength, q.received('moved')], [1, 1, 0]);
+});

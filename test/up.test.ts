@@ -69,7 +69,8 @@ test('sequencers are removed and added live on loopback by editing the file, and
   copyFileSync('examples/sequencergroup.yaml', file);
   const setSequencers = (n: number) => writeFileSync(file, readFileSync(file, 'utf8').replace(/sequencers: \d+/, `sequencers: ${n}`));
   // --fail-fast: a killed member is not restarted (this test is about the protocol working around it).
-  const r = await up(file, ['--duration', '24', '--json', '--fail-fast'], async (logDir, stderr) => {
+  // 36 s: on a busy machine each reconfiguration can take ten seconds or more (24 s ran out before config 4).
+  const r = await up(file, ['--duration', '36', '--json', '--fail-fast'], async (logDir, stderr) => {
     await running(stderr);
     setSequencers(2);
     for (let i = 0; i < 300 && !/config 2/.test(stderr()); i++) await sleep(100);

@@ -15,9 +15,16 @@ export interface SimulatedScalingPoint {
 }
 
 const BUDGET_US = 10; // 100k messages/s per sequencer
+/** Each simulated sequencer's packet budget. */
+export const SIM_BUDGET_PER_SEQUENCER_PER_S = 1e6 / BUDGET_US;
 const MS = 1000;
 
 export function simulatedScaling(sequencers: number, offeredPerS: number, seed = 1): SimulatedScalingPoint {
+  return simulatedScalingRun(sequencers, offeredPerS, seed).point;
+}
+
+/** `simulatedScaling` with every message's send→deliver delay (s, sorted) after the warm-up. */
+export function simulatedScalingRun(sequencers: number, offeredPerS: number, seed = 1): { point: SimulatedScalingPoint; delays_s: number[] } {
   const clients = 16;
   const sim = new HydraSim({
     ...defaultSimOptions, seed, sequencers, groups: 1, receiversPerGroup: 3, clients, rate: offeredPerS / clients,
@@ -29,20 +36,19 @@ export function simulatedScaling(sequencers: number, offeredPerS: number, seed =
   sim.net.runUntil(end);
   const log = sim.logs.get(receiverNode(0, 0))!;
   const delays: number[] = [];
-  let ordered = 0;
   log.deliveries.forEach((d, i) => {
     const t = log.times[i]!;
     if (d.kind !== 'message' || t < warm) return;
-    ordered++;
-    delays.push(t - d.msg.sentAt);
+    delays.push((t - d.msg.sentAt) / 1e6);
   });
   delays.sort((a, b) => a - b);
-  return {
+  const point = {
     sequencers,
     offered_per_s: offeredPerS,
-    ordered_per_s: ordered / ((end - warm) / 1e6),
-    delay_p50_s: (delays[Math.floor(delays.length / 2)] ?? 0) / 1e6,
+    ordered_per_s: delays.length / ((end - warm) / 1e6),
+    delay_p50_s: delays[Math.floor(delays.length / 2)] ?? 0,
   };
+  return { point, delays_s: delays };
 }
 
 export interface FailoverResult {
@@ -59,10 +65,27 @@ export interface FailoverResult {
  * sequencers, where the survivors keep ordering and the failed one is reconfigured away.
  */
 export function simulatedFailover(design: 'single-sequencer' | 'hydra', rerouteMs: number, seed = 1): FailoverResult {
+  return simulatedFailoverRun(design, rerouteMs, seed).result;
+}
+
+/** A failover run's timeline: receiver 0's delivery times (s), the crash, and when the clients stopped. */
+export interface FailoverTimeline {
+  result: FailoverResult;
+  deliveries_s: number[];
+  crash_at_s: number;
+  detected_at_s: number;
+  clients_stop_s: number;
+  sequencers: number;
+  offered_per_s: number;
+}
+
+export function simulatedFailoverRun(design: 'single-sequencer' | 'hydra', rerouteMs: number, seed = 1): FailoverTimeline {
   const sequencers = design === 'hydra' ? 4 : 1;
   const failure = 20 * MS;
+  const clients = 4;
+  const rate = 5000;
   const sim = new HydraSim({
-    ...defaultSimOptions, seed, sequencers, groups: 1, receiversPerGroup: 3, clients: 4, rate: 5000, multiGroupShare: 0,
+    ...defaultSimOptions, seed, sequencers, groups: 1, receiversPerGroup: 3, clients, rate, multiGroupShare: 0,
     failureTimeoutUs: failure, faults: { delayUs: 5, jitterUs: 2 },
   });
   const crashAt = 100 * MS;
@@ -74,8 +97,9 @@ export function simulatedFailover(design: 'single-sequencer' | 'hydra', rerouteM
       sim.setSequencers([1]);
     });
   }
-  sim.net.runUntil(crashAt + failure + rerouteMs * MS + 200 * MS);
-  for (let c = 0; c < 4; c++) sim.net.crash(clientNode(c));
+  const clientsStop = crashAt + failure + rerouteMs * MS + 200 * MS;
+  sim.net.runUntil(clientsStop);
+  for (let c = 0; c < clients; c++) sim.net.crash(clientNode(c));
   sim.net.runFor(100 * MS);
   const log = sim.logs.get(receiverNode(0, 0))!;
   let outage = 0;
@@ -84,5 +108,10 @@ export function simulatedFailover(design: 'single-sequencer' | 'hydra', rerouteM
   }
   const delivered = new Set(log.deliveries.flatMap((d) => (d.kind === 'message' ? [`${d.msg.client}:${d.msg.msgId}`] : [])));
   const lost = sim.sent.filter((s) => !delivered.has(`${s.client}:${s.msgId}`)).length;
-  return { design, outage_s: outage / 1e6, messages_lost: lost };
+  const deliveries = log.deliveries.flatMap((d, i) => (d.kind === 'message' ? [log.times[i]! / 1e6] : []));
+  return {
+    result: { design, outage_s: outage / 1e6, messages_lost: lost },
+    deliveries_s: deliveries, crash_at_s: crashAt / 1e6, detected_at_s: (crashAt + failure) / 1e6, clients_stop_s: clientsStop / 1e6,
+    sequencers, offered_per_s: clients * rate,
+  };
 }

@@ -5,6 +5,8 @@ export interface BenchOptions {
   seconds?: number;
   /** Rounds of the compared runs, for benches that compare testbeds (see rounds.ts). */
   rounds?: number;
+  /** A shorter run (bench paper). */
+  quick?: boolean;
 }
 
 export interface BenchResult {

@@ -215,7 +215,7 @@ export class ServerCore implements Core<CapybaraMsg> {
       const s: Session = { conn: e.conn, app: arrived?.app ?? this.params.app.open(), count: 0, rps: 0, migrating: false, closing: arrived?.closing ?? false };
       this.sessions.set(e.conn, s);
       // The origin's unserved requests are served here, ahead of anything the client sends next.
-      for (const w of arrived?.waiting ?? []) this.service.admit(now, s, w.reply, w.requests);
+      for (const w of arrived?.waiting ?? []) this.service.admit(now, s, w.reply, w.requests, true);
       if (s.closing && !this.service.holds(s)) e.conn.close();
       this.observer.connections(this.sessions.size);
       this.serve(now, e.conn);
@@ -320,10 +320,10 @@ export class ServerCore implements Core<CapybaraMsg> {
     if (this.params.mode === 'lwrr') return;
     this.release(ctx); // the queue as of now
     const candidates = [...this.sessions.values()].filter((s) => !s.migrating && s.conn.state === 'ESTABLISHED')
-      .map((s) => ({ key: s, rps: s.rps, queued: this.service.queued(s) }));
+      .map((s) => ({ key: s, rps: s.rps, queued: this.service.received(s) }));
     const load: ServerLoad = this.lastLoad = {
       sumRps: this.sumRps, individualRps: this.ownRps, servers: this.params.servers, arrivalRps: this.arrivalRps,
-      capacityRps, queue: this.service.length,
+      capacityRps, queue: this.service.receivedLength,
     };
     const { keys: chosen, trigger, cooldowns } = decide(this.params.mode, this.params.policy, load, candidates, ctx.now, this.cooldowns);
     this.cooldowns = cooldowns;

@@ -15,18 +15,22 @@ export interface Waiting {
 export class ServiceQueue<S> {
   private busyUntil = 0;
   /** In service order: when each entry was admitted and when its service ends. */
-  private queue: ({ session: S; admitted: number; at: number } & Waiting)[] = [];
+  private queue: ({ session: S; admitted: number; at: number; imported: boolean } & Waiting)[] = [];
   private head = 0;
   private readonly perSession = new Map<S, number>();
+  private readonly receivedPerSession = new Map<S, number>();
   /** Requests admitted and not released yet. */
   length = 0;
+  /** Of those, the ones that arrived here from clients (not with a migrated connection): the receive queue. */
+  receivedLength = 0;
 
   constructor(private readonly serviceUs: number) {}
 
-  admit(now: number, session: S, reply: Uint8Array, requests: number): void {
+  /** `imported`: the requests came with a migrated connection, waiting since its origin. */
+  admit(now: number, session: S, reply: Uint8Array, requests: number, imported = false): void {
     this.busyUntil = Math.max(now, this.busyUntil) + requests * this.serviceUs;
-    this.queue.push({ session, reply, requests, admitted: now, at: this.busyUntil });
-    this.count(session, requests);
+    this.queue.push({ session, reply, requests, admitted: now, at: this.busyUntil, imported });
+    this.count(session, requests, imported);
   }
 
   /** Replies whose service has ended by `now`, in order. */
@@ -34,7 +38,7 @@ export class ServiceQueue<S> {
     const out: { session: S; reply: Uint8Array }[] = [];
     while (this.head < this.queue.length && this.queue[this.head]!.at <= now) {
       const q = this.queue[this.head++]!;
-      this.count(q.session, -q.requests);
+      this.count(q.session, -q.requests, q.imported);
       out.push(q);
     }
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
@@ -60,6 +64,11 @@ export class ServiceQueue<S> {
     return this.perSession.get(session) ?? 0;
   }
 
+  /** Requests of a session waiting here that arrived here (not with its migration). */
+  received(session: S): number {
+    return this.receivedPerSession.get(session) ?? 0;
+  }
+
   /**
    * Removes a session's waiting replies, in order (it is migrating; they travel with it), and the
    * service time they would have taken: what waited behind them moves up (never later than
@@ -73,14 +82,23 @@ export class ServiceQueue<S> {
     for (const q of this.queue) prev = q.at = Math.min(q.at, Math.max(q.admitted, prev) + q.requests * this.serviceUs);
     this.busyUntil = prev;
     this.length -= this.queued(session);
+    this.receivedLength -= this.received(session);
     this.perSession.delete(session);
+    this.receivedPerSession.delete(session);
     return mine;
   }
 
-  private count(session: S, requests: number): void {
+  private count(session: S, requests: number, imported: boolean): void {
     this.length += requests;
-    const n = (this.perSession.get(session) ?? 0) + requests;
-    if (n === 0) this.perSession.delete(session);
-    else this.perSession.set(session, n);
+    add(this.perSession, session, requests);
+    if (imported) return;
+    this.receivedLength += requests;
+    add(this.receivedPerSession, session, requests);
   }
+}
+
+function add<S>(counts: Map<S, number>, session: S, requests: number): void {
+  const n = (counts.get(session) ?? 0) + requests;
+  if (n === 0) counts.delete(session);
+  else counts.set(session, n);
 }

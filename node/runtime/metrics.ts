@@ -18,10 +18,14 @@ export const TRANSPORT_METRICS = {
 /** prom-client's default process CPU counter (collectDefaultMetrics), which every member registers. */
 export const PROCESS_CPU_SECONDS = 'process_cpu_seconds_total';
 
-/** Latency buckets from 1 µs to 1 s (1-2-5 steps), shared by every latency histogram. */
+/**
+ * Latency buckets from 1 µs to 10 s (1-2-5 steps), shared by every latency histogram. Up to 10 s:
+ * an overloaded server's queue (LWRR's hottest under the paper's Fig. 7 skew) keeps its clients
+ * waiting seconds, and a top bucket at 1 s reported them all as "1 s or more".
+ */
 export const LATENCY_BUCKETS = [1, 2, 5]
-  .flatMap((m) => [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1].map((d) => Number((m * d).toPrecision(1))))
-  .concat([1])
+  .flatMap((m) => [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1].map((d) => Number((m * d).toPrecision(1))))
+  .concat([10])
   .sort((a, b) => a - b);
 
 /**

@@ -24,7 +24,7 @@ export async function up(opts: UpOptions, report?: SystemReport): Promise<UpResu
   await testbed.warmUp();
   const window = await testbed.measure();
   const histories = window.opened ? await testbed.collectHistories() : null;
-  const drained = window.opened ? await testbed.drain() : null;
+  const drained = window.opened ? await testbed.drain(window.seconds) : null;
   await testbed.stop();
   return testbed.verdict(window, histories, drained);
 }
