@@ -24,9 +24,10 @@ const USAGE = `usage:
       Measures (not a test); prints a table, writes DIR/NAME.json and DIR/NAME.md.
       bft and hydra-apps repeat their compared runs N rounds (default 3): ratios per round, median reported.
       model calibrates the simulator's cost model (µs per message type per role, UDP per datagram); N repetitions (5).
-  switchyard bench paper [--quick] [--json] [--out DIR]
+  switchyard bench paper [--quick] [--json] [--out DIR] [--seconds N]
       The papers' figures as SVG and PNG beside the papers' numbers: DIR/index.md, DIR/paper.json
-      (DIR: bench-results/paper). --quick: fewer points and seeds.`;
+      (DIR: bench-results/paper). --quick: fewer points, seeds and state sizes, 3 s loopback runs.
+      --seconds: the length of each loopback run (default 3 with --quick, else 8).`;
 
 function fail(message: string): never {
   process.stderr.write(`switchyard: ${message}\n\n${USAGE}\n`);
@@ -136,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
         },
       });
       if (values.quick && positionals[0] !== 'paper') fail('--quick is a flag of bench paper');
-      if (positionals[0] === 'paper' && (values.seconds ?? values.rounds) !== undefined) fail('bench paper takes --quick, not --seconds or --rounds');
+      if (positionals[0] === 'paper' && values.rounds !== undefined) fail('bench paper takes --quick and --seconds, not --rounds');
       const { bench } = await import('../bench/bench.js');
       const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
       if (seconds !== undefined && !(seconds > 0)) fail(`--seconds must be a positive number, not "${values.seconds}"`);

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Resvg } from '@resvg/resvg-js';
+import type { WorkloadPoint } from '../bench/capybara/workload.js';
+import { capybaraFigures } from '../bench/paper/capybara-figures.js';
 import { type Figure, seriesLabel } from '../bench/paper/figure.js';
 import { hydraFigures } from '../bench/paper/hydra-figures.js';
 import { renderFigure } from '../bench/paper/render.js';
@@ -60,15 +62,56 @@ test('the Hydra figures render from a tiny run', async () => {
   }
 });
 
+/** A Fig. 8 run of three seconds whose p99 and server 0's load rise after the step at 1 s. */
+function syntheticFig8(mode: string, scale: number): WorkloadPoint {
+  const timeline = [1, 2, 3].map((t) => ({
+    t_s: t, ops_per_s: 700, latency_p99_s: t > 1 ? 0.004 * scale : 0.002,
+    load_per_server_rps: { 'server-0': t > 1 ? 400 * scale : 80, 'server-1': t > 1 ? 300 : 50 },
+  }));
+  return {
+    figure: 'fig8', workload: 'Fig. 8', zipf: 1.2, mode, timeline, offered_rps: 754, achieved_rps: 700, machine_bound: false, ops_per_s: 700,
+    latency_s: { p50: 0.001, p99: 0.004 * scale, p999: 0.005 * scale }, load_per_server_rps: timeline.at(-1)!.load_per_server_rps,
+    migrations: 3, migrations_per_s: 1, reconnects: 0, cpu_s_per_op: {}, requests_lost: 0, requests_duplicated: 0, requests_wrong: 0,
+  };
+}
+
+test('the Capybara figures render from a tiny synthetic run', async () => {
+  const phases = (us: number) => ({
+    prepare: { p50: us * 2e-6, p99: null }, serialize: { p50: 5e-7, p99: null }, transfer: { p50: us * 1e-6, p99: null },
+    blackout: { p50: us * 1e-6, p99: null }, total: { p50: us * 4e-6, p99: null },
+  });
+  const { group } = capybaraFigures({
+    seconds: 3, stepInWindow: 1, offeredAfterStep: 754,
+    states: [{ state_kb: 0, migrations: 10, phases_s: phases(100) }, { state_kb: 64, migrations: 8, phases_s: phases(900) }],
+    fig8: ['capybara', 'reactive', 'lwrr', 'reconnect'].map((m, i) => syntheticFig8(m, i + 1)),
+  });
+  assert.deepEqual(group.figures.map((f) => f.id), ['capybara-fig8-p99-timeline', 'capybara-fig8-load-timeline', 'capybara-migration-phases']);
+  const [p99, load, sizes] = group.figures;
+  assert.deepEqual(p99!.series.map((s) => s.name), ['capybara', 'reactive', 'lwrr', 'reconnect']);
+  assert.deepEqual(p99!.events, [{ x: 1, label: "server 0's connections step up ×9" }]);
+  // Each second's p99 is drawn from the start of that second: [0, 1), [1, 2), [2, 3), closed at 3.
+  assert.deepEqual(p99!.series[2]!.points, [{ x: 0, y: 2 }, { x: 1, y: 12 }, { x: 2, y: 12 }, { x: 3, y: 12 }]);
+  assert.equal(load!.series.length, 8);
+  assert.ok(sizes!.series.some((s) => s.source === 'paper') && sizes!.series.some((s) => s.source === 'loopback'), 'measured beside the paper');
+  assert.match(sizes!.finding, /0 KiB: 10 migrations, total p50 400µs \(35× the paper's 11.28 µs\)/);
+  for (const fig of group.figures) {
+    assert.ok(fig.series.every((s) => s.points.length > 0), `${fig.id} has data`);
+    assert.ok(fig.paper.length > 0, `${fig.id} sits beside the paper's numbers`);
+    await checkRendered(fig);
+  }
+});
+
 test('switchyard bench paper --quick writes index.md referencing every figure file it wrote', () => {
   const out = mkdtempSync(join(tmpdir(), 'sy-paper-'));
-  const stdout = execFileSync(process.execPath, ['dist/cli/switchyard.js', 'bench', 'paper', '--quick', '--json', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  // Capybara's loopback testbeds of 1 s (not --quick's 3) keep the test short.
+  const stdout = execFileSync(process.execPath, ['dist/cli/switchyard.js', 'bench', 'paper', '--quick', '--seconds', '1', '--json', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   const json = JSON.parse(stdout);
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'paper.json'), 'utf8')), json);
   const index = readFileSync(join(out, 'index.md'), 'utf8');
   const images = readdirSync(out).filter((f) => /\.(svg|png)$/.test(f));
   const figures = json.groups.flatMap((g: { figures: { files: { svg: string; png: string } }[] }) => g.figures);
   assert.equal(images.length, 2 * figures.length);
+  assert.deepEqual(json.groups.map((g: { name: string }) => g.name), ['Hydra', 'Capybara']);
   for (const f of images) assert.ok(index.includes(`(${f})`), `index.md links ${f}`);
   for (const [, link] of index.matchAll(/\]\(([^)]+)\)/g)) assert.ok(existsSync(join(out, link!)), `${link} exists`);
   assert.ok(json.render_ms.max > 0);

@@ -1,50 +1,10 @@
 import asciichart from 'asciichart';
 import { fmtSeconds } from '../../operator/report/format.js';
 import type { BenchOptions, BenchResult } from '../support/types.js';
-import { capybaraReport } from '../../operator/report/capybara.js';
-import { runResource } from '../support/run-resource.js';
-import { zipfWeights } from '../../node/capybara/client.js';
 import { LATENCY_BUCKETS } from '../../node/runtime/metrics.js';
-
-type Phases = Record<string, { p50: number | null; p99: number | null }>;
-/** `below-capacity`: the Fig. 7 setting at half the load, where no server is short and migration must cost nothing. */
-type Figure = 'fig7' | 'fig8' | 'below-capacity';
-
-interface StatePoint {
-  state_kb: number;
-  migrations: number;
-  phases_s: Phases;
-}
-
-interface TimelinePoint {
-  t_s: number;
-  load_per_server_rps: Record<string, number>;
-  ops_per_s: number;
-  latency_p99_s: number | null;
-}
-
-interface WorkloadPoint {
-  figure: Figure;
-  workload: string;
-  zipf: number;
-  mode: string;
-  timeline: TimelinePoint[];
-  offered_rps: number;
-  /** Client-observed requests answered per second (fig8: after the step). */
-  achieved_rps: number;
-  /** achieved < 95 % of offered: this machine, not the policy, limited the run. */
-  machine_bound: boolean;
-  ops_per_s: number;
-  latency_s: { p50: number | null; p99: number | null; p999: number | null };
-  load_per_server_rps: Record<string, number>;
-  migrations: number;
-  migrations_per_s: number;
-  reconnects: number;
-  cpu_s_per_op: Record<string, number>;
-  requests_lost: number | null;
-  requests_duplicated: number;
-  requests_wrong: number;
-}
+import { FIG8, FIG8_MODES, fig8Timing, runFig8 } from './fig8.js';
+import { type Phases, STATE_SIZES_KB, runStateSizes } from './states.js';
+import { type TimelinePoint, type WorkloadPoint, type WorkloadRun, runWorkload } from './workload.js';
 
 /** One run's timeline as stacked text charts: requests/s at each server, then the client p99 (ms). */
 function plotTimeline(timeline: TimelinePoint[]): string {
@@ -64,14 +24,6 @@ function plotTimeline(timeline: TimelinePoint[]): string {
 const HISTOGRAM_TOP_S = LATENCY_BUCKETS.at(-1)!;
 
 /**
- * Fig. 8 (2 servers, 100 connections, Zipf 1.2, server 0's connections stepping up ninefold):
- * 2 ms of service per request, so a server serves 500 requests/s. 130 requests/s before the
- * step; after it server 0 is offered 130 × 0.600 × 9 = 702/s (1.4× its capacity) and server 1
- * 130 × 0.400 = 52/s, 754/s in all: 75 % of the pair's 1 000. The hottest connection then sends
- * 130 × 0.278 × 9 = 325/s, 65 % of a server: migration can balance it.
- */
-const FIG8 = { servers: 2, serviceMicros: 2000, connections: 100, zipf: 1.2, rate: 130, factor: 9 } as const;
-/**
  * Fig. 7 (12 backends, Zipf 0.9–1.2): 30 ms of service, so 12 servers serve 400 requests/s;
  * 4 clients × 50 connections offer 85 % of that (340/s). Round robin leaves the hottest server
  * over capacity at every skew; each client's hottest connection (Zipf 1.2: 7.4 % of the load,
@@ -89,22 +41,8 @@ const FIG7_SKEWS = [0.9, 1.0, 1.1, 1.2] as const;
 const FIG7_LENGTH = 2.5;
 /** The steady workload below capacity: Fig. 7's setting at this share of the servers' capacity, Zipf 1.0. */
 const BELOW_CAPACITY = { load: 0.5, zipf: 1.0 } as const;
-const FIG8_MODES = ['capybara', 'reactive', 'lwrr', 'reconnect'] as const;
 // Reactive under Fig. 7 would add 4 twelve-server testbeds to the run: left out (the paper's Fig. 7 compares with LWRR).
 const FIG7_MODES = ['capybara', 'lwrr'] as const;
-
-function service(name: string, seconds: number, spec: Record<string, unknown>, workload: Record<string, unknown>) {
-  return {
-    apiVersion: 'switchyard.dev/v1alpha1', kind: 'MigratingService', metadata: { name },
-    spec: { ...spec, workload: { clients: 2, connectionsPerClient: 100, durationSeconds: seconds, ...workload } },
-  };
-}
-
-/** Mean client-observed throughput (requests/s) over the timeline's points after `from` seconds, null without one. */
-function meanOps(timeline: TimelinePoint[], from: number): number | null {
-  const points = timeline.filter((p) => p.t_s > from);
-  return points.length > 0 ? points.reduce((n, p) => n + p.ops_per_s, 0) / points.length : null;
-}
 
 /** p99 ratio `over / under`, null when either is missing or both sit in the histogram's top bucket (not measured). */
 function ratio(over: WorkloadPoint | undefined, under: WorkloadPoint | undefined): number | null {
@@ -127,62 +65,26 @@ const fmtRatio = (r: number | null) => (r === null ? 'not measured' : `${r.toFix
  */
 export async function benchCapybara(opts: BenchOptions, log: (line: string) => void): Promise<BenchResult> {
   const seconds = opts.seconds ?? 8;
-  const states: StatePoint[] = [];
-  for (const kb of [0, 16, 64, 128]) {
-    log(`state ${kb} KiB: ${seconds}s`);
-    // Deliberate migrations, each server one every 20 ms, under a light load.
-    const r = await runResource(service(`bench-capy-state-${kb}`, seconds, { servers: 2, migration: { forcedEveryMillis: 20 } }, {
-      clients: 1, connectionsPerClient: 20, ratePerClient: 2000, stateBytes: kb * 1024, step: { atSeconds: null },
-    }), capybaraReport);
-    const p: StatePoint = { state_kb: kb, migrations: r.migrations, phases_s: r.migration_phases_s };
-    log(`  ${p.migrations} migrations, blackout p50 ${fmtSeconds(p.phases_s.blackout!.p50)}, total p50 ${fmtSeconds(p.phases_s.total!.p50)}`);
-    states.push(p);
-  }
+  const states = await runStateSizes(STATE_SIZES_KB, seconds, log);
 
-  // Clients count time from their start, at least the warm-up's second before the window opens
-  // (more while the other members start): the step comes at most a quarter into the window.
-  // Throughput is judged after it: from the timeline's points (each the second before it) in the
-  // window's second half and a whole second past the step (a run too short to have one is judged
-  // over the whole window, against the offered load averaged over it).
-  const stepAt = 1 + Math.max(1, Math.round(seconds / 4));
-  const stepInWindow = stepAt - 1;
-  const w8 = zipfWeights(FIG8.connections, FIG8.zipf);
-  const stepped = w8.reduce((n, w, i) => n + (i % FIG8.servers === 0 ? w : 0), 0);
-  const fig8Offered = FIG8.rate * (stepped * FIG8.factor + (1 - stepped));
-  type Run = [figure: Figure, workload: string, zipf: number, mode: string, spec: Record<string, unknown>, load: Record<string, unknown>, offered: number, seconds: number];
+  const { stepInWindow, offeredAfterStep: fig8Offered } = fig8Timing(seconds);
   const fig7Seconds = Math.round(FIG7_LENGTH * seconds);
-  const fig7Run = (figure: Figure, workload: string, zipf: number, share: number, mode: string): Run => {
+  const fig7Run = (figure: 'fig7' | 'below-capacity', workload: string, zipf: number, share: number, mode: string): WorkloadRun => {
     const offered = share * FIG7.servers * (1e6 / FIG7.serviceMicros);
-    return [figure, workload, zipf, mode,
-      { servers: FIG7.servers, serviceMicros: FIG7.serviceMicros, switch: { signalIntervalMicros: FIG7.signalIntervalMicros } },
-      { clients: FIG7.clients, connectionsPerClient: FIG7.connectionsPerClient, zipf, ratePerClient: offered / FIG7.clients, step: { atSeconds: null } }, offered, fig7Seconds];
+    return {
+      figure, workload, zipf, mode, offered, seconds: fig7Seconds,
+      spec: { servers: FIG7.servers, serviceMicros: FIG7.serviceMicros, switch: { signalIntervalMicros: FIG7.signalIntervalMicros } },
+      load: { clients: FIG7.clients, connectionsPerClient: FIG7.connectionsPerClient, zipf, ratePerClient: offered / FIG7.clients, step: { atSeconds: null } },
+    };
   };
-  const runs: Run[] = [
-    ...FIG8_MODES.map((mode): Run => ['fig8', 'Fig. 8: step ×9, Zipf 1.2, 2 servers', FIG8.zipf, mode, { servers: FIG8.servers, serviceMicros: FIG8.serviceMicros },
-      { clients: 1, connectionsPerClient: FIG8.connections, zipf: FIG8.zipf, ratePerClient: FIG8.rate, step: { atSeconds: stepAt, factor: FIG8.factor } }, fig8Offered, seconds]),
+  const fig7Runs: WorkloadRun[] = [
     ...FIG7_SKEWS.flatMap((zipf) => FIG7_MODES.map((mode) => fig7Run('fig7', `Fig. 7: Zipf ${zipf.toFixed(1)}, 12 servers`, zipf, FIG7.load, mode))),
     ...FIG7_MODES.map((mode) => fig7Run('below-capacity', `Below capacity: Fig. 7 at ${BELOW_CAPACITY.load * 100} %, Zipf ${BELOW_CAPACITY.zipf.toFixed(1)}`,
       BELOW_CAPACITY.zipf, BELOW_CAPACITY.load, mode)),
   ];
   const workloads: WorkloadPoint[] = [];
-  for (const [figure, workload, zipf, mode, spec, load, nominal, runSeconds] of runs) {
-    let offered = nominal;
-    log(`${workload}, ${mode}: ${runSeconds}s`);
-    const r = await runResource(service(`bench-capy-${workloads.length}`, runSeconds, { ...spec, migration: { mode } }, load), capybaraReport);
-    const timeline = (r.timeline ?? []) as TimelinePoint[];
-    const late = figure === 'fig8' ? meanOps(timeline, Math.max(seconds / 2, stepInWindow + 0.9)) : null;
-    if (figure === 'fig8' && late === null) offered = FIG8.rate * (stepInWindow + (seconds - stepInWindow) * (fig8Offered / FIG8.rate)) / seconds;
-    const achieved = late ?? r.ops_per_s;
-    const p: WorkloadPoint = {
-      figure, workload, zipf, mode, timeline, offered_rps: offered, achieved_rps: achieved, machine_bound: achieved < 0.95 * offered,
-      ops_per_s: r.ops_per_s, latency_s: r.latency_s, load_per_server_rps: r.load_per_server_rps,
-      migrations: r.migrations, migrations_per_s: r.migrations / Math.max(1e-9, r.duration_s as number), reconnects: r.reconnects,
-      cpu_s_per_op: r.cpu_s_per_op, requests_lost: r.requests_lost, requests_duplicated: r.requests_duplicated, requests_wrong: r.requests_wrong,
-    };
-    log(`  offered ${offered.toFixed(0)}/s, achieved ${achieved.toFixed(0)}/s${p.machine_bound ? ' (MACHINE-BOUND)' : ''}, p50 ${fmtSeconds(p.latency_s.p50)}, `
-      + `p99 ${fmtSeconds(p.latency_s.p99)}, ${p.migrations} migrations (${p.migrations_per_s.toFixed(1)}/s)`);
-    workloads.push(p);
-  }
+  for (const mode of FIG8_MODES) workloads.push(await runFig8(`bench-capy-${workloads.length}`, mode, seconds, log));
+  for (const run of fig7Runs) workloads.push(await runWorkload(`bench-capy-${workloads.length}`, run, log));
 
   const find = (figure: string, mode: string, zipf?: number) => workloads.find((w) => w.figure === figure && w.mode === mode && (zipf === undefined || w.zipf === zipf));
   // Server CPU per request under a mode, against lwrr's in the same setting: what migration (and its policy) costs the servers.

@@ -1,9 +1,9 @@
 import type { PaperNumber } from './paper-numbers.js';
 
 /** Where a series comes from; every legend entry says which. */
-export type Source = 'model' | 'loopback';
+export type Source = 'model' | 'loopback' | 'paper';
 
-export const SOURCE_LABELS: Record<Source, string> = { model: 'model (paper setting)', loopback: 'loopback (measured)' };
+export const SOURCE_LABELS: Record<Source, string> = { model: 'model (paper setting)', loopback: 'loopback (measured)', paper: 'paper (reported)' };
 
 export interface Series {
   name: string;

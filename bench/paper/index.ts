@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions } from '../support/types.js';
+import { capybaraFigures } from './capybara-figures.js';
+import { capybaraPlan, capybaraRuns } from './capybara-source.js';
 import type { FigureGroup } from './figure.js';
 import { hydraFigures } from './hydra-figures.js';
 import { hydraPlan } from './hydra-source.js';
@@ -18,7 +20,9 @@ export async function benchPaper(opts: BenchOptions, log: (line: string) => void
   const started = performance.now();
   log(`bench paper${quick ? ' --quick' : ''}: Hydra figure group`);
   const hydra = hydraFigures(hydraPlan(quick), log);
-  const groups: { group: FigureGroup; json: Record<string, unknown> }[] = [hydra];
+  log(`bench paper${quick ? ' --quick' : ''}: Capybara figure group (loopback testbeds)`);
+  const capybara = capybaraFigures(await capybaraRuns(capybaraPlan(quick, opts.seconds), log));
+  const groups: { group: FigureGroup; json: Record<string, unknown> }[] = [hydra, capybara];
 
   const written: { name: string; data: Record<string, unknown>; figures: FigureFiles[] }[] = [];
   for (const { group, json } of groups) {
@@ -36,7 +40,7 @@ export async function benchPaper(opts: BenchOptions, log: (line: string) => void
   }
 
   const when = new Date().toISOString();
-  const command = `switchyard bench paper${quick ? ' --quick' : ''}`;
+  const command = `switchyard bench paper${quick ? ' --quick' : ''}${opts.seconds === undefined ? '' : ` --seconds ${opts.seconds}`}`;
   writeFileSync(join(out, 'index.md'), indexMarkdown(written, when, command));
   const renderMs = written.flatMap((g) => g.figures.map((f) => f.render_ms));
   const json = {

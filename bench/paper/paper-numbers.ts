@@ -35,3 +35,33 @@ export const hydraNumbers = {
     source: `${HYDRA}: the abstract says only "the same gains as serialization-based ordering"`, verified: true,
   },
 } satisfies Record<string, PaperNumber>;
+
+const CAPY = 'Capybara, "Dynamic Load Balancing with Microsecond-Scale TCP Migration", SIGCOMM \'26';
+const CAPY_AE = `${CAPY}, artifact nus-sys/capybara-artifact`;
+
+/** Migration latency in µs by connection-state size, TCP (no TLS): total end to end and server CPU where given. */
+export const capybaraMigrationUs = {
+  source: `${CAPY_AE}, AE/fig14/README.md (paper data), via seed-systems.md §4.7`,
+  points: [
+    { state_kb: 0, total: 11.28, cpu: 2.29 },
+    { state_kb: 16, total: 19.71, cpu: null },
+    { state_kb: 32, total: 25.6, cpu: null },
+    { state_kb: 64, total: 36.71, cpu: null },
+    { state_kb: 128, total: 58.04, cpu: 4.62 },
+  ],
+} as const;
+
+export const capybaraNumbers = {
+  fig8: {
+    claim: 'Fig. 8 step workload (2 servers, 100 connections, Zipf 1.2, server 0 stepping 90K → 810K requests/s): p99 LWRR >20 ms, reactive migration ~1 ms, Capybara 10–100 µs',
+    source: `${CAPY_AE}, AE/README.md, via seed-systems.md §4.7`, verified: true,
+  },
+  migrationBySize: {
+    claim: `TCP migration total / server CPU (µs) by state size: ${capybaraMigrationUs.points.map((p) => `${p.state_kb} KB ${p.total}${p.cpu === null ? '' : ` / ${p.cpu}`}`).join(', ')}`,
+    source: capybaraMigrationUs.source, verified: true,
+  },
+  migrationHeadline: {
+    claim: 'a migration takes <3 µs of server CPU and <15 µs end to end',
+    source: `${CAPY_AE}, AE/README.md, via seed-systems.md §4.7`, verified: true,
+  },
+} satisfies Record<string, PaperNumber>;

@@ -15,7 +15,8 @@ export function indexMarkdown(groups: { name: string; figures: FigureFiles[] }[]
   const parts = [
     "# Switchyard: the papers' figures", '',
     `Generated ${when} by \`${command}\` on this machine (${process.platform}, Node ${process.version}).`,
-    `Series marked "${SOURCE_LABELS.model}" come from a model of the paper's testbed; "${SOURCE_LABELS.loopback}" from real processes on this machine's loopback.`,
+    `Series marked "${SOURCE_LABELS.model}" come from a model of the paper's testbed; "${SOURCE_LABELS.loopback}" from real processes on this machine's loopback; `
+      + `"${SOURCE_LABELS.paper}" are the paper's own numbers, listed with their sources under the figure.`,
     'Each figure is here as SVG, with a PNG beside it.', '',
   ];
   for (const g of groups) {
@@ -28,6 +29,6 @@ export function indexMarkdown(groups: { name: string; figures: FigureFiles[] }[]
       parts.push('');
     }
   }
-  parts.push('## Rerun', '', '`switchyard bench paper [--quick] [--json] [--out DIR]` (default DIR: `bench-results/paper/`).', '');
+  parts.push('## Rerun', '', '`switchyard bench paper [--quick] [--json] [--out DIR] [--seconds N]` (default DIR: `bench-results/paper/`; --seconds: the length of each loopback run).', '');
   return parts.join('\n');
 }

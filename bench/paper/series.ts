@@ -21,3 +21,17 @@ export function ratePoints(times: number[], bucketS: number, from: number, to: n
   }
   return counts.map((c, b) => ({ x: from + b * bucketS, y: c / bucketS }));
 }
+
+/**
+ * Per-interval samples (each taken at `t`, covering the time since the one before, the first
+ * since 0) as step points: x = the interval's start, and a closing point at the last sample's time.
+ */
+export function intervalPoints(samples: { t: number; y: number | null }[]): { x: number; y: number }[] {
+  const points: { x: number; y: number }[] = [];
+  samples.forEach((s, i) => {
+    if (s.y !== null) points.push({ x: i === 0 ? 0 : samples[i - 1]!.t, y: s.y });
+  });
+  const last = samples.at(-1);
+  if (last && last.y !== null) points.push({ x: last.t, y: last.y });
+  return points;
+}

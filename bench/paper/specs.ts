@@ -21,8 +21,8 @@ export function figureSpec(fig: Figure): TopLevelSpec {
         sort: fig.series.map(seriesLabel),
         legend: { orient: 'bottom' as const, direction: 'vertical' as const, labelLimit: 1000 },
       },
-      // Timelines overlap where nothing happens: dashes keep every series visible there.
-      ...(fig.kind === 'timeline' ? { strokeDash: { field: 'series', type: 'nominal' as const, sort: fig.series.map(seriesLabel), legend: null } } : {}),
+      // Series overlap (timelines where nothing happens, phases that share a histogram bucket): dashes keep each visible.
+      ...(fig.kind !== 'cdf' ? { strokeDash: { field: 'series', type: 'nominal' as const, sort: fig.series.map(seriesLabel), legend: null } } : {}),
     },
   };
   // Labels stack down the plot's top edge so that close events stay readable.
