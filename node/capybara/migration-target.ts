@@ -92,14 +92,17 @@ export class MigrationTarget {
     const origin = nodeOfIp(h.originIp);
     const done = this.imported.get(`${h.originIp}:${h.migration}`);
     if (done) {
-      this.s.sendVia(ctx, origin, { ...h, stage: STAGE.connStateAck, flags: 0, fragment: 0 }, done.ack);
+      // A resent CONN_STATE: acknowledged again once, at its last fragment, not once a fragment.
+      if (!(h.flags & FLAG_NEXT_FRAGMENT)) this.s.sendVia(ctx, origin, { ...h, stage: STAGE.connStateAck, flags: 0, fragment: 0 }, done.ack);
       return;
     }
     const inc = this.incoming.get(key);
     if (!inc || inc.id !== h.migration) {
-      this.s.observer.rejected('unexpected-state', `CONN_STATE of migration ${h.migration} for ${formatEndpoint(key)} without a PREPARE_MIG`);
-      // Not expecting it (this server restarted since it acknowledged the PREPARE_MIG): the origin must know.
-      if (!inc) this.s.sendVia(ctx, origin, { ...h, stage: STAGE.rejected, flags: FLAG_UNKNOWN, fragment: 0 });
+      const abandoned = this.refused.has(`${h.originIp}:${h.migration}`);
+      this.s.observer.rejected('unexpected-state', `CONN_STATE of migration ${h.migration} for ${formatEndpoint(key)} ${abandoned ? 'its origin abandoned' : 'without a PREPARE_MIG'}`);
+      // Not expecting it (this server restarted since it acknowledged the PREPARE_MIG): the origin
+      // must know, once a CONN_STATE. (An abandoned one's origin knows.)
+      if (!inc && !abandoned && !(h.flags & FLAG_NEXT_FRAGMENT)) this.s.sendVia(ctx, origin, { ...h, stage: STAGE.rejected, flags: FLAG_UNKNOWN, fragment: 0 });
       return;
     }
     const whole = this.reassemble(inc, h, payload);
