@@ -14,6 +14,11 @@ export interface CostModel {
   sendUs(bytes: Uint8Array): number;
   /** CPU µs a timer's handler takes, by the timer's name (unset: timers are free). */
   timerUs?(name: string): number;
+  /**
+   * CPU µs to wake up for work that finds the member with none (a process asleep in epoll: the
+   * scheduler, an event-loop turn, what its runtime does per turn), added to that work's cost; 0 unless set.
+   */
+  wakeUs?: number;
   /** At most this many received datagrams are held (waiting, in service, or served but not yet handled); more are dropped, as from a full receive buffer. */
   queueLimit: number;
   /** A machine shared with other members (e.g. every process of a loopback testbed on this machine's cores); unset: a machine of its own. */
@@ -66,8 +71,8 @@ export interface MachineEnv {
 
 /** A received datagram or a due timer (both handled by the core, in order), or a datagram to send. */
 type Work =
-  | { kind: 'in'; seq: number; bytes: Uint8Array }
-  | { kind: 'timer'; seq: number; name: string; run: () => void; live: () => boolean }
+  | { kind: 'in'; seq: number; bytes: Uint8Array; woke: boolean }
+  | { kind: 'timer'; seq: number; name: string; run: () => void; live: () => boolean; woke: boolean }
   | { kind: 'out'; to: NodeId; bytes: Uint8Array };
 type Handled = Extract<Work, { seq: number }>;
 
@@ -97,6 +102,8 @@ export class SimMachine {
   /** CPU µs spent, summed over cores. */
   busyUs = 0;
   overflowed = 0;
+  /** Inputs and live timers that found the member with nothing to do. */
+  wakeups = 0;
 
   constructor(readonly model: CostModel, private readonly env: MachineEnv) {
     invariant(Number.isInteger(model.cores) && model.cores >= 1, 'sim-machine-cores', () => `cores ${model.cores}`);
@@ -111,7 +118,7 @@ export class SimMachine {
       return false;
     }
     this.held++;
-    this.inputs.push({ kind: 'in', seq: this.nextSeq++, bytes });
+    this.inputs.push({ kind: 'in', seq: this.nextSeq++, bytes, woke: this.wakes() });
     this.pump();
     return true;
   }
@@ -136,8 +143,13 @@ export class SimMachine {
       run();
       return;
     }
-    this.inputs.push({ kind: 'timer', seq: this.nextSeq++, name, run, live });
+    this.inputs.push({ kind: 'timer', seq: this.nextSeq++, name, run, live, woke: this.wakes() });
     this.pump();
+  }
+
+  /** Whether work arriving now finds the member with none (nothing queued, in service or waiting for a core). */
+  private wakes(): boolean {
+    return this.inService === 0 && !this.asking && this.inputs.length === 0 && this.outputs.length === 0 && this.served.size === 0;
   }
 
   /** Drops all queued and in-service work (the member crashed). */
@@ -181,9 +193,12 @@ export class SimMachine {
   }
 
   private cost(work: Work): number {
-    if (work.kind === 'in') return this.model.receiveUs(work.bytes);
     if (work.kind === 'out') return this.model.sendUs(work.bytes);
-    return work.live() ? this.model.timerUs!(work.name) : 0;
+    // A cancelled timer never woke the process.
+    const live = work.kind === 'in' || work.live();
+    if (work.woke && live) this.wakeups++;
+    const wake = work.woke && live ? this.model.wakeUs ?? 0 : 0;
+    return wake + (work.kind === 'in' ? this.model.receiveUs(work.bytes) : live ? this.model.timerUs!(work.name) : 0);
   }
 
   private finish(work: Work): void {
