@@ -20,10 +20,12 @@ const USAGE = `usage:
       max(--stall-after (30), the spec's longest timeout) seconds.
   switchyard check HISTORY [--model kv|txn] [--max-steps N] [--json]
       Checks a recorded client history (up writes one beside the logs) for linearizability.
-  switchyard bench hydra|hydra-apps|crypto|bft|capybara|model [--json] [--out DIR] [--seconds N] [--rounds N]
+  switchyard bench hydra|hydra-apps|crypto|bft|capybara|model [--json] [--out DIR] [--seconds N] [--rounds N] [--validate]
       Measures (not a test); prints a table, writes DIR/NAME.json and DIR/NAME.md.
       bft and hydra-apps repeat their compared runs N rounds (default 3): ratios per round, median reported.
       model calibrates the simulator's cost model (µs per message type per role, UDP per datagram); N repetitions (5).
+      model --validate also runs bft's key-value configurations on loopback (--seconds each, 6) and
+      reports the model's error against them (model_validation).
   switchyard bench paper [--quick] [--json] [--out DIR] [--seconds N]
       The papers' figures as SVG and PNG beside the papers' numbers: DIR/index.md, DIR/paper.json
       (DIR: bench-results/paper). --quick: fewer points, seeds and state sizes, 3 s loopback runs.
@@ -133,17 +135,18 @@ async function main(argv: string[]): Promise<number> {
         args: rest, allowPositionals: true, strict: true,
         options: {
           json: { type: 'boolean', default: false }, out: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' },
-          quick: { type: 'boolean', default: false },
+          quick: { type: 'boolean', default: false }, validate: { type: 'boolean', default: false },
         },
       });
       if (values.quick && positionals[0] !== 'paper') fail('--quick is a flag of bench paper');
+      if (values.validate && positionals[0] !== 'model') fail('--validate is a flag of bench model');
       if (positionals[0] === 'paper' && values.rounds !== undefined) fail('bench paper takes --quick and --seconds, not --rounds');
       const { bench } = await import('../bench/bench.js');
       const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
       if (seconds !== undefined && !(seconds > 0)) fail(`--seconds must be a positive number, not "${values.seconds}"`);
       const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
       if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) fail(`--rounds must be a positive whole number, not "${values.rounds}"`);
-      return bench(positionals, { json: values.json!, out: values.out, seconds, rounds, quick: values.quick! });
+      return bench(positionals, { json: values.json!, out: values.out, seconds, rounds, quick: values.quick!, validate: values.validate! });
     }
     case 'check': {
       const { values, positionals } = parseArgs({

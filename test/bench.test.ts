@@ -22,6 +22,9 @@ test('bench flags are checked before anything runs', () => {
     assert.equal(r.status, 2, `${flag} ${value}`);
     assert.match(r.stderr, message);
   }
+  const validate = spawnSync(process.execPath, ['dist/cli/switchyard.js', 'bench', 'bft', '--validate'], { encoding: 'utf8' });
+  assert.equal(validate.status, 2);
+  assert.match(validate.stderr, /--validate is a flag of bench model/);
 });
 
 test('switchyard bench crypto reports its ratios, every backend and the C baseline', () => {

@@ -180,3 +180,24 @@ test('a timer with a cost waits behind the inputs queued before it, takes its co
   assert.deepEqual(events, [[40, 'input 3'], [50, 'input 1'], [75, 'tick']]);
   assert.equal(net.machineStats(2).busyUs, 65);
 });
+
+test('a wake-up is charged to input taken up by an idle member or on a core that last ran another: never twice in a row on a core of its own', () => {
+  const run = (shared: boolean) => {
+    const net = new SimNetwork(1, { delayUs: 10 });
+    const host = shared ? new SimHost(1) : undefined;
+    const got: [number, number][] = [];
+    for (const id of [2, 3]) {
+      net.addNode(id, ({ transport }) => ({ start: () => transport.onReceive(() => got.push([net.now, id])), stop() {} }));
+      net.setCostModel(id, { ...byFirstByte(1), wakeUs: 5, host });
+    }
+    let sender: Transport | null = null;
+    net.addNode(1, ({ transport }) => ({ start: () => (sender = transport), stop() {} }));
+    for (const to of [2, 3, 2, 2]) sender!.send(to, Uint8Array.of(3));
+    net.runFor(1000);
+    return { got, wakeups: [2, 3].map((id) => net.machineStats(id).wakeups) };
+  };
+  // Machines of their own: each wakes once at 10 (5 + 30), then member 2 stays busy (30 each).
+  assert.deepEqual(run(false), { got: [[45, 2], [45, 3], [75, 2], [105, 2]], wakeups: [1, 1] });
+  // One shared core: 2 (woken), 3 (switched in), 2 (switched in), then 2 again on its own core (no wake-up).
+  assert.deepEqual(run(true), { got: [[45, 2], [80, 3], [115, 2], [145, 2]], wakeups: [2, 1] });
+});

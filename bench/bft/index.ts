@@ -14,14 +14,15 @@ const PAPER: Record<BaselineName, { throughput: string; latency: string }> = {
   hotstuff: { throughput: '3.4×', latency: '42.28×' },
   zyzzyva: { throughput: '1.8×', latency: '8.56×' },
 };
-const CLIENTS = 8;
+/** Closed-loop clients of every loaded run. */
+export const CLIENTS = 8;
 
 interface Latency {
   p50: number | null;
   p99: number | null;
 }
 
-interface Loaded {
+export interface Loaded {
   ops_per_s: number;
   latency_s: Latency;
   /** Process CPU per committed op, by role (see `switchyard up`'s summary). */
@@ -45,7 +46,8 @@ export const bftResource = (protocol: string, clients: number, seconds: number) 
   spec: { protocol, f: 1, replicas: 4, workload: { clients, keySpace: 1000, durationSeconds: seconds } },
 });
 
-async function loadedRun(protocol: string, seconds: number): Promise<Loaded> {
+/** One loaded loopback run of `protocol` (CLIENTS clients) for `seconds`. */
+export async function loadedRun(protocol: string, seconds: number): Promise<Loaded> {
   const r = await runResource(bftResource(protocol, CLIENTS, seconds), bftReport);
   return {
     ops_per_s: r.ops_per_s,

@@ -14,13 +14,26 @@ import { SeededRandom } from '../../node/runtime/random.js';
 export const pbftReplicaNode = (i: number): NodeId => 10 + i;
 export const pbftClientNode = (c: number): NodeId => 100 + c;
 
+/** Batching and timeouts (µs); the defaults are short, for the calibration's short runs. */
+export interface PbftTestbedParams {
+  maxBatch: number;
+  batchDelayUs: number;
+  retryUs: number;
+  viewChangeUs: number;
+  clientRetryUs: number;
+  keySpace: number;
+}
+
+const SHORT: Omit<PbftTestbedParams, 'maxBatch'> = { batchDelayUs: 200, retryUs: 2000, viewChangeUs: 20_000, clientRetryUs: 5000, keySpace: 4 };
+
 /**
  * A PBFT testbed with f faulty replicas tolerated (f = 0, one replica: the unreplicated server) on
  * perfect simulated links, keys drawn from `seed`: the same seed builds the same members.
  * `completed` hears each client operation that returns (with its latency in µs).
  */
-export function pbftTestbed(seed: number, f: number, clients: number, requests: number, completed: KvClientObserver['completed'] = () => {}) {
+export function pbftTestbed(seed: number, f: number, clients: number, requests: number, completed: KvClientObserver['completed'] = () => {}, params: Partial<PbftTestbedParams> = {}) {
   const n = 3 * f + 1;
+  const p = { ...SHORT, maxBatch: n === 1 ? 1 : 8, ...params };
   const net = new SimNetwork(seed);
   const rng = new SeededRandom(seed);
   const key = () => Uint8Array.from({ length: 32 }, () => rng.int(256));
@@ -34,11 +47,11 @@ export function pbftTestbed(seed: number, f: number, clients: number, requests: 
   for (let i = 0; i < n; i++) {
     boot(replicaIds[i]!, new PbftReplica({
       index: i, f, replicas: replicaIds, pairKeys: pairs[i]!, keys: { secret: secrets[i]!, publicKeys, backend: hotPathBackend },
-      clientKey: (c) => clientKeys[c]![i]!, clientNode: pbftClientNode, clients, maxBatch: n === 1 ? 1 : 8, batchDelayUs: 200, retryUs: 2000, viewChangeUs: 20_000,
+      clientKey: (c) => clientKeys[c]![i]!, clientNode: pbftClientNode, clients, maxBatch: p.maxBatch, batchDelayUs: p.batchDelayUs, retryUs: p.retryUs, viewChangeUs: p.viewChangeUs,
     }, { executed() {}, checkpointStable() {}, viewStarted() {}, batched() {}, invalid() {}, viewChanged() {}, stateTransferred() {} }));
   }
   for (let c = 0; c < clients; c++) {
-    boot(pbftClientNode(c), pbftClient({ client: c, f, replicas: replicaIds, keys: clientKeys[c]!, keySpace: 4, requests, retryUs: 5000 },
+    boot(pbftClientNode(c), pbftClient({ client: c, f, replicas: replicaIds, keys: clientKeys[c]!, keySpace: p.keySpace, requests, retryUs: p.clientRetryUs },
       new SeededRandom(seed * 17 + c), { completed, retried() {}, rejectedReply() {} }));
   }
   return { net, replicaIds, core: (id: NodeId) => cores.get(id)! };

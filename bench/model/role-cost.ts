@@ -12,6 +12,12 @@ export interface RoleMachine {
    * testbed far from saturation), or nothing (a kernel-bypass stack, as in the papers' testbeds).
    */
   udp: 'burst' | 'woken' | 'none';
+  /**
+   * CPU µs the member's process spends per wake-up beyond its core and the socket (the scheduler,
+   * an event-loop turn, the Driver, metrics, a client's history): measured from real member
+   * processes by member-runtime.ts; 0 unless set.
+   */
+  wakeUs?: number;
   /** The machine it shares with other members (unset: one of its own, with `cores` cores). */
   host?: SimHost;
 }
@@ -19,7 +25,7 @@ export interface RoleMachine {
 /**
  * A simulated member's CostModel from a calibration: a received datagram costs what its message
  * type cost the role's core (classified with the role's codec), plus the UDP runtime's receive
- * cost (`udp`); a sent one the UDP send cost; a timer what it cost in the calibration (nothing if it never
+ * cost (`udp`); a sent one the UDP send cost; a wake-up the process's `wakeUs`; a timer what it cost in the calibration (nothing if it never
  * fired there). A type the calibration never saw costs the median of the
  * types it saw (a datagram the codec refuses: `rejected`, if measured).
  */
@@ -46,6 +52,7 @@ export function roleCostModel(table: CalibrationTable, role: string, codec: Code
     host: m.host,
     receiveUs: (bytes) => (costs[typeOf(bytes)] ?? unseen) + received(bytes),
     sendUs: (bytes) => linear(table.udp.send, bytes),
+    wakeUs: m.wakeUs,
     timerUs: (name) => costs[`timer:${name}`] ?? 0,
   };
 }

@@ -7,6 +7,8 @@ export interface BenchOptions {
   rounds?: number;
   /** A shorter run (bench paper). */
   quick?: boolean;
+  /** Validate the cost model against loopback runs (bench model). */
+  validate?: boolean;
 }
 
 export interface BenchResult {

@@ -14,6 +14,12 @@ export interface CostModel {
   sendUs(bytes: Uint8Array): number;
   /** CPU µs a timer's handler takes, by the timer's name (unset: timers are free). */
   timerUs?(name: string): number;
+  /**
+   * CPU µs to take up an input or timer after not running: it found the member with no work (its
+   * process asleep in epoll) or a core that last ran another member (switched in). The scheduler,
+   * cold caches, an event-loop turn and what the runtime does per turn; 0 unless set.
+   */
+  wakeUs?: number;
   /** At most this many received datagrams are held (waiting, in service, or served but not yet handled); more are dropped, as from a full receive buffer. */
   queueLimit: number;
   /** A machine shared with other members (e.g. every process of a loopback testbed on this machine's cores); unset: a machine of its own. */
@@ -22,35 +28,38 @@ export interface CostModel {
 
 /**
  * Cores that members take work to, first come first served (the OS scheduler, idealised: no
- * preemption, no context-switch cost). A member without a host has one of its own.
+ * preemption). A member without a host has one of its own. A grant says whether the core last
+ * ran another member (a context switch: the member's process is switched in).
  */
 export class SimHost {
-  private idle: number;
-  private readonly waiting: (() => void)[] = [];
+  /** The member each idle core last ran (null: none yet). */
+  private readonly free: (object | null)[];
+  private readonly waiting: { who: object; grant: (switched: boolean) => void }[] = [];
 
   constructor(readonly cores: number) {
     invariant(Number.isInteger(cores) && cores >= 1, 'sim-host-cores', () => `cores ${cores}`);
-    this.idle = cores;
+    this.free = Array.from({ length: cores }, () => null);
   }
 
-  /** Calls `grant` when a core is free for this caller (at once if one is). */
-  acquire(grant: () => void): void {
-    if (this.idle === 0) {
-      this.waiting.push(grant);
+  /** Calls `grant` when a core is free for `who` (at once if one is; a core it last ran first). */
+  acquire(who: object, grant: (switched: boolean) => void): void {
+    if (this.free.length === 0) {
+      this.waiting.push({ who, grant });
       return;
     }
-    this.idle--;
-    grant();
+    const own = this.free.indexOf(who);
+    const [last] = this.free.splice(own >= 0 ? own : 0, 1);
+    grant(last !== who);
   }
 
-  release(): void {
+  release(who: object): void {
     const next = this.waiting.shift();
     if (next) {
-      next();
+      next.grant(next.who !== who);
       return;
     }
-    this.idle++;
-    invariant(this.idle <= this.cores, 'sim-host-idle', () => `${this.idle} idle of ${this.cores} cores`);
+    this.free.push(who);
+    invariant(this.free.length <= this.cores, 'sim-host-idle', () => `${this.free.length} idle of ${this.cores} cores`);
   }
 }
 
@@ -66,8 +75,8 @@ export interface MachineEnv {
 
 /** A received datagram or a due timer (both handled by the core, in order), or a datagram to send. */
 type Work =
-  | { kind: 'in'; seq: number; bytes: Uint8Array }
-  | { kind: 'timer'; seq: number; name: string; run: () => void; live: () => boolean }
+  | { kind: 'in'; seq: number; bytes: Uint8Array; woke: boolean }
+  | { kind: 'timer'; seq: number; name: string; run: () => void; live: () => boolean; woke: boolean }
   | { kind: 'out'; to: NodeId; bytes: Uint8Array };
 type Handled = Extract<Work, { seq: number }>;
 
@@ -97,6 +106,8 @@ export class SimMachine {
   /** CPU µs spent, summed over cores. */
   busyUs = 0;
   overflowed = 0;
+  /** Inputs and live timers taken up after not running (see CostModel.wakeUs). */
+  wakeups = 0;
 
   constructor(readonly model: CostModel, private readonly env: MachineEnv) {
     invariant(Number.isInteger(model.cores) && model.cores >= 1, 'sim-machine-cores', () => `cores ${model.cores}`);
@@ -111,7 +122,7 @@ export class SimMachine {
       return false;
     }
     this.held++;
-    this.inputs.push({ kind: 'in', seq: this.nextSeq++, bytes });
+    this.inputs.push({ kind: 'in', seq: this.nextSeq++, bytes, woke: this.wakes() });
     this.pump();
     return true;
   }
@@ -136,8 +147,13 @@ export class SimMachine {
       run();
       return;
     }
-    this.inputs.push({ kind: 'timer', seq: this.nextSeq++, name, run, live });
+    this.inputs.push({ kind: 'timer', seq: this.nextSeq++, name, run, live, woke: this.wakes() });
     this.pump();
+  }
+
+  /** Whether work arriving now finds the member with none (nothing queued, in service or waiting for a core). */
+  private wakes(): boolean {
+    return this.inService === 0 && !this.asking && this.inputs.length === 0 && this.outputs.length === 0 && this.served.size === 0;
   }
 
   /** Drops all queued and in-service work (the member crashed). */
@@ -149,7 +165,7 @@ export class SimMachine {
     this.served.clear();
     this.nextHandled = this.nextSeq;
     this.held = 0;
-    for (; this.inService > 0; this.inService--) this.host.release();
+    for (; this.inService > 0; this.inService--) this.host.release(this);
   }
 
   /** Asks the host for a core while there is work and a thread free; one request at a time keeps the host's queue fair. */
@@ -157,20 +173,20 @@ export class SimMachine {
     if (this.asking || this.inService >= this.model.cores || (this.outputs.length === 0 && this.inputs.length === 0)) return;
     this.asking = true;
     const life = this.life;
-    this.host.acquire(() => {
+    this.host.acquire(this, (switched) => {
       if (life === this.life) this.asking = false;
       const work = life === this.life ? this.outputs.shift() ?? this.inputs.shift() : undefined;
       if (!work) {
-        this.host.release();
+        this.host.release(this);
         return;
       }
-      this.start(work);
+      this.start(work, switched);
       this.pump();
     });
   }
 
-  private start(work: Work): void {
-    const cost = this.cost(work);
+  private start(work: Work, switched: boolean): void {
+    const cost = this.cost(work, switched);
     invariant(Number.isFinite(cost) && cost >= 0, 'sim-machine-cost', () => `${work.kind} cost ${cost} µs`);
     this.inService++;
     this.busyUs += cost;
@@ -180,10 +196,14 @@ export class SimMachine {
     });
   }
 
-  private cost(work: Work): number {
-    if (work.kind === 'in') return this.model.receiveUs(work.bytes);
+  private cost(work: Work, switched: boolean): number {
     if (work.kind === 'out') return this.model.sendUs(work.bytes);
-    return work.live() ? this.model.timerUs!(work.name) : 0;
+    // A cancelled timer never woke the process.
+    const live = work.kind === 'in' || work.live();
+    const woken = live && (work.woke || switched);
+    if (woken) this.wakeups++;
+    const wake = woken ? this.model.wakeUs ?? 0 : 0;
+    return wake + (work.kind === 'in' ? this.model.receiveUs(work.bytes) : live ? this.model.timerUs!(work.name) : 0);
   }
 
   private finish(work: Work): void {
@@ -203,7 +223,7 @@ export class SimMachine {
       this.env.handle(next.bytes);
     }
     // The core is given back only now: the handler's sends asked for it first.
-    this.host.release();
+    this.host.release(this);
     this.pump();
   }
 }

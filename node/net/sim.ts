@@ -153,10 +153,10 @@ export class SimNetwork {
     });
   }
 
-  /** CPU µs a node's machine has spent, and datagrams it dropped for a full backlog (zero without a cost model). */
-  machineStats(id: NodeId): { busyUs: number; overflowed: number } {
+  /** CPU µs a node's machine has spent, datagrams it dropped for a full backlog and its wake-ups (zero without a cost model). */
+  machineStats(id: NodeId): { busyUs: number; overflowed: number; wakeups: number } {
     const m = this.node(id).machine;
-    return { busyUs: m?.busyUs ?? 0, overflowed: m?.overflowed ?? 0 };
+    return { busyUs: m?.busyUs ?? 0, overflowed: m?.overflowed ?? 0, wakeups: m?.wakeups ?? 0 };
   }
 
   /** Gives the link direction `from` → `to` a latency and bandwidth. */
