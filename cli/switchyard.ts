@@ -24,9 +24,10 @@ const USAGE = `usage:
       Measures (not a test); prints a table, writes DIR/NAME.json and DIR/NAME.md.
       bft and hydra-apps repeat their compared runs N rounds (default 3): ratios per round, median reported.
       model calibrates the simulator's cost model (µs per message type per role, UDP per datagram); N repetitions (5).
-  switchyard bench paper [--quick] [--json] [--out DIR]
+  switchyard bench paper [--quick] [--tiny] [--json] [--out DIR]
       The papers' figures as SVG and PNG beside the papers' numbers: DIR/index.md, DIR/paper.json
-      (DIR: bench-results/paper). --quick: fewer points and seeds.`;
+      (DIR: bench-results/paper). --quick: fewer points and seeds. --tiny: a smoke run (fewest
+      modelled points, no loopback runs).`;
 
 function fail(message: string): never {
   process.stderr.write(`switchyard: ${message}\n\n${USAGE}\n`);
@@ -132,17 +133,17 @@ async function main(argv: string[]): Promise<number> {
         args: rest, allowPositionals: true, strict: true,
         options: {
           json: { type: 'boolean', default: false }, out: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' },
-          quick: { type: 'boolean', default: false },
+          quick: { type: 'boolean', default: false }, tiny: { type: 'boolean', default: false },
         },
       });
-      if (values.quick && positionals[0] !== 'paper') fail('--quick is a flag of bench paper');
+      if ((values.quick || values.tiny) && positionals[0] !== 'paper') fail('--quick and --tiny are flags of bench paper');
       if (positionals[0] === 'paper' && (values.seconds ?? values.rounds) !== undefined) fail('bench paper takes --quick, not --seconds or --rounds');
       const { bench } = await import('../bench/bench.js');
       const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
       if (seconds !== undefined && !(seconds > 0)) fail(`--seconds must be a positive number, not "${values.seconds}"`);
       const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
       if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) fail(`--rounds must be a positive whole number, not "${values.rounds}"`);
-      return bench(positionals, { json: values.json!, out: values.out, seconds, rounds, quick: values.quick! });
+      return bench(positionals, { json: values.json!, out: values.out, seconds, rounds, quick: values.quick!, tiny: values.tiny! });
     }
     case 'check': {
       const { values, positionals } = parseArgs({

@@ -14,14 +14,14 @@ const PAPER: Record<BaselineName, { throughput: string; latency: string }> = {
   hotstuff: { throughput: '3.4×', latency: '42.28×' },
   zyzzyva: { throughput: '1.8×', latency: '8.56×' },
 };
-const CLIENTS = 8;
+export const CLIENTS = 8;
 
 interface Latency {
   p50: number | null;
   p99: number | null;
 }
 
-interface Loaded {
+export interface Loaded {
   ops_per_s: number;
   latency_s: Latency;
   /** Process CPU per committed op, by role (see `switchyard up`'s summary). */
@@ -45,7 +45,8 @@ export const bftResource = (protocol: string, clients: number, seconds: number) 
   spec: { protocol, f: 1, replicas: 4, workload: { clients, keySpace: 1000, durationSeconds: seconds } },
 });
 
-async function loadedRun(protocol: string, seconds: number): Promise<Loaded> {
+/** One loopback run of `protocol` with CLIENTS closed-loop clients (bench paper takes its loopback points from it). */
+export async function loadedRun(protocol: string, seconds: number): Promise<Loaded> {
   const r = await runResource(bftResource(protocol, CLIENTS, seconds), bftReport);
   return {
     ops_per_s: r.ops_per_s,

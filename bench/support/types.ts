@@ -7,6 +7,8 @@ export interface BenchOptions {
   rounds?: number;
   /** A shorter run (bench paper). */
   quick?: boolean;
+  /** The smallest run that still writes every figure and field (bench paper's smoke test). */
+  tiny?: boolean;
 }
 
 export interface BenchResult {
