@@ -1,6 +1,6 @@
 import { paperSettingText } from '../model/paper-setting.js';
 import type { FigureGroup } from './figure.js';
-import { compareCurves, curveSeries, kops, loopbackSeries, peak, times } from './load-figure.js';
+import { compareCurves, curveSeries, kops, loopbackSeries, peak, ratioFields, times } from './load-figure.js';
 import type { PaxosLoopback } from './hydrapaxos-loopback.js';
 import { HYDRATXN_NOT_MODELLED, PAXOS_CONFIGS, PAXOS_NAMES, type PaxosModel, type PaxosPlan } from './hydrapaxos-source.js';
 import { LOOPBACK_CLIENTS } from './neobft-loopback.js';
@@ -15,14 +15,7 @@ const HYDRAPAXOS = ['hydrapaxos-1', 'hydrapaxos-2', 'hydrapaxos-4'] as const;
 export function paxosRatios(model: PaxosModel, loopback: PaxosLoopback): Record<string, number | string | null> {
   const best = HYDRAPAXOS.reduce((a, b) => (peak(model[b]) > peak(model[a]) ? b : a));
   const c = compareCurves(model[best], model.unreplicated, loopback['hydrapaxos-1'], loopback.unreplicated, LOOPBACK_CLIENTS);
-  return {
-    ratio_throughput_hydrapaxos_to_unreplicated: c.throughput,
-    loopback_ratio_throughput_hydrapaxos_to_unreplicated: c.loopbackThroughput,
-    ratio_p50_latency_hydrapaxos_to_unreplicated: c.p50,
-    loopback_ratio_p50_latency_hydrapaxos_to_unreplicated: c.loopbackP50,
-    [`ratio_p50_latency_hydrapaxos_to_unreplicated_at_${LOOPBACK_CLIENTS}_clients`]: c.p50AtLoopbackClients,
-    ratio_hydrapaxos_configuration: best,
-  };
+  return { ...ratioFields('hydrapaxos_to_unreplicated', 'hydrapaxos_to_unreplicated', c, c), ratio_hydrapaxos_configuration: best };
 }
 
 /** HydraPaxos's figure: latency vs throughput of each configuration; HydraTxn is not modelled yet. */

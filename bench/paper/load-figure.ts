@@ -36,11 +36,25 @@ export function compareCurves(a: LoadPoint[], b: LoadPoint[], la: LoopbackPoint 
     return x && y ? x.p50_us / y.p50_us : null;
   };
   return {
+    clients,
     throughput: peak(a) / peak(b),
     p50: p50At(Math.min(...a.map((p) => p.clients))),
     p50AtLoopbackClients: p50At(clients),
     loopbackThroughput: la && lb ? la.ops_per_s / lb.ops_per_s : null,
     loopbackP50: la && lb ? la.p50_us / lb.p50_us : null,
+  };
+}
+
+export type Compared = ReturnType<typeof compareCurves>;
+
+/** The JSON fields of a comparison: e.g. `ratio_throughput_${throughput}` from `t`, `ratio_p50_latency_${latency}` from `l`, each beside `loopback_…`. */
+export function ratioFields(throughput: string, latency: string, t: Compared, l: Compared): Record<string, number | null> {
+  return {
+    [`ratio_throughput_${throughput}`]: t.throughput,
+    [`loopback_ratio_throughput_${throughput}`]: t.loopbackThroughput,
+    [`ratio_p50_latency_${latency}`]: l.p50,
+    [`loopback_ratio_p50_latency_${latency}`]: l.loopbackP50,
+    [`ratio_p50_latency_${latency}_at_${l.clients}_clients`]: l.p50AtLoopbackClients,
   };
 }
 

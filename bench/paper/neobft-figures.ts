@@ -1,6 +1,6 @@
 import { paperSettingText } from '../model/paper-setting.js';
 import type { FigureGroup, Series } from './figure.js';
-import { compareCurves, curveSeries, kops, type LoopbackPoint, loopbackSeries, peak, times } from './load-figure.js';
+import { compareCurves, curveSeries, kops, type LoopbackPoint, loopbackSeries, peak, ratioFields, times } from './load-figure.js';
 import { LOOPBACK_CLIENTS } from './neobft-loopback.js';
 import { BFT_NAMES, BFT_NOT_MODELLED, BFT_PROTOCOLS, type BftModel, type BftPlan, type BftProtocol } from './neobft-source.js';
 import { neobftNumbers } from './paper-numbers.js';
@@ -16,13 +16,7 @@ export function bftRatios(model: BftModel, loopback: BftLoopback): Record<string
   const [hm, pbft] = [model.curves['neobft-hm'], model.curves.pbft];
   const throughput = compareCurves(hm, pbft, loopback['neobft-hm'], loopback.pbft, LOOPBACK_CLIENTS);
   const latency = compareCurves(pbft, hm, loopback.pbft, loopback['neobft-hm'], LOOPBACK_CLIENTS);
-  return {
-    ratio_throughput_neobft_hm_to_pbft: throughput.throughput,
-    loopback_ratio_throughput_neobft_hm_to_pbft: throughput.loopbackThroughput,
-    ratio_p50_latency_pbft_to_neobft_hm: latency.p50,
-    loopback_ratio_p50_latency_pbft_to_neobft_hm: latency.loopbackP50,
-    [`ratio_p50_latency_pbft_to_neobft_hm_at_${LOOPBACK_CLIENTS}_clients`]: latency.p50AtLoopbackClients,
-  };
+  return ratioFields('neobft_hm_to_pbft', 'pbft_to_neobft_hm', throughput, latency);
 }
 
 /** NeoBFT's figures: latency vs throughput, throughput vs f, throughput vs drop rate. */
