@@ -23,11 +23,18 @@ export const PAPER_SETTING = {
    * (NIC, host stack, switch), 100 Gb/s.
    */
   link: { latencyUs: 10, bps: 100e9 },
+  /**
+   * Protocol timeouts far above the latencies, as in a deployment (the simulations' short
+   * defaults make overloaded clients retry and replicas change views): a client resends after
+   * 100 ms, as NeoBFT's artifact does (seed-systems.md [NEO-ART]); view changes after 1 s (assumed).
+   */
+  timeouts: { clientRetryUs: 100_000, viewChangeUs: 1_000_000 },
 };
 
 export const paperSettingText = `a machine of ${PAPER_SETTING.cores} core per member (a one-thread Node process), `
   + `the calibrated per-message costs plus Node's UDP cost per datagram (burst), sequencers in hardware at line rate (no CPU cost), `
-  + `links ${PAPER_SETTING.link.latencyUs} µs one way at ${PAPER_SETTING.link.bps / 1e9} Gb/s (assumed: one rack, one switch)`;
+  + `links ${PAPER_SETTING.link.latencyUs} µs one way at ${PAPER_SETTING.link.bps / 1e9} Gb/s (assumed: one rack, one switch), `
+  + `clients resend after ${PAPER_SETTING.timeouts.clientRetryUs / 1e3} ms, view changes after ${PAPER_SETTING.timeouts.viewChangeUs / 1e6} s`;
 
 /** A simulated member and the calibrated role whose costs it pays; members not listed are free (hardware). */
 export interface CostedMember {

@@ -17,9 +17,11 @@ export const pbftClientNode = (c: number): NodeId => 100 + c;
 /**
  * A PBFT testbed with f faulty replicas tolerated (f = 0, one replica: the unreplicated server) on
  * perfect simulated links, keys drawn from `seed`: the same seed builds the same members.
- * `completed` hears each client operation that returns (with its latency in µs).
+ * `completed` hears each client operation that returns (with its latency in µs); `timeouts` are
+ * short, for fast simulated runs, unless given.
  */
-export function pbftTestbed(seed: number, f: number, clients: number, requests: number, completed: KvClientObserver['completed'] = () => {}) {
+export function pbftTestbed(seed: number, f: number, clients: number, requests: number, completed: KvClientObserver['completed'] = () => {},
+  timeouts: { clientRetryUs: number; viewChangeUs: number } = { clientRetryUs: 5000, viewChangeUs: 20_000 }) {
   const n = 3 * f + 1;
   const net = new SimNetwork(seed);
   const rng = new SeededRandom(seed);
@@ -34,11 +36,11 @@ export function pbftTestbed(seed: number, f: number, clients: number, requests: 
   for (let i = 0; i < n; i++) {
     boot(replicaIds[i]!, new PbftReplica({
       index: i, f, replicas: replicaIds, pairKeys: pairs[i]!, keys: { secret: secrets[i]!, publicKeys, backend: hotPathBackend },
-      clientKey: (c) => clientKeys[c]![i]!, clientNode: pbftClientNode, clients, maxBatch: n === 1 ? 1 : 8, batchDelayUs: 200, retryUs: 2000, viewChangeUs: 20_000,
+      clientKey: (c) => clientKeys[c]![i]!, clientNode: pbftClientNode, clients, maxBatch: n === 1 ? 1 : 8, batchDelayUs: 200, retryUs: 2000, viewChangeUs: timeouts.viewChangeUs,
     }, { executed() {}, checkpointStable() {}, viewStarted() {}, batched() {}, invalid() {}, viewChanged() {}, stateTransferred() {} }));
   }
   for (let c = 0; c < clients; c++) {
-    boot(pbftClientNode(c), pbftClient({ client: c, f, replicas: replicaIds, keys: clientKeys[c]!, keySpace: 4, requests, retryUs: 5000 },
+    boot(pbftClientNode(c), pbftClient({ client: c, f, replicas: replicaIds, keys: clientKeys[c]!, keySpace: 4, requests, retryUs: timeouts.clientRetryUs },
       new SeededRandom(seed * 17 + c), { completed, retried() {}, rejectedReply() {} }));
   }
   return { net, replicaIds, core: (id: NodeId) => cores.get(id)! };

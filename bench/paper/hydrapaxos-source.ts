@@ -2,11 +2,11 @@ import { clientNode, receiverNode } from '../../node/hydra/topology.js';
 import { hydraPaxosCodec } from '../../node/hydrapaxos/codec.js';
 import { HydraPaxosSim, defaultPaxosSimOptions } from '../../node/hydrapaxos/simulation.js';
 import type { Codec } from '../../node/runtime/core.js';
-import { applyPaperSetting } from '../model/paper-setting.js';
+import { PAPER_SETTING, applyPaperSetting } from '../model/paper-setting.js';
 import { type LoadPoint, type Window, loadPoint } from '../model/paper-setting-load.js';
 import type { RoleName } from '../model/roles.js';
 import type { CalibrationTable } from '../model/table.js';
-import { type PaperScale, bftPoint } from './neobft-source.js';
+import { type PaperScale, WARM_US, bftPoint } from './neobft-source.js';
 
 /** The key-value configurations of bench hydra-apps, in the paper setting. */
 export const PAXOS_CONFIGS = ['hydrapaxos-1', 'hydrapaxos-2', 'hydrapaxos-4', 'nopaxos-style', 'unreplicated'] as const;
@@ -34,6 +34,7 @@ export function paxosPoint(table: CalibrationTable, config: PaxosConfig, clients
   const sim = new HydraPaxosSim({
     ...defaultPaxosSimOptions, seed, groups: 1, receiversPerGroup: REPLICAS, clients, requestsPerClient: Infinity, keySpace: 1000,
     sequencers: nopaxos ? 1 : Number(config.split('-')[1]), aggregator: !nopaxos, flushIntervalUs: nopaxos ? 0 : 1000,
+    retryUs: PAPER_SETTING.timeouts.clientRetryUs,
   });
   applyPaperSetting(sim.net, table, hydraPaxosCodec as unknown as Codec<{ type: string }>, [
     ...Array.from({ length: REPLICAS }, (_, r) => ({ id: receiverNode(0, r), role: 'hydrapaxos-replica' })),
@@ -53,10 +54,9 @@ export interface PaxosPlan {
 }
 
 export const paxosPlan = (scale: PaperScale): PaxosPlan => ({
-  full: { clients: [1, 2, 4, 8, 16, 32, 64], window: { warmUs: 20_000, lengthUs: 200_000 }, seed: 1, loopbackSeconds: 4 },
-  quick: { clients: [1, 8, 32], window: { warmUs: 20_000, lengthUs: 40_000 }, seed: 1, loopbackSeconds: 2 },
-  // Hydra's configuration service needs about 15 ms to start the sequencers: warm-up no shorter.
-  tiny: { clients: [1, 8], window: { warmUs: 20_000, lengthUs: 10_000 }, seed: 1, loopbackSeconds: 0 },
+  full: { clients: [1, 2, 4, 8, 16, 32, 64], window: { warmUs: WARM_US, lengthUs: 200_000 }, seed: 1, loopbackSeconds: 4 },
+  quick: { clients: [1, 8, 32], window: { warmUs: WARM_US, lengthUs: 30_000 }, seed: 1, loopbackSeconds: 2 },
+  tiny: { clients: [1, 8], window: { warmUs: WARM_US, lengthUs: 10_000 }, seed: 1, loopbackSeconds: 0 },
 })[scale];
 
 export type PaxosModel = Record<PaxosConfig, LoadPoint[]>;

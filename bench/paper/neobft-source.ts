@@ -3,7 +3,7 @@ import { NeoSim } from '../../node/neobft/simulation.js';
 import { neoClientNode, replicaNode } from '../../node/neobft/topology.js';
 import { pbftCodec } from '../../node/pbft/codec.js';
 import type { Codec } from '../../node/runtime/core.js';
-import { applyPaperSetting } from '../model/paper-setting.js';
+import { PAPER_SETTING, applyPaperSetting } from '../model/paper-setting.js';
 import { type LoadPoint, type Window, loadPoint } from '../model/paper-setting-load.js';
 import { pbftClientNode, pbftReplicaNode, pbftTestbed } from '../model/pbft-testbed.js';
 import type { RoleName } from '../model/roles.js';
@@ -38,7 +38,7 @@ export function bftPoint(table: CalibrationTable, r: BftRun, seed: number, w: Wi
   const clients = range(r.clients, (c) => c);
   if (r.protocol === 'neobft-hm' || r.protocol === 'neobft-pk') {
     const scheme = r.protocol === 'neobft-hm' ? 'hm' : 'pk';
-    const sim = new NeoSim({ seed, f: r.f, scheme, clients: r.clients, requestsPerClient: Infinity, faults: { loss: r.loss } });
+    const sim = new NeoSim({ seed, f: r.f, scheme, clients: r.clients, requestsPerClient: Infinity, faults: { loss: r.loss }, timing: { clientRetryUs: PAPER_SETTING.timeouts.clientRetryUs } });
     applyPaperSetting(sim.net, table, asCodec(neoCodec), [
       ...range(3 * r.f + 1, (i) => ({ id: replicaNode(i), role: `neobft-${scheme}-replica` })),
       ...clients.map((c) => ({ id: neoClientNode(c), role: 'neobft-hm-client' })),
@@ -49,7 +49,7 @@ export function bftPoint(table: CalibrationTable, r: BftRun, seed: number, w: Wi
   const f = r.protocol === 'pbft' ? r.f : 0;
   const role = r.protocol === 'pbft' ? 'pbft' : 'unreplicated';
   const ops: { call: number; ret: number }[] = [];
-  const tb = pbftTestbed(seed, f, r.clients, Infinity, (op) => ops.push(op));
+  const tb = pbftTestbed(seed, f, r.clients, Infinity, (op) => ops.push(op), PAPER_SETTING.timeouts);
   tb.net.faults = { ...tb.net.faults, loss: r.loss };
   applyPaperSetting(tb.net, table, asCodec(pbftCodec), [
     ...range(3 * f + 1, (i) => ({ id: pbftReplicaNode(i), role: role === 'pbft' ? 'pbft-replica' : 'unreplicated-server' })),
@@ -73,13 +73,20 @@ export interface BftPlan {
   loopbackSeconds: number;
 }
 
+/**
+ * Virtual µs before a measurement window: past the clients' first resend (the paper setting's
+ * 100 ms), so that requests lost while the testbed starts (Hydra's configuration service, the
+ * sequencers' first epoch) are resent before it.
+ */
+export const WARM_US = PAPER_SETTING.timeouts.clientRetryUs + 30_000;
+
 /** How big a `bench paper` run is: `--quick`, or `--tiny` (a smoke test: fewest points, no loopback runs). */
 export type PaperScale = 'full' | 'quick' | 'tiny';
 
 export const bftPlan = (scale: PaperScale): BftPlan => ({
-  full: { clients: [1, 2, 4, 8, 16, 32, 64], fs: [1, 2, 3, 4], losses: [0, 0.0001, 0.001, 0.002, 0.005, 0.01], saturating: 64, window: { warmUs: 20_000, lengthUs: 200_000 }, seed: 1, loopbackSeconds: 4 },
-  quick: { clients: [1, 8, 32], fs: [1, 2, 4], losses: [0, 0.001, 0.01], saturating: 32, window: { warmUs: 20_000, lengthUs: 40_000 }, seed: 1, loopbackSeconds: 2 },
-  tiny: { clients: [1, 8], fs: [1, 2], losses: [0, 0.01], saturating: 8, window: { warmUs: 10_000, lengthUs: 10_000 }, seed: 1, loopbackSeconds: 0 },
+  full: { clients: [1, 2, 4, 8, 16, 32, 64], fs: [1, 2, 3, 4], losses: [0, 0.0001, 0.001, 0.002, 0.005, 0.01], saturating: 64, window: { warmUs: WARM_US, lengthUs: 200_000 }, seed: 1, loopbackSeconds: 4 },
+  quick: { clients: [1, 8, 32], fs: [1, 4], losses: [0, 0.01], saturating: 32, window: { warmUs: WARM_US, lengthUs: 30_000 }, seed: 1, loopbackSeconds: 2 },
+  tiny: { clients: [1, 8], fs: [1, 2], losses: [0, 0.01], saturating: 8, window: { warmUs: WARM_US, lengthUs: 10_000 }, seed: 1, loopbackSeconds: 0 },
 })[scale];
 
 /** The modelled series of the NeoBFT group. */
