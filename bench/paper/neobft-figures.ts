@@ -36,7 +36,9 @@ export function neobftFigures(plan: BftPlan, model: BftModel, loopback: BftLoopb
           ...loopbackSeries(name('neobft-hm'), loopback['neobft-hm']), ...loopbackSeries(name('pbft'), loopback.pbft),
         ],
         caption: `closed-loop key-value clients swept over ${plan.clients.join(', ')}, each point ${window}; ${paperSettingText}; ${notModelled}; `
-          + `loopback points: bench bft's runner, ${LOOPBACK_CLIENTS} clients, every member a process on this machine`,
+          + `loopback points: bench bft's runner, ${LOOPBACK_CLIENTS} clients, every member a process on this machine. `
+          + `The paper's members are Rust over kernel-bypass networking; here every member pays this machine's measured cost of the real Node code per message and per datagram, `
+          + `so absolute rates are far lower and the ratios follow how those costs split between replicas and clients`,
         finding: `peak ${BFT_PROTOCOLS.map((p) => `${name(p)} ${kops(peak(model.curves[p]))}`).join(', ')}; NeoBFT-HM / PBFT throughput ${times(ratios.ratio_throughput_neobft_hm_to_pbft)} `
           + `(loopback ${times(ratios.loopback_ratio_throughput_neobft_hm_to_pbft)}), PBFT / NeoBFT-HM p50 with one client ${times(ratios.ratio_p50_latency_pbft_to_neobft_hm)} `
           + `(loopback, ${LOOPBACK_CLIENTS} clients: ${times(ratios.loopback_ratio_p50_latency_pbft_to_neobft_hm)})`,
