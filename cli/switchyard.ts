@@ -26,10 +26,11 @@ const USAGE = `usage:
       model calibrates the simulator's cost model (µs per message type per role, UDP per datagram); N repetitions (5).
       model --validate also runs bft's key-value configurations on loopback (--seconds each, 6) and
       reports the model's error against them (model_validation).
-  switchyard bench paper [--quick] [--json] [--out DIR] [--seconds N]
+  switchyard bench paper [--quick] [--tiny] [--json] [--out DIR] [--seconds N]
       The papers' figures as SVG and PNG beside the papers' numbers: DIR/index.md, DIR/paper.json
       (DIR: bench-results/paper). --quick: fewer points, seeds and state sizes, 3 s loopback runs.
-      --seconds: the length of each loopback run (default 3 with --quick, else 8).`;
+      --tiny: a smoke run (fewest modelled points, no NeoBFT or HydraPaxos loopback runs).
+      --seconds: the length of each Capybara loopback run (default 3 with --quick or --tiny, else 8).`;
 
 function fail(message: string): never {
   process.stderr.write(`switchyard: ${message}\n\n${USAGE}\n`);
@@ -135,18 +136,18 @@ async function main(argv: string[]): Promise<number> {
         args: rest, allowPositionals: true, strict: true,
         options: {
           json: { type: 'boolean', default: false }, out: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' },
-          quick: { type: 'boolean', default: false }, validate: { type: 'boolean', default: false },
+          quick: { type: 'boolean', default: false }, tiny: { type: 'boolean', default: false }, validate: { type: 'boolean', default: false },
         },
       });
-      if (values.quick && positionals[0] !== 'paper') fail('--quick is a flag of bench paper');
+      if ((values.quick || values.tiny) && positionals[0] !== 'paper') fail('--quick and --tiny are flags of bench paper');
       if (values.validate && positionals[0] !== 'model') fail('--validate is a flag of bench model');
-      if (positionals[0] === 'paper' && values.rounds !== undefined) fail('bench paper takes --quick and --seconds, not --rounds');
+      if (positionals[0] === 'paper' && values.rounds !== undefined) fail('bench paper takes --quick, --tiny and --seconds, not --rounds');
       const { bench } = await import('../bench/bench.js');
       const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
       if (seconds !== undefined && !(seconds > 0)) fail(`--seconds must be a positive number, not "${values.seconds}"`);
       const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
       if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) fail(`--rounds must be a positive whole number, not "${values.rounds}"`);
-      return bench(positionals, { json: values.json!, out: values.out, seconds, rounds, quick: values.quick!, validate: values.validate! });
+      return bench(positionals, { json: values.json!, out: values.out, seconds, rounds, quick: values.quick!, tiny: values.tiny!, validate: values.validate! });
     }
     case 'check': {
       const { values, positionals } = parseArgs({

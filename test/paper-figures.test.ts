@@ -9,6 +9,10 @@ import type { WorkloadPoint } from '../bench/capybara/workload.js';
 import { capybaraFigures } from '../bench/paper/capybara-figures.js';
 import { type Figure, seriesLabel } from '../bench/paper/figure.js';
 import { hydraFigures } from '../bench/paper/hydra-figures.js';
+import { hydraPaxosFigures } from '../bench/paper/hydrapaxos-figures.js';
+import { PAXOS_CONFIGS, type PaxosModel, paxosPlan } from '../bench/paper/hydrapaxos-source.js';
+import { neobftFigures } from '../bench/paper/neobft-figures.js';
+import { BFT_PROTOCOLS, type BftModel, bftPlan } from '../bench/paper/neobft-source.js';
 import { renderFigure } from '../bench/paper/render.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -101,18 +105,49 @@ test('the Capybara figures render from a tiny synthetic run', async () => {
   }
 });
 
+test('the NeoBFT and HydraPaxos figures render from tiny synthetic series, the loopback points in their legends', async () => {
+  const point = (clients: number, ops: number, p50: number) => ({ clients, ops_per_s: ops, p50_us: p50, p99_us: 2 * p50, ops: 100 });
+  const curve = (k: number) => [point(1, 1000 * k, 100 / k), point(8, 5000 * k, 300 / k)];
+  const loop = (ops: number, p50: number) => ({ clients: 8, ops_per_s: ops, p50_us: p50, seconds: 1 });
+  const bft: BftModel = {
+    curves: Object.fromEntries(BFT_PROTOCOLS.map((p, i) => [p, curve(i + 1)])) as BftModel['curves'],
+    byF: { 'neobft-hm': [{ ...point(8, 900, 1), f: 1 }, { ...point(8, 800, 1), f: 2 }], pbft: [{ ...point(8, 400, 1), f: 1 }, { ...point(8, 200, 1), f: 2 }] },
+    byLoss: { 'neobft-hm': [{ ...point(8, 900, 1), loss: 0 }, { ...point(8, 700, 1), loss: 0.01 }] },
+  };
+  const neo = neobftFigures(bftPlan('tiny'), bft, { 'neobft-hm': loop(300, 900), pbft: loop(100, 2700) });
+  assert.deepEqual(neo.group.figures.map((f) => f.id), ['neobft-latency-vs-throughput', 'neobft-throughput-vs-f', 'neobft-throughput-vs-drop-rate']);
+  assert.equal(neo.ratios.ratio_throughput_neobft_hm_to_pbft, 5000 / 15000, "peak against peak");
+  assert.equal(neo.ratios.loopback_ratio_throughput_neobft_hm_to_pbft, 3);
+  assert.equal(neo.ratios.loopback_ratio_p50_latency_pbft_to_neobft_hm, 3);
+  const paxosModel = Object.fromEntries(PAXOS_CONFIGS.map((c, i) => [c, curve(i + 1)])) as PaxosModel;
+  const paxos = hydraPaxosFigures(paxosPlan('tiny'), paxosModel, { 'hydrapaxos-1': loop(200, 800), unreplicated: loop(400, 400) });
+  assert.equal(paxos.ratios.ratio_hydrapaxos_configuration, 'hydrapaxos-4', 'the best HydraPaxos configuration is compared');
+  assert.equal(paxos.ratios.loopback_ratio_throughput_hydrapaxos_to_unreplicated, 0.5);
+  for (const fig of [...neo.group.figures, ...paxos.group.figures]) {
+    assert.ok(fig.paper.length > 0, `${fig.id} sits beside the paper's numbers`);
+    await checkRendered(fig);
+  }
+  const legends = [...neo.group.figures, ...paxos.group.figures].flatMap((f) => f.series.map(seriesLabel));
+  assert.ok(legends.includes('NeoBFT-HM, 8 clients, loopback (measured)') && legends.includes('HydraPaxos, 1 sequencer, 8 clients, loopback (measured)'));
+});
+
 test('switchyard bench paper --quick writes index.md referencing every figure file it wrote', () => {
   const out = mkdtempSync(join(tmpdir(), 'sy-paper-'));
-  // Capybara's loopback testbeds of 1 s (not --quick's 3) keep the test short.
-  const stdout = execFileSync(process.execPath, ['dist/cli/switchyard.js', 'bench', 'paper', '--quick', '--seconds', '1', '--json', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  // --tiny: the modelled groups' smallest plans without their loopback runs; Capybara's loopback
+  // testbeds of 1 s (not --quick's 3) keep the test short.
+  const stdout = execFileSync(process.execPath, ['dist/cli/switchyard.js', 'bench', 'paper', '--quick', '--tiny', '--seconds', '1', '--json', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   const json = JSON.parse(stdout);
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'paper.json'), 'utf8')), json);
   const index = readFileSync(join(out, 'index.md'), 'utf8');
   const images = readdirSync(out).filter((f) => /\.(svg|png)$/.test(f));
   const figures = json.groups.flatMap((g: { figures: { files: { svg: string; png: string } }[] }) => g.figures);
   assert.equal(images.length, 2 * figures.length);
-  assert.deepEqual(json.groups.map((g: { name: string }) => g.name), ['Hydra', 'Capybara']);
+  assert.deepEqual(json.groups.map((g: { name: string }) => g.name), ['Hydra', 'NeoBFT', 'HydraPaxos', 'Capybara']);
   for (const f of images) assert.ok(index.includes(`(${f})`), `index.md links ${f}`);
   for (const [, link] of index.matchAll(/\]\(([^)]+)\)/g)) assert.ok(existsSync(join(out, link!)), `${link} exists`);
   assert.ok(json.render_ms.max > 0);
+  for (const field of ['ratio_throughput_neobft_hm_to_pbft', 'ratio_p50_latency_pbft_to_neobft_hm', 'ratio_throughput_hydrapaxos_to_unreplicated', 'ratio_p50_latency_hydrapaxos_to_unreplicated']) {
+    assert.ok(typeof json[field] === 'number' && json[field] > 0, `${field} is a positive number (${json[field]})`);
+    assert.ok(`loopback_${field}` in json, `loopback_${field} beside it`);
+  }
 });

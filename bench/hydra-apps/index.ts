@@ -15,7 +15,7 @@ interface Point {
   linearizable: boolean;
 }
 
-const CLIENTS = 8;
+export const CLIENTS = 8;
 /** What a configuration runs: a key-value or transaction service whose clients commit operations. */
 type Service = typeof hydraPaxosReport | typeof hydraTxnReport | typeof bftReport;
 /** Client counts below CLIENTS at which HydraPaxos-1 and the unreplicated server are also run once each. */
@@ -29,7 +29,8 @@ function sequencerGroup(name: string, seconds: number, spec: Record<string, unkn
   };
 }
 
-const hydraPaxos1 = (seconds: number, clients = CLIENTS) =>
+/** HydraPaxos with one sequencer, one group of 3 replicas, `clients` closed-loop clients (bench paper runs it too). */
+export const hydraPaxos1 = (seconds: number, clients = CLIENTS) =>
   sequencerGroup('bench-paxos-1', seconds, { application: 'hydrapaxos', sequencers: 1, groups: 1 }, { clients });
 
 /**

@@ -29,7 +29,8 @@ const SHORT: Omit<PbftTestbedParams, 'maxBatch'> = { batchDelayUs: 200, retryUs:
 /**
  * A PBFT testbed with f faulty replicas tolerated (f = 0, one replica: the unreplicated server) on
  * perfect simulated links, keys drawn from `seed`: the same seed builds the same members.
- * `completed` hears each client operation that returns (with its latency in µs).
+ * `completed` hears each client operation that returns (with its latency in µs); `timeouts` are
+ * short, for fast simulated runs, unless given.
  */
 export function pbftTestbed(seed: number, f: number, clients: number, requests: number, completed: KvClientObserver['completed'] = () => {}, params: Partial<PbftTestbedParams> = {}) {
   const n = 3 * f + 1;

@@ -6,6 +6,13 @@ import { capybaraPlan, capybaraRuns } from './capybara-source.js';
 import type { FigureGroup } from './figure.js';
 import { hydraFigures } from './hydra-figures.js';
 import { hydraPlan } from './hydra-source.js';
+import { calibrate } from '../model/table.js';
+import { hydraPaxosFigures } from './hydrapaxos-figures.js';
+import { loopbackPaxos } from './hydrapaxos-loopback.js';
+import { PAXOS_ROLES, modelPaxos, paxosPlan } from './hydrapaxos-source.js';
+import { neobftFigures } from './neobft-figures.js';
+import { loopbackBft } from './neobft-loopback.js';
+import { BFT_ROLES, bftPlan, modelBft } from './neobft-source.js';
 import { renderFigure } from './render.js';
 import { type FigureFiles, indexMarkdown } from './report.js';
 
@@ -15,14 +22,30 @@ import { type FigureFiles, indexMarkdown } from './report.js';
  */
 export async function benchPaper(opts: BenchOptions, log: (line: string) => void): Promise<number> {
   const quick = opts.quick ?? false;
+  const scale = opts.tiny ? 'tiny' : quick ? 'quick' : 'full';
   const out = opts.out ?? join('bench-results', 'paper');
   mkdirSync(out, { recursive: true });
   const started = performance.now();
-  log(`bench paper${quick ? ' --quick' : ''}: Hydra figure group`);
-  const hydra = hydraFigures(hydraPlan(quick), log);
+  log(`bench paper${quick ? ' --quick' : ''}${opts.tiny ? ' --tiny' : ''}: Hydra figure group`);
+  const hydra = hydraFigures(hydraPlan(scale !== 'full'), log);
+  // The cost model's calibration, once for every modelled group's roles (--quick: one repetition).
+  log('calibrating the cost model (per-message costs of each modelled role, UDP per datagram)');
+  const since = (t: number) => `${((performance.now() - t) / 1e3).toFixed(1)} s`;
+  let t = performance.now();
+  const table = await calibrate({ roles: [...BFT_ROLES, ...PAXOS_ROLES], reps: scale === 'full' ? 5 : 1 });
+  log(`  calibrated in ${since(t)}; NeoBFT figure group (model, then loopback)`);
+  const bp = bftPlan(scale);
+  t = performance.now();
+  const neobft = neobftFigures(bp, modelBft(table, bp, log), await loopbackBft(bp.loopbackSeconds, log));
+  log(`  NeoBFT group in ${since(t)}; HydraPaxos figure group (model, then loopback)`);
+  const pp = paxosPlan(scale);
+  t = performance.now();
+  const paxos = hydraPaxosFigures(pp, modelPaxos(table, pp, log), await loopbackPaxos(pp.loopbackSeconds, log));
+  log(`  HydraPaxos group in ${since(t)}`);
+  // Capybara's group is loopback only: --tiny keeps it, at its quick plan (and --seconds).
   log(`bench paper${quick ? ' --quick' : ''}: Capybara figure group (loopback testbeds)`);
-  const capybara = capybaraFigures(await capybaraRuns(capybaraPlan(quick, opts.seconds), log));
-  const groups: { group: FigureGroup; json: Record<string, unknown> }[] = [hydra, capybara];
+  const capybara = capybaraFigures(await capybaraRuns(capybaraPlan(scale !== 'full', opts.seconds), log));
+  const groups: { group: FigureGroup; json: Record<string, unknown> }[] = [hydra, neobft, paxos, capybara];
 
   const written: { name: string; data: Record<string, unknown>; figures: FigureFiles[] }[] = [];
   for (const { group, json } of groups) {
@@ -40,11 +63,14 @@ export async function benchPaper(opts: BenchOptions, log: (line: string) => void
   }
 
   const when = new Date().toISOString();
-  const command = `switchyard bench paper${quick ? ' --quick' : ''}${opts.seconds === undefined ? '' : ` --seconds ${opts.seconds}`}`;
+  const command = `switchyard bench paper${quick ? ' --quick' : ''}${opts.tiny ? ' --tiny' : ''}${opts.seconds === undefined ? '' : ` --seconds ${opts.seconds}`}`;
   writeFileSync(join(out, 'index.md'), indexMarkdown(written, when, command));
   const renderMs = written.flatMap((g) => g.figures.map((f) => f.render_ms));
   const json = {
-    bench: 'paper', measured_at: when, quick,
+    bench: 'paper', measured_at: when, quick, tiny: opts.tiny ?? false,
+    // The paper-setting ratios, each beside its loopback counterpart.
+    ...neobft.ratios, ...paxos.ratios,
+    calibration: table,
     run_s: (performance.now() - started) / 1e3,
     render_ms: { max: Math.max(...renderMs), total: renderMs.reduce((a, b) => a + b, 0) },
     groups: written.map((g) => ({

@@ -65,3 +65,35 @@ export const capybaraNumbers = {
     source: `${CAPY_AE}, AE/README.md, via seed-systems.md §4.7`, verified: true,
   },
 } satisfies Record<string, PaperNumber>;
+
+const NEO = 'the NeoBFT paper (SIGCOMM \'23), §6, camera-ready PDF in nus-sys/neobft-artifact (seed-systems.md [NEO-PAPER])';
+
+export const neobftNumbers = {
+  throughput: {
+    claim: 'NeoBFT-HM peak throughput is 2.5× PBFT\'s (4 replicas, echo RPC; Fig. 7\'s axes reach about 400K ops/s); NeoBFT uses no batching, PBFT does',
+    source: NEO, verified: true,
+  },
+  latency: {
+    claim: 'NeoBFT-HM latency is 14.68× lower than PBFT\'s; NeoBFT-PK adds 55 µs and has about 60K ops/s less throughput than NeoBFT-HM',
+    source: NEO, verified: true,
+  },
+  scaling: {
+    claim: 'NeoBFT-PK reaches 100 replicas with a 13 % throughput drop (AWS, software sequencer); NeoBFT-HM falls, as each replica receives one packet per 4-receiver subgroup',
+    source: NEO, verified: true,
+  },
+  drops: {
+    claim: 'almost no effect of simulated drop rates of 0.001–0.1 %; a visible drop at 1 %',
+    source: NEO, verified: true,
+  },
+} satisfies Record<string, PaperNumber>;
+
+export const hydraPaxosNumbers = {
+  nopaxos: {
+    claim: 'NOPaxos: throughput within 2 % and latency within 16 µs of an unreplicated system',
+    source: 'NOPaxos (OSDI \'16), as stated in the UWSysLab/NOPaxos README (seed-systems.md [NOPAXOS])', verified: true,
+  },
+  hydrapaxos: {
+    claim: 'HydraPaxos and HydraTxn throughput and latency figures were not found in the available sources; the abstract claims the gains of serialization-based ordering with higher scalability',
+    source: `${HYDRA}: abstract; a third-party summary`, verified: false,
+  },
+} satisfies Record<string, PaperNumber>;

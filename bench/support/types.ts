@@ -9,6 +9,8 @@ export interface BenchOptions {
   quick?: boolean;
   /** Validate the cost model against loopback runs (bench model). */
   validate?: boolean;
+  /** The smallest run that still writes every figure and field (bench paper's smoke test). */
+  tiny?: boolean;
 }
 
 export interface BenchResult {
