@@ -46,6 +46,12 @@ test('calibration is stable: two calibrations on the same recorded inputs agree 
     const second = measureRole(role, rec, 5);
     assert.deepEqual(Object.keys(first.costs), Object.keys(second.costs), `${role}: the same types both times`);
     for (const type of EXPECTED[role]) assert.ok(type in first.costs, `${role} was never timed on ${type}: ${Object.keys(first.costs)}`);
+    // Each calibration's own scale: the median of its well-sampled types. A machine slowed down
+    // for the whole of one calibration (the suite's tool builds run beside it) moves every type
+    // together; the costs relative to that scale must still agree.
+    const steady = (c: typeof first) => Object.entries(c.costs).filter(([t]) => c.samples[t]! >= 20 && !t.startsWith('timer:')).map(([, v]) => v).sort((x, y) => x - y);
+    const scale = (c: typeof first) => { const v = steady(c); return v[Math.floor(v.length / 2)] ?? 1; };
+    const shift = scale(first) / scale(second);
     for (const [type, us] of Object.entries(first.costs)) {
       assert.ok(us > 0 && second.costs[type]! > 0, `${role} ${type}: ${us} and ${second.costs[type]} µs`);
       // A busy 2-core machine shifts medians by up to ≈ 1.6× (measured); a type timed fewer than 20
@@ -55,7 +61,9 @@ test('calibration is stable: two calibrations on the same recorded inputs agree 
       // member: NeoBFT-PK's aom-gap measured 7 then 3.6 µs (docs/model.md, what is assumed).
       if (first.samples[type]! < 20 || type.startsWith('timer:')) continue;
       const ratio = us / second.costs[type]!;
-      assert.ok((ratio > 0.5 && ratio < 2) || Math.abs(us - second.costs[type]!) < 2, `${role} ${type}: ${us.toFixed(2)} then ${second.costs[type]!.toFixed(2)} µs`);
+      const relative = ratio / shift;
+      assert.ok((ratio > 0.5 && ratio < 2) || Math.abs(us - second.costs[type]!) < 2 || (relative > 0.5 && relative < 2),
+        `${role} ${type}: ${us.toFixed(2)} then ${second.costs[type]!.toFixed(2)} µs (the role's scale moved ${shift.toFixed(2)}×)`);
     }
   }
 });

@@ -73,7 +73,7 @@ function syntheticFig8(mode: string, scale: number): WorkloadPoint {
     load_per_server_rps: { 'server-0': t > 1 ? 400 * scale : 80, 'server-1': t > 1 ? 300 : 50 },
   }));
   return {
-    figure: 'fig8', workload: 'Fig. 8', zipf: 1.2, mode, timeline, offered_rps: 754, achieved_rps: 700, machine_bound: false, ops_per_s: 700,
+    figure: 'fig8', workload: 'Fig. 8', zipf: 1.2, mode, timeline, offered_rps: 754, achieved_rps: 700, servable_rps: 754, machine_bound: false, ops_per_s: 700,
     latency_s: { p50: 0.001, p99: 0.004 * scale, p999: 0.005 * scale }, load_per_server_rps: timeline.at(-1)!.load_per_server_rps,
     migrations: 3, migrations_per_s: 1, reconnects: 0, cpu_s_per_op: {}, requests_lost: 0, requests_duplicated: 0, requests_wrong: 0,
   };

@@ -1,5 +1,5 @@
 import { zipfWeights } from '../../node/capybara/client.js';
-import { type TimelinePoint, type WorkloadPoint, type WorkloadRun, runWorkload } from './workload.js';
+import { type WorkloadPoint, type WorkloadRun, runWorkload } from './workload.js';
 
 /**
  * Fig. 8 (2 servers, 100 connections, Zipf 1.2, server 0's connections stepping up ninefold):
@@ -21,11 +21,6 @@ export function fig8Timing(seconds: number): { stepAt: number; stepInWindow: num
   return { stepAt, stepInWindow: stepAt - 1, offeredAfterStep: FIG8.rate * (stepped * FIG8.factor + (1 - stepped)) };
 }
 
-/** Mean client-observed throughput (requests/s) over the timeline's points after `from` seconds, null without one. */
-function meanOps(timeline: TimelinePoint[], from: number): number | null {
-  const points = timeline.filter((p) => p.t_s > from);
-  return points.length > 0 ? points.reduce((n, p) => n + p.ops_per_s, 0) / points.length : null;
-}
 
 /** One Fig. 8 loopback testbed, named `name`, of `seconds` under `mode`. */
 export function runFig8(name: string, mode: string, seconds: number, log: (line: string) => void): Promise<WorkloadPoint> {
@@ -39,8 +34,8 @@ export function runFig8(name: string, mode: string, seconds: number, log: (line:
   // in the window's second half and a whole second past the step (a run too short to have one is
   // judged over the whole window, against the offered load averaged over it).
   return runWorkload(name, run, log, (timeline, opsPerS) => {
-    const late = meanOps(timeline, Math.max(seconds / 2, stepInWindow + 0.9));
-    return late !== null ? { offered: offeredAfterStep, achieved: late }
-      : { offered: FIG8.rate * (stepInWindow + (seconds - stepInWindow) * (offeredAfterStep / FIG8.rate)) / seconds, achieved: opsPerS };
+    const late = timeline.filter((p) => p.t_s > Math.max(seconds / 2, stepInWindow + 0.9));
+    return late.length > 0 ? { offered: offeredAfterStep, achieved: late.reduce((n, p) => n + p.ops_per_s, 0) / late.length, points: late }
+      : { offered: FIG8.rate * (stepInWindow + (seconds - stepInWindow) * (offeredAfterStep / FIG8.rate)) / seconds, achieved: opsPerS, points: null };
   });
 }
