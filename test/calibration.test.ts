@@ -7,7 +7,7 @@ import type { CalibrationTable } from '../bench/model/table.js';
 import { udpBurst } from '../bench/model/udp-cost.js';
 import { udpPingPong } from '../bench/model/udp-pingpong.js';
 import { pbftCodec } from '../node/pbft/codec.js';
-import { pbftClientNode, pbftReplicaNode, pbftTestbed } from '../bench/model/pbft-testbed.js';
+import { bftClientNode, bftReplicaNode, bftTestbed } from '../bench/model/bft-testbed.js';
 import { SimHost } from '../node/net/sim-machine.js';
 import type { Codec } from '../node/runtime/core.js';
 
@@ -22,6 +22,10 @@ const EXPECTED: Record<RoleName, string[]> = {
   'pbft-client': ['reply'],
   'unreplicated-server': ['request'],
   'unreplicated-client': ['reply'],
+  'hotstuff-replica': ['request', 'proposal', 'vote'],
+  'hotstuff-client': ['reply'],
+  'zyzzyva-replica': ['request', 'order-req'],
+  'zyzzyva-client': ['spec-response'],
   'hydrapaxos-replica': ['groupcast'],
   'hydra-sequencer': ['client'],
   'hydrapaxos-client': ['px-reply'],
@@ -98,8 +102,8 @@ test('a role\'s cost model charges its message type\'s cost plus the UDP costs; 
 });
 
 test('a saturated unreplicated server with a calibrated cost completes one request per (request + receive + send) µs', () => {
-  const { net } = pbftTestbed(1, 0, 4, 50);
-  const server = pbftReplicaNode(0);
+  const { net } = bftTestbed('pbft', 1, 0, 4, 50);
+  const server = bftReplicaNode(0);
   net.setCostModel(server, roleCostModel(table(100, 5), 'unreplicated-server', pbftCodec as unknown as Codec<{ type: string }>, { cores: 1, queueLimit: 64, udp: 'burst' }));
   const replies: number[] = [];
   net.tap = (from) => {
@@ -116,14 +120,14 @@ test('members given one host by their role cost models share its core: a server 
   /** Mean µs between the server's replies once the run is under way. */
   const spacing = (shared: boolean) => {
     const host = shared ? new SimHost(1) : undefined;
-    const { net } = pbftTestbed(1, 0, 4, 50);
+    const { net } = bftTestbed('pbft', 1, 0, 4, 50);
     const codec = pbftCodec as unknown as Codec<{ type: string }>;
     const costs = { ...table(100, 0), roles: { 'unreplicated-server': { request: 100 }, 'unreplicated-client': { reply: 50 } } };
-    net.setCostModel(pbftReplicaNode(0), roleCostModel(costs, 'unreplicated-server', codec, { cores: 1, queueLimit: 64, udp: 'none', host }));
-    for (let c = 0; c < 4; c++) net.setCostModel(pbftClientNode(c), roleCostModel(costs, 'unreplicated-client', codec, { cores: 1, queueLimit: 64, udp: 'none', host }));
+    net.setCostModel(bftReplicaNode(0), roleCostModel(costs, 'unreplicated-server', codec, { cores: 1, queueLimit: 64, udp: 'none', host }));
+    for (let c = 0; c < 4; c++) net.setCostModel(bftClientNode(c), roleCostModel(costs, 'unreplicated-client', codec, { cores: 1, queueLimit: 64, udp: 'none', host }));
     const replies: number[] = [];
     net.tap = (from) => {
-      if (from === pbftReplicaNode(0)) replies.push(net.now);
+      if (from === bftReplicaNode(0)) replies.push(net.now);
     };
     net.runFor(1_000_000);
     assert.equal(replies.length, 200);

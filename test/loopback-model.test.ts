@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { modelLoopback } from '../bench/model/loopback-model.js';
 import { runtimePerWakeup } from '../bench/model/member-runtime.js';
-import { pbftReplicaNode, pbftTestbed } from '../bench/model/pbft-testbed.js';
+import { bftReplicaNode, bftTestbed } from '../bench/model/bft-testbed.js';
 import { roleCostModel } from '../bench/model/role-cost.js';
 import type { CalibrationTable } from '../bench/model/table.js';
 import { pbftCodec } from '../node/pbft/codec.js';
@@ -18,8 +18,8 @@ const codec = pbftCodec as unknown as Codec<{ type: string }>;
 
 /** The µs between the unreplicated server's replies, and its wake-ups until its last reply, with `clients` closed-loop clients (free) and a 20 µs wake-up. */
 function serverWithWakeUps(clients: number) {
-  const { net } = pbftTestbed(1, 0, clients, 50);
-  const server = pbftReplicaNode(0);
+  const { net } = bftTestbed('pbft', 1, 0, clients, 50);
+  const server = bftReplicaNode(0);
   net.setCostModel(server, roleCostModel(table, 'unreplicated-server', codec, { cores: 1, queueLimit: 64, udp: 'burst', wakeUs: 20 }));
   const replies: number[] = [];
   let wakeups = 0;

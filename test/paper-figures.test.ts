@@ -111,14 +111,21 @@ test('the NeoBFT and HydraPaxos figures render from tiny synthetic series, the l
   const loop = (ops: number, p50: number) => ({ clients: 8, ops_per_s: ops, p50_us: p50, seconds: 1 });
   const bft: BftModel = {
     curves: Object.fromEntries(BFT_PROTOCOLS.map((p, i) => [p, curve(i + 1)])) as BftModel['curves'],
-    byF: { 'neobft-hm': [{ ...point(8, 900, 1), f: 1 }, { ...point(8, 800, 1), f: 2 }], pbft: [{ ...point(8, 400, 1), f: 1 }, { ...point(8, 200, 1), f: 2 }] },
-    byLoss: { 'neobft-hm': [{ ...point(8, 900, 1), loss: 0 }, { ...point(8, 700, 1), loss: 0.01 }] },
+    byF: { 'neobft-hm': [{ ...point(8, 900, 1), f: 1 }, { ...point(8, 800, 1), f: 2 }], pbft: [{ ...point(8, 400, 1), f: 1 }, { ...point(8, 200, 1), f: 2 }], hotstuff: [{ ...point(8, 300, 1), f: 1 }] },
+    byLoss: { 'neobft-hm': [{ ...point(8, 900, 1), loss: 0 }, { ...point(8, 700, 1), loss: 0.01 }], zyzzyva: [{ ...point(8, 500, 1), loss: 0 }] },
   };
-  const neo = neobftFigures(bftPlan('tiny'), bft, { 'neobft-hm': loop(300, 900), pbft: loop(100, 2700) });
+  const neo = neobftFigures(bftPlan('tiny'), bft, { 'neobft-hm': loop(300, 900), pbft: loop(100, 2700), hotstuff: loop(50, 9000), zyzzyva: loop(150, 1800) });
   assert.deepEqual(neo.group.figures.map((f) => f.id), ['neobft-latency-vs-throughput', 'neobft-throughput-vs-f', 'neobft-throughput-vs-drop-rate']);
   assert.equal(neo.ratios.ratio_throughput_neobft_hm_to_pbft, 5000 / 15000, "peak against peak");
   assert.equal(neo.ratios.loopback_ratio_throughput_neobft_hm_to_pbft, 3);
   assert.equal(neo.ratios.loopback_ratio_p50_latency_pbft_to_neobft_hm, 3);
+  // HotStuff and Zyzzyva are the 4th and 5th curves (k = 4, 5): NeoBFT-HM's peak 5000 against 20 000 and 25 000, its one-client p50 100 against 25 and 20.
+  assert.equal(neo.ratios.ratio_throughput_neobft_hm_to_hotstuff, 5000 / 20000);
+  assert.equal(neo.ratios.ratio_p50_latency_zyzzyva_to_neobft_hm, 20 / 100);
+  assert.equal(neo.ratios.loopback_ratio_throughput_neobft_hm_to_hotstuff, 6);
+  assert.equal(neo.ratios.loopback_ratio_p50_latency_zyzzyva_to_neobft_hm, 2);
+  assert.match(neo.group.figures[0]!.finding, /NeoBFT-HM \/ HotStuff throughput 0\.25× \(loopback 6\.00×\)/);
+  assert.deepEqual(neo.json.not_modelled, []);
   const paxosModel = Object.fromEntries(PAXOS_CONFIGS.map((c, i) => [c, curve(i + 1)])) as PaxosModel;
   const paxos = hydraPaxosFigures(paxosPlan('tiny'), paxosModel, { 'hydrapaxos-1': loop(200, 800), unreplicated: loop(400, 400) });
   assert.equal(paxos.ratios.ratio_hydrapaxos_configuration, 'hydrapaxos-4', 'the best HydraPaxos configuration is compared');
@@ -128,7 +135,10 @@ test('the NeoBFT and HydraPaxos figures render from tiny synthetic series, the l
     await checkRendered(fig);
   }
   const legends = [...neo.group.figures, ...paxos.group.figures].flatMap((f) => f.series.map(seriesLabel));
-  assert.ok(legends.includes('NeoBFT-HM, 8 clients, loopback (measured)') && legends.includes('HydraPaxos, 1 sequencer, 8 clients, loopback (measured)'));
+  for (const label of ['NeoBFT-HM, 8 clients, loopback (measured)', 'HydraPaxos, 1 sequencer, 8 clients, loopback (measured)',
+    'HotStuff, model (paper setting)', 'Zyzzyva, model (paper setting)', 'HotStuff, 8 clients, loopback (measured)', 'Zyzzyva, 8 clients, loopback (measured)']) {
+    assert.ok(legends.includes(label), `a legend names "${label}"`);
+  }
 });
 
 test('switchyard bench paper --quick writes index.md referencing every figure file it wrote', () => {
@@ -146,8 +156,14 @@ test('switchyard bench paper --quick writes index.md referencing every figure fi
   for (const f of images) assert.ok(index.includes(`(${f})`), `index.md links ${f}`);
   for (const [, link] of index.matchAll(/\]\(([^)]+)\)/g)) assert.ok(existsSync(join(out, link!)), `${link} exists`);
   assert.ok(json.render_ms.max > 0);
-  for (const field of ['ratio_throughput_neobft_hm_to_pbft', 'ratio_p50_latency_pbft_to_neobft_hm', 'ratio_throughput_hydrapaxos_to_unreplicated', 'ratio_p50_latency_hydrapaxos_to_unreplicated']) {
+  const baselines = ['pbft', 'hotstuff', 'zyzzyva'].flatMap((b) => [`ratio_throughput_neobft_hm_to_${b}`, `ratio_p50_latency_${b}_to_neobft_hm`]);
+  for (const field of [...baselines, 'ratio_throughput_hydrapaxos_to_unreplicated', 'ratio_p50_latency_hydrapaxos_to_unreplicated']) {
     assert.ok(typeof json[field] === 'number' && json[field] > 0, `${field} is a positive number (${json[field]})`);
     assert.ok(`loopback_${field}` in json, `loopback_${field} beside it`);
+  }
+  // HotStuff and Zyzzyva commit operations in the paper setting at every f and drop rate of the sweeps.
+  const neo = json.groups.find((g: { name: string }) => g.name === 'NeoBFT').data.model as BftModel;
+  for (const p of ['hotstuff', 'zyzzyva'] as const) {
+    for (const pt of [...neo.curves[p], ...neo.byF[p]!, ...neo.byLoss[p]!]) assert.ok(pt.ops > 0, `${p}: ${JSON.stringify(pt)}`);
   }
 });

@@ -3,16 +3,15 @@ import type { SimNetwork } from '../../node/net/sim.js';
 import { NeoSim } from '../../node/neobft/simulation.js';
 import { neoCodec } from '../../node/neobft/codec.js';
 import { neoClientNode, replicaNode, sequencerNode } from '../../node/neobft/topology.js';
-import { pbftCodec } from '../../node/pbft/codec.js';
 import type { Codec, NodeId } from '../../node/runtime/core.js';
-import { pbftClientNode, pbftTestbed } from './pbft-testbed.js';
+import { bftClientNode, bftTestbed } from './bft-testbed.js';
 import { median } from './replay.js';
 import { roleCostModel } from './role-cost.js';
 import type { RoleName } from './roles.js';
 import type { CalibrationTable } from './table.js';
 
 /** The key-value configurations of `bench bft` the model reproduces. */
-export const MODELLED_BFT = ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated'] as const;
+export const MODELLED_BFT = ['neobft-hm', 'neobft-pk', 'pbft', 'hotstuff', 'zyzzyva', 'unreplicated'] as const;
 export type ModelledBft = (typeof MODELLED_BFT)[number];
 
 /** A member's side, as the loopback report sums process CPU (`cpu_s_per_op`: replicas, sequencers, clients). */
@@ -61,7 +60,7 @@ const NEO_TIMING = { gapUs: 2000, retryUs: 5000, viewChangeUs: 200_000, clientRe
 const asCodec = <M extends { type: string }>(c: Codec<M>) => c as unknown as Codec<{ type: string }>;
 const range = <T>(n: number, f: (i: number) => T) => Array.from({ length: n }, (_, i) => f(i));
 
-/** The BFTCluster `bench bft` runs (f = 1, 4 replicas, 2 sequencers; the unreplicated server alone) in the simulator. */
+/** The BFTCluster `bench bft` runs (f = 1, 4 replicas, NeoBFT's 2 sequencers; the unreplicated server alone) in the simulator. */
 function build(config: ModelledBft, clients: number, seed: number): Built {
   const done: Built['done'] = [];
   if (config === 'neobft-hm' || config === 'neobft-pk') {
@@ -83,16 +82,16 @@ function build(config: ModelledBft, clients: number, seed: number): Built {
       ],
     };
   }
-  const f = config === 'pbft' ? 1 : 0;
-  const tb = pbftTestbed(seed, f, clients, Infinity, (_op, latencyUs) => done.push({ at: tb.net.now, latencyUs }), {
-    maxBatch: f === 0 ? 1 : 16, batchDelayUs: 200, retryUs: 5000, viewChangeUs: 200_000, clientRetryUs: 100_000, keySpace: 1000,
+  const f = config === 'unreplicated' ? 0 : 1;
+  const tb = bftTestbed(config === 'unreplicated' ? 'pbft' : config, seed, f, clients, Infinity, (_op, latencyUs) => done.push({ at: tb.net.now, latencyUs }), {
+    maxBatch: f === 0 ? 1 : 16, batchDelayUs: 200, retryUs: 5000, viewChangeUs: 200_000, clientRetryUs: 100_000, commitUs: 2000, keySpace: 1000,
   });
-  const role = (r: 'server' | 'client'): RoleName => (f === 0 ? `unreplicated-${r}` : r === 'server' ? 'pbft-replica' : 'pbft-client');
+  const role = (r: 'server' | 'client'): RoleName => (f === 0 ? `unreplicated-${r}` : `${config}-${r === 'server' ? 'replica' : 'client'}` as RoleName);
   return {
-    net: tb.net, codec: asCodec(pbftCodec), done,
+    net: tb.net, codec: tb.codec, done,
     members: [
       ...tb.replicaIds.map((id) => ({ id, side: 'replicas' as const, role: role('server') })),
-      ...range(clients, (c) => ({ id: pbftClientNode(c), side: 'clients' as const, role: role('client') })),
+      ...range(clients, (c) => ({ id: bftClientNode(c), side: 'clients' as const, role: role('client') })),
     ],
   };
 }

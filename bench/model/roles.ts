@@ -5,9 +5,8 @@ import type { SimNetwork } from '../../node/net/sim.js';
 import { NeoSim } from '../../node/neobft/simulation.js';
 import { neoCodec } from '../../node/neobft/codec.js';
 import { neoClientNode, replicaNode, sequencerNode as neoSequencerNode } from '../../node/neobft/topology.js';
-import { pbftCodec } from '../../node/pbft/codec.js';
 import type { Codec, Core, NodeId } from '../../node/runtime/core.js';
-import { pbftClientNode, pbftReplicaNode, pbftTestbed } from './pbft-testbed.js';
+import { type BftBaseline, bftClientNode, bftCodec, bftReplicaNode, bftTestbed } from './bft-testbed.js';
 
 /** A simulated testbed built afresh from a seed: the same seed gives the same members, keys and run. */
 export interface Testbed {
@@ -38,20 +37,19 @@ function neobft(scheme: 'hm' | 'pk'): TestbedKind {
   };
 }
 
+/** A BFT baseline's testbed (f = 1; PBFT with f = 0 is the unreplicated server). */
+function baseline(protocol: BftBaseline, f: number): TestbedKind {
+  return { codec: bftCodec(protocol), runUs: 200_000, build: (seed) => bftTestbed(protocol, seed, f, CLIENTS, REQUESTS) };
+}
+
 /** The testbeds inputs are recorded in: short closed-loop key-value runs on perfect links. */
 export const TESTBEDS = {
   'neobft-hm': neobft('hm'),
   'neobft-pk': neobft('pk'),
-  pbft: {
-    codec: asCodec(pbftCodec),
-    runUs: 200_000,
-    build: (seed) => pbftTestbed(seed, 1, CLIENTS, REQUESTS),
-  },
-  unreplicated: {
-    codec: asCodec(pbftCodec),
-    runUs: 200_000,
-    build: (seed) => pbftTestbed(seed, 0, CLIENTS, REQUESTS),
-  },
+  pbft: baseline('pbft', 1),
+  unreplicated: baseline('pbft', 0),
+  hotstuff: baseline('hotstuff', 1),
+  zyzzyva: baseline('zyzzyva', 1),
   hydrapaxos: {
     codec: asCodec(hydraPaxosCodec),
     runUs: 200_000,
@@ -78,10 +76,14 @@ export const ROLES = {
   'neobft-hm-client': { testbed: 'neobft-hm', members: range(CLIENTS, neoClientNode) },
   'neobft-pk-replica': { testbed: 'neobft-pk', members: range(4, replicaNode) },
   'neobft-pk-sequencer': { testbed: 'neobft-pk', members: [neoSequencerNode(0)] },
-  'pbft-replica': { testbed: 'pbft', members: range(4, pbftReplicaNode) },
-  'pbft-client': { testbed: 'pbft', members: range(CLIENTS, pbftClientNode) },
-  'unreplicated-server': { testbed: 'unreplicated', members: [pbftReplicaNode(0)] },
-  'unreplicated-client': { testbed: 'unreplicated', members: range(CLIENTS, pbftClientNode) },
+  'pbft-replica': { testbed: 'pbft', members: range(4, bftReplicaNode) },
+  'pbft-client': { testbed: 'pbft', members: range(CLIENTS, bftClientNode) },
+  'unreplicated-server': { testbed: 'unreplicated', members: [bftReplicaNode(0)] },
+  'unreplicated-client': { testbed: 'unreplicated', members: range(CLIENTS, bftClientNode) },
+  'hotstuff-replica': { testbed: 'hotstuff', members: range(4, bftReplicaNode) },
+  'hotstuff-client': { testbed: 'hotstuff', members: range(CLIENTS, bftClientNode) },
+  'zyzzyva-replica': { testbed: 'zyzzyva', members: range(4, bftReplicaNode) },
+  'zyzzyva-client': { testbed: 'zyzzyva', members: range(CLIENTS, bftClientNode) },
   'hydrapaxos-replica': { testbed: 'hydrapaxos', members: range(3, (r) => receiverNode(0, r)) },
   'hydra-sequencer': { testbed: 'hydrapaxos', members: [hydraSequencerNode(0)] },
   'hydrapaxos-client': { testbed: 'hydrapaxos', members: range(CLIENTS, clientNode) },

@@ -1,22 +1,22 @@
 import { neoCodec } from '../../node/neobft/codec.js';
 import { NeoSim } from '../../node/neobft/simulation.js';
 import { neoClientNode, replicaNode } from '../../node/neobft/topology.js';
-import { pbftCodec } from '../../node/pbft/codec.js';
 import type { Codec } from '../../node/runtime/core.js';
 import { PAPER_SETTING, applyPaperSetting } from '../model/paper-setting.js';
 import { type LoadPoint, type Window, loadPoint } from '../model/paper-setting-load.js';
-import { pbftClientNode, pbftReplicaNode, pbftTestbed } from '../model/pbft-testbed.js';
+import { bftClientNode, bftReplicaNode, bftTestbed } from '../model/bft-testbed.js';
 import type { RoleName } from '../model/roles.js';
 import type { CalibrationTable } from '../model/table.js';
 
-export const BFT_PROTOCOLS = ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated'] as const;
+export const BFT_PROTOCOLS = ['neobft-hm', 'neobft-pk', 'pbft', 'hotstuff', 'zyzzyva', 'unreplicated'] as const;
 export type BftProtocol = (typeof BFT_PROTOCOLS)[number];
-export const BFT_NAMES: Record<BftProtocol, string> = { 'neobft-hm': 'NeoBFT-HM', 'neobft-pk': 'NeoBFT-PK', pbft: 'PBFT', unreplicated: 'unreplicated server' };
-/** Baselines of bench bft whose roles the calibration does not have yet. */
-export const BFT_NOT_MODELLED = ['HotStuff', 'Zyzzyva'];
+export const BFT_NAMES: Record<BftProtocol, string> = {
+  'neobft-hm': 'NeoBFT-HM', 'neobft-pk': 'NeoBFT-PK', pbft: 'PBFT', hotstuff: 'HotStuff', zyzzyva: 'Zyzzyva', unreplicated: 'unreplicated server',
+};
 
 /** The calibrated roles the NeoBFT group's members pay (NeoBFT-PK clients pay NeoBFT-HM's client costs: the same client code). */
-export const BFT_ROLES: RoleName[] = ['neobft-hm-replica', 'neobft-hm-client', 'neobft-pk-replica', 'pbft-replica', 'pbft-client', 'unreplicated-server', 'unreplicated-client'];
+export const BFT_ROLES: RoleName[] = ['neobft-hm-replica', 'neobft-hm-client', 'neobft-pk-replica', 'pbft-replica', 'pbft-client',
+  'hotstuff-replica', 'hotstuff-client', 'zyzzyva-replica', 'zyzzyva-client', 'unreplicated-server', 'unreplicated-client'];
 
 export interface BftRun {
   protocol: BftProtocol;
@@ -46,14 +46,14 @@ export function bftPoint(table: CalibrationTable, r: BftRun, seed: number, w: Wi
     sim.net.runUntil(w.warmUs + w.lengthUs);
     return loadPoint(sim.history, r.clients, w);
   }
-  const f = r.protocol === 'pbft' ? r.f : 0;
-  const role = r.protocol === 'pbft' ? 'pbft' : 'unreplicated';
+  const unreplicated = r.protocol === 'unreplicated';
+  const f = unreplicated ? 0 : r.f;
   const ops: { call: number; ret: number }[] = [];
-  const tb = pbftTestbed(seed, f, r.clients, Infinity, (op) => ops.push(op), PAPER_SETTING.timeouts);
+  const tb = bftTestbed(r.protocol === 'unreplicated' ? 'pbft' : r.protocol, seed, f, r.clients, Infinity, (op) => ops.push(op), PAPER_SETTING.timeouts);
   tb.net.faults = { ...tb.net.faults, loss: r.loss };
-  applyPaperSetting(tb.net, table, asCodec(pbftCodec), [
-    ...range(3 * f + 1, (i) => ({ id: pbftReplicaNode(i), role: role === 'pbft' ? 'pbft-replica' : 'unreplicated-server' })),
-    ...clients.map((c) => ({ id: pbftClientNode(c), role: `${role}-client` })),
+  applyPaperSetting(tb.net, table, tb.codec, [
+    ...range(3 * f + 1, (i) => ({ id: bftReplicaNode(i), role: unreplicated ? 'unreplicated-server' : `${r.protocol}-replica` })),
+    ...clients.map((c) => ({ id: bftClientNode(c), role: `${r.protocol}-client` })),
   ]);
   tb.net.runUntil(w.warmUs + w.lengthUs);
   return loadPoint(ops, r.clients, w);
@@ -97,7 +97,7 @@ export interface BftModel {
   byLoss: Partial<Record<BftProtocol, (LoadPoint & { loss: number })[]>>;
 }
 
-const REPLICATED: BftProtocol[] = ['neobft-hm', 'neobft-pk', 'pbft'];
+const REPLICATED: BftProtocol[] = ['neobft-hm', 'neobft-pk', 'pbft', 'hotstuff', 'zyzzyva'];
 
 /** Runs every point of the plan in the paper setting. */
 export function modelBft(table: CalibrationTable, plan: BftPlan, log: (line: string) => void): BftModel {
