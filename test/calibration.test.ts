@@ -6,6 +6,7 @@ import { ROLES, type RoleName, TESTBEDS, type TestbedName } from '../bench/model
 import type { CalibrationTable } from '../bench/model/table.js';
 import { udpBurst } from '../bench/model/udp-cost.js';
 import { udpPingPong } from '../bench/model/udp-pingpong.js';
+import { hydraPaxosCodec } from '../node/hydrapaxos/codec.js';
 import { pbftCodec } from '../node/pbft/codec.js';
 import { bftClientNode, bftReplicaNode, bftTestbed } from '../bench/model/bft-testbed.js';
 import { SimHost } from '../node/net/sim-machine.js';
@@ -29,6 +30,8 @@ const EXPECTED: Record<RoleName, string[]> = {
   'hydrapaxos-replica': ['groupcast'],
   'hydra-sequencer': ['client'],
   'hydrapaxos-client': ['px-reply'],
+  'hydratxn-replica': ['groupcast', 'aggflush', 'px-sync', 'px-sync-ok', 'px-sync-commit'],
+  'hydratxn-client': ['px-reply'],
 };
 
 test('recording the same testbed and seed twice gives the same inputs, byte for byte', () => {
@@ -40,6 +43,21 @@ test('recording the same testbed and seed twice gives the same inputs, byte for 
     assert.deepEqual(inputs, b.inputs.get(node));
   }
 });
+
+test('the HydraTxn recording holds single-shard and two-shard transactions at every shard', () => {
+  const rec = record('hydratxn', 1);
+  for (const member of ROLES['hydratxn-replica'].members) {
+    const shards = new Set<number>();
+    for (const input of rec.inputs.get(member)!) {
+      const msg = hydraPaxosCodec.decode(input.bytes);
+      // A groupcast's `groups` is the bitmap of its destination shards.
+      if (msg.type === 'groupcast') shards.add(bitCount(msg.groups));
+    }
+    assert.deepEqual([...shards].sort(), [1, 2], `replica ${member}: groupcasts to ${[...shards]} shard(s)`);
+  }
+});
+
+const bitCount = (x: number) => x.toString(2).replace(/0/g, '').length;
 
 test('calibration is stable: two calibrations on the same recorded inputs agree within 2× (or 2 µs) per message type, and every listed type has a positive cost', () => {
   const recordings = new Map<TestbedName, ReturnType<typeof record>>();

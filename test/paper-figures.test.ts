@@ -11,6 +11,7 @@ import { type Figure, seriesLabel } from '../bench/paper/figure.js';
 import { hydraFigures } from '../bench/paper/hydra-figures.js';
 import { hydraPaxosFigures } from '../bench/paper/hydrapaxos-figures.js';
 import { PAXOS_CONFIGS, type PaxosModel, paxosPlan } from '../bench/paper/hydrapaxos-source.js';
+import { txnPlan } from '../bench/paper/hydratxn-source.js';
 import { neobftFigures } from '../bench/paper/neobft-figures.js';
 import { BFT_PROTOCOLS, type BftModel, bftPlan } from '../bench/paper/neobft-source.js';
 import { renderFigure } from '../bench/paper/render.js';
@@ -127,17 +128,29 @@ test('the NeoBFT and HydraPaxos figures render from tiny synthetic series, the l
   assert.match(neo.group.figures[0]!.finding, /NeoBFT-HM \/ HotStuff throughput 0\.25× \(loopback 6\.00×\)/);
   assert.deepEqual(neo.json.not_modelled, []);
   const paxosModel = Object.fromEntries(PAXOS_CONFIGS.map((c, i) => [c, curve(i + 1)])) as PaxosModel;
-  const paxos = hydraPaxosFigures(paxosPlan('tiny'), paxosModel, { 'hydrapaxos-1': loop(200, 800), unreplicated: loop(400, 400) });
+  const txnPoint = (share: number, ops: number) => ({ ...point(16, ops, 500), share });
+  const txn = {
+    plan: txnPlan('tiny'), model: [txnPoint(0, 30_000), txnPoint(1, 12_000)],
+    loopback: [{ ...loop(900, 9000), share: 0 }, { ...loop(450, 18_000), share: 1 }],
+  };
+  const paxos = hydraPaxosFigures(paxosPlan('tiny'), paxosModel, { 'hydrapaxos-1': loop(200, 800), unreplicated: loop(400, 400) }, txn);
   assert.equal(paxos.ratios.ratio_hydrapaxos_configuration, 'hydrapaxos-4', 'the best HydraPaxos configuration is compared');
   assert.equal(paxos.ratios.loopback_ratio_throughput_hydrapaxos_to_unreplicated, 0.5);
+  assert.deepEqual(paxos.group.figures.map((f) => f.id), ['hydrapaxos-latency-vs-throughput', 'hydratxn-throughput-vs-multishard']);
+  assert.equal(paxos.ratios.ratio_throughput_hydratxn_most_to_no_multishard, 0.4, 'all two-shard against none');
+  assert.equal(paxos.ratios.loopback_ratio_throughput_hydratxn_most_to_no_multishard, 0.5);
+  const txnFig = paxos.group.figures[1]!;
+  assert.deepEqual(txnFig.series.map((s) => s.points), [[{ x: 0, y: 30_000 }, { x: 1, y: 12_000 }], [{ x: 0, y: 900 }, { x: 1, y: 450 }]]);
+  assert.match(txnFig.finding, /modelled 0 % 30000 txn\/s \(p50 500 µs\), 100 % 12000 txn\/s \(p50 500 µs\); at the largest share 0\.40× the throughput with none/);
   for (const fig of [...neo.group.figures, ...paxos.group.figures]) {
     assert.ok(fig.paper.length > 0, `${fig.id} sits beside the paper's numbers`);
     await checkRendered(fig);
   }
   const legends = [...neo.group.figures, ...paxos.group.figures].flatMap((f) => f.series.map(seriesLabel));
   for (const label of ['NeoBFT-HM, 8 clients, loopback (measured)', 'HydraPaxos, 1 sequencer, 8 clients, loopback (measured)',
-    'HotStuff, model (paper setting)', 'Zyzzyva, model (paper setting)', 'HotStuff, 8 clients, loopback (measured)', 'Zyzzyva, 8 clients, loopback (measured)']) {
-    assert.ok(legends.includes(label), `a legend names "${label}"`);
+    'HotStuff, model (paper setting)', 'Zyzzyva, model (paper setting)', 'HotStuff, 8 clients, loopback (measured)', 'Zyzzyva, 8 clients, loopback (measured)',
+    'HydraTxn, 16 clients, model (paper setting)', 'HydraTxn, 8 clients, loopback (measured)']) {
+    assert.ok(legends.includes(label), `a legend names "${label}" (${legends.join(' | ')})`);
   }
 });
 
@@ -154,10 +167,18 @@ test('switchyard bench paper --quick writes index.md referencing every figure fi
   assert.equal(images.length, 2 * figures.length);
   assert.deepEqual(json.groups.map((g: { name: string }) => g.name), ['Hydra', 'NeoBFT', 'HydraPaxos', 'Capybara']);
   for (const f of images) assert.ok(index.includes(`(${f})`), `index.md links ${f}`);
+  // HydraTxn's modelled throughput at each share of two-shard transactions, lower with all of them on two shards.
+  const paxos = json.groups.find((g: { name: string }) => g.name === 'HydraPaxos');
+  const txn = paxos.figures.find((f: { id: string }) => f.id === 'hydratxn-throughput-vs-multishard');
+  assert.deepEqual(txn.series.map((s: { source: string }) => s.source), ['model'], 'no loopback run with --tiny');
+  const shares = txn.series[0].points.map((p: { x: number; y: number }) => p.x);
+  assert.deepEqual(shares, paxos.data.hydratxn.plan.shares);
+  assert.ok(txn.series[0].points.every((p: { y: number }) => p.y > 0), JSON.stringify(txn.series[0].points));
+  assert.ok(json.ratio_throughput_hydratxn_most_to_no_multishard < 1, `two-shard transactions cost throughput (${json.ratio_throughput_hydratxn_most_to_no_multishard})`);
   for (const [, link] of index.matchAll(/\]\(([^)]+)\)/g)) assert.ok(existsSync(join(out, link!)), `${link} exists`);
   assert.ok(json.render_ms.max > 0);
   const baselines = ['pbft', 'hotstuff', 'zyzzyva'].flatMap((b) => [`ratio_throughput_neobft_hm_to_${b}`, `ratio_p50_latency_${b}_to_neobft_hm`]);
-  for (const field of [...baselines, 'ratio_throughput_hydrapaxos_to_unreplicated', 'ratio_p50_latency_hydrapaxos_to_unreplicated']) {
+  for (const field of [...baselines, 'ratio_throughput_hydrapaxos_to_unreplicated', 'ratio_p50_latency_hydrapaxos_to_unreplicated', 'ratio_throughput_hydratxn_most_to_no_multishard']) {
     assert.ok(typeof json[field] === 'number' && json[field] > 0, `${field} is a positive number (${json[field]})`);
     assert.ok(`loopback_${field}` in json, `loopback_${field} beside it`);
   }

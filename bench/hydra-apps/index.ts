@@ -33,6 +33,10 @@ function sequencerGroup(name: string, seconds: number, spec: Record<string, unkn
 export const hydraPaxos1 = (seconds: number, clients = CLIENTS) =>
   sequencerGroup('bench-paxos-1', seconds, { application: 'hydrapaxos', sequencers: 1, groups: 1 }, { clients });
 
+/** HydraTxn over 3 shards of 3 replicas, 3 sequencers, `share` of the transactions on two shards (bench paper runs it too). */
+export const hydraTxn = (seconds: number, share: number) =>
+  sequencerGroup(`bench-txn-${share * 100}`, seconds, { application: 'hydratxn', sequencers: 3, groups: 3 }, { multiGroupShare: share });
+
 /**
  * `switchyard bench hydra-apps`: the closed-loop key-value workload (8 clients) against HydraPaxos
  * with 1, 2 and 4 sequencers, a single-sequencer NOPaxos-style configuration (one sequencer, no
@@ -84,8 +88,7 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
   }
   const txn: (Point & { multi_shard_share: number })[] = [];
   for (const share of [0, 0.25, 0.5, 1]) {
-    const p = await measure(`hydratxn-${share}`, `hydratxn-${share}`, sequencerGroup(`bench-txn-${share * 100}`, seconds, { application: 'hydratxn', sequencers: 3, groups: 3 },
-      { multiGroupShare: share }), hydraTxnReport);
+    const p = await measure(`hydratxn-${share}`, `hydratxn-${share}`, hydraTxn(seconds, share), hydraTxnReport);
     txn.push({ ...p, multi_shard_share: share });
   }
   // Per round: the best HydraPaxos configuration of that round against that round's unreplicated server.

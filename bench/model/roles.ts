@@ -1,4 +1,4 @@
-import { HydraPaxosSim, defaultPaxosSimOptions } from '../../node/hydrapaxos/simulation.js';
+import { HydraPaxosSim, type HydraPaxosSimOptions, defaultPaxosSimOptions } from '../../node/hydrapaxos/simulation.js';
 import { hydraPaxosCodec } from '../../node/hydrapaxos/codec.js';
 import { clientNode, receiverNode, sequencerNode as hydraSequencerNode } from '../../node/hydra/topology.js';
 import type { SimNetwork } from '../../node/net/sim.js';
@@ -23,6 +23,9 @@ export interface TestbedKind {
 
 const CLIENTS = 2;
 const REQUESTS = 40;
+/** HydraTxn as bench hydra-apps runs it: 3 shards (groups of 3 replicas), 3 sequencers. */
+export const TXN_SHARDS = 3;
+export const TXN_SEQUENCERS = 3;
 const asCodec = <M extends { type: string }>(c: Codec<M>) => c as unknown as Codec<{ type: string }>;
 
 /** A NeoBFT testbed (f = 1, two sequencers) authenticating its order with MAC vectors (hm) or signatures (pk). */
@@ -42,6 +45,18 @@ function baseline(protocol: BftBaseline, f: number): TestbedKind {
   return { codec: bftCodec(protocol), runUs: 200_000, build: (seed) => bftTestbed(protocol, seed, f, CLIENTS, REQUESTS) };
 }
 
+/** A HydraPaxos or HydraTxn testbed (3 replicas per group): `o` sets the application, sequencers and groups. */
+function hydraPaxos(o: Partial<HydraPaxosSimOptions>): TestbedKind {
+  return {
+    codec: asCodec(hydraPaxosCodec),
+    runUs: 200_000,
+    build(seed) {
+      const sim = new HydraPaxosSim({ ...defaultPaxosSimOptions, seed, receiversPerGroup: 3, clients: CLIENTS, requestsPerClient: REQUESTS, ...o });
+      return { net: sim.net, core: (id) => sim.hydra.core(id) as Core<{ type: string }> };
+    },
+  };
+}
+
 /** The testbeds inputs are recorded in: short closed-loop key-value runs on perfect links. */
 export const TESTBEDS = {
   'neobft-hm': neobft('hm'),
@@ -50,14 +65,10 @@ export const TESTBEDS = {
   unreplicated: baseline('pbft', 0),
   hotstuff: baseline('hotstuff', 1),
   zyzzyva: baseline('zyzzyva', 1),
-  hydrapaxos: {
-    codec: asCodec(hydraPaxosCodec),
-    runUs: 200_000,
-    build(seed) {
-      const sim = new HydraPaxosSim({ ...defaultPaxosSimOptions, seed, sequencers: 1, groups: 1, receiversPerGroup: 3, clients: CLIENTS, requestsPerClient: REQUESTS });
-      return { net: sim.net, core: (id) => sim.hydra.core(id) as Core<{ type: string }> };
-    },
-  },
+  hydrapaxos: hydraPaxos({ sequencers: 1, groups: 1 }),
+  // Half the transactions on two shards, so every replica takes in both kinds; with the flush
+  // aggregator, as the paper setting runs it (replicas take in its combined flushes, not the sequencers').
+  hydratxn: hydraPaxos({ application: 'hydratxn', sequencers: TXN_SEQUENCERS, groups: TXN_SHARDS, multiGroupShare: 0.5, aggregator: true }),
 } satisfies Record<string, TestbedKind>;
 
 export type TestbedName = keyof typeof TESTBEDS;
@@ -87,6 +98,8 @@ export const ROLES = {
   'hydrapaxos-replica': { testbed: 'hydrapaxos', members: range(3, (r) => receiverNode(0, r)) },
   'hydra-sequencer': { testbed: 'hydrapaxos', members: [hydraSequencerNode(0)] },
   'hydrapaxos-client': { testbed: 'hydrapaxos', members: range(CLIENTS, clientNode) },
+  'hydratxn-replica': { testbed: 'hydratxn', members: range(3 * TXN_SHARDS, (i) => receiverNode(Math.floor(i / 3), i % 3)) },
+  'hydratxn-client': { testbed: 'hydratxn', members: range(CLIENTS, clientNode) },
 } satisfies Record<string, Role>;
 
 export type RoleName = keyof typeof ROLES;

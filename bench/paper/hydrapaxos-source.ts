@@ -1,6 +1,6 @@
 import { clientNode, receiverNode } from '../../node/hydra/topology.js';
 import { hydraPaxosCodec } from '../../node/hydrapaxos/codec.js';
-import { HydraPaxosSim, defaultPaxosSimOptions } from '../../node/hydrapaxos/simulation.js';
+import { HydraPaxosSim, type HydraPaxosSimOptions, defaultPaxosSimOptions } from '../../node/hydrapaxos/simulation.js';
 import type { Codec } from '../../node/runtime/core.js';
 import { PAPER_SETTING, applyPaperSetting } from '../model/paper-setting.js';
 import { type LoadPoint, type Window, loadPoint } from '../model/paper-setting-load.js';
@@ -15,8 +15,6 @@ export const PAXOS_NAMES: Record<PaxosConfig, string> = {
   'hydrapaxos-1': 'HydraPaxos, 1 sequencer', 'hydrapaxos-2': 'HydraPaxos, 2 sequencers', 'hydrapaxos-4': 'HydraPaxos, 4 sequencers',
   'nopaxos-style': 'NOPaxos-style single sequencer', unreplicated: 'unreplicated server',
 };
-/** Why HydraTxn has no figure yet. */
-export const HYDRATXN_NOT_MODELLED = 'HydraTxn is not modelled yet: the calibration has no HydraTxn replica or client role (its recording testbed runs HydraPaxos only)';
 
 const REPLICAS = 3;
 
@@ -24,24 +22,33 @@ const REPLICAS = 3;
 export const PAXOS_ROLES: RoleName[] = ['hydrapaxos-replica', 'hydrapaxos-client'];
 
 /**
- * One closed-loop run of a configuration in the paper setting: replicas and clients are calibrated
- * machines; sequencers and the flush aggregator are hardware; the configuration service is free
- * (off the request path). NOPaxos-style: one sequencer, no periodic flushes, no aggregator.
+ * One closed-loop run of a Hydra application in the paper setting: every group's 3 replicas and
+ * the clients are calibrated machines paying `roles`; sequencers and the flush aggregator (if
+ * `o` runs one) are hardware; the configuration service is free (off the request path).
+ */
+export function hydraAppPoint(table: CalibrationTable, o: Partial<HydraPaxosSimOptions> & { groups: number; clients: number }, roles: { replica: RoleName; client: RoleName }, seed: number, w: Window): LoadPoint {
+  const sim = new HydraPaxosSim({
+    ...defaultPaxosSimOptions, seed, receiversPerGroup: REPLICAS, requestsPerClient: Infinity, retryUs: PAPER_SETTING.timeouts.clientRetryUs, ...o,
+  });
+  applyPaperSetting(sim.net, table, hydraPaxosCodec as unknown as Codec<{ type: string }>, [
+    ...Array.from({ length: o.groups * REPLICAS }, (_, i) => ({ id: receiverNode(Math.floor(i / REPLICAS), i % REPLICAS), role: roles.replica })),
+    ...Array.from({ length: o.clients }, (_, c) => ({ id: clientNode(c), role: roles.client })),
+  ]);
+  sim.net.runUntil(w.warmUs + w.lengthUs);
+  return loadPoint(sim.history, o.clients, w);
+}
+
+/**
+ * One closed-loop run of a key-value configuration in the paper setting, one group of 3 replicas
+ * (hydraAppPoint). NOPaxos-style: one sequencer, no periodic flushes, no aggregator.
  */
 export function paxosPoint(table: CalibrationTable, config: PaxosConfig, clients: number, seed: number, w: Window): LoadPoint {
   if (config === 'unreplicated') return bftPoint(table, { protocol: 'unreplicated', f: 0, clients, loss: 0 }, seed, w);
   const nopaxos = config === 'nopaxos-style';
-  const sim = new HydraPaxosSim({
-    ...defaultPaxosSimOptions, seed, groups: 1, receiversPerGroup: REPLICAS, clients, requestsPerClient: Infinity, keySpace: 1000,
+  return hydraAppPoint(table, {
+    groups: 1, clients, keySpace: 1000,
     sequencers: nopaxos ? 1 : Number(config.split('-')[1]), aggregator: !nopaxos, flushIntervalUs: nopaxos ? 0 : 1000,
-    retryUs: PAPER_SETTING.timeouts.clientRetryUs,
-  });
-  applyPaperSetting(sim.net, table, hydraPaxosCodec as unknown as Codec<{ type: string }>, [
-    ...Array.from({ length: REPLICAS }, (_, r) => ({ id: receiverNode(0, r), role: 'hydrapaxos-replica' })),
-    ...Array.from({ length: clients }, (_, c) => ({ id: clientNode(c), role: 'hydrapaxos-client' })),
-  ]);
-  sim.net.runUntil(w.warmUs + w.lengthUs);
-  return loadPoint(sim.history, clients, w);
+  }, { replica: 'hydrapaxos-replica', client: 'hydrapaxos-client' }, seed, w);
 }
 
 /** How much of the HydraPaxos group's model a run does. */

@@ -10,6 +10,8 @@ import { calibrate } from '../model/table.js';
 import { hydraPaxosFigures } from './hydrapaxos-figures.js';
 import { loopbackPaxos } from './hydrapaxos-loopback.js';
 import { PAXOS_ROLES, modelPaxos, paxosPlan } from './hydrapaxos-source.js';
+import { loopbackTxn } from './hydratxn-loopback.js';
+import { TXN_ROLES, modelTxn, txnPlan } from './hydratxn-source.js';
 import { neobftFigures } from './neobft-figures.js';
 import { loopbackBft } from './neobft-loopback.js';
 import { BFT_ROLES, bftPlan, modelBft } from './neobft-source.js';
@@ -32,7 +34,7 @@ export async function benchPaper(opts: BenchOptions, log: (line: string) => void
   log('calibrating the cost model (per-message costs of each modelled role, UDP per datagram)');
   const since = (t: number) => `${((performance.now() - t) / 1e3).toFixed(1)} s`;
   let t = performance.now();
-  const table = await calibrate({ roles: [...BFT_ROLES, ...PAXOS_ROLES], reps: scale === 'full' ? 5 : 1 });
+  const table = await calibrate({ roles: [...BFT_ROLES, ...PAXOS_ROLES, ...TXN_ROLES], reps: scale === 'full' ? 5 : 1 });
   log(`  calibrated in ${since(t)}; NeoBFT figure group (model, then loopback)`);
   const bp = bftPlan(scale);
   t = performance.now();
@@ -40,7 +42,11 @@ export async function benchPaper(opts: BenchOptions, log: (line: string) => void
   log(`  NeoBFT group in ${since(t)}; HydraPaxos figure group (model, then loopback)`);
   const pp = paxosPlan(scale);
   t = performance.now();
-  const paxos = hydraPaxosFigures(pp, modelPaxos(table, pp, log), await loopbackPaxos(pp.loopbackSeconds, log));
+  const tp = txnPlan(scale);
+  const paxosModel = modelPaxos(table, pp, log);
+  const txnModel = modelTxn(table, tp, log);
+  const paxos = hydraPaxosFigures(pp, paxosModel, await loopbackPaxos(pp.loopbackSeconds, log),
+    { plan: tp, model: txnModel, loopback: await loopbackTxn(tp.shares, tp.loopbackSeconds, log) });
   log(`  HydraPaxos group in ${since(t)}`);
   // Capybara's group is loopback only: --tiny keeps it, at its quick plan (and --seconds).
   log(`bench paper${quick ? ' --quick' : ''}: Capybara figure group (loopback testbeds)`);
