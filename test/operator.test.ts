@@ -474,6 +474,13 @@ test('a testbed whose members are ready but whose protocol makes no progress is 
   assert.equal(stalled.status.configuration, 1);
   assert.ok(config.admin.length > 0 && config.admin.every((c) => c === '{"sequencers":[0,1,2]}'), 'the membership was sent to the configuration service');
   await eventually('a ProtocolStalled Warning Event', () => events('faulty', 'stalled').some((e) => e.type === 'Warning' && e.reason === 'ProtocolStalled'));
+  // The receivers stop answering for a while: progress unreadable is not the end of the stall.
+  const receivers = [0, 1].flatMap((g) => [0, 1, 2].map((r) => `faulty/stalled-receiver-g${g}-${r}`));
+  const answering = receivers.map((name) => [name, fakes.get(name)!] as const);
+  for (const name of receivers) fakes.delete(name);
+  await eventually('ProgressUnknown', () => condition(getJson(['sg', 'stalled', '-n', 'faulty']), 'Ready')?.reason === 'ProgressUnknown', 60_000);
+  for (const [name, fake] of answering) fakes.set(name, fake);
+  await eventually('ProtocolStalled again', () => condition(getJson(['sg', 'stalled', '-n', 'faulty']), 'Ready')?.reason === 'ProtocolStalled', 60_000);
   // The configuration service moves on by itself: the status follows without any change to the resource.
   configuration = 4;
   await eventually('configuration 4 in status', () => getJson(['sg', 'stalled', '-n', 'faulty']).status.configuration === 4);

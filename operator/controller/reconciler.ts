@@ -60,6 +60,12 @@ export class Reconciler {
   private readonly warnings = new WarningMemory();
   /** The Ready reason last written per testbed (the informer's copy of the status may lag behind it). */
   private readonly readyReason = new Map<string, string>();
+  /**
+   * Testbeds whose stall was told (a Warning Event) and has not ended in progress since: a pass
+   * that cannot read the members (ProgressUnknown) or a member restarting does not end a stall,
+   * so the stall seen again after it is not a new one.
+   */
+  private readonly stalls = new Set<string>();
 
   constructor(private readonly kube: Kube, private readonly informers: InformerSet, private readonly o: ReconcilerOptions, private readonly log: Logger) {}
 
@@ -68,7 +74,7 @@ export class Reconciler {
     const key = `${namespace}/${name}`;
     const obj = this.informers.get(k.plural, name, namespace) as (KubernetesObject & { spec?: unknown; status?: Status }) | undefined;
     if (!obj) {
-      for (const memory of [this.sent, this.applied, this.trackers, this.readyReason]) memory.delete(key);
+      for (const memory of [this.sent, this.applied, this.trackers, this.readyReason, this.stalls]) memory.delete(key);
       this.warnings.forget(key);
       return { result: 'gone' }; // deleted: owner references let the garbage collector remove the children
     }
@@ -167,10 +173,15 @@ export class Reconciler {
 
   /** Warning Events for new pod problems and a stall, a Normal one when progress resumes; never one per pass. */
   private async tellUser(owner: Owner, problems: ReturnType<typeof podProblems>, before: string | undefined, ready: Pick<Condition, 'reason' | 'message'>): Promise<void> {
-    const fresh = this.warnings.fresh(`${owner.namespace}/${owner.name}`, problems);
+    const key = `${owner.namespace}/${owner.name}`;
+    const fresh = this.warnings.fresh(key, problems);
     if (fresh.message) await this.kube.event(owner, 'Warning', fresh.reason, fresh.message);
-    if (ready.reason === 'ProtocolStalled' && before !== 'ProtocolStalled') await this.kube.event(owner, 'Warning', 'ProtocolStalled', ready.message!);
-    if (before === 'ProtocolStalled' && ready.reason === 'AllMembersReady') await this.kube.event(owner, 'Normal', 'ProgressResumed', ready.message!);
+    if (before === 'ProtocolStalled') this.stalls.add(key); // told before this operator started
+    if (ready.reason === 'ProtocolStalled' && !this.stalls.has(key)) {
+      this.stalls.add(key);
+      await this.kube.event(owner, 'Warning', 'ProtocolStalled', ready.message!);
+    }
+    if (ready.reason === 'AllMembersReady' && this.stalls.delete(key)) await this.kube.event(owner, 'Normal', 'ProgressResumed', ready.message!);
   }
 
   private judgeProgress(key: string, plan: Plan, readings: Map<string, MemberReading>, values: Record<string, number>): Observed['progress'] {
