@@ -25,6 +25,8 @@ const EXPECTED: Record<RoleName, string[]> = {
   'hydrapaxos-replica': ['groupcast'],
   'hydra-sequencer': ['client'],
   'hydrapaxos-client': ['px-reply'],
+  'hydra-aggregator': ['flush'],
+  'hydra-config': ['vr-commit'],
 };
 
 test('recording the same testbed and seed twice gives the same inputs, byte for byte', () => {

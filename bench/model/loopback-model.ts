@@ -1,3 +1,5 @@
+import { AGGREGATOR, clientNode, configNode, receiverNode, sequencerNode as hydraSequencerNode } from '../../node/hydra/topology.js';
+import { hydraPaxosCodec } from '../../node/hydrapaxos/codec.js';
 import { SimHost } from '../../node/net/sim-machine.js';
 import type { SimNetwork } from '../../node/net/sim.js';
 import { NeoSim } from '../../node/neobft/simulation.js';
@@ -5,18 +7,25 @@ import { neoCodec } from '../../node/neobft/codec.js';
 import { neoClientNode, replicaNode, sequencerNode } from '../../node/neobft/topology.js';
 import { pbftCodec } from '../../node/pbft/codec.js';
 import type { Codec, NodeId } from '../../node/runtime/core.js';
+import { HYDRAPAXOS_KV, type HydraPaxosKv, paxosKvResource } from '../hydra-apps/index.js';
 import { pbftClientNode, pbftTestbed } from './pbft-testbed.js';
 import { median } from './replay.js';
 import { roleCostModel } from './role-cost.js';
 import type { RoleName } from './roles.js';
+import { sequencerGroupSim } from './sequencer-group-sim.js';
 import type { CalibrationTable } from './table.js';
 
 /** The key-value configurations of `bench bft` the model reproduces. */
 export const MODELLED_BFT = ['neobft-hm', 'neobft-pk', 'pbft', 'unreplicated'] as const;
 export type ModelledBft = (typeof MODELLED_BFT)[number];
+/** Every configuration the loopback model runs: bench bft's and bench hydra-apps' key-value ones. */
+export type Modelled = ModelledBft | HydraPaxosKv;
 
-/** A member's side, as the loopback report sums process CPU (`cpu_s_per_op`: replicas, sequencers, clients). */
-export type Side = 'replicas' | 'sequencers' | 'clients';
+/**
+ * A member's side, as the loopback report sums process CPU (`cpu_s_per_op`: by the first word of
+ * its members' names; a SequencerGroup's replicas are `receivers`, its configuration service `configs`).
+ */
+export type Side = 'replicas' | 'receivers' | 'sequencers' | 'aggregators' | 'configs' | 'clients';
 
 interface Member {
   id: NodeId;
@@ -38,8 +47,11 @@ export interface LoopbackModelOptions {
   cores: number;
   /** Each core runs at this fraction of its speed (the share of it the testbed got); 1: all of it. */
   share: number;
-  /** A process's cost per wake-up by side (member-runtime.ts); 0 where unset. */
-  wakeUs: Partial<Record<Side, number>>;
+  /**
+   * A process's runtime cost by side (member-runtime.ts), 0 where unset: a client's per request it
+   * sends (its per-operation work), any other member's per wake-up by a datagram.
+   */
+  runtimeUs: Partial<Record<Side, number>>;
   warmUpUs: number;
   windowUs: number;
   seed: number;
@@ -54,6 +66,8 @@ export interface LoopbackModelRun {
   wakeupsPerOp: Partial<Record<Side, number>>;
   /** Datagrams all members sent per op (as `datagrams_per_op` of the loopback report). */
   sentPerOp: number;
+  /** Datagrams the clients sent per op (their requests, retries included). */
+  requestsPerOp: number;
 }
 
 /** The bench's timeouts (BFTCluster defaults), not the simulation tests' short ones: a loaded model must not retry early. */
@@ -61,18 +75,48 @@ const NEO_TIMING = { gapUs: 2000, retryUs: 5000, viewChangeUs: 200_000, clientRe
 const asCodec = <M extends { type: string }>(c: Codec<M>) => c as unknown as Codec<{ type: string }>;
 const range = <T>(n: number, f: (i: number) => T) => Array.from({ length: n }, (_, i) => f(i));
 
-/** The BFTCluster `bench bft` runs (f = 1, 4 replicas, 2 sequencers; the unreplicated server alone) in the simulator. */
-function build(config: ModelledBft, clients: number, seed: number): Built {
+/** Completions, watched where a simulation records them (its history). */
+function watch(history: { call: number; ret: number }[], net: SimNetwork, done: Built['done']): void {
+  const push = history.push.bind(history);
+  history.push = (...ops) => {
+    for (const op of ops) done.push({ at: net.now, latencyUs: op.ret - op.call });
+    return push(...ops);
+  };
+}
+
+/**
+ * bench hydra-apps' SequencerGroup of `config` in the simulator, as planned for loopback. Every member
+ * is a process: the sequencers, the flush aggregator and the configuration service share the cores too.
+ */
+function buildPaxos(config: HydraPaxosKv, clients: number, seed: number): Built {
+  const sim = sequencerGroupSim(paxosKvResource(config, 1, clients), seed);
+  const o = sim.o;
+  const done: Built['done'] = [];
+  watch(sim.history, sim.net, done);
+  return {
+    net: sim.net, codec: asCodec(hydraPaxosCodec), done,
+    members: [
+      ...range(o.groups * o.receiversPerGroup, (i) => ({
+        id: receiverNode(Math.floor(i / o.receiversPerGroup), i % o.receiversPerGroup), side: 'receivers' as const, role: 'hydrapaxos-replica' as const,
+      })),
+      ...range(o.sequencers, (k) => ({ id: hydraSequencerNode(k), side: 'sequencers' as const, role: 'hydra-sequencer' as const })),
+      ...(o.aggregator ? [{ id: AGGREGATOR, side: 'aggregators' as const, role: 'hydra-aggregator' as const }] : []),
+      ...range(o.configReplicas, (i) => ({ id: configNode(i), side: 'configs' as const, role: 'hydra-config' as const })),
+      ...range(clients, (c) => ({ id: clientNode(c), side: 'clients' as const, role: 'hydrapaxos-client' as const })),
+    ],
+  };
+}
+
+/** Whether `config` is one of bench hydra-apps' (a SequencerGroup). */
+export const isPaxos = (config: Modelled): config is HydraPaxosKv => (HYDRAPAXOS_KV as readonly string[]).includes(config);
+
+/** The BFTCluster `bench bft` runs (f = 1, 4 replicas, 2 sequencers; the unreplicated server alone), or a SequencerGroup of bench hydra-apps, in the simulator. */
+function build(config: Modelled, clients: number, seed: number): Built {
+  if (isPaxos(config)) return buildPaxos(config, clients, seed);
   const done: Built['done'] = [];
   if (config === 'neobft-hm' || config === 'neobft-pk') {
     const sim = new NeoSim({ seed, f: 1, scheme: config === 'neobft-hm' ? 'hm' : 'pk', clients, requestsPerClient: Infinity, faults: {}, timing: NEO_TIMING });
-    // Completions are watched where NeoSim records them, its history.
-    const history = sim.history;
-    const push = history.push.bind(history);
-    history.push = (...ops) => {
-      for (const op of ops) done.push({ at: sim.net.now, latencyUs: op.ret - op.call });
-      return push(...ops);
-    };
+    watch(sim.history, sim.net, done);
     // Clients of both schemes do the same work (MAC-checked replies): NeoBFT-HM's client costs stand for both.
     return {
       net: sim.net, codec: asCodec(neoCodec), done,
@@ -103,25 +147,35 @@ const slowed = (us: number, share: number) => us / share;
 /**
  * This machine's loopback run of `config`, modelled: every member a one-thread process on one
  * shared host, its costs from the calibration (woken UDP: members sleep between datagrams) plus
- * its process's cost per wake-up. Throughput and latency over a window after a warm-up.
+ * its process's runtime cost (`runtimeUs`). Throughput and latency over a window after a warm-up.
  */
-export function modelLoopback(config: ModelledBft, table: CalibrationTable, o: LoopbackModelOptions): LoopbackModelRun {
+export function modelLoopback(config: Modelled, table: CalibrationTable, o: LoopbackModelOptions): LoopbackModelRun {
   const { net, codec, members, done } = build(config, o.clients, o.seed);
   const host = new SimHost(o.cores);
   for (const m of members) {
-    const model = roleCostModel(table, m.role, codec, { cores: 1, queueLimit: 1000, udp: 'woken', host, wakeUs: o.wakeUs[m.side] ?? 0 });
+    const client = m.side === 'clients';
+    const runtimeUs = o.runtimeUs[m.side] ?? 0;
+    const model = roleCostModel(table, m.role, codec, { cores: 1, queueLimit: 1000, udp: 'woken', host, wakeUs: client ? 0 : runtimeUs });
     net.setCostModel(m.id, {
       ...model,
       receiveUs: (b) => slowed(model.receiveUs(b), o.share),
-      sendUs: (b) => slowed(model.sendUs(b), o.share),
+      // A client's runtime is per operation (its workload, histogram, history), not per reply: charged on its request.
+      sendUs: (b) => slowed(model.sendUs(b) + (client ? runtimeUs : 0), o.share),
       timerUs: (name) => slowed(model.timerUs!(name), o.share),
       wakeUs: slowed(model.wakeUs ?? 0, o.share),
+      // Woken by its own timer, a process reads no socket and runs none of the per-datagram work the runtime cost stands for.
+      timerWakeUs: 0,
     });
   }
+  const clients = new Set(members.filter((m) => m.side === 'clients').map((m) => m.id));
   let sent = 0;
+  let requests = 0;
   net.runFor(o.warmUpUs);
   const before = new Map(members.map((m) => [m.id, net.machineStats(m.id)]));
-  net.tap = () => void sent++;
+  net.tap = (from) => {
+    sent++;
+    if (clients.has(from)) requests++;
+  };
   const from = net.now;
   net.runFor(o.windowUs);
   net.tap = null;
@@ -143,5 +197,6 @@ export function modelLoopback(config: ModelledBft, table: CalibrationTable, o: L
     cpuUsPerOp: Object.fromEntries([...busy].map(([s, us]) => [s, perOp(us * o.share)])),
     wakeupsPerOp: Object.fromEntries([...wakeups].map(([s, n]) => [s, perOp(n)])),
     sentPerOp: perOp(sent),
+    requestsPerOp: perOp(requests),
   };
 }

@@ -1,6 +1,6 @@
 import { HydraPaxosSim, defaultPaxosSimOptions } from '../../node/hydrapaxos/simulation.js';
 import { hydraPaxosCodec } from '../../node/hydrapaxos/codec.js';
-import { clientNode, receiverNode, sequencerNode as hydraSequencerNode } from '../../node/hydra/topology.js';
+import { AGGREGATOR, clientNode, configNode, receiverNode, sequencerNode as hydraSequencerNode } from '../../node/hydra/topology.js';
 import type { SimNetwork } from '../../node/net/sim.js';
 import { NeoSim } from '../../node/neobft/simulation.js';
 import { neoCodec } from '../../node/neobft/codec.js';
@@ -56,7 +56,8 @@ export const TESTBEDS = {
     codec: asCodec(hydraPaxosCodec),
     runUs: 200_000,
     build(seed) {
-      const sim = new HydraPaxosSim({ ...defaultPaxosSimOptions, seed, sequencers: 1, groups: 1, receiversPerGroup: 3, clients: CLIENTS, requestsPerClient: REQUESTS });
+      // With the flush aggregator bench hydra-apps runs (its HydraPaxos configurations have one).
+      const sim = new HydraPaxosSim({ ...defaultPaxosSimOptions, seed, sequencers: 1, groups: 1, receiversPerGroup: 3, clients: CLIENTS, requestsPerClient: REQUESTS, aggregator: true });
       return { net: sim.net, core: (id) => sim.hydra.core(id) as Core<{ type: string }> };
     },
   },
@@ -85,6 +86,8 @@ export const ROLES = {
   'hydrapaxos-replica': { testbed: 'hydrapaxos', members: range(3, (r) => receiverNode(0, r)) },
   'hydra-sequencer': { testbed: 'hydrapaxos', members: [hydraSequencerNode(0)] },
   'hydrapaxos-client': { testbed: 'hydrapaxos', members: range(CLIENTS, clientNode) },
+  'hydra-aggregator': { testbed: 'hydrapaxos', members: [AGGREGATOR] },
+  'hydra-config': { testbed: 'hydrapaxos', members: range(3, configNode) },
 } satisfies Record<string, Role>;
 
 export type RoleName = keyof typeof ROLES;
