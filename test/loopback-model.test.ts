@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { modelLoopback } from '../bench/model/loopback-model.js';
-import { runtimeCost } from '../bench/model/member-runtime.js';
+import { runtimePerWakeup } from '../bench/model/member-runtime.js';
 import { pbftReplicaNode, pbftTestbed } from '../bench/model/pbft-testbed.js';
 import { roleCostModel } from '../bench/model/role-cost.js';
 import type { CalibrationTable } from '../bench/model/table.js';
@@ -47,23 +47,22 @@ test('a wake-up costs only work that finds the member idle: one client pays it o
 
 test('the loopback model of the unreplicated server: one client\'s operation takes both members\' costs at the core\'s share, plus two hops', () => {
   const run = modelLoopback('unreplicated', table, {
-    clients: 1, cores: 1, share: 0.5, runtimeUs: { replicas: 10, clients: 20 }, warmUpUs: 100_000, windowUs: 1_000_000, seed: 1,
+    clients: 1, cores: 1, share: 0.5, wakeUs: { replicas: 10, clients: 20 }, warmUpUs: 100_000, windowUs: 1_000_000, seed: 1,
   });
-  // At half speed: the client's request 2 × 20, hop 20, the server's wake-up and request 2 × (10 + 100), hop 20, the client's reply 2 × 50.
-  const opUs = 40 + 20 + 220 + 20 + 100;
+  // At half speed: hop 20, the server's wake-up and request 2 × (10 + 100), hop 20, the client's wake-up and reply 2 × (20 + 50).
+  const opUs = 20 + 220 + 20 + 140;
   assert.equal(run.p50_s, opUs / 1e6);
   assert.equal(run.p99_s, opUs / 1e6);
   assert.ok(Math.abs(run.ops_per_s - 1e6 / opUs) <= 1, `${run.ops_per_s} ops/s`);
   assert.equal(run.sentPerOp, 2);
-  assert.equal(run.requestsPerOp, 1);
   assert.ok(Math.abs(run.wakeupsPerOp.replicas! - 1) < 0.01 && Math.abs(run.wakeupsPerOp.clients! - 1) < 0.01, JSON.stringify(run.wakeupsPerOp));
   // CPU per op is counted at full speed, as a process's CPU counter would: the server 10 + 100, the client 20 + 50.
   assert.ok(Math.abs(run.cpuUsPerOp.replicas! - 110) < 0.5 && Math.abs(run.cpuUsPerOp.clients! - 70) < 0.5, JSON.stringify(run.cpuUsPerOp));
-  // A process that spent 30 µs more per op than the model charges spent 30 µs beyond it per wake-up (the server) or per request (the client).
+  // A process that spent 30 µs more per op than the model charges spent 30 µs per wake-up beyond it.
   const measured = { replicas: (run.cpuUsPerOp.replicas! + 30) / 1e6, clients: (run.cpuUsPerOp.clients! + 30) / 1e6, busiest_replica: 1 };
-  const runtime = runtimeCost(measured, run);
-  assert.ok(Math.abs(runtime.replicas! - 30) < 0.5 && Math.abs(runtime.clients! - 30) < 0.5, JSON.stringify(runtime));
-  assert.equal(runtimeCost({ replicas: 0, clients: 0 }, run).replicas, 0, 'never negative');
+  const perWakeup = runtimePerWakeup(measured, run);
+  assert.ok(Math.abs(perWakeup.replicas! - 30) < 0.5 && Math.abs(perWakeup.clients! - 30) < 0.5, JSON.stringify(perWakeup));
+  assert.equal(runtimePerWakeup({ replicas: 0, clients: 0 }, run).replicas, 0, 'never negative');
 });
 
 test('the loopback model of bench hydra-apps\' HydraPaxos: every member a process on the shared core, the sequencer charged per client request, the same seed the same run', () => {
@@ -74,7 +73,7 @@ test('the loopback model of bench hydra-apps\' HydraPaxos: every member a proces
       'hydra-aggregator': { flush: 5 }, 'hydra-config': { 'vr-commit': 5 },
     },
   };
-  const o = { clients: 2, cores: 1, share: 1, runtimeUs: {}, warmUpUs: 100_000, windowUs: 300_000, seed: 1 };
+  const o = { clients: 2, cores: 1, share: 1, wakeUs: {}, warmUpUs: 100_000, windowUs: 300_000, seed: 1 };
   const run = modelLoopback('hydrapaxos-1', paxosTable, o);
   assert.ok(run.ops_per_s > 100, `${run.ops_per_s} ops/s`);
   assert.ok(run.p50_s! > 0 && run.p50_s! <= run.p99_s!, `p50 ${run.p50_s}, p99 ${run.p99_s}`);
@@ -84,10 +83,6 @@ test('the loopback model of bench hydra-apps\' HydraPaxos: every member a proces
   assert.ok(run.cpuUsPerOp.receivers! >= 60, JSON.stringify(run.cpuUsPerOp));
   assert.ok(run.cpuUsPerOp.aggregators! > 0 && 'configs' in run.cpuUsPerOp, JSON.stringify(run.cpuUsPerOp));
   assert.deepEqual(modelLoopback('hydrapaxos-1', paxosTable, o), run);
-  // Timers wake the replicas (their gap ticks), but only datagrams pay a replica's runtime cost per wake-up.
-  const runtime = modelLoopback('hydrapaxos-1', paxosTable, { ...o, runtimeUs: { receivers: 100 } });
-  const paid = (runtime.cpuUsPerOp.receivers! - run.cpuUsPerOp.receivers!) / runtime.wakeupsPerOp.receivers!;
-  assert.ok(paid > 0 && paid < 90, `${paid} µs per wake-up`);
   // NOPaxos-style has no aggregator; a dearer sequencer on the shared core lowers throughput.
   assert.equal(modelLoopback('nopaxos-style', paxosTable, o).cpuUsPerOp.aggregators, undefined);
   const dearer = { ...paxosTable, roles: { ...paxosTable.roles, 'hydra-sequencer': { client: 300 } } };

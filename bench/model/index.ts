@@ -21,13 +21,13 @@ export async function benchModel(opts: BenchOptions, log: (line: string) => void
   const { send, receive } = table.udp;
   const v = opts.validate ? await validateModel(table, opts.seconds ?? 6, log) : null;
   const validation: [string, string[], string[][]][] = v ? [[
-    `Model against loopback (${v.cores} core(s), 8 clients; members' runtime cost from an unreplicated run just before each)`,
+    `Model against loopback (${v.cores} core(s), 8 clients; members' cost per wake-up from an unreplicated run just before each)`,
     ['configuration', 'measured ops/s', 'predicted ops/s', 'throughput error', 'measured p50 ms', 'predicted p50 ms', 'p50 error', 'p99 error', 'cores used', 'predicted ops/s on whole cores',
-      'datagrams/op measured, modelled', 'runtime µs (per wake-up, per client request)', 'runtime measured here'],
+      'datagrams/op measured, modelled', 'µs per wake-up (replicas, clients)', 'runtime measured here'],
     v.entries.map((e) => [e.name, e.measured.ops_per_s.toFixed(0), e.predicted.ops_per_s.toFixed(0), pct(e.throughput_error), msOf(e.measured.p50_s), msOf(e.predicted.p50_s),
       pct(e.p50_error), pct(e.p99_error), e.cpu_cores_used.toFixed(2), e.predicted.ops_per_s_whole_cores.toFixed(0),
       `${e.measured.datagrams_per_op?.toFixed(1) ?? '—'}, ${e.predicted.datagrams_per_op?.toFixed(1) ?? '—'}`,
-      `${e.runtime_us.replicas?.toFixed(1)}, ${e.runtime_us.clients?.toFixed(1)}`, String(e.runtime_measured_here)]),
+      `${e.runtime_us_per_wakeup.replicas?.toFixed(1)}, ${e.runtime_us_per_wakeup.clients?.toFixed(1)}`, String(e.runtime_measured_here)]),
   ], ['CPU per op by side, measured (process counters) and modelled (µs)', ['configuration', 'side', 'measured', 'modelled'],
     v.entries.flatMap((e) => Object.entries(e.measured.cpu_us_per_op).map(([side, m]) => [e.name, side, m!.toFixed(0), e.predicted.cpu_us_per_op[side as keyof typeof e.predicted.cpu_us_per_op]?.toFixed(0) ?? '—']))]] : [];
   return {

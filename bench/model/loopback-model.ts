@@ -47,11 +47,8 @@ export interface LoopbackModelOptions {
   cores: number;
   /** Each core runs at this fraction of its speed (the share of it the testbed got); 1: all of it. */
   share: number;
-  /**
-   * A process's runtime cost by side (member-runtime.ts), 0 where unset: a client's per request it
-   * sends (its per-operation work), any other member's per wake-up by a datagram.
-   */
-  runtimeUs: Partial<Record<Side, number>>;
+  /** A process's cost per wake-up by side (member-runtime.ts); 0 where unset. */
+  wakeUs: Partial<Record<Side, number>>;
   warmUpUs: number;
   windowUs: number;
   seed: number;
@@ -66,8 +63,6 @@ export interface LoopbackModelRun {
   wakeupsPerOp: Partial<Record<Side, number>>;
   /** Datagrams all members sent per op (as `datagrams_per_op` of the loopback report). */
   sentPerOp: number;
-  /** Datagrams the clients sent per op (their requests, retries included). */
-  requestsPerOp: number;
 }
 
 /** The bench's timeouts (BFTCluster defaults), not the simulation tests' short ones: a loaded model must not retry early. */
@@ -147,35 +142,25 @@ const slowed = (us: number, share: number) => us / share;
 /**
  * This machine's loopback run of `config`, modelled: every member a one-thread process on one
  * shared host, its costs from the calibration (woken UDP: members sleep between datagrams) plus
- * its process's runtime cost (`runtimeUs`). Throughput and latency over a window after a warm-up.
+ * its process's cost per wake-up. Throughput and latency over a window after a warm-up.
  */
 export function modelLoopback(config: Modelled, table: CalibrationTable, o: LoopbackModelOptions): LoopbackModelRun {
   const { net, codec, members, done } = build(config, o.clients, o.seed);
   const host = new SimHost(o.cores);
   for (const m of members) {
-    const client = m.side === 'clients';
-    const runtimeUs = o.runtimeUs[m.side] ?? 0;
-    const model = roleCostModel(table, m.role, codec, { cores: 1, queueLimit: 1000, udp: 'woken', host, wakeUs: client ? 0 : runtimeUs });
+    const model = roleCostModel(table, m.role, codec, { cores: 1, queueLimit: 1000, udp: 'woken', host, wakeUs: o.wakeUs[m.side] ?? 0 });
     net.setCostModel(m.id, {
       ...model,
       receiveUs: (b) => slowed(model.receiveUs(b), o.share),
-      // A client's runtime is per operation (its workload, histogram, history), not per reply: charged on its request.
-      sendUs: (b) => slowed(model.sendUs(b) + (client ? runtimeUs : 0), o.share),
+      sendUs: (b) => slowed(model.sendUs(b), o.share),
       timerUs: (name) => slowed(model.timerUs!(name), o.share),
       wakeUs: slowed(model.wakeUs ?? 0, o.share),
-      // Woken by its own timer, a process reads no socket and runs none of the per-datagram work the runtime cost stands for.
-      timerWakeUs: 0,
     });
   }
-  const clients = new Set(members.filter((m) => m.side === 'clients').map((m) => m.id));
   let sent = 0;
-  let requests = 0;
   net.runFor(o.warmUpUs);
   const before = new Map(members.map((m) => [m.id, net.machineStats(m.id)]));
-  net.tap = (from) => {
-    sent++;
-    if (clients.has(from)) requests++;
-  };
+  net.tap = () => void sent++;
   const from = net.now;
   net.runFor(o.windowUs);
   net.tap = null;
@@ -197,6 +182,5 @@ export function modelLoopback(config: Modelled, table: CalibrationTable, o: Loop
     cpuUsPerOp: Object.fromEntries([...busy].map(([s, us]) => [s, perOp(us * o.share)])),
     wakeupsPerOp: Object.fromEntries([...wakeups].map(([s, n]) => [s, perOp(n)])),
     sentPerOp: perOp(sent),
-    requestsPerOp: perOp(requests),
   };
 }

@@ -20,8 +20,6 @@ export interface CostModel {
    * cold caches, an event-loop turn and what the runtime does per turn; 0 unless set.
    */
   wakeUs?: number;
-  /** What taking up a timer after not running costs instead of `wakeUs` (a process woken by its own timer reads no socket and runs no per-datagram work); `wakeUs` unless set. */
-  timerWakeUs?: number;
   /** At most this many received datagrams are held (waiting, in service, or served but not yet handled); more are dropped, as from a full receive buffer. */
   queueLimit: number;
   /** A machine shared with other members (e.g. every process of a loopback testbed on this machine's cores); unset: a machine of its own. */
@@ -204,7 +202,7 @@ export class SimMachine {
     const live = work.kind === 'in' || work.live();
     const woken = live && (work.woke || switched);
     if (woken) this.wakeups++;
-    const wake = !woken ? 0 : work.kind === 'timer' ? this.model.timerWakeUs ?? this.model.wakeUs ?? 0 : this.model.wakeUs ?? 0;
+    const wake = woken ? this.model.wakeUs ?? 0 : 0;
     return wake + (work.kind === 'in' ? this.model.receiveUs(work.bytes) : live ? this.model.timerUs!(work.name) : 0);
   }
 
