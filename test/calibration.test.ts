@@ -32,6 +32,8 @@ const EXPECTED: Record<RoleName, string[]> = {
   'hydrapaxos-client': ['px-reply'],
   'hydratxn-replica': ['groupcast', 'aggflush', 'px-sync', 'px-sync-ok', 'px-sync-commit'],
   'hydratxn-client': ['px-reply'],
+  'hydra-aggregator': ['flush'],
+  'hydra-config': ['vr-commit'],
 };
 
 test('recording the same testbed and seed twice gives the same inputs, byte for byte', () => {

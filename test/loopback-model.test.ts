@@ -64,3 +64,27 @@ test('the loopback model of the unreplicated server: one client\'s operation tak
   assert.ok(Math.abs(perWakeup.replicas! - 30) < 0.5 && Math.abs(perWakeup.clients! - 30) < 0.5, JSON.stringify(perWakeup));
   assert.equal(runtimePerWakeup({ replicas: 0, clients: 0 }, run).replicas, 0, 'never negative');
 });
+
+test('the loopback model of bench hydra-apps\' HydraPaxos: every member a process on the shared core, the sequencer charged per client request, the same seed the same run', () => {
+  const paxosTable: CalibrationTable = {
+    ...table,
+    roles: {
+      'hydrapaxos-replica': { groupcast: 20, aggflush: 5 }, 'hydrapaxos-client': { 'px-reply': 10 }, 'hydra-sequencer': { client: 30 },
+      'hydra-aggregator': { flush: 5 }, 'hydra-config': { 'vr-commit': 5 },
+    },
+  };
+  const o = { clients: 2, cores: 1, share: 1, wakeUs: {}, warmUpUs: 100_000, windowUs: 300_000, seed: 1 };
+  const run = modelLoopback('hydrapaxos-1', paxosTable, o);
+  assert.ok(run.ops_per_s > 100, `${run.ops_per_s} ops/s`);
+  assert.ok(run.p50_s! > 0 && run.p50_s! <= run.p99_s!, `p50 ${run.p50_s}, p99 ${run.p99_s}`);
+  // One client request per op reaches the one sequencer: 30 µs each (its flushes cost it only sends, free here).
+  assert.ok(Math.abs(run.cpuUsPerOp.sequencers! - 30) < 1, JSON.stringify(run.cpuUsPerOp));
+  // Three replicas take each op's groupcast (plus their share of the aggregator's flushes); the aggregator and configuration service are members too.
+  assert.ok(run.cpuUsPerOp.receivers! >= 60, JSON.stringify(run.cpuUsPerOp));
+  assert.ok(run.cpuUsPerOp.aggregators! > 0 && 'configs' in run.cpuUsPerOp, JSON.stringify(run.cpuUsPerOp));
+  assert.deepEqual(modelLoopback('hydrapaxos-1', paxosTable, o), run);
+  // NOPaxos-style has no aggregator; a dearer sequencer on the shared core lowers throughput.
+  assert.equal(modelLoopback('nopaxos-style', paxosTable, o).cpuUsPerOp.aggregators, undefined);
+  const dearer = { ...paxosTable, roles: { ...paxosTable.roles, 'hydra-sequencer': { client: 300 } } };
+  assert.ok(modelLoopback('hydrapaxos-1', dearer, o).ops_per_s < run.ops_per_s * 0.8);
+});

@@ -48,15 +48,17 @@ export const bftResource = (protocol: string, clients: number, seconds: number) 
 
 /** One loaded loopback run of `protocol` (CLIENTS clients) for `seconds`. */
 export async function loadedRun(protocol: string, seconds: number): Promise<Loaded> {
-  const r = await runResource(bftResource(protocol, CLIENTS, seconds), bftReport);
-  return {
-    ops_per_s: r.ops_per_s,
-    latency_s: r.latency_s,
-    cpu_s_per_op: r.cpu_s_per_op,
-    datagrams_per_op: r.datagrams_per_op,
-    linearizable: r.linearizable === true,
-  };
+  return asLoaded(await runResource(bftResource(protocol, CLIENTS, seconds), bftReport));
 }
+
+/** A loaded run's fields from `switchyard up`'s result (bench bft's and bench hydra-apps' reports both have them). */
+export const asLoaded = (r: Omit<Loaded, 'linearizable'> & { linearizable?: unknown }): Loaded => ({
+  ops_per_s: r.ops_per_s,
+  latency_s: r.latency_s,
+  cpu_s_per_op: r.cpu_s_per_op,
+  datagrams_per_op: r.datagrams_per_op,
+  linearizable: r.linearizable === true,
+});
 
 /**
  * `switchyard bench bft`: the same closed-loop key-value workload (8 clients) against NeoBFT-HM,

@@ -3,7 +3,7 @@ import { bftReport } from '../../operator/report/bft.js';
 import { hydraPaxosReport, hydraTxnReport } from '../../operator/report/hydra-apps.js';
 import { runResource } from '../support/run-resource.js';
 import { allCpu, ms, us } from '../support/units.js';
-import { bftResource } from '../bft/index.js';
+import { type Loaded, asLoaded, bftResource } from '../bft/index.js';
 import { DEFAULT_ROUNDS, median, medianRun, rotated } from '../support/rounds.js';
 
 interface Point {
@@ -29,9 +29,28 @@ function sequencerGroup(name: string, seconds: number, spec: Record<string, unkn
   };
 }
 
+/** The HydraPaxos key-value configurations (their SequencerGroups: paxosKvResource). */
+export const HYDRAPAXOS_KV = ['hydrapaxos-1', 'hydrapaxos-2', 'hydrapaxos-4', 'nopaxos-style'] as const;
+export type HydraPaxosKv = (typeof HYDRAPAXOS_KV)[number];
+
+/**
+ * HydraPaxos with 1, 2 or 4 sequencers, or NOPaxos-style (one sequencer, no periodic flushes, no
+ * aggregator: plain serialization order), over one group of 3 replicas with `clients` closed-loop clients.
+ */
+export function paxosKvResource(config: HydraPaxosKv, seconds: number, clients = CLIENTS) {
+  if (config === 'nopaxos-style') {
+    return sequencerGroup('bench-nopaxos', seconds, { application: 'hydrapaxos', sequencers: 1, groups: 1, flush: { intervalMicros: 0, aggregation: false } }, { clients });
+  }
+  const sequencers = Number(config.split('-')[1]);
+  return sequencerGroup(`bench-paxos-${sequencers}`, seconds, { application: 'hydrapaxos', sequencers, groups: 1 }, { clients });
+}
+
 /** HydraPaxos with one sequencer, one group of 3 replicas, `clients` closed-loop clients (bench paper runs it too). */
-export const hydraPaxos1 = (seconds: number, clients = CLIENTS) =>
-  sequencerGroup('bench-paxos-1', seconds, { application: 'hydrapaxos', sequencers: 1, groups: 1 }, { clients });
+export const hydraPaxos1 = (seconds: number, clients = CLIENTS) => paxosKvResource('hydrapaxos-1', seconds, clients);
+
+/** One loaded loopback run of a HydraPaxos key-value configuration (CLIENTS clients) for `seconds`. */
+export const paxosKvRun = async (config: HydraPaxosKv, seconds: number): Promise<Loaded> =>
+  asLoaded(await runResource(paxosKvResource(config, seconds), hydraPaxosReport));
 
 /** HydraTxn over 3 shards of 3 replicas, 3 sequencers, `share` of the transactions on two shards (bench paper runs it too). */
 export const hydraTxn = (seconds: number, share: number) =>
@@ -56,12 +75,7 @@ export async function benchHydraApps(opts: BenchOptions, log: (line: string) => 
     return p;
   };
   const kvConfigs: [string, Record<string, unknown>, Service][] = [
-    ['hydrapaxos-1', hydraPaxos1(seconds), hydraPaxosReport],
-    ...[2, 4].map((sequencers): [string, Record<string, unknown>, Service] => [`hydrapaxos-${sequencers}`,
-      sequencerGroup(`bench-paxos-${sequencers}`, seconds, { application: 'hydrapaxos', sequencers, groups: 1 }), hydraPaxosReport]),
-    ['nopaxos-style', sequencerGroup('bench-nopaxos', seconds, {
-      application: 'hydrapaxos', sequencers: 1, groups: 1, flush: { intervalMicros: 0, aggregation: false },
-    }), hydraPaxosReport],
+    ...HYDRAPAXOS_KV.map((config): [string, Record<string, unknown>, Service] => [config, paxosKvResource(config, seconds), hydraPaxosReport]),
     ['unreplicated', bftResource('unreplicated', CLIENTS, seconds), bftReport],
   ];
   // The key-value configurations run in rounds (rounds.ts): the ratios are taken per round.

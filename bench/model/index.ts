@@ -10,7 +10,7 @@ const msOf = (s: number | null) => (s === null ? '—' : (s * 1e3).toFixed(2));
  * `switchyard bench model`: the cost model's calibration on this machine — every role's µs per
  * message type (its real core replaying inputs recorded in a simulated run) and the UDP
  * runtime's per-datagram send and receive cost. `--rounds` sets the repetitions (5 unless given).
- * `--validate` then runs bench bft's key-value configurations on loopback (`--seconds` each) and
+ * `--validate` then runs bench bft's and bench hydra-apps' key-value configurations on loopback (`--seconds` each) and
  * sets the model's predictions beside them (validate.ts).
  */
 export async function benchModel(opts: BenchOptions, log: (line: string) => void): Promise<BenchResult> {

@@ -1,3 +1,5 @@
+import { AGGREGATOR, clientNode, configNode, receiverNode, sequencerNode as hydraSequencerNode } from '../../node/hydra/topology.js';
+import { hydraPaxosCodec } from '../../node/hydrapaxos/codec.js';
 import { SimHost } from '../../node/net/sim-machine.js';
 import type { SimNetwork } from '../../node/net/sim.js';
 import { NeoSim } from '../../node/neobft/simulation.js';
@@ -5,17 +7,24 @@ import { neoCodec } from '../../node/neobft/codec.js';
 import { neoClientNode, replicaNode, sequencerNode } from '../../node/neobft/topology.js';
 import type { Codec, NodeId } from '../../node/runtime/core.js';
 import { bftClientNode, bftTestbed } from './bft-testbed.js';
+import { HYDRAPAXOS_KV, type HydraPaxosKv, paxosKvResource } from '../hydra-apps/index.js';
 import { median } from './replay.js';
 import { roleCostModel } from './role-cost.js';
 import type { RoleName } from './roles.js';
+import { sequencerGroupSim } from './sequencer-group-sim.js';
 import type { CalibrationTable } from './table.js';
 
 /** The key-value configurations of `bench bft` the model reproduces. */
 export const MODELLED_BFT = ['neobft-hm', 'neobft-pk', 'pbft', 'hotstuff', 'zyzzyva', 'unreplicated'] as const;
 export type ModelledBft = (typeof MODELLED_BFT)[number];
+/** Every configuration the loopback model runs: bench bft's and bench hydra-apps' key-value ones. */
+export type Modelled = ModelledBft | HydraPaxosKv;
 
-/** A member's side, as the loopback report sums process CPU (`cpu_s_per_op`: replicas, sequencers, clients). */
-export type Side = 'replicas' | 'sequencers' | 'clients';
+/**
+ * A member's side, as the loopback report sums process CPU (`cpu_s_per_op`: by the first word of
+ * its members' names; a SequencerGroup's replicas are `receivers`, its configuration service `configs`).
+ */
+export type Side = 'replicas' | 'receivers' | 'sequencers' | 'aggregators' | 'configs' | 'clients';
 
 interface Member {
   id: NodeId;
@@ -60,18 +69,48 @@ const NEO_TIMING = { gapUs: 2000, retryUs: 5000, viewChangeUs: 200_000, clientRe
 const asCodec = <M extends { type: string }>(c: Codec<M>) => c as unknown as Codec<{ type: string }>;
 const range = <T>(n: number, f: (i: number) => T) => Array.from({ length: n }, (_, i) => f(i));
 
-/** The BFTCluster `bench bft` runs (f = 1, 4 replicas, NeoBFT's 2 sequencers; the unreplicated server alone) in the simulator. */
-function build(config: ModelledBft, clients: number, seed: number): Built {
+/** Completions, watched where a simulation records them (its history). */
+function watch(history: { call: number; ret: number }[], net: SimNetwork, done: Built['done']): void {
+  const push = history.push.bind(history);
+  history.push = (...ops) => {
+    for (const op of ops) done.push({ at: net.now, latencyUs: op.ret - op.call });
+    return push(...ops);
+  };
+}
+
+/**
+ * bench hydra-apps' SequencerGroup of `config` in the simulator, as planned for loopback. Every member
+ * is a process: the sequencers, the flush aggregator and the configuration service share the cores too.
+ */
+function buildPaxos(config: HydraPaxosKv, clients: number, seed: number): Built {
+  const sim = sequencerGroupSim(paxosKvResource(config, 1, clients), seed);
+  const o = sim.o;
+  const done: Built['done'] = [];
+  watch(sim.history, sim.net, done);
+  return {
+    net: sim.net, codec: asCodec(hydraPaxosCodec), done,
+    members: [
+      ...range(o.groups * o.receiversPerGroup, (i) => ({
+        id: receiverNode(Math.floor(i / o.receiversPerGroup), i % o.receiversPerGroup), side: 'receivers' as const, role: 'hydrapaxos-replica' as const,
+      })),
+      ...range(o.sequencers, (k) => ({ id: hydraSequencerNode(k), side: 'sequencers' as const, role: 'hydra-sequencer' as const })),
+      ...(o.aggregator ? [{ id: AGGREGATOR, side: 'aggregators' as const, role: 'hydra-aggregator' as const }] : []),
+      ...range(o.configReplicas, (i) => ({ id: configNode(i), side: 'configs' as const, role: 'hydra-config' as const })),
+      ...range(clients, (c) => ({ id: clientNode(c), side: 'clients' as const, role: 'hydrapaxos-client' as const })),
+    ],
+  };
+}
+
+/** Whether `config` is one of bench hydra-apps' (a SequencerGroup). */
+export const isPaxos = (config: Modelled): config is HydraPaxosKv => (HYDRAPAXOS_KV as readonly string[]).includes(config);
+
+/** The BFTCluster `bench bft` runs (f = 1, 4 replicas, 2 sequencers; the unreplicated server alone), or a SequencerGroup of bench hydra-apps, in the simulator. */
+function build(config: Modelled, clients: number, seed: number): Built {
+  if (isPaxos(config)) return buildPaxos(config, clients, seed);
   const done: Built['done'] = [];
   if (config === 'neobft-hm' || config === 'neobft-pk') {
     const sim = new NeoSim({ seed, f: 1, scheme: config === 'neobft-hm' ? 'hm' : 'pk', clients, requestsPerClient: Infinity, faults: {}, timing: NEO_TIMING });
-    // Completions are watched where NeoSim records them, its history.
-    const history = sim.history;
-    const push = history.push.bind(history);
-    history.push = (...ops) => {
-      for (const op of ops) done.push({ at: sim.net.now, latencyUs: op.ret - op.call });
-      return push(...ops);
-    };
+    watch(sim.history, sim.net, done);
     // Clients of both schemes do the same work (MAC-checked replies): NeoBFT-HM's client costs stand for both.
     return {
       net: sim.net, codec: asCodec(neoCodec), done,
@@ -104,7 +143,7 @@ const slowed = (us: number, share: number) => us / share;
  * shared host, its costs from the calibration (woken UDP: members sleep between datagrams) plus
  * its process's cost per wake-up. Throughput and latency over a window after a warm-up.
  */
-export function modelLoopback(config: ModelledBft, table: CalibrationTable, o: LoopbackModelOptions): LoopbackModelRun {
+export function modelLoopback(config: Modelled, table: CalibrationTable, o: LoopbackModelOptions): LoopbackModelRun {
   const { net, codec, members, done } = build(config, o.clients, o.seed);
   const host = new SimHost(o.cores);
   for (const m of members) {

@@ -1,6 +1,6 @@
 import { HydraPaxosSim, type HydraPaxosSimOptions, defaultPaxosSimOptions } from '../../node/hydrapaxos/simulation.js';
 import { hydraPaxosCodec } from '../../node/hydrapaxos/codec.js';
-import { clientNode, receiverNode, sequencerNode as hydraSequencerNode } from '../../node/hydra/topology.js';
+import { AGGREGATOR, clientNode, configNode, receiverNode, sequencerNode as hydraSequencerNode } from '../../node/hydra/topology.js';
 import type { SimNetwork } from '../../node/net/sim.js';
 import { NeoSim } from '../../node/neobft/simulation.js';
 import { neoCodec } from '../../node/neobft/codec.js';
@@ -65,7 +65,8 @@ export const TESTBEDS = {
   unreplicated: baseline('pbft', 0),
   hotstuff: baseline('hotstuff', 1),
   zyzzyva: baseline('zyzzyva', 1),
-  hydrapaxos: hydraPaxos({ sequencers: 1, groups: 1 }),
+  // With the flush aggregator bench hydra-apps runs (its HydraPaxos configurations have one).
+  hydrapaxos: hydraPaxos({ sequencers: 1, groups: 1, aggregator: true }),
   // Half the transactions on two shards, so every replica takes in both kinds; with the flush
   // aggregator, as the paper setting runs it (replicas take in its combined flushes, not the sequencers').
   hydratxn: hydraPaxos({ application: 'hydratxn', sequencers: TXN_SEQUENCERS, groups: TXN_SHARDS, multiGroupShare: 0.5, aggregator: true }),
@@ -100,6 +101,8 @@ export const ROLES = {
   'hydrapaxos-client': { testbed: 'hydrapaxos', members: range(CLIENTS, clientNode) },
   'hydratxn-replica': { testbed: 'hydratxn', members: range(3 * TXN_SHARDS, (i) => receiverNode(Math.floor(i / 3), i % 3)) },
   'hydratxn-client': { testbed: 'hydratxn', members: range(CLIENTS, clientNode) },
+  'hydra-aggregator': { testbed: 'hydrapaxos', members: [AGGREGATOR] },
+  'hydra-config': { testbed: 'hydrapaxos', members: range(3, configNode) },
 } satisfies Record<string, Role>;
 
 export type RoleName = keyof typeof ROLES;
