@@ -123,8 +123,10 @@ export class Receiver implements Core<HydraMsg> {
 
   timer(ctx: Ctx<HydraMsg>, name: string): void {
     if (name === 'fd') {
+      // Paused for an addition, the active sequencers are silent by the service's doing: the
+      // service bounds the pause (it aborts an addition that outlasts its timeout).
       if (this.liveness.behind(this.config)) this.askForConfig(ctx);
-      else this.liveness.detectFailures(ctx, this.views.values(), this.head(), this.config);
+      else if (!this.adding) this.liveness.detectFailures(ctx, this.views.values(), this.head(), this.config);
       ctx.setTimer('fd', this.p.failureTimeoutUs / 4);
     } else if (name === 'gap') {
       this.declareOldGaps(ctx);
@@ -557,6 +559,8 @@ export class Receiver implements Core<HydraMsg> {
       if (owed && a.joined > this.config) v.started = true;
       this.views.set(a.sequencer, v);
     }
+    // Silence during the pause was not theirs: it counts from its end.
+    if (this.adding) for (const v of this.views.values()) v.lastHeard = Math.max(v.lastHeard, ctx.now);
     this.config = m.config;
     this.installed = m;
     this.adding = null;
