@@ -84,3 +84,32 @@ test('an addition that outlasts the failure timeout does not make the paused seq
     assert.deepEqual(undelivered(sim, 310 * MS, 390 * MS), [], `seed ${seed}`);
   }
 });
+
+/**
+ * Before the configuration service admits them, the initial sequencers flush straight to the
+ * receivers in configuration 0. On a real cluster the service's replicas can come up seconds
+ * after the other pods (they start their first view once f+1 of them hear each other); the
+ * receivers took those flushes for a joiner's, suspected every sequencer at the end of the
+ * startup grace, and the service's first decisions were to remove all three and add them back.
+ */
+test('sequencers waiting for a late configuration service to admit them are not suspected, 4 seeds', () => {
+  for (let seed = 1; seed <= 4; seed++) {
+    const sim = new HydraSim({ ...defaultSimOptions, seed, aggregator: seed % 2 === 0 });
+    // Past the startup grace (10 failure timeouts), at a different point of the receivers' suspicion period each seed.
+    const late = 12 * defaultSimOptions.failureTimeoutUs + seed * 15 * MS;
+    // The service is up only at `late`: until then no member hears from it, nor it from them.
+    const members = [...[0, 1, 2].map(sequencerNode), ...[0, 1].flatMap((g) => [0, 1, 2].map((i) => receiverNode(g, i)))];
+    for (let i = 0; i < 3; i++) {
+      for (const m of members) {
+        sim.net.cutUntil(m, configNode(i), late);
+        sim.net.cutUntil(configNode(i), m, late);
+      }
+    }
+    sim.net.runUntil(late + 200 * MS);
+    sim.stopClients();
+    sim.net.runUntil(late + 250 * MS);
+    assert.deepEqual(sim.reconfigurations, [], `seed ${seed}`);
+    assert.deepEqual(checkHydraHistories(histories(sim), false), [], `seed ${seed}`);
+    assert.deepEqual(undelivered(sim, late + 50 * MS, late + 190 * MS), [], `seed ${seed}`);
+  }
+});

@@ -277,6 +277,10 @@ export class Receiver implements Core<HydraMsg> {
   private onFlush(ctx: Ctx<HydraMsg>, f: FlushState): void {
     const v = this.views.get(f.sequencer);
     if (!v || f.config < v.joined) {
+      // A listed sequencer never heard from, flushing before the service admitted it (the
+      // service may come up after it), is alive: suspecting it would only have it removed and
+      // added back. It still stays unheard, so its flushes place or move nothing.
+      if (v && !v.heard) v.lastHeard = ctx.now;
       this.noteJoiningFlush(ctx, f);
       return;
     }
