@@ -18,7 +18,12 @@ const ASK_RETRY_US = 5_000;
  * active sequencer and forwards one combined flush to the receivers only when the minimum
  * (clock, id) over all of them advanced — the only event that can let a receiver deliver more.
  * Flushes that receivers solicited are forwarded at once: a receiver waiting on a sequencer
- * may know the others' clocks from their messages, which the aggregator never sees.
+ * may know the others' clocks from their messages, which the aggregator never sees. The flushes
+ * that reached it since its last forward are also forwarded at least every `heartbeatUs`: they
+ * are the receivers' news that those sequencers are alive, and one sequencer whose flushes stop
+ * (dead, cut off, a joiner not yet admitted) holds the minimum still, which would otherwise
+ * leave every other sequencer silent at the receivers and suspected. Only fresh flushes go: a
+ * dead sequencer's last one, repeated, would keep it from being suspected.
  * Its state is soft: restarted empty, it knows only the initial configuration, and the first
  * flush stamped in a newer one makes it acknowledge its own (older) configuration to the
  * configuration service, which answers with the current one.
@@ -30,8 +35,12 @@ export class Aggregator implements Core<HydraMsg> {
   private readonly receivers: NodeId[];
   private readonly configService: NodeId[];
   private askedAt = -Infinity;
+  /** Sequencers whose flush reached us since the last forward. */
+  private readonly fresh = new Set<number>();
+  private forwardedAt = -Infinity;
 
-  constructor(topology: HydraTopology, private readonly obs: AggregatorObserver) {
+  /** `heartbeatUs`: a quarter of the receivers' failure timeout. */
+  constructor(topology: HydraTopology, private readonly heartbeatUs: number, private readonly obs: AggregatorObserver) {
     this.config = topology.initial;
     this.receivers = allReceivers(topology);
     this.configService = configNodes(topology);
@@ -53,12 +62,18 @@ export class Aggregator implements Core<HydraMsg> {
       if (!prev || prev.config < entry.joined || m.clock > prev.clock) {
         this.latest.set(m.sequencer, { sequencer: m.sequencer, config: m.config, clock: m.clock, seqs: m.seqs });
       }
+      this.fresh.add(m.sequencer);
       this.maybeForward(ctx, m.solicited);
     } else if (m.type === 'config') {
       ctx.multicast(this.configService, { type: 'configack', member: AGGREGATOR, config: m.config });
       if (m.config <= this.config.config) return;
       this.config = m;
-      for (const k of [...this.latest.keys()]) if (!m.active.some((a) => a.sequencer === k)) this.latest.delete(k);
+      for (const k of [...this.latest.keys()]) {
+        if (!m.active.some((a) => a.sequencer === k)) {
+          this.latest.delete(k);
+          this.fresh.delete(k);
+        }
+      }
       // A new membership has a new minimum (a joiner may start below the old one): forward afresh.
       this.lastMin = { clock: -1, sequencer: -1 };
       this.maybeForward(ctx, false);
@@ -76,12 +91,22 @@ export class Aggregator implements Core<HydraMsg> {
     }
     const advanced = min.clock > this.lastMin.clock || (min.clock === this.lastMin.clock && min.sequencer > this.lastMin.sequencer);
     if (!advanced && !force) {
-      this.obs.absorbed();
+      if (ctx.now - this.forwardedAt >= this.heartbeatUs && this.fresh.size > 0) {
+        this.forward(ctx, flushes.filter((f) => this.fresh.has(f.sequencer)));
+      } else {
+        this.obs.absorbed();
+      }
       return;
     }
     if (flushes.length === 0) return;
     if (advanced) this.lastMin = min;
+    this.forward(ctx, flushes);
+  }
+
+  private forward(ctx: Ctx<HydraMsg>, flushes: FlushState[]): void {
     ctx.multicast(this.receivers, { type: 'aggflush', flushes });
+    this.forwardedAt = ctx.now;
+    this.fresh.clear();
     this.obs.forwarded(flushes.length);
   }
 }

@@ -142,7 +142,7 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
     };
     const t = this.timing;
     for (let i = 0; i < o.configReplicas; i++) this.addConfigReplica(i);
-    if (o.aggregator) this.add(AGGREGATOR, () => new Aggregator(topology, { forwarded() {}, absorbed() {} }));
+    if (o.aggregator) this.add(AGGREGATOR, () => new Aggregator(topology, o.failureTimeoutUs / 4, { forwarded() {}, absorbed() {} }));
     for (let k = 0; k < o.sequencers; k++) {
       if (o.sequencerBootDelayUs > 0) this.net.at(o.sequencerBootDelayUs, () => this.addSequencer(k));
       else this.addSequencer(k);

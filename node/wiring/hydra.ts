@@ -117,7 +117,7 @@ export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, 
       reportGraceUs: p.reportGraceMicros, addTimeoutUs: p.addTimeoutMicros, viewChangeUs: p.configViewChangeMicros,
     }, withConfigLog(metrics.configService(p.sequencers), logger));
   } else if (id === AGGREGATOR) {
-    core = new Aggregator(topology, metrics.aggregator());
+    core = new Aggregator(topology, p.failureTimeoutMicros / 4, metrics.aggregator());
   } else if (role === 'sequencer') {
     const k = id - sequencerNode(0);
     const c = p.sequencerClocks[k] ?? { skewMicros: 0, drift: 0 };
