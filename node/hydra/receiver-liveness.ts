@@ -15,8 +15,14 @@ const STARTUP_GRACE = 10;
 export class ReceiverLiveness {
   /** The newest configuration input reached us stamped in; past ours, we are behind. */
   private newest = 0;
+  /** Period of failure detection. */
+  readonly checkEveryUs: number;
+  /** When failure detection last ran. */
+  private checkedAt = -Infinity;
 
-  constructor(private readonly p: ReceiverParams, private readonly obs: ReceiverObserver) {}
+  constructor(private readonly p: ReceiverParams, private readonly obs: ReceiverObserver) {
+    this.checkEveryUs = p.failureTimeoutUs / 4;
+  }
 
   /** Whether input stamped in a configuration newer than `config` (ours) reached us: we missed a change. */
   behind(config: number): boolean {
@@ -62,6 +68,12 @@ export class ReceiverLiveness {
 
   /** Suspects silent sequencers in `config`; the receiver never asks while `behind` (it asks for the configuration then). */
   detectFailures(ctx: Ctx<HydraMsg>, views: Iterable<SeqView>, head: Key | undefined, config: number): void {
+    // A check two periods late means this process was not running (a starved core, a long
+    // pause): what the sequencers sent meanwhile is still unread in its socket, so their
+    // silence is no evidence. The next check, on time, decides.
+    const late = ctx.now - this.checkedAt > 2 * this.checkEveryUs;
+    this.checkedAt = ctx.now;
+    if (late) return;
     for (const v of views) {
       const timeout = v.heard ? this.p.failureTimeoutUs : STARTUP_GRACE * this.p.failureTimeoutUs;
       if (v.frozen || ctx.now - v.lastHeard <= timeout) continue;

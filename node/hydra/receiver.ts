@@ -94,7 +94,7 @@ export class Receiver implements Core<HydraMsg> {
     this.install(ctx, this.p.topology.initial);
     // A restarted receiver's first word to the service; answered only if a newer configuration exists.
     this.askForConfig(ctx);
-    ctx.setTimer('fd', this.p.failureTimeoutUs / 4);
+    ctx.setTimer('fd', this.liveness.checkEveryUs);
     if (this.p.solicit === 'batched') ctx.setTimer('solicit', this.p.solicitIntervalUs);
   }
 
@@ -127,7 +127,7 @@ export class Receiver implements Core<HydraMsg> {
       // service bounds the pause (it aborts an addition that outlasts its timeout).
       if (this.liveness.behind(this.config)) this.askForConfig(ctx);
       else if (!this.adding) this.liveness.detectFailures(ctx, this.views.values(), this.head(), this.config);
-      ctx.setTimer('fd', this.p.failureTimeoutUs / 4);
+      ctx.setTimer('fd', this.liveness.checkEveryUs);
     } else if (name === 'gap') {
       this.declareOldGaps(ctx);
       this.deliver(ctx);
