@@ -17,8 +17,8 @@ export class ReceiverLiveness {
   private newest = 0;
   /** Period of failure detection. */
   readonly checkEveryUs: number;
-  /** When failure detection last ran. */
-  private checkedAt = -Infinity;
+  /** When the failure-detection timer last fired. */
+  private tickedAt = -Infinity;
 
   constructor(private readonly p: ReceiverParams, private readonly obs: ReceiverObserver) {
     this.checkEveryUs = p.failureTimeoutUs / 4;
@@ -67,13 +67,19 @@ export class ReceiverLiveness {
   }
 
   /** Suspects silent sequencers in `config`; the receiver never asks while `behind` (it asks for the configuration then). */
+  /**
+   * The failure-detection timer fired: whether two periods late. Then this process was not
+   * running (a starved core, a long pause), what the sequencers sent meanwhile is still unread
+   * in its socket, and their silence is no evidence: that check suspects nobody; the next, on
+   * time, decides.
+   */
+  late(now: number): boolean {
+    const late = now - this.tickedAt > 2 * this.checkEveryUs;
+    this.tickedAt = now;
+    return late;
+  }
+
   detectFailures(ctx: Ctx<HydraMsg>, views: Iterable<SeqView>, head: Key | undefined, config: number): void {
-    // A check two periods late means this process was not running (a starved core, a long
-    // pause): what the sequencers sent meanwhile is still unread in its socket, so their
-    // silence is no evidence. The next check, on time, decides.
-    const late = ctx.now - this.checkedAt > 2 * this.checkEveryUs;
-    this.checkedAt = ctx.now;
-    if (late) return;
     for (const v of views) {
       const timeout = v.heard ? this.p.failureTimeoutUs : STARTUP_GRACE * this.p.failureTimeoutUs;
       if (v.frozen || ctx.now - v.lastHeard <= timeout) continue;

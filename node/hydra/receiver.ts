@@ -125,8 +125,9 @@ export class Receiver implements Core<HydraMsg> {
     if (name === 'fd') {
       // Paused for an addition, the active sequencers are silent by the service's doing: the
       // service bounds the pause (it aborts an addition that outlasts its timeout).
+      const late = this.liveness.late(ctx.now);
       if (this.liveness.behind(this.config)) this.askForConfig(ctx);
-      else if (!this.adding) this.liveness.detectFailures(ctx, this.views.values(), this.head(), this.config);
+      else if (!this.adding && !late) this.liveness.detectFailures(ctx, this.views.values(), this.head(), this.config);
       ctx.setTimer('fd', this.liveness.checkEveryUs);
     } else if (name === 'gap') {
       this.declareOldGaps(ctx);
