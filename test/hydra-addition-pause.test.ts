@@ -59,12 +59,13 @@ test('a receiver cut off from the configuration service during an addition never
 
 /**
  * The sequencers paused for an addition stamp nothing and flush at the clock they reported, so
- * the aggregator (which forwards only an advanced minimum) passes on nothing of theirs: their
- * silence is the service's doing. An addition that took longer than the failure timeout — a slow
- * joiner, a loaded machine — made receivers suspect them, the next change removed one, the
- * removed one was added back, and that addition paused the other: on a busy real cluster the
- * service removed and re-added sequencers 0 and 1 every few seconds for good, and sequencer 2,
- * wanted too, was never added (the lowest id was always added first).
+ * the aggregator's minimum stands still. When it forwarded only an advanced minimum, it passed on
+ * nothing of theirs, and an addition that took longer than the failure timeout — a slow joiner, a
+ * loaded machine — made receivers suspect them; the next change removed one, the removed one was
+ * added back, and that addition paused the other: on a busy real cluster the service removed and
+ * re-added sequencers 0 and 1 every few seconds for good, and sequencer 2, wanted too, was never
+ * added (the lowest id was always added first). The aggregator's heartbeat (below) forwards
+ * their flushes.
  */
 test('an addition that outlasts the failure timeout does not make the paused sequencers suspects, 4 seeds', () => {
   for (let seed = 1; seed <= 4; seed++) {

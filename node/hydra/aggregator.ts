@@ -39,7 +39,7 @@ export class Aggregator implements Core<HydraMsg> {
   private readonly fresh = new Set<number>();
   private forwardedAt = -Infinity;
 
-  /** `heartbeatUs`: a quarter of the receivers' failure timeout. */
+  /** `heartbeatUs`: how often receivers check for silent sequencers (`failureCheckUs`). */
   constructor(topology: HydraTopology, private readonly heartbeatUs: number, private readonly obs: AggregatorObserver) {
     this.config = topology.initial;
     this.receivers = allReceivers(topology);
@@ -68,12 +68,7 @@ export class Aggregator implements Core<HydraMsg> {
       ctx.multicast(this.configService, { type: 'configack', member: AGGREGATOR, config: m.config });
       if (m.config <= this.config.config) return;
       this.config = m;
-      for (const k of [...this.latest.keys()]) {
-        if (!m.active.some((a) => a.sequencer === k)) {
-          this.latest.delete(k);
-          this.fresh.delete(k);
-        }
-      }
+      for (const k of [...this.latest.keys()]) if (!m.active.some((a) => a.sequencer === k)) this.latest.delete(k);
       // A new membership has a new minimum (a joiner may start below the old one): forward afresh.
       this.lastMin = { clock: -1, sequencer: -1 };
       this.maybeForward(ctx, false);

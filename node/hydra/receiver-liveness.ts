@@ -7,6 +7,9 @@ import { configNodes, sequencerNode } from './topology.js';
 /** A sequencer never heard from is suspected only after this many failure timeouts (processes boot). */
 const STARTUP_GRACE = 10;
 
+/** How often a receiver checks for silent sequencers, and the aggregator's heartbeat: a quarter of the failure timeout. */
+export const failureCheckUs = (failureTimeoutUs: number) => failureTimeoutUs / 4;
+
 /**
  * A receiver's failure detection and flush solicitation over its sequencers' views
  * (docs/hydra.md#receivers-and-the-minimum-barrier, docs/hydra.md#flushes-and-the-aggregator):
@@ -21,7 +24,7 @@ export class ReceiverLiveness {
   private tickedAt = -Infinity;
 
   constructor(private readonly p: ReceiverParams, private readonly obs: ReceiverObserver) {
-    this.checkEveryUs = p.failureTimeoutUs / 4;
+    this.checkEveryUs = failureCheckUs(p.failureTimeoutUs);
   }
 
   /** Whether input stamped in a configuration newer than `config` (ours) reached us: we missed a change. */
@@ -66,7 +69,6 @@ export class ReceiverLiveness {
     return targets.length > 0;
   }
 
-  /** Suspects silent sequencers in `config`; the receiver never asks while `behind` (it asks for the configuration then). */
   /**
    * The failure-detection timer fired: whether two periods late. Then this process was not
    * running (a starved core, a long pause), what the sequencers sent meanwhile is still unread
@@ -79,6 +81,7 @@ export class ReceiverLiveness {
     return late;
   }
 
+  /** Suspects silent sequencers in `config`; the receiver never asks while `behind` (it asks for the configuration then). */
   detectFailures(ctx: Ctx<HydraMsg>, views: Iterable<SeqView>, head: Key | undefined, config: number): void {
     for (const v of views) {
       const timeout = v.heard ? this.p.failureTimeoutUs : STARTUP_GRACE * this.p.failureTimeoutUs;

@@ -123,11 +123,9 @@ export class Receiver implements Core<HydraMsg> {
 
   timer(ctx: Ctx<HydraMsg>, name: string): void {
     if (name === 'fd') {
-      // Paused for an addition, the active sequencers are silent by the service's doing: the
-      // service bounds the pause (it aborts an addition that outlasts its timeout).
       const late = this.liveness.late(ctx.now);
       if (this.liveness.behind(this.config)) this.askForConfig(ctx);
-      else if (!this.adding && !late) this.liveness.detectFailures(ctx, this.views.values(), this.head(), this.config);
+      else if (!late) this.liveness.detectFailures(ctx, this.views.values(), this.head(), this.config);
       ctx.setTimer('fd', this.liveness.checkEveryUs);
     } else if (name === 'gap') {
       this.declareOldGaps(ctx);
@@ -564,8 +562,6 @@ export class Receiver implements Core<HydraMsg> {
       if (owed && a.joined > this.config) v.started = true;
       this.views.set(a.sequencer, v);
     }
-    // Silence during the pause was not theirs: it counts from its end.
-    if (this.adding) for (const v of this.views.values()) v.lastHeard = Math.max(v.lastHeard, ctx.now);
     this.config = m.config;
     this.installed = m;
     this.adding = null;

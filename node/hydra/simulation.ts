@@ -12,6 +12,7 @@ import { partHex } from '../vr/codec.js';
 import { ReplicationChecker } from '../vr/check.js';
 import type { HydraMsg } from './messages.js';
 import { type Delivery, Receiver, type ReceiverObserver, type ReceiverParams } from './receiver.js';
+import { failureCheckUs } from './receiver-liveness.js';
 import { Sequencer } from './sequencer.js';
 import {
   AGGREGATOR, type HydraTopology, clientNode, configNode, initialConfig, receiverNode, sequencerNode,
@@ -142,7 +143,7 @@ export class HydraSim<M extends { type: string } = HydraMsg> {
     };
     const t = this.timing;
     for (let i = 0; i < o.configReplicas; i++) this.addConfigReplica(i);
-    if (o.aggregator) this.add(AGGREGATOR, () => new Aggregator(topology, o.failureTimeoutUs / 4, { forwarded() {}, absorbed() {} }));
+    if (o.aggregator) this.add(AGGREGATOR, () => new Aggregator(topology, failureCheckUs(o.failureTimeoutUs), { forwarded() {}, absorbed() {} }));
     for (let k = 0; k < o.sequencers; k++) {
       if (o.sequencerBootDelayUs > 0) this.net.at(o.sequencerBootDelayUs, () => this.addSequencer(k));
       else this.addSequencer(k);

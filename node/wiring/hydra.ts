@@ -10,6 +10,7 @@ import { ConfigService, type ConfigServiceObserver } from '../hydra/config-servi
 import { hydraMetrics } from '../hydra/metrics.js';
 import type { HydraParams } from '../hydra/params.js';
 import { Receiver, type ReceiverObserver, type ReceiverParams } from '../hydra/receiver.js';
+import { failureCheckUs } from '../hydra/receiver-liveness.js';
 import { kvClientMetrics, recordingHistory } from '../apps/kv-metrics.js';
 import { type HydraApplication, clientApplication, replicaApplication } from '../hydrapaxos/application.js';
 import { hydraPaxosClient } from '../hydrapaxos/client.js';
@@ -117,7 +118,7 @@ export async function startHydraMember(doc: NodeDocument & { system: 'hydra' }, 
       reportGraceUs: p.reportGraceMicros, addTimeoutUs: p.addTimeoutMicros, viewChangeUs: p.configViewChangeMicros,
     }, withConfigLog(metrics.configService(p.sequencers), logger));
   } else if (id === AGGREGATOR) {
-    core = new Aggregator(topology, p.failureTimeoutMicros / 4, metrics.aggregator());
+    core = new Aggregator(topology, failureCheckUs(p.failureTimeoutMicros), metrics.aggregator());
   } else if (role === 'sequencer') {
     const k = id - sequencerNode(0);
     const c = p.sequencerClocks[k] ?? { skewMicros: 0, drift: 0 };
